@@ -1,0 +1,53 @@
+# Kconfig glue: board defconfig -> build/.config -> generated/simpled_config.h,
+# plus every CONFIG_* symbol as a CMake variable for per-module sources.
+# Uses Debian's python3-kconfiglib through /usr/bin/python3 on purpose: a
+# pyenv python3 first on PATH cannot import it.
+set(KCONFIG_PYTHON /usr/bin/python3 CACHE FILEPATH "Python with kconfiglib")
+set(KCONFIG_ROOT ${CMAKE_SOURCE_DIR}/Kconfig)
+set(KCONFIG_DOTCONFIG ${CMAKE_BINARY_DIR}/.config)
+set(KCONFIG_HEADER ${CMAKE_BINARY_DIR}/generated/simpled_config.h)
+set(BOARD_DEFCONFIG ${CMAKE_SOURCE_DIR}/board/${BOARD}/defconfig)
+
+if(NOT EXISTS ${BOARD_DEFCONFIG})
+	message(FATAL_ERROR "unknown board '${BOARD}': ${BOARD_DEFCONFIG} missing")
+endif()
+
+set(_kenv ${CMAKE_COMMAND} -E env srctree=${CMAKE_SOURCE_DIR}
+	KCONFIG_CONFIG=${KCONFIG_DOTCONFIG})
+
+if(NOT EXISTS ${KCONFIG_DOTCONFIG})
+	execute_process(COMMAND ${_kenv} ${KCONFIG_PYTHON} -m defconfig
+		--kconfig ${KCONFIG_ROOT} ${BOARD_DEFCONFIG}
+		WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}
+		RESULT_VARIABLE _rc OUTPUT_QUIET)
+	if(NOT _rc EQUAL 0)
+		message(FATAL_ERROR "Kconfig defconfig failed (is python3-kconfiglib installed?)")
+	endif()
+endif()
+
+file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/generated)
+execute_process(COMMAND ${_kenv} ${KCONFIG_PYTHON} -m genconfig
+	--header-path ${KCONFIG_HEADER} ${KCONFIG_ROOT}
+	WORKING_DIRECTORY ${CMAKE_SOURCE_DIR} RESULT_VARIABLE _rc)
+if(NOT _rc EQUAL 0)
+	message(FATAL_ERROR "Kconfig genconfig failed")
+endif()
+
+# Re-run CMake when the configuration or any Kconfig file changes.
+file(GLOB_RECURSE _kfiles ${CMAKE_SOURCE_DIR}/Kconfig
+	${CMAKE_SOURCE_DIR}/*/Kconfig)
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+	${KCONFIG_DOTCONFIG} ${BOARD_DEFCONFIG} ${_kfiles})
+
+file(STRINGS ${KCONFIG_DOTCONFIG} _lines REGEX "^CONFIG_")
+foreach(_l IN LISTS _lines)
+	if(_l MATCHES "^(CONFIG_[A-Za-z0-9_]+)=(.*)$")
+		set(${CMAKE_MATCH_1} ${CMAKE_MATCH_2})
+	endif()
+endforeach()
+
+add_custom_target(menuconfig
+	COMMAND ${_kenv} ${KCONFIG_PYTHON} -m menuconfig ${KCONFIG_ROOT}
+	COMMAND ${CMAKE_COMMAND} ${CMAKE_BINARY_DIR}
+	WORKING_DIRECTORY ${CMAKE_SOURCE_DIR} USES_TERMINAL
+	COMMENT "Edit ${KCONFIG_DOTCONFIG}")

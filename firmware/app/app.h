@@ -1,0 +1,40 @@
+/** @file app.h  The daemon: configuration of section `simpled`, start-up
+ * and shutdown of every module in order. Used by main() and by the tests,
+ * which run the whole daemon in-process on port/sim.
+ */
+#ifndef APP_H
+#define APP_H
+
+#include "simpled_config.h"
+
+enum app_log_target {
+	APP_LOG_STDERR = 0,
+	APP_LOG_SYSLOG,
+};
+
+/** Section `simpled` (one, named 'main'). */
+struct app_cfg {
+	char domain[CONFIG_SIMPLED_MAX_DOMAINS][CONFIG_SIMPLED_MAX_STR];
+	unsigned n_domain;
+	char listen[CONFIG_SIMPLED_MAX_LISTEN][CONFIG_SIMPLED_MAX_STR];
+	unsigned n_listen;
+	char state_dir[CONFIG_SIMPLED_MAX_STR];
+	int log_level;
+	int log_target;
+	char outbound_proxy[CONFIG_SIMPLED_MAX_STR];
+};
+
+extern struct app_cfg app_cfg;
+
+/**
+ * Load configuration: built-in defaults, then path (NULL: defaults only),
+ * or text when given (tests). @return 0 or EINVAL with "file:line: reason".
+ */
+int app_configure(const char *path, const char *text, char *err,
+		  size_t errlen);
+/** Start every module on the loaded configuration. */
+int app_start(void);
+/** Stop every module and release pools and the budget. */
+void app_stop(void);
+
+#endif

@@ -1,0 +1,61 @@
+/** @file cfg.h  UCI-style configuration parser driven by policy tables.
+ *
+ * Grammar (one statement a line, '#' starts a comment outside quotes):
+ *   config <type> ['<name>']
+ *   option <name> '<value>'
+ *   list <name> '<value>'
+ * Values may be bare words, 'single' or "double" quoted (backslash escapes
+ * the next character in double quotes). Every section and option must be
+ * known to a policy table; anything else stops start-up with
+ * "file:line: reason".
+ */
+#ifndef CORE_CFG_H
+#define CORE_CFG_H
+
+#include <stddef.h>
+
+enum cfg_type {
+	CFG_STR,	/**< char[size] */
+	CFG_INT,	/**< int within [min, max] */
+	CFG_BOOL,	/**< int 0/1: 0, 1, on, off, yes, no, true, false */
+	CFG_ENUM,	/**< int index into names[] */
+	CFG_LIST,	/**< char[max][size] with an unsigned count at cnt_off */
+};
+
+/** Extra validation of a value; writes a reason on failure. */
+typedef int (cfg_check_h)(const char *val, char *why, size_t whylen);
+
+struct cfg_opt {
+	const char *name;
+	enum cfg_type type;
+	size_t off;		/**< offset of the field in the section */
+	long min, max;		/**< CFG_INT range; CFG_LIST: max = entries */
+	size_t size;		/**< CFG_STR / CFG_LIST: bytes per string */
+	size_t cnt_off;		/**< CFG_LIST: offset of the unsigned count */
+	const char *dflt;	/**< default, parsed like a value; NULL none */
+	const char *const *names; /**< CFG_ENUM: NULL-terminated */
+	cfg_check_h *check;
+};
+
+struct cfg_sect {
+	const char *type;	/**< the word after `config` */
+	const struct cfg_opt *opts;
+	size_t nopts;
+	void *base;		/**< the struct the options fill */
+};
+
+/** Fill every option of every section with its default. */
+int cfg_defaults(const struct cfg_sect *s, size_t n, char *err,
+		 size_t errlen);
+/**
+ * Parse text (named name in messages) into the sections. Defaults must
+ * have been applied first. @return 0, or EINVAL with "name:line: reason"
+ * in err.
+ */
+int cfg_parse(const char *name, const char *text, const struct cfg_sect *s,
+	      size_t n, char *err, size_t errlen);
+/** Read a file and cfg_parse() it; ENOENT etc. are reported in err. */
+int cfg_load_file(const char *path, const struct cfg_sect *s, size_t n,
+		  char *err, size_t errlen);
+
+#endif

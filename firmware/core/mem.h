@@ -1,0 +1,48 @@
+/** @file mem.h  The bounded allocator. Every byte lent at run time to
+ * libosip2, uthash and message buffers comes from one budget; when it is
+ * spent, mem_alloc() returns NULL and the caller answers 503.
+ *
+ * Arenas: every allocation is linked to the arena that was current when it
+ * was made. A parsed SIP message owns an arena, so whatever libosip2 forgets
+ * to free (see tests/host/data/osip-crashes) is released with the message.
+ */
+#ifndef CORE_MEM_H
+#define CORE_MEM_H
+
+#include <stddef.h>
+
+struct mem_hdr;
+
+struct mem_arena {
+	struct mem_hdr *head;	/**< allocations still live */
+	size_t bytes;		/**< bytes charged to this arena */
+	unsigned failed;	/**< allocations refused while current */
+};
+
+/** Set the budget in bytes. Allocations must all be freed before. */
+void mem_init(size_t budget);
+/** @return NULL when the budget is spent (counted in mem_fails()). */
+void *mem_alloc(size_t n);
+void *mem_zalloc(size_t n);
+void mem_free(void *p);
+char *mem_strndup(const char *s, size_t n);
+
+/** Make a the current arena; returns the previous one for mem_arena_leave.*/
+struct mem_arena *mem_arena_enter(struct mem_arena *a);
+void mem_arena_leave(struct mem_arena *prev);
+/** Free what is still live in a. @return the number of blocks freed. */
+unsigned mem_arena_release(struct mem_arena *a);
+
+size_t mem_budget(void);
+size_t mem_used(void);
+size_t mem_peak(void);
+unsigned long mem_fails(void);
+unsigned long mem_blocks(void);
+
+/** Route libosip2's allocations through the budget and its trace to log. */
+void mem_osip_install(void);
+
+/** Tests: make the n-th next allocation fail once (0 disables). */
+void mem_fail_nth(unsigned long n);
+
+#endif

@@ -1,0 +1,193 @@
+/** @file sd.c  Shared helpers (see sd.h). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sd.h"
+
+struct sd_pl sd_pl_str(const char *s)
+{
+	return sd_pl(s, s ? strlen(s) : 0);
+}
+
+int sd_pl_casecmp(struct sd_pl pl, const char *s)
+{
+	size_t l = strlen(s);
+
+	if (pl.l != l) {
+		return pl.l < l ? -1 : 1;
+	}
+	return l ? strncasecmp(pl.p, s, l) : 0;
+}
+
+struct sd_pl sd_pl_trim(struct sd_pl pl)
+{
+	while (pl.l && (pl.p[0] == ' ' || pl.p[0] == '\t')) {
+		pl.p++;
+		pl.l--;
+	}
+	while (pl.l && (pl.p[pl.l - 1] == ' ' || pl.p[pl.l - 1] == '\t' ||
+			pl.p[pl.l - 1] == '\r' || pl.p[pl.l - 1] == '\n')) {
+		pl.l--;
+	}
+	return pl;
+}
+
+int sd_pl_u32(struct sd_pl pl, uint32_t *v)
+{
+	uint64_t x = 0;
+	size_t i;
+
+	if (!pl.l) {
+		return EINVAL;
+	}
+	for (i = 0; i < pl.l; i++) {
+		if (pl.p[i] < '0' || pl.p[i] > '9') {
+			return EINVAL;
+		}
+		x = x * 10 + (uint64_t)(pl.p[i] - '0');
+		if (x > UINT32_MAX) {
+			return ERANGE;
+		}
+	}
+	*v = (uint32_t)x;
+	return 0;
+}
+
+int sd_pl_copy(struct sd_pl pl, char *buf, size_t size)
+{
+	if (pl.l >= size) {
+		return ENAMETOOLONG;
+	}
+	memcpy(buf, pl.p, pl.l);
+	buf[pl.l] = '\0';
+	return 0;
+}
+
+int sd_addr_parse(struct port_addr *a, const char *ip, uint16_t port)
+{
+	char tmp[48];
+	size_t l = strlen(ip);
+
+	memset(a, 0, sizeof(*a));
+	a->port = port;
+	if (l >= 2 && ip[0] == '[' && ip[l - 1] == ']') {
+		if (l - 2 >= sizeof(tmp)) {
+			return EINVAL;
+		}
+		memcpy(tmp, ip + 1, l - 2);
+		tmp[l - 2] = '\0';
+		ip = tmp;
+	}
+	if (inet_pton(AF_INET, ip, a->ip) == 1) {
+		a->family = PORT_AF_INET;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, ip, a->ip) == 1) {
+		a->family = PORT_AF_INET6;
+		return 0;
+	}
+	return EINVAL;
+}
+
+void sd_addr_ip_str(const struct port_addr *a, char *buf, size_t size)
+{
+	if (!inet_ntop(a->family == PORT_AF_INET6 ? AF_INET6 : AF_INET,
+		       a->ip, buf, (socklen_t)size)) {
+		snprintf(buf, size, "?");
+	}
+}
+
+void sd_addr_str(const struct port_addr *a, char *buf, size_t size)
+{
+	char ip[48];
+
+	sd_addr_ip_str(a, ip, sizeof(ip));
+	if (a->family == PORT_AF_INET6) {
+		snprintf(buf, size, "[%s]:%u", ip, a->port);
+	} else {
+		snprintf(buf, size, "%s:%u", ip, a->port);
+	}
+}
+
+int sd_addr_eq(const struct port_addr *a, const struct port_addr *b)
+{
+	size_t n = a->family == PORT_AF_INET6 ? 16 : 4;
+
+	return a->family == b->family && a->port == b->port &&
+	       !memcmp(a->ip, b->ip, n);
+}
+
+void sd_buf_init(struct sd_buf *b, char *p, size_t size)
+{
+	b->p = p;
+	b->size = size;
+	b->len = 0;
+	b->overflow = 0;
+	if (size) {
+		p[0] = '\0';
+	}
+}
+
+void sd_buf_add(struct sd_buf *b, const char *s, size_t n)
+{
+	if (b->overflow || n >= b->size - b->len) {
+		b->overflow = 1;
+		return;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+void sd_buf_str(struct sd_buf *b, const char *s)
+{
+	sd_buf_add(b, s, strlen(s));
+}
+
+void sd_buf_pl(struct sd_buf *b, struct sd_pl pl)
+{
+	sd_buf_add(b, pl.p, pl.l);
+}
+
+void sd_buf_printf(struct sd_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->overflow) {
+		return;
+	}
+	va_start(ap, fmt);
+	n = vsnprintf(b->p + b->len, b->size - b->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= b->size - b->len) {
+		b->overflow = 1;
+		b->p[b->len] = '\0';
+		return;
+	}
+	b->len += (size_t)n;
+}
+
+void sd_rand_hex(char *buf, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t r[32];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (i % sizeof(r) == 0) {
+			port_random(r, sizeof(r));
+		}
+		buf[i] = hex[r[i % sizeof(r)] & 15];
+	}
+	buf[n] = '\0';
+}
+
+#include "sd_hash.h"
+
+/* Set by uthash when a bucket table could not be allocated. */
+int sd_hash_oom;

@@ -1,0 +1,19 @@
+/** @file sd_hash.h  uthash drawing from the bounded allocator. Include
+ * this instead of <uthash.h>. After HASH_ADD*, check sd_hash_oom: when set,
+ * the item was not added (the bucket table could not be allocated).
+ */
+#ifndef CORE_SD_HASH_H
+#define CORE_SD_HASH_H
+
+#include "mem.h"
+
+extern int sd_hash_oom;
+
+#define uthash_malloc(sz) mem_alloc(sz)
+#define uthash_free(ptr, sz) mem_free(ptr)
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(obj) (sd_hash_oom = 1)
+
+#include <uthash.h>
+
+#endif

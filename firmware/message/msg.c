@@ -1,0 +1,204 @@
+/** @file msg.c  MESSAGE relay with parallel forking (RFC 3261 16.7). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define LOG_MODULE "msg"
+#include "log.h"
+#include "msg.h"
+#include "pool.h"
+#include "reg.h"
+#include "sip.h"
+#include "stat.h"
+
+/* A relayed MESSAGE: one server transaction, up to MAX_FORKS branches. */
+struct msg_relay {
+	struct sip_stx *st;
+	const struct sip_msg *req;
+	unsigned started;
+	unsigned pending;
+	int answered;
+	int best;		/* best final code so far, 0 none */
+	char reason[64];
+};
+
+static unsigned n_relays;
+
+/* Rank of a final response for choosing among branches: lower wins.
+ * 6xx ends the search, then 2xx; after that the lowest class wins
+ * (RFC 3261 16.7 step 6). */
+static int rank(int code)
+{
+	if (code >= 600) {
+		return 0;
+	}
+	if (code < 300) {
+		return 1;
+	}
+	return code / 100;
+}
+
+static void relay_free(struct msg_relay *r)
+{
+	n_relays--;
+	pool_put(POOL_RELAY, r);
+}
+
+static void relay_answer(struct msg_relay *r)
+{
+	int code = r->best ? r->best : 480;
+
+	if (r->answered) {
+		return;
+	}
+	r->answered = 1;
+	/* A branch's 503 means that branch is overloaded, not us. */
+	if (code == 503) {
+		code = 500;
+		snprintf(r->reason, sizeof(r->reason), "Contact Unavailable");
+	}
+	stat_inc(code < 300 ? STAT_MSG_DELIVERED : STAT_MSG_FAILED);
+	sip_reply(r->st, code, r->reason[0] ? r->reason : NULL, NULL, NULL,
+		  NULL, 0);
+	r->st = NULL;
+	r->req = NULL;
+}
+
+static void on_branch_final(int code, const struct sip_msg *resp, void *arg)
+{
+	struct msg_relay *r = arg;
+
+	if (!r->best || rank(code) < rank(r->best)) {
+		r->best = code;
+		r->reason[0] = '\0';
+		if (resp && resp->reason.l) {
+			size_t l = resp->reason.l < sizeof(r->reason) - 1 ?
+				   resp->reason.l : sizeof(r->reason) - 1;
+
+			memcpy(r->reason, resp->reason.p, l);
+			r->reason[l] = '\0';
+		}
+	}
+	r->pending--;
+	if (code >= 200 && code < 300) {
+		relay_answer(r);
+	}
+	if (!r->pending) {
+		relay_answer(r);
+		relay_free(r);
+	}
+}
+
+/* Start a branch; counted first so a synchronous failure cannot end
+ * the relay early. */
+static void branch_send(struct msg_relay *r, const char *ruri,
+			const struct sip_flow *dst)
+{
+	r->started++;
+	r->pending++;
+	if (sip_relay(r->req, ruri, dst, on_branch_final, r)) {
+		r->pending--;
+		LOG_DBG("branch to %s could not be sent", ruri ? ruri : "proxy");
+	}
+}
+
+static void fork_to(const struct reg_contact *c, void *arg)
+{
+	struct msg_relay *r = arg;
+
+	if (r->started < CONFIG_SIMPLED_MAX_FORKS) {
+		branch_send(r, c->uri, c->flow);
+	}
+}
+
+/* A relay holds one reference of its own while branches start. */
+static struct msg_relay *relay_new(struct sip_stx *st,
+				   const struct sip_msg *req)
+{
+	struct msg_relay *r = pool_get(POOL_RELAY);
+
+	if (!r) {
+		sip_reply_errno(st, ENOMEM);
+		return NULL;
+	}
+	n_relays++;
+	r->st = st;
+	r->req = req;
+	r->pending = 1;
+	stat_inc(STAT_MSG_RELAYED);
+	return r;
+}
+
+static void relay_release(struct msg_relay *r)
+{
+	if (--r->pending) {
+		return;
+	}
+	if (!r->best) {
+		/* No branch could be started: pool or transport trouble. */
+		r->answered = 1;
+		stat_inc(STAT_MSG_FAILED);
+		sip_reply_errno(r->st, ENOMEM);
+	} else {
+		relay_answer(r);
+	}
+	relay_free(r);
+}
+
+static void on_message(struct sip_stx *st, const struct sip_msg *req)
+{
+	const osip_uri_t *u = req->osip->req_uri;
+	struct msg_relay *r;
+	struct sip_flow proxy;
+	char aor[CONFIG_SIMPLED_MAX_URI_LEN];
+	int err;
+
+	err = reg_aor_key(u, aor, sizeof(aor));
+	if (err == EINVAL) {
+		sip_reply(st, 404, "No user in Request-URI", NULL, NULL, NULL,
+			  0);
+		return;
+	}
+	if (err && err != ENOENT) {
+		sip_reply(st, 414, "Request-URI Too Long", NULL, NULL, NULL, 0);
+		return;
+	}
+	if (!err && !reg_lookup(aor, NULL, NULL)) {
+		stat_inc(STAT_MSG_NO_BINDING);
+		sip_reply(st, 480, "User not online", NULL, NULL, NULL, 0);
+		return;
+	}
+	if (err == ENOENT && sip_proxy_flow(&proxy)) {
+		sip_reply(st, 404, "Domain not served here", NULL, NULL, NULL,
+			  0);
+		return;
+	}
+	r = relay_new(st, req);
+	if (!r) {
+		return;
+	}
+	if (!err) {
+		reg_lookup(aor, fork_to, r);
+	} else {
+		stat_inc(STAT_MSG_PROXIED);
+		branch_send(r, NULL, &proxy);
+	}
+	relay_release(r);
+}
+
+int msg_init(void)
+{
+	int err = pool_setup(POOL_RELAY, sizeof(struct msg_relay));
+
+	if (!err) {
+		err = sip_route("MESSAGE", on_message);
+	}
+	return err;
+}
+
+void msg_close(void)
+{
+	/* Relays are owned by their transactions' callbacks; sip_close()
+	 * silenced those, so the pool is simply released with the rest. */
+	n_relays = 0;
+}

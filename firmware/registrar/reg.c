@@ -1,0 +1,478 @@
+/** @file reg.c  REGISTER (RFC 3261 10.3) over fixed pools. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define LOG_MODULE "reg"
+#include "cfg.h"
+#include "log.h"
+#include "pool.h"
+#include "reg.h"
+#include "sd_hash.h"
+#include "stat.h"
+#include "tmr.h"
+
+/* Contacts one REGISTER may carry; more are refused with 403. */
+#define REG_MAX_PER_REQUEST 16
+
+struct reg_aor;
+
+struct reg_binding {
+	struct reg_binding *next;
+	struct reg_aor *aor;
+	struct tmr tmr;
+	uint32_t cseq;
+	int q;			/* q * 1000, -1 when not given */
+	struct sip_flow flow;
+	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
+	char callid[CONFIG_SIMPLED_MAX_CALLID_LEN];
+};
+
+struct reg_aor {
+	UT_hash_handle hh;
+	struct reg_binding *bindings;
+	unsigned n;
+	char key[CONFIG_SIMPLED_MAX_URI_LEN];
+};
+
+struct reg_cfg reg_cfg;
+static struct reg_aor *aors;
+static unsigned n_bindings;
+
+static const struct cfg_opt reg_opts[] = {
+	{"min_expires", CFG_INT, offsetof(struct reg_cfg, min_expires),
+	 0, REG_EXPIRES_CAP, 0, 0, "60", NULL, NULL},
+	{"max_expires", CFG_INT, offsetof(struct reg_cfg, max_expires),
+	 0, REG_EXPIRES_CAP, 0, 0, "0", NULL, NULL},
+	{"default_expires", CFG_INT, offsetof(struct reg_cfg, default_expires),
+	 1, REG_EXPIRES_CAP, 0, 0, "3600", NULL, NULL},
+	{"max_contacts", CFG_INT, offsetof(struct reg_cfg, max_contacts),
+	 0, CONFIG_SIMPLED_MAX_BINDINGS, 0, 0, "0", NULL, NULL},
+};
+
+void reg_cfg_sect(struct cfg_sect *s)
+{
+	s->type = "registrar";
+	s->opts = reg_opts;
+	s->nopts = sizeof(reg_opts) / sizeof(reg_opts[0]);
+	s->base = &reg_cfg;
+}
+
+unsigned reg_binding_count(void)
+{
+	return n_bindings;
+}
+
+int reg_aor_key(const osip_uri_t *u, char *buf, size_t size)
+{
+	const char *dom;
+	int n;
+
+	if (!u || !u->host) {
+		return EINVAL;
+	}
+	dom = sip_local_domain(sd_pl_str(u->host));
+	if (!dom) {
+		return ENOENT;
+	}
+	if (!u->username || !u->username[0]) {
+		return EINVAL;
+	}
+	n = snprintf(buf, size, "%s@%s", u->username, dom);
+	if (n < 0 || (size_t)n >= size) {
+		return ENAMETOOLONG;
+	}
+	/* Domains compare without case; user parts with (RFC 3261 19.1.4).*/
+	for (n = (int)strlen(u->username) + 1; buf[n]; n++) {
+		if (buf[n] >= 'A' && buf[n] <= 'Z') {
+			buf[n] = (char)(buf[n] + 32);
+		}
+	}
+	return 0;
+}
+
+static void binding_unlink(struct reg_binding *b)
+{
+	struct reg_aor *a = b->aor;
+	struct reg_binding **pp;
+
+	for (pp = &a->bindings; *pp; pp = &(*pp)->next) {
+		if (*pp == b) {
+			*pp = b->next;
+			break;
+		}
+	}
+	a->n--;
+	tmr_cancel(&b->tmr);
+	pool_put(POOL_BINDING, b);
+	n_bindings--;
+	if (!a->bindings) {
+		HASH_DEL(aors, a);
+		pool_put(POOL_AOR, a);
+	}
+}
+
+static void binding_expired(void *arg)
+{
+	struct reg_binding *b = arg;
+
+	LOG_DBG("binding %s of %s expired", b->uri, b->aor->key);
+	stat_inc(STAT_REG_BINDINGS_EXPIRED);
+	binding_unlink(b);
+}
+
+static uint32_t binding_left_s(const struct reg_binding *b)
+{
+	int ms = (int)(b->tmr.when - port_now_ms());
+
+	return ms <= 0 ? 0 : (uint32_t)((ms + 999) / 1000);
+}
+
+unsigned reg_lookup(const char *aor, reg_contact_h *h, void *arg)
+{
+	struct reg_aor *a;
+	struct reg_binding *b, *next;
+	unsigned n = 0;
+
+	HASH_FIND_STR(aors, aor, a);
+	if (!a) {
+		return 0;
+	}
+	for (b = a->bindings; b; b = next) {
+		struct reg_contact c;
+
+		next = b->next;
+		c.uri = b->uri;
+		c.flow = &b->flow;
+		c.expires_s = binding_left_s(b);
+		n++;
+		if (h) {
+			h(&c, arg);
+		}
+	}
+	return n;
+}
+
+/* One Contact of a REGISTER, checked before anything changes. */
+struct reg_change {
+	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
+	uint32_t expires;
+	int q;
+	struct reg_binding *existing;
+	struct reg_binding *fresh;
+};
+
+static struct reg_binding *binding_find(struct reg_aor *a, const char *uri)
+{
+	struct reg_binding *b;
+
+	for (b = a ? a->bindings : NULL; b; b = b->next) {
+		if (!strcmp(b->uri, uri)) {
+			return b;
+		}
+	}
+	return NULL;
+}
+
+static void reply_ok(struct sip_stx *st, struct reg_aor *a)
+{
+	char hdrs[CONFIG_SIMPLED_MAX_MSG_SIZE / 2];
+	struct reg_binding *x;
+	struct sd_buf b;
+
+	sd_buf_init(&b, hdrs, sizeof(hdrs));
+	for (x = a ? a->bindings : NULL; x; x = x->next) {
+		sd_buf_printf(&b, "Contact: <%s>;expires=%u\r\n", x->uri,
+			      binding_left_s(x));
+	}
+	/* A binding list too long for one response: answer without it
+	 * rather than a truncated one. The bindings stand. */
+	sip_reply(st, 200, NULL, b.overflow ? NULL : hdrs, NULL, NULL, 0);
+}
+
+/* Expiry asked for one contact, clamped to our bounds. */
+static int contact_expires(osip_contact_t *c, int have_hdr, uint32_t hdr_e,
+			   uint32_t *e)
+{
+	osip_generic_param_t *p = NULL;
+
+	if (osip_contact_param_get_byname(c, "expires", &p) == 0 && p &&
+	    p->gvalue) {
+		if (sd_pl_u32(sd_pl_str(p->gvalue), e)) {
+			return EBADMSG;
+		}
+	} else if (have_hdr) {
+		*e = hdr_e;
+	} else {
+		*e = (uint32_t)reg_cfg.default_expires;
+	}
+	if (reg_cfg.max_expires && *e > (uint32_t)reg_cfg.max_expires) {
+		*e = (uint32_t)reg_cfg.max_expires;
+	}
+	if (*e > REG_EXPIRES_CAP) {
+		*e = REG_EXPIRES_CAP;
+	}
+	return 0;
+}
+
+static int contact_q(osip_contact_t *c)
+{
+	osip_generic_param_t *p = NULL;
+	double q;
+
+	if (osip_contact_param_get_byname(c, "q", &p) || !p || !p->gvalue) {
+		return -1;
+	}
+	q = strtod(p->gvalue, NULL);
+	if (q < 0 || q > 1) {
+		return -1;
+	}
+	return (int)(q * 1000 + 0.5);
+}
+
+static void on_register(struct sip_stx *st, const struct sip_msg *req)
+{
+	static struct reg_change ch[REG_MAX_PER_REQUEST];
+	osip_message_t *om = req->osip;
+	const struct sip_hdr *eh, *ch_hdr;
+	char key[CONFIG_SIMPLED_MAX_URI_LEN];
+	char callid[CONFIG_SIMPLED_MAX_CALLID_LEN];
+	struct reg_aor *a;
+	uint32_t hdr_e = 0;
+	int have_hdr = 0, star = 0, err, pos;
+	unsigned n = 0, i, need = 0, after;
+	char mhdr[64];
+
+	if (!sip_is_local_host(sd_pl_str(om->req_uri->host))) {
+		sip_reply(st, 403, "Domain not served here", NULL, NULL, NULL,
+			  0);
+		return;
+	}
+	err = reg_aor_key(om->to ? om->to->url : NULL, key, sizeof(key));
+	if (err == ENOENT) {
+		sip_reply(st, 403, "Domain not served here", NULL, NULL, NULL,
+			  0);
+		return;
+	}
+	if (err) {
+		sip_reply(st, 400, err == EINVAL ? "To has no user part" :
+			  "To URI too long", NULL, NULL, NULL, 0);
+		return;
+	}
+	if (sd_pl_copy(req->call_id, callid, sizeof(callid))) {
+		sip_reply(st, 400, "Call-ID too long", NULL, NULL, NULL, 0);
+		return;
+	}
+	eh = sip_msg_hdr(req, SIP_HDR_EXPIRES);
+	if (eh) {
+		if (sd_pl_u32(eh->value, &hdr_e)) {
+			sip_reply(st, 400, "Malformed Expires header", NULL,
+				  NULL, NULL, 0);
+			return;
+		}
+		have_hdr = 1;
+	}
+	HASH_FIND_STR(aors, key, a);
+
+	/* Contact: * removes every binding, only with Expires: 0. */
+	ch_hdr = sip_msg_hdr(req, SIP_HDR_CONTACT);
+	if (ch_hdr && ch_hdr->value.l == 1 && ch_hdr->value.p[0] == '*') {
+		if (!have_hdr || hdr_e != 0 ||
+		    osip_list_size(&om->contacts) > 1) {
+			sip_reply(st, 400, "Contact * needs Expires: 0 and no "
+				  "other contact", NULL, NULL, NULL, 0);
+			return;
+		}
+		star = 1;
+	}
+	if (star) {
+		struct reg_binding *b;
+
+		while (a && (b = a->bindings)) {
+			int last = a->n == 1;
+
+			if (strcmp(b->callid, callid) == 0 && req->cseq <=
+			    b->cseq) {
+				sip_reply(st, 400, "CSeq out of order", NULL,
+					  NULL, NULL, 0);
+				return;
+			}
+			stat_inc(STAT_REG_BINDINGS_REMOVED);
+			binding_unlink(b);
+			if (last) {
+				a = NULL;
+			}
+		}
+		reply_ok(st, NULL);
+		return;
+	}
+
+	/* Pass 1: read and check every contact; change nothing yet. */
+	for (pos = 0; !osip_list_eol(&om->contacts, pos); pos++) {
+		osip_contact_t *c = osip_list_get(&om->contacts, pos);
+		struct reg_change *x;
+
+		if (n == REG_MAX_PER_REQUEST) {
+			sip_reply(st, 403, "Too many contacts in one request",
+				  NULL, NULL, NULL, 0);
+			return;
+		}
+		x = &ch[n++];
+		memset(x, 0, sizeof(*x));
+		if (!c || !c->url) {
+			sip_reply(st, 400, "Malformed Contact header", NULL,
+				  NULL, NULL, 0);
+			return;
+		}
+		err = sip_uri_print(c->url, x->uri, sizeof(x->uri));
+		if (err) {
+			sip_reply(st, 400, err == ENAMETOOLONG ?
+				  "Contact URI too long" :
+				  "Malformed Contact URI", NULL, NULL, NULL, 0);
+			return;
+		}
+		if (contact_expires(c, have_hdr, hdr_e, &x->expires)) {
+			sip_reply(st, 400, "Malformed expires parameter", NULL,
+				  NULL, NULL, 0);
+			return;
+		}
+		if (x->expires && x->expires < (uint32_t)reg_cfg.min_expires) {
+			snprintf(mhdr, sizeof(mhdr), "Min-Expires: %d\r\n",
+				 reg_cfg.min_expires);
+			sip_reply(st, 423, NULL, mhdr, NULL, NULL, 0);
+			return;
+		}
+		x->q = contact_q(c);
+		x->existing = binding_find(a, x->uri);
+		if (x->existing && !strcmp(x->existing->callid, callid) &&
+		    req->cseq <= x->existing->cseq) {
+			sip_reply(st, 400, "CSeq out of order", NULL, NULL,
+				  NULL, 0);
+			return;
+		}
+		for (i = 0; i + 1 < n; i++) {
+			if (!strcmp(ch[i].uri, x->uri)) {
+				sip_reply(st, 400, "Contact listed twice", NULL,
+					  NULL, NULL, 0);
+				return;
+			}
+		}
+		if (!x->existing && x->expires) {
+			need++;
+		}
+	}
+	after = (a ? a->n : 0) + need;
+	for (i = 0; i < n; i++) {
+		if (ch[i].existing && !ch[i].expires) {
+			after--;
+		}
+	}
+	if (reg_cfg.max_contacts && after > (unsigned)reg_cfg.max_contacts) {
+		sip_reply(st, 403, "Too many registered contacts", NULL, NULL,
+			  NULL, 0);
+		return;
+	}
+
+	/* Pass 2: reserve everything that can run out, or change nothing. */
+	if (need && !a) {
+		a = pool_get(POOL_AOR);
+		if (!a) {
+			sip_reply_errno(st, ENOMEM);
+			return;
+		}
+		strcpy(a->key, key);
+		sd_hash_oom = 0;
+		HASH_ADD_STR(aors, key, a);
+		if (sd_hash_oom) {
+			pool_put(POOL_AOR, a);
+			sip_reply_errno(st, ENOMEM);
+			return;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (ch[i].existing || !ch[i].expires) {
+			continue;
+		}
+		ch[i].fresh = pool_get(POOL_BINDING);
+		if (!ch[i].fresh) {
+			while (i-- > 0) {
+				pool_put(POOL_BINDING, ch[i].fresh);
+			}
+			if (!a->bindings) {
+				HASH_DEL(aors, a);
+				pool_put(POOL_AOR, a);
+			}
+			sip_reply_errno(st, ENOMEM);
+			return;
+		}
+	}
+
+	/* Pass 3: apply; additions first so the AoR cannot vanish under
+	 * them when a removal takes its last old binding. */
+	for (i = 0; i < n; i++) {
+		struct reg_binding *b = ch[i].existing;
+
+		if (!ch[i].expires) {
+			continue;
+		}
+		if (!b) {
+			b = ch[i].fresh;
+			strcpy(b->uri, ch[i].uri);
+			b->aor = a;
+			b->next = a->bindings;
+			a->bindings = b;
+			a->n++;
+			n_bindings++;
+			stat_inc(STAT_REG_BINDINGS_ADDED);
+		}
+		strcpy(b->callid, callid);
+		b->cseq = req->cseq;
+		b->q = ch[i].q;
+		b->flow = req->flow;
+		tmr_start(&b->tmr, ch[i].expires * 1000u, binding_expired, b);
+	}
+	for (i = 0; i < n; i++) {
+		if (!ch[i].expires && ch[i].existing) {
+			int last = a->n == 1;
+
+			stat_inc(STAT_REG_BINDINGS_REMOVED);
+			binding_unlink(ch[i].existing);
+			if (last) {
+				a = NULL;
+			}
+		}
+	}
+	reply_ok(st, a);
+}
+
+int reg_init(void)
+{
+	int err = pool_setup(POOL_AOR, sizeof(struct reg_aor));
+
+	if (!err) {
+		err = pool_setup(POOL_BINDING, sizeof(struct reg_binding));
+	}
+	if (!err) {
+		err = sip_route("REGISTER", on_register);
+	}
+	return err;
+}
+
+void reg_close(void)
+{
+	struct reg_aor *a, *tmp;
+
+	HASH_ITER(hh, aors, a, tmp) {
+		while (a->bindings) {
+			struct reg_binding *b = a->bindings;
+
+			a->bindings = b->next;
+			tmr_cancel(&b->tmr);
+			pool_put(POOL_BINDING, b);
+			n_bindings--;
+		}
+		HASH_DEL(aors, a);
+		pool_put(POOL_AOR, a);
+	}
+}

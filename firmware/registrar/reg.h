@@ -1,0 +1,53 @@
+/** @file reg.h  The registrar: REGISTER, bindings per address of record,
+ * expiry on timers, and reg_lookup(), the only way to find contacts.
+ */
+#ifndef REG_H
+#define REG_H
+
+#include <stdint.h>
+
+#include "sip.h"
+
+struct cfg_sect;
+
+/** Section `registrar` of the UCI file. */
+struct reg_cfg {
+	int min_expires;	/**< s; shorter non-zero asks get 423 */
+	int max_expires;	/**< s; longer asks are cut; 0 = REG_EXPIRES_CAP */
+	int default_expires;	/**< s; when the request names none */
+	int max_contacts;	/**< per AoR; 0 = bounded by the pool only */
+};
+
+/* Longest binding kept when max_expires is 0 (s), so that the expiry fits
+ * the 32-bit millisecond timers with room to spare. */
+#define REG_EXPIRES_CAP 1000000
+
+extern struct reg_cfg reg_cfg;
+void reg_cfg_sect(struct cfg_sect *s);
+
+/** What reg_lookup() shows of one binding; valid during the callback. */
+struct reg_contact {
+	const char *uri;		/**< Contact URI as registered */
+	const struct sip_flow *flow;	/**< where to send to reach it */
+	uint32_t expires_s;		/**< seconds left */
+};
+
+typedef void (reg_contact_h)(const struct reg_contact *c, void *arg);
+
+/** Carve pools and route REGISTER. */
+int reg_init(void);
+void reg_close(void);
+
+/**
+ * The AoR key "user@domain" of a URI in a served domain.
+ * @return 0, ENOENT (not our domain) or EINVAL (no user part).
+ */
+int reg_aor_key(const osip_uri_t *u, char *buf, size_t size);
+
+/** Call h for every current binding of aor. @return the count. */
+unsigned reg_lookup(const char *aor, reg_contact_h *h, void *arg);
+
+/** Bindings alive (tests). */
+unsigned reg_binding_count(void);
+
+#endif

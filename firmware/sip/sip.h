@@ -1,0 +1,177 @@
+/** @file sip.h  The SIP layer as services see it: parsed requests inside
+ * server transactions, replies, and client transactions for requests the
+ * server sends. Services never touch sockets.
+ *
+ * Parsing uses libosip2 for the typed view (URIs, Contact, Via params) and
+ * a raw header index of our own for everything written back out: simpled
+ * never calls osip_message_to_str(), whose allocation-failure paths crash
+ * libosip2 5.3.0 (see tests/host/data/osip-crashes).
+ */
+#ifndef SIP_H
+#define SIP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <osipparser2/osip_parser.h>
+
+#include "mem.h"
+#include "port.h"
+#include "sd.h"
+#include "simpled_config.h"
+
+enum sip_tp_type {
+	SIP_TP_UDP = 0,
+	SIP_TP_TCP,
+};
+
+/** Where a message came from or goes to. For TCP, conn/gen name the
+ * connection (gen detects a reused pool slot). */
+struct sip_flow {
+	enum sip_tp_type tp;
+	int lidx;		/**< listener index (UDP socket owner) */
+	int conn;		/**< TCP connection slot, -1 none */
+	uint32_t gen;
+	struct port_addr peer;
+};
+
+/** Headers the layer looks at; everything else is SIP_HDR_OTHER. */
+enum sip_hdr_id {
+	SIP_HDR_OTHER = 0,
+	SIP_HDR_VIA,
+	SIP_HDR_FROM,
+	SIP_HDR_TO,
+	SIP_HDR_CALL_ID,
+	SIP_HDR_CSEQ,
+	SIP_HDR_CONTACT,
+	SIP_HDR_MAX_FORWARDS,
+	SIP_HDR_CONTENT_LENGTH,
+	SIP_HDR_CONTENT_TYPE,
+	SIP_HDR_EXPIRES,
+	SIP_HDR_ROUTE,
+	SIP_HDR_RECORD_ROUTE,
+	SIP_HDR_REQUIRE,
+	SIP_HDR_PROXY_REQUIRE,
+};
+
+struct sip_hdr {
+	enum sip_hdr_id id;
+	struct sd_pl name;
+	struct sd_pl value;	/**< without surrounding whitespace */
+};
+
+/** A received message. Slices point into buf, owned by the message. */
+struct sip_msg {
+	struct mem_arena arena;	/**< everything libosip2 allocated for it */
+	osip_message_t *osip;	/**< typed view; NULL if libosip2 refused */
+	char *buf;
+	size_t len;
+	int is_request;
+	struct sd_pl method, ruri, version;	/**< requests */
+	int status;				/**< responses */
+	struct sd_pl reason;
+	struct sip_hdr hdrs[CONFIG_SIMPLED_MAX_HEADERS];
+	unsigned nhdrs;
+	struct sd_pl body;
+	struct sip_flow flow;
+	/* Essentials, filled by sip_msg_parse(). */
+	struct sd_pl call_id;
+	uint32_t cseq;
+	struct sd_pl cseq_method;
+	struct sd_pl branch;	/**< top Via branch parameter, may be empty */
+	struct sd_pl sent_by;	/**< top Via host[:port] */
+	uint16_t via_port;	/**< port of sent_by, 5060 when absent */
+	int via_rport;		/**< top Via asks for rport (RFC 3581) */
+	struct sd_pl to_tag;
+	struct sd_pl from_tag;
+};
+
+/** First header with this id, or NULL. */
+const struct sip_hdr *sip_msg_hdr(const struct sip_msg *m,
+				  enum sip_hdr_id id);
+/** First header with this name (case-insensitive, full names only). */
+const struct sip_hdr *sip_msg_hdr_name(const struct sip_msg *m,
+				       const char *name);
+
+struct sip_stx;
+struct sip_ctx;
+
+/** A service's entry point for one method. It must answer with
+ * sip_reply(), now or later; the request lives until then. */
+typedef void (sip_req_h)(struct sip_stx *st, const struct sip_msg *req);
+
+/** Route requests of method (e.g. "MESSAGE") to h. */
+int sip_route(const char *method, sip_req_h *h);
+
+/**
+ * Send the final (or, for code < 200, a provisional) response.
+ * @param hdrs extra header lines, each ending in CRLF, or NULL
+ * @param ctype Content-Type of body, or NULL for none
+ * @return 0 or errno. After a final response st must not be used again.
+ */
+int sip_reply(struct sip_stx *st, int code, const char *reason,
+	      const char *hdrs, const char *ctype, const char *body,
+	      size_t blen);
+/** Reply with the reason's standard text and our errno mapping. */
+int sip_reply_errno(struct sip_stx *st, int err);
+const struct sip_msg *sip_stx_req(const struct sip_stx *st);
+
+/** Called once per client transaction with its final response, or with
+ * resp NULL and code 408 (timeout) or 503 (transport error). */
+typedef void (sip_resp_h)(int code, const struct sip_msg *resp, void *arg);
+
+/** Reserve a client transaction and its branch (for the Via). */
+int sip_ctx_alloc(struct sip_ctx **ctxp, sip_resp_h *h, void *arg);
+const char *sip_ctx_branch(const struct sip_ctx *ctx);
+/** Send buf (len bytes, copied) to dst and run the RFC 3261 timers. On
+ * error the transaction is freed and h is not called. */
+int sip_ctx_send(struct sip_ctx *ctx, const struct sip_flow *dst,
+		 const char *method, const char *buf, size_t len);
+/** Forget the handler: the transaction runs on but reports to nobody. */
+void sip_ctx_abandon(struct sip_ctx *ctx);
+/** Free a transaction that was allocated but never sent. */
+void sip_ctx_free(struct sip_ctx *ctx);
+
+/** Served-domain test, used by services (domain lists come from cfg). */
+int sip_is_local_host(struct sd_pl host);
+/** The served domain a local host stands for (listen IPs map to the
+ * first domain). */
+const char *sip_local_domain(struct sd_pl host);
+
+/** Write a URI (scheme:user@host:port;params) from libosip2's view.
+ * @return 0 or ENAMETOOLONG / EINVAL. */
+int sip_uri_print(const osip_uri_t *u, char *buf, size_t size);
+
+/** Relay a request as a stateful proxy would (RFC 3261 16.6): new
+ * Request-URI, our Via on top, Max-Forwards decremented, Route dropped.
+ * @param ruri the new Request-URI, or NULL to keep the request's.
+ * @return 0, EMSGSIZE, ENOMEM or a transport error. */
+int sip_relay(const struct sip_msg *req, const char *ruri,
+	      const struct sip_flow *dst, sip_resp_h *h, void *arg);
+
+/** The Allow header value for this build. */
+const char *sip_allow(void);
+
+/** Run-time settings of the SIP layer (from the `simpled` section). */
+struct sip_cfg {
+	const char (*domain)[CONFIG_SIMPLED_MAX_STR];
+	unsigned n_domain;
+	const char (*listen)[CONFIG_SIMPLED_MAX_STR];
+	unsigned n_listen;
+	const char *outbound_proxy;	/**< "" or sip:IP[:port][;transport=] */
+};
+
+/** Check a listen spec ("udp:ADDR:PORT", "tcp:[::1]:5060"). */
+int sip_listen_check(const char *spec, char *why, size_t whylen);
+/** Check an outbound proxy URI. */
+int sip_proxy_check(const char *uri, char *why, size_t whylen);
+/** The outbound proxy as a flow; ENOENT when none is configured. */
+int sip_proxy_flow(struct sip_flow *f);
+
+/** Open listeners; closes everything on failure. cfg must outlive sip. */
+int sip_init(const struct sip_cfg *cfg);
+void sip_close(void);
+/** Transactions alive (tests assert zero at the end). */
+unsigned sip_txn_count(void);
+
+#endif

@@ -1,0 +1,211 @@
+/** @file sip_build.c  Writing SIP text: responses and our Via. Everything
+ * simpled sends is written here from the raw header index, never through
+ * libosip2's serializer.
+ */
+#include <stdio.h>
+#include <errno.h>
+#include <string.h>
+
+#include "sip_priv.h"
+
+/* The top Via with received and rport filled in (RFC 3261 18.2.1,
+ * RFC 3581). */
+static void top_via(struct sd_buf *b, const struct sip_msg *req,
+		    struct sd_pl value)
+{
+	struct sd_pl elem = sd_pl(value.p, sip_first_elem_len(value));
+	struct sd_pl params, rport, host;
+	char ip[48];
+	const char *semi = memchr(elem.p, ';', elem.l);
+	size_t hl;
+
+	sd_addr_ip_str(&req->flow.peer, ip, sizeof(ip));
+	params = semi ? sd_pl(semi, elem.l - (size_t)(semi - elem.p)) :
+			sd_pl(elem.p + elem.l, 0);
+	rport = sip_param(params, "rport");
+	sd_buf_str(b, "Via: ");
+	if (rport.p && rport.l == 0) {
+		sd_buf_add(b, elem.p, (size_t)(rport.p - elem.p));
+		sd_buf_printf(b, "=%u", req->flow.peer.port);
+		sd_buf_add(b, rport.p,
+			   (size_t)(elem.p + elem.l - rport.p));
+	} else {
+		sd_buf_pl(b, elem);
+	}
+	/* sent-by host without port or IPv6 brackets */
+	host = req->sent_by;
+	if (host.l && host.p[0] == '[') {
+		const char *rb = memchr(host.p, ']', host.l);
+
+		hl = rb ? (size_t)(rb - host.p - 1) : host.l;
+		host = sd_pl(host.p + 1, hl);
+	} else {
+		const char *colon = memchr(host.p, ':', host.l);
+
+		if (colon) {
+			host.l = (size_t)(colon - host.p);
+		}
+	}
+	if (!sip_param(params, "received").p &&
+	    (rport.p || sd_pl_casecmp(host, ip))) {
+		sd_buf_printf(b, ";received=%s", ip);
+	}
+	if (elem.l < value.l) {
+		sd_buf_add(b, value.p + elem.l, value.l - elem.l);
+	}
+	sd_buf_str(b, "\r\n");
+}
+
+void sip_build_response(struct sd_buf *b, const struct sip_msg *req,
+			int code, const char *reason, const char *totag,
+			const char *hdrs, const char *ctype,
+			const char *body, size_t blen)
+{
+	int first_via = 1;
+	unsigned i;
+
+	sd_buf_printf(b, "SIP/2.0 %d %s\r\n", code,
+		      reason ? reason : sip_reason(code));
+	for (i = 0; i < req->nhdrs; i++) {
+		const struct sip_hdr *h = &req->hdrs[i];
+
+		switch (h->id) {
+		case SIP_HDR_VIA:
+			if (first_via) {
+				top_via(b, req, h->value);
+				first_via = 0;
+			} else {
+				sd_buf_str(b, "Via: ");
+				sd_buf_pl(b, h->value);
+				sd_buf_str(b, "\r\n");
+			}
+			break;
+		case SIP_HDR_FROM:
+			sd_buf_str(b, "From: ");
+			sd_buf_pl(b, h->value);
+			sd_buf_str(b, "\r\n");
+			break;
+		case SIP_HDR_TO:
+			sd_buf_str(b, "To: ");
+			sd_buf_pl(b, h->value);
+			if (!req->to_tag.p && totag && code > 100) {
+				sd_buf_printf(b, ";tag=%s", totag);
+			}
+			sd_buf_str(b, "\r\n");
+			break;
+		case SIP_HDR_CALL_ID:
+			sd_buf_str(b, "Call-ID: ");
+			sd_buf_pl(b, h->value);
+			sd_buf_str(b, "\r\n");
+			break;
+		case SIP_HDR_CSEQ:
+			sd_buf_str(b, "CSeq: ");
+			sd_buf_pl(b, h->value);
+			sd_buf_str(b, "\r\n");
+			break;
+		default:
+			break;
+		}
+	}
+	sd_buf_str(b, "Server: simpled\r\n");
+	if (hdrs) {
+		sd_buf_str(b, hdrs);
+	}
+	if (ctype && body) {
+		sd_buf_printf(b, "Content-Type: %s\r\n", ctype);
+	} else {
+		blen = 0;
+	}
+	sd_buf_printf(b, "Content-Length: %zu\r\n\r\n", blen);
+	if (blen) {
+		sd_buf_add(b, body, blen);
+	}
+}
+
+void sip_build_via(struct sd_buf *b, const struct sip_flow *flow,
+		   const char *branch)
+{
+	char sent_by[160];
+	const char *tp;
+
+	sip_tp_sent_by(flow, sent_by, sizeof(sent_by), &tp);
+	sd_buf_printf(b, "Via: SIP/2.0/%s %s;branch=%s;rport\r\n", tp,
+		      sent_by, branch);
+}
+
+int sip_uri_print(const osip_uri_t *u, char *buf, size_t size)
+{
+	struct sd_buf b;
+	int pos = 0;
+	osip_uri_param_t *prm;
+
+	if (!u || !u->host || !u->scheme) {
+		return EINVAL;
+	}
+	sd_buf_init(&b, buf, size);
+	sd_buf_printf(&b, "%s:", u->scheme);
+	if (u->username) {
+		sd_buf_str(&b, u->username);
+		if (u->password) {
+			sd_buf_printf(&b, ":%s", u->password);
+		}
+		sd_buf_str(&b, "@");
+	}
+	if (strchr(u->host, ':')) {
+		sd_buf_printf(&b, "[%s]", u->host);
+	} else {
+		sd_buf_str(&b, u->host);
+	}
+	if (u->port && u->port[0]) {
+		sd_buf_printf(&b, ":%s", u->port);
+	}
+	while (!osip_list_eol(&u->url_params, pos)) {
+		prm = osip_list_get(&u->url_params, pos++);
+		sd_buf_printf(&b, ";%s", prm->gname);
+		if (prm->gvalue) {
+			sd_buf_printf(&b, "=%s", prm->gvalue);
+		}
+	}
+	return b.overflow ? ENAMETOOLONG : 0;
+}
+
+void sip_build_relay(struct sd_buf *b, const struct sip_msg *req,
+		     const char *ruri, const struct sip_flow *out,
+		     const char *branch)
+{
+	int saw_mf = 0;
+	unsigned i;
+
+	sd_buf_pl(b, req->method);
+	sd_buf_printf(b, " %s SIP/2.0\r\n", ruri);
+	sip_build_via(b, out, branch);
+	for (i = 0; i < req->nhdrs; i++) {
+		const struct sip_hdr *h = &req->hdrs[i];
+		uint32_t mf;
+
+		switch (h->id) {
+		case SIP_HDR_MAX_FORWARDS:
+			saw_mf = 1;
+			if (sd_pl_u32(h->value, &mf) || mf == 0) {
+				mf = 1;
+			}
+			sd_buf_printf(b, "Max-Forwards: %u\r\n", mf - 1);
+			continue;
+		case SIP_HDR_CONTENT_LENGTH:
+		case SIP_HDR_ROUTE:
+			/* Rewritten below; Route: we are the last hop. */
+			continue;
+		default:
+			break;
+		}
+		sd_buf_pl(b, h->name);
+		sd_buf_str(b, ": ");
+		sd_buf_pl(b, h->value);
+		sd_buf_str(b, "\r\n");
+	}
+	if (!saw_mf) {
+		sd_buf_str(b, "Max-Forwards: 69\r\n");
+	}
+	sd_buf_printf(b, "Content-Length: %zu\r\n\r\n", req->body.l);
+	sd_buf_pl(b, req->body);
+}

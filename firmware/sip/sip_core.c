@@ -1,0 +1,380 @@
+/** @file sip_core.c  The receive path: validate, match a transaction,
+ * route the request to the service registered for its method.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define LOG_MODULE "sip"
+#include "log.h"
+#include "sip_priv.h"
+#include "stat.h"
+
+/* Most methods services can register. */
+#define SIP_MAX_ROUTES 16
+
+struct route {
+	char method[16];
+	sip_req_h *h;
+};
+
+const struct sip_cfg *sip_cfg;
+static struct route routes[SIP_MAX_ROUTES];
+static unsigned n_routes;
+static char allow_hdr[SIP_MAX_ROUTES * 17];
+static struct sip_flow proxy_flow;
+static int have_proxy;
+static char stateless_buf[CONFIG_SIMPLED_MAX_MSG_SIZE + 1];
+
+int sip_route(const char *method, sip_req_h *h)
+{
+	size_t l;
+
+	if (!method || !h || strlen(method) >= sizeof(routes[0].method)) {
+		return EINVAL;
+	}
+	if (n_routes >= SIP_MAX_ROUTES) {
+		return ENOSPC;
+	}
+	strcpy(routes[n_routes].method, method);
+	routes[n_routes].h = h;
+	n_routes++;
+	l = strlen(allow_hdr);
+	snprintf(allow_hdr + l, sizeof(allow_hdr) - l, "%s%s",
+		 l ? ", " : "", method);
+	return 0;
+}
+
+const char *sip_allow(void)
+{
+	return allow_hdr;
+}
+
+static sip_req_h *route_find(struct sd_pl method)
+{
+	unsigned i;
+
+	for (i = 0; i < n_routes; i++) {
+		if (method.l == strlen(routes[i].method) &&
+		    !memcmp(method.p, routes[i].method, method.l)) {
+			return routes[i].h;
+		}
+	}
+	return NULL;
+}
+
+void sip_reply_stateless(const struct sip_msg *req, int code,
+			 const char *reason, const char *hdrs)
+{
+	struct sip_flow dst = req->flow;
+	struct sd_buf b;
+	char tag[11];
+
+	if (dst.tp == SIP_TP_UDP && !req->via_rport) {
+		dst.peer.port = req->via_port;
+	}
+	sd_rand_hex(tag, sizeof(tag) - 1);
+	sd_buf_init(&b, stateless_buf, sizeof(stateless_buf));
+	sip_build_response(&b, req, code, reason, tag, hdrs, NULL, NULL, 0);
+	if (!b.overflow) {
+		sip_tp_send(&dst, b.p, b.len);
+		stat_inc(STAT_TX_RESPONSES);
+	}
+}
+
+static void reply_overload(const struct sip_msg *m)
+{
+	stat_inc(STAT_OVERLOAD);
+	sip_reply_stateless(m, 503, "Server Overloaded", "Retry-After: 5\r\n");
+}
+
+/* Require: we support no extensions (RFC 3261 8.2.2.3). */
+static int check_require(struct sip_stx *st, const struct sip_msg *m)
+{
+	const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_REQUIRE);
+	char hdr[300];
+
+	if (!h || !sd_pl_casecmp(m->method, "ACK") ||
+	    !sd_pl_casecmp(m->method, "CANCEL")) {
+		return 0;
+	}
+	snprintf(hdr, sizeof(hdr), "Unsupported: %.*s\r\n",
+		 (int)(h->value.l > 200 ? 200 : h->value.l), h->value.p);
+	sip_reply(st, 420, NULL, hdr, NULL, NULL, 0);
+	return EPROTONOSUPPORT;
+}
+
+void sip_core_recv(const char *buf, size_t len, const struct sip_flow *f)
+{
+	struct sip_msg *m = NULL;
+	struct sip_stx *st;
+	const struct sip_hdr *h;
+	const char *why;
+	sip_req_h *rh;
+	char hdr[300];
+	uint32_t mf;
+	int err;
+
+	err = sip_msg_parse(&m, buf, len, f, &why);
+	if (!m) {
+		stat_inc(err == ENOMEM ? STAT_OVERLOAD : STAT_RX_DROPPED);
+		if (err == EBADMSG) {
+			LOG_DBG("dropped unparseable message: %s",
+				why ? why : "?");
+		}
+		return;
+	}
+	if (!m->is_request) {
+		if (err) {
+			stat_inc(STAT_RX_DROPPED);
+			sip_msg_free(m);
+			return;
+		}
+		stat_inc(STAT_RX_RESPONSES);
+		sip_ctx_receive(m);
+		return;
+	}
+	stat_inc(STAT_RX_REQUESTS);
+	if (!sd_pl_casecmp(m->method, "ACK") && err) {
+		sip_msg_free(m); /* never answer an ACK */
+		return;
+	}
+	if (len > CONFIG_SIMPLED_MAX_MSG_SIZE) {
+		stat_inc(STAT_BAD_REQUESTS);
+		sip_reply_stateless(m, 513, NULL, NULL);
+		sip_msg_free(m);
+		return;
+	}
+	if (err == ENOMEM) {
+		reply_overload(m);
+		sip_msg_free(m);
+		return;
+	}
+	if (err) {
+		stat_inc(STAT_BAD_REQUESTS);
+		sip_reply_stateless(m, 400, why, NULL);
+		sip_msg_free(m);
+		return;
+	}
+	err = sip_stx_receive(&st, m);
+	if (err == EALREADY) {
+		return;
+	}
+	if (err) {
+		if (err == ENOMEM) {
+			reply_overload(m);
+		} else {
+			stat_inc(STAT_BAD_REQUESTS);
+			sip_reply_stateless(m, 400,
+				"Transaction identifiers too long", NULL);
+		}
+		sip_msg_free(m);
+		return;
+	}
+	/* From here the transaction owns m. */
+	h = sip_msg_hdr(m, SIP_HDR_MAX_FORWARDS);
+	if (h && !sd_pl_u32(h->value, &mf) && mf == 0 &&
+	    sd_pl_casecmp(m->method, "OPTIONS")) {
+		sip_reply(st, 483, NULL, NULL, NULL, NULL, 0);
+		return;
+	}
+	if (!m->osip->req_uri || !m->osip->req_uri->scheme ||
+	    (strcasecmp(m->osip->req_uri->scheme, "sip") &&
+	     strcasecmp(m->osip->req_uri->scheme, "sips"))) {
+		sip_reply(st, 416, NULL, NULL, NULL, NULL, 0);
+		return;
+	}
+	if (check_require(st, m)) {
+		return;
+	}
+	rh = route_find(m->method);
+	if (rh) {
+		rh(st, m);
+		return;
+	}
+	if (!sd_pl_casecmp(m->method, "CANCEL")) {
+		/* Nothing we run can be cancelled: every answer is final. */
+		sip_reply(st, 481, NULL, NULL, NULL, NULL, 0);
+		return;
+	}
+	snprintf(hdr, sizeof(hdr), "Allow: %s\r\n", allow_hdr);
+	sip_reply(st, 405, NULL, hdr, NULL, NULL, 0);
+}
+
+void sip_core_too_large(const char *hdrs, size_t len,
+			const struct sip_flow *f)
+{
+	struct sip_msg *m = NULL;
+	const char *why;
+
+	/* Only the header section is here, so the body check fails; what
+	 * matters is whether a response can be addressed. */
+	sip_msg_parse(&m, hdrs, len, f, &why);
+	stat_inc(STAT_RX_DROPPED);
+	if (m && m->is_request && sd_pl_casecmp(m->method, "ACK")) {
+		sip_reply_stateless(m, 513, NULL, NULL);
+	}
+	sip_msg_free(m);
+}
+
+int sip_is_local_host(struct sd_pl host)
+{
+	return sip_local_domain(host) != NULL;
+}
+
+const char *sip_local_domain(struct sd_pl host)
+{
+	unsigned i;
+
+	if (!sip_cfg) {
+		return NULL;
+	}
+	if (host.l >= 2 && host.p[0] == '[' && host.p[host.l - 1] == ']') {
+		host = sd_pl(host.p + 1, host.l - 2);
+	}
+	for (i = 0; i < sip_cfg->n_domain; i++) {
+		if (!sd_pl_casecmp(host, sip_cfg->domain[i])) {
+			return sip_cfg->domain[i];
+		}
+	}
+	if (sip_cfg->n_domain && sip_tp_is_local_ip(host)) {
+		return sip_cfg->domain[0];
+	}
+	return NULL;
+}
+
+/* "sip:IP[:port][;transport=udp|tcp]" */
+static int parse_proxy(const char *uri, struct port_addr *a,
+		       enum sip_tp_type *tp, char *why, size_t whylen)
+{
+	char host[64];
+	const char *p, *semi, *colon, *hend;
+	unsigned long port = 5060;
+	size_t hl;
+
+	*tp = SIP_TP_UDP;
+	if (strncasecmp(uri, "sip:", 4)) {
+		snprintf(why, whylen, "outbound_proxy '%s': must start with "
+			 "sip:", uri);
+		return EINVAL;
+	}
+	p = uri + 4;
+	semi = strchr(p, ';');
+	hend = semi ? semi : p + strlen(p);
+	if (*p == '[') {
+		const char *rb = memchr(p, ']', (size_t)(hend - p));
+
+		colon = rb && rb + 1 < hend && rb[1] == ':' ? rb + 1 : NULL;
+	} else {
+		colon = memchr(p, ':', (size_t)(hend - p));
+	}
+	hl = (size_t)((colon ? colon : hend) - p);
+	if (!hl || hl >= sizeof(host)) {
+		snprintf(why, whylen, "outbound_proxy '%s': bad host", uri);
+		return EINVAL;
+	}
+	memcpy(host, p, hl);
+	host[hl] = '\0';
+	if (colon) {
+		char *end;
+
+		port = strtoul(colon + 1, &end, 10);
+		if (end != hend || port == 0 || port > 65535) {
+			snprintf(why, whylen, "outbound_proxy '%s': bad port",
+				 uri);
+			return EINVAL;
+		}
+	}
+	if (semi) {
+		if (!strcasecmp(semi, ";transport=tcp")) {
+			*tp = SIP_TP_TCP;
+		} else if (strcasecmp(semi, ";transport=udp")) {
+			snprintf(why, whylen, "outbound_proxy '%s': only "
+				 ";transport=udp or ;transport=tcp", uri);
+			return EINVAL;
+		}
+	}
+	if (sd_addr_parse(a, host, (uint16_t)port)) {
+		snprintf(why, whylen, "outbound_proxy '%s': host must be an "
+			 "IP address", uri);
+		return EINVAL;
+	}
+	return 0;
+}
+
+int sip_proxy_check(const char *uri, char *why, size_t whylen)
+{
+	struct port_addr a;
+	enum sip_tp_type tp;
+
+	if (!*uri) {
+		return 0;
+	}
+	return parse_proxy(uri, &a, &tp, why, whylen);
+}
+
+int sip_proxy_flow(struct sip_flow *f)
+{
+	if (!have_proxy) {
+		return ENOENT;
+	}
+	*f = proxy_flow;
+	return 0;
+}
+
+int sip_init(const struct sip_cfg *cfg)
+{
+	int err;
+
+	static int parser_ready;
+
+	if (!parser_ready) {
+		parser_init();
+		parser_ready = 1;
+	}
+	sip_cfg = cfg;
+	have_proxy = 0;
+	if (cfg->outbound_proxy && cfg->outbound_proxy[0]) {
+		struct port_addr a;
+		enum sip_tp_type tp;
+		char why[160];
+
+		err = parse_proxy(cfg->outbound_proxy, &a, &tp, why,
+				  sizeof(why));
+		if (err) {
+			LOG_ERR("%s", why);
+			return err;
+		}
+		memset(&proxy_flow, 0, sizeof(proxy_flow));
+		proxy_flow.tp = tp;
+		proxy_flow.conn = -1;
+		proxy_flow.peer = a;
+		have_proxy = 1;
+	}
+	err = sip_txn_init();
+	if (err) {
+		return err;
+	}
+	err = sip_tp_open(cfg);
+	if (err) {
+		return err;
+	}
+	if (have_proxy && proxy_flow.tp == SIP_TP_UDP &&
+	    sip_tp_udp_flow(&proxy_flow, &proxy_flow.peer)) {
+		LOG_ERR("outbound_proxy: no UDP listener of its address family");
+		sip_tp_close();
+		return EINVAL;
+	}
+	return 0;
+}
+
+void sip_close(void)
+{
+	sip_txn_close();
+	sip_tp_close();
+	n_routes = 0;
+	allow_hdr[0] = '\0';
+	sip_cfg = NULL;
+}

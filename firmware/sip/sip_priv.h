@@ -1,0 +1,73 @@
+/** @file sip_priv.h  Internals shared by the files of firmware/sip/. */
+#ifndef SIP_PRIV_H
+#define SIP_PRIV_H
+
+#include "sip.h"
+
+/* sip_msg.c */
+/**
+ * Index and parse one message. On EBADMSG *why names the fault and *mp may
+ * still hold the message when enough of it was read to answer 400.
+ * @return 0, EBADMSG or ENOMEM (budget spent: answer 503).
+ */
+int sip_msg_parse(struct sip_msg **mp, const char *buf, size_t len,
+		  const struct sip_flow *flow, const char **why);
+void sip_msg_free(struct sip_msg *m);
+/** Can a response be written for m (Via, From, To, Call-ID, CSeq)? */
+int sip_msg_answerable(const struct sip_msg *m);
+/** Content-Length from a header block, for stream framing. */
+int sip_frame_content_length(const char *hdrs, size_t len, uint32_t *cl);
+const char *sip_reason(int code);
+/** ;name[=value] among the parameters in s: .p NULL when absent, .l 0 for
+ * a parameter without value. */
+struct sd_pl sip_param(struct sd_pl s, const char *name);
+/** Length of the first comma-separated element of a header value. */
+size_t sip_first_elem_len(struct sd_pl v);
+
+/* sip_build.c */
+/** Write a response to req into b. totag: To-tag to add if absent. */
+void sip_build_response(struct sd_buf *b, const struct sip_msg *req,
+			int code, const char *reason, const char *totag,
+			const char *hdrs, const char *ctype,
+			const char *body, size_t blen);
+/** Our Via header line (with CRLF) for a request sent over flow. */
+void sip_build_via(struct sd_buf *b, const struct sip_flow *flow,
+		   const char *branch);
+
+void sip_build_relay(struct sd_buf *b, const struct sip_msg *req,
+		     const char *ruri, const struct sip_flow *out,
+		     const char *branch);
+
+/* sip_tp.c */
+int sip_tp_open(const struct sip_cfg *cfg);
+void sip_tp_close(void);
+int sip_tp_send(const struct sip_flow *f, const char *buf, size_t len);
+/** host[:port] and transport name we advertise for a flow. */
+void sip_tp_sent_by(const struct sip_flow *f, char *buf, size_t size,
+		    const char **tpname);
+/** Pick a UDP listener for a destination of this family. */
+int sip_tp_udp_flow(struct sip_flow *f, const struct port_addr *dst);
+/** Is addr one of our listen addresses (IP only)? */
+int sip_tp_is_local_ip(struct sd_pl host);
+unsigned sip_tp_conn_count(void);
+
+/* sip_core.c */
+void sip_core_recv(const char *buf, size_t len, const struct sip_flow *f);
+/** A stream message over the size limit: answer 513 from its headers. */
+void sip_core_too_large(const char *hdrs, size_t len,
+			const struct sip_flow *f);
+/** Answer a message we hold no transaction for (overload, 400, 513). */
+void sip_reply_stateless(const struct sip_msg *req, int code,
+			 const char *reason, const char *hdrs);
+
+/* sip_txn.c */
+int sip_txn_init(void);
+void sip_txn_close(void);
+/** Find the server transaction of a request or create one.
+ * @return 0 new (in *stp), EALREADY retransmission handled, ENOMEM. */
+int sip_stx_receive(struct sip_stx **stp, struct sip_msg *req);
+/** Take ownership of the request for the transaction's life. */
+void sip_ctx_receive(struct sip_msg *resp);
+extern const struct sip_cfg *sip_cfg;
+
+#endif

@@ -1,0 +1,486 @@
+/** @file sip_txn.c  RFC 3261 transactions, our own state machines.
+ *
+ * Why not libosip2's osip_t FSMs: they allocate events and timers on
+ * libosip2's heap behind our back, need a transport callback that receives
+ * osip_message_t (and so osip_message_to_str(), which crashes under
+ * allocation failure), and are driven by their own timer polling. The
+ * non-INVITE machines are small; written here they draw from fixed pools,
+ * run on core/tmr and resend the exact bytes first sent.
+ *
+ * Server: TRYING -> (final) COMPLETED -> Timer J (UDP 64*T1, TCP 0) -> gone;
+ * INVITE (answered non-2xx only): COMPLETED resends on Timer G until ACK,
+ * Timer H gives up, CONFIRMED lasts Timer I.
+ * Client (non-INVITE): TRYING resends on Timer E (UDP), Timer F times out,
+ * COMPLETED absorbs retransmitted responses for Timer K.
+ */
+#include <errno.h>
+#include <string.h>
+
+#define LOG_MODULE "txn"
+#include "log.h"
+#include "mem.h"
+#include "pool.h"
+#include "sd_hash.h"
+#include "sip_priv.h"
+#include "stat.h"
+#include "tmr.h"
+
+#define T1 CONFIG_SIMPLED_SIP_T1_MS
+#define T2 CONFIG_SIMPLED_SIP_T2_MS
+#define T4 CONFIG_SIMPLED_SIP_T4_MS
+/* Bytes of a transaction key: branch, sent-by and method. */
+#define STX_KEY_MAX 256
+
+enum stx_state {
+	STX_TRYING,
+	STX_COMPLETED,
+	STX_CONFIRMED,
+};
+
+struct sip_stx {
+	UT_hash_handle hh;
+	char key[STX_KEY_MAX];
+	struct sip_msg *req;	/* owned until the final response */
+	char *resp;		/* last response, resent on retransmission */
+	size_t resp_len;
+	struct sip_flow dst;	/* where responses go */
+	enum stx_state state;
+	int invite;
+	uint32_t interval;
+	struct tmr tmr;		/* J, H or I */
+	struct tmr tmr_g;
+	char totag[11];
+};
+
+enum ctx_state {
+	CTX_NEW,
+	CTX_TRYING,
+	CTX_COMPLETED,
+};
+
+struct sip_ctx {
+	UT_hash_handle hh;
+	char branch[32];
+	char method[16];
+	char *req;
+	size_t len;
+	struct sip_flow dst;
+	enum ctx_state state;
+	uint32_t interval;
+	struct tmr tmr_e;	/* E, then K */
+	struct tmr tmr_f;
+	sip_resp_h *h;
+	void *arg;
+};
+
+static struct sip_stx *stx_table;
+static struct sip_ctx *ctx_table;
+static unsigned n_stx, n_ctx;
+static char txbuf[CONFIG_SIMPLED_MAX_MSG_SIZE + 1];
+
+unsigned sip_txn_count(void)
+{
+	return n_stx + n_ctx;
+}
+
+int sip_txn_init(void)
+{
+	int err = pool_setup(POOL_SERVER_TXN, sizeof(struct sip_stx));
+
+	if (!err) {
+		err = pool_setup(POOL_CLIENT_TXN, sizeof(struct sip_ctx));
+	}
+	return err;
+}
+
+/* ---------------------------------------------------------------- server */
+
+static void stx_free(struct sip_stx *st)
+{
+	tmr_cancel(&st->tmr);
+	tmr_cancel(&st->tmr_g);
+	HASH_DEL(stx_table, st);
+	sip_msg_free(st->req);
+	mem_free(st->resp);
+	n_stx--;
+	pool_put(POOL_SERVER_TXN, st);
+}
+
+static int stx_key(char *key, const struct sip_msg *m)
+{
+	struct sd_pl method = m->method;
+	struct sd_buf b;
+
+	if (!sd_pl_casecmp(method, "ACK")) {
+		method = sd_pl("INVITE", 6);
+	}
+	sd_buf_init(&b, key, STX_KEY_MAX);
+	if (m->branch.l > 7 && !strncmp(m->branch.p, "z9hG4bK", 7)) {
+		sd_buf_pl(&b, m->branch);
+		sd_buf_str(&b, "|");
+		sd_buf_pl(&b, m->sent_by);
+	} else {
+		/* RFC 2543 peer: no magic cookie (RFC 3261 17.2.3). */
+		sd_buf_pl(&b, m->call_id);
+		sd_buf_printf(&b, "|%u|", m->cseq);
+		sd_buf_pl(&b, m->from_tag);
+	}
+	sd_buf_str(&b, "|");
+	sd_buf_pl(&b, method);
+	return b.overflow ? EBADMSG : 0;
+}
+
+static void stx_end(void *arg)
+{
+	stx_free(arg);
+}
+
+static void stx_resend(struct sip_stx *st)
+{
+	if (st->resp) {
+		sip_tp_send(&st->dst, st->resp, st->resp_len);
+		stat_inc(STAT_TX_RETRANS);
+	}
+}
+
+static void stx_timer_g(void *arg)
+{
+	struct sip_stx *st = arg;
+
+	stx_resend(st);
+	st->interval = st->interval * 2 < T2 ? st->interval * 2 : T2;
+	tmr_start(&st->tmr_g, st->interval, stx_timer_g, st);
+}
+
+/* RFC 3261 18.2.2 with RFC 3581: UDP answers go to the source address;
+ * to the source port only when the client asked for rport. */
+static void stx_dst(struct sip_stx *st, const struct sip_msg *m)
+{
+	st->dst = m->flow;
+	if (m->flow.tp == SIP_TP_UDP && !m->via_rport) {
+		st->dst.peer.port = m->via_port;
+	}
+}
+
+int sip_stx_receive(struct sip_stx **stp, struct sip_msg *req)
+{
+	struct sip_stx *st;
+	char key[STX_KEY_MAX];
+
+	*stp = NULL;
+	if (stx_key(key, req)) {
+		return EBADMSG;
+	}
+	HASH_FIND_STR(stx_table, key, st);
+	if (!sd_pl_casecmp(req->method, "ACK")) {
+		if (st && st->invite && st->state == STX_COMPLETED) {
+			tmr_cancel(&st->tmr_g);
+			st->state = STX_CONFIRMED;
+			tmr_start(&st->tmr, req->flow.tp == SIP_TP_UDP ?
+				  T4 : 0, stx_end, st);
+		}
+		sip_msg_free(req);
+		return EALREADY;
+	}
+	if (st) {
+		stat_inc(STAT_RX_RETRANS);
+		if (st->state == STX_COMPLETED || st->resp) {
+			stx_resend(st);
+		}
+		sip_msg_free(req);
+		return EALREADY;
+	}
+	st = pool_get(POOL_SERVER_TXN);
+	if (!st) {
+		return ENOMEM;
+	}
+	memcpy(st->key, key, sizeof(key));
+	sd_hash_oom = 0;
+	HASH_ADD_STR(stx_table, key, st);
+	if (sd_hash_oom) {
+		pool_put(POOL_SERVER_TXN, st);
+		return ENOMEM;
+	}
+	n_stx++;
+	st->req = req;
+	st->state = STX_TRYING;
+	st->invite = !sd_pl_casecmp(req->method, "INVITE");
+	stx_dst(st, req);
+	sd_rand_hex(st->totag, sizeof(st->totag) - 1);
+	*stp = st;
+	return 0;
+}
+
+const struct sip_msg *sip_stx_req(const struct sip_stx *st)
+{
+	return st ? st->req : NULL;
+}
+
+int sip_reply(struct sip_stx *st, int code, const char *reason,
+	      const char *hdrs, const char *ctype, const char *body,
+	      size_t blen)
+{
+	struct sd_buf b;
+	int err;
+
+	if (!st || !st->req || code < 100 || code > 699) {
+		return EINVAL;
+	}
+	sd_buf_init(&b, txbuf, sizeof(txbuf));
+	sip_build_response(&b, st->req, code, reason, st->totag, hdrs, ctype,
+			   body, blen);
+	if (b.overflow) {
+		/* Too big to send: say so instead. */
+		LOG_WRN("response %d too large, answering 500", code);
+		sd_buf_init(&b, txbuf, sizeof(txbuf));
+		sip_build_response(&b, st->req, 500, "Response Too Large",
+				   st->totag, NULL, NULL, NULL, 0);
+		code = 500;
+	}
+	err = sip_tp_send(&st->dst, b.p, b.len);
+	stat_inc(STAT_TX_RESPONSES);
+	mem_free(st->resp);
+	st->resp = mem_strndup(b.p, b.len);
+	st->resp_len = st->resp ? b.len : 0;
+	if (code < 200) {
+		return err;
+	}
+	/* Final: the request is no longer needed. */
+	sip_msg_free(st->req);
+	st->req = NULL;
+	st->state = STX_COMPLETED;
+	if (st->invite) {
+		if (st->dst.tp == SIP_TP_UDP) {
+			st->interval = T1;
+			tmr_start(&st->tmr_g, T1, stx_timer_g, st);
+		}
+		tmr_start(&st->tmr, 64 * T1, stx_end, st);
+	} else {
+		tmr_start(&st->tmr, st->dst.tp == SIP_TP_UDP ? 64 * T1 : 0,
+			  stx_end, st);
+	}
+	return err;
+}
+
+int sip_reply_errno(struct sip_stx *st, int err)
+{
+	switch (err) {
+	case 0:
+		return sip_reply(st, 200, NULL, NULL, NULL, NULL, 0);
+	case ENOMEM:
+	case ENOSPC:
+	case ENOBUFS:
+		stat_inc(STAT_OVERLOAD);
+		return sip_reply(st, 503, "Server Overloaded",
+				 "Retry-After: 5\r\n", NULL, NULL, 0);
+	case EBADMSG:
+	case EINVAL:
+		return sip_reply(st, 400, NULL, NULL, NULL, NULL, 0);
+	case ENOENT:
+		return sip_reply(st, 404, NULL, NULL, NULL, NULL, 0);
+	case EPERM:
+	case EACCES:
+		return sip_reply(st, 403, NULL, NULL, NULL, NULL, 0);
+	default:
+		return sip_reply(st, 500, NULL, NULL, NULL, NULL, 0);
+	}
+}
+
+/* ---------------------------------------------------------------- client */
+
+int sip_ctx_alloc(struct sip_ctx **ctxp, sip_resp_h *h, void *arg)
+{
+	struct sip_ctx *ctx = pool_get(POOL_CLIENT_TXN);
+
+	if (!ctx) {
+		return ENOMEM;
+	}
+	memcpy(ctx->branch, "z9hG4bK", 7);
+	sd_rand_hex(ctx->branch + 7, 20);
+	ctx->h = h;
+	ctx->arg = arg;
+	ctx->state = CTX_NEW;
+	n_ctx++;
+	*ctxp = ctx;
+	return 0;
+}
+
+const char *sip_ctx_branch(const struct sip_ctx *ctx)
+{
+	return ctx->branch;
+}
+
+void sip_ctx_free(struct sip_ctx *ctx)
+{
+	if (!ctx) {
+		return;
+	}
+	tmr_cancel(&ctx->tmr_e);
+	tmr_cancel(&ctx->tmr_f);
+	if (ctx->state != CTX_NEW) {
+		HASH_DEL(ctx_table, ctx);
+	}
+	mem_free(ctx->req);
+	n_ctx--;
+	pool_put(POOL_CLIENT_TXN, ctx);
+}
+
+static void ctx_end(void *arg)
+{
+	sip_ctx_free(arg);
+}
+
+static void ctx_report(struct sip_ctx *ctx, int code,
+		       const struct sip_msg *resp)
+{
+	sip_resp_h *h = ctx->h;
+
+	ctx->h = NULL;
+	if (h) {
+		h(code, resp, ctx->arg);
+	}
+}
+
+static void ctx_timer_e(void *arg)
+{
+	struct sip_ctx *ctx = arg;
+
+	sip_tp_send(&ctx->dst, ctx->req, ctx->len);
+	stat_inc(STAT_TX_RETRANS);
+	ctx->interval = ctx->interval * 2 < T2 ? ctx->interval * 2 : T2;
+	tmr_start(&ctx->tmr_e, ctx->interval, ctx_timer_e, ctx);
+}
+
+static void ctx_timer_f(void *arg)
+{
+	struct sip_ctx *ctx = arg;
+
+	stat_inc(STAT_CLIENT_TIMEOUTS);
+	tmr_cancel(&ctx->tmr_e);
+	ctx_report(ctx, 408, NULL);
+	sip_ctx_free(ctx);
+}
+
+int sip_ctx_send(struct sip_ctx *ctx, const struct sip_flow *dst,
+		 const char *method, const char *buf, size_t len)
+{
+	int err;
+
+	if (!ctx || ctx->state != CTX_NEW || strlen(method) >=
+	    sizeof(ctx->method)) {
+		return EINVAL;
+	}
+	ctx->req = mem_strndup(buf, len);
+	if (!ctx->req) {
+		sip_ctx_free(ctx);
+		return ENOMEM;
+	}
+	ctx->len = len;
+	ctx->dst = *dst;
+	strcpy(ctx->method, method);
+	sd_hash_oom = 0;
+	HASH_ADD_STR(ctx_table, branch, ctx);
+	if (sd_hash_oom) {
+		ctx->state = CTX_NEW;
+		sip_ctx_free(ctx);
+		return ENOMEM;
+	}
+	ctx->state = CTX_TRYING;
+	err = sip_tp_send(dst, buf, len);
+	if (err) {
+		sip_ctx_free(ctx);
+		return err;
+	}
+	stat_inc(STAT_TX_REQUESTS);
+	if (dst->tp == SIP_TP_UDP) {
+		ctx->interval = T1;
+		tmr_start(&ctx->tmr_e, T1, ctx_timer_e, ctx);
+	}
+	tmr_start(&ctx->tmr_f, 64 * T1, ctx_timer_f, ctx);
+	return 0;
+}
+
+int sip_relay(const struct sip_msg *req, const char *ruri,
+	      const struct sip_flow *dst, sip_resp_h *h, void *arg)
+{
+	struct sip_ctx *ctx;
+	struct sd_buf b;
+	char method[16];
+	char uri[CONFIG_SIMPLED_MAX_MSG_SIZE / 4];
+	int err;
+
+	if (sd_pl_copy(req->method, method, sizeof(method))) {
+		return EINVAL;
+	}
+	if (!ruri) {
+		if (sd_pl_copy(req->ruri, uri, sizeof(uri))) {
+			return EMSGSIZE;
+		}
+		ruri = uri;
+	}
+	err = sip_ctx_alloc(&ctx, h, arg);
+	if (err) {
+		return err;
+	}
+	sd_buf_init(&b, txbuf, sizeof(txbuf));
+	sip_build_relay(&b, req, ruri, dst, ctx->branch);
+	if (b.overflow) {
+		sip_ctx_free(ctx);
+		return EMSGSIZE;
+	}
+	return sip_ctx_send(ctx, dst, method, b.p, b.len);
+}
+
+void sip_ctx_abandon(struct sip_ctx *ctx)
+{
+	if (ctx) {
+		ctx->h = NULL;
+	}
+}
+
+void sip_ctx_receive(struct sip_msg *resp)
+{
+	struct sip_ctx *ctx;
+	char branch[sizeof(ctx->branch)];
+
+	if (sd_pl_copy(resp->branch, branch, sizeof(branch))) {
+		goto out;
+	}
+	HASH_FIND_STR(ctx_table, branch, ctx);
+	if (!ctx || sd_pl_casecmp(resp->cseq_method, ctx->method)) {
+		stat_inc(STAT_RX_DROPPED);
+		goto out;
+	}
+	if (ctx->state != CTX_TRYING) {
+		goto out; /* retransmitted final response: absorbed */
+	}
+	if (resp->status < 200) {
+		/* Proceeding: keep resending, but at T2 (17.1.2.2). */
+		if (ctx->tmr_e.active) {
+			ctx->interval = T2;
+		}
+		goto out;
+	}
+	tmr_cancel(&ctx->tmr_e);
+	tmr_cancel(&ctx->tmr_f);
+	ctx->state = CTX_COMPLETED;
+	ctx_report(ctx, resp->status, resp);
+	tmr_start(&ctx->tmr_e, ctx->dst.tp == SIP_TP_UDP ? T4 : 0, ctx_end,
+		  ctx);
+out:
+	sip_msg_free(resp);
+}
+
+void sip_txn_close(void)
+{
+	struct sip_stx *st, *st_tmp;
+	struct sip_ctx *ctx, *ctx_tmp;
+
+	HASH_ITER(hh, stx_table, st, st_tmp) {
+		stx_free(st);
+	}
+	HASH_ITER(hh, ctx_table, ctx, ctx_tmp) {
+		ctx->h = NULL;
+		sip_ctx_free(ctx);
+	}
+}

@@ -1,0 +1,90 @@
+/** @file port.h  The porting layer: the only contract between simpled and
+ * the operating system. Backends: posix/ (Linux, OpenWrt) and sim/ (virtual
+ * clock and in-memory network for deterministic tests).
+ *
+ * Sockets are small integers owned by the port. Every call returns 0 or a
+ * positive errno value; results come back through out-pointers.
+ */
+#ifndef PORT_H
+#define PORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/** A transport address, independent of the OS socket structures. */
+struct port_addr {
+	uint8_t family;		/**< PORT_AF_INET or PORT_AF_INET6 */
+	uint16_t port;		/**< host byte order */
+	uint8_t ip[16];		/**< 4 bytes used for IPv4 */
+};
+
+enum {
+	PORT_AF_INET = 4,
+	PORT_AF_INET6 = 6,
+};
+
+/** Socket readiness bits for port_watch() and the event handler. */
+enum {
+	PORT_EV_READ = 1,
+	PORT_EV_WRITE = 2,
+	PORT_EV_ERROR = 4,
+};
+
+/** Called from port_poll() when a watched socket is ready. */
+typedef void (port_ev_h)(int sock, unsigned events, void *arg);
+
+/** Log levels of the port sink; same order as core/log.h. */
+enum {
+	PORT_LOG_ERR = 0,
+	PORT_LOG_WARN,
+	PORT_LOG_INFO,
+	PORT_LOG_DEBUG,
+};
+
+int port_init(void);
+void port_close_all(void);
+
+/** Monotonic milliseconds; wraps at 2^32 (compare with tmr_before()). */
+uint32_t port_now_ms(void);
+/** Wall-clock seconds since the epoch, for Date headers. */
+int64_t port_wall_s(void);
+int port_random(void *buf, size_t len);
+
+/** Log sink: stderr by default, syslog once port_log_syslog() is called. */
+void port_log_syslog(const char *ident);
+void port_log(int level, const char *line);
+
+int port_udp_open(int *sock, const struct port_addr *bind);
+int port_tcp_listen(int *sock, const struct port_addr *bind);
+int port_tcp_accept(int lsock, int *sock, struct port_addr *peer);
+/** Non-blocking connect; completion is reported as PORT_EV_WRITE. */
+int port_tcp_connect(int *sock, const struct port_addr *dst);
+int port_local_addr(int sock, struct port_addr *addr);
+
+int port_sendto(int sock, const void *buf, size_t len,
+		const struct port_addr *dst);
+/** @return EAGAIN when nothing is queued. */
+int port_recvfrom(int sock, void *buf, size_t *len, struct port_addr *src);
+/** Stream send; *sent may be short. EAGAIN when the socket is full. */
+int port_send(int sock, const void *buf, size_t len, size_t *sent);
+/** Stream receive; *got == 0 with return 0 means the peer closed. */
+int port_recv(int sock, void *buf, size_t len, size_t *got);
+int port_close(int sock);
+
+/** Watch a socket for the given events (0 stops watching). */
+int port_watch(int sock, unsigned events, port_ev_h *h, void *arg);
+
+/**
+ * Wait at most timeout_ms (negative: no limit) for socket events and run
+ * their handlers. Returns 0, or EINTR when a signal arrived.
+ */
+int port_poll(int timeout_ms);
+
+/** Signals folded into flags: read and cleared by the loop. */
+enum {
+	PORT_SIG_TERM = 1,
+	PORT_SIG_HUP = 2,
+};
+unsigned port_signals_take(void);
+
+#endif

@@ -1,0 +1,433 @@
+/** @file port_posix.c  POSIX port: non-blocking sockets, epoll, monotonic
+ * clock, getrandom and stderr/syslog logging for Linux and OpenWrt.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "port.h"
+
+/* One slot per file descriptor; fds above this are refused. */
+#define PORT_MAX_FDS 4096
+#define PORT_EPOLL_BATCH 64
+
+struct watch {
+	port_ev_h *h;
+	void *arg;
+	unsigned events;
+};
+
+static struct watch watches[PORT_MAX_FDS];
+static int epfd = -1;
+static int use_syslog;
+static volatile sig_atomic_t sig_flags;
+
+static void on_signal(int sig)
+{
+	if (sig == SIGTERM || sig == SIGINT) {
+		sig_flags |= PORT_SIG_TERM;
+	} else if (sig == SIGHUP) {
+		sig_flags |= PORT_SIG_HUP;
+	}
+}
+
+int port_init(void)
+{
+	struct sigaction sa;
+
+	if (epfd >= 0) {
+		return 0;
+	}
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (epfd < 0) {
+		return errno;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+void port_close_all(void)
+{
+	int fd;
+
+	for (fd = 0; fd < PORT_MAX_FDS; fd++) {
+		if (watches[fd].h) {
+			port_close(fd);
+		}
+	}
+	if (epfd >= 0) {
+		close(epfd);
+		epfd = -1;
+	}
+}
+
+unsigned port_signals_take(void)
+{
+	unsigned s = (unsigned)sig_flags;
+
+	sig_flags = 0;
+	return s;
+}
+
+uint32_t port_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint32_t)((uint64_t)ts.tv_sec * 1000u +
+			  (uint64_t)ts.tv_nsec / 1000000u);
+}
+
+int64_t port_wall_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+int port_random(void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = getrandom(p, len, 0);
+
+		if (n < 0) {
+			if (errno == EINTR) {
+				continue;
+			}
+			return errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+void port_log_syslog(const char *ident)
+{
+	openlog(ident, LOG_PID, LOG_DAEMON);
+	use_syslog = 1;
+}
+
+void port_log(int level, const char *line)
+{
+	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
+	static const char *const tag[] = {"err", "warn", "info", "debug"};
+
+	if (level < PORT_LOG_ERR || level > PORT_LOG_DEBUG) {
+		level = PORT_LOG_DEBUG;
+	}
+	if (use_syslog) {
+		syslog(prio[level], "%s", line);
+	} else {
+		fprintf(stderr, "simpled[%s]: %s\n", tag[level], line);
+	}
+}
+
+static socklen_t to_sockaddr(struct sockaddr_storage *ss,
+			     const struct port_addr *a)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == PORT_AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(a->port);
+		memcpy(&s6->sin6_addr, a->ip, 16);
+		return sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(a->port);
+		memcpy(&s4->sin_addr, a->ip, 4);
+		return sizeof(*s4);
+	}
+}
+
+static void from_sockaddr(struct port_addr *a,
+			  const struct sockaddr_storage *ss)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)ss;
+
+		a->family = PORT_AF_INET6;
+		a->port = ntohs(s6->sin6_port);
+		memcpy(a->ip, &s6->sin6_addr, 16);
+	} else {
+		const struct sockaddr_in *s4 = (const void *)ss;
+
+		a->family = PORT_AF_INET;
+		a->port = ntohs(s4->sin_port);
+		memcpy(a->ip, &s4->sin_addr, 4);
+	}
+}
+
+static int new_socket(int *sock, const struct port_addr *a, int type)
+{
+	int fd = socket(a->family == PORT_AF_INET6 ? AF_INET6 : AF_INET,
+			type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (fd < 0) {
+		return errno;
+	}
+	if (fd >= PORT_MAX_FDS) {
+		close(fd);
+		return EMFILE;
+	}
+	*sock = fd;
+	return 0;
+}
+
+static int bind_socket(int fd, const struct port_addr *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = to_sockaddr(&ss, a);
+	int one = 1;
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (a->family == PORT_AF_INET6) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	}
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
+		return errno;
+	}
+	return 0;
+}
+
+int port_udp_open(int *sock, const struct port_addr *bind)
+{
+	int err = new_socket(sock, bind, SOCK_DGRAM);
+
+	if (err) {
+		return err;
+	}
+	err = bind_socket(*sock, bind);
+	if (err) {
+		close(*sock);
+		*sock = -1;
+	}
+	return err;
+}
+
+int port_tcp_listen(int *sock, const struct port_addr *bind)
+{
+	int err = new_socket(sock, bind, SOCK_STREAM);
+
+	if (err) {
+		return err;
+	}
+	err = bind_socket(*sock, bind);
+	if (!err && listen(*sock, 64) < 0) {
+		err = errno;
+	}
+	if (err) {
+		close(*sock);
+		*sock = -1;
+	}
+	return err;
+}
+
+int port_tcp_accept(int lsock, int *sock, struct port_addr *peer)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int one = 1;
+	int fd = accept4(lsock, (struct sockaddr *)&ss, &sl,
+			 SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0) {
+		return errno == EWOULDBLOCK ? EAGAIN : errno;
+	}
+	if (fd >= PORT_MAX_FDS) {
+		close(fd);
+		return EMFILE;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	from_sockaddr(peer, &ss);
+	*sock = fd;
+	return 0;
+}
+
+int port_tcp_connect(int *sock, const struct port_addr *dst)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = to_sockaddr(&ss, dst);
+	int one = 1;
+	int err = new_socket(sock, dst, SOCK_STREAM);
+
+	if (err) {
+		return err;
+	}
+	setsockopt(*sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(*sock, (struct sockaddr *)&ss, sl) < 0 &&
+	    errno != EINPROGRESS) {
+		err = errno;
+		close(*sock);
+		*sock = -1;
+		return err;
+	}
+	return 0;
+}
+
+int port_local_addr(int sock, struct port_addr *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(sock, (struct sockaddr *)&ss, &sl) < 0) {
+		return errno;
+	}
+	from_sockaddr(addr, &ss);
+	return 0;
+}
+
+int port_sendto(int sock, const void *buf, size_t len,
+		const struct port_addr *dst)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = to_sockaddr(&ss, dst);
+
+	if (sendto(sock, buf, len, 0, (struct sockaddr *)&ss, sl) < 0) {
+		return errno == EWOULDBLOCK ? EAGAIN : errno;
+	}
+	return 0;
+}
+
+int port_recvfrom(int sock, void *buf, size_t *len, struct port_addr *src)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	ssize_t n = recvfrom(sock, buf, *len, MSG_TRUNC,
+			     (struct sockaddr *)&ss, &sl);
+
+	if (n < 0) {
+		return errno == EWOULDBLOCK ? EAGAIN : errno;
+	}
+	if ((size_t)n > *len) {
+		/* Datagram bigger than the buffer: report its real size. */
+		*len = (size_t)n;
+		from_sockaddr(src, &ss);
+		return EMSGSIZE;
+	}
+	*len = (size_t)n;
+	from_sockaddr(src, &ss);
+	return 0;
+}
+
+int port_send(int sock, const void *buf, size_t len, size_t *sent)
+{
+	ssize_t n = send(sock, buf, len, MSG_NOSIGNAL);
+
+	if (n < 0) {
+		*sent = 0;
+		return errno == EWOULDBLOCK ? EAGAIN : errno;
+	}
+	*sent = (size_t)n;
+	return 0;
+}
+
+int port_recv(int sock, void *buf, size_t len, size_t *got)
+{
+	ssize_t n = recv(sock, buf, len, 0);
+
+	if (n < 0) {
+		*got = 0;
+		return errno == EWOULDBLOCK ? EAGAIN : errno;
+	}
+	*got = (size_t)n;
+	return 0;
+}
+
+int port_close(int sock)
+{
+	if (sock < 0 || sock >= PORT_MAX_FDS) {
+		return EINVAL;
+	}
+	if (watches[sock].events && epfd >= 0) {
+		epoll_ctl(epfd, EPOLL_CTL_DEL, sock, NULL);
+	}
+	memset(&watches[sock], 0, sizeof(watches[sock]));
+	return close(sock) < 0 ? errno : 0;
+}
+
+int port_watch(int sock, unsigned events, port_ev_h *h, void *arg)
+{
+	struct epoll_event ev;
+	int op;
+
+	if (sock < 0 || sock >= PORT_MAX_FDS || epfd < 0) {
+		return EINVAL;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.data.fd = sock;
+	if (events & PORT_EV_READ) {
+		ev.events |= EPOLLIN;
+	}
+	if (events & PORT_EV_WRITE) {
+		ev.events |= EPOLLOUT;
+	}
+	if (!events) {
+		op = EPOLL_CTL_DEL;
+	} else if (watches[sock].events) {
+		op = EPOLL_CTL_MOD;
+	} else {
+		op = EPOLL_CTL_ADD;
+	}
+	if (op != EPOLL_CTL_DEL || watches[sock].events) {
+		if (epoll_ctl(epfd, op, sock, &ev) < 0) {
+			return errno;
+		}
+	}
+	watches[sock].h = h;
+	watches[sock].arg = arg;
+	watches[sock].events = events;
+	return 0;
+}
+
+int port_poll(int timeout_ms)
+{
+	struct epoll_event evs[PORT_EPOLL_BATCH];
+	int n, i;
+
+	n = epoll_wait(epfd, evs, PORT_EPOLL_BATCH, timeout_ms);
+	if (n < 0) {
+		return errno;
+	}
+	for (i = 0; i < n; i++) {
+		int fd = evs[i].data.fd;
+		unsigned e = 0;
+
+		if (evs[i].events & EPOLLIN) {
+			e |= PORT_EV_READ;
+		}
+		if (evs[i].events & EPOLLOUT) {
+			e |= PORT_EV_WRITE;
+		}
+		if (evs[i].events & (EPOLLERR | EPOLLHUP)) {
+			e |= PORT_EV_ERROR | PORT_EV_READ;
+		}
+		/* A handler earlier in this batch may have closed fd. */
+		if (watches[fd].h && watches[fd].events) {
+			watches[fd].h(fd, e, watches[fd].arg);
+		}
+	}
+	return 0;
+}

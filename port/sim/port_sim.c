@@ -1,0 +1,349 @@
+/** @file port_sim.c  Simulation port: virtual clock and in-memory UDP.
+ * Test-only code: it may use malloc freely.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "port.h"
+#include "port_sim.h"
+
+#define SIM_MAX_SOCKS 64
+
+struct dgram {
+	struct dgram *next;
+	struct port_addr src;
+	size_t len;
+	uint8_t data[];
+};
+
+struct sim_sock {
+	int used;
+	struct port_addr addr;
+	struct dgram *head, *tail;
+	port_ev_h *h;
+	void *arg;
+	unsigned events;
+};
+
+static struct sim_sock socks[SIM_MAX_SOCKS];
+static uint32_t now_ms;
+static int64_t wall_s = 1767225600; /* 2026-01-01T00:00:00Z */
+static unsigned sent_count;
+static struct port_addr drop_addr;
+static unsigned drop_n;
+static char last_log[512];
+
+static int addr_eq(const struct port_addr *a, const struct port_addr *b)
+{
+	size_t n = a->family == PORT_AF_INET6 ? 16 : 4;
+
+	return a->family == b->family && a->port == b->port &&
+	       memcmp(a->ip, b->ip, n) == 0;
+}
+
+static void sock_flush(struct sim_sock *s)
+{
+	while (s->head) {
+		struct dgram *d = s->head;
+
+		s->head = d->next;
+		free(d);
+	}
+	s->tail = NULL;
+}
+
+void sim_reset(uint32_t t)
+{
+	int i;
+
+	for (i = 0; i < SIM_MAX_SOCKS; i++) {
+		sock_flush(&socks[i]);
+		memset(&socks[i], 0, sizeof(socks[i]));
+	}
+	now_ms = t;
+	sent_count = 0;
+	drop_n = 0;
+	last_log[0] = '\0';
+}
+
+unsigned sim_pending(void)
+{
+	unsigned n = 0;
+	int i;
+
+	for (i = 0; i < SIM_MAX_SOCKS; i++) {
+		if (socks[i].used && socks[i].head &&
+		    (socks[i].events & PORT_EV_READ)) {
+			n++;
+		}
+	}
+	return n;
+}
+
+unsigned sim_sent_count(void)
+{
+	return sent_count;
+}
+
+void sim_drop_next(const struct port_addr *dst, unsigned n)
+{
+	drop_addr = *dst;
+	drop_n = n;
+}
+
+void sim_set_wall(int64_t s)
+{
+	wall_s = s;
+}
+
+const char *sim_last_log(void)
+{
+	return last_log;
+}
+
+int port_init(void)
+{
+	return 0;
+}
+
+void port_close_all(void)
+{
+	sim_reset(now_ms);
+}
+
+unsigned port_signals_take(void)
+{
+	return 0;
+}
+
+uint32_t port_now_ms(void)
+{
+	return now_ms;
+}
+
+int64_t port_wall_s(void)
+{
+	return wall_s + now_ms / 1000u;
+}
+
+int port_random(void *buf, size_t len)
+{
+	/* Deterministic on purpose: a simulation run repeats exactly. */
+	static uint32_t x = 2463534242u;
+	uint8_t *p = buf;
+
+	while (len--) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		*p++ = (uint8_t)x;
+	}
+	return 0;
+}
+
+void port_log_syslog(const char *ident)
+{
+	(void)ident;
+}
+
+void port_log(int level, const char *line)
+{
+	snprintf(last_log, sizeof(last_log), "%s", line);
+	if (getenv("SIM_LOG")) {
+		fprintf(stderr, "sim[%d] %u: %s\n", level, now_ms, line);
+	}
+}
+
+static struct sim_sock *sock_get(int sock)
+{
+	if (sock < 0 || sock >= SIM_MAX_SOCKS || !socks[sock].used) {
+		return NULL;
+	}
+	return &socks[sock];
+}
+
+int port_udp_open(int *sock, const struct port_addr *bind)
+{
+	int i;
+
+	for (i = 0; i < SIM_MAX_SOCKS; i++) {
+		if (socks[i].used && addr_eq(&socks[i].addr, bind)) {
+			return EADDRINUSE;
+		}
+	}
+	for (i = 0; i < SIM_MAX_SOCKS; i++) {
+		if (!socks[i].used) {
+			memset(&socks[i], 0, sizeof(socks[i]));
+			socks[i].used = 1;
+			socks[i].addr = *bind;
+			*sock = i;
+			return 0;
+		}
+	}
+	return EMFILE;
+}
+
+int port_tcp_listen(int *sock, const struct port_addr *bind)
+{
+	(void)sock;
+	(void)bind;
+	return ENOTSUP;
+}
+
+int port_tcp_accept(int lsock, int *sock, struct port_addr *peer)
+{
+	(void)lsock;
+	(void)sock;
+	(void)peer;
+	return ENOTSUP;
+}
+
+int port_tcp_connect(int *sock, const struct port_addr *dst)
+{
+	(void)sock;
+	(void)dst;
+	return ENOTSUP;
+}
+
+int port_local_addr(int sock, struct port_addr *addr)
+{
+	struct sim_sock *s = sock_get(sock);
+
+	if (!s) {
+		return EBADF;
+	}
+	*addr = s->addr;
+	return 0;
+}
+
+int port_sendto(int sock, const void *buf, size_t len,
+		const struct port_addr *dst)
+{
+	struct sim_sock *s = sock_get(sock);
+	struct dgram *d;
+	int i;
+
+	if (!s) {
+		return EBADF;
+	}
+	sent_count++;
+	if (drop_n > 0 && addr_eq(&drop_addr, dst)) {
+		drop_n--;
+		return 0;
+	}
+	for (i = 0; i < SIM_MAX_SOCKS; i++) {
+		if (socks[i].used && addr_eq(&socks[i].addr, dst)) {
+			break;
+		}
+	}
+	if (i == SIM_MAX_SOCKS) {
+		return 0; /* nobody listens: the datagram is lost */
+	}
+	d = malloc(sizeof(*d) + len);
+	if (!d) {
+		return ENOMEM;
+	}
+	d->next = NULL;
+	d->src = s->addr;
+	d->len = len;
+	memcpy(d->data, buf, len);
+	if (socks[i].tail) {
+		socks[i].tail->next = d;
+	} else {
+		socks[i].head = d;
+	}
+	socks[i].tail = d;
+	return 0;
+}
+
+int port_recvfrom(int sock, void *buf, size_t *len, struct port_addr *src)
+{
+	struct sim_sock *s = sock_get(sock);
+	struct dgram *d;
+
+	if (!s) {
+		return EBADF;
+	}
+	d = s->head;
+	if (!d) {
+		return EAGAIN;
+	}
+	s->head = d->next;
+	if (!s->head) {
+		s->tail = NULL;
+	}
+	*src = d->src;
+	if (d->len > *len) {
+		*len = d->len;
+		free(d);
+		return EMSGSIZE;
+	}
+	memcpy(buf, d->data, d->len);
+	*len = d->len;
+	free(d);
+	return 0;
+}
+
+int port_send(int sock, const void *buf, size_t len, size_t *sent)
+{
+	(void)sock;
+	(void)buf;
+	(void)len;
+	*sent = 0;
+	return ENOTSUP;
+}
+
+int port_recv(int sock, void *buf, size_t len, size_t *got)
+{
+	(void)sock;
+	(void)buf;
+	(void)len;
+	*got = 0;
+	return ENOTSUP;
+}
+
+int port_close(int sock)
+{
+	struct sim_sock *s = sock_get(sock);
+
+	if (!s) {
+		return EBADF;
+	}
+	sock_flush(s);
+	memset(s, 0, sizeof(*s));
+	return 0;
+}
+
+int port_watch(int sock, unsigned events, port_ev_h *h, void *arg)
+{
+	struct sim_sock *s = sock_get(sock);
+
+	if (!s) {
+		return EBADF;
+	}
+	s->h = h;
+	s->arg = arg;
+	s->events = events;
+	return 0;
+}
+
+int port_poll(int timeout_ms)
+{
+	int i, delivered = 0;
+
+	for (i = 0; i < SIM_MAX_SOCKS; i++) {
+		struct sim_sock *s = &socks[i];
+
+		if (s->used && s->head && (s->events & PORT_EV_READ) &&
+		    s->h) {
+			s->h(i, PORT_EV_READ, s->arg);
+			delivered = 1;
+		}
+	}
+	if (!delivered && timeout_ms > 0) {
+		now_ms += (uint32_t)timeout_ms;
+	}
+	return 0;
+}
