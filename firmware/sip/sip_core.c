@@ -26,6 +26,7 @@ static unsigned n_routes;
 static char allow_hdr[SIP_MAX_ROUTES * 17];
 static struct sip_flow proxy_flow;
 static int have_proxy;
+static struct port_addr proxy_addr;
 static char stateless_buf[CONFIG_SIMPLED_MAX_MSG_SIZE + 1];
 
 int sip_route(const char *method, sip_req_h *h)
@@ -351,6 +352,7 @@ int sip_init(const struct sip_cfg *cfg)
 		proxy_flow.tp = tp;
 		proxy_flow.conn = -1;
 		proxy_flow.peer = a;
+		proxy_addr = a;
 		have_proxy = 1;
 	}
 	err = sip_txn_init();
@@ -362,7 +364,7 @@ int sip_init(const struct sip_cfg *cfg)
 		return err;
 	}
 	if (have_proxy && proxy_flow.tp == SIP_TP_UDP &&
-	    sip_tp_udp_flow(&proxy_flow, &proxy_flow.peer)) {
+	    sip_tp_udp_flow(&proxy_flow, &proxy_addr)) {
 		LOG_ERR("outbound_proxy: no UDP listener of its address family");
 		sip_tp_close();
 		return EINVAL;

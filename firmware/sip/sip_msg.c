@@ -270,105 +270,120 @@ size_t sip_first_elem_len(struct sd_pl v)
 	return v.l;
 }
 
-static int essentials(struct sip_msg *m, const char **why)
+/* Top Via: "SIP/2.0/UDP host:port;params". */
+static const char *parse_via(struct sip_msg *m)
 {
-	const struct sip_hdr *h;
-	struct sd_pl v, via;
-	const char *sp;
+	const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_VIA);
+	struct sd_pl v, via, params;
+	const char *sp, *rb, *colon;
+	uint32_t port;
 	size_t i;
 
-	h = sip_msg_hdr(m, SIP_HDR_VIA);
 	if (!h) {
-		*why = "Missing Via header";
-		return EBADMSG;
+		return "Missing Via header";
 	}
 	via = sd_pl(h->value.p, sip_first_elem_len(h->value));
-	/* "SIP/2.0/UDP host:port;params" */
 	sp = memchr(via.p, ' ', via.l);
 	if (!sp || via.l < 12 || strncasecmp(via.p, "SIP/2.0/", 8)) {
-		*why = "Malformed Via header";
-		return EBADMSG;
+		return "Malformed Via header";
 	}
 	v = sd_pl_trim(sd_pl(sp, via.l - (size_t)(sp - via.p)));
 	for (i = 0; i < v.l && v.p[i] != ';'; i++) {
 	}
+	params = sd_pl(v.p + i, v.l - i);
+	m->via_port = 5060;
 	m->sent_by = sd_pl_trim(sd_pl(v.p, i));
 	if (!m->sent_by.l) {
-		*why = "Malformed Via header";
-		return EBADMSG;
+		return "Malformed Via header";
 	}
-	m->branch = sip_param(sd_pl(v.p + i, v.l - i), "branch");
-	m->via_rport = sip_param(sd_pl(v.p + i, v.l - i), "rport").p != NULL;
-	m->via_port = 5060;
-	{
-		const char *rb = memchr(m->sent_by.p, ']', m->sent_by.l);
-		const char *from = rb ? rb : m->sent_by.p;
-		const char *colon = memchr(from, ':', m->sent_by.l -
-					   (size_t)(from - m->sent_by.p));
-		uint32_t port;
-
-		if (colon) {
-			struct sd_pl pp = sd_pl(colon + 1, m->sent_by.l -
-						(size_t)(colon + 1 -
-							 m->sent_by.p));
-
-			if (sd_pl_u32(pp, &port) || port == 0 ||
-			    port > 65535) {
-				*why = "Malformed Via header (port)";
-				return EBADMSG;
-			}
-			m->via_port = (uint16_t)port;
+	rb = memchr(m->sent_by.p, ']', m->sent_by.l);
+	sp = rb ? rb : m->sent_by.p;
+	colon = memchr(sp, ':', m->sent_by.l - (size_t)(sp - m->sent_by.p));
+	if (colon) {
+		if (sd_pl_u32(sd_pl(colon + 1, m->sent_by.l -
+				    (size_t)(colon + 1 - m->sent_by.p)),
+			      &port) || port == 0 || port > 65535) {
+			m->sent_by.l = 0;
+			return "Malformed Via header (port)";
 		}
+		m->via_port = (uint16_t)port;
 	}
+	m->branch = sip_param(params, "branch");
+	m->via_rport = sip_param(params, "rport").p != NULL;
+	return NULL;
+}
 
-	h = sip_msg_hdr(m, SIP_HDR_FROM);
-	if (!h || !h->value.l) {
-		*why = "Missing From header";
-		return EBADMSG;
-	}
-	m->from_tag = sip_param(addr_params(h->value), "tag");
-	h = sip_msg_hdr(m, SIP_HDR_TO);
-	if (!h || !h->value.l) {
-		*why = "Missing To header";
-		return EBADMSG;
-	}
-	m->to_tag = sip_param(addr_params(h->value), "tag");
-	h = sip_msg_hdr(m, SIP_HDR_CALL_ID);
-	if (!h || !h->value.l) {
-		*why = "Missing Call-ID header";
-		return EBADMSG;
-	}
-	m->call_id = h->value;
-	h = sip_msg_hdr(m, SIP_HDR_CSEQ);
+static const char *parse_cseq(struct sip_msg *m)
+{
+	const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_CSEQ);
+	const char *sp;
+
 	if (!h) {
-		*why = "Missing CSeq header";
-		return EBADMSG;
+		return "Missing CSeq header";
 	}
 	sp = memchr(h->value.p, ' ', h->value.l);
 	if (!sp || sd_pl_u32(sd_pl(h->value.p, (size_t)(sp - h->value.p)),
 			     &m->cseq) || m->cseq > 0x7fffffffu) {
-		*why = "Malformed CSeq header";
-		return EBADMSG;
+		return "Malformed CSeq header";
 	}
 	m->cseq_method = sd_pl_trim(sd_pl(sp, h->value.l -
 					  (size_t)(sp - h->value.p)));
 	if (!m->cseq_method.l) {
-		*why = "Malformed CSeq header";
-		return EBADMSG;
+		return "Malformed CSeq header";
 	}
 	if (m->is_request && (m->cseq_method.l != m->method.l ||
 			      memcmp(m->cseq_method.p, m->method.p,
 				     m->method.l))) {
-		*why = "CSeq method does not match the request line";
-		return EBADMSG;
+		return "CSeq method does not match the request line";
+	}
+	return NULL;
+}
+
+/* Read every essential header; the first fault found is reported, but
+ * all are read so that a 400 can still be addressed. */
+static int essentials(struct sip_msg *m, const char **why)
+{
+	const struct sip_hdr *h;
+	const char *fault[5];
+	int i;
+
+	fault[0] = parse_via(m);
+	fault[1] = NULL;
+	h = sip_msg_hdr(m, SIP_HDR_FROM);
+	if (!h || !h->value.l) {
+		fault[1] = "Missing From header";
+	} else {
+		m->from_tag = sip_param(addr_params(h->value), "tag");
+	}
+	fault[2] = NULL;
+	h = sip_msg_hdr(m, SIP_HDR_TO);
+	if (!h || !h->value.l) {
+		fault[2] = "Missing To header";
+	} else {
+		m->to_tag = sip_param(addr_params(h->value), "tag");
+	}
+	fault[3] = NULL;
+	h = sip_msg_hdr(m, SIP_HDR_CALL_ID);
+	if (!h || !h->value.l) {
+		fault[3] = "Missing Call-ID header";
+	} else {
+		m->call_id = h->value;
+	}
+	fault[4] = parse_cseq(m);
+	for (i = 0; i < 5; i++) {
+		if (fault[i]) {
+			*why = fault[i];
+			return EBADMSG;
+		}
 	}
 	return 0;
 }
 
+/* A response can be matched by the client from the top Via and the CSeq
+ * (RFC 3261 17.1.3), so a 400 is sent whenever both could be read. */
 int sip_msg_answerable(const struct sip_msg *m)
 {
-	return m->call_id.l && m->cseq_method.l && m->sent_by.l &&
-	       sip_msg_hdr(m, SIP_HDR_FROM) && sip_msg_hdr(m, SIP_HDR_TO);
+	return m->cseq_method.l && m->sent_by.l;
 }
 
 static int check_body(struct sip_msg *m, const char *body, const char *end,

@@ -13,7 +13,7 @@
 int sip_msg_parse(struct sip_msg **mp, const char *buf, size_t len,
 		  const struct sip_flow *flow, const char **why);
 void sip_msg_free(struct sip_msg *m);
-/** Can a response be written for m (Via, From, To, Call-ID, CSeq)? */
+/** Can a response be addressed for m (top Via and CSeq were read)? */
 int sip_msg_answerable(const struct sip_msg *m);
 /** Content-Length from a header block, for stream framing. */
 int sip_frame_content_length(const char *hdrs, size_t len, uint32_t *cl);

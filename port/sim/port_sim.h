@@ -8,6 +8,8 @@
 
 #include <stdint.h>
 
+#include "port.h"
+
 /** Close every socket, drop queued datagrams, set the clock. */
 void sim_reset(uint32_t now_ms);
 /** Datagrams queued on watched sockets, i.e. work the loop still has. */

@@ -1,0 +1,236 @@
+/** @file harness.c  In-process daemon on the simulation port. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <cmocka.h>
+
+#include "app.h"
+#include "harness.h"
+#include "loop.h"
+#include "mem.h"
+#include "pool.h"
+#include "port_sim.h"
+#include "sip.h"
+#include "stat.h"
+#include "tmr.h"
+
+static char rxbuf[65536];
+static char hdrbuf[1024];
+static char tokbuf[32];
+static unsigned tokn;
+static int running;
+
+void h_start(const char *extra_cfg)
+{
+	char cfg[4096];
+	char err[512];
+
+	if (running) {
+		/* A failed test left its daemon behind. */
+		app_stop();
+		running = 0;
+	}
+	sim_reset(0xfffff000u); /* near the 32-bit wrap on purpose */
+	stat_reset();
+	snprintf(cfg, sizeof(cfg),
+		 "config simpled 'main'\n"
+		 "\tlist domain '" H_DOMAIN "'\n"
+		 "\tlist listen 'udp:" H_SERVER ":5060'\n"
+		 "\toption state_dir '%s'\n"
+		 "\toption log_level 'debug'\n"
+		 "%s",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+		 extra_cfg ? extra_cfg : "");
+	err[0] = '\0';
+	if (app_configure(NULL, cfg, err, sizeof(err))) {
+		fail_msg("config: %s", err);
+	}
+	assert_int_equal(app_start(), 0);
+	running = 1;
+}
+
+void h_stop(void)
+{
+	int i;
+
+	app_stop();
+	running = 0;
+	for (i = 0; i < POOL__COUNT; i++) {
+		assert_int_equal(pool_info((enum pool_id)i)->used, 0);
+	}
+	assert_int_equal(sip_txn_count(), 0);
+	assert_int_equal(tmr_count(), 0);
+	assert_int_equal(mem_blocks(), 0);
+	assert_int_equal(mem_used(), 0);
+}
+
+int h_client(int n)
+{
+	struct port_addr a;
+	char ip[32];
+	int sock;
+
+	snprintf(ip, sizeof(ip), "10.0.0.%d", n);
+	assert_int_equal(sd_addr_parse(&a, ip, 5060), 0);
+	assert_int_equal(port_udp_open(&sock, &a), 0);
+	return sock;
+}
+
+static void vsend(int sock, const char *fmt, va_list ap)
+{
+	static char raw[16384], out[16384];
+	struct port_addr srv;
+	size_t i, o = 0;
+	int n = vsnprintf(raw, sizeof(raw), fmt, ap);
+
+	assert_true(n > 0 && (size_t)n < sizeof(raw));
+	for (i = 0; raw[i]; i++) {
+		if (raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r')) {
+			out[o++] = '\r';
+		}
+		out[o++] = raw[i];
+	}
+	assert_int_equal(sd_addr_parse(&srv, H_SERVER, 5060), 0);
+	assert_int_equal(port_sendto(sock, out, o, &srv), 0);
+}
+
+void h_send(int sock, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsend(sock, fmt, ap);
+	va_end(ap);
+}
+
+void h_run(uint32_t ms)
+{
+	uint32_t end = port_now_ms() + ms;
+
+	do {
+		int left = (int)(end - port_now_ms());
+
+		loop_once(left > 0 ? left : 0);
+	} while (tmr_before(port_now_ms(), end) || sim_pending());
+}
+
+const char *h_recv(int sock)
+{
+	struct port_addr src;
+	size_t len = sizeof(rxbuf) - 1;
+
+	if (port_recvfrom(sock, rxbuf, &len, &src)) {
+		return NULL;
+	}
+	rxbuf[len] = '\0';
+	return rxbuf;
+}
+
+unsigned h_drain(int sock)
+{
+	unsigned n = 0;
+
+	while (h_recv(sock)) {
+		n++;
+	}
+	return n;
+}
+
+int h_status(const char *msg)
+{
+	if (!msg || strncmp(msg, "SIP/2.0 ", 8)) {
+		return 0;
+	}
+	return atoi(msg + 8);
+}
+
+static const char *hdr_next(const char *p, const char *name, size_t *vl)
+{
+	size_t nl = strlen(name);
+
+	while ((p = strstr(p, "\r\n")) != NULL) {
+		p += 2;
+		if (p[0] == '\r') {
+			return NULL; /* end of headers */
+		}
+		if (!strncasecmp(p, name, nl) && p[nl] == ':') {
+			const char *v = p + nl + 1;
+
+			while (*v == ' ') {
+				v++;
+			}
+			*vl = strcspn(v, "\r");
+			return v;
+		}
+	}
+	return NULL;
+}
+
+const char *h_hdr(const char *msg, const char *name)
+{
+	size_t vl;
+	const char *v = msg ? hdr_next(msg, name, &vl) : NULL;
+
+	if (!v) {
+		return NULL;
+	}
+	if (vl >= sizeof(hdrbuf)) {
+		vl = sizeof(hdrbuf) - 1;
+	}
+	memcpy(hdrbuf, v, vl);
+	hdrbuf[vl] = '\0';
+	return hdrbuf;
+}
+
+unsigned h_hdr_count(const char *msg, const char *name)
+{
+	unsigned n = 0;
+	size_t vl;
+	const char *p = msg;
+
+	while (p && (p = hdr_next(p, name, &vl)) != NULL) {
+		n++;
+	}
+	return n;
+}
+
+int h_request(int sock, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsend(sock, fmt, ap);
+	va_end(ap);
+	h_run(10);
+	return h_status(h_recv(sock));
+}
+
+const char *h_token(void)
+{
+	snprintf(tokbuf, sizeof(tokbuf), "t%06u", ++tokn);
+	return tokbuf;
+}
+
+int h_register(int sock, int n, const char *user, int expires)
+{
+	char tok[32];
+
+	snprintf(tok, sizeof(tok), "%s", h_token());
+	return h_request(sock,
+		"REGISTER sip:" H_DOMAIN " SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.%d:5060;branch=z9hG4bK%s\n"
+		"From: <sip:%s@" H_DOMAIN ">;tag=%s\n"
+		"To: <sip:%s@" H_DOMAIN ">\n"
+		"Call-ID: reg-%s-%d\n"
+		"CSeq: %u REGISTER\n"
+		"Contact: <sip:%s@10.0.0.%d:5060>\n"
+		"Expires: %d\n"
+		"Max-Forwards: 70\n"
+		"Content-Length: 0\n\n",
+		n, tok, user, tok, user, user, n, tokn, user, n, expires);
+}

@@ -1,0 +1,243 @@
+/** @file test_sim_registrar.c  REGISTER on virtual time (port/sim). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "reg.h"
+#include "stat.h"
+
+static int reg_req(int sock, const char *contact_lines, const char *extra)
+{
+	static unsigned cseq;
+
+	return h_request(sock,
+		"REGISTER sip:" H_DOMAIN " SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK%s\n"
+		"From: <sip:alice@" H_DOMAIN ">;tag=a1\n"
+		"To: <sip:alice@" H_DOMAIN ">\n"
+		"Call-ID: reg-fixed\n"
+		"CSeq: %u REGISTER\n"
+		"%s%s"
+		"Content-Length: 0\n\n",
+		h_token(), ++cseq, contact_lines, extra);
+}
+
+static void test_expiry_after_one_hour(void **state)
+{
+	int c;
+	const char *r;
+
+	(void)state;
+	h_start(NULL);
+	c = h_client(2);
+	h_send(c, "REGISTER sip:" H_DOMAIN " SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKx1\n"
+	       "From: <sip:alice@" H_DOMAIN ">;tag=a1\n"
+	       "To: <sip:alice@" H_DOMAIN ">\n"
+	       "Call-ID: c1\nCSeq: 1 REGISTER\n"
+	       "Contact: <sip:alice@10.0.0.2:5060>\n"
+	       "Expires: 3600\nContent-Length: 0\n\n");
+	h_run(10);
+	r = h_recv(c);
+	assert_int_equal(h_status(r), 200);
+	assert_string_equal(h_hdr(r, "Contact"),
+			    "<sip:alice@10.0.0.2:5060>;expires=3600");
+	assert_non_null(strstr(h_hdr(r, "To"), ";tag="));
+	assert_int_equal(reg_binding_count(), 1);
+	/* The clock started 4 s before the 32-bit wrap: expiry crosses it. */
+	h_run(3599u * 1000u);
+	assert_int_equal(reg_binding_count(), 1);
+	h_run(2000);
+	assert_int_equal(reg_binding_count(), 0);
+	assert_int_equal(stat_get(STAT_REG_BINDINGS_EXPIRED), 1);
+	h_stop();
+}
+
+static void test_contacts_refresh_unregister(void **state)
+{
+	int c, c3;
+	const char *r;
+
+	(void)state;
+	h_start(NULL);
+	c = h_client(2);
+	c3 = h_client(3);
+	assert_int_equal(h_register(c, 2, "alice", 600), 200);
+	assert_int_equal(h_register(c3, 3, "alice", 600), 200);
+	assert_int_equal(reg_binding_count(), 2);
+	/* A refresh keeps one binding per contact, with the new expiry. */
+	h_run(100u * 1000u);
+	assert_int_equal(h_register(c, 2, "alice", 900), 200);
+	assert_int_equal(reg_binding_count(), 2);
+	/* Query: no Contact lists every binding. */
+	h_send(c, "REGISTER sip:" H_DOMAIN " SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKq1\n"
+	       "From: <sip:alice@" H_DOMAIN ">;tag=a1\n"
+	       "To: <sip:alice@" H_DOMAIN ">\n"
+	       "Call-ID: query\nCSeq: 1 REGISTER\nContent-Length: 0\n\n");
+	h_run(10);
+	r = h_recv(c);
+	assert_int_equal(h_status(r), 200);
+	assert_int_equal(h_hdr_count(r, "Contact"), 2);
+	assert_non_null(strstr(r, "<sip:alice@10.0.0.2:5060>;expires=900"));
+	assert_non_null(strstr(r, "<sip:alice@10.0.0.3:5060>;expires=500"));
+	/* Unregister one contact. */
+	assert_int_equal(h_register(c3, 3, "alice", 0), 200);
+	assert_int_equal(reg_binding_count(), 1);
+	/* Contact: * with Expires: 0 removes the rest. */
+	assert_int_equal(reg_req(c, "Contact: *\n", "Expires: 0\n"), 200);
+	assert_int_equal(reg_binding_count(), 0);
+	/* Contact: * without Expires: 0 is refused. */
+	h_send(c, "REGISTER sip:" H_DOMAIN " SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKs2\n"
+	       "From: <sip:alice@" H_DOMAIN ">;tag=a1\n"
+	       "To: <sip:alice@" H_DOMAIN ">\n"
+	       "Call-ID: star\nCSeq: 1 REGISTER\nContact: *\n"
+	       "Expires: 60\nContent-Length: 0\n\n");
+	h_run(10);
+	r = h_recv(c);
+	assert_int_equal(h_status(r), 400);
+	assert_non_null(strstr(r, "Contact * needs Expires: 0"));
+	h_stop();
+}
+
+static void test_expires_bounds(void **state)
+{
+	int c;
+	const char *r;
+
+	(void)state;
+	h_start("config registrar\n\toption min_expires 60\n"
+		"\toption max_expires 600\n\toption default_expires 300\n");
+	c = h_client(2);
+	h_send(c, "REGISTER sip:" H_DOMAIN " SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKe1\n"
+	       "From: <sip:alice@" H_DOMAIN ">;tag=a1\n"
+	       "To: <sip:alice@" H_DOMAIN ">\n"
+	       "Call-ID: e1\nCSeq: 1 REGISTER\n"
+	       "Contact: <sip:alice@10.0.0.2>;expires=30\n"
+	       "Content-Length: 0\n\n");
+	h_run(10);
+	r = h_recv(c);
+	assert_int_equal(h_status(r), 423);
+	assert_string_equal(h_hdr(r, "Min-Expires"), "60");
+	assert_int_equal(reg_binding_count(), 0);
+	/* Longer than max_expires is cut down, not refused. */
+	assert_int_equal(h_register(c, 2, "alice", 7200), 200);
+	h_send(c, "REGISTER sip:" H_DOMAIN " SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKe3\n"
+	       "From: <sip:bob@" H_DOMAIN ">;tag=b1\n"
+	       "To: <sip:bob@" H_DOMAIN ">\n"
+	       "Call-ID: e3\nCSeq: 1 REGISTER\n"
+	       "Contact: <sip:bob@10.0.0.2>\nContent-Length: 0\n\n");
+	h_run(10);
+	r = h_recv(c);
+	assert_int_equal(h_status(r), 200);
+	assert_string_equal(h_hdr(r, "Contact"),
+			    "<sip:bob@10.0.0.2>;expires=300");
+	h_run(601u * 1000u);
+	assert_int_equal(reg_binding_count(), 0);
+	h_stop();
+}
+
+static void test_refusals(void **state)
+{
+	int c;
+	const char *r;
+
+	(void)state;
+	h_start("config registrar\n\toption max_contacts 1\n");
+	c = h_client(2);
+	/* Foreign domain. */
+	h_send(c, "REGISTER sip:other.test SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKf1\n"
+	       "From: <sip:alice@other.test>;tag=a1\n"
+	       "To: <sip:alice@other.test>\n"
+	       "Call-ID: f1\nCSeq: 1 REGISTER\n"
+	       "Contact: <sip:alice@10.0.0.2>\nContent-Length: 0\n\n");
+	h_run(10);
+	r = h_recv(c);
+	assert_int_equal(h_status(r), 403);
+	assert_non_null(strstr(r, "Domain not served here"));
+	/* max_contacts 1: a second contact is refused. */
+	assert_int_equal(h_register(c, 2, "alice", 600), 200);
+	assert_int_equal(h_register(h_client(3), 3, "alice", 600), 403);
+	/* Same Call-ID with a lower CSeq is out of order. */
+	h_send(c, "REGISTER sip:" H_DOMAIN " SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKo1\n"
+	       "From: <sip:bob@" H_DOMAIN ">;tag=a1\n"
+	       "To: <sip:bob@" H_DOMAIN ">\n"
+	       "Call-ID: order\nCSeq: 10 REGISTER\n"
+	       "Contact: <sip:bob@10.0.0.2>\nContent-Length: 0\n\n");
+	h_run(10);
+	assert_int_equal(h_status(h_recv(c)), 200);
+	h_send(c, "REGISTER sip:" H_DOMAIN " SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKo2\n"
+	       "From: <sip:bob@" H_DOMAIN ">;tag=a1\n"
+	       "To: <sip:bob@" H_DOMAIN ">\n"
+	       "Call-ID: order\nCSeq: 9 REGISTER\n"
+	       "Contact: <sip:bob@10.0.0.2>\nContent-Length: 0\n\n");
+	h_run(10);
+	r = h_recv(c);
+	assert_int_equal(h_status(r), 400);
+	assert_non_null(strstr(r, "CSeq out of order"));
+	h_stop();
+}
+
+static void test_pool_exhaustion_503(void **state)
+{
+	int c, i, ok = 0, busy = 0;
+	const char *r;
+	char user[16];
+
+	(void)state;
+	h_start("config limits\n\toption bindings 3\n");
+	c = h_client(2);
+	for (i = 0; i < 6; i++) {
+		snprintf(user, sizeof(user), "u%d", i);
+		h_register(c, 2, user, 600);
+	}
+	/* h_register() read the answers; count them from the stats. */
+	ok = (int)reg_binding_count();
+	assert_int_equal(ok, 3);
+	busy = (int)stat_get(STAT_OVERLOAD);
+	assert_int_equal(busy, 3);
+	/* The 503 carries Retry-After, and the server keeps serving. */
+	h_send(c, "REGISTER sip:" H_DOMAIN " SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKp1\n"
+	       "From: <sip:zed@" H_DOMAIN ">;tag=z\n"
+	       "To: <sip:zed@" H_DOMAIN ">\n"
+	       "Call-ID: p1\nCSeq: 1 REGISTER\n"
+	       "Contact: <sip:zed@10.0.0.2>\nContent-Length: 0\n\n");
+	h_run(10);
+	r = h_recv(c);
+	assert_int_equal(h_status(r), 503);
+	assert_non_null(h_hdr(r, "Retry-After"));
+	assert_int_equal(h_request(c, "OPTIONS sip:" H_DOMAIN " SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKp2\n"
+		"From: <sip:zed@" H_DOMAIN ">;tag=z\n"
+		"To: <sip:" H_DOMAIN ">\n"
+		"Call-ID: p2\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n"), 200);
+	/* Once a binding expires there is room again. */
+	h_run(601u * 1000u);
+	assert_int_equal(h_register(c, 2, "late", 600), 200);
+	h_stop();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_expiry_after_one_hour),
+		cmocka_unit_test(test_contacts_refresh_unregister),
+		cmocka_unit_test(test_expires_bounds),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_pool_exhaustion_503),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,321 @@
+/** @file test_sim_txn.c  Transactions and MESSAGE relay on virtual time. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "port_sim.h"
+#include "stat.h"
+
+static void send_message(int sock, int n, const char *to, const char *branch)
+{
+	h_send(sock, "MESSAGE sip:%s SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.%d:5060;branch=z9hG4bK%s;rport\n"
+	       "Max-Forwards: 70\n"
+	       "From: <sip:bob@" H_DOMAIN ">;tag=b%s\n"
+	       "To: <sip:%s>\n"
+	       "Call-ID: m-%s\nCSeq: 1 MESSAGE\n"
+	       "Content-Type: text/plain\nContent-Length: 5\n\nhello",
+	       to, n, branch, branch, to, branch);
+}
+
+/* Answer a request received by a client with the given status. */
+static void answer(int sock, const char *req, int code)
+{
+	char via[512], from[256], to[256], cid[256], cseq[64];
+
+	snprintf(via, sizeof(via), "%s", h_hdr(req, "Via"));
+	snprintf(from, sizeof(from), "%s", h_hdr(req, "From"));
+	snprintf(to, sizeof(to), "%s", h_hdr(req, "To"));
+	snprintf(cid, sizeof(cid), "%s", h_hdr(req, "Call-ID"));
+	snprintf(cseq, sizeof(cseq), "%s", h_hdr(req, "CSeq"));
+	h_send(sock, "SIP/2.0 %d Whatever\nVia: %s\nFrom: %s\nTo: %s;tag=u\n"
+	       "Call-ID: %s\nCSeq: %s\nContent-Length: 0\n\n", code, via,
+	       from, to, cid, cseq);
+}
+
+static void test_retransmission_absorbed(void **state)
+{
+	const char *req =
+		"REGISTER sip:" H_DOMAIN " SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKsame\n"
+		"From: <sip:alice@" H_DOMAIN ">;tag=a1\n"
+		"To: <sip:alice@" H_DOMAIN ">\n"
+		"Call-ID: same\nCSeq: 1 REGISTER\n"
+		"Contact: <sip:alice@10.0.0.2>\nContent-Length: 0\n\n";
+	char first[4096];
+	int c;
+
+	(void)state;
+	h_start(NULL);
+	c = h_client(2);
+	h_send(c, "%s", req);
+	h_run(10);
+	snprintf(first, sizeof(first), "%s", h_recv(c));
+	assert_int_equal(h_status(first), 200);
+	/* Processing it again would fail as "CSeq out of order": the
+	 * retransmission gets the first answer, byte for byte. */
+	h_run(1000);
+	h_send(c, "%s", req);
+	h_run(10);
+	assert_string_equal(h_recv(c), first);
+	assert_int_equal(stat_get(STAT_RX_RETRANS), 1);
+	/* After Timer J (64*T1) the transaction is gone. */
+	h_run(40000);
+	h_stop();
+}
+
+static void test_message_relay(void **state)
+{
+	int alice, bob;
+	const char *r;
+	char via[256];
+
+	(void)state;
+	h_start(NULL);
+	alice = h_client(2);
+	bob = h_client(3);
+	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
+	send_message(bob, 3, "alice@" H_DOMAIN, "m1");
+	h_run(10);
+	r = h_recv(alice);
+	assert_non_null(r);
+	assert_int_equal(strncmp(r, "MESSAGE sip:alice@10.0.0.2:5060 SIP/2.0",
+				 39), 0);
+	assert_string_equal(h_hdr(r, "Max-Forwards"), "69");
+	assert_int_equal(h_hdr_count(r, "Via"), 2);
+	assert_non_null(strstr(r, "\r\n\r\nhello"));
+	snprintf(via, sizeof(via), "%s", h_hdr(r, "Via"));
+	assert_non_null(strstr(via, "SIP/2.0/UDP " H_SERVER ":5060;branch="));
+	answer(alice, r, 200);
+	h_run(10);
+	r = h_recv(bob);
+	assert_int_equal(h_status(r), 200);
+	/* rport asked for: filled in with the source port. */
+	assert_non_null(strstr(h_hdr(r, "Via"), "rport=5060"));
+	assert_non_null(strstr(h_hdr(r, "Via"), "received=10.0.0.3"));
+	assert_int_equal(stat_get(STAT_MSG_DELIVERED), 1);
+	h_run(40000);
+	h_stop();
+}
+
+static void test_relay_timeout_retransmits(void **state)
+{
+	int alice, bob;
+	unsigned copies;
+	const char *r;
+
+	(void)state;
+	h_start(NULL);
+	alice = h_client(2);
+	bob = h_client(3);
+	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
+	send_message(bob, 3, "alice@" H_DOMAIN, "m2");
+	/* Alice never answers: Timer E resends, Timer F ends at 64*T1. */
+	h_run(31000);
+	assert_null(h_recv(bob));
+	h_run(1100);
+	copies = h_drain(alice);
+	/* Sent at 0, .5, 1.5, 3.5, 7.5, then every 4 s to 31.5 s. */
+	assert_int_equal(copies, 11);
+	r = h_recv(bob);
+	assert_int_equal(h_status(r), 408);
+	assert_int_equal(stat_get(STAT_CLIENT_TIMEOUTS), 1);
+	h_stop();
+}
+
+static void test_forking_best_response(void **state)
+{
+	int a1, a2, bob;
+	const char *r;
+	char req[4096];
+
+	(void)state;
+	h_start(NULL);
+	a1 = h_client(2);
+	a2 = h_client(4);
+	bob = h_client(3);
+	assert_int_equal(h_register(a1, 2, "alice", 600), 200);
+	assert_int_equal(h_register(a2, 4, "alice", 600), 200);
+	send_message(bob, 3, "alice@" H_DOMAIN, "f1");
+	h_run(10);
+	snprintf(req, sizeof(req), "%s", h_recv(a1));
+	answer(a1, req, 486);
+	h_run(10);
+	assert_null(h_recv(bob)); /* still waiting for the other branch */
+	r = h_recv(a2);
+	assert_non_null(r);
+	answer(a2, r, 200);
+	h_run(10);
+	assert_int_equal(h_status(h_recv(bob)), 200);
+
+	/* Both fail: the lowest class wins; a 6xx beats everything. */
+	send_message(bob, 3, "alice@" H_DOMAIN, "f2");
+	h_run(10);
+	snprintf(req, sizeof(req), "%s", h_recv(a1));
+	answer(a1, req, 603);
+	r = h_recv(a2);
+	answer(a2, r, 404);
+	h_run(10);
+	assert_int_equal(h_status(h_recv(bob)), 603);
+	h_run(40000);
+	h_stop();
+}
+
+static void test_message_targets(void **state)
+{
+	int bob, proxy;
+	const char *r;
+
+	(void)state;
+	h_start("config simpled 'main'\n"
+		"\toption outbound_proxy 'sip:10.0.0.9:5060'\n");
+	bob = h_client(3);
+	proxy = h_client(9);
+	send_message(bob, 3, "carol@" H_DOMAIN, "t1");
+	h_run(10);
+	r = h_recv(bob);
+	assert_int_equal(h_status(r), 480);
+	assert_non_null(strstr(r, "User not online"));
+	send_message(bob, 3, "dave@elsewhere.test", "t2");
+	h_run(10);
+	r = h_recv(proxy);
+	assert_non_null(r);
+	assert_int_equal(strncmp(r, "MESSAGE sip:dave@elsewhere.test ", 32),
+			 0);
+	answer(proxy, r, 202);
+	h_run(10);
+	assert_int_equal(h_status(h_recv(bob)), 202);
+	h_run(40000);
+	h_stop();
+
+	/* No proxy: other domains are not found. */
+	h_start(NULL);
+	bob = h_client(3);
+	send_message(bob, 3, "dave@elsewhere.test", "t3");
+	h_run(10);
+	r = h_recv(bob);
+	assert_int_equal(h_status(r), 404);
+	assert_non_null(strstr(r, "Domain not served here"));
+	h_run(40000);
+	h_stop();
+}
+
+static void test_invite_405_until_ack(void **state)
+{
+	int c;
+	const char *r;
+	unsigned n;
+
+	(void)state;
+	h_start(NULL);
+	c = h_client(2);
+	h_send(c, "INVITE sip:alice@" H_DOMAIN " SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKinv\n"
+	       "From: <sip:bob@" H_DOMAIN ">;tag=b\n"
+	       "To: <sip:alice@" H_DOMAIN ">\n"
+	       "Call-ID: inv\nCSeq: 1 INVITE\nContent-Length: 0\n\n");
+	h_run(10);
+	r = h_recv(c);
+	assert_int_equal(h_status(r), 405);
+	assert_string_equal(h_hdr(r, "Allow"), "REGISTER, MESSAGE, OPTIONS");
+	/* No ACK yet: Timer G resends the 405. */
+	h_run(2000);
+	n = h_drain(c);
+	assert_true(n >= 2);
+	h_send(c, "ACK sip:alice@" H_DOMAIN " SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKinv\n"
+	       "From: <sip:bob@" H_DOMAIN ">;tag=b\n"
+	       "To: <sip:alice@" H_DOMAIN ">;tag=x\n"
+	       "Call-ID: inv\nCSeq: 1 ACK\nContent-Length: 0\n\n");
+	h_run(30000);
+	assert_int_equal(h_drain(c), 0);
+	h_stop();
+}
+
+static void test_request_checks(void **state)
+{
+	int c;
+	const char *r;
+
+	(void)state;
+	h_start(NULL);
+	c = h_client(2);
+	h_send(c, "MESSAGE sip:alice@" H_DOMAIN " SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKmf\n"
+	       "Max-Forwards: 0\n"
+	       "From: <sip:bob@" H_DOMAIN ">;tag=b\n"
+	       "To: <sip:alice@" H_DOMAIN ">\n"
+	       "Call-ID: mf\nCSeq: 1 MESSAGE\nContent-Length: 0\n\n");
+	h_run(10);
+	assert_int_equal(h_status(h_recv(c)), 483);
+	h_send(c, "MESSAGE tel:+12125551212 SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKtel\n"
+	       "From: <sip:bob@" H_DOMAIN ">;tag=b\n"
+	       "To: <tel:+12125551212>\n"
+	       "Call-ID: tel\nCSeq: 1 MESSAGE\nContent-Length: 0\n\n");
+	h_run(10);
+	assert_int_equal(h_status(h_recv(c)), 416);
+	h_send(c, "MESSAGE sip:alice@" H_DOMAIN " SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKnoid\n"
+	       "From: <sip:bob@" H_DOMAIN ">;tag=b\n"
+	       "To: <sip:alice@" H_DOMAIN ">\n"
+	       "CSeq: 1 MESSAGE\nContent-Length: 0\n\n");
+	h_run(10);
+	r = h_recv(c);
+	assert_int_equal(h_status(r), 400);
+	assert_non_null(strstr(r, "400 Missing Call-ID header"));
+	h_send(c, "MESSAGE sip:alice@" H_DOMAIN " SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKcs\n"
+	       "From: <sip:bob@" H_DOMAIN ">;tag=b\n"
+	       "To: <sip:alice@" H_DOMAIN ">\n"
+	       "Call-ID: cs\nCSeq: 1 REGISTER\nContent-Length: 0\n\n");
+	h_run(10);
+	r = h_recv(c);
+	assert_non_null(strstr(r, "400 CSeq method does not match"));
+	h_send(c, "MESSAGE sip:alice@" H_DOMAIN " SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKcl\n"
+	       "From: <sip:bob@" H_DOMAIN ">;tag=b\n"
+	       "To: <sip:alice@" H_DOMAIN ">\n"
+	       "Call-ID: cl\nCSeq: 1 MESSAGE\nContent-Length: 50\n\nshort");
+	h_run(10);
+	r = h_recv(c);
+	assert_non_null(strstr(r, "400 Content-Length is larger than"));
+	h_send(c, "OPTIONS sip:" H_DOMAIN " SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKrq\n"
+	       "From: <sip:bob@" H_DOMAIN ">;tag=b\n"
+	       "To: <sip:" H_DOMAIN ">\nRequire: 100rel\n"
+	       "Call-ID: rq\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n");
+	h_run(10);
+	r = h_recv(c);
+	assert_int_equal(h_status(r), 420);
+	assert_string_equal(h_hdr(r, "Unsupported"), "100rel");
+	/* Garbage gets no answer, only a counter. */
+	h_send(c, "\x01\x02 not sip at all\n\n");
+	h_run(10);
+	assert_null(h_recv(c));
+	assert_int_equal(stat_get(STAT_RX_DROPPED), 1);
+	assert_int_equal(stat_get(STAT_BAD_REQUESTS), 3);
+	h_run(40000);
+	h_stop();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_retransmission_absorbed),
+		cmocka_unit_test(test_message_relay),
+		cmocka_unit_test(test_relay_timeout_retransmits),
+		cmocka_unit_test(test_forking_best_response),
+		cmocka_unit_test(test_message_targets),
+		cmocka_unit_test(test_invite_405_until_ack),
+		cmocka_unit_test(test_request_checks),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

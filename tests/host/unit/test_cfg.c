@@ -1,0 +1,160 @@
+/** @file test_cfg.c  The UCI parser and the daemon's option tables. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "app.h"
+#include "pool.h"
+#include "reg.h"
+
+static char err[512];
+
+static int load(const char *text)
+{
+	err[0] = '\0';
+	return app_configure(NULL, text, err, sizeof(err));
+}
+
+static void test_defaults(void **state)
+{
+	(void)state;
+	assert_int_equal(load(""), 0);
+	assert_int_equal(app_cfg.n_domain, 1);
+	assert_string_equal(app_cfg.domain[0], "simpled.lan");
+	assert_int_equal(app_cfg.n_listen, 2);
+	assert_string_equal(app_cfg.listen[0], "udp:127.0.0.1:5060");
+	assert_string_equal(app_cfg.listen[1], "tcp:127.0.0.1:5060");
+	assert_string_equal(app_cfg.state_dir, "./simpled-state");
+	assert_int_equal(reg_cfg.min_expires, 60);
+	assert_int_equal(reg_cfg.default_expires, 3600);
+	assert_int_equal(reg_cfg.max_expires, 0);
+	assert_int_equal(reg_cfg.max_contacts, 0);
+	assert_int_equal(pool_cfg.size[POOL_BINDING],
+			 (int)pool_default(POOL_BINDING));
+}
+
+static void test_full_file(void **state)
+{
+	(void)state;
+	assert_int_equal(load(
+		"# comment line\n"
+		"config simpled 'main'\n"
+		"\tlist domain 'a.test'   # trailing comment\n"
+		"\tlist domain \"b.test\"\n"
+		"\tlist listen 'udp:[::1]:5070'\n"
+		"\toption log_level debug\n"
+		"\toption outbound_proxy 'sip:192.0.2.1:5080;transport=tcp'\n"
+		"\n"
+		"config registrar\n"
+		"\toption min_expires '30'\n"
+		"\toption max_contacts 5\n"
+		"config limits\n"
+		"\toption bindings 7\n"), 0);
+	assert_int_equal(app_cfg.n_domain, 2);
+	assert_string_equal(app_cfg.domain[1], "b.test");
+	/* A list in the file replaces the built-in list. */
+	assert_int_equal(app_cfg.n_listen, 1);
+	assert_string_equal(app_cfg.listen[0], "udp:[::1]:5070");
+	assert_int_equal(app_cfg.log_level, 3);
+	assert_int_equal(reg_cfg.min_expires, 30);
+	assert_int_equal(reg_cfg.max_contacts, 5);
+	assert_int_equal(pool_cfg.size[POOL_BINDING], 7);
+}
+
+static void expect_error(const char *text, const char *msg)
+{
+	assert_int_not_equal(load(text), 0);
+	if (!strstr(err, msg)) {
+		fail_msg("expected '%s' in '%s'", msg, err);
+	}
+}
+
+static void test_errors_name_file_and_line(void **state)
+{
+	(void)state;
+	expect_error("config simpled 'main'\n\toption colour blue\n",
+		     "(text):2: unknown option 'colour' in section 'simpled'");
+	expect_error("\n\nconfig registar\n",
+		     "(text):3: unknown section type 'registar'");
+	expect_error("config registrar\n\toption min_expires abc\n",
+		     "(text):2: min_expires: 'abc' is not a number");
+	expect_error("config registrar\n\toption min_expires -5\n",
+		     "(text):2: min_expires: -5 is outside 0..1000000");
+	expect_error("config simpled\n\toption state_dir 'unterminated\n",
+		     "(text):2: unterminated ' quote");
+	expect_error("config simpled\n\toption domain x.test\n",
+		     "(text):2: 'domain' is a list: use 'list domain'");
+	expect_error("config simpled\n\tlist state_dir x\n",
+		     "(text):2: 'state_dir' is an option, not a list");
+	expect_error("option foo bar\n",
+		     "(text):1: 'option' before any 'config' line");
+	expect_error("config simpled\n\tlist listen 'sctp:1.2.3.4:5060'\n",
+		     "(text):2: listen 'sctp:1.2.3.4:5060': transport must be");
+	expect_error("config simpled\n\tlist listen 'udp:host.lan:5060'\n",
+		     "'host.lan' is not an IP address");
+	expect_error("config simpled\n\tlist listen 'udp:1.2.3.4:99999'\n",
+		     "bad port");
+	expect_error("config simpled\n\toption log_level loud\n",
+		     "log_level: 'loud' is not one of err, warn, info, debug");
+	expect_error("config simpled\n\toption outbound_proxy 'http://x'\n",
+		     "outbound_proxy 'http://x': must start with sip:");
+	expect_error("config simpled\n\tlist domain 'bad domain'\n",
+		     "(text):2: domain 'bad domain': only letters, digits");
+	expect_error("config limits\n\toption bindings 0\n",
+		     "(text):2: bindings: 0 is outside 1..");
+	expect_error("config simpled\n\toption state_dir a b\n",
+		     "unexpected text after the value");
+	expect_error("config registrar\n\toption min_expires 100\n"
+		     "\toption max_expires 50\n",
+		     "max_expires (50) is below min_expires (100)");
+	expect_error("frobnicate\n", "(text):1: unknown keyword 'frobnicate'");
+}
+
+static void test_missing_file(void **state)
+{
+	(void)state;
+	assert_int_not_equal(app_configure("/nonexistent/simpled.conf", NULL,
+					   err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "/nonexistent/simpled.conf: cannot open"));
+}
+
+/* The file shipped for the host board states the built-in defaults. */
+static void test_shipped_file_matches_defaults(void **state)
+{
+	char path[1024];
+	struct app_cfg a;
+	struct reg_cfg r;
+	struct pool_cfg p;
+
+	(void)state;
+	assert_int_equal(load(""), 0);
+	a = app_cfg;
+	r = reg_cfg;
+	p = pool_cfg;
+	snprintf(path, sizeof(path), "%s/board/host/simpled.conf",
+		 getenv("SIMPLED_SRC"));
+	if (app_configure(path, NULL, err, sizeof(err))) {
+		fail_msg("%s", err);
+	}
+	assert_memory_equal(&a, &app_cfg, sizeof(a));
+	assert_memory_equal(&r, &reg_cfg, sizeof(r));
+	assert_memory_equal(&p, &pool_cfg, sizeof(p));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_full_file),
+		cmocka_unit_test(test_errors_name_file_and_line),
+		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_shipped_file_matches_defaults),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
