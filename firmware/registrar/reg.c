@@ -157,6 +157,7 @@ unsigned reg_lookup(const char *aor, reg_contact_h *h, void *arg)
 /* One Contact of a REGISTER, checked before anything changes. */
 struct reg_change {
 	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
+	struct sip_flow flow;
 	uint32_t expires;
 	int q;
 	struct reg_binding *existing;
@@ -332,6 +333,11 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 				  "Malformed Contact URI", NULL, NULL, NULL, 0);
 			return;
 		}
+		if (sip_contact_flow(c->url, &req->flow, &x->flow)) {
+			sip_reply(st, 400, "Contact URI cannot be reached",
+				  NULL, NULL, NULL, 0);
+			return;
+		}
 		if (contact_expires(c, have_hdr, hdr_e, &x->expires)) {
 			sip_reply(st, 400, "Malformed expires parameter", NULL,
 				  NULL, NULL, 0);
@@ -429,7 +435,7 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 		strcpy(b->callid, callid);
 		b->cseq = req->cseq;
 		b->q = ch[i].q;
-		b->flow = req->flow;
+		b->flow = ch[i].flow;
 		tmr_start(&b->tmr, ch[i].expires * 1000u, binding_expired, b);
 	}
 	for (i = 0; i < n; i++) {

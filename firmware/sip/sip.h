@@ -138,6 +138,16 @@ int sip_is_local_host(struct sd_pl host);
  * first domain). */
 const char *sip_local_domain(struct sd_pl host);
 
+/**
+ * Where to send requests for a registered contact: the Contact URI's host
+ * and port when the host is an IP literal (RFC 3261), over the transport
+ * its ;transport= names, reusing the registering TCP connection while it
+ * lives. A contact named by a host name is reached at the address the
+ * REGISTER came from (no DNS on the box).
+ */
+int sip_contact_flow(const osip_uri_t *u, const struct sip_flow *src,
+		     struct sip_flow *out);
+
 /** Write a URI (scheme:user@host:port;params) from libosip2's view.
  * @return 0 or ENAMETOOLONG / EINVAL. */
 int sip_uri_print(const osip_uri_t *u, char *buf, size_t size);

@@ -495,18 +495,26 @@ int sip_msg_parse(struct sip_msg **mp, const char *buf, size_t len,
 	end = m->buf + len;
 	e = line_end(p, end);
 	err = scan_start_line(m, p, e, why);
-	if (!err) {
+	/* After a bad version, keep reading so the 400 can be addressed. */
+	if (!err || (m->is_request && m->ruri.l)) {
+		const char *w2 = NULL;
+		int e2;
+
 		p = skip_eol(e, end);
-		err = scan_headers(m, &p, end, why);
-	}
-	if (!err) {
-		err = essentials(m, why);
-	}
-	if (!err) {
-		err = check_body(m, p, end, why);
-	}
-	if (!err && m->is_request) {
-		err = check_max_forwards(m, why);
+		e2 = scan_headers(m, &p, end, &w2);
+		if (!e2) {
+			e2 = essentials(m, &w2);
+		}
+		if (!e2) {
+			e2 = check_body(m, p, end, &w2);
+		}
+		if (!e2 && m->is_request) {
+			e2 = check_max_forwards(m, &w2);
+		}
+		if (!err && e2) {
+			err = e2;
+			*why = w2;
+		}
 	}
 	if (err) {
 		/* Keep it if a 400 can still be written for it. */

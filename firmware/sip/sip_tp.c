@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define LOG_MODULE "tp"
 #include "log.h"
@@ -571,4 +572,55 @@ int sip_tp_send(const struct sip_flow *f, const char *buf, size_t len)
 		LOG_DBG("send failed: %s", strerror(err));
 	}
 	return err;
+}
+
+int sip_contact_flow(const osip_uri_t *u, const struct sip_flow *src,
+		     struct sip_flow *out)
+{
+	osip_uri_param_t *tp = NULL;
+	enum sip_tp_type want = SIP_TP_UDP;
+	struct port_addr a;
+	unsigned long port = 5060;
+	int lidx;
+
+	*out = *src;
+	if (!u || !u->host) {
+		return EINVAL;
+	}
+	if (osip_uri_uparam_get_byname((osip_uri_t *)u, "transport", &tp) == 0 &&
+	    tp && tp->gvalue) {
+		if (!strcasecmp(tp->gvalue, "tcp")) {
+			want = SIP_TP_TCP;
+		} else if (strcasecmp(tp->gvalue, "udp")) {
+			return EPROTONOSUPPORT;
+		}
+	}
+	if (u->port && u->port[0]) {
+		char *end;
+
+		port = strtoul(u->port, &end, 10);
+		if (*end || port == 0 || port > 65535) {
+			return EINVAL;
+		}
+	}
+	if (sd_addr_parse(&a, u->host, (uint16_t)port)) {
+		return 0; /* a host name: use the source of the REGISTER */
+	}
+	if (want == SIP_TP_UDP) {
+		return sip_tp_udp_flow(out, &a);
+	}
+	if (src->tp == SIP_TP_TCP) {
+		out->peer = a; /* conn/gen still name the live connection */
+		return 0;
+	}
+	lidx = tcp_listener_for(a.family);
+	if (lidx < 0) {
+		return EAFNOSUPPORT;
+	}
+	memset(out, 0, sizeof(*out));
+	out->tp = SIP_TP_TCP;
+	out->lidx = lidx;
+	out->conn = -1;
+	out->peer = a;
+	return 0;
 }

@@ -1,0 +1,107 @@
+#!/usr/bin/env python3
+"""Raw-socket checks the sipp scenarios cannot express: garbage, IPv6,
+TCP framing and size limits. Loopback only. Usage: rawsip.py CHECK PORT"""
+import socket
+import sys
+
+DOMAIN = "simpled.test"
+
+
+def req(method, branch, extra="", body="", cseq=1, transport="UDP",
+        host="127.0.0.1"):
+    return (f"{method} sip:{DOMAIN} SIP/2.0\r\n"
+            f"Via: SIP/2.0/{transport} {host}:9;branch=z9hG4bK{branch};rport\r\n"
+            f"From: <sip:raw@{DOMAIN}>;tag=r{branch}\r\n"
+            f"To: <sip:{DOMAIN}>\r\n"
+            f"Call-ID: raw-{branch}\r\n"
+            f"CSeq: {cseq} {method}\r\n"
+            f"Max-Forwards: 70\r\n{extra}"
+            f"Content-Length: {len(body)}\r\n\r\n{body}").encode()
+
+
+def status(data):
+    line = data.split(b"\r\n", 1)[0].decode(errors="replace")
+    parts = line.split(" ", 2)
+    return int(parts[1]) if len(parts) > 1 and parts[0] == "SIP/2.0" else 0
+
+
+def udp(port, payload, family=socket.AF_INET, host="127.0.0.1", wait=2.0):
+    s = socket.socket(family, socket.SOCK_DGRAM)
+    s.settimeout(wait)
+    s.sendto(payload, (host, port))
+    try:
+        return s.recv(65535)
+    except socket.timeout:
+        return None
+
+
+def tcp_read(s, n=1):
+    """Read n complete responses (Content-Length framed)."""
+    buf, out = b"", []
+    while len(out) < n:
+        while b"\r\n\r\n" not in buf:
+            chunk = s.recv(65535)
+            if not chunk:
+                return out
+            buf += chunk
+        head, rest = buf.split(b"\r\n\r\n", 1)
+        cl = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                cl = int(line.split(b":")[1])
+        while len(rest) < cl:
+            rest += s.recv(65535)
+        out.append(head + b"\r\n\r\n" + rest[:cl])
+        buf = rest[cl:]
+    return out
+
+
+def check(cond, what):
+    if not cond:
+        print(f"rawsip: {what}", file=sys.stderr)
+        sys.exit(1)
+
+
+def main():
+    check_name, port = sys.argv[1], int(sys.argv[2])
+    if check_name == "options6":
+        r = udp(port, req("OPTIONS", "v6", host="[::1]"), socket.AF_INET6,
+                "::1")
+        check(r is not None and status(r) == 200, "no 200 over IPv6")
+        check(b"received=::1" in r or b"rport=" in r, "no rport over IPv6")
+    elif check_name == "garbage":
+        check(udp(port, b"\x00\x01garbage\r\n\r\n", wait=0.5) is None,
+              "garbage was answered")
+        r = udp(port, req("OPTIONS", "after"))
+        check(r is not None and status(r) == 200, "no answer after garbage")
+    elif check_name == "tcp_framing":
+        s = socket.create_connection(("127.0.0.1", port), timeout=3)
+        # Two requests in one write, then one split across writes.
+        s.sendall(req("OPTIONS", "t1", transport="TCP") +
+                  req("OPTIONS", "t2", transport="TCP"))
+        rs = tcp_read(s, 2)
+        check(len(rs) == 2 and all(status(r) == 200 for r in rs),
+              f"pipelined: {rs!r}")
+        m = req("OPTIONS", "t3", transport="TCP")
+        s.sendall(m[:30])
+        s.sendall(m[30:])
+        rs = tcp_read(s, 1)
+        check(len(rs) == 1 and status(rs[0]) == 200, "split request")
+        s.close()
+    elif check_name == "tcp_too_large":
+        s = socket.create_connection(("127.0.0.1", port), timeout=3)
+        body = "x" * 70000
+        s.sendall(req("MESSAGE", "big", transport="TCP",
+                      extra="Content-Type: text/plain\r\n", body=body))
+        rs = tcp_read(s, 1)
+        check(len(rs) == 1 and status(rs[0]) == 513, f"no 513: {rs!r}")
+        # The connection stays usable: the body was skipped.
+        s.sendall(req("OPTIONS", "afterbig", transport="TCP"))
+        rs = tcp_read(s, 1)
+        check(len(rs) == 1 and status(rs[0]) == 200, "after 513")
+        s.close()
+    else:
+        check(False, f"unknown check {check_name}")
+
+
+main()
