@@ -170,5 +170,15 @@ lifecycle)
 	fail "unknown case"
 	;;
 esac
+# The daemon must stop cleanly: exit 0 (under ASan this includes the
+# leak check at exit).
+if [ -n "$pid" ]; then
+	alive
+	kill -TERM "$pid"
+	wait "$pid"
+	rc=$?
+	pid=
+	[ $rc -eq 0 ] || fail "daemon exit status $rc"
+fi
 echo "PASS [$case]"
 rm -rf "$work"
