@@ -159,6 +159,12 @@ int app_start(void)
 		LOG_ERR("port: %s", strerror(err));
 		return err;
 	}
+	/* Every pooled object embeds at most two timers. */
+	err = tmr_init(2 * pool_total() + 64);
+	if (err) {
+		LOG_ERR("timers: %s", strerror(err));
+		return err;
+	}
 	err = make_state_dir(app_cfg.state_dir);
 	if (err) {
 		LOG_ERR("state_dir %s: %s", app_cfg.state_dir, strerror(err));
@@ -196,5 +202,6 @@ void app_stop(void)
 	msg_close();
 	reg_close();
 	pool_teardown_all();
+	tmr_release();
 	port_close_all();
 }

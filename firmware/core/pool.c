@@ -115,6 +115,18 @@ int pool_setup(enum pool_id id, size_t elem_size)
 	return 0;
 }
 
+unsigned pool_total(void)
+{
+	unsigned t = 0;
+	int i;
+
+	for (i = 0; i < POOL__COUNT; i++) {
+		t += pool_cfg.size[i] > 0 ? (unsigned)pool_cfg.size[i] :
+		     pool_default((enum pool_id)i);
+	}
+	return t;
+}
+
 void pool_teardown_all(void)
 {
 	int i;

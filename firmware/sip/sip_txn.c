@@ -39,6 +39,7 @@ enum stx_state {
 
 struct sip_stx {
 	UT_hash_handle hh;
+	struct sip_stx *cprev, *cnext;	/* completed list, oldest first */
 	char key[STX_KEY_MAX];
 	struct sip_msg *req;	/* owned until the final response */
 	char *resp;		/* last response, resent on retransmission */
@@ -60,6 +61,7 @@ enum ctx_state {
 
 struct sip_ctx {
 	UT_hash_handle hh;
+	struct sip_ctx *cprev, *cnext;	/* completed list, oldest first */
 	char branch[32];
 	char method[16];
 	char *req;
@@ -75,6 +77,45 @@ struct sip_ctx {
 
 static struct sip_stx *stx_table;
 static struct sip_ctx *ctx_table;
+
+/*
+ * Completed transactions only absorb retransmissions (Timer J is 32 s on
+ * UDP), so a server busy at R requests/s would need 32*R pool slots. When
+ * a pool runs dry the oldest completed transaction is reclaimed instead of
+ * refusing the new request: a retransmission arriving that late is rare
+ * and the worst outcome is that it is processed again.
+ */
+struct done_list {
+	void *head, *tail;
+};
+static struct done_list stx_done, ctx_done;
+
+#define DONE_LINK(list, o)                                              \
+	do {                                                            \
+		(o)->cnext = NULL;                                      \
+		(o)->cprev = (list).tail;                               \
+		if ((o)->cprev) {                                       \
+			(o)->cprev->cnext = (o);                        \
+		} else {                                                \
+			(list).head = (o);                              \
+		}                                                       \
+		(list).tail = (o);                                      \
+	} while (0)
+
+#define DONE_UNLINK(list, o)                                      \
+	do {                                                            \
+		if ((o)->cprev) {                                       \
+			(o)->cprev->cnext = (o)->cnext;                 \
+		} else if ((list).head == (o)) {                        \
+			(list).head = (o)->cnext;                       \
+		}                                                       \
+		if ((o)->cnext) {                                       \
+			(o)->cnext->cprev = (o)->cprev;                 \
+		} else if ((list).tail == (o)) {                        \
+			(list).tail = (o)->cprev;                       \
+		}                                                       \
+		(o)->cprev = (o)->cnext = NULL;                         \
+	} while (0)
 static unsigned n_stx, n_ctx;
 static char txbuf[CONFIG_SIMPLED_MAX_MSG_SIZE + 1];
 
@@ -97,6 +138,9 @@ int sip_txn_init(void)
 
 static void stx_free(struct sip_stx *st)
 {
+	if (st->state != STX_TRYING) {
+		DONE_UNLINK(stx_done, st);
+	}
 	tmr_cancel(&st->tmr);
 	tmr_cancel(&st->tmr_g);
 	HASH_DEL(stx_table, st);
@@ -191,6 +235,11 @@ int sip_stx_receive(struct sip_stx **stp, struct sip_msg *req)
 		return EALREADY;
 	}
 	st = pool_get(POOL_SERVER_TXN);
+	if (!st && stx_done.head) {
+		stx_free(stx_done.head);
+		stat_inc(STAT_TXN_RECLAIMED);
+		st = pool_get(POOL_SERVER_TXN);
+	}
 	if (!st) {
 		return ENOMEM;
 	}
@@ -249,6 +298,7 @@ int sip_reply(struct sip_stx *st, int code, const char *reason,
 	sip_msg_free(st->req);
 	st->req = NULL;
 	st->state = STX_COMPLETED;
+	DONE_LINK(stx_done, st);
 	if (st->invite) {
 		if (st->dst.tp == SIP_TP_UDP) {
 			st->interval = T1;
@@ -292,6 +342,11 @@ int sip_ctx_alloc(struct sip_ctx **ctxp, sip_resp_h *h, void *arg)
 {
 	struct sip_ctx *ctx = pool_get(POOL_CLIENT_TXN);
 
+	if (!ctx && ctx_done.head) {
+		sip_ctx_free(ctx_done.head);
+		stat_inc(STAT_TXN_RECLAIMED);
+		ctx = pool_get(POOL_CLIENT_TXN);
+	}
 	if (!ctx) {
 		return ENOMEM;
 	}
@@ -314,6 +369,9 @@ void sip_ctx_free(struct sip_ctx *ctx)
 {
 	if (!ctx) {
 		return;
+	}
+	if (ctx->state == CTX_COMPLETED) {
+		DONE_UNLINK(ctx_done, ctx);
 	}
 	tmr_cancel(&ctx->tmr_e);
 	tmr_cancel(&ctx->tmr_f);
@@ -456,7 +514,7 @@ void sip_ctx_receive(struct sip_msg *resp)
 	}
 	if (resp->status < 200) {
 		/* Proceeding: keep resending, but at T2 (17.1.2.2). */
-		if (ctx->tmr_e.active) {
+		if (tmr_active(&ctx->tmr_e)) {
 			ctx->interval = T2;
 		}
 		goto out;
@@ -464,6 +522,7 @@ void sip_ctx_receive(struct sip_msg *resp)
 	tmr_cancel(&ctx->tmr_e);
 	tmr_cancel(&ctx->tmr_f);
 	ctx->state = CTX_COMPLETED;
+	DONE_LINK(ctx_done, ctx);
 	ctx_report(ctx, resp->status, resp);
 	tmr_start(&ctx->tmr_e, ctx->dst.tp == SIP_TP_UDP ? T4 : 0, ctx_end,
 		  ctx);

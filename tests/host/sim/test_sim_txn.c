@@ -305,6 +305,39 @@ static void test_request_checks(void **state)
 	h_stop();
 }
 
+static void test_txn_pool_reclaims_completed(void **state)
+{
+	int c, alice, i;
+	const char *r;
+	char br[16];
+
+	(void)state;
+	h_start("config limits\n\toption server_txns 4\n");
+	c = h_client(3);
+	alice = h_client(2);
+	/* Ten answered requests through four slots: the oldest completed
+	 * transactions make room. */
+	for (i = 0; i < 10; i++) {
+		assert_int_equal(h_register(c, 3, "bob", 600), 200);
+	}
+	assert_int_equal(stat_get(STAT_TXN_RECLAIMED), 6);
+	assert_int_equal(stat_get(STAT_OVERLOAD), 0);
+	/* Transactions still waiting for an answer are never reclaimed. */
+	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
+	for (i = 0; i < 5; i++) {
+		snprintf(br, sizeof(br), "busy%d", i);
+		send_message(c, 3, "alice@" H_DOMAIN, br);
+	}
+	h_run(10);
+	/* Four relays wait on alice; the fifth finds no slot. */
+	r = h_recv(c);
+	assert_int_equal(h_status(r), 503);
+	assert_non_null(h_hdr(r, "Retry-After"));
+	assert_int_equal(stat_get(STAT_OVERLOAD), 1);
+	h_run(40000);
+	h_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +348,7 @@ int main(void)
 		cmocka_unit_test(test_message_targets),
 		cmocka_unit_test(test_invite_405_until_ack),
 		cmocka_unit_test(test_request_checks),
+		cmocka_unit_test(test_txn_pool_reclaims_completed),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
