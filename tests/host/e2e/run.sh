@@ -115,8 +115,10 @@ message)
 		-nostdin -i 127.0.0.1 -p "$uas_port" -m 1 -timeout 30 \
 		-timeout_error > "$work/uas.out" 2>&1) &
 	uas=$!
+	bob_port=$(free_port)
 	sipp_run reg_contact.xml -m 1 -set user alice -set cport "$uas_port"
-	sipp_run message_send.xml -m 1 -set to alice
+	sipp_run reg_contact.xml -m 1 -set user bob -set cport "$bob_port"
+	sipp_run message_send.xml -m 1 -set to alice -p "$bob_port"
 	wait "$uas" || fail "alice's agent did not get the MESSAGE"
 	sipp_run message_offline.xml -m 1 -set to carol
 	;;
