@@ -58,7 +58,8 @@ config simpled 'main'
 	option log_level 'debug'
 ${1:-}
 CONF
-	"$bin" -f -c "$work/simpled.conf" > "$work/simpled.log" 2>&1 &
+	"$bin" -f -c "$work/simpled.conf" > "$work/stdout.log" \
+		2> "$work/simpled.log" &
 	pid=$!
 	for _ in $(seq 1 100); do
 		grep -q "serving $domain" "$work/simpled.log" && return 0
@@ -181,6 +182,8 @@ if [ -n "$pid" ]; then
 	rc=$?
 	pid=
 	[ $rc -eq 0 ] || fail "daemon exit status $rc"
+	# Nothing on stdout: libosip2's trace goes to our log, not printf.
+	[ ! -s "$work/stdout.log" ] || fail "daemon wrote to stdout: $(head -c 300 "$work/stdout.log")"
 fi
 echo "PASS [$case]"
 rm -rf "$work"
