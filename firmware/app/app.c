@@ -10,10 +10,12 @@
 #include "log.h"
 #include "mem.h"
 #include "msg.h"
+#include "offline.h"
 #include "pool.h"
 #include "reg.h"
 #include "sip.h"
 #include "stat.h"
+#include "store.h"
 #include "tmr.h"
 
 struct app_cfg app_cfg;
@@ -69,7 +71,14 @@ static const struct cfg_opt main_opts[] = {
 #define APP_DEFAULT_UDP "udp:127.0.0.1:5060"
 #define APP_DEFAULT_TCP "tcp:127.0.0.1:5060"
 
-enum { SECT_MAIN, SECT_REGISTRAR, SECT_LIMITS, SECT__COUNT };
+enum {
+	SECT_MAIN,
+	SECT_REGISTRAR,
+	SECT_LIMITS,
+	SECT_STORAGE,
+	SECT_OFFLINE,
+	SECT__COUNT
+};
 
 static void sections(struct cfg_sect *s)
 {
@@ -79,6 +88,8 @@ static void sections(struct cfg_sect *s)
 	s[SECT_MAIN].base = &app_cfg;
 	reg_cfg_sect(&s[SECT_REGISTRAR]);
 	pool_cfg_sect(&s[SECT_LIMITS]);
+	store_cfg_sect(&s[SECT_STORAGE]);
+	offline_cfg_sect(&s[SECT_OFFLINE]);
 }
 
 int app_configure(const char *path, const char *text, char *err,
@@ -177,6 +188,9 @@ int app_start(void)
 	sip_view.outbound_proxy = app_cfg.outbound_proxy;
 	err = reg_init();
 	if (!err) {
+		err = offline_init(app_cfg.state_dir);
+	}
+	if (!err) {
 		err = msg_init();
 	}
 	if (!err) {
@@ -198,6 +212,8 @@ fail:
 
 void app_stop(void)
 {
+	/* Offline first: it answers 202s waiting for a batch sync. */
+	offline_close();
 	sip_close();
 	msg_close();
 	reg_close();

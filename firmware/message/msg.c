@@ -6,6 +6,7 @@
 #define LOG_MODULE "msg"
 #include "log.h"
 #include "msg.h"
+#include "offline.h"
 #include "pool.h"
 #include "reg.h"
 #include "sip.h"
@@ -20,6 +21,7 @@ struct msg_relay {
 	int answered;
 	int best;		/* best final code so far, 0 none */
 	char reason[64];
+	char aor[CONFIG_SIMPLED_MAX_URI_LEN];	/* local target, "" proxied */
 };
 
 static unsigned n_relays;
@@ -52,6 +54,16 @@ static void relay_answer(struct msg_relay *r)
 		return;
 	}
 	r->answered = 1;
+	/* Every contact of a local user failed as if unreachable: keep the
+	 * message for later (msilo). A decline (4xx but 408/480, 6xx) is
+	 * the user's answer and goes back as it is. */
+	if (r->aor[0] && (code == 408 || code == 480 || code / 100 == 5)) {
+		stat_inc(STAT_MSG_FAILED);
+		offline_store(r->st, r->req, r->aor);
+		r->st = NULL;
+		r->req = NULL;
+		return;
+	}
 	/* A branch's 503 means that branch is overloaded, not us. */
 	if (code == 503) {
 		code = 500;
@@ -165,7 +177,7 @@ static void on_message(struct sip_stx *st, const struct sip_msg *req)
 	}
 	if (!err && !reg_lookup(aor, NULL, NULL)) {
 		stat_inc(STAT_MSG_NO_BINDING);
-		sip_reply(st, 480, "User not online", NULL, NULL, NULL, 0);
+		offline_store(st, req, aor);
 		return;
 	}
 	if (err == ENOENT && sip_proxy_flow(&proxy)) {
@@ -178,6 +190,7 @@ static void on_message(struct sip_stx *st, const struct sip_msg *req)
 		return;
 	}
 	if (!err) {
+		snprintf(r->aor, sizeof(r->aor), "%s", aor);
 		reg_lookup(aor, fork_to, r);
 	} else {
 		stat_inc(STAT_MSG_PROXIED);

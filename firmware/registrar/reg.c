@@ -24,6 +24,7 @@ struct reg_binding {
 	struct tmr tmr;
 	uint32_t cseq;
 	int q;			/* q * 1000, -1 when not given */
+	int accepts_message;
 	struct sip_flow flow;
 	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
 	char callid[CONFIG_SIMPLED_MAX_CALLID_LEN];
@@ -38,6 +39,38 @@ struct reg_aor {
 
 struct reg_cfg reg_cfg;
 static struct reg_aor *aors;
+static struct {
+	reg_event_h *h;
+	void *arg;
+} observers[REG_MAX_OBSERVERS];
+
+int reg_observe(reg_event_h *h, void *arg)
+{
+	int i;
+
+	for (i = 0; i < REG_MAX_OBSERVERS; i++) {
+		if (!observers[i].h) {
+			observers[i].h = h;
+			observers[i].arg = arg;
+			return 0;
+		}
+	}
+	return ENOSPC;
+}
+
+static void contact_view(const struct reg_binding *b, struct reg_contact *c);
+
+static void tell(enum reg_event ev, const char *aor,
+		 const struct reg_binding *b)
+{
+	struct reg_contact c;
+	int i;
+
+	contact_view(b, &c);
+	for (i = 0; i < REG_MAX_OBSERVERS && observers[i].h; i++) {
+		observers[i].h(ev, aor, &c, observers[i].arg);
+	}
+}
 static unsigned n_bindings;
 
 static const struct cfg_opt reg_opts[] = {
@@ -116,10 +149,15 @@ static void binding_unlink(struct reg_binding *b)
 static void binding_expired(void *arg)
 {
 	struct reg_binding *b = arg;
+	struct reg_binding gone = *b;
+	char aor[CONFIG_SIMPLED_MAX_URI_LEN];
 
 	LOG_DBG("binding %s of %s expired", b->uri, b->aor->key);
 	stat_inc(STAT_REG_BINDINGS_EXPIRED);
+
+	strcpy(aor, b->aor->key);
 	binding_unlink(b);
+	tell(REG_EXPIRED, aor, &gone);
 }
 
 static uint32_t binding_left_s(const struct reg_binding *b)
@@ -127,6 +165,14 @@ static uint32_t binding_left_s(const struct reg_binding *b)
 	int ms = (int)(b->tmr.when - port_now_ms());
 
 	return ms <= 0 ? 0 : (uint32_t)((ms + 999) / 1000);
+}
+
+static void contact_view(const struct reg_binding *b, struct reg_contact *c)
+{
+	c->uri = b->uri;
+	c->flow = &b->flow;
+	c->expires_s = b->tmr.pos ? binding_left_s(b) : 0;
+	c->accepts_message = b->accepts_message;
 }
 
 unsigned reg_lookup(const char *aor, reg_contact_h *h, void *arg)
@@ -143,9 +189,7 @@ unsigned reg_lookup(const char *aor, reg_contact_h *h, void *arg)
 		struct reg_contact c;
 
 		next = b->next;
-		c.uri = b->uri;
-		c.flow = &b->flow;
-		c.expires_s = binding_left_s(b);
+		contact_view(b, &c);
 		n++;
 		if (h) {
 			h(&c, arg);
@@ -156,6 +200,7 @@ unsigned reg_lookup(const char *aor, reg_contact_h *h, void *arg)
 
 /* One Contact of a REGISTER, checked before anything changes. */
 struct reg_change {
+	int accepts_message;
 	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
 	struct sip_flow flow;
 	uint32_t expires;
@@ -215,6 +260,32 @@ static int contact_expires(osip_contact_t *c, int have_hdr, uint32_t hdr_e,
 		*e = REG_EXPIRES_CAP;
 	}
 	return 0;
+}
+
+/* RFC 3840 methods parameter, else the REGISTER's Allow, else yes. */
+static int accepts_message(osip_contact_t *c, const struct sip_msg *req)
+{
+	osip_generic_param_t *p = NULL;
+	int saw_allow = 0;
+	unsigned i;
+
+	if (osip_contact_param_get_byname(c, "methods", &p) == 0 && p) {
+		return p->gvalue && strcasestr(p->gvalue, "MESSAGE") != NULL;
+	}
+	/* Several Allow lines may split the list: any naming MESSAGE. */
+	for (i = 0; i < req->nhdrs; i++) {
+		char v[256];
+
+		if (sd_pl_casecmp(req->hdrs[i].name, "Allow")) {
+			continue;
+		}
+		saw_allow = 1;
+		if (!sd_pl_copy(req->hdrs[i].value, v, sizeof(v)) &&
+		    strcasestr(v, "MESSAGE")) {
+			return 1;
+		}
+	}
+	return !saw_allow;
 }
 
 static int contact_q(osip_contact_t *c)
@@ -299,8 +370,11 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 					  NULL, NULL, 0);
 				return;
 			}
+			struct reg_binding gone = *b;
+
 			stat_inc(STAT_REG_BINDINGS_REMOVED);
 			binding_unlink(b);
+			tell(REG_REMOVED, key, &gone);
 			if (last) {
 				a = NULL;
 			}
@@ -350,6 +424,7 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 			return;
 		}
 		x->q = contact_q(c);
+		x->accepts_message = accepts_message(c, req);
 		x->existing = binding_find(a, x->uri);
 		if (x->existing && !strcmp(x->existing->callid, callid) &&
 		    req->cseq <= x->existing->cseq) {
@@ -436,20 +511,30 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 		b->cseq = req->cseq;
 		b->q = ch[i].q;
 		b->flow = ch[i].flow;
+		b->accepts_message = ch[i].accepts_message;
 		tmr_start(&b->tmr, ch[i].expires * 1000u, binding_expired, b);
 	}
 	for (i = 0; i < n; i++) {
 		if (!ch[i].expires && ch[i].existing) {
 			int last = a->n == 1;
+			struct reg_binding gone = *ch[i].existing;
 
 			stat_inc(STAT_REG_BINDINGS_REMOVED);
 			binding_unlink(ch[i].existing);
+			tell(REG_REMOVED, key, &gone);
 			if (last) {
 				a = NULL;
 			}
 		}
 	}
 	reply_ok(st, a);
+	/* Observers act after the 200 is on its way (offline delivery). */
+	for (i = 0; i < n; i++) {
+		if (ch[i].expires) {
+			tell(ch[i].existing ? REG_REFRESHED : REG_ADDED, key,
+			     ch[i].existing ? ch[i].existing : ch[i].fresh);
+		}
+	}
 }
 
 int reg_init(void)
@@ -467,6 +552,7 @@ int reg_init(void)
 
 void reg_close(void)
 {
+	memset(observers, 0, sizeof(observers));
 	struct reg_aor *a, *tmp;
 
 	HASH_ITER(hh, aors, a, tmp) {

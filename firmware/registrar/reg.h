@@ -30,7 +30,24 @@ struct reg_contact {
 	const char *uri;		/**< Contact URI as registered */
 	const struct sip_flow *flow;	/**< where to send to reach it */
 	uint32_t expires_s;		/**< seconds left */
+	int accepts_message;		/**< methods/Allow admit MESSAGE */
 };
+
+enum reg_event {
+	REG_ADDED,
+	REG_REFRESHED,
+	REG_REMOVED,
+	REG_EXPIRED,
+};
+
+/** Told after a REGISTER was answered, once per binding it touched, and
+ * when a binding expires. c is valid during the call only. */
+typedef void (reg_event_h)(enum reg_event ev, const char *aor,
+			   const struct reg_contact *c, void *arg);
+
+/** Add an observer (at most REG_MAX_OBSERVERS). */
+int reg_observe(reg_event_h *h, void *arg);
+#define REG_MAX_OBSERVERS 4
 
 typedef void (reg_contact_h)(const struct reg_contact *c, void *arg);
 

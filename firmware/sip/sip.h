@@ -159,6 +159,25 @@ int sip_uri_print(const osip_uri_t *u, char *buf, size_t size);
 int sip_relay(const struct sip_msg *req, const char *ruri,
 	      const struct sip_flow *dst, sip_resp_h *h, void *arg);
 
+/** A request simpled originates (UAC), e.g. a stored message. */
+struct sip_request {
+	const char *method;
+	const char *ruri;
+	const char *from;	/**< From header value */
+	const char *to;		/**< To header value */
+	const char *call_id;	/**< NULL: a fresh one */
+	uint32_t cseq;
+	const char *hdrs;	/**< extra header lines ending in CRLF, or NULL */
+	const char *ctype;	/**< NULL: no body */
+	const char *body;
+	size_t blen;
+};
+
+/** Send r to dst in a client transaction; h gets the final answer.
+ * @return 0, EMSGSIZE, ENOMEM or a transport error (h not called). */
+int sip_request_send(const struct sip_request *r, const struct sip_flow *dst,
+		     sip_resp_h *h, void *arg);
+
 /** The Allow header value for this build. */
 const char *sip_allow(void);
 

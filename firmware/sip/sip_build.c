@@ -209,3 +209,34 @@ void sip_build_relay(struct sd_buf *b, const struct sip_msg *req,
 	sd_buf_printf(b, "Content-Length: %zu\r\n\r\n", req->body.l);
 	sd_buf_pl(b, req->body);
 }
+
+void sip_build_request(struct sd_buf *b, const struct sip_request *r,
+		       const struct sip_flow *out, const char *branch)
+{
+	char cid[48];
+
+	sd_buf_printf(b, "%s %s SIP/2.0\r\n", r->method, r->ruri);
+	sip_build_via(b, out, branch);
+	sd_buf_printf(b, "Max-Forwards: 70\r\nFrom: %s\r\nTo: %s\r\n",
+		      r->from, r->to);
+	if (!r->call_id || !r->call_id[0]) {
+		sd_rand_hex(cid, 24);
+		snprintf(cid + 24, sizeof(cid) - 24, "@%s",
+			 sip_cfg && sip_cfg->n_domain ? sip_cfg->domain[0] :
+			 "simpled");
+	}
+	sd_buf_printf(b, "Call-ID: %s\r\nCSeq: %u %s\r\n",
+		      r->call_id && r->call_id[0] ? r->call_id : cid,
+		      r->cseq ? r->cseq : 1, r->method);
+	if (r->hdrs) {
+		sd_buf_str(b, r->hdrs);
+	}
+	if (r->ctype && r->ctype[0]) {
+		sd_buf_printf(b, "Content-Type: %s\r\n", r->ctype);
+	}
+	sd_buf_printf(b, "Content-Length: %zu\r\n\r\n",
+		      r->ctype && r->ctype[0] ? r->blen : 0);
+	if (r->ctype && r->ctype[0] && r->blen) {
+		sd_buf_add(b, r->body, r->blen);
+	}
+}

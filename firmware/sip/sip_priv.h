@@ -38,6 +38,9 @@ void sip_build_relay(struct sd_buf *b, const struct sip_msg *req,
 		     const char *ruri, const struct sip_flow *out,
 		     const char *branch);
 
+void sip_build_request(struct sd_buf *b, const struct sip_request *r,
+		       const struct sip_flow *out, const char *branch);
+
 /* sip_tp.c */
 int sip_tp_open(const struct sip_cfg *cfg);
 void sip_tp_close(void);

@@ -489,6 +489,29 @@ int sip_relay(const struct sip_msg *req, const char *ruri,
 	return sip_ctx_send(ctx, dst, method, b.p, b.len);
 }
 
+int sip_request_send(const struct sip_request *r, const struct sip_flow *dst,
+		     sip_resp_h *h, void *arg)
+{
+	struct sip_ctx *ctx;
+	struct sd_buf b;
+	int err;
+
+	if (!r || !r->method || !r->ruri || !r->from || !r->to) {
+		return EINVAL;
+	}
+	err = sip_ctx_alloc(&ctx, h, arg);
+	if (err) {
+		return err;
+	}
+	sd_buf_init(&b, txbuf, sizeof(txbuf));
+	sip_build_request(&b, r, dst, ctx->branch);
+	if (b.overflow) {
+		sip_ctx_free(ctx);
+		return EMSGSIZE;
+	}
+	return sip_ctx_send(ctx, dst, r->method, b.p, b.len);
+}
+
 void sip_ctx_abandon(struct sip_ctx *ctx)
 {
 	if (ctx) {

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -25,7 +27,38 @@ static char tokbuf[32];
 static unsigned tokn;
 static int running;
 
+static char state_dir[512];
+
+static void wipe_state(void)
+{
+	char f[600];
+
+	snprintf(f, sizeof(f), "%s/data.mdb", state_dir);
+	unlink(f);
+	snprintf(f, sizeof(f), "%s/lock.mdb", state_dir);
+	unlink(f);
+}
+
+const char *h_state_dir(void)
+{
+	return state_dir;
+}
+
+static void start(const char *extra_cfg, int keep);
+
 void h_start(const char *extra_cfg)
+{
+	start(extra_cfg, 0);
+}
+
+void h_restart(const char *extra_cfg)
+{
+	app_stop();
+	running = 0;
+	start(extra_cfg, 1);
+}
+
+static void start(const char *extra_cfg, int keep)
 {
 	char cfg[4096];
 	char err[512];
@@ -35,8 +68,16 @@ void h_start(const char *extra_cfg)
 		app_stop();
 		running = 0;
 	}
-	sim_reset(0xfffff000u); /* near the 32-bit wrap on purpose */
+	if (!keep) {
+		sim_reset(0xfffff000u); /* near the 32-bit wrap on purpose */
+	}
 	stat_reset();
+	snprintf(state_dir, sizeof(state_dir), "%s/simstate-%d",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+	mkdir(state_dir, 0700);
+	if (!keep) {
+		wipe_state();
+	}
 	snprintf(cfg, sizeof(cfg),
 		 "config simpled 'main'\n"
 		 "\tlist domain '" H_DOMAIN "'\n"
@@ -44,8 +85,7 @@ void h_start(const char *extra_cfg)
 		 "\toption state_dir '%s'\n"
 		 "\toption log_level 'debug'\n"
 		 "%s",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
-		 extra_cfg ? extra_cfg : "");
+		 state_dir, extra_cfg ? extra_cfg : "");
 	err[0] = '\0';
 	if (app_configure(NULL, cfg, err, sizeof(err))) {
 		fail_msg("config: %s", err);

@@ -16,6 +16,9 @@
 /** Start the daemon with the config text appended to a base that sets
  * domain, listen and state_dir. Fails the test on error. */
 void h_start(const char *extra_cfg);
+/** Stop and start again on the same state (restart, virtual time on). */
+void h_restart(const char *extra_cfg);
+const char *h_state_dir(void);
 /** Stop it and assert pools, budget and timers are back to zero. */
 void h_stop(void);
 

@@ -1,0 +1,595 @@
+/** @file offline.c  Offline message store and delivery (see offline.h).
+ *
+ * Delivery runs per owner, one message at a time in arrival order: a
+ * "dump" holds the owner's delivery state, so a registration refresh while
+ * a message is in flight sends nothing twice. A failed attempt counts a
+ * try in the store and waits retry_interval * 2^(tries-1) seconds; after
+ * max_tries the message is dropped and counted failed.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#define LOG_MODULE "offline"
+#include "cfg.h"
+#include "log.h"
+#include "offline.h"
+#include "pool.h"
+#include "reg.h"
+#include "sd_hash.h"
+#include "stat.h"
+#include "store.h"
+#include "tmr.h"
+
+/* Messages purged or reminders kicked per timer run; more waits a tick. */
+#define OFFLINE_BATCH 64
+/* Header a sender uses to ask for delivery at a given time (Unix s). */
+#define OFFLINE_SEND_TIME_HDR "Send-Time"
+
+struct dump {
+	UT_hash_handle hh;
+	uint64_t inflight;	/* id being delivered, 0 none */
+	uint32_t tries;		/* of the message in flight */
+	int64_t send_at;	/* of the message in flight */
+	struct tmr retry;
+	char owner[CONFIG_SIMPLED_MAX_URI_LEN];
+};
+
+struct offline_cfg offline_cfg;
+static struct dump *dumps;
+static int store_ok;
+static struct tmr tick_tmr, due_tmr, sync_tmr;
+static unsigned ticks;
+static struct sip_stx **pending;	/* 202s waiting for a batch sync */
+static unsigned n_pending, max_pending;
+static char body_buf[CONFIG_SIMPLED_MAX_MSG_SIZE];
+
+#define OFF_INT(n, f, lo, hi, d)                                          \
+	{n, CFG_INT, offsetof(struct offline_cfg, f), lo, hi, 0, 0, d, NULL, \
+	 NULL}
+#define OFF_BOOL(n, f, d)                                                 \
+	{n, CFG_BOOL, offsetof(struct offline_cfg, f), 0, 1, 0, 0, d, NULL,  \
+	 NULL}
+#define OFF_STR(n, f, d)                                                  \
+	{n, CFG_STR, offsetof(struct offline_cfg, f), 0, 0,               \
+	 sizeof(((struct offline_cfg *)0)->f), 0, d, NULL, NULL}
+
+static const struct cfg_opt offline_opts[] = {
+	OFF_INT("expire_time", expire_time, 1, 31536000, "259200"),
+	OFF_INT("check_time", check_time, 1, 86400, "60"),
+	OFF_INT("clean_period", clean_period, 1, 1000, "5"),
+	OFF_INT("max_messages", max_messages, 0, 1000000, "0"),
+	OFF_BOOL("add_date", add_date, "1"),
+	OFF_BOOL("use_mode", use_mode, "0"),
+	OFF_BOOL("use_contact", use_contact, "1"),
+	OFF_INT("max_tries", max_tries, 1, 1000, "5"),
+	OFF_INT("retry_interval", retry_interval, 1, 86400, "30"),
+	OFF_STR("from_address", from_address, ""),
+	OFF_STR("offline_message", offline_message,
+		"The recipient is offline. Your message was stored and will "
+		"be delivered later."),
+	OFF_STR("content_type_hdr", content_type_hdr, "text/plain"),
+};
+
+void offline_cfg_sect(struct cfg_sect *s)
+{
+	s->type = "offline";
+	s->opts = offline_opts;
+	s->nopts = sizeof(offline_opts) / sizeof(offline_opts[0]);
+	s->base = &offline_cfg;
+}
+
+unsigned offline_count(const char *owner)
+{
+	return store_ok ? store_msg_count(owner) : 0;
+}
+
+/* ------------------------------------------------------------- delivery */
+
+static void dump_next(struct dump *d);
+
+static void dump_free(struct dump *d)
+{
+	tmr_cancel(&d->retry);
+	HASH_DEL(dumps, d);
+	pool_put(POOL_DUMP, d);
+}
+
+static void dump_retry(void *arg)
+{
+	dump_next(arg);
+}
+
+/* Start delivering owner's messages unless that is already under way. */
+static void dump_kick(const char *owner)
+{
+	struct dump *d;
+
+	HASH_FIND_STR(dumps, owner, d);
+	if (d) {
+		/* In flight or backing off: the running dump continues. */
+		return;
+	}
+	d = pool_get(POOL_DUMP);
+	if (!d) {
+		LOG_WRN("delivery for %s postponed: dumps pool exhausted",
+			owner);
+		return;
+	}
+	snprintf(d->owner, sizeof(d->owner), "%s", owner);
+	sd_hash_oom = 0;
+	HASH_ADD_STR(dumps, owner, d);
+	if (sd_hash_oom) {
+		pool_put(POOL_DUMP, d);
+		return;
+	}
+	dump_next(d);
+}
+
+static void on_delivered(int code, const struct sip_msg *resp, void *arg)
+{
+	struct dump *d = arg;
+	int reminder = d->send_at != 0;
+	uint64_t id = d->inflight;
+	uint32_t ms;
+
+	(void)resp;
+	d->inflight = 0;
+	if (code >= 200 && code < 300) {
+		store_msg_del(id);
+		stat_inc(reminder ? STAT_OFF_DUMPED_REMINDERS : STAT_OFF_DUMPED);
+		dump_next(d);
+		return;
+	}
+	d->tries++;
+	if (d->tries >= (uint32_t)offline_cfg.max_tries) {
+		LOG_INF("message %llu for %s dropped after %u tries (last %d)",
+			(unsigned long long)id, d->owner, d->tries, code);
+		store_msg_del(id);
+		stat_inc(reminder ? STAT_OFF_FAILED_REMINDERS : STAT_OFF_FAILED);
+		dump_next(d);
+		return;
+	}
+	store_msg_update(id, d->tries, d->send_at);
+	ms = (uint32_t)offline_cfg.retry_interval * 1000u;
+	ms <<= (d->tries - 1 < 10 ? d->tries - 1 : 10);
+	tmr_start(&d->retry, ms, dump_retry, d);
+}
+
+/* The contact a dump delivers to, copied out of reg_lookup's callback. */
+struct target {
+	int found;
+	struct sip_flow flow;
+	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
+};
+
+struct pick {
+	int64_t now;
+	const struct target *to;
+	struct dump *d;
+	int sent;
+	int err;
+};
+
+static void first_taker(const struct reg_contact *c, void *arg)
+{
+	struct target *t = arg;
+
+	if (!t->found && c->accepts_message) {
+		t->found = 1;
+		t->flow = *c->flow;
+		snprintf(t->uri, sizeof(t->uri), "%s", c->uri);
+	}
+}
+
+static size_t dated_body(const struct store_msg *m, const char **body)
+{
+	char date[64];
+	struct tm tm;
+	time_t t = (time_t)m->arrival;
+	int n;
+
+	*body = m->body;
+	if (!offline_cfg.add_date || strncasecmp(m->ctype, "text/plain", 10)) {
+		return m->blen;
+	}
+	gmtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	n = snprintf(body_buf, sizeof(body_buf), "[stored %s] ", date);
+	if (n < 0 || (size_t)n + m->blen > sizeof(body_buf)) {
+		return m->blen;
+	}
+	memcpy(body_buf + n, m->body, m->blen);
+	*body = body_buf;
+	return (size_t)n + m->blen;
+}
+
+static int send_one(const struct store_msg *m, void *arg)
+{
+	struct pick *p = arg;
+	char hdrs[CONFIG_SIMPLED_STORE_MAX_FIELD + 64];
+	struct sip_request r;
+	struct tm tm;
+	time_t t = (time_t)m->arrival;
+	int n;
+
+	if (m->expires <= p->now || (m->send_at && m->send_at > p->now)) {
+		return 0; /* expired (purge takes it) or a reminder not due */
+	}
+	gmtime_r(&t, &tm);
+	n = (int)strftime(hdrs, sizeof(hdrs),
+			  "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+	snprintf(hdrs + n, sizeof(hdrs) - (size_t)n, "%s", m->extra);
+	memset(&r, 0, sizeof(r));
+	r.method = "MESSAGE";
+	r.ruri = p->to->uri;
+	r.from = m->from;
+	r.to = m->to;
+	r.call_id = offline_cfg.use_mode ? m->callid : NULL;
+	r.cseq = 1;
+	r.hdrs = hdrs;
+	r.ctype = m->ctype[0] ? m->ctype : NULL;
+	r.blen = dated_body(m, &r.body);
+	p->d->inflight = m->id;
+	p->d->tries = m->tries;
+	p->d->send_at = m->send_at;
+	p->err = sip_request_send(&r, &p->to->flow, on_delivered, p->d);
+	p->sent = 1;
+	return 1;
+}
+
+static void dump_next(struct dump *d)
+{
+	struct target to;
+	struct pick p;
+
+	if (d->inflight || tmr_active(&d->retry)) {
+		return;
+	}
+	memset(&p, 0, sizeof(p));
+	memset(&to, 0, sizeof(to));
+	p.now = port_wall_s();
+	p.d = d;
+	p.to = &to;
+	if (store_ok) {
+		reg_lookup(d->owner, first_taker, &to);
+		if (to.found) {
+			store_msg_list(d->owner, send_one, &p);
+		}
+	}
+	if (!p.sent) {
+		dump_free(d); /* nothing to send, or nowhere to send it */
+		return;
+	}
+	if (p.err) {
+		/* Could not even leave: count it as a failed try. */
+		on_delivered(503, NULL, d);
+	}
+}
+
+static void on_reg_event(enum reg_event ev, const char *aor,
+			 const struct reg_contact *c, void *arg)
+{
+	(void)arg;
+	if ((ev == REG_ADDED || ev == REG_REFRESHED) && c->accepts_message &&
+	    store_ok) {
+		dump_kick(aor);
+	}
+}
+
+/* --------------------------------------------------------------- timers */
+
+static void arm_due(void);
+
+static int kick_due(const struct store_msg *m, void *arg)
+{
+	(void)arg;
+	dump_kick(m->owner);
+	return 0;
+}
+
+static void due_fire(void *arg)
+{
+	(void)arg;
+	store_msg_due(port_wall_s(), OFFLINE_BATCH, kick_due, NULL);
+	arm_due();
+}
+
+/* Reminders are kicked at their time; a reminder already in a backing-off
+ * dump stays in the index and is found again a tick later. */
+static void arm_due(void)
+{
+	int64_t next = store_ok ? store_msg_next_due() : 0;
+	int64_t now = port_wall_s();
+	int64_t wait;
+
+	tmr_cancel(&due_tmr);
+	if (!next) {
+		return;
+	}
+	wait = next > now ? next - now : 0;
+	if (wait > offline_cfg.check_time) {
+		wait = offline_cfg.check_time;
+	}
+	tmr_start(&due_tmr, (uint32_t)(wait ? wait * 1000 : 1000), due_fire,
+		  NULL);
+}
+
+static int count_expired(const struct store_msg *m, void *arg)
+{
+	(void)m;
+	(void)arg;
+	stat_inc(STAT_OFF_EXPIRED);
+	return 0;
+}
+
+static void tick(void *arg)
+{
+	unsigned n = 0;
+
+	(void)arg;
+	if (store_ok && ++ticks % (unsigned)offline_cfg.clean_period == 0) {
+		store_msg_expire(port_wall_s(), OFFLINE_BATCH, count_expired,
+				 NULL, &n);
+		if (n == OFFLINE_BATCH) {
+			ticks--; /* more to purge: again next tick */
+		}
+	}
+	arm_due();
+	tmr_start(&tick_tmr, (uint32_t)offline_cfg.check_time * 1000u, tick,
+		  NULL);
+}
+
+/* ---------------------------------------------------------------- store */
+
+static void answer_stored(struct sip_stx *st, int err)
+{
+	if (!err) {
+		sip_reply(st, 202, NULL, NULL, NULL, NULL, 0);
+		return;
+	}
+	stat_inc(STAT_OFF_REFUSED);
+	if (err == ENOSPC) {
+		stat_inc(STAT_OVERLOAD);
+		sip_reply(st, 503, "Message store full", "Retry-After: 60\r\n",
+			  NULL, NULL, 0);
+	} else {
+		sip_reply(st, 500, "Message store unavailable", NULL, NULL,
+			  NULL, 0);
+	}
+}
+
+static void sync_fire(void *arg)
+{
+	unsigned i;
+	int err;
+
+	(void)arg;
+	err = store_sync();
+	if (err) {
+		LOG_ERR("batch sync failed: %s", store_strerror(err));
+	}
+	for (i = 0; i < n_pending; i++) {
+		answer_stored(pending[i], err);
+	}
+	n_pending = 0;
+}
+
+static void send_notice(const struct sip_msg *req, const char *owner)
+{
+	osip_message_t *om = req->osip;
+	osip_contact_t *ct = NULL;
+	const osip_uri_t *target = om->from ? om->from->url : NULL;
+	struct sip_request r;
+	struct sip_flow dst = req->flow;
+	char ruri[CONFIG_SIMPLED_MAX_URI_LEN], to[CONFIG_SIMPLED_MAX_URI_LEN + 2];
+
+	(void)owner;
+	if (offline_cfg.use_contact &&
+	    osip_message_get_contact(om, 0, &ct) >= 0 && ct && ct->url) {
+		target = ct->url;
+		if (sip_contact_flow(ct->url, &req->flow, &dst)) {
+			dst = req->flow;
+		}
+	}
+	if (!target || sip_uri_print(target, ruri, sizeof(ruri)) ||
+	    !om->from || sip_uri_print(om->from->url, to + 1,
+				       sizeof(to) - 2)) {
+		return;
+	}
+	to[0] = '<';
+	strcat(to, ">");
+	memset(&r, 0, sizeof(r));
+	r.method = "MESSAGE";
+	r.ruri = ruri;
+	r.from = offline_cfg.from_address;
+	r.to = to;
+	r.ctype = offline_cfg.content_type_hdr;
+	r.body = offline_cfg.offline_message;
+	r.blen = strlen(offline_cfg.offline_message);
+	if (!sip_request_send(&r, &dst, NULL, NULL)) {
+		stat_inc(STAT_OFF_NOTICES);
+	}
+}
+
+/* A header value copied as a NUL-terminated string; "" when absent. */
+static int hdr_copy(const struct sip_msg *req, enum sip_hdr_id id,
+		    char *buf, size_t size)
+{
+	const struct sip_hdr *h = sip_msg_hdr(req, id);
+
+	buf[0] = '\0';
+	return h ? sd_pl_copy(h->value, buf, size) : 0;
+}
+
+/* Header lines worth keeping for the recipient. */
+static int extra_copy(const struct sip_msg *req, char *buf, size_t size)
+{
+	static const char *const keep[] = {"Subject", "Priority",
+					   "In-Reply-To", "Reply-To"};
+	struct sd_buf b;
+	unsigned i, k;
+
+	sd_buf_init(&b, buf, size);
+	for (i = 0; i < req->nhdrs; i++) {
+		for (k = 0; k < sizeof(keep) / sizeof(keep[0]); k++) {
+			if (!sd_pl_casecmp(req->hdrs[i].name, keep[k])) {
+				sd_buf_printf(&b, "%s: ", keep[k]);
+				sd_buf_pl(&b, req->hdrs[i].value);
+				sd_buf_str(&b, "\r\n");
+			}
+		}
+	}
+	return b.overflow ? ENAMETOOLONG : 0;
+}
+
+void offline_store(struct sip_stx *st, const struct sip_msg *req,
+		   const char *owner)
+{
+	static char from[CONFIG_SIMPLED_STORE_MAX_FIELD];
+	static char to[CONFIG_SIMPLED_STORE_MAX_FIELD];
+	static char ctype[CONFIG_SIMPLED_STORE_MAX_FIELD];
+	static char callid[CONFIG_SIMPLED_STORE_MAX_FIELD];
+	static char extra[CONFIG_SIMPLED_STORE_MAX_FIELD];
+	const struct sip_hdr *h;
+	struct store_msg m;
+	int64_t now = port_wall_s();
+	uint32_t v;
+	int err;
+
+	if (!store_ok) {
+		answer_stored(st, EIO);
+		return;
+	}
+	if (offline_cfg.max_messages &&
+	    store_msg_count(owner) >= (unsigned)offline_cfg.max_messages) {
+		stat_inc(STAT_OFF_REFUSED);
+		sip_reply(st, 480, "Offline mailbox full", NULL, NULL, NULL, 0);
+		return;
+	}
+	memset(&m, 0, sizeof(m));
+	m.expires = now + offline_cfg.expire_time;
+	h = sip_msg_hdr(req, SIP_HDR_EXPIRES);
+	if (h && !sd_pl_u32(h->value, &v)) {
+		if (v == 0) {
+			sip_reply(st, 480, "User not online", NULL, NULL, NULL,
+				  0);
+			return;
+		}
+		if (now + (int64_t)v < m.expires) {
+			m.expires = now + v;
+		}
+	}
+	h = sip_msg_hdr_name(req, OFFLINE_SEND_TIME_HDR);
+	if (h) {
+		if (sd_pl_u32(h->value, &v)) {
+			sip_reply(st, 400, "Malformed Send-Time header", NULL,
+				  NULL, NULL, 0);
+			return;
+		}
+		if ((int64_t)v > now) {
+			m.send_at = v;
+			if (m.expires < m.send_at + offline_cfg.expire_time) {
+				m.expires = m.send_at +
+					    offline_cfg.expire_time;
+			}
+		}
+	}
+	if (hdr_copy(req, SIP_HDR_FROM, from, sizeof(from)) ||
+	    hdr_copy(req, SIP_HDR_TO, to, sizeof(to)) ||
+	    hdr_copy(req, SIP_HDR_CONTENT_TYPE, ctype, sizeof(ctype)) ||
+	    sd_pl_copy(req->call_id, callid, sizeof(callid)) ||
+	    extra_copy(req, extra, sizeof(extra))) {
+		stat_inc(STAT_OFF_REFUSED);
+		sip_reply(st, 413, "Header too long to store", NULL, NULL, NULL,
+			  0);
+		return;
+	}
+	m.owner = owner;
+	m.from = from;
+	m.to = to;
+	m.ctype = ctype;
+	m.callid = offline_cfg.use_mode ? callid : "";
+	m.extra = extra;
+	m.body = req->body.p;
+	m.blen = req->body.l;
+	m.arrival = now;
+	err = store_msg_put(&m);
+	if (err) {
+		LOG_WRN("cannot store a message for %s: %s", owner,
+			store_strerror(err));
+		answer_stored(st, err);
+		return;
+	}
+	stat_inc(STAT_OFF_STORED);
+	if (offline_cfg.from_address[0]) {
+		send_notice(req, owner);
+	}
+	if (m.send_at) {
+		arm_due();
+	}
+	if (store_cfg.durability == STORE_BATCH && n_pending < max_pending) {
+		/* 202 once the group commit is on disk. */
+		pending[n_pending++] = st;
+		if (!tmr_active(&sync_tmr)) {
+			tmr_start(&sync_tmr, (uint32_t)store_cfg.batch_ms,
+				  sync_fire, NULL);
+		}
+		return;
+	}
+	answer_stored(st, store_sync());
+}
+
+int offline_init(const char *state_dir)
+{
+	int err;
+
+	err = pool_setup(POOL_DUMP, sizeof(struct dump));
+	if (err) {
+		return err;
+	}
+	max_pending = pool_info(POOL_SERVER_TXN)->size;
+	pending = calloc(max_pending ? max_pending : 1, sizeof(*pending));
+	if (!pending) {
+		return ENOMEM;
+	}
+	err = store_open(state_dir, (size_t)store_cfg.map_size_kb * 1024u,
+			 (enum store_durability)store_cfg.durability);
+	store_ok = !err;
+	if (err) {
+		LOG_ERR("offline messages unavailable: %s",
+			store_strerror(err));
+	}
+	err = reg_observe(on_reg_event, NULL);
+	if (err) {
+		return err;
+	}
+	ticks = 0;
+	tmr_start(&tick_tmr, (uint32_t)offline_cfg.check_time * 1000u, tick,
+		  NULL);
+	arm_due();
+	return 0;
+}
+
+void offline_close(void)
+{
+	struct dump *d, *tmp;
+
+	tmr_cancel(&sync_tmr);
+	if (n_pending) {
+		sync_fire(NULL);
+	}
+	tmr_cancel(&tick_tmr);
+	tmr_cancel(&due_tmr);
+	HASH_ITER(hh, dumps, d, tmp) {
+		dump_free(d);
+	}
+	free(pending);
+	pending = NULL;
+	n_pending = 0;
+	store_close();
+	store_ok = 0;
+}

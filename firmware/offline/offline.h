@@ -1,0 +1,47 @@
+/** @file offline.h  Offline messages (Kamailio msilo): MESSAGEs for users
+ * who cannot take them are stored in LMDB, answered 202 only once
+ * durable, and delivered when the user registers a contact that accepts
+ * MESSAGE, in arrival order, with retries, expiry, reminders and quotas.
+ */
+#ifndef OFFLINE_H
+#define OFFLINE_H
+
+#include "sip.h"
+
+struct cfg_sect;
+
+/** Section `offline`; names and defaults follow msilo. */
+struct offline_cfg {
+	int expire_time;	/**< s a message is kept (259200) */
+	int check_time;		/**< s between timer runs (60) */
+	int clean_period;	/**< purge every check_time*clean_period s (5) */
+	int max_messages;	/**< per owner; 0 = no limit */
+	int add_date;		/**< prefix text/plain bodies with the date */
+	int use_mode;		/**< keep the original Call-ID */
+	int use_contact;	/**< sender notice to the Contact, not From */
+	int max_tries;		/**< delivery attempts before giving up (5) */
+	int retry_interval;	/**< s before the first retry; doubles (30) */
+	char from_address[CONFIG_SIMPLED_MAX_STR];	/**< notice From */
+	char offline_message[CONFIG_SIMPLED_MAX_STR];	/**< notice text */
+	char content_type_hdr[CONFIG_SIMPLED_MAX_STR];	/**< notice type */
+};
+
+extern struct offline_cfg offline_cfg;
+void offline_cfg_sect(struct cfg_sect *s);
+
+/** Open the store and hook the registrar. A store that cannot be opened
+ * is logged and answered per request (500); the daemon still runs. */
+int offline_init(const char *state_dir);
+void offline_close(void);
+
+/**
+ * Store req for owner and answer it: 202 once durable, or the reason it
+ * could not be stored. Takes over the answer of st.
+ */
+void offline_store(struct sip_stx *st, const struct sip_msg *req,
+		   const char *owner);
+
+/** Messages waiting for owner (message-summary, ctl). */
+unsigned offline_count(const char *owner);
+
+#endif

@@ -1,0 +1,90 @@
+/** @file store.h  The only door to LMDB. One environment in state_dir,
+ * named tables, a schema version checked at open, and a typed API per
+ * record kind; no LMDB type leaves storage/.
+ *
+ * Errors: 0, ENOSPC (map full), EROFS (read-only), EIO (corrupt or other
+ * LMDB failure), ENOENT (no such record), ENODEV (store not open),
+ * EPROTO (schema mismatch at open).
+ */
+#ifndef STORE_H
+#define STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "simpled_config.h"
+
+struct cfg_sect;
+
+enum store_durability {
+	STORE_SYNC = 0,		/**< fsync at every commit */
+	STORE_BATCH,		/**< commits are synced together every batch_ms */
+};
+
+/** Section `storage` of the UCI file. */
+struct store_cfg {
+	int map_size_kb;
+	int durability;		/**< enum store_durability */
+	int batch_ms;
+};
+
+extern struct store_cfg store_cfg;
+void store_cfg_sect(struct cfg_sect *s);
+
+/** Schema of the files this build writes; bumped on any layout change. */
+#define STORE_SCHEMA 1
+
+int store_open(const char *dir, size_t map_size,
+	       enum store_durability durability);
+void store_close(void);
+int store_is_open(void);
+/** Make every commit so far durable (batch mode; no-op in sync mode). */
+int store_sync(void);
+/** Commits not yet synced (batch mode). */
+unsigned store_unsynced(void);
+const char *store_strerror(int err);
+
+/** An offline message. Strings are NUL-terminated. In callbacks the
+ * pointers borrow LMDB's memory: valid during the callback only. */
+struct store_msg {
+	uint64_t id;		/**< assigned by store_msg_put, increasing */
+	const char *owner;	/**< "user@domain" */
+	const char *from;	/**< From header value as received */
+	const char *to;		/**< To header value as received */
+	const char *ctype;	/**< Content-Type as received, "" if none */
+	const char *callid;	/**< "" unless kept (use_mode) */
+	const char *extra;	/**< extra header lines, CRLF-terminated */
+	const void *body;
+	size_t blen;
+	int64_t arrival;	/**< wall-clock seconds */
+	int64_t expires;	/**< wall-clock seconds */
+	int64_t send_at;	/**< reminder time, 0 when none */
+	uint32_t tries;		/**< failed delivery attempts */
+};
+
+typedef int (store_msg_h)(const struct store_msg *m, void *arg);
+
+/** Store a message (one commit). @return 0 or an error above. */
+int store_msg_put(struct store_msg *m);
+/** Messages of owner in arrival order; h returning non-zero stops. */
+int store_msg_list(const char *owner, store_msg_h *h, void *arg);
+int store_msg_get(uint64_t id, store_msg_h *h, void *arg);
+int store_msg_del(uint64_t id);
+/** Set the failed-try count and the reminder time (0: none). */
+int store_msg_update(uint64_t id, uint32_t tries, int64_t send_at);
+/** Messages of owner. */
+unsigned store_msg_count(const char *owner);
+/** Messages in the store. */
+unsigned store_msg_total(void);
+/** Messages expired at now, at most max (bounded work); h sees each
+ * before it is deleted. @return 0 or error; *n how many went. */
+int store_msg_expire(int64_t now, unsigned max, store_msg_h *h, void *arg,
+		     unsigned *n);
+/** Reminders due at now, earliest first, at most max. */
+int store_msg_due(int64_t now, unsigned max, store_msg_h *h, void *arg);
+/** Earliest reminder time, or 0 when none. */
+int64_t store_msg_next_due(void);
+/** Bytes the environment's data file uses (pages in use). */
+size_t store_bytes_used(void);
+
+#endif
