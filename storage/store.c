@@ -26,7 +26,13 @@ static const char *const table_names[T__COUNT] = {
 	"meta", "msg", "msg_owner", "msg_exp", "msg_send",
 };
 
+/* Part of the map never filled by new records, so that deletes (which
+ * copy pages on write) still work in a full store. */
+#define STORE_HEADROOM_PCT 10
+#define STORE_HEADROOM_MIN (8 * 4096)
+
 static MDB_env *env;
+static size_t map_bytes;
 static MDB_dbi dbi[T__COUNT];
 static enum store_durability durab;
 static unsigned unsynced;
@@ -39,7 +45,7 @@ static char map_dflt[16];
 
 static struct cfg_opt store_opts[] = {
 	{"map_size_kb", CFG_INT, offsetof(struct store_cfg, map_size_kb),
-	 64, CONFIG_SIMPLED_STORE_MAP_MAX_KB, 0, 0, map_dflt, NULL, NULL},
+	 256, CONFIG_SIMPLED_STORE_MAP_MAX_KB, 0, 0, map_dflt, NULL, NULL},
 	{"durability", CFG_ENUM, offsetof(struct store_cfg, durability), 0, 0,
 	 0, 0, "sync", durab_names, NULL},
 	{"batch_ms", CFG_INT, offsetof(struct store_cfg, batch_ms), 1, 10000,
@@ -252,6 +258,7 @@ int store_open(const char *dir, size_t map_size,
 	}
 	durab = durability;
 	unsynced = 0;
+	map_bytes = map_size;
 	rc = map_err(mdb_txn_begin(env, NULL, 0, &t));
 	for (i = 0; !rc && i < T__COUNT; i++) {
 		rc = map_err(mdb_dbi_open(t, table_names[i], MDB_CREATE,
@@ -434,6 +441,19 @@ int store_msg_put(struct store_msg *m)
 	total += m->blen;
 	if (m->blen > CONFIG_SIMPLED_MAX_MSG_SIZE) {
 		return EINVAL;
+	}
+	if (env) {
+		size_t room = map_bytes / 100 * STORE_HEADROOM_PCT;
+
+		if (room < STORE_HEADROOM_MIN) {
+			room = STORE_HEADROOM_MIN;
+		}
+		/* A record may take twice its size in pages and indexes. */
+		if (store_bytes_used() + 2 * total + room > map_bytes) {
+			LOG_WRN("store full (map_size_kb %zu)",
+				map_bytes / 1024);
+			return ENOSPC;
+		}
 	}
 	rc = txn_begin(&t, 0);
 	if (rc) {

@@ -175,6 +175,11 @@ static void on_message(struct sip_stx *st, const struct sip_msg *req)
 		sip_reply(st, 414, "Request-URI Too Long", NULL, NULL, NULL, 0);
 		return;
 	}
+	/* A reminder (Send-Time) is stored even for a user online now. */
+	if (!err && sip_msg_hdr_name(req, "Send-Time")) {
+		offline_store(st, req, aor);
+		return;
+	}
 	if (!err && !reg_lookup(aor, NULL, NULL)) {
 		stat_inc(STAT_MSG_NO_BINDING);
 		offline_store(st, req, aor);

@@ -29,6 +29,7 @@ struct sim_sock {
 
 static struct sim_sock socks[SIM_MAX_SOCKS];
 static uint32_t now_ms;
+static uint64_t elapsed_ms;	/* since sim_reset, for the wall clock */
 static int64_t wall_s = 1767225600; /* 2026-01-01T00:00:00Z */
 static unsigned sent_count;
 static struct port_addr drop_addr;
@@ -63,6 +64,7 @@ void sim_reset(uint32_t t)
 		memset(&socks[i], 0, sizeof(socks[i]));
 	}
 	now_ms = t;
+	elapsed_ms = 0;
 	sent_count = 0;
 	drop_n = 0;
 	last_log[0] = '\0';
@@ -125,7 +127,7 @@ uint32_t port_now_ms(void)
 
 int64_t port_wall_s(void)
 {
-	return wall_s + now_ms / 1000u;
+	return wall_s + (int64_t)(elapsed_ms / 1000u);
 }
 
 int port_random(void *buf, size_t len)
@@ -344,6 +346,7 @@ int port_poll(int timeout_ms)
 	}
 	if (!delivered && timeout_ms > 0) {
 		now_ms += (uint32_t)timeout_ms;
+		elapsed_ms += (uint64_t)timeout_ms;
 	}
 	return 0;
 }

@@ -1,0 +1,251 @@
+/** @file test_store.c  storage/: open, schema, full map, durability. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <lmdb.h> /* the test pokes the files behind the store's back */
+
+#include "store.h"
+
+static char dir[512];
+
+static void fresh_dir(const char *name)
+{
+	char f[600];
+
+	store_close(); /* a failed test may have left it open */
+	snprintf(dir, sizeof(dir), "%s/store-%s-%d", getenv("TMPDIR"), name,
+		 (int)getpid());
+	mkdir(dir, 0700);
+	snprintf(f, sizeof(f), "%s/data.mdb", dir);
+	unlink(f);
+	snprintf(f, sizeof(f), "%s/lock.mdb", dir);
+	unlink(f);
+}
+
+static uint64_t put(const char *owner, const char *body, int64_t expires,
+		    int64_t send_at, int expect)
+{
+	struct store_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.owner = owner;
+	m.from = "<sip:bob@example.test>;tag=1";
+	m.to = "<sip:alice@example.test>";
+	m.ctype = "text/plain";
+	m.body = body;
+	m.blen = strlen(body);
+	m.arrival = 1000;
+	m.expires = expires;
+	m.send_at = send_at;
+	assert_int_equal(store_msg_put(&m), expect);
+	return m.id;
+}
+
+struct seen {
+	char bodies[8][64];
+	unsigned n;
+};
+
+static int collect(const struct store_msg *m, void *arg)
+{
+	struct seen *s = arg;
+
+	if (s->n < 8) {
+		snprintf(s->bodies[s->n], sizeof(s->bodies[0]), "%.*s",
+			 (int)m->blen, (const char *)m->body);
+		s->n++;
+	}
+	return 0;
+}
+
+static void test_records_round_trip(void **state)
+{
+	struct seen s = {0};
+	uint64_t a, b, c;
+
+	(void)state;
+	fresh_dir("rt");
+	assert_int_equal(store_open(dir, 1u << 20, STORE_SYNC), 0);
+	a = put("alice@example.test", "one", 5000, 0, 0);
+	b = put("bob@example.test", "other", 5000, 0, 0);
+	c = put("alice@example.test", "two", 5000, 0, 0);
+	assert_true(a < b && b < c);
+	assert_int_equal(store_msg_count("alice@example.test"), 2);
+	/* A prefix of another owner's name is another owner. */
+	assert_int_equal(store_msg_count("alice@example.tes"), 0);
+	store_msg_list("alice@example.test", collect, &s);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.bodies[0], "one");
+	assert_string_equal(s.bodies[1], "two");
+	assert_int_equal(store_msg_del(a), 0);
+	assert_int_equal(store_msg_del(a), ENOENT);
+	assert_int_equal(store_msg_total(), 2);
+	/* Ids keep increasing across a reopen. */
+	store_close();
+	assert_int_equal(store_open(dir, 1u << 20, STORE_SYNC), 0);
+	assert_true(put("carol@example.test", "x", 5000, 0, 0) > c);
+	assert_int_equal(store_msg_total(), 3);
+	store_close();
+}
+
+static void test_expiry_and_reminders(void **state)
+{
+	struct seen s = {0};
+	unsigned n = 0;
+	uint64_t r;
+
+	(void)state;
+	fresh_dir("exp");
+	assert_int_equal(store_open(dir, 1u << 20, STORE_SYNC), 0);
+	put("a@x", "old", 100, 0, 0);
+	put("a@x", "new", 9000, 0, 0);
+	r = put("a@x", "later", 9000, 500, 0);
+	assert_int_equal(store_msg_expire(99, 64, collect, &s, &n), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(store_msg_expire(100, 64, collect, &s, &n), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(s.bodies[0], "old");
+	assert_int_equal(store_msg_count("a@x"), 2);
+	assert_int_equal(store_msg_next_due(), 500);
+	memset(&s, 0, sizeof(s));
+	store_msg_due(499, 64, collect, &s);
+	assert_int_equal(s.n, 0);
+	store_msg_due(500, 64, collect, &s);
+	assert_int_equal(s.n, 1);
+	/* Clearing the send time takes it out of the reminder index. */
+	assert_int_equal(store_msg_update(r, 2, 0), 0);
+	assert_int_equal(store_msg_next_due(), 0);
+	store_close();
+}
+
+static void test_schema_mismatch(void **state)
+{
+	MDB_env *env;
+	MDB_txn *t;
+	MDB_dbi meta;
+	uint32_t wrong = STORE_SCHEMA + 1;
+	MDB_val k = {6, "schema"}, v = {sizeof(wrong), &wrong};
+
+	(void)state;
+	fresh_dir("schema");
+	assert_int_equal(store_open(dir, 1u << 20, STORE_SYNC), 0);
+	store_close();
+	assert_int_equal(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 8);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
+	assert_int_equal(mdb_dbi_open(t, "meta", 0, &meta), 0);
+	assert_int_equal(mdb_put(t, meta, &k, &v, 0), 0);
+	assert_int_equal(mdb_txn_commit(t), 0);
+	mdb_env_close(env);
+	assert_int_equal(store_open(dir, 1u << 20, STORE_SYNC), EPROTO);
+	assert_false(store_is_open());
+	assert_int_equal(store_msg_count("a@x"), 0);
+	assert_int_equal(put("a@x", "x", 1, 0, ENODEV), 0);
+}
+
+static void test_corrupt_file(void **state)
+{
+	char f[600];
+	FILE *fp;
+	int i;
+
+	(void)state;
+	fresh_dir("corrupt");
+	snprintf(f, sizeof(f), "%s/data.mdb", dir);
+	fp = fopen(f, "wb");
+	assert_non_null(fp);
+	for (i = 0; i < 16384; i++) {
+		fputc(i * 7, fp);
+	}
+	fclose(fp);
+	assert_int_equal(store_open(dir, 1u << 20, STORE_SYNC), EIO);
+	assert_false(store_is_open());
+}
+
+static void test_full_map(void **state)
+{
+	char body[4000];
+	unsigned stored = 0;
+	uint64_t ids[100], id;
+	int i, rc = 0;
+
+	(void)state;
+	memset(body, 'x', sizeof(body) - 1);
+	body[sizeof(body) - 1] = '\0';
+	fresh_dir("full");
+	assert_int_equal(store_open(dir, 256 * 1024, STORE_SYNC), 0);
+	for (i = 0; i < 100; i++) {
+		struct store_msg m;
+
+		memset(&m, 0, sizeof(m));
+		m.owner = "a@x";
+		m.from = m.to = "<sip:a@x>";
+		m.ctype = "text/plain";
+		m.body = body;
+		m.blen = strlen(body);
+		m.expires = 9999;
+		rc = store_msg_put(&m);
+		if (rc) {
+			break;
+		}
+		ids[stored++] = m.id;
+	}
+	assert_int_equal(rc, ENOSPC);
+	assert_true(stored > 0);
+	/* Nothing half-stored; reads work; space comes back on delete. */
+	assert_int_equal(store_msg_count("a@x"), stored);
+	for (i = 0; i < (int)stored && i < 4; i++) {
+		assert_int_equal(store_msg_del(ids[i]), 0);
+	}
+	id = put("a@x", "small", 9999, 0, 0);
+	assert_true(id > ids[0]);
+	store_close();
+}
+
+static void test_durability_modes(void **state)
+{
+	unsigned n;
+
+	(void)state;
+	fresh_dir("sync");
+	assert_int_equal(store_open(dir, 1u << 20, STORE_SYNC), 0);
+	put("a@x", "s", 9999, 0, 0);
+	assert_int_equal(store_unsynced(), 0);
+	store_close();
+	fresh_dir("batch");
+	assert_int_equal(store_open(dir, 1u << 20, STORE_BATCH), 0);
+	n = store_unsynced(); /* opening a new store commits its schema */
+	put("a@x", "b1", 9999, 0, 0);
+	put("a@x", "b2", 9999, 0, 0);
+	/* Committed, not yet on disk: the caller must not answer 202. */
+	assert_int_equal(store_unsynced(), n + 2);
+	assert_int_equal(store_sync(), 0);
+	assert_int_equal(store_unsynced(), 0);
+	store_close();
+	assert_int_equal(store_open(dir, 1u << 20, STORE_BATCH), 0);
+	assert_int_equal(store_msg_count("a@x"), 2);
+	store_close();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_records_round_trip),
+		cmocka_unit_test(test_expiry_and_reminders),
+		cmocka_unit_test(test_schema_mismatch),
+		cmocka_unit_test(test_corrupt_file),
+		cmocka_unit_test(test_full_map),
+		cmocka_unit_test(test_durability_modes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
