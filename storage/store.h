@@ -45,7 +45,8 @@ unsigned store_unsynced(void);
 const char *store_strerror(int err);
 
 /** An offline message. Strings are NUL-terminated. In callbacks the
- * pointers borrow LMDB's memory: valid during the callback only. */
+ * pointers borrow LMDB's memory: valid during the callback only, and a
+ * callback must not call into the store. */
 struct store_msg {
 	uint64_t id;		/**< assigned by store_msg_put, increasing */
 	const char *owner;	/**< "user@domain" */

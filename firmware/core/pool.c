@@ -86,8 +86,7 @@ void pool_cfg_sect(struct cfg_sect *s)
 int pool_setup(enum pool_id id, size_t elem_size)
 {
 	struct pool *p = &pools[id];
-	unsigned count = pool_cfg.size[id] > 0 ? (unsigned)pool_cfg.size[id] :
-			 pool_default(id);
+	unsigned count = pool_size(id);
 	size_t esize, i;
 
 	if (p->mem || count == 0 || count > pool_defs[id].ceiling) {
@@ -115,14 +114,19 @@ int pool_setup(enum pool_id id, size_t elem_size)
 	return 0;
 }
 
+unsigned pool_size(enum pool_id id)
+{
+	return pool_cfg.size[id] > 0 ? (unsigned)pool_cfg.size[id] :
+	       pool_default(id);
+}
+
 unsigned pool_total(void)
 {
 	unsigned t = 0;
 	int i;
 
 	for (i = 0; i < POOL__COUNT; i++) {
-		t += pool_cfg.size[i] > 0 ? (unsigned)pool_cfg.size[i] :
-		     pool_default((enum pool_id)i);
+		t += pool_size((enum pool_id)i);
 	}
 	return t;
 }

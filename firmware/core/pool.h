@@ -42,6 +42,8 @@ void pool_cfg_sect(struct cfg_sect *s);
 /** Carve the pool with its configured size (start-up only).
  * @return 0, EINVAL (already set up) or ENOMEM. */
 int pool_setup(enum pool_id id, size_t elem_size);
+/** Configured runtime size of a pool (UCI, else its default). */
+unsigned pool_size(enum pool_id id);
 /** Sum of the configured sizes of all pools (objects that may exist). */
 unsigned pool_total(void);
 /** Release every pool; used at shutdown and between tests. */

@@ -284,17 +284,35 @@ static void on_reg_event(enum reg_event ev, const char *aor,
 
 static void arm_due(void);
 
-static int kick_due(const struct store_msg *m, void *arg)
+/* Owners with a reminder due; kicked once the store's read is over (no
+ * store call may run inside a store callback). */
+struct due_owners {
+	unsigned n;
+	char owner[OFFLINE_BATCH][CONFIG_SIMPLED_MAX_URI_LEN];
+};
+
+static int note_due(const struct store_msg *m, void *arg)
 {
-	(void)arg;
-	dump_kick(m->owner);
+	struct due_owners *d = arg;
+
+	if (d->n < OFFLINE_BATCH) {
+		snprintf(d->owner[d->n++], sizeof(d->owner[0]), "%s",
+			 m->owner);
+	}
 	return 0;
 }
 
 static void due_fire(void *arg)
 {
+	static struct due_owners due;
+	unsigned i;
+
 	(void)arg;
-	store_msg_due(port_wall_s(), OFFLINE_BATCH, kick_due, NULL);
+	due.n = 0;
+	store_msg_due(port_wall_s(), OFFLINE_BATCH, note_due, &due);
+	for (i = 0; i < due.n; i++) {
+		dump_kick(due.owner[i]);
+	}
 	arm_due();
 }
 
@@ -551,7 +569,7 @@ int offline_init(const char *state_dir)
 	if (err) {
 		return err;
 	}
-	max_pending = pool_info(POOL_SERVER_TXN)->size;
+	max_pending = pool_size(POOL_SERVER_TXN);
 	pending = calloc(max_pending ? max_pending : 1, sizeof(*pending));
 	if (!pending) {
 		return ENOMEM;

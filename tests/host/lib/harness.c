@@ -274,3 +274,38 @@ int h_register(int sock, int n, const char *user, int expires)
 		"Content-Length: 0\n\n",
 		n, tok, user, tok, user, user, n, tokn, user, n, expires);
 }
+
+void h_message(int sock, int n, const char *to, const char *token,
+	       const char *extra, const char *body)
+{
+	h_send(sock, "MESSAGE sip:%s SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.%d:5060;branch=z9hG4bK%s;rport\n"
+	       "Max-Forwards: 70\n"
+	       "From: <sip:bob@" H_DOMAIN ">;tag=b%s\n"
+	       "To: <sip:%s>\n"
+	       "Call-ID: m-%s\nCSeq: 1 MESSAGE\n%s"
+	       "Content-Type: text/plain\nContent-Length: %zu\n\n%s",
+	       to, n, token, token, to, token, extra ? extra : "",
+	       strlen(body), body);
+}
+
+void h_answer(int sock, const char *req, int code)
+{
+	char via[512], from[256], to[256], cid[256], cseq[64];
+
+	snprintf(via, sizeof(via), "%s", h_hdr(req, "Via"));
+	snprintf(from, sizeof(from), "%s", h_hdr(req, "From"));
+	snprintf(to, sizeof(to), "%s", h_hdr(req, "To"));
+	snprintf(cid, sizeof(cid), "%s", h_hdr(req, "Call-ID"));
+	snprintf(cseq, sizeof(cseq), "%s", h_hdr(req, "CSeq"));
+	h_send(sock, "SIP/2.0 %d Whatever\nVia: %s\nFrom: %s\nTo: %s;tag=u\n"
+	       "Call-ID: %s\nCSeq: %s\nContent-Length: 0\n\n", code, via,
+	       from, to, cid, cseq);
+}
+
+const char *h_body(const char *msg)
+{
+	const char *b = msg ? strstr(msg, "\r\n\r\n") : NULL;
+
+	return b ? b + 4 : "";
+}

@@ -45,6 +45,14 @@ int h_request(int sock, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /** A new unique branch/Call-ID token. */
 const char *h_token(void);
+/** Send a MESSAGE from bob at client n to `to` (user@host) with extra
+ * header lines (each ending in LF) and a text/plain body. */
+void h_message(int sock, int n, const char *to, const char *token,
+	       const char *extra, const char *body);
+/** Answer a request a client received with the given status. */
+void h_answer(int sock, const char *req, int code);
+/** Body of a message (after the blank line), or "". */
+const char *h_body(const char *msg);
 /** REGISTER user at client n with expires; returns the status. */
 int h_register(int sock, int n, const char *user, int expires);
 

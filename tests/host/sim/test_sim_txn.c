@@ -12,32 +12,12 @@
 #include "port_sim.h"
 #include "stat.h"
 
-static void send_message(int sock, int n, const char *to, const char *branch)
+static void send_message(int sock, int n, const char *to, const char *tok)
 {
-	h_send(sock, "MESSAGE sip:%s SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.%d:5060;branch=z9hG4bK%s;rport\n"
-	       "Max-Forwards: 70\n"
-	       "From: <sip:bob@" H_DOMAIN ">;tag=b%s\n"
-	       "To: <sip:%s>\n"
-	       "Call-ID: m-%s\nCSeq: 1 MESSAGE\n"
-	       "Content-Type: text/plain\nContent-Length: 5\n\nhello",
-	       to, n, branch, branch, to, branch);
+	h_message(sock, n, to, tok, NULL, "hello");
 }
 
-/* Answer a request received by a client with the given status. */
-static void answer(int sock, const char *req, int code)
-{
-	char via[512], from[256], to[256], cid[256], cseq[64];
-
-	snprintf(via, sizeof(via), "%s", h_hdr(req, "Via"));
-	snprintf(from, sizeof(from), "%s", h_hdr(req, "From"));
-	snprintf(to, sizeof(to), "%s", h_hdr(req, "To"));
-	snprintf(cid, sizeof(cid), "%s", h_hdr(req, "Call-ID"));
-	snprintf(cseq, sizeof(cseq), "%s", h_hdr(req, "CSeq"));
-	h_send(sock, "SIP/2.0 %d Whatever\nVia: %s\nFrom: %s\nTo: %s;tag=u\n"
-	       "Call-ID: %s\nCSeq: %s\nContent-Length: 0\n\n", code, via,
-	       from, to, cid, cseq);
-}
+#define answer h_answer
 
 static void test_retransmission_absorbed(void **state)
 {

@@ -1,0 +1,310 @@
+/** @file test_sim_offline.c  Offline messages on virtual time: store,
+ * delivery on register, order, retries, quota, expiry, reminders,
+ * restart, sender notice, full store. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "offline.h"
+#include "port.h"
+#include "stat.h"
+
+#define ALICE "alice@" H_DOMAIN
+
+static int bob;
+static int alice;
+
+static void start(const char *cfg)
+{
+	h_start(cfg);
+	bob = h_client(3);
+	alice = h_client(2);
+}
+
+static int store_for_alice(const char *tok, const char *body)
+{
+	h_message(bob, 3, ALICE, tok, NULL, body);
+	h_run(10);
+	return h_status(h_recv(bob));
+}
+
+static void test_stored_then_delivered_on_register(void **state)
+{
+	const char *r;
+
+	(void)state;
+	start(NULL);
+	assert_int_equal(store_for_alice("s1", "hello alice"), 202);
+	assert_int_equal(offline_count(ALICE), 1);
+	assert_int_equal(stat_get(STAT_OFF_STORED), 1);
+	h_run(5000);
+	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
+	h_run(10);
+	r = h_recv(alice);
+	assert_non_null(r);
+	assert_int_equal(strncmp(r, "MESSAGE sip:alice@10.0.0.2:5060 ", 32), 0);
+	assert_non_null(h_hdr(r, "Date"));
+	assert_non_null(strstr(h_hdr(r, "Date"), " GMT"));
+	assert_non_null(strstr(h_hdr(r, "From"), "sip:bob@" H_DOMAIN));
+	assert_string_equal(h_hdr(r, "Content-Type"), "text/plain");
+	/* add_date: the text says when it was stored. */
+	assert_int_equal(strncmp(h_body(r), "[stored 20", 10), 0);
+	assert_non_null(strstr(h_body(r), "] hello alice"));
+	h_answer(alice, r, 200);
+	h_run(10);
+	assert_int_equal(offline_count(ALICE), 0);
+	assert_int_equal(stat_get(STAT_OFF_DUMPED), 1);
+	h_run(40000);
+	h_stop();
+}
+
+static void test_order_and_no_double_send(void **state)
+{
+	char req[4096];
+	const char *r;
+	unsigned n;
+
+	(void)state;
+	start("config offline\n\toption add_date 0\n");
+	assert_int_equal(store_for_alice("o1", "first"), 202);
+	assert_int_equal(store_for_alice("o2", "second"), 202);
+	assert_int_equal(store_for_alice("o3", "third"), 202);
+	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
+	h_run(10);
+	snprintf(req, sizeof(req), "%s", h_recv(alice));
+	assert_string_equal(h_body(req), "first");
+	assert_null(h_recv(alice)); /* one at a time */
+	/* A refresh while "first" is in flight sends nothing new. */
+	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
+	h_run(2000);
+	n = 0;
+	while ((r = h_recv(alice)) != NULL) {
+		assert_string_equal(h_body(r), "first"); /* retransmissions */
+		n++;
+	}
+	assert_true(n >= 1);
+	h_answer(alice, req, 200);
+	h_run(10);
+	r = h_recv(alice);
+	assert_string_equal(h_body(r), "second");
+	h_answer(alice, r, 200);
+	h_run(10);
+	r = h_recv(alice);
+	assert_string_equal(h_body(r), "third");
+	h_answer(alice, r, 200);
+	h_run(10);
+	assert_int_equal(offline_count(ALICE), 0);
+	assert_int_equal(stat_get(STAT_OFF_DUMPED), 3);
+	h_run(40000);
+	h_stop();
+}
+
+static void test_failed_delivery_retries_then_gives_up(void **state)
+{
+	const char *r;
+
+	(void)state;
+	start("config offline\n\toption max_tries 3\n"
+	      "\toption retry_interval 30\n");
+	assert_int_equal(store_for_alice("f1", "try me"), 202);
+	assert_int_equal(h_register(alice, 2, "alice", 3600), 200);
+	h_run(10);
+	r = h_recv(alice);
+	assert_non_null(r);
+	h_answer(alice, r, 500); /* try 1 fails */
+	h_run(10);
+	assert_int_equal(offline_count(ALICE), 1);
+	/* Backoff: nothing for 30 s, then try 2. */
+	h_run(29000);
+	h_drain(alice);
+	h_run(1100);
+	r = h_recv(alice);
+	assert_non_null(r);
+	assert_non_null(strstr(h_body(r), "try me"));
+	h_answer(alice, r, 503);
+	h_run(10);
+	/* Then 60 s: try 3 fails too, and the message is dropped. */
+	h_run(59000);
+	h_drain(alice);
+	h_run(1100);
+	r = h_recv(alice);
+	assert_non_null(r);
+	h_answer(alice, r, 480);
+	h_run(10);
+	assert_int_equal(offline_count(ALICE), 0);
+	assert_int_equal(stat_get(STAT_OFF_FAILED), 1);
+	assert_int_equal(stat_get(STAT_OFF_DUMPED), 0);
+	h_run(40000);
+	h_stop();
+}
+
+static void test_quota(void **state)
+{
+	const char *r;
+
+	(void)state;
+	start("config offline\n\toption max_messages 2\n");
+	assert_int_equal(store_for_alice("q1", "1"), 202);
+	assert_int_equal(store_for_alice("q2", "2"), 202);
+	h_message(bob, 3, ALICE, "q3", NULL, "3");
+	h_run(10);
+	r = h_recv(bob);
+	assert_int_equal(h_status(r), 480);
+	assert_non_null(strstr(r, "480 Offline mailbox full"));
+	assert_int_equal(offline_count(ALICE), 2);
+	h_stop();
+}
+
+static void test_expiry(void **state)
+{
+	(void)state;
+	start("config offline\n\toption expire_time 100\n"
+	      "\toption check_time 10\n\toption clean_period 2\n");
+	assert_int_equal(store_for_alice("e1", "soon gone"), 202);
+	/* The request's Expires shortens the life further. */
+	h_message(bob, 3, ALICE, "e2", "Expires: 30\n", "shorter");
+	h_run(10);
+	assert_int_equal(h_status(h_recv(bob)), 202);
+	h_run(41000);
+	assert_int_equal(offline_count(ALICE), 1);
+	assert_int_equal(stat_get(STAT_OFF_EXPIRED), 1);
+	h_run(80000);
+	assert_int_equal(offline_count(ALICE), 0);
+	assert_int_equal(stat_get(STAT_OFF_EXPIRED), 2);
+	/* Nothing expired is ever delivered. */
+	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
+	h_run(10);
+	assert_null(h_recv(alice));
+	h_stop();
+}
+
+static void test_reminder(void **state)
+{
+	char hdr[64];
+	const char *r;
+
+	(void)state;
+	start(NULL);
+	assert_int_equal(h_register(alice, 2, "alice", 3600), 200);
+	snprintf(hdr, sizeof(hdr), "Send-Time: %lld\n",
+		 (long long)port_wall_s() + 600);
+	h_message(bob, 3, ALICE, "r1", hdr, "stand-up in 5");
+	h_run(10);
+	assert_int_equal(h_status(h_recv(bob)), 202);
+	/* Online, but the reminder waits for its time. */
+	h_run(599000);
+	assert_null(h_recv(alice));
+	h_run(2000);
+	r = h_recv(alice);
+	assert_non_null(r);
+	assert_non_null(strstr(h_body(r), "stand-up in 5"));
+	h_answer(alice, r, 200);
+	h_run(10);
+	assert_int_equal(stat_get(STAT_OFF_DUMPED_REMINDERS), 1);
+	assert_int_equal(offline_count(ALICE), 0);
+	h_run(40000);
+	h_stop();
+}
+
+static void test_survives_restart(void **state)
+{
+	const char *r;
+
+	(void)state;
+	start(NULL);
+	assert_int_equal(store_for_alice("p1", "persist me"), 202);
+	h_restart(NULL);
+	bob = h_client(3);
+	alice = h_client(2);
+	assert_int_equal(offline_count(ALICE), 1);
+	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
+	h_run(10);
+	r = h_recv(alice);
+	assert_non_null(r);
+	assert_non_null(strstr(h_body(r), "persist me"));
+	h_answer(alice, r, 200);
+	h_run(40000);
+	assert_int_equal(offline_count(ALICE), 0);
+	h_stop();
+}
+
+static void test_sender_notice_and_batch(void **state)
+{
+	const char *r;
+
+	(void)state;
+	start("config offline\n"
+	      "\toption from_address 'sip:postmaster@" H_DOMAIN "'\n"
+	      "\toption offline_message 'Stored for later.'\n"
+	      "config storage\n\toption durability batch\n"
+	      "\toption batch_ms 200\n");
+	h_message(bob, 3, ALICE, "n1", NULL, "hi");
+	h_run(10);
+	/* Batch: the 202 waits for the group commit to reach the disk. */
+	r = h_recv(bob);
+	assert_non_null(r);
+	assert_int_equal(h_status(r), 0); /* the notice came first */
+	assert_int_equal(strncmp(r, "MESSAGE sip:bob@" H_DOMAIN " ", 22), 0);
+	assert_string_equal(h_hdr(r, "From"), "sip:postmaster@" H_DOMAIN);
+	assert_string_equal(h_body(r), "Stored for later.");
+	h_answer(bob, r, 200);
+	assert_null(h_recv(bob));
+	h_run(300);
+	assert_int_equal(h_status(h_recv(bob)), 202);
+	assert_int_equal(stat_get(STAT_OFF_NOTICES), 1);
+	h_run(40000);
+	h_stop();
+}
+
+static void test_full_store_answers_503(void **state)
+{
+	static char big[7000];
+	int i, st = 0, ok = 0;
+
+	(void)state;
+	memset(big, 'z', sizeof(big) - 1);
+	start("config storage\n\toption map_size_kb 256\n");
+	for (i = 0; i < 60; i++) {
+		char tok[16];
+
+		snprintf(tok, sizeof(tok), "big%d", i);
+		h_message(bob, 3, ALICE, tok, NULL, big);
+		h_run(10);
+		st = h_status(h_recv(bob));
+		if (st != 202) {
+			break;
+		}
+		ok++;
+	}
+	assert_true(ok > 0);
+	assert_int_equal(st, 503);
+	/* Still serving, and the stored ones still go out. */
+	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
+	h_run(10);
+	assert_non_null(h_recv(alice));
+	h_run(40000);
+	h_stop();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_stored_then_delivered_on_register),
+		cmocka_unit_test(test_order_and_no_double_send),
+		cmocka_unit_test(test_failed_delivery_retries_then_gives_up),
+		cmocka_unit_test(test_quota),
+		cmocka_unit_test(test_expiry),
+		cmocka_unit_test(test_reminder),
+		cmocka_unit_test(test_survives_restart),
+		cmocka_unit_test(test_sender_notice_and_batch),
+		cmocka_unit_test(test_full_store_answers_503),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
