@@ -136,6 +136,34 @@ flood)
 	alive
 	sipp_run options.xml -m 1
 	;;
+offline)
+	start_daemon "config offline
+	option max_messages '2'
+	option max_tries '2'
+	option retry_interval '1'
+	option check_time '1'
+	option clean_period '1'"
+	sipp_run message_offline.xml -m 1 -set to carol
+	uas_port=$(free_port)
+	(cd "$work" && sipp "127.0.0.1:$port" -sf "$sc/offline_uas.xml" \
+		-nostdin -i 127.0.0.1 -p "$uas_port" -m 1 -timeout 30 \
+		-timeout_error > "$work/uas.out" 2>&1) &
+	uas=$!
+	sipp_run reg_contact.xml -m 1 -set user carol -set cport "$uas_port"
+	wait "$uas" || fail "carol did not get her stored MESSAGE"
+	$PY "$here/offline.py" rules "$port" || fail "offline rules"
+	;;
+durability)
+	$PY "$here/offline.py" durability "$bin" "$work" sync ||
+		fail "sync durability"
+	$PY "$here/offline.py" durability "$bin" "$work" batch ||
+		fail "batch durability"
+	;;
+fullstore)
+	start_daemon "config storage
+	option map_size_kb '256'"
+	$PY "$here/offline.py" full "$port" || fail "full store"
+	;;
 sipsak)
 	start_daemon
 	sipsak -s "sip:probe@127.0.0.1:$port" > "$work/sipsak.out" 2>&1 ||
