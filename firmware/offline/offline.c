@@ -90,6 +90,17 @@ unsigned offline_count(const char *owner)
 /* ------------------------------------------------------------- delivery */
 
 static void dump_next(struct dump *d);
+static void sync_fire(void *arg);
+
+/* Batch mode: deletes reach the disk with the next group sync, within
+ * batch_ms, so a crash re-delivers at most that window's messages. */
+static void sync_soon(void)
+{
+	if (store_cfg.durability == STORE_BATCH && !tmr_active(&sync_tmr)) {
+		tmr_start(&sync_tmr, (uint32_t)store_cfg.batch_ms, sync_fire,
+			  NULL);
+	}
+}
 
 static void dump_free(struct dump *d)
 {
@@ -140,6 +151,7 @@ static void on_delivered(int code, const struct sip_msg *resp, void *arg)
 	d->inflight = 0;
 	if (code >= 200 && code < 300) {
 		store_msg_del(id);
+		sync_soon();
 		stat_inc(reminder ? STAT_OFF_DUMPED_REMINDERS : STAT_OFF_DUMPED);
 		dump_next(d);
 		return;
@@ -149,6 +161,7 @@ static void on_delivered(int code, const struct sip_msg *resp, void *arg)
 		LOG_INF("message %llu for %s dropped after %u tries (last %d)",
 			(unsigned long long)id, d->owner, d->tries, code);
 		store_msg_del(id);
+		sync_soon();
 		stat_inc(reminder ? STAT_OFF_FAILED_REMINDERS : STAT_OFF_FAILED);
 		dump_next(d);
 		return;
@@ -552,10 +565,7 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 	if (store_cfg.durability == STORE_BATCH && n_pending < max_pending) {
 		/* 202 once the group commit is on disk. */
 		pending[n_pending++] = st;
-		if (!tmr_active(&sync_tmr)) {
-			tmr_start(&sync_tmr, (uint32_t)store_cfg.batch_ms,
-				  sync_fire, NULL);
-		}
+		sync_soon();
 		return;
 	}
 	answer_stored(st, store_sync());

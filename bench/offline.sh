@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Benchmark (not a test) of offline messages: sustained store rate
+# (MESSAGE -> 202) in sync and batch durability, delivery rate when the
+# owners register, and bytes written to disk per stored message.
+# Usage: bench/offline.sh [path/to/simpled]
+set -eu
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=${1:-$root/build/firmware/simpled}
+sc=$root/tests/host/e2e/scenarios
+N=${BENCH_CALLS:-5000}
+USERS=10
+hz=$(getconf CLK_TCK)
+free_port() {
+	/usr/bin/python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
+}
+
+run_mode() { # run_mode sync|batch RATE
+	local mode=$1 rate=$2 work port pid
+	work=$(mktemp -d /tmp/simpled-bench-off.XXXXXX)
+	port=$(free_port)
+	cat > "$work/simpled.conf" <<CONF
+config simpled 'main'
+	list domain 'bench.test'
+	list listen 'udp:127.0.0.1:$port'
+	option state_dir '$work/state'
+	option log_level 'warn'
+config storage
+	option durability '$mode'
+	option batch_ms '20'
+	option map_size_kb '65536'
+config limits
+	option server_txns '4096'
+	option client_txns '4096'
+CONF
+	"$bin" -f -c "$work/simpled.conf" 2> "$work/log" &
+	pid=$!
+	sleep 0.3
+	{ echo SEQUENTIAL; for i in $(seq 1 $USERS); do echo "u$i"; done; } > "$work/to.csv"
+	sed 's/\[\$to\]/[field0]/g; s/variables="domain,to"/variables="domain"/' \
+		"$sc/message_offline.xml" > "$work/store.xml"
+	local w0 c0 t0 t1 rc
+	w0=$(awk '/^write_bytes/ {print $2}' /proc/$pid/io)
+	c0=$(awk '{print $14 + $15}' /proc/$pid/stat)
+	t0=$(date +%s.%N)
+	set +e
+	(cd "$work" && sipp "127.0.0.1:$port" -sf store.xml -nostdin \
+		-i 127.0.0.1 -r "$rate" -m "$N" -l 2000 -timeout 300 \
+		-timeout_error -set domain bench.test -inf to.csv > sipp.out 2>&1)
+	rc=$?
+	set -e
+	t1=$(date +%s.%N)
+	local w1 c1
+	w1=$(awk '/^write_bytes/ {print $2}' /proc/$pid/io)
+	c1=$(awk '{print $14 + $15}' /proc/$pid/stat)
+	printf "store   %-5s asked %5s/s: %s calls in %.2f s (%.0f/s) sipp_rc %s  cpu/msg %.1f us  disk %.0f bytes/msg\n" \
+		"$mode" "$rate" "$N" "$(echo "$t1-$t0" | bc -l)" \
+		"$(echo "$N/($t1-$t0)" | bc -l)" "$rc" \
+		"$(echo "($c1-$c0)/$hz/$N*1000000" | bc -l)" \
+		"$(echo "($w1-$w0)/$N" | bc -l)"
+	# Delivery: every owner registers one contact at one sipp agent.
+	local uport=$(free_port)
+	sed 's/\^MESSAGE sip:alice@/^MESSAGE sip:/' "$sc/message_uas.xml" \
+		> "$work/uas.xml"
+	(cd "$work" && sipp "127.0.0.1:$port" -sf uas.xml \
+		-nostdin -i 127.0.0.1 -p "$uport" -m "$N" -timeout 300 \
+		> uas.out 2>&1; echo "uas_rc=$?" >> uas.out) &
+	local uas=$!
+	sleep 0.3
+	sed 's/\[\$user\]/[field0]/g; s/variables="cport,domain,user"/variables="cport,domain"/' \
+		"$sc/reg_contact.xml" > "$work/reg.xml"
+	t0=$(date +%s.%N)
+	(cd "$work" && sipp "127.0.0.1:$port" -sf reg.xml -nostdin \
+		-i 127.0.0.1 -m $USERS -r 100 -inf to.csv -set domain bench.test \
+		-set cport "$uport" > reg.out 2>&1) || true
+	wait "$uas" || true
+	t1=$(date +%s.%N)
+	printf "deliver %-5s %s messages to %s users in %.2f s (%.0f/s) %s\n" \
+		"$mode" "$N" "$USERS" "$(echo "$t1-$t0" | bc -l)" \
+		"$(echo "$N/($t1-$t0)" | bc -l)" "$(grep -o 'uas_rc=[0-9]*' "$work/uas.out")"
+	kill "$pid"
+	wait "$pid" || true
+	[ -n "${BENCH_KEEP:-}" ] || rm -rf "$work"
+}
+
+for m in sync batch; do
+	for r in ${BENCH_STORE_RATES:-500 2000}; do
+		run_mode "$m" "$r"
+	done
+done
