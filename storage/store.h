@@ -85,6 +85,34 @@ int store_msg_expire(int64_t now, unsigned max, store_msg_h *h, void *arg,
 int store_msg_due(int64_t now, unsigned max, store_msg_h *h, void *arg);
 /** Earliest reminder time, or 0 when none. */
 int64_t store_msg_next_due(void);
+/**
+ * Keyed records for services that encode their own values (presence
+ * documents, subscriptions, authorization rules). Keys are strings; a
+ * prefix walk visits keys in byte order. Values are at most
+ * STORE_REC_MAX bytes.
+ */
+enum store_kind {
+	STORE_PRES_DOC,		/**< "presentity\x1fetag" -> document */
+	STORE_PRES_SUB,		/**< dialog id -> subscription */
+	STORE_PRES_RULE,	/**< "presentity\x1fwatcher" -> decision */
+	STORE_KIND__COUNT
+};
+
+#define STORE_REC_MAX (CONFIG_SIMPLED_MAX_MSG_SIZE + 1024)
+
+typedef int (store_rec_h)(const char *key, const void *val, size_t vlen,
+			  void *arg);
+
+int store_rec_put(enum store_kind k, const char *key, const void *val,
+		  size_t vlen);
+int store_rec_del(enum store_kind k, const char *key);
+/** Copy a record's value into buf. @return 0, ENOENT, EMSGSIZE. */
+int store_rec_get(enum store_kind k, const char *key, void *buf,
+		  size_t size, size_t *vlen);
+/** Records whose key starts with prefix ("" for all); h non-zero stops. */
+int store_rec_walk(enum store_kind k, const char *prefix, store_rec_h *h,
+		   void *arg);
+
 /** Bytes the environment's data file uses (pages in use). */
 size_t store_bytes_used(void);
 

@@ -12,6 +12,7 @@
 #include "msg.h"
 #include "offline.h"
 #include "pool.h"
+#include "pres.h"
 #include "reg.h"
 #include "sip.h"
 #include "stat.h"
@@ -77,6 +78,7 @@ enum {
 	SECT_LIMITS,
 	SECT_STORAGE,
 	SECT_OFFLINE,
+	SECT_PRESENCE,
 	SECT__COUNT
 };
 
@@ -90,6 +92,7 @@ static void sections(struct cfg_sect *s)
 	pool_cfg_sect(&s[SECT_LIMITS]);
 	store_cfg_sect(&s[SECT_STORAGE]);
 	offline_cfg_sect(&s[SECT_OFFLINE]);
+	pres_cfg_sect(&s[SECT_PRESENCE]);
 }
 
 int app_configure(const char *path, const char *text, char *err,
@@ -194,6 +197,9 @@ int app_start(void)
 		err = msg_init();
 	}
 	if (!err) {
+		err = pres_init();
+	}
+	if (!err) {
 		err = sip_route("OPTIONS", on_options);
 	}
 	if (!err) {
@@ -212,7 +218,9 @@ fail:
 
 void app_stop(void)
 {
-	/* Offline first: it answers 202s waiting for a batch sync. */
+	/* Presence writes its subscriptions back; offline answers 202s
+	 * waiting for a batch sync; both before the store and SIP close. */
+	pres_close();
 	offline_close();
 	sip_close();
 	msg_close();

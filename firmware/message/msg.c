@@ -25,6 +25,26 @@ struct msg_relay {
 };
 
 static unsigned n_relays;
+static struct {
+	msg_match_h *match;
+	sip_req_h *h;
+	void *arg;
+} claims[MSG_MAX_CLAIMS];
+
+int msg_claim(msg_match_h *match, sip_req_h *h, void *arg)
+{
+	int i;
+
+	for (i = 0; i < MSG_MAX_CLAIMS; i++) {
+		if (!claims[i].match) {
+			claims[i].match = match;
+			claims[i].h = h;
+			claims[i].arg = arg;
+			return 0;
+		}
+	}
+	return ENOSPC;
+}
 
 /* Rank of a final response for choosing among branches: lower wins.
  * 6xx ends the search, then 2xx; after that the lowest class wins
@@ -163,8 +183,14 @@ static void on_message(struct sip_stx *st, const struct sip_msg *req)
 	struct msg_relay *r;
 	struct sip_flow proxy;
 	char aor[CONFIG_SIMPLED_MAX_URI_LEN];
-	int err;
+	int err, i;
 
+	for (i = 0; i < MSG_MAX_CLAIMS && claims[i].match; i++) {
+		if (claims[i].match(u, claims[i].arg)) {
+			claims[i].h(st, req);
+			return;
+		}
+	}
 	err = reg_aor_key(u, aor, sizeof(aor));
 	if (err == EINVAL) {
 		sip_reply(st, 404, "No user in Request-URI", NULL, NULL, NULL,
@@ -219,4 +245,5 @@ void msg_close(void)
 	/* Relays are owned by their transactions' callbacks; sip_close()
 	 * silenced those, so the pool is simply released with the rest. */
 	n_relays = 0;
+	memset(claims, 0, sizeof(claims));
 }

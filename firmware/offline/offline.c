@@ -39,6 +39,25 @@ struct dump {
 };
 
 struct offline_cfg offline_cfg;
+static offline_change_h *change_h;
+static void *change_arg;
+
+int offline_observe(offline_change_h *h, void *arg)
+{
+	if (change_h) {
+		return ENOSPC;
+	}
+	change_h = h;
+	change_arg = arg;
+	return 0;
+}
+
+static void changed(const char *owner)
+{
+	if (change_h) {
+		change_h(owner, change_arg);
+	}
+}
 static struct dump *dumps;
 static int store_ok;
 static struct tmr tick_tmr, due_tmr, sync_tmr;
@@ -152,6 +171,7 @@ static void on_delivered(int code, const struct sip_msg *resp, void *arg)
 	if (code >= 200 && code < 300) {
 		store_msg_del(id);
 		sync_soon();
+		changed(d->owner);
 		stat_inc(reminder ? STAT_OFF_DUMPED_REMINDERS : STAT_OFF_DUMPED);
 		dump_next(d);
 		return;
@@ -162,6 +182,7 @@ static void on_delivered(int code, const struct sip_msg *resp, void *arg)
 			(unsigned long long)id, d->owner, d->tries, code);
 		store_msg_del(id);
 		sync_soon();
+		changed(d->owner);
 		stat_inc(reminder ? STAT_OFF_FAILED_REMINDERS : STAT_OFF_FAILED);
 		dump_next(d);
 		return;
@@ -351,22 +372,31 @@ static void arm_due(void)
 
 static int count_expired(const struct store_msg *m, void *arg)
 {
-	(void)m;
-	(void)arg;
+	struct due_owners *gone = arg;
+
 	stat_inc(STAT_OFF_EXPIRED);
+	if (gone->n < OFFLINE_BATCH) {
+		snprintf(gone->owner[gone->n++], sizeof(gone->owner[0]), "%s",
+			 m->owner);
+	}
 	return 0;
 }
 
 static void tick(void *arg)
 {
-	unsigned n = 0;
+	static struct due_owners gone;
+	unsigned n = 0, i;
 
 	(void)arg;
 	if (store_ok && ++ticks % (unsigned)offline_cfg.clean_period == 0) {
+		gone.n = 0;
 		store_msg_expire(port_wall_s(), OFFLINE_BATCH, count_expired,
-				 NULL, &n);
+				 &gone, &n);
 		if (n == OFFLINE_BATCH) {
 			ticks--; /* more to purge: again next tick */
+		}
+		for (i = 0; i < gone.n; i++) {
+			changed(gone.owner[i]);
 		}
 	}
 	arm_due();
@@ -556,6 +586,7 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 		return;
 	}
 	stat_inc(STAT_OFF_STORED);
+	changed(owner);
 	if (offline_cfg.from_address[0]) {
 		send_notice(req, owner);
 	}
@@ -569,6 +600,13 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 		return;
 	}
 	answer_stored(st, store_sync());
+}
+
+void offline_kick(const char *owner)
+{
+	if (store_ok && store_msg_count(owner)) {
+		dump_kick(owner);
+	}
 }
 
 int offline_init(const char *state_dir)
@@ -617,6 +655,7 @@ void offline_close(void)
 	}
 	free(pending);
 	pending = NULL;
+	change_h = NULL;
 	n_pending = 0;
 	store_close();
 	store_ok = 0;

@@ -44,4 +44,12 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 /** Messages waiting for owner (message-summary, ctl). */
 unsigned offline_count(const char *owner);
 
+/** Told when the number of messages waiting for owner changed. */
+typedef void (offline_change_h)(const char *owner, void *arg);
+int offline_observe(offline_change_h *h, void *arg);
+
+/** Deliver owner's waiting messages now if a contact takes them (e.g.
+ * the owner published an open status). */
+void offline_kick(const char *owner);
+
 #endif

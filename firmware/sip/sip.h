@@ -115,6 +115,12 @@ int sip_reply(struct sip_stx *st, int code, const char *reason,
 /** Reply with the reason's standard text and our errno mapping. */
 int sip_reply_errno(struct sip_stx *st, int err);
 const struct sip_msg *sip_stx_req(const struct sip_stx *st);
+/** The To-tag this transaction's responses carry (dialog local tag). */
+const char *sip_stx_totag(const struct sip_stx *st);
+
+/** Our Contact URI for a flow: server_address when given, else
+ * sip:<listen address>[;transport=tcp]. */
+void sip_local_contact(const struct sip_flow *f, char *buf, size_t size);
 
 /** Called once per client transaction with its final response, or with
  * resp NULL and code 408 (timeout) or 503 (transport error). */

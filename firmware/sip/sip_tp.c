@@ -624,3 +624,13 @@ int sip_contact_flow(const osip_uri_t *u, const struct sip_flow *src,
 	out->peer = a;
 	return 0;
 }
+
+void sip_local_contact(const struct sip_flow *f, char *buf, size_t size)
+{
+	char sent_by[160];
+	const char *tp;
+
+	sip_tp_sent_by(f, sent_by, sizeof(sent_by), &tp);
+	snprintf(buf, size, "sip:%s%s", sent_by,
+		 f->tp == SIP_TP_TCP ? ";transport=tcp" : "");
+}

@@ -265,6 +265,11 @@ const struct sip_msg *sip_stx_req(const struct sip_stx *st)
 	return st ? st->req : NULL;
 }
 
+const char *sip_stx_totag(const struct sip_stx *st)
+{
+	return st->totag;
+}
+
 int sip_reply(struct sip_stx *st, int code, const char *reason,
 	      const char *hdrs, const char *ctype, const char *body,
 	      size_t blen)

@@ -204,7 +204,7 @@ static void test_invite_405_until_ack(void **state)
 	h_run(10);
 	r = h_recv(c);
 	assert_int_equal(h_status(r), 405);
-	assert_string_equal(h_hdr(r, "Allow"), "REGISTER, MESSAGE, OPTIONS");
+	assert_string_equal(h_hdr(r, "Allow"), "REGISTER, MESSAGE, PUBLISH, SUBSCRIBE, OPTIONS");
 	/* No ACK yet: Timer G resends the 405. */
 	h_run(2000);
 	n = h_drain(c);

@@ -1,0 +1,181 @@
+/** @file pres.c  Presence: configuration, presentities, and the hooks to
+ * the registrar (registration-driven presence) and the offline store
+ * (message-summary, delivery when a user comes online).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#define LOG_MODULE "pres"
+#include "cfg.h"
+#include "log.h"
+#include "offline.h"
+#include "pool.h"
+#include "pres_priv.h"
+#include "reg.h"
+
+struct pres_cfg pres_cfg;
+static struct pres_entity *entities;
+
+static const char *const auth_names[] = {"allow_all", "same_domain",
+					 "explicit", NULL};
+static const char *const subs_mode_names[] = {"memory", "write-back", NULL};
+
+#define P_INT(n, f, lo, hi, d)                                            \
+	{n, CFG_INT, offsetof(struct pres_cfg, f), lo, hi, 0, 0, d, NULL, NULL}
+#define P_BOOL(n, f, d)                                                   \
+	{n, CFG_BOOL, offsetof(struct pres_cfg, f), 0, 1, 0, 0, d, NULL, NULL}
+#define P_LIST(n, f, cnt)                                                 \
+	{n, CFG_LIST, offsetof(struct pres_cfg, f), 0, PRES_MAX_RULES,       \
+	 sizeof(((struct pres_cfg *)0)->f[0]), offsetof(struct pres_cfg, cnt), \
+	 NULL, NULL, NULL}
+
+static const struct cfg_opt pres_opts[] = {
+	P_INT("default_expires", default_expires, 1, 1000000, "3600"),
+	P_INT("max_expires", max_expires, 1, 1000000, "3600"),
+	P_INT("min_expires", min_expires, 0, 1000000, "0"),
+	P_INT("min_expires_action", min_expires_action, 1, 2, "1"),
+	P_INT("expires_offset", expires_offset, 0, 3600, "0"),
+	P_INT("clean_period", clean_period, 1, 86400, "100"),
+	P_BOOL("force_active", force_active, "0"),
+	P_BOOL("force_dummy_presence", force_dummy_presence, "0"),
+	P_BOOL("send_fast_notify", send_fast_notify, "1"),
+	P_BOOL("timeout_rm_subs", timeout_rm_subs, "1"),
+	{"subs_db_mode", CFG_ENUM, offsetof(struct pres_cfg, subs_db_mode), 0,
+	 0, 0, 0, "write-back", subs_mode_names, NULL},
+	{"auth_policy", CFG_ENUM, offsetof(struct pres_cfg, auth_policy), 0, 0,
+	 0, 0, "same_domain", auth_names, NULL},
+	{"server_address", CFG_STR, offsetof(struct pres_cfg, server_address),
+	 0, 0, sizeof(pres_cfg.server_address), 0, "", NULL, NULL},
+	{"command_user", CFG_STR, offsetof(struct pres_cfg, command_user), 0,
+	 0, sizeof(pres_cfg.command_user), 0, "presence", NULL, NULL},
+	P_LIST("allow", allow, n_allow),
+	P_LIST("block", block, n_block),
+};
+
+void pres_cfg_sect(struct cfg_sect *s)
+{
+	s->type = "presence";
+	s->opts = pres_opts;
+	s->nopts = sizeof(pres_opts) / sizeof(pres_opts[0]);
+	s->base = &pres_cfg;
+}
+
+static const char *const event_names[PRES_EV__COUNT] = {
+	"presence", "presence.winfo", "message-summary",
+};
+
+int pres_event_from_pl(struct sd_pl ev)
+{
+	const char *semi = memchr(ev.p, ';', ev.l);
+	int i;
+
+	if (semi) {
+		ev.l = (size_t)(semi - ev.p); /* parameters (id=) ignored */
+	}
+	ev = sd_pl_trim(ev);
+	for (i = 0; i < PRES_EV__COUNT; i++) {
+		if (!sd_pl_casecmp(ev, event_names[i])) {
+			return i;
+		}
+	}
+	return -1;
+}
+
+const char *pres_event_name(enum pres_event ev)
+{
+	return event_names[ev];
+}
+
+struct pres_entity *pres_entity_get(const char *key, int create)
+{
+	struct pres_entity *e;
+
+	HASH_FIND_STR(entities, key, e);
+	if (e || !create) {
+		return e;
+	}
+	e = pool_get(POOL_PRES_ENTITY);
+	if (!e) {
+		return NULL;
+	}
+	snprintf(e->key, sizeof(e->key), "%s", key);
+	sd_hash_oom = 0;
+	HASH_ADD_STR(entities, key, e);
+	if (sd_hash_oom) {
+		pool_put(POOL_PRES_ENTITY, e);
+		return NULL;
+	}
+	return e;
+}
+
+/* Free e when nothing refers to it any more. */
+void pres_entity_put(struct pres_entity *e)
+{
+	if (e && !e->docs && !e->subs) {
+		HASH_DEL(entities, e);
+		pool_put(POOL_PRES_ENTITY, e);
+	}
+}
+
+static void on_reg_event(enum reg_event ev, const char *aor,
+			 const struct reg_contact *c, void *arg)
+{
+	struct pres_entity *e = pres_entity_get(aor, 0);
+
+	(void)c;
+	(void)arg;
+	if (!e || e->n_docs) {
+		return; /* published state wins over registration state */
+	}
+	/* First binding, or the last one gone: the dummy state flips. */
+	if ((ev == REG_ADDED && reg_lookup(aor, NULL, NULL) == 1) ||
+	    ((ev == REG_REMOVED || ev == REG_EXPIRED) &&
+	     reg_lookup(aor, NULL, NULL) == 0)) {
+		pres_notify_all(e, PRES_EV_PRESENCE);
+	}
+}
+
+static void on_offline_change(const char *owner, void *arg)
+{
+	struct pres_entity *e = pres_entity_get(owner, 0);
+
+	(void)arg;
+	if (e) {
+		pres_notify_all(e, PRES_EV_MSGSUM);
+	}
+}
+
+int pres_init(void)
+{
+	int err = pool_setup(POOL_PRES_ENTITY, sizeof(struct pres_entity));
+
+	if (!err) {
+		err = pres_publish_init();
+	}
+	if (!err) {
+		err = pres_sub_init();
+	}
+	if (!err) {
+		err = pres_auth_init();
+	}
+	if (!err) {
+		err = reg_observe(on_reg_event, NULL);
+	}
+	if (!err) {
+		err = offline_observe(on_offline_change, NULL);
+	}
+	return err;
+}
+
+void pres_close(void)
+{
+	struct pres_entity *e, *tmp;
+
+	pres_sub_close();
+	pres_publish_close();
+	HASH_ITER(hh, entities, e, tmp) {
+		HASH_DEL(entities, e);
+		pool_put(POOL_PRES_ENTITY, e);
+	}
+}

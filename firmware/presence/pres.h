@@ -1,0 +1,61 @@
+/** @file pres.h  Presence (Kamailio presence + presence_xml): PUBLISH
+ * with ETags (RFC 3903), SUBSCRIBE/NOTIFY as notifier (RFC 6665, 3856),
+ * presence.winfo (RFC 3857/3858), message-summary (RFC 3842) from the
+ * offline store, PIDF aggregation and watcher authorization. Documents and
+ * authorization decisions live in LMDB; subscriptions in memory or written
+ * back to LMDB.
+ */
+#ifndef PRES_H
+#define PRES_H
+
+#include "simpled_config.h"
+
+struct cfg_sect;
+
+enum pres_auth_policy {
+	PRES_AUTH_ALLOW_ALL = 0,
+	PRES_AUTH_SAME_DOMAIN,
+	PRES_AUTH_EXPLICIT,
+};
+
+enum pres_subs_db_mode {
+	PRES_SUBS_MEMORY = 0,
+	PRES_SUBS_WRITE_BACK,
+};
+
+#define PRES_MAX_RULES 16
+
+/** Section `presence`; names and defaults follow Kamailio's presence. */
+struct pres_cfg {
+	int default_expires;
+	int max_expires;
+	int min_expires;
+	int min_expires_action;	/**< 1: 423 + Min-Expires, 2: raise */
+	int expires_offset;	/**< s shaved off what we grant */
+	int clean_period;	/**< s between write-back flushes */
+	int force_active;	/**< accept every watcher */
+	int force_dummy_presence; /**< closed/open dummy PIDF when no doc */
+	int send_fast_notify;	/**< NOTIFY right after the 200 */
+	int timeout_rm_subs;	/**< drop a subscription when it expires */
+	int subs_db_mode;
+	int auth_policy;
+	char server_address[CONFIG_SIMPLED_MAX_STR];
+	char command_user[64];	/**< user part taking allow/block MESSAGEs */
+	char allow[PRES_MAX_RULES][CONFIG_SIMPLED_MAX_STR];
+	unsigned n_allow;
+	char block[PRES_MAX_RULES][CONFIG_SIMPLED_MAX_STR];
+	unsigned n_block;
+};
+
+extern struct pres_cfg pres_cfg;
+void pres_cfg_sect(struct cfg_sect *s);
+
+int pres_init(void);
+void pres_close(void);
+
+/** Subscriptions alive (tests, ctl). */
+unsigned pres_sub_count(void);
+/** Published documents alive. */
+unsigned pres_doc_count(void);
+
+#endif

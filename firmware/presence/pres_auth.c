@@ -1,0 +1,175 @@
+/** @file pres_auth.c  Watcher authorization: the configured policy, the
+ * allow and block lists, and each presentity's own decisions, which it
+ * makes by MESSAGE to the command user (see README) and which persist in
+ * LMDB.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define LOG_MODULE "pres"
+#include "log.h"
+#include "msg.h"
+#include "pres_priv.h"
+#include "reg.h"
+#include "store.h"
+
+static const char *const decision_names[] = {
+	"undecided", "allow", "block", "polite-block",
+};
+
+static const char *domain_of(const char *aor)
+{
+	const char *at = strchr(aor, '@');
+
+	return at ? at + 1 : "";
+}
+
+/* A list entry matches a watcher as "user@domain", "sip:user@domain" or
+ * "@domain" (everyone there). */
+static int listed(const char (*list)[CONFIG_SIMPLED_MAX_STR], unsigned n,
+		  const char *watcher)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		const char *v = list[i];
+
+		if (!strncasecmp(v, "sip:", 4)) {
+			v += 4;
+		}
+		if ((v[0] == '@' && !strcasecmp(v + 1, domain_of(watcher))) ||
+		    !strcasecmp(v, watcher)) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void rule_key(char *key, size_t size, const char *presentity,
+		     const char *watcher)
+{
+	snprintf(key, size, "%s\x1f%s", presentity, watcher);
+}
+
+enum pres_decision pres_auth_decide(const char *presentity,
+				    const char *watcher)
+{
+	char key[2 * CONFIG_SIMPLED_MAX_URI_LEN + 2];
+	unsigned char v = 0;
+	size_t vl = 0;
+
+	/* The presentity's own word first, then the lists, then policy. */
+	rule_key(key, sizeof(key), presentity, watcher);
+	if (store_is_open() &&
+	    !store_rec_get(STORE_PRES_RULE, key, &v, 1, &vl) && vl == 1 &&
+	    v > PRES_UNDECIDED && v <= PRES_POLITE_BLOCK) {
+		return (enum pres_decision)v;
+	}
+	if (listed((const void *)pres_cfg.block, pres_cfg.n_block, watcher)) {
+		return PRES_BLOCK;
+	}
+	if (pres_cfg.force_active || !strcmp(presentity, watcher) ||
+	    listed((const void *)pres_cfg.allow, pres_cfg.n_allow, watcher)) {
+		return PRES_ALLOW;
+	}
+	switch (pres_cfg.auth_policy) {
+	case PRES_AUTH_ALLOW_ALL:
+		return PRES_ALLOW;
+	case PRES_AUTH_SAME_DOMAIN:
+		return !strcasecmp(domain_of(presentity), domain_of(watcher)) ?
+		       PRES_ALLOW : PRES_UNDECIDED;
+	default:
+		return PRES_UNDECIDED;
+	}
+}
+
+int pres_auth_set(const char *presentity, const char *watcher,
+		  enum pres_decision d)
+{
+	char key[2 * CONFIG_SIMPLED_MAX_URI_LEN + 2];
+	unsigned char v = (unsigned char)d;
+	struct pres_entity *e;
+	int err;
+
+	rule_key(key, sizeof(key), presentity, watcher);
+	err = store_rec_put(STORE_PRES_RULE, key, &v, 1);
+	if (err) {
+		return err;
+	}
+	e = pres_entity_get(presentity, 0);
+	if (e) {
+		pres_sub_decide(e, watcher, d);
+		pres_entity_put(e);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------- MESSAGE commands */
+
+static int is_command_uri(const osip_uri_t *u, void *arg)
+{
+	(void)arg;
+	return u && u->username && u->host &&
+	       !strcasecmp(u->username, pres_cfg.command_user) &&
+	       sip_is_local_host(sd_pl_str(u->host));
+}
+
+static void answer_text(struct sip_stx *st, int code, const char *text)
+{
+	/* The outcome rides in the response body, readable by any UA. */
+	sip_reply(st, code, NULL, NULL, "text/plain", text, strlen(text));
+}
+
+static void on_command(struct sip_stx *st, const struct sip_msg *req)
+{
+	char presentity[CONFIG_SIMPLED_MAX_URI_LEN], cmd[32];
+	char watcher[CONFIG_SIMPLED_MAX_URI_LEN], text[300];
+	struct sd_pl body = sd_pl_trim(req->body);
+	const char *sp;
+	size_t cl;
+	int d, err;
+
+	if (!req->osip->from ||
+	    reg_aor_key(req->osip->from->url, presentity,
+			sizeof(presentity))) {
+		answer_text(st, 403, "Only local users can set presence rules.");
+		return;
+	}
+	sp = memchr(body.p, ' ', body.l);
+	cl = sp ? (size_t)(sp - body.p) : body.l;
+	if (sd_pl_copy(sd_pl(body.p, cl), cmd, sizeof(cmd))) {
+		cmd[0] = '\0';
+	}
+	for (d = PRES_ALLOW; d <= PRES_POLITE_BLOCK; d++) {
+		if (!strcasecmp(cmd, decision_names[d])) {
+			break;
+		}
+	}
+	if (d > PRES_POLITE_BLOCK || !sp) {
+		answer_text(st, 400, "Commands: allow <user@domain>, block "
+			    "<user@domain>, polite-block <user@domain>");
+		return;
+	}
+	if (sd_pl_copy(sd_pl_trim(sd_pl(sp, body.l - cl)), watcher,
+		       sizeof(watcher)) || !strchr(watcher, '@')) {
+		answer_text(st, 400, "Name the watcher as user@domain.");
+		return;
+	}
+	if (!strncasecmp(watcher, "sip:", 4)) {
+		memmove(watcher, watcher + 4, strlen(watcher + 4) + 1);
+	}
+	err = pres_auth_set(presentity, watcher, (enum pres_decision)d);
+	if (err) {
+		answer_text(st, 500, "Could not store the rule.");
+		return;
+	}
+	snprintf(text, sizeof(text), "%s: %s", watcher, decision_names[d]);
+	answer_text(st, 200, text);
+}
+
+int pres_auth_init(void)
+{
+	return msg_claim(is_command_uri, on_command, NULL);
+}

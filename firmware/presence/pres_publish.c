@@ -1,0 +1,441 @@
+/** @file pres_publish.c  PUBLISH (RFC 3903) for event presence.
+ *
+ * A document's ETag is its id (10 hex) plus a generation (6 hex). The id
+ * keys the body in LMDB; a refresh only moves the generation and the
+ * expiry in memory, so it writes nothing to disk. After a restart the
+ * generation is unknown, and the first conditional request naming the id
+ * is accepted and fixes it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define LOG_MODULE "pres"
+#include "log.h"
+#include "offline.h"
+#include "pool.h"
+#include "pres_priv.h"
+#include "reg.h"
+#include "stat.h"
+#include "store.h"
+
+#define DOC_ID_LEN 10
+#define PIDF_TYPE "application/pidf+xml"
+
+struct doc_ext {
+	uint32_t gen;
+	int gen_known;
+};
+
+/* Document metadata kept beside struct pres_doc (same pool element). */
+struct doc_slot {
+	struct pres_doc d;
+	struct doc_ext x;
+};
+
+static struct pres_doc *docs_by_id;	/* hh keyed by the id part */
+static unsigned n_docs;
+static char rec[STORE_REC_MAX];
+
+unsigned pres_doc_count(void)
+{
+	return n_docs;
+}
+
+static struct doc_ext *ext(struct pres_doc *d)
+{
+	return &((struct doc_slot *)d)->x;
+}
+
+static void doc_key(const struct pres_doc *d, char *key, size_t size)
+{
+	snprintf(key, size, "%s\x1f%.*s", d->ent->key, DOC_ID_LEN, d->etag);
+}
+
+static void set_etag(struct pres_doc *d)
+{
+	snprintf(d->etag + DOC_ID_LEN, sizeof(d->etag) - DOC_ID_LEN, "%06x",
+		 ext(d)->gen & 0xffffffu);
+}
+
+/* Record: int64 expires, content type, NUL, body. */
+static int doc_write(struct pres_doc *d, int64_t expires,
+		     const struct sip_msg *req)
+{
+	char key[CONFIG_SIMPLED_MAX_URI_LEN + DOC_ID_LEN + 2];
+	size_t tl = strlen(PIDF_TYPE) + 1;
+
+	if (8 + tl + req->body.l > sizeof(rec)) {
+		return EMSGSIZE;
+	}
+	memcpy(rec, &expires, 8);
+	memcpy(rec + 8, PIDF_TYPE, tl);
+	memcpy(rec + 8 + tl, req->body.p, req->body.l);
+	doc_key(d, key, sizeof(key));
+	return store_rec_put(STORE_PRES_DOC, key, rec, 8 + tl + req->body.l);
+}
+
+struct walk {
+	pres_doc_h *h;
+	void *arg;
+};
+
+void pres_docs_walk(const struct pres_entity *e, pres_doc_h *h, void *arg)
+{
+	char key[CONFIG_SIMPLED_MAX_URI_LEN + DOC_ID_LEN + 2];
+	struct pres_doc *d;
+
+	for (d = e->docs; d; d = d->next) {
+		size_t vl, tl;
+
+		doc_key(d, key, sizeof(key));
+		if (store_rec_get(STORE_PRES_DOC, key, rec, sizeof(rec) - 1,
+				  &vl) || vl < 9) {
+			continue;
+		}
+		rec[vl] = '\0';
+		tl = strlen(rec + 8) + 1;
+		if (8 + tl > vl) {
+			continue;
+		}
+		h(rec + 8 + tl, vl - 8 - tl, arg);
+	}
+}
+
+static void remember_closed(struct pres_doc *d)
+{
+	char key[CONFIG_SIMPLED_MAX_URI_LEN + DOC_ID_LEN + 2];
+	size_t vl, tl;
+
+	doc_key(d, key, sizeof(key));
+	if (store_rec_get(STORE_PRES_DOC, key, rec, sizeof(rec) - 1, &vl) ||
+	    vl < 9) {
+		return;
+	}
+	rec[vl] = '\0';
+	tl = strlen(rec + 8) + 1;
+	pres_pidf_tuple_ids(rec + 8 + tl, vl - 8 - tl, d->ent->closed_ids,
+			    sizeof(d->ent->closed_ids));
+}
+
+static void doc_free(struct pres_doc *d, int drop_from_store)
+{
+	struct pres_entity *e = d->ent;
+	struct pres_doc **pp;
+	char key[CONFIG_SIMPLED_MAX_URI_LEN + DOC_ID_LEN + 2];
+
+	if (drop_from_store) {
+		remember_closed(d);
+		doc_key(d, key, sizeof(key));
+		store_rec_del(STORE_PRES_DOC, key);
+	}
+	tmr_cancel(&d->tmr);
+	for (pp = &e->docs; *pp; pp = &(*pp)->next) {
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	}
+	e->n_docs--;
+	HASH_DEL(docs_by_id, d);
+	n_docs--;
+	pool_put(POOL_PRES_DOC, d);
+}
+
+static void doc_expired(void *arg)
+{
+	struct pres_doc *d = arg;
+	struct pres_entity *e = d->ent;
+
+	stat_inc(STAT_PRES_PUB_EXPIRED);
+	doc_free(d, 1);
+	pres_notify_all(e, PRES_EV_PRESENCE);
+	pres_entity_put(e);
+}
+
+static struct pres_doc *doc_new(struct pres_entity *e, const char *id)
+{
+	struct pres_doc *d = pool_get(POOL_PRES_DOC);
+
+	if (!d) {
+		return NULL;
+	}
+	if (id) {
+		memcpy(d->etag, id, DOC_ID_LEN);
+	} else {
+		sd_rand_hex(d->etag, DOC_ID_LEN);
+	}
+	d->etag[DOC_ID_LEN] = '\0';
+	sd_hash_oom = 0;
+	HASH_ADD(hh, docs_by_id, etag, DOC_ID_LEN, d);
+	if (sd_hash_oom) {
+		pool_put(POOL_PRES_DOC, d);
+		return NULL;
+	}
+	d->ent = e;
+	d->next = e->docs;
+	e->docs = d;
+	e->n_docs++;
+	n_docs++;
+	return d;
+}
+
+/* Granted expiry for a request, or -1 after answering it. */
+static int publish_expires(struct sip_stx *st, const struct sip_msg *req)
+{
+	const struct sip_hdr *h = sip_msg_hdr(req, SIP_HDR_EXPIRES);
+	uint32_t e = (uint32_t)pres_cfg.default_expires;
+	char hdr[48];
+
+	if (h && sd_pl_u32(h->value, &e)) {
+		sip_reply(st, 400, "Malformed Expires header", NULL, NULL, NULL,
+			  0);
+		return -1;
+	}
+	if (e && e < (uint32_t)pres_cfg.min_expires) {
+		if (pres_cfg.min_expires_action == 1) {
+			snprintf(hdr, sizeof(hdr), "Min-Expires: %d\r\n",
+				 pres_cfg.min_expires);
+			sip_reply(st, 423, NULL, hdr, NULL, NULL, 0);
+			return -1;
+		}
+		e = (uint32_t)pres_cfg.min_expires;
+	}
+	if (e > (uint32_t)pres_cfg.max_expires) {
+		e = (uint32_t)pres_cfg.max_expires;
+	}
+	return (int)e;
+}
+
+/* Content-Type and body checks; answers and returns non-zero on error. */
+static int check_body(struct sip_stx *st, const struct sip_msg *req)
+{
+	const struct sip_hdr *ct = sip_msg_hdr(req, SIP_HDR_CONTENT_TYPE);
+	struct sd_pl type;
+	const char *why;
+
+	if (!ct) {
+		sip_reply(st, 400, "Body without Content-Type", NULL, NULL,
+			  NULL, 0);
+		return 1;
+	}
+	type = ct->value;
+	if (memchr(type.p, ';', type.l)) {
+		type.l = (size_t)((const char *)memchr(type.p, ';', type.l) -
+				  type.p);
+	}
+	if (sd_pl_casecmp(sd_pl_trim(type), PIDF_TYPE)) {
+		sip_reply(st, 415, NULL, "Accept: " PIDF_TYPE "\r\n", NULL,
+			  NULL, 0);
+		return 1;
+	}
+	if (pres_xml_check(req->body.p, req->body.l, &why)) {
+		sip_reply(st, 400, why, NULL, NULL, NULL, 0);
+		return 1;
+	}
+	if (!pres_pidf_is(req->body.p, req->body.l)) {
+		sip_reply(st, 400, "Body is not a PIDF document", NULL, NULL,
+			  NULL, 0);
+		return 1;
+	}
+	return 0;
+}
+
+static void reply_etag(struct sip_stx *st, const struct pres_doc *d, int e)
+{
+	char hdrs[96];
+
+	snprintf(hdrs, sizeof(hdrs), "SIP-ETag: %s\r\nExpires: %d\r\n",
+		 d->etag, e);
+	sip_reply(st, 200, NULL, hdrs, NULL, NULL, 0);
+}
+
+static void on_publish(struct sip_stx *st, const struct sip_msg *req)
+{
+	const struct sip_hdr *ev = sip_msg_hdr_name(req, "Event");
+	const struct sip_hdr *im = sip_msg_hdr_name(req, "SIP-If-Match");
+	char aor[CONFIG_SIMPLED_MAX_URI_LEN];
+	struct pres_entity *e;
+	struct pres_doc *d = NULL;
+	int expires, err;
+	int64_t until;
+
+	err = reg_aor_key(req->osip->req_uri, aor, sizeof(aor));
+	if (err) {
+		sip_reply(st, 404, err == ENOENT ? "Domain not served here" :
+			  "No user in Request-URI", NULL, NULL, NULL, 0);
+		return;
+	}
+	if (!ev || pres_event_from_pl(ev->value) != PRES_EV_PRESENCE) {
+		sip_reply(st, 489, "Bad Event", "Allow-Events: presence\r\n",
+			  NULL, NULL, 0);
+		return;
+	}
+	expires = publish_expires(st, req);
+	if (expires < 0) {
+		return;
+	}
+	if (im) {
+		if (im->value.l != PRES_ETAG_LEN) {
+			sip_reply(st, 412, NULL, NULL, NULL, NULL, 0);
+			return;
+		}
+		HASH_FIND(hh, docs_by_id, im->value.p, DOC_ID_LEN, d);
+		if (!d || strcmp(d->ent->key, aor) ||
+		    (ext(d)->gen_known &&
+		     strncmp(d->etag, im->value.p, PRES_ETAG_LEN))) {
+			sip_reply(st, 412, NULL, NULL, NULL, NULL, 0);
+			return;
+		}
+	} else if (!req->body.l) {
+		sip_reply(st, 400, "PUBLISH without body needs SIP-If-Match",
+			  NULL, NULL, NULL, 0);
+		return;
+	} else if (!expires) {
+		sip_reply(st, 400, "Initial PUBLISH with Expires: 0", NULL,
+			  NULL, NULL, 0);
+		return;
+	}
+	if (req->body.l && check_body(st, req)) {
+		return;
+	}
+	if (d && !expires) {
+		/* Remove: watchers see its tuples closed. */
+		e = d->ent;
+		doc_free(d, 1);
+		stat_inc(STAT_PRES_PUB_REMOVED);
+		sip_reply(st, 200, NULL, "Expires: 0\r\n", NULL, NULL, 0);
+		pres_notify_all(e, PRES_EV_PRESENCE);
+		pres_entity_put(e);
+		return;
+	}
+	until = port_wall_s() + expires;
+	if (!d) {
+		e = pres_entity_get(aor, 1);
+		d = e ? doc_new(e, NULL) : NULL;
+		if (!d) {
+			pres_entity_put(e);
+			sip_reply_errno(st, ENOMEM);
+			return;
+		}
+		ext(d)->gen = 0;
+	}
+	e = d->ent;
+	if (req->body.l) {
+		err = doc_write(d, until, req);
+		if (err) {
+			int fresh = !im;
+
+			if (fresh) {
+				doc_free(d, 0);
+				pres_entity_put(e);
+			}
+			sip_reply_errno(st, err == EMSGSIZE ? EINVAL : ENOSPC);
+			return;
+		}
+	}
+	ext(d)->gen++;
+	ext(d)->gen_known = 1;
+	set_etag(d);
+	tmr_start(&d->tmr, (uint32_t)expires * 1000u, doc_expired, d);
+	reply_etag(st, d, expires);
+	if (!req->body.l) {
+		stat_inc(STAT_PRES_PUB_REFRESHED);
+		return; /* a refresh changes nothing watchers see */
+	}
+	stat_inc(STAT_PRES_PUBLISHED);
+	pres_notify_all(e, PRES_EV_PRESENCE);
+	if (pres_pidf_open(req->body.p, req->body.l)) {
+		offline_kick(aor);
+	}
+}
+
+/* Bring the documents of the last run back. */
+static int restore_doc(const char *key, const void *val, size_t vlen,
+		       void *arg)
+{
+	const char *sep = strchr(key, '\x1f');
+	struct pres_entity *e;
+	struct pres_doc *d;
+	char aor[CONFIG_SIMPLED_MAX_URI_LEN];
+	int64_t until, now = port_wall_s();
+
+	(void)arg;
+	if (!sep || strlen(sep + 1) != DOC_ID_LEN || vlen < 9 ||
+	    (size_t)(sep - key) >= sizeof(aor)) {
+		return 0;
+	}
+	memcpy(&until, val, 8);
+	if (until <= now) {
+		return 0; /* expired while we were down: dropped below */
+	}
+	memcpy(aor, key, (size_t)(sep - key));
+	aor[sep - key] = '\0';
+	e = pres_entity_get(aor, 1);
+	d = e ? doc_new(e, sep + 1) : NULL;
+	if (!d) {
+		LOG_WRN("cannot restore document %s: pool exhausted", key);
+		return 0;
+	}
+	ext(d)->gen = 1;
+	ext(d)->gen_known = 0;
+	set_etag(d);
+	tmr_start(&d->tmr, (uint32_t)((until - now) * 1000), doc_expired, d);
+	return 0;
+}
+
+struct stale {
+	unsigned n;
+	char keys[32][CONFIG_SIMPLED_MAX_URI_LEN + DOC_ID_LEN + 2];
+};
+
+static int find_stale(const char *key, const void *val, size_t vlen,
+		      void *arg)
+{
+	struct stale *s = arg;
+	int64_t until;
+
+	if (vlen >= 8) {
+		memcpy(&until, val, 8);
+		if (until <= port_wall_s() && s->n < 32) {
+			snprintf(s->keys[s->n++], sizeof(s->keys[0]), "%s",
+				 key);
+		}
+	}
+	return 0;
+}
+
+int pres_publish_init(void)
+{
+	static struct stale stale;
+	unsigned i;
+	int err = pool_setup(POOL_PRES_DOC, sizeof(struct doc_slot));
+
+	if (err) {
+		return err;
+	}
+	if (store_is_open()) {
+		store_rec_walk(STORE_PRES_DOC, "", restore_doc, NULL);
+		do {
+			stale.n = 0;
+			store_rec_walk(STORE_PRES_DOC, "", find_stale, &stale);
+			for (i = 0; i < stale.n; i++) {
+				store_rec_del(STORE_PRES_DOC, stale.keys[i]);
+			}
+		} while (stale.n == 32);
+		if (n_docs) {
+			LOG_INF("%u presence documents restored", n_docs);
+		}
+	}
+	return sip_route("PUBLISH", on_publish);
+}
+
+void pres_publish_close(void)
+{
+	struct pres_doc *d, *tmp;
+
+	HASH_ITER(hh, docs_by_id, d, tmp) {
+		doc_free(d, 0);
+	}
+}
