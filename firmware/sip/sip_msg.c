@@ -563,6 +563,7 @@ const char *sip_reason(int code)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
+	case 412: return "Conditional Request Failed";
 	case 413: return "Request Entity Too Large";
 	case 415: return "Unsupported Media Type";
 	case 416: return "Unsupported URI Scheme";
@@ -574,6 +575,7 @@ const char *sip_reason(int code)
 	case 483: return "Too Many Hops";
 	case 486: return "Busy Here";
 	case 488: return "Not Acceptable Here";
+	case 489: return "Bad Event";
 	case 500: return "Server Internal Error";
 	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";

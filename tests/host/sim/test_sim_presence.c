@@ -1,0 +1,578 @@
+/** @file test_sim_presence.c  PUBLISH, SUBSCRIBE/NOTIFY, winfo,
+ * message-summary, aggregation, authorization, restart, on virtual time. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "pres.h"
+#include "stat.h"
+
+#define D H_DOMAIN
+
+static char resp[8192];
+static unsigned cseq = 100;
+
+/* A NOTIFY met while looking for a response, kept for next_notify(). */
+static char stash[8192];
+static int stashed;
+static int stash_sock;
+
+/* The next response queued at sock (NOTIFYs before it are answered). */
+static int take_resp(int sock)
+{
+	const char *m;
+
+	resp[0] = '\0';
+	while ((m = h_recv(sock)) != NULL) {
+		if (!strncmp(m, "SIP/2.0", 7)) {
+			snprintf(resp, sizeof(resp), "%s", m);
+			break;
+		}
+		if (!strncmp(m, "NOTIFY", 6)) {
+			snprintf(stash, sizeof(stash), "%s", m);
+			stashed = 1;
+			stash_sock = sock;
+			h_answer(sock, stash, 200);
+		}
+	}
+	if (getenv("PRES_DEBUG") && h_status(resp) >= 400) {
+		fprintf(stderr, "%s\n", resp);
+	}
+	return h_status(resp);
+}
+
+static const char *pidf(const char *user, const char *tuple, int open)
+{
+	static char b[512];
+
+	snprintf(b, sizeof(b),
+		 "<?xml version=\"1.0\"?>"
+		 "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" "
+		 "entity=\"sip:%s@" D "\"><tuple id=\"%s\"><status><basic>%s"
+		 "</basic></status></tuple></presence>",
+		 user, tuple, open ? "open" : "closed");
+	return b;
+}
+
+/* PUBLISH from client n; etag and body may be NULL. */
+static int publish(int sock, int n, const char *user, const char *etag,
+		   int expires, const char *ctype, const char *body)
+{
+	char ifm[64] = "", ct[96] = "", ex[32] = "";
+
+	if (etag) {
+		snprintf(ifm, sizeof(ifm), "SIP-If-Match: %s\n", etag);
+	}
+	if (body) {
+		snprintf(ct, sizeof(ct), "Content-Type: %s\n",
+			 ctype ? ctype : "application/pidf+xml");
+	}
+	if (expires >= 0) {
+		snprintf(ex, sizeof(ex), "Expires: %d\n", expires);
+	}
+	h_send(sock, "PUBLISH sip:%s@" D " SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.%d:5060;branch=z9hG4bK%s\n"
+	       "From: <sip:%s@" D ">;tag=p\nTo: <sip:%s@" D ">\n"
+	       "Call-ID: pub-%s\nCSeq: %u PUBLISH\nEvent: presence\n%s%s%s"
+	       "Content-Length: %zu\n\n%s", user, n, h_token(), user, user,
+	       user, ++cseq, ifm, ex, ct, body ? strlen(body) : 0,
+	       body ? body : "");
+	h_run(10);
+	return take_resp(sock);
+}
+
+static char etag[64];
+
+static const char *last_etag(void)
+{
+	const char *e = h_hdr(resp, "SIP-ETag");
+
+	snprintf(etag, sizeof(etag), "%s", e ? e : "");
+	return etag;
+}
+
+/* SUBSCRIBE from watcher at client n; totag NULL for a new dialog. */
+static int subscribe(int sock, int n, const char *watcher,
+		     const char *presentity, const char *event, int expires,
+		     const char *callid, const char *totag)
+{
+	h_send(sock, "SUBSCRIBE sip:%s@" D " SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.%d:5060;branch=z9hG4bK%s\n"
+	       "From: <sip:%s@" D ">;tag=w%s\nTo: <sip:%s@" D ">%s%s\n"
+	       "Call-ID: %s\nCSeq: %u SUBSCRIBE\nEvent: %s\nExpires: %d\n"
+	       "Contact: <sip:%s@10.0.0.%d:5060>\nContent-Length: 0\n\n",
+	       presentity, n, h_token(), watcher, watcher, presentity,
+	       totag ? ";tag=" : "", totag ? totag : "", callid, ++cseq, event,
+	       expires, watcher, n);
+	h_run(10);
+	return 0;
+}
+
+/* Next response and next NOTIFY queued at sock (order varies). */
+static char notify_buf[8192];
+
+static const char *next_notify(int sock)
+{
+	const char *m;
+
+	if (stashed && stash_sock == sock) {
+		stashed = 0;
+		snprintf(notify_buf, sizeof(notify_buf), "%s", stash);
+		return notify_buf;
+	}
+	while ((m = h_recv(sock)) != NULL) {
+		if (!strncmp(m, "NOTIFY ", 7)) {
+			snprintf(notify_buf, sizeof(notify_buf), "%s", m);
+			h_answer(sock, notify_buf, 200);
+			return notify_buf;
+		}
+		if (!strncmp(m, "SIP/2.0", 7)) {
+			snprintf(resp, sizeof(resp), "%s", m);
+		}
+	}
+	return NULL;
+}
+
+static char totag[64];
+
+static const char *resp_totag(void)
+{
+	const char *t = strstr(h_hdr(resp, "To"), "tag=");
+
+	snprintf(totag, sizeof(totag), "%s", t ? t + 4 : "");
+	return totag;
+}
+
+static int reset(void **state)
+{
+	(void)state;
+	stashed = 0;
+	return 0;
+}
+
+static void test_publish_etags(void **state)
+{
+	char first[64];
+	int a;
+
+	(void)state;
+	h_start("config presence\n\toption min_expires 30\n");
+	a = h_client(2);
+	assert_int_equal(publish(a, 2, "alice", NULL, -1, NULL,
+				 pidf("alice", "t1", 1)), 200);
+	assert_string_equal(h_hdr(resp, "Expires"), "3600");
+	snprintf(first, sizeof(first), "%s", last_etag());
+	assert_int_equal(strlen(first), 16);
+	assert_int_equal(pres_doc_count(), 1);
+	/* Refresh: no body, new ETag; the old one is then unknown. */
+	assert_int_equal(publish(a, 2, "alice", first, 600, NULL, NULL), 200);
+	assert_string_not_equal(last_etag(), first);
+	assert_string_equal(h_hdr(resp, "Expires"), "600");
+	assert_int_equal(publish(a, 2, "alice", first, 600, NULL, NULL), 412);
+	/* Modify with a body. */
+	assert_int_equal(publish(a, 2, "alice", etag, 600, NULL,
+				 pidf("alice", "t1", 0)), 200);
+	last_etag();
+	assert_int_equal(stat_get(STAT_PRES_PUBLISHED), 2);
+	assert_int_equal(stat_get(STAT_PRES_PUB_REFRESHED), 1);
+	/* 423 below min_expires. */
+	assert_int_equal(publish(a, 2, "alice", etag, 10, NULL, NULL), 423);
+	assert_string_equal(h_hdr(resp, "Min-Expires"), "30");
+	/* Remove. */
+	assert_int_equal(publish(a, 2, "alice", etag, 0, NULL, NULL), 200);
+	assert_int_equal(pres_doc_count(), 0);
+	assert_int_equal(publish(a, 2, "alice", etag, 600, NULL, NULL), 412);
+	/* Bodies are checked. */
+	assert_int_equal(publish(a, 2, "alice", NULL, 60, NULL,
+				 "<presence><tuple></presence>"), 400);
+	assert_non_null(strstr(resp, "400 XML: end tag does not match"));
+	assert_int_equal(publish(a, 2, "alice", NULL, 60, "text/plain",
+				 "hi"), 415);
+	assert_string_equal(h_hdr(resp, "Accept"), "application/pidf+xml");
+	assert_int_equal(publish(a, 2, "alice", NULL, 60, NULL,
+				 "<?xml version=\"1.0\"?><note>x</note>"), 400);
+	assert_non_null(strstr(resp, "not a PIDF document"));
+	assert_int_equal(publish(a, 2, "alice", NULL, -1, NULL, NULL), 400);
+	/* Expiry. */
+	assert_int_equal(publish(a, 2, "alice", NULL, 60, NULL,
+				 pidf("alice", "t9", 1)), 200);
+	h_run(61000);
+	assert_int_equal(pres_doc_count(), 0);
+	assert_int_equal(stat_get(STAT_PRES_PUB_EXPIRED), 1);
+	h_stop();
+}
+
+static void test_bad_event_and_raise(void **state)
+{
+	int a;
+
+	(void)state;
+	h_start("config presence\n\toption min_expires 120\n"
+		"\toption min_expires_action 2\n");
+	a = h_client(2);
+	h_send(a, "PUBLISH sip:alice@" D " SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKev\n"
+	       "From: <sip:alice@" D ">;tag=p\nTo: <sip:alice@" D ">\n"
+	       "Call-ID: ev\nCSeq: 1 PUBLISH\nEvent: dialog\n"
+	       "Content-Length: 0\n\n");
+	h_run(10);
+	snprintf(resp, sizeof(resp), "%s", h_recv(a));
+	assert_int_equal(h_status(resp), 489);
+	assert_string_equal(h_hdr(resp, "Allow-Events"), "presence");
+	assert_int_equal(publish(a, 2, "alice", NULL, 10, NULL,
+				 pidf("alice", "t1", 1)), 200);
+	assert_string_equal(h_hdr(resp, "Expires"), "120");
+	h_stop();
+}
+
+static void test_subscribe_notify_cycle(void **state)
+{
+	const char *n;
+	int a, b, c;
+	char tag[64];
+
+	(void)state;
+	h_start(NULL);
+	a = h_client(2);
+	b = h_client(3);
+	c = h_client(4);
+	assert_int_equal(publish(a, 2, "alice", NULL, 3600, NULL,
+				 pidf("alice", "phone", 1)), 200);
+	last_etag();
+	subscribe(b, 3, "bob", "alice", "presence", 600, "sub-b", NULL);
+	n = next_notify(b);
+	assert_int_equal(h_status(resp), 200);
+	assert_string_equal(h_hdr(resp, "Expires"), "600");
+	assert_non_null(h_hdr(resp, "Contact"));
+	snprintf(tag, sizeof(tag), "%s", resp_totag());
+	assert_true(strlen(tag) > 0);
+	assert_non_null(n);
+	assert_string_equal(h_hdr(n, "Event"), "presence");
+	assert_string_equal(h_hdr(n, "Subscription-State"),
+			    "active;expires=600");
+	assert_string_equal(h_hdr(n, "Content-Type"), "application/pidf+xml");
+	assert_non_null(strstr(n, "<tuple id=\"phone\">"));
+	assert_non_null(strstr(n, "<basic>open</basic>"));
+	assert_non_null(strstr(h_hdr(n, "From"), tag));
+	/* A second watcher; a change reaches both. */
+	subscribe(c, 4, "carol", "alice", "presence", 600, "sub-c", NULL);
+	assert_non_null(next_notify(c));
+	assert_int_equal(pres_sub_count(), 2);
+	assert_int_equal(publish(a, 2, "alice", etag, 3600, NULL,
+				 pidf("alice", "phone", 0)), 200);
+	n = next_notify(b);
+	assert_non_null(n);
+	assert_non_null(strstr(n, "<basic>closed</basic>"));
+	n = next_notify(c);
+	assert_non_null(n);
+	assert_non_null(strstr(n, "<basic>closed</basic>"));
+	/* Refresh in the dialog, then a wrong tag is 481. */
+	subscribe(b, 3, "bob", "alice", "presence", 900, "sub-b", tag);
+	n = next_notify(b);
+	assert_int_equal(h_status(resp), 200);
+	assert_non_null(n);
+	assert_string_equal(h_hdr(n, "Subscription-State"),
+			    "active;expires=900");
+	subscribe(b, 3, "bob", "alice", "presence", 900, "sub-b", "nosuch");
+	next_notify(b);
+	assert_int_equal(h_status(resp), 481);
+	/* Unsubscribe: 200 and a final NOTIFY. */
+	subscribe(b, 3, "bob", "alice", "presence", 0, "sub-b", tag);
+	n = next_notify(b);
+	assert_int_equal(h_status(resp), 200);
+	assert_non_null(n);
+	assert_string_equal(h_hdr(n, "Subscription-State"), "terminated");
+	assert_int_equal(pres_sub_count(), 1);
+	h_run(40000);
+	h_stop();
+}
+
+static void test_expiry_fetch_and_notify_errors(void **state)
+{
+	const char *n;
+	int b;
+
+	(void)state;
+	h_start(NULL);
+	b = h_client(3);
+	subscribe(b, 3, "bob", "alice", "presence", 60, "sub-e", NULL);
+	assert_non_null(next_notify(b));
+	h_run(61000);
+	n = next_notify(b);
+	assert_non_null(n);
+	assert_string_equal(h_hdr(n, "Subscription-State"),
+			    "terminated;reason=timeout");
+	assert_int_equal(pres_sub_count(), 0);
+	assert_int_equal(stat_get(STAT_PRES_SUB_EXPIRED), 1);
+	/* Fetch: Expires 0 out of dialog, one NOTIFY with the state. */
+	subscribe(b, 3, "bob", "alice", "presence", 0, "fetch", NULL);
+	n = next_notify(b);
+	assert_int_equal(h_status(resp), 200);
+	assert_non_null(n);
+	assert_non_null(strstr(n, "<basic>closed</basic>"));
+	assert_non_null(strstr(h_hdr(n, "Subscription-State"), "terminated"));
+	assert_int_equal(pres_sub_count(), 0);
+	/* A NOTIFY answered 481 ends the subscription. */
+	subscribe(b, 3, "bob", "alice", "presence", 600, "sub-x", NULL);
+	while ((n = h_recv(b)) != NULL) {
+		if (!strncmp(n, "NOTIFY", 6)) {
+			snprintf(notify_buf, sizeof(notify_buf), "%s", n);
+			h_answer(b, notify_buf, 481);
+		}
+	}
+	h_run(10);
+	assert_int_equal(pres_sub_count(), 0);
+	h_run(40000);
+	h_stop();
+}
+
+static void test_aggregation_and_closed_tuples(void **state)
+{
+	char e1[64];
+	const char *n;
+	int a, b;
+
+	(void)state;
+	h_start(NULL);
+	a = h_client(2);
+	b = h_client(3);
+	assert_int_equal(publish(a, 2, "alice", NULL, 3600, NULL,
+				 pidf("alice", "desk", 1)), 200);
+	snprintf(e1, sizeof(e1), "%s", last_etag());
+	assert_int_equal(publish(a, 2, "alice", NULL, 3600, NULL,
+				 pidf("alice", "mobile", 0)), 200);
+	subscribe(b, 3, "bob", "alice", "presence", 600, "agg", NULL);
+	n = next_notify(b);
+	assert_non_null(n);
+	assert_non_null(strstr(n, "<tuple id=\"desk\"><status><basic>open"));
+	assert_non_null(strstr(n, "<tuple id=\"mobile\"><status><basic>closed"));
+	/* One document per ETag: exactly one <presence> root. */
+	assert_null(strstr(strstr(n, "<presence") + 1, "<presence"));
+	/* Removing the desk document shows its tuple closed. */
+	assert_int_equal(publish(a, 2, "alice", e1, 0, NULL, NULL), 200);
+	n = next_notify(b);
+	assert_non_null(n);
+	assert_non_null(strstr(n, "<tuple id=\"desk\"><status><basic>closed"));
+	assert_non_null(strstr(n, "<tuple id=\"mobile\">"));
+	h_run(40000);
+	h_stop();
+}
+
+static int command(int sock, int n, const char *from, const char *text)
+{
+	h_send(sock, "MESSAGE sip:presence@" D " SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.%d:5060;branch=z9hG4bK%s\n"
+	       "From: <sip:%s@" D ">;tag=c\nTo: <sip:presence@" D ">\n"
+	       "Call-ID: cmd-%s\nCSeq: 1 MESSAGE\nContent-Type: text/plain\n"
+	       "Content-Length: %zu\n\n%s", n, h_token(), from, h_token(),
+	       strlen(text), text);
+	h_run(10);
+	return take_resp(sock);
+}
+
+static void test_winfo_pending_and_commands(void **state)
+{
+	const char *n;
+	int a, b, d, e;
+
+	(void)state;
+	h_start("config presence\n\toption auth_policy explicit\n");
+	a = h_client(2);
+	b = h_client(3);
+	d = h_client(5);
+	e = h_client(6);
+	subscribe(a, 2, "alice", "alice", "presence.winfo", 600, "wi", NULL);
+	n = next_notify(a);
+	assert_int_equal(h_status(resp), 200);
+	assert_non_null(n);
+	assert_string_equal(h_hdr(n, "Content-Type"),
+			    "application/watcherinfo+xml");
+	assert_non_null(strstr(n, "version=\"0\" state=\"full\""));
+	/* bob is undecided: pending, NOTIFY without a body. */
+	subscribe(b, 3, "bob", "alice", "presence", 600, "pb", NULL);
+	n = next_notify(b);
+	assert_int_equal(h_status(resp), 200);
+	assert_non_null(n);
+	assert_string_equal(h_hdr(n, "Subscription-State"),
+			    "pending;expires=600");
+	assert_null(h_hdr(n, "Content-Type"));
+	n = next_notify(a);
+	assert_non_null(n);
+	assert_non_null(strstr(n, "state=\"partial\""));
+	assert_non_null(strstr(n, "status=\"pending\">sip:bob@" D));
+	/* Only alice may watch her watchers. */
+	subscribe(b, 3, "bob", "alice", "presence.winfo", 600, "bw", NULL);
+	next_notify(b);
+	assert_int_equal(h_status(resp), 403);
+	/* alice allows bob by MESSAGE: bob becomes active with a body. */
+	assert_int_equal(command(a, 2, "alice", "allow bob@" D), 200);
+	assert_string_equal(h_body(resp), "bob@" D ": allow");
+	n = next_notify(b);
+	assert_non_null(n);
+	assert_string_equal(h_hdr(n, "Subscription-State"),
+			    "active;expires=600");
+	assert_non_null(strstr(n, "<presence"));
+	n = next_notify(a);
+	assert_non_null(n);
+	assert_non_null(strstr(n, "status=\"active\">sip:bob@" D));
+	/* Blocked: 403. Polite-blocked: accepted, sees a closed state. */
+	assert_int_equal(command(a, 2, "alice", "block dave@" D), 200);
+	subscribe(d, 5, "dave", "alice", "presence", 600, "pd", NULL);
+	next_notify(d);
+	assert_int_equal(h_status(resp), 403);
+	assert_int_equal(command(a, 2, "alice", "polite-block erin@" D), 200);
+	assert_int_equal(publish(a, 2, "alice", NULL, 600, NULL,
+				 pidf("alice", "real", 1)), 200);
+	subscribe(e, 6, "erin", "alice", "presence", 600, "pe", NULL);
+	n = next_notify(e);
+	assert_int_equal(h_status(resp), 200);
+	assert_non_null(n);
+	assert_non_null(strstr(n, "<basic>closed</basic>"));
+	assert_null(strstr(n, "real"));
+	assert_int_equal(command(a, 2, "alice", "frobnicate x"), 400);
+	h_run(40000);
+	h_stop();
+}
+
+static void test_registration_driven(void **state)
+{
+	const char *n;
+	int b, c;
+
+	(void)state;
+	h_start(NULL);
+	b = h_client(3);
+	c = h_client(4);
+	subscribe(b, 3, "bob", "carol", "presence", 3600, "rd", NULL);
+	n = next_notify(b);
+	assert_non_null(strstr(n, "<basic>closed</basic>"));
+	assert_int_equal(h_register(c, 4, "carol", 600), 200);
+	h_run(10);
+	n = next_notify(b);
+	assert_non_null(n);
+	assert_non_null(strstr(n, "<basic>open</basic>"));
+	/* The last binding expires: watchers see closed. */
+	h_run(601000);
+	n = next_notify(b);
+	assert_non_null(n);
+	assert_non_null(strstr(n, "<basic>closed</basic>"));
+	h_run(40000);
+	h_stop();
+}
+
+static void test_message_summary(void **state)
+{
+	const char *n;
+	int a, b;
+
+	(void)state;
+	h_start(NULL);
+	a = h_client(2);
+	b = h_client(3);
+	subscribe(a, 2, "alice", "alice", "message-summary", 600, "ms", NULL);
+	n = next_notify(a);
+	assert_non_null(n);
+	assert_string_equal(h_hdr(n, "Content-Type"),
+			    "application/simple-message-summary");
+	assert_non_null(strstr(h_body(n), "Messages-Waiting: no"));
+	h_message(b, 3, "alice@" D, "mw1", NULL, "for later");
+	h_run(10);
+	n = next_notify(a);
+	assert_non_null(n);
+	assert_non_null(strstr(h_body(n), "Messages-Waiting: yes"));
+	assert_non_null(strstr(h_body(n), "Text-Message: 1/0"));
+	h_run(40000);
+	h_stop();
+}
+
+static void test_restart_keeps_documents_and_subscriptions(void **state)
+{
+	const char *n;
+	char tag[64];
+	int a, b;
+
+	(void)state;
+	h_start(NULL);
+	a = h_client(2);
+	b = h_client(3);
+	assert_int_equal(publish(a, 2, "alice", NULL, 3600, NULL,
+				 pidf("alice", "kept", 1)), 200);
+	last_etag();
+	subscribe(b, 3, "bob", "alice", "presence", 3600, "rs", NULL);
+	assert_non_null(next_notify(b));
+	snprintf(tag, sizeof(tag), "%s", resp_totag());
+	h_run(40000);
+	h_restart(NULL);
+	a = h_client(2);
+	b = h_client(3);
+	assert_int_equal(pres_doc_count(), 1);
+	assert_int_equal(pres_sub_count(), 1);
+	/* The ETag from before the restart still refreshes. */
+	assert_int_equal(publish(a, 2, "alice", etag, 3600, NULL, NULL), 200);
+	assert_int_equal(publish(a, 2, "alice", last_etag(), 3600, NULL,
+				 pidf("alice", "kept", 0)), 200);
+	n = next_notify(b);
+	assert_non_null(n);
+	assert_non_null(strstr(n, "<basic>closed</basic>"));
+	assert_non_null(strstr(h_hdr(n, "From"), tag));
+	/* The restored dialog still takes in-dialog requests. */
+	subscribe(b, 3, "bob", "alice", "presence", 0, "rs", tag);
+	next_notify(b);
+	assert_int_equal(h_status(resp), 200);
+	assert_int_equal(pres_sub_count(), 0);
+	h_run(40000);
+	h_stop();
+}
+
+static void test_publish_open_delivers_offline(void **state)
+{
+	const char *r;
+	int a, b;
+
+	(void)state;
+	h_start(NULL);
+	a = h_client(2);
+	b = h_client(3);
+	assert_int_equal(h_register(a, 2, "alice", 3600), 200);
+	/* alice's phone does not answer: the MESSAGE is kept (202). */
+	h_message(b, 3, "alice@" D, "po1", NULL, "ping");
+	h_run(33000);
+	h_drain(a);
+	assert_int_equal(h_status(h_recv(b)), 202);
+	h_run(5000);
+	/* She comes back and says so: the message goes out at once. */
+	assert_int_equal(publish(a, 2, "alice", NULL, 600, NULL,
+				 pidf("alice", "t", 1)), 200);
+	r = h_recv(a);
+	while (r && strncmp(r, "MESSAGE", 7)) {
+		r = h_recv(a);
+	}
+	assert_non_null(r);
+	assert_non_null(strstr(h_body(r), "ping"));
+	h_run(40000);
+	h_stop();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_publish_etags, reset),
+		cmocka_unit_test_setup(test_bad_event_and_raise, reset),
+		cmocka_unit_test_setup(test_subscribe_notify_cycle, reset),
+		cmocka_unit_test_setup(test_expiry_fetch_and_notify_errors, reset),
+		cmocka_unit_test_setup(test_aggregation_and_closed_tuples, reset),
+		cmocka_unit_test_setup(test_winfo_pending_and_commands, reset),
+		cmocka_unit_test_setup(test_registration_driven, reset),
+		cmocka_unit_test_setup(test_message_summary, reset),
+		cmocka_unit_test_setup(test_restart_keeps_documents_and_subscriptions, reset),
+		cmocka_unit_test_setup(test_publish_open_delivers_offline, reset),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
