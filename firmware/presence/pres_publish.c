@@ -258,7 +258,7 @@ static void on_publish(struct sip_stx *st, const struct sip_msg *req)
 	char aor[CONFIG_SIMPLED_MAX_URI_LEN];
 	struct pres_entity *e;
 	struct pres_doc *d = NULL;
-	int expires, err;
+	int expires, err, refresh, open;
 	int64_t until;
 
 	err = reg_aor_key(req->osip->req_uri, aor, sizeof(aor));
@@ -339,14 +339,17 @@ static void on_publish(struct sip_stx *st, const struct sip_msg *req)
 	ext(d)->gen_known = 1;
 	set_etag(d);
 	tmr_start(&d->tmr, (uint32_t)expires * 1000u, doc_expired, d);
+	/* req is gone once the final answer is sent: read it first. */
+	refresh = !req->body.l;
+	open = !refresh && pres_pidf_open(req->body.p, req->body.l);
 	reply_etag(st, d, expires);
-	if (!req->body.l) {
+	if (refresh) {
 		stat_inc(STAT_PRES_PUB_REFRESHED);
 		return; /* a refresh changes nothing watchers see */
 	}
 	stat_inc(STAT_PRES_PUBLISHED);
 	pres_notify_all(e, PRES_EV_PRESENCE);
-	if (pres_pidf_open(req->body.p, req->body.l)) {
+	if (open) {
 		offline_kick(aor);
 	}
 }

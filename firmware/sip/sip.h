@@ -97,7 +97,8 @@ struct sip_stx;
 struct sip_ctx;
 
 /** A service's entry point for one method. It must answer with
- * sip_reply(), now or later; the request lives until then. */
+ * sip_reply(), now or later; the request lives until the final answer
+ * and is freed by it (read what you need before answering). */
 typedef void (sip_req_h)(struct sip_stx *st, const struct sip_msg *req);
 
 /** Route requests of method (e.g. "MESSAGE") to h. */
