@@ -49,7 +49,8 @@ class UA:
         global seq
         seq += 1
         tok = f"{os.getpid()}x{seq}"
-        ctype = "Content-Type: text/plain\r\n" if body else ""
+        ctype = ("Content-Type: text/plain\r\n"
+                 if body and "Content-Type" not in extra else "")
         msg = (f"{method} {ruri} SIP/2.0\r\n"
                f"Via: SIP/2.0/UDP 127.0.0.1:{self.port};branch=z9hG4bK{tok};rport\r\n"
                f"Max-Forwards: 70\r\n"

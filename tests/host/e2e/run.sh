@@ -164,6 +164,44 @@ fullstore)
 	option map_size_kb '256'"
 	$PY "$here/offline.py" full "$port" || fail "full store"
 	;;
+presence)
+	start_daemon
+	# alice publishes (ETag cycle) and pauses; two watchers subscribe
+	# and see her open; she removes her document and both see closed,
+	# then unsubscribe and get the final NOTIFY.
+	(cd "$work" && sipp "127.0.0.1:$port" -sf "$sc/pres_publish.xml" \
+		-nostdin -i 127.0.0.1 -m 1 -timeout 30 -timeout_error \
+		-set domain "$domain" -set user alice -trace_err \
+		> "$work/publish.out" 2>&1) &
+	pub=$!
+	sleep 0.7
+	watchers=""
+	for w in bob carol; do
+		(cd "$work" && sipp "127.0.0.1:$port" -sf "$sc/pres_watch.xml" \
+			-nostdin -i 127.0.0.1 -p "$(free_port)" -m 1 -timeout 30 \
+			-timeout_error -set domain "$domain" -set user "$w" \
+			-set to alice -trace_err > "$work/watch-$w.out" 2>&1) &
+		watchers="$watchers $!"
+	done
+	wait "$pub" || { cat "$work"/*errors.log >&2; fail "publisher failed"; }
+	for w in $watchers; do
+		wait "$w" || { cat "$work"/*errors.log >&2; fail "a watcher failed"; }
+	done
+	$PY "$here/presence.py" rules "$port" || fail "presence rules"
+	;;
+presence_restart)
+	start_daemon
+	$PY "$here/presence.py" before "$port" "$work/pres.json" ||
+		fail "before restart"
+	kill -TERM "$pid"
+	wait "$pid" || fail "daemon did not stop cleanly"
+	"$bin" -f -c "$work/simpled.conf" >> "$work/stdout.log" \
+		2>> "$work/simpled.log" &
+	pid=$!
+	sleep 0.5
+	$PY "$here/presence.py" after "$port" "$work/pres.json" ||
+		fail "after restart"
+	;;
 sipsak)
 	start_daemon
 	sipsak -s "sip:probe@127.0.0.1:$port" > "$work/sipsak.out" 2>&1 ||
