@@ -112,7 +112,7 @@ struct pres_entity *pres_entity_get(const char *key, int create)
 /* Free e when nothing refers to it any more. */
 void pres_entity_put(struct pres_entity *e)
 {
-	if (e && !e->docs && !e->subs) {
+	if (e && !e->docs && !e->subs && !e->dirty_events) {
 		HASH_DEL(entities, e);
 		pool_put(POOL_PRES_ENTITY, e);
 	}

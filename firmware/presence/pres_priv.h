@@ -30,6 +30,8 @@ struct pres_entity {
 	struct pres_doc *docs;
 	struct pres_sub *subs;
 	unsigned n_docs;
+	struct pres_entity *next_dirty;	/* coalesced NOTIFYs, see below */
+	unsigned dirty_events;		/* bit per enum pres_event */
 	char closed_ids[PRES_CLOSED_IDS];	/* "id1 id2 " of gone docs */
 	char key[CONFIG_SIMPLED_MAX_URI_LEN];
 };

@@ -263,7 +263,7 @@ static void winfo_changed(struct pres_entity *e, const struct pres_sub *w,
 	}
 }
 
-void pres_notify_all(struct pres_entity *e, enum pres_event ev)
+static void notify_now(struct pres_entity *e, enum pres_event ev)
 {
 	struct pres_sub *s, *next;
 
@@ -272,6 +272,51 @@ void pres_notify_all(struct pres_entity *e, enum pres_event ev)
 		if (s->event == ev && s->state == PRES_SUB_ACTIVE) {
 			notify(s, NULL, NULL, NULL);
 		}
+	}
+}
+
+/*
+ * send_fast_notify 0: changes are coalesced and sent once a second, so a
+ * burst of PUBLISHes costs one NOTIFY per watcher. Entities with pending
+ * changes are chained through next_dirty; an entity is never freed while
+ * chained because pres_entity_put() refuses entities with dirty events.
+ */
+static struct pres_entity *dirty_head;
+static struct tmr dirty_tmr;
+
+static void dirty_fire(void *arg)
+{
+	(void)arg;
+	while (dirty_head) {
+		struct pres_entity *e = dirty_head;
+		unsigned evs = e->dirty_events;
+		int ev;
+
+		dirty_head = e->next_dirty;
+		e->next_dirty = NULL;
+		e->dirty_events = 0;
+		for (ev = 0; ev < PRES_EV__COUNT; ev++) {
+			if (evs & (1u << ev)) {
+				notify_now(e, (enum pres_event)ev);
+			}
+		}
+		pres_entity_put(e);
+	}
+}
+
+void pres_notify_all(struct pres_entity *e, enum pres_event ev)
+{
+	if (pres_cfg.send_fast_notify) {
+		notify_now(e, ev);
+		return;
+	}
+	if (!e->dirty_events) {
+		e->next_dirty = dirty_head;
+		dirty_head = e;
+	}
+	e->dirty_events |= 1u << ev;
+	if (!tmr_active(&dirty_tmr)) {
+		tmr_start(&dirty_tmr, 1000, dirty_fire, NULL);
 	}
 }
 
@@ -737,6 +782,14 @@ void pres_sub_close(void)
 	struct pres_sub *s, *tmp;
 
 	tmr_cancel(&flush_tmr);
+	tmr_cancel(&dirty_tmr);
+	while (dirty_head) {
+		struct pres_entity *e = dirty_head;
+
+		dirty_head = e->next_dirty;
+		e->next_dirty = NULL;
+		e->dirty_events = 0;
+	}
 	if (pres_cfg.subs_db_mode == PRES_SUBS_WRITE_BACK && store_is_open()) {
 		flush_dirty();
 	}

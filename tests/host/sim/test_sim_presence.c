@@ -559,6 +559,36 @@ static void test_publish_open_delivers_offline(void **state)
 	h_stop();
 }
 
+static void test_slow_notify_coalesces(void **state)
+{
+	int a, b;
+	unsigned notifies = 0;
+	const char *m;
+
+	(void)state;
+	h_start("config presence\n\toption send_fast_notify 0\n");
+	a = h_client(2);
+	b = h_client(3);
+	assert_int_equal(publish(a, 2, "alice", NULL, 600, NULL,
+				 pidf("alice", "t", 1)), 200);
+	last_etag();
+	subscribe(b, 3, "bob", "alice", "presence", 600, "slow", NULL);
+	assert_non_null(next_notify(b)); /* the first one is never delayed */
+	assert_int_equal(publish(a, 2, "alice", etag, 600, NULL,
+				 pidf("alice", "t", 0)), 200);
+	assert_int_equal(publish(a, 2, "alice", last_etag(), 600, NULL,
+				 pidf("alice", "t", 1)), 200);
+	assert_null(next_notify(b));
+	h_run(1100);
+	while ((m = next_notify(b)) != NULL) {
+		notifies++;
+		assert_non_null(strstr(m, "<basic>open</basic>"));
+	}
+	assert_int_equal(notifies, 1);
+	h_run(40000);
+	h_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -572,6 +602,7 @@ int main(void)
 		cmocka_unit_test_setup(test_message_summary, reset),
 		cmocka_unit_test_setup(test_restart_keeps_documents_and_subscriptions, reset),
 		cmocka_unit_test_setup(test_publish_open_delivers_offline, reset),
+		cmocka_unit_test_setup(test_slow_notify_coalesces, reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
