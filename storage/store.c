@@ -22,12 +22,14 @@ enum store_table {
 	T_PRES_DOC,	/* store_kind records, in enum store_kind order */
 	T_PRES_SUB,
 	T_PRES_RULE,
+	T_IMC_ROOM,
+	T_IMC_MEMBER,
 	T__COUNT
 };
 
 static const char *const table_names[T__COUNT] = {
 	"meta", "msg", "msg_owner", "msg_exp", "msg_send",
-	"pres_doc", "pres_sub", "pres_rule",
+	"pres_doc", "pres_sub", "pres_rule", "imc_room", "imc_member",
 };
 
 /* Part of the map never filled by new records, so that deletes (which

@@ -95,6 +95,8 @@ enum store_kind {
 	STORE_PRES_DOC,		/**< "presentity\x1fetag" -> document */
 	STORE_PRES_SUB,		/**< dialog id -> subscription */
 	STORE_PRES_RULE,	/**< "presentity\x1fwatcher" -> decision */
+	STORE_IMC_ROOM,		/**< room name -> flags */
+	STORE_IMC_MEMBER,	/**< "room\x1fuser" -> role */
 	STORE_KIND__COUNT
 };
 

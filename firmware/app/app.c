@@ -7,6 +7,7 @@
 #define LOG_MODULE "simpled"
 #include "app.h"
 #include "cfg.h"
+#include "imc.h"
 #include "log.h"
 #include "mem.h"
 #include "msg.h"
@@ -79,6 +80,7 @@ enum {
 	SECT_STORAGE,
 	SECT_OFFLINE,
 	SECT_PRESENCE,
+	SECT_IMC,
 	SECT__COUNT
 };
 
@@ -93,6 +95,7 @@ static void sections(struct cfg_sect *s)
 	store_cfg_sect(&s[SECT_STORAGE]);
 	offline_cfg_sect(&s[SECT_OFFLINE]);
 	pres_cfg_sect(&s[SECT_PRESENCE]);
+	imc_cfg_sect(&s[SECT_IMC]);
 }
 
 int app_configure(const char *path, const char *text, char *err,
@@ -200,6 +203,9 @@ int app_start(void)
 		err = pres_init();
 	}
 	if (!err) {
+		err = imc_init();
+	}
+	if (!err) {
 		err = sip_route("OPTIONS", on_options);
 	}
 	if (!err) {
@@ -221,6 +227,7 @@ void app_stop(void)
 	/* Presence writes its subscriptions back; offline answers 202s
 	 * waiting for a batch sync; both before the store and SIP close. */
 	pres_close();
+	imc_close();
 	offline_close();
 	sip_close();
 	msg_close();

@@ -602,6 +602,40 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 	answer_stored(st, store_sync());
 }
 
+int offline_put(const char *owner, const char *from, const char *to,
+		const char *ctype, const char *body, size_t blen)
+{
+	struct store_msg m;
+	int err;
+
+	if (!store_ok) {
+		return ENODEV;
+	}
+	if (offline_cfg.max_messages &&
+	    store_msg_count(owner) >= (unsigned)offline_cfg.max_messages) {
+		stat_inc(STAT_OFF_REFUSED);
+		return EDQUOT;
+	}
+	memset(&m, 0, sizeof(m));
+	m.owner = owner;
+	m.from = from;
+	m.to = to;
+	m.ctype = ctype ? ctype : "";
+	m.callid = "";
+	m.extra = "";
+	m.body = body;
+	m.blen = blen;
+	m.arrival = port_wall_s();
+	m.expires = m.arrival + offline_cfg.expire_time;
+	err = store_msg_put(&m);
+	if (!err) {
+		stat_inc(STAT_OFF_STORED);
+		sync_soon();
+		changed(owner);
+	}
+	return err;
+}
+
 void offline_kick(const char *owner)
 {
 	if (store_ok && store_msg_count(owner)) {

@@ -41,6 +41,11 @@ void offline_close(void);
 void offline_store(struct sip_stx *st, const struct sip_msg *req,
 		   const char *owner);
 
+/** Store a message the server itself sends (chat room fan-out to an
+ * offline member). @return 0 or the store's error. */
+int offline_put(const char *owner, const char *from, const char *to,
+		const char *ctype, const char *body, size_t blen);
+
 /** Messages waiting for owner (message-summary, ctl). */
 unsigned offline_count(const char *owner);
 

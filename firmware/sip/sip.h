@@ -139,6 +139,9 @@ void sip_ctx_abandon(struct sip_ctx *ctx);
 /** Free a transaction that was allocated but never sent. */
 void sip_ctx_free(struct sip_ctx *ctx);
 
+/** The first served domain (the one listen IPs stand for). */
+const char *sip_cfg_domain(void);
+
 /** Served-domain test, used by services (domain lists come from cfg). */
 int sip_is_local_host(struct sd_pl host);
 /** The served domain a local host stands for (listen IPs map to the
@@ -203,6 +206,8 @@ int sip_listen_check(const char *spec, char *why, size_t whylen);
 int sip_proxy_check(const char *uri, char *why, size_t whylen);
 /** The outbound proxy as a flow; ENOENT when none is configured. */
 int sip_proxy_flow(struct sip_flow *f);
+/** A flow for "sip:IP[:port][;transport=udp|tcp]" (a next hop). */
+int sip_uri_flow(const char *uri, struct sip_flow *f);
 
 /** Open listeners; closes everything on failure. cfg must outlive sip. */
 int sip_init(const struct sip_cfg *cfg);

@@ -220,6 +220,11 @@ void sip_core_too_large(const char *hdrs, size_t len,
 	sip_msg_free(m);
 }
 
+const char *sip_cfg_domain(void)
+{
+	return sip_cfg && sip_cfg->n_domain ? sip_cfg->domain[0] : "";
+}
+
 int sip_is_local_host(struct sd_pl host)
 {
 	return sip_local_domain(host) != NULL;
@@ -314,6 +319,22 @@ int sip_proxy_check(const char *uri, char *why, size_t whylen)
 		return 0;
 	}
 	return parse_proxy(uri, &a, &tp, why, whylen);
+}
+
+int sip_uri_flow(const char *uri, struct sip_flow *f)
+{
+	struct port_addr a;
+	enum sip_tp_type tp;
+	char why[160];
+
+	if (parse_proxy(uri, &a, &tp, why, sizeof(why))) {
+		return EINVAL;
+	}
+	memset(f, 0, sizeof(*f));
+	f->tp = tp;
+	f->conn = -1;
+	f->peer = a;
+	return tp == SIP_TP_UDP ? sip_tp_udp_flow(f, &a) : 0;
 }
 
 int sip_proxy_flow(struct sip_flow *f)

@@ -1,0 +1,77 @@
+/** @file imc.h  Chat rooms (Kamailio imc): IRC-like rooms driven by
+ * #commands in MESSAGE bodies, with roles, fan-out, offline members,
+ * history replay, and rooms and members kept in LMDB.
+ */
+#ifndef IMC_H
+#define IMC_H
+
+#include <stddef.h>
+
+#include "simpled_config.h"
+
+struct cfg_sect;
+
+/** Section `imc`; names and defaults follow Kamailio's imc. */
+struct imc_cfg {
+	char manager[64];		/**< user part of the manager URI */
+	char rooms_domain[CONFIG_SIMPLED_MAX_STR]; /**< "" = served domain */
+	char imc_cmd_start_char[2];
+	int create_on_join;
+	int check_on_create;
+	char extra_hdrs[CONFIG_SIMPLED_MAX_STR];
+	char outbound_proxy[CONFIG_SIMPLED_MAX_STR];
+	int offline_members;
+	int history_size;
+};
+
+extern struct imc_cfg imc_cfg;
+void imc_cfg_sect(struct cfg_sect *s);
+
+int imc_init(void);
+void imc_close(void);
+
+unsigned imc_room_count(void);
+unsigned imc_member_count(void);
+
+/* ----------------------------------------------- commands (imc_cmd.c) */
+
+enum imc_cmd_kind {
+#define IMC_CMD(id, name) IMC_##id,
+#include "imc_cmds.def"
+#undef IMC_CMD
+	IMC__COUNT
+};
+
+enum imc_role {
+	IMC_NONE = 0,	/**< not in the room */
+	IMC_INVITED,
+	IMC_MEMBER,
+	IMC_ADMIN,
+	IMC_OWNER,
+};
+
+#define IMC_NAME_MAX 64
+#define IMC_ARG_MAX 256
+
+struct imc_cmd {
+	enum imc_cmd_kind kind;
+	char user[IMC_ARG_MAX];	/**< the <user> argument, "" when none */
+	char room[IMC_NAME_MAX];	/**< the [room] argument, "" when none */
+	int private_room;	/**< create ... private */
+	enum imc_role role;	/**< modify: the new role */
+};
+
+/**
+ * Parse a command body (after the start character). @return 0, or EINVAL
+ * with *why naming the problem ("unknown command 'x'", ...).
+ */
+int imc_cmd_parse(const char *text, size_t len, struct imc_cmd *c,
+		  const char **why);
+/** Is role allowed to run kind? */
+int imc_cmd_allowed(enum imc_role role, enum imc_cmd_kind kind);
+const char *imc_cmd_name(enum imc_cmd_kind kind);
+const char *imc_role_name(enum imc_role role);
+/** A valid room name: 1..63 of letters, digits, '.', '_', '-'. */
+int imc_room_name_ok(const char *name);
+
+#endif
