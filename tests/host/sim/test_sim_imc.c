@@ -1,0 +1,241 @@
+/** @file test_sim_imc.c  Chat rooms on virtual time: commands, roles,
+ * fan-out, private rooms, history, offline members, restart. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "imc.h"
+#include "stat.h"
+
+#define D H_DOMAIN
+
+static char resp[8192];
+static char inbox[16384];
+static int sock_of[16];
+
+/* MESSAGE from user (client n) to to@D; the status, the 200's body in
+ * resp. */
+static int say(int n, const char *user, const char *to, const char *body)
+{
+	const char *m;
+
+	h_send(sock_of[n], "MESSAGE sip:%s@" D " SIP/2.0\n"
+	       "Via: SIP/2.0/UDP 10.0.0.%d:5060;branch=z9hG4bK%s\n"
+	       "From: <sip:%s@" D ">;tag=%s\nTo: <sip:%s@" D ">\n"
+	       "Call-ID: imc-%s\nCSeq: 1 MESSAGE\nContent-Type: text/plain\n"
+	       "Content-Length: %zu\n\n%s", to, n, h_token(), user, h_token(),
+	       to, h_token(), strlen(body), body);
+	h_run(10);
+	resp[0] = '\0';
+	inbox[0] = '\0';
+	while ((m = h_recv(sock_of[n])) != NULL) {
+		if (!strncmp(m, "SIP/2.0", 7)) {
+			snprintf(resp, sizeof(resp), "%s", m);
+		} else {
+			char copy[8192];
+
+			snprintf(copy, sizeof(copy), "%s", m);
+			h_answer(sock_of[n], copy, 200);
+			strncat(inbox, h_body(copy),
+				sizeof(inbox) - strlen(inbox) - 2);
+			strcat(inbox, "\n");
+		}
+	}
+	return h_status(resp);
+}
+
+/* Everything client n received since, answered 200; bodies in inbox. */
+static const char *got(int n)
+{
+	const char *m;
+
+	h_run(10);
+	inbox[0] = '\0';
+	while ((m = h_recv(sock_of[n])) != NULL) {
+		char copy[8192];
+
+		if (strncmp(m, "MESSAGE", 7)) {
+			continue;
+		}
+		snprintf(copy, sizeof(copy), "%s", m);
+		h_answer(sock_of[n], copy, 200);
+		strncat(inbox, h_hdr(copy, "From"),
+			sizeof(inbox) - strlen(inbox) - 2);
+		strcat(inbox, " ");
+		strncat(inbox, h_body(copy), sizeof(inbox) - strlen(inbox) - 2);
+		strcat(inbox, "\n");
+	}
+	return inbox;
+}
+
+/* Like got(), until nothing more comes (stored messages go one by one).*/
+static const char *got_all(int n)
+{
+	static char all[16384];
+	int i;
+
+	all[0] = '\0';
+	for (i = 0; i < 10; i++) {
+		got(n);
+		if (!inbox[0]) {
+			break;
+		}
+		strncat(all, inbox, sizeof(all) - strlen(all) - 1);
+	}
+	return all;
+}
+
+static void start(const char *cfg)
+{
+	static const char *const users[] = {"", "", "alice", "bob", "carol",
+					    "dave", "erin"};
+	int n;
+
+	h_start(cfg);
+	for (n = 2; n <= 5; n++) {
+		sock_of[n] = h_client(n);
+		assert_int_equal(h_register(sock_of[n], n, users[n], 3600),
+				 200);
+	}
+	sock_of[6] = h_client(6); /* erin: not registered */
+}
+
+static void test_rooms_roles_and_fanout(void **state)
+{
+	const char *in;
+
+	(void)state;
+	start(NULL);
+	assert_int_equal(say(2, "alice", "chat", "#create lobby"), 200);
+	assert_non_null(strstr(h_body(resp), "Room lobby created (public)"));
+	assert_int_equal(imc_room_count(), 1);
+	assert_int_equal(say(3, "bob", "lobby", "#join"), 200);
+	assert_non_null(strstr(h_body(resp), "You joined lobby (2 members)"));
+	assert_non_null(strstr(got(2), "bob@" D " joined lobby."));
+	/* A plain message goes to everyone else, prefixed, from the room. */
+	assert_int_equal(say(3, "bob", "lobby", "hello all"), 200);
+	in = got(2);
+	assert_non_null(strstr(in, "<sip:lobby@" D "> [bob]: hello all"));
+	assert_null(strstr(got(3), "hello all"));
+	/* Outsiders may not talk in it. */
+	assert_int_equal(say(4, "carol", "lobby", "let me in"), 403);
+	assert_non_null(strstr(h_body(resp), "You are not a member of lobby"));
+	/* Invite, accept, and the history comes along. */
+	assert_int_equal(say(2, "alice", "lobby", "#invite carol"), 200);
+	assert_non_null(strstr(got(4), "alice@" D " invites you to lobby"));
+	assert_int_equal(say(4, "carol", "lobby", "#accept"), 200);
+	assert_non_null(strstr(inbox, "[bob]: hello all"));
+	/* Members never truncate; roles show. */
+	assert_int_equal(say(3, "bob", "lobby", "#members"), 200);
+	assert_non_null(strstr(h_body(resp), "alice@" D " (owner)\n"
+			       "bob@" D " (member)\ncarol@" D " (member)"));
+	/* A member may not invite; a refusal always says why. */
+	assert_int_equal(say(3, "bob", "lobby", "#invite dave"), 403);
+	assert_non_null(strstr(h_body(resp), "As member of lobby you may not "
+			       "invite"));
+	/* modify, then the admin removes carol. */
+	assert_int_equal(say(2, "alice", "lobby", "#modify bob admin"), 200);
+	assert_int_equal(say(3, "bob", "lobby", "#remove carol"), 200);
+	assert_non_null(strstr(got(4), "You were removed from lobby"));
+	assert_int_equal(say(4, "carol", "lobby", "#members"), 403);
+	/* An admin may not destroy, nor make owners. */
+	assert_int_equal(say(3, "bob", "lobby", "#destroy"), 403);
+	assert_int_equal(say(3, "bob", "lobby", "#modify alice member"), 403);
+	/* The last owner leaving hands the room to an admin. */
+	assert_int_equal(say(2, "alice", "lobby", "#leave"), 200);
+	assert_non_null(strstr(got(3), "bob@" D " is now owner of lobby."));
+	assert_int_equal(say(3, "bob", "lobby", "#members"), 200);
+	assert_non_null(strstr(h_body(resp), "bob@" D " (owner)"));
+	assert_null(strstr(h_body(resp), "alice"));
+	/* Owner alone: leaving is refused with a hint. */
+	assert_int_equal(say(3, "bob", "lobby", "#leave"), 403);
+	assert_non_null(strstr(h_body(resp), "#destroy"));
+	assert_int_equal(say(3, "bob", "lobby", "#destroy"), 200);
+	assert_int_equal(imc_room_count(), 0);
+	assert_int_equal(say(3, "bob", "chat", "#join lobby2 extra"), 400);
+	assert_non_null(strstr(h_body(resp), "too many arguments"));
+	assert_int_equal(say(3, "bob", "chat", "#dance"), 400);
+	assert_non_null(strstr(h_body(resp), "unknown command"));
+	assert_int_equal(say(3, "bob", "chat", "#help"), 200);
+	assert_non_null(strstr(h_body(resp), "#modify <user>"));
+	h_run(40000);
+	h_stop();
+}
+
+static void test_private_rooms_and_listing(void **state)
+{
+	(void)state;
+	start("config imc\n\toption create_on_join 0\n"
+	      "\toption check_on_create 1\n");
+	assert_int_equal(say(2, "alice", "chat", "#create secret private"),
+			 200);
+	assert_int_equal(say(2, "alice", "chat", "#create secret"), 409);
+	assert_non_null(strstr(h_body(resp), "already exists"));
+	assert_int_equal(say(2, "alice", "chat", "#create open"), 200);
+	assert_int_equal(say(5, "dave", "chat", "#join secret"), 403);
+	assert_non_null(strstr(h_body(resp), "private"));
+	assert_non_null(strstr(got(2), "dave@" D " asked to join the private"));
+	assert_int_equal(say(5, "dave", "chat", "#join nowhere"), 404);
+	assert_non_null(strstr(h_body(resp), "No such room: nowhere"));
+	assert_int_equal(say(5, "dave", "chat", "#rooms"), 200);
+	assert_non_null(strstr(h_body(resp), "open (1 members)"));
+	assert_null(strstr(h_body(resp), "secret"));
+	assert_int_equal(say(2, "alice", "chat", "#rooms"), 200);
+	assert_non_null(strstr(h_body(resp), "secret [private]"));
+	/* Invitation opens the private room; reject declines it. */
+	assert_int_equal(say(2, "alice", "secret", "#invite dave"), 200);
+	assert_int_equal(say(5, "dave", "secret", "#reject"), 200);
+	assert_non_null(strstr(got(2), "declined"));
+	assert_int_equal(say(2, "alice", "secret", "#add dave"), 200);
+	assert_int_equal(say(5, "dave", "secret", "#members"), 200);
+	assert_non_null(strstr(h_body(resp), "dave@" D " (member)"));
+	h_run(40000);
+	h_stop();
+}
+
+static void test_offline_member_and_restart(void **state)
+{
+	const char *all;
+
+	(void)state;
+	start(NULL);
+	assert_int_equal(say(2, "alice", "chat", "#create team"), 200);
+	assert_int_equal(say(2, "alice", "team", "#add erin"), 200);
+	/* erin has no binding: the room's message waits in the store. */
+	assert_int_equal(say(2, "alice", "team", "standup at 10"), 200);
+	/* The "added" notice and the message. */
+	assert_int_equal(stat_get(STAT_IMC_OFFLINE), 2);
+	h_restart(NULL);
+	sock_of[2] = h_client(2);
+	sock_of[6] = h_client(6);
+	assert_int_equal(imc_room_count(), 1);
+	assert_int_equal(imc_member_count(), 2);
+	assert_int_equal(h_register(sock_of[6], 6, "erin", 600), 200);
+	/* From the room, with the offline store's date prefix. */
+	all = got_all(6);
+	assert_non_null(strstr(all, "<sip:team@" D "> [stored "));
+	assert_non_null(strstr(all, "] [alice]: standup at 10"));
+	/* The room still fans out after the restart. */
+	assert_int_equal(h_register(sock_of[2], 2, "alice", 600), 200);
+	assert_int_equal(say(6, "erin", "team", "on my way"), 200);
+	assert_non_null(strstr(got(2), "[erin]: on my way"));
+	h_run(40000);
+	h_stop();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rooms_roles_and_fanout),
+		cmocka_unit_test(test_private_rooms_and_listing),
+		cmocka_unit_test(test_offline_member_and_restart),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
