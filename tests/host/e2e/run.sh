@@ -202,6 +202,42 @@ presence_restart)
 	$PY "$here/presence.py" after "$port" "$work/pres.json" ||
 		fail "after restart"
 	;;
+imc)
+	start_daemon
+	$PY "$here/imc.py" flows "$port" || fail "room flows"
+	;;
+imc_fanout)
+	start_daemon "config imc
+	option offline_members '0'"
+	$PY "$here/imc.py" fanout_setup "$port" || fail "room setup"
+	# Three sipp agents are members u1..u3 of lobby; bob's message from a
+	# fourth sipp agent fans out to each of them.
+	agents=""
+	for u in u1 u2 u3; do
+		p=$(free_port)
+		(cd "$work" && sipp "127.0.0.1:$port" -sf "$sc/imc_uas.xml" \
+			-nostdin -i 127.0.0.1 -p "$p" -m 1 -timeout 30 \
+			-timeout_error -trace_err > "$work/uas-$u.out" 2>&1) &
+		agents="$agents $!"
+		sipp_run reg_contact.xml -m 1 -set user "$u" -set cport "$p"
+	done
+	sipp_run message_send.xml -m 1 -set to lobby
+	for a in $agents; do
+		wait "$a" || { cat "$work"/*errors.log >&2
+			fail "a member's agent did not get the room message"; }
+	done
+	;;
+imc_restart)
+	start_daemon
+	$PY "$here/imc.py" before "$port" || fail "before restart"
+	kill -TERM "$pid"
+	wait "$pid" || fail "daemon did not stop cleanly"
+	"$bin" -f -c "$work/simpled.conf" >> "$work/stdout.log" \
+		2>> "$work/simpled.log" &
+	pid=$!
+	sleep 0.5
+	$PY "$here/imc.py" after "$port" || fail "after restart"
+	;;
 sipsak)
 	start_daemon
 	sipsak -s "sip:probe@127.0.0.1:$port" > "$work/sipsak.out" 2>&1 ||
