@@ -798,17 +798,8 @@ static int claims(const osip_uri_t *u, void *arg)
 
 static int sender_of(const struct sip_msg *req, char *buf, size_t size)
 {
-	const osip_uri_t *u = req->osip->from ? req->osip->from->url : NULL;
-	int n;
-
-	if (!u || !u->username || !u->host) {
-		return EINVAL;
-	}
-	if (!reg_aor_key(u, buf, size)) {
-		return 0;
-	}
-	n = snprintf(buf, size, "%s@%s", u->username, u->host);
-	return n < 0 || (size_t)n >= size ? EINVAL : 0;
+	return req->osip->from ? reg_uri_aor(req->osip->from->url, buf, size)
+			       : EINVAL;
 }
 
 static void relay_to_room(struct sip_stx *st, const struct sip_msg *req,

@@ -87,6 +87,35 @@ const char *pres_event_name(enum pres_event ev)
 	return event_names[ev];
 }
 
+int pres_expires(struct sip_stx *st, const struct sip_msg *req, int offset)
+{
+	const struct sip_hdr *h = sip_msg_hdr(req, SIP_HDR_EXPIRES);
+	uint32_t e = (uint32_t)pres_cfg.default_expires;
+	char hdr[48];
+
+	if (h && sd_pl_u32(h->value, &e)) {
+		sip_reply(st, 400, "Malformed Expires header", NULL, NULL, NULL,
+			  0);
+		return -1;
+	}
+	if (e && e < (uint32_t)pres_cfg.min_expires) {
+		if (pres_cfg.min_expires_action == 1) {
+			snprintf(hdr, sizeof(hdr), "Min-Expires: %d\r\n",
+				 pres_cfg.min_expires);
+			sip_reply(st, 423, NULL, hdr, NULL, NULL, 0);
+			return -1;
+		}
+		e = (uint32_t)pres_cfg.min_expires;
+	}
+	if (e > (uint32_t)pres_cfg.max_expires) {
+		e = (uint32_t)pres_cfg.max_expires;
+	}
+	if (e > (uint32_t)offset) {
+		e -= (uint32_t)offset;
+	}
+	return (int)e;
+}
+
 struct pres_entity *pres_entity_get(const char *key, int create)
 {
 	struct pres_entity *e;

@@ -90,6 +90,10 @@ struct pres_sub {
 struct pres_entity *pres_entity_get(const char *key, int create);
 void pres_entity_put(struct pres_entity *e);
 int pres_event_from_pl(struct sd_pl ev);
+/** Expiry granted to a PUBLISH or SUBSCRIBE (default, min with its
+ * action, max, minus offset), or -1 after answering 400/423. */
+int pres_expires(struct sip_stx *st, const struct sip_msg *req,
+		 int offset);
 const char *pres_event_name(enum pres_event ev);
 
 /* pres_xml.c */

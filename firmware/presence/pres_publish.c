@@ -181,33 +181,6 @@ static struct pres_doc *doc_new(struct pres_entity *e, const char *id)
 	return d;
 }
 
-/* Granted expiry for a request, or -1 after answering it. */
-static int publish_expires(struct sip_stx *st, const struct sip_msg *req)
-{
-	const struct sip_hdr *h = sip_msg_hdr(req, SIP_HDR_EXPIRES);
-	uint32_t e = (uint32_t)pres_cfg.default_expires;
-	char hdr[48];
-
-	if (h && sd_pl_u32(h->value, &e)) {
-		sip_reply(st, 400, "Malformed Expires header", NULL, NULL, NULL,
-			  0);
-		return -1;
-	}
-	if (e && e < (uint32_t)pres_cfg.min_expires) {
-		if (pres_cfg.min_expires_action == 1) {
-			snprintf(hdr, sizeof(hdr), "Min-Expires: %d\r\n",
-				 pres_cfg.min_expires);
-			sip_reply(st, 423, NULL, hdr, NULL, NULL, 0);
-			return -1;
-		}
-		e = (uint32_t)pres_cfg.min_expires;
-	}
-	if (e > (uint32_t)pres_cfg.max_expires) {
-		e = (uint32_t)pres_cfg.max_expires;
-	}
-	return (int)e;
-}
-
 /* Content-Type and body checks; answers and returns non-zero on error. */
 static int check_body(struct sip_stx *st, const struct sip_msg *req)
 {
@@ -272,7 +245,7 @@ static void on_publish(struct sip_stx *st, const struct sip_msg *req)
 			  NULL, NULL, 0);
 		return;
 	}
-	expires = publish_expires(st, req);
+	expires = pres_expires(st, req, 0);
 	if (expires < 0) {
 		return;
 	}

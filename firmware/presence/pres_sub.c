@@ -372,36 +372,6 @@ static void sub_arm(struct pres_sub *s, uint32_t expires)
 	s->dirty = 1;
 }
 
-/* Granted expiry or -1 after answering. */
-static int sub_expires(struct sip_stx *st, const struct sip_msg *req)
-{
-	const struct sip_hdr *h = sip_msg_hdr(req, SIP_HDR_EXPIRES);
-	uint32_t e = (uint32_t)pres_cfg.default_expires;
-	char hdr[48];
-
-	if (h && sd_pl_u32(h->value, &e)) {
-		sip_reply(st, 400, "Malformed Expires header", NULL, NULL, NULL,
-			  0);
-		return -1;
-	}
-	if (e && e < (uint32_t)pres_cfg.min_expires) {
-		if (pres_cfg.min_expires_action == 1) {
-			snprintf(hdr, sizeof(hdr), "Min-Expires: %d\r\n",
-				 pres_cfg.min_expires);
-			sip_reply(st, 423, NULL, hdr, NULL, NULL, 0);
-			return -1;
-		}
-		e = (uint32_t)pres_cfg.min_expires;
-	}
-	if (e > (uint32_t)pres_cfg.max_expires) {
-		e = (uint32_t)pres_cfg.max_expires;
-	}
-	if (e > (uint32_t)pres_cfg.expires_offset) {
-		e -= (uint32_t)pres_cfg.expires_offset;
-	}
-	return (int)e;
-}
-
 static void reply_200(struct sip_stx *st, const struct pres_sub *s,
 		      int expires)
 {
@@ -483,28 +453,6 @@ static int route_set(const struct sip_msg *req, char *buf, size_t size)
 	return b.overflow ? ENAMETOOLONG : 0;
 }
 
-static int watcher_aor(const osip_uri_t *u, char *buf, size_t size)
-{
-	int n, i;
-
-	if (!u || !u->host || !u->username) {
-		return EINVAL;
-	}
-	if (!reg_aor_key(u, buf, size)) {
-		return 0;
-	}
-	n = snprintf(buf, size, "%s@%s", u->username, u->host);
-	if (n < 0 || (size_t)n >= size) {
-		return ENAMETOOLONG;
-	}
-	for (i = (int)strlen(u->username) + 1; buf[i]; i++) {
-		if (buf[i] >= 'A' && buf[i] <= 'Z') {
-			buf[i] = (char)(buf[i] + 32);
-		}
-	}
-	return 0;
-}
-
 static void on_subscribe(struct sip_stx *st, const struct sip_msg *req)
 {
 	const struct sip_hdr *evh = sip_msg_hdr_name(req, "Event");
@@ -521,7 +469,7 @@ static void on_subscribe(struct sip_stx *st, const struct sip_msg *req)
 			  "presence.winfo, message-summary\r\n", NULL, NULL, 0);
 		return;
 	}
-	expires = sub_expires(st, req);
+	expires = pres_expires(st, req, pres_cfg.expires_offset);
 	if (expires < 0) {
 		return;
 	}
@@ -554,7 +502,8 @@ static void on_subscribe(struct sip_stx *st, const struct sip_msg *req)
 	s->event = (enum pres_event)ev;
 	snprintf(s->local_tag, sizeof(s->local_tag), "%s", sip_stx_totag(st));
 	snprintf(s->presentity_uri, sizeof(s->presentity_uri), "sip:%s", aor);
-	if (watcher_aor(req->osip->from ? req->osip->from->url : NULL,
+	if (!req->osip->from ||
+	    reg_uri_aor(req->osip->from->url,
 			s->watcher, sizeof(s->watcher)) ||
 	    sd_pl_copy(req->call_id, s->callid, sizeof(s->callid)) ||
 	    sd_pl_copy(fh->value, s->remote_from, sizeof(s->remote_from)) ||

@@ -97,10 +97,31 @@ unsigned reg_binding_count(void)
 	return n_bindings;
 }
 
+/* "user@domain"; domains compare without case, user parts with
+ * (RFC 3261 19.1.4), so only the domain is lower-cased. */
+static int aor_print(const char *user, const char *dom, char *buf,
+		     size_t size)
+{
+	int n;
+
+	if (!user || !user[0]) {
+		return EINVAL;
+	}
+	n = snprintf(buf, size, "%s@%s", user, dom);
+	if (n < 0 || (size_t)n >= size) {
+		return ENAMETOOLONG;
+	}
+	for (n = (int)strlen(user) + 1; buf[n]; n++) {
+		if (buf[n] >= 'A' && buf[n] <= 'Z') {
+			buf[n] = (char)(buf[n] + 32);
+		}
+	}
+	return 0;
+}
+
 int reg_aor_key(const osip_uri_t *u, char *buf, size_t size)
 {
 	const char *dom;
-	int n;
 
 	if (!u || !u->host) {
 		return EINVAL;
@@ -112,17 +133,17 @@ int reg_aor_key(const osip_uri_t *u, char *buf, size_t size)
 	if (!u->username || !u->username[0]) {
 		return EINVAL;
 	}
-	n = snprintf(buf, size, "%s@%s", u->username, dom);
-	if (n < 0 || (size_t)n >= size) {
-		return ENAMETOOLONG;
+	return aor_print(u->username, dom, buf, size);
+}
+
+int reg_uri_aor(const osip_uri_t *u, char *buf, size_t size)
+{
+	int err = reg_aor_key(u, buf, size);
+
+	if (err != ENOENT) {
+		return err;
 	}
-	/* Domains compare without case; user parts with (RFC 3261 19.1.4).*/
-	for (n = (int)strlen(u->username) + 1; buf[n]; n++) {
-		if (buf[n] >= 'A' && buf[n] <= 'Z') {
-			buf[n] = (char)(buf[n] + 32);
-		}
-	}
-	return 0;
+	return aor_print(u->username, u->host, buf, size);
 }
 
 static void binding_unlink(struct reg_binding *b)

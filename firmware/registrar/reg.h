@@ -61,6 +61,13 @@ void reg_close(void);
  */
 int reg_aor_key(const osip_uri_t *u, char *buf, size_t size);
 
+/**
+ * "user@domain" for any URI: reg_aor_key() for a served domain, else the
+ * URI's own user and host (host lower-cased). Watchers and chat members
+ * may come from other domains.
+ */
+int reg_uri_aor(const osip_uri_t *u, char *buf, size_t size);
+
 /** Call h for every current binding of aor. @return the count. */
 unsigned reg_lookup(const char *aor, reg_contact_h *h, void *arg);
 
