@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "mem.h"
 #include "port_sim.h"
 #include "stat.h"
 
@@ -319,6 +320,58 @@ static void test_txn_pool_reclaims_completed(void **state)
 	h_stop();
 }
 
+/* Fail the n-th allocation of a MESSAGE relay, for every n: the sender
+ * gets 200, 202 or 503 (or nothing when even the parse could not start),
+ * the daemon keeps serving, and at the end nothing is left allocated. */
+static void test_oom_sweep_relay(void **state)
+{
+	int alice, bob, n, fails_seen = 0;
+	unsigned long before;
+	char tok[16];
+
+	(void)state;
+	h_start(NULL);
+	alice = h_client(2);
+	bob = h_client(3);
+	assert_int_equal(h_register(alice, 2, "alice", 3600), 200);
+	for (n = 1; n < 200; n++) {
+		const char *r;
+		int code;
+
+		before = mem_fails();
+		snprintf(tok, sizeof(tok), "oom%d", n);
+		mem_fail_nth((unsigned long)n);
+		send_message(bob, 3, "alice@" H_DOMAIN, tok);
+		h_run(10);
+		mem_fail_nth(0);
+		/* alice answers whatever reached her. */
+		while ((r = h_recv(alice)) != NULL) {
+			char copy[4096];
+
+			snprintf(copy, sizeof(copy), "%s", r);
+			if (!strncmp(copy, "MESSAGE", 7)) {
+				answer(alice, copy, 200);
+			}
+		}
+		h_run(10);
+		r = h_recv(bob);
+		code = h_status(r);
+		assert_true(code == 0 || code == 200 || code == 202 ||
+			    code == 503);
+		h_drain(bob);
+		if (mem_fails() == before) {
+			break; /* the n-th allocation never came: done */
+		}
+		fails_seen++;
+	}
+	assert_true(fails_seen > 5);
+	assert_true(n < 200); /* every allocation point was tried */
+	/* Still serving. */
+	assert_int_equal(h_register(alice, 2, "alice", 3600), 200);
+	h_run(40000);
+	h_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -330,6 +383,7 @@ int main(void)
 		cmocka_unit_test(test_invite_405_until_ack),
 		cmocka_unit_test(test_request_checks),
 		cmocka_unit_test(test_txn_pool_reclaims_completed),
+		cmocka_unit_test(test_oom_sweep_relay),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
