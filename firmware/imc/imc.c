@@ -257,7 +257,93 @@ struct deliver {
 	const char *body;
 	size_t blen;
 	unsigned sent;
+	struct fallback *fb;	/* offline fallback, or NULL */
 };
+
+/*
+ * A room message to a member's contacts that may still go to the offline
+ * store: if no contact takes it and one was unreachable (408, 480, 5xx),
+ * it is stored once the last answer is in. Lives in the budget; every live
+ * one is on a list so that imc_close() can free what never got answers.
+ */
+struct fallback {
+	struct fallback *prev, *next;
+	unsigned pending;
+	int delivered;
+	int unreachable;
+	size_t blen;
+	char user[CONFIG_SIMPLED_MAX_URI_LEN];
+	char from[CONFIG_SIMPLED_MAX_URI_LEN + 8];
+	char ctype[128];
+	char body[];
+};
+
+static struct fallback *fallbacks;
+
+static void fallback_free(struct fallback *fb)
+{
+	if (fb->prev) {
+		fb->prev->next = fb->next;
+	} else {
+		fallbacks = fb->next;
+	}
+	if (fb->next) {
+		fb->next->prev = fb->prev;
+	}
+	mem_free(fb);
+}
+
+static void fallback_done(struct fallback *fb)
+{
+	char to[CONFIG_SIMPLED_MAX_URI_LEN + 8];
+
+	if (!fb->delivered && fb->unreachable) {
+		snprintf(to, sizeof(to), "<sip:%s>", fb->user);
+		if (!offline_put(fb->user, fb->from, to, fb->ctype, fb->body,
+				 fb->blen)) {
+			stat_inc(STAT_IMC_OFFLINE);
+		}
+	}
+	fallback_free(fb);
+}
+
+static void on_member_answer(int code, const struct sip_msg *resp, void *arg)
+{
+	struct fallback *fb = arg;
+
+	(void)resp;
+	if (code >= 200 && code < 300) {
+		fb->delivered = 1;
+	} else if (code == 408 || code == 480 || code / 100 == 5) {
+		fb->unreachable = 1;
+	}
+	if (!--fb->pending) {
+		fallback_done(fb);
+	}
+}
+
+static struct fallback *fallback_new(const char *user, const char *from,
+				     const char *ctype, const char *body,
+				     size_t blen)
+{
+	struct fallback *fb = mem_alloc(sizeof(*fb) + blen);
+
+	if (!fb) {
+		return NULL; /* no fallback under memory pressure */
+	}
+	memset(fb, 0, sizeof(*fb));
+	snprintf(fb->user, sizeof(fb->user), "%s", user);
+	snprintf(fb->from, sizeof(fb->from), "%s", from);
+	snprintf(fb->ctype, sizeof(fb->ctype), "%s", ctype ? ctype : "");
+	memcpy(fb->body, body, blen);
+	fb->blen = blen;
+	fb->next = fallbacks;
+	if (fallbacks) {
+		fallbacks->prev = fb;
+	}
+	fallbacks = fb;
+	return fb;
+}
 
 static void send_to_contact(const struct reg_contact *c, void *arg)
 {
@@ -276,9 +362,15 @@ static void send_to_contact(const struct reg_contact *c, void *arg)
 	r.ctype = d->ctype;
 	r.body = d->body;
 	r.blen = d->blen;
-	if (!sip_request_send(&r, c->flow, NULL, NULL)) {
+	if (d->fb) {
+		d->fb->pending++;
+	}
+	if (!sip_request_send(&r, c->flow, d->fb ? on_member_answer : NULL,
+			      d->fb)) {
 		d->sent++;
 		stat_inc(STAT_IMC_DELIVERIES);
+	} else if (d->fb) {
+		d->fb->pending--;
 	}
 }
 
@@ -304,7 +396,16 @@ static void deliver(const char *user, const char *from_uri,
 	d.ctype = ctype;
 	d.body = body;
 	d.blen = blen;
-	if (reg_lookup(user, send_to_contact, &d) || d.sent) {
+	if (store_offline && imc_cfg.offline_members &&
+	    reg_lookup(user, NULL, NULL)) {
+		d.fb = fallback_new(user, from, ctype, body, blen);
+	}
+	reg_lookup(user, send_to_contact, &d);
+	if (d.fb && !d.fb->pending) {
+		fallback_free(d.fb); /* no request left: nothing to wait for */
+		d.fb = NULL;
+	}
+	if (d.sent) {
 		return;
 	}
 	/* Not ours to look up: the next hop knows the user. */
@@ -972,6 +1073,10 @@ void imc_close(void)
 {
 	struct imc_room *r, *tmp;
 
+	/* sip_close() will drop their transactions without answers. */
+	while (fallbacks) {
+		fallback_free(fallbacks);
+	}
 	HASH_ITER(hh, rooms, r, tmp) {
 		room_free(r, 0);
 	}

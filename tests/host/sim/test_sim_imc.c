@@ -229,12 +229,36 @@ static void test_offline_member_and_restart(void **state)
 	h_stop();
 }
 
+static void test_unreachable_member_gets_it_later(void **state)
+{
+	const char *all;
+
+	(void)state;
+	start(NULL);
+	assert_int_equal(say(2, "alice", "chat", "#create night"), 200);
+	assert_int_equal(say(2, "alice", "night", "#add carol"), 200);
+	h_drain(sock_of[4]);
+	/* carol is registered but her phone is gone: no answer at all. */
+	assert_int_equal(say(2, "alice", "night", "are you there?"), 200);
+	h_run(33000);
+	h_drain(sock_of[4]);
+	/* Both the "added" notice and the message went unanswered. */
+	assert_int_equal(stat_get(STAT_IMC_OFFLINE), 2);
+	/* When she registers again the message comes from the store. */
+	assert_int_equal(h_register(sock_of[4], 4, "carol", 600), 200);
+	all = got_all(4);
+	assert_non_null(strstr(all, "[alice]: are you there?"));
+	h_run(40000);
+	h_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rooms_roles_and_fanout),
 		cmocka_unit_test(test_private_rooms_and_listing),
 		cmocka_unit_test(test_offline_member_and_restart),
+		cmocka_unit_test(test_unreachable_member_gets_it_later),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
