@@ -165,6 +165,9 @@ static int conn_frame(struct tcp_conn *c)
 		if (total > CONFIG_SIMPLED_MAX_MSG_SIZE) {
 			/* Answer 513 from the headers, drop the body. */
 			sip_core_too_large(c->rx, hlen, &f);
+			if (conns[f.conn] != c || c->gen != f.gen) {
+				return ECANCELED; /* closed while answering */
+			}
 			c->skip = cl;
 			memmove(c->rx, c->rx + hlen, c->rx_len - hlen);
 			c->rx_len -= hlen;
