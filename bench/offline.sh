@@ -10,9 +10,7 @@ sc=$root/tests/host/e2e/scenarios
 N=${BENCH_CALLS:-5000}
 USERS=10
 hz=$(getconf CLK_TCK)
-free_port() {
-	/usr/bin/python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
-}
+. "$root/bench/lib.sh"
 
 run_mode() { # run_mode sync|batch RATE
 	local mode=$1 rate=$2 work port pid

@@ -6,7 +6,8 @@ set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$root/build/firmware/simpled}
 work=$(mktemp -d /tmp/simpled-bench-pres.XXXXXX)
-port=$(/usr/bin/python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+. "$root/bench/lib.sh"
+port=$(free_port)
 cat > "$work/simpled.conf" <<CONF
 config simpled 'main'
 	list domain 'bench.test'
@@ -23,8 +24,5 @@ config limits
 	option presentities '8192'
 	option pres_docs '4096'
 CONF
-"$bin" -f -c "$work/simpled.conf" 2> "$work/log" &
-pid=$!
-trap 'kill $pid 2>/dev/null; rm -rf "$work"' EXIT
-sleep 0.3
+bench_daemon "$bin" "$work"
 /usr/bin/python3 "$root/bench/presence.py" "$port" "$pid"

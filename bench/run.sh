@@ -10,7 +10,8 @@ sc=$root/tests/host/e2e/scenarios
 work=$(mktemp -d /tmp/simpled-bench.XXXXXX)
 trap 'kill $pid 2>/dev/null; rm -rf "$work"' EXIT
 domain=bench.test
-port=$(/usr/bin/python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+. "$root/bench/lib.sh"
+port=$(free_port)
 N=${BENCH_CALLS:-20000}
 
 cat > "$work/simpled.conf" <<CONF

@@ -69,6 +69,22 @@ CONF
 	fail "daemon did not start"
 }
 
+# Stop it cleanly and start it again on the same port and state.
+restart_daemon() {
+	kill -TERM "$pid"
+	wait "$pid" || fail "daemon did not stop cleanly"
+	"$bin" -f -c "$work/simpled.conf" >> "$work/stdout.log" \
+		2>> "$work/simpled.log" &
+	pid=$!
+	for _ in $(seq 1 100); do
+		[ "$(grep -c "serving $domain" "$work/simpled.log")" -ge 2 ] &&
+			return 0
+		kill -0 "$pid" 2>/dev/null || fail "daemon exited at restart"
+		sleep 0.05
+	done
+	fail "daemon did not restart"
+}
+
 alive() {
 	kill -0 "$pid" 2>/dev/null || fail "daemon died"
 }
@@ -193,12 +209,7 @@ presence_restart)
 	start_daemon
 	$PY "$here/presence.py" before "$port" "$work/pres.json" ||
 		fail "before restart"
-	kill -TERM "$pid"
-	wait "$pid" || fail "daemon did not stop cleanly"
-	"$bin" -f -c "$work/simpled.conf" >> "$work/stdout.log" \
-		2>> "$work/simpled.log" &
-	pid=$!
-	sleep 0.5
+	restart_daemon
 	$PY "$here/presence.py" after "$port" "$work/pres.json" ||
 		fail "after restart"
 	;;
@@ -230,12 +241,7 @@ imc_fanout)
 imc_restart)
 	start_daemon
 	$PY "$here/imc.py" before "$port" || fail "before restart"
-	kill -TERM "$pid"
-	wait "$pid" || fail "daemon did not stop cleanly"
-	"$bin" -f -c "$work/simpled.conf" >> "$work/stdout.log" \
-		2>> "$work/simpled.log" &
-	pid=$!
-	sleep 0.5
+	restart_daemon
 	$PY "$here/imc.py" after "$port" || fail "after restart"
 	;;
 sipsak)

@@ -1,0 +1,13 @@
+# Shared by the bench scripts: a free UDP port on loopback and the daemon
+# started on a config, stopped and cleaned up on exit.
+free_port() {
+	/usr/bin/python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
+}
+
+# bench_daemon BIN WORK: start BIN on WORK/simpled.conf; sets $pid.
+bench_daemon() {
+	"$1" -f -c "$2/simpled.conf" 2> "$2/log" &
+	pid=$!
+	trap 'kill $pid 2>/dev/null; rm -rf "'"$2"'"' EXIT
+	sleep 0.3
+}
