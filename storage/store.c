@@ -541,24 +541,6 @@ static int msg_read(MDB_txn *t, uint64_t id, struct store_msg *m,
 	return msg_decode(&k, v, m);
 }
 
-int store_msg_get(uint64_t id, store_msg_h *h, void *arg)
-{
-	struct store_msg m;
-	MDB_txn *t;
-	MDB_val v;
-	int rc = txn_begin(&t, MDB_RDONLY);
-
-	if (rc) {
-		return rc;
-	}
-	rc = msg_read(t, id, &m, &v);
-	if (!rc && h) {
-		h(&m, arg);
-	}
-	mdb_txn_abort(t);
-	return rc;
-}
-
 int store_msg_del(uint64_t id)
 {
 	struct store_msg m;

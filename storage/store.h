@@ -69,7 +69,6 @@ typedef int (store_msg_h)(const struct store_msg *m, void *arg);
 int store_msg_put(struct store_msg *m);
 /** Messages of owner in arrival order; h returning non-zero stops. */
 int store_msg_list(const char *owner, store_msg_h *h, void *arg);
-int store_msg_get(uint64_t id, store_msg_h *h, void *arg);
 int store_msg_del(uint64_t id);
 /** Set the failed-try count and the reminder time (0: none). */
 int store_msg_update(uint64_t id, uint32_t tries, int64_t send_at);

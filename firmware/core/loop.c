@@ -3,8 +3,6 @@
 #include "port.h"
 #include "tmr.h"
 
-static int stopping;
-
 void loop_once(int max_wait_ms)
 {
 	int wait = tmr_next_ms();
@@ -18,8 +16,7 @@ void loop_once(int max_wait_ms)
 
 void loop_run(loop_sig_h *on_hup)
 {
-	stopping = 0;
-	while (!stopping) {
+	for (;;) {
 		unsigned sigs;
 
 		loop_once(-1);
@@ -31,9 +28,4 @@ void loop_run(loop_sig_h *on_hup)
 			on_hup(sigs);
 		}
 	}
-}
-
-void loop_stop(void)
-{
-	stopping = 1;
 }

@@ -7,8 +7,7 @@ typedef void (loop_sig_h)(unsigned sigs);
 
 /** Run one turn: wait at most max_wait_ms (negative: until an event). */
 void loop_once(int max_wait_ms);
-/** Run until loop_stop() or SIGTERM. */
+/** Run until SIGTERM (or SIGINT). */
 void loop_run(loop_sig_h *on_hup);
-void loop_stop(void);
 
 #endif

@@ -24,7 +24,6 @@ struct msg_relay {
 	char aor[CONFIG_SIMPLED_MAX_URI_LEN];	/* local target, "" proxied */
 };
 
-static unsigned n_relays;
 static struct {
 	msg_match_h *match;
 	sip_req_h *h;
@@ -62,7 +61,6 @@ static int rank(int code)
 
 static void relay_free(struct msg_relay *r)
 {
-	n_relays--;
 	pool_put(POOL_RELAY, r);
 }
 
@@ -153,7 +151,6 @@ static struct msg_relay *relay_new(struct sip_stx *st,
 		sip_reply_errno(st, ENOMEM);
 		return NULL;
 	}
-	n_relays++;
 	r->st = st;
 	r->req = req;
 	r->pending = 1;
@@ -244,6 +241,5 @@ void msg_close(void)
 {
 	/* Relays are owned by their transactions' callbacks; sip_close()
 	 * silenced those, so the pool is simply released with the rest. */
-	n_relays = 0;
 	memset(claims, 0, sizeof(claims));
 }

@@ -76,11 +76,6 @@ static int doc_write(struct pres_doc *d, int64_t expires,
 	return store_rec_put(STORE_PRES_DOC, key, rec, 8 + tl + req->body.l);
 }
 
-struct walk {
-	pres_doc_h *h;
-	void *arg;
-};
-
 void pres_docs_walk(const struct pres_entity *e, pres_doc_h *h, void *arg)
 {
 	char key[CONFIG_SIMPLED_MAX_URI_LEN + DOC_ID_LEN + 2];

@@ -115,7 +115,6 @@ int sip_reply(struct sip_stx *st, int code, const char *reason,
 	      size_t blen);
 /** Reply with the reason's standard text and our errno mapping. */
 int sip_reply_errno(struct sip_stx *st, int err);
-const struct sip_msg *sip_stx_req(const struct sip_stx *st);
 /** The To-tag this transaction's responses carry (dialog local tag). */
 const char *sip_stx_totag(const struct sip_stx *st);
 
@@ -134,8 +133,6 @@ const char *sip_ctx_branch(const struct sip_ctx *ctx);
  * error the transaction is freed and h is not called. */
 int sip_ctx_send(struct sip_ctx *ctx, const struct sip_flow *dst,
 		 const char *method, const char *buf, size_t len);
-/** Forget the handler: the transaction runs on but reports to nobody. */
-void sip_ctx_abandon(struct sip_ctx *ctx);
 /** Free a transaction that was allocated but never sent. */
 void sip_ctx_free(struct sip_ctx *ctx);
 

@@ -52,7 +52,6 @@ void sip_tp_sent_by(const struct sip_flow *f, char *buf, size_t size,
 int sip_tp_udp_flow(struct sip_flow *f, const struct port_addr *dst);
 /** Is addr one of our listen addresses (IP only)? */
 int sip_tp_is_local_ip(struct sd_pl host);
-unsigned sip_tp_conn_count(void);
 
 /* sip_core.c */
 void sip_core_recv(const char *buf, size_t len, const struct sip_flow *f);

@@ -44,7 +44,6 @@ struct tcp_conn {
 static struct listener listeners[CONFIG_SIMPLED_MAX_LISTEN];
 static unsigned n_listeners;
 static struct tcp_conn *conns[CONFIG_SIMPLED_MAX_TCP_CONNS];
-static unsigned n_conns;
 static uint32_t conn_gen;
 static char udp_rx[65536];
 
@@ -54,7 +53,6 @@ static void conn_close(struct tcp_conn *c)
 	port_close(c->sock);
 	mem_free(c->tx);
 	conns[c->slot] = NULL;
-	n_conns--;
 	stat_inc(STAT_TCP_CLOSED);
 	pool_put(POOL_TCP_CONN, c);
 }
@@ -93,14 +91,8 @@ static struct tcp_conn *conn_new(int sock, int lidx,
 	c->lidx = lidx;
 	c->peer = *peer;
 	conns[i] = c;
-	n_conns++;
 	conn_touch(c);
 	return c;
-}
-
-unsigned sip_tp_conn_count(void)
-{
-	return n_conns;
 }
 
 static void conn_flow(const struct tcp_conn *c, struct sip_flow *f)

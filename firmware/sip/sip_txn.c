@@ -260,11 +260,6 @@ int sip_stx_receive(struct sip_stx **stp, struct sip_msg *req)
 	return 0;
 }
 
-const struct sip_msg *sip_stx_req(const struct sip_stx *st)
-{
-	return st ? st->req : NULL;
-}
-
 const char *sip_stx_totag(const struct sip_stx *st)
 {
 	return st->totag;
@@ -515,13 +510,6 @@ int sip_request_send(const struct sip_request *r, const struct sip_flow *dst,
 		return EMSGSIZE;
 	}
 	return sip_ctx_send(ctx, dst, r->method, b.p, b.len);
-}
-
-void sip_ctx_abandon(struct sip_ctx *ctx)
-{
-	if (ctx) {
-		ctx->h = NULL;
-	}
 }
 
 void sip_ctx_receive(struct sip_msg *resp)

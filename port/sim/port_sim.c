@@ -30,11 +30,7 @@ struct sim_sock {
 static struct sim_sock socks[SIM_MAX_SOCKS];
 static uint32_t now_ms;
 static uint64_t elapsed_ms;	/* since sim_reset, for the wall clock */
-static int64_t wall_s = 1767225600; /* 2026-01-01T00:00:00Z */
-static unsigned sent_count;
-static struct port_addr drop_addr;
-static unsigned drop_n;
-static char last_log[512];
+static const int64_t wall_s = 1767225600; /* 2026-01-01T00:00:00Z */
 
 static int addr_eq(const struct port_addr *a, const struct port_addr *b)
 {
@@ -65,9 +61,6 @@ void sim_reset(uint32_t t)
 	}
 	now_ms = t;
 	elapsed_ms = 0;
-	sent_count = 0;
-	drop_n = 0;
-	last_log[0] = '\0';
 }
 
 unsigned sim_pending(void)
@@ -82,27 +75,6 @@ unsigned sim_pending(void)
 		}
 	}
 	return n;
-}
-
-unsigned sim_sent_count(void)
-{
-	return sent_count;
-}
-
-void sim_drop_next(const struct port_addr *dst, unsigned n)
-{
-	drop_addr = *dst;
-	drop_n = n;
-}
-
-void sim_set_wall(int64_t s)
-{
-	wall_s = s;
-}
-
-const char *sim_last_log(void)
-{
-	return last_log;
 }
 
 int port_init(void)
@@ -152,7 +124,6 @@ void port_log_syslog(const char *ident)
 
 void port_log(int level, const char *line)
 {
-	snprintf(last_log, sizeof(last_log), "%s", line);
 	if (getenv("SIM_LOG")) {
 		fprintf(stderr, "sim[%d] %u: %s\n", level, now_ms, line);
 	}
@@ -229,11 +200,6 @@ int port_sendto(int sock, const void *buf, size_t len,
 
 	if (!s) {
 		return EBADF;
-	}
-	sent_count++;
-	if (drop_n > 0 && addr_eq(&drop_addr, dst)) {
-		drop_n--;
-		return 0;
 	}
 	for (i = 0; i < SIM_MAX_SOCKS; i++) {
 		if (socks[i].used && addr_eq(&socks[i].addr, dst)) {

@@ -14,13 +14,5 @@
 void sim_reset(uint32_t now_ms);
 /** Datagrams queued on watched sockets, i.e. work the loop still has. */
 unsigned sim_pending(void);
-/** Datagrams sent through the network since sim_reset(). */
-unsigned sim_sent_count(void);
-/** Drop the next n datagrams sent to dst (loss injection). */
-void sim_drop_next(const struct port_addr *dst, unsigned n);
-/** Fixed wall clock for Date headers. */
-void sim_set_wall(int64_t s);
-/** Lines logged through port_log() are kept; the last one is here. */
-const char *sim_last_log(void);
 
 #endif
