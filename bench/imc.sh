@@ -7,12 +7,8 @@ bin=${1:-$root/build/firmware/simpled}
 work=$(mktemp -d /tmp/simpled-bench-imc.XXXXXX)
 . "$root/bench/lib.sh"
 port=$(free_port)
-cat > "$work/simpled.conf" <<CONF
-config simpled 'main'
-	list domain 'bench.test'
-	list listen 'udp:127.0.0.1:$port'
-	option state_dir '$work/state'
-	option log_level 'warn'
+bench_conf "$work" "$port"
+cat >> "$work/simpled.conf" <<CONF
 config imc
 	option history_size '0'
 config limits

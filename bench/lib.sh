@@ -11,3 +11,15 @@ bench_daemon() {
 	trap 'kill $pid 2>/dev/null; rm -rf "'"$2"'"' EXIT
 	sleep 0.3
 }
+
+# bench_conf WORK PORT [DOMAIN]: the main section every bench uses, into
+# WORK/simpled.conf; callers append their own sections.
+bench_conf() {
+	cat > "$1/simpled.conf" <<CONF
+config simpled 'main'
+	list domain '${3:-bench.test}'
+	list listen 'udp:127.0.0.1:$2'
+	option state_dir '$1/state'
+	option log_level 'warn'
+CONF
+}

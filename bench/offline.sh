@@ -16,12 +16,8 @@ run_mode() { # run_mode sync|batch RATE
 	local mode=$1 rate=$2 work port pid
 	work=$(mktemp -d /tmp/simpled-bench-off.XXXXXX)
 	port=$(free_port)
-	cat > "$work/simpled.conf" <<CONF
-config simpled 'main'
-	list domain 'bench.test'
-	list listen 'udp:127.0.0.1:$port'
-	option state_dir '$work/state'
-	option log_level 'warn'
+	bench_conf "$work" "$port"
+	cat >> "$work/simpled.conf" <<CONF
 config storage
 	option durability '$mode'
 	option batch_ms '20'

@@ -8,12 +8,8 @@ bin=${1:-$root/build/firmware/simpled}
 work=$(mktemp -d /tmp/simpled-bench-pres.XXXXXX)
 . "$root/bench/lib.sh"
 port=$(free_port)
-cat > "$work/simpled.conf" <<CONF
-config simpled 'main'
-	list domain 'bench.test'
-	list listen 'udp:127.0.0.1:$port'
-	option state_dir '$work/state'
-	option log_level 'warn'
+bench_conf "$work" "$port"
+cat >> "$work/simpled.conf" <<CONF
 config presence
 	option auth_policy 'allow_all'
 	option subs_db_mode 'memory'

@@ -14,12 +14,8 @@ domain=bench.test
 port=$(free_port)
 N=${BENCH_CALLS:-20000}
 
-cat > "$work/simpled.conf" <<CONF
-config simpled 'main'
-	list domain '$domain'
-	list listen 'udp:127.0.0.1:$port'
-	option state_dir '$work/state'
-	option log_level 'warn'
+bench_conf "$work" "$port" "$domain"
+cat >> "$work/simpled.conf" <<CONF
 config limits
 	option server_txns '4096'
 	option client_txns '4096'

@@ -49,14 +49,14 @@ static const char *const durab_names[] = {"sync", "batch", NULL};
 struct store_cfg store_cfg;
 static char map_dflt[16];
 
+#define S struct store_cfg
 static struct cfg_opt store_opts[] = {
-	{"map_size_kb", CFG_INT, offsetof(struct store_cfg, map_size_kb),
-	 256, CONFIG_SIMPLED_STORE_MAP_MAX_KB, 0, 0, map_dflt, NULL, NULL},
-	{"durability", CFG_ENUM, offsetof(struct store_cfg, durability), 0, 0,
-	 0, 0, "sync", durab_names, NULL},
-	{"batch_ms", CFG_INT, offsetof(struct store_cfg, batch_ms), 1, 10000,
-	 0, 0, "50", NULL, NULL},
+	CFG_INT_OPT(S, "map_size_kb", map_size_kb, 256,
+		    CONFIG_SIMPLED_STORE_MAP_MAX_KB, map_dflt),
+	CFG_ENUM_OPT(S, "durability", durability, "sync", durab_names),
+	CFG_INT_OPT(S, "batch_ms", batch_ms, 1, 10000, "50"),
 };
+#undef S
 
 void store_cfg_sect(struct cfg_sect *s)
 {

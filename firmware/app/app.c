@@ -48,26 +48,18 @@ static int check_domain(const char *v, char *why, size_t whylen)
 	return 0;
 }
 
-#define STR_OPT(n, field, d, chk)                                        \
-	{n, CFG_STR, offsetof(struct app_cfg, field), 0, 0,              \
-	 sizeof(((struct app_cfg *)0)->field), 0, d, NULL, chk}
-#define LIST_OPT(n, field, cnt, d, chk)                                  \
-	{n, CFG_LIST, offsetof(struct app_cfg, field), 0,                \
-	 sizeof(((struct app_cfg *)0)->field) /                          \
-		 sizeof(((struct app_cfg *)0)->field[0]),                \
-	 sizeof(((struct app_cfg *)0)->field[0]),                        \
-	 offsetof(struct app_cfg, cnt), d, NULL, chk}
+#define A struct app_cfg
 
 static const struct cfg_opt main_opts[] = {
-	LIST_OPT("domain", domain, n_domain, "simpled.lan", check_domain),
-	LIST_OPT("listen", listen, n_listen, NULL, sip_listen_check),
-	STR_OPT("state_dir", state_dir, "./simpled-state", NULL),
-	{"log_level", CFG_ENUM, offsetof(struct app_cfg, log_level), 0, 0, 0,
-	 0, "info", log_levels, NULL},
-	{"log_target", CFG_ENUM, offsetof(struct app_cfg, log_target), 0, 0,
-	 0, 0, "stderr", log_targets, NULL},
-	STR_OPT("outbound_proxy", outbound_proxy, "", sip_proxy_check),
+	CFG_LIST_OPT(A, "domain", domain, n_domain, "simpled.lan",
+		     check_domain),
+	CFG_LIST_OPT(A, "listen", listen, n_listen, NULL, sip_listen_check),
+	CFG_STR_OPT(A, "state_dir", state_dir, "./simpled-state", NULL),
+	CFG_ENUM_OPT(A, "log_level", log_level, "info", log_levels),
+	CFG_ENUM_OPT(A, "log_target", log_target, "stderr", log_targets),
+	CFG_STR_OPT(A, "outbound_proxy", outbound_proxy, "", sip_proxy_check),
 };
+#undef A
 
 /* The second default listen address: a list default holds one value. */
 #define APP_DEFAULT_UDP "udp:127.0.0.1:5060"

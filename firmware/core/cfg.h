@@ -44,6 +44,23 @@ struct cfg_sect {
 	void *base;		/**< the struct the options fill */
 };
 
+/* Table entries for a field of section struct T; every module's table is
+ * written with these. */
+#define CFG_FIELD_SIZE(T, f) sizeof(((T *)0)->f)
+#define CFG_INT_OPT(T, n, f, lo, hi, d)                                   \
+	{n, CFG_INT, offsetof(T, f), lo, hi, 0, 0, d, NULL, NULL}
+#define CFG_BOOL_OPT(T, n, f, d)                                          \
+	{n, CFG_BOOL, offsetof(T, f), 0, 1, 0, 0, d, NULL, NULL}
+#define CFG_STR_OPT(T, n, f, d, chk)                                      \
+	{n, CFG_STR, offsetof(T, f), 0, 0, CFG_FIELD_SIZE(T, f), 0, d, NULL, \
+	 chk}
+#define CFG_ENUM_OPT(T, n, f, d, names)                                   \
+	{n, CFG_ENUM, offsetof(T, f), 0, 0, 0, 0, d, names, NULL}
+#define CFG_LIST_OPT(T, n, f, cnt, d, chk)                                \
+	{n, CFG_LIST, offsetof(T, f), 0,                                     \
+	 CFG_FIELD_SIZE(T, f) / CFG_FIELD_SIZE(T, f[0]),                     \
+	 CFG_FIELD_SIZE(T, f[0]), offsetof(T, cnt), d, NULL, chk}
+
 /** Fill every option of every section with its default. */
 int cfg_defaults(const struct cfg_sect *s, size_t n, char *err,
 		 size_t errlen);

@@ -47,27 +47,20 @@ static char fanout[CONFIG_SIMPLED_MAX_MSG_SIZE];
 
 static char hist_max[8];
 
+#define I struct imc_cfg
 static struct cfg_opt imc_opts[] = {
-	{"manager", CFG_STR, offsetof(struct imc_cfg, manager), 0, 0,
-	 sizeof(imc_cfg.manager), 0, "chat", NULL, NULL},
-	{"rooms_domain", CFG_STR, offsetof(struct imc_cfg, rooms_domain), 0, 0,
-	 sizeof(imc_cfg.rooms_domain), 0, "", NULL, NULL},
-	{"imc_cmd_start_char", CFG_STR,
-	 offsetof(struct imc_cfg, imc_cmd_start_char), 0, 0,
-	 sizeof(imc_cfg.imc_cmd_start_char), 0, "#", NULL, NULL},
-	{"create_on_join", CFG_BOOL, offsetof(struct imc_cfg, create_on_join),
-	 0, 1, 0, 0, "1", NULL, NULL},
-	{"check_on_create", CFG_BOOL, offsetof(struct imc_cfg, check_on_create),
-	 0, 1, 0, 0, "0", NULL, NULL},
-	{"extra_hdrs", CFG_STR, offsetof(struct imc_cfg, extra_hdrs), 0, 0,
-	 sizeof(imc_cfg.extra_hdrs), 0, "", NULL, NULL},
-	{"outbound_proxy", CFG_STR, offsetof(struct imc_cfg, outbound_proxy),
-	 0, 0, sizeof(imc_cfg.outbound_proxy), 0, "", NULL, sip_proxy_check},
-	{"offline_members", CFG_BOOL, offsetof(struct imc_cfg, offline_members),
-	 0, 1, 0, 0, "1", NULL, NULL},
-	{"history_size", CFG_INT, offsetof(struct imc_cfg, history_size), 0,
-	 CONFIG_SIMPLED_IMC_MAX_HISTORY, 0, 0, hist_max, NULL, NULL},
+	CFG_STR_OPT(I, "manager", manager, "chat", NULL),
+	CFG_STR_OPT(I, "rooms_domain", rooms_domain, "", NULL),
+	CFG_STR_OPT(I, "imc_cmd_start_char", imc_cmd_start_char, "#", NULL),
+	CFG_BOOL_OPT(I, "create_on_join", create_on_join, "1"),
+	CFG_BOOL_OPT(I, "check_on_create", check_on_create, "0"),
+	CFG_STR_OPT(I, "extra_hdrs", extra_hdrs, "", NULL),
+	CFG_STR_OPT(I, "outbound_proxy", outbound_proxy, "", sip_proxy_check),
+	CFG_BOOL_OPT(I, "offline_members", offline_members, "1"),
+	CFG_INT_OPT(I, "history_size", history_size, 0,
+		    CONFIG_SIMPLED_IMC_MAX_HISTORY, hist_max),
 };
+#undef I
 
 void imc_cfg_sect(struct cfg_sect *s)
 {

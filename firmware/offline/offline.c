@@ -66,15 +66,10 @@ static struct sip_stx **pending;	/* 202s waiting for a batch sync */
 static unsigned n_pending, max_pending;
 static char body_buf[CONFIG_SIMPLED_MAX_MSG_SIZE];
 
-#define OFF_INT(n, f, lo, hi, d)                                          \
-	{n, CFG_INT, offsetof(struct offline_cfg, f), lo, hi, 0, 0, d, NULL, \
-	 NULL}
-#define OFF_BOOL(n, f, d)                                                 \
-	{n, CFG_BOOL, offsetof(struct offline_cfg, f), 0, 1, 0, 0, d, NULL,  \
-	 NULL}
-#define OFF_STR(n, f, d)                                                  \
-	{n, CFG_STR, offsetof(struct offline_cfg, f), 0, 0,               \
-	 sizeof(((struct offline_cfg *)0)->f), 0, d, NULL, NULL}
+#define O struct offline_cfg
+#define OFF_INT(n, f, lo, hi, d) CFG_INT_OPT(O, n, f, lo, hi, d)
+#define OFF_BOOL(n, f, d) CFG_BOOL_OPT(O, n, f, d)
+#define OFF_STR(n, f, d) CFG_STR_OPT(O, n, f, d, NULL)
 
 static const struct cfg_opt offline_opts[] = {
 	OFF_INT("expire_time", expire_time, 1, 31536000, "259200"),
@@ -92,6 +87,10 @@ static const struct cfg_opt offline_opts[] = {
 		"be delivered later."),
 	OFF_STR("content_type_hdr", content_type_hdr, "text/plain"),
 };
+#undef O
+#undef OFF_INT
+#undef OFF_BOOL
+#undef OFF_STR
 
 void offline_cfg_sect(struct cfg_sect *s)
 {

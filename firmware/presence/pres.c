@@ -21,14 +21,10 @@ static const char *const auth_names[] = {"allow_all", "same_domain",
 					 "explicit", NULL};
 static const char *const subs_mode_names[] = {"memory", "write-back", NULL};
 
-#define P_INT(n, f, lo, hi, d)                                            \
-	{n, CFG_INT, offsetof(struct pres_cfg, f), lo, hi, 0, 0, d, NULL, NULL}
-#define P_BOOL(n, f, d)                                                   \
-	{n, CFG_BOOL, offsetof(struct pres_cfg, f), 0, 1, 0, 0, d, NULL, NULL}
-#define P_LIST(n, f, cnt)                                                 \
-	{n, CFG_LIST, offsetof(struct pres_cfg, f), 0, PRES_MAX_RULES,       \
-	 sizeof(((struct pres_cfg *)0)->f[0]), offsetof(struct pres_cfg, cnt), \
-	 NULL, NULL, NULL}
+#define P struct pres_cfg
+#define P_INT(n, f, lo, hi, d) CFG_INT_OPT(P, n, f, lo, hi, d)
+#define P_BOOL(n, f, d) CFG_BOOL_OPT(P, n, f, d)
+#define P_LIST(n, f, cnt) CFG_LIST_OPT(P, n, f, cnt, NULL, NULL)
 
 static const struct cfg_opt pres_opts[] = {
 	P_INT("default_expires", default_expires, 1, 1000000, "3600"),
@@ -41,17 +37,18 @@ static const struct cfg_opt pres_opts[] = {
 	P_BOOL("force_dummy_presence", force_dummy_presence, "0"),
 	P_BOOL("send_fast_notify", send_fast_notify, "1"),
 	P_BOOL("timeout_rm_subs", timeout_rm_subs, "1"),
-	{"subs_db_mode", CFG_ENUM, offsetof(struct pres_cfg, subs_db_mode), 0,
-	 0, 0, 0, "write-back", subs_mode_names, NULL},
-	{"auth_policy", CFG_ENUM, offsetof(struct pres_cfg, auth_policy), 0, 0,
-	 0, 0, "same_domain", auth_names, NULL},
-	{"server_address", CFG_STR, offsetof(struct pres_cfg, server_address),
-	 0, 0, sizeof(pres_cfg.server_address), 0, "", NULL, NULL},
-	{"command_user", CFG_STR, offsetof(struct pres_cfg, command_user), 0,
-	 0, sizeof(pres_cfg.command_user), 0, "presence", NULL, NULL},
+	CFG_ENUM_OPT(P, "subs_db_mode", subs_db_mode, "write-back",
+		     subs_mode_names),
+	CFG_ENUM_OPT(P, "auth_policy", auth_policy, "same_domain", auth_names),
+	CFG_STR_OPT(P, "server_address", server_address, "", NULL),
+	CFG_STR_OPT(P, "command_user", command_user, "presence", NULL),
 	P_LIST("allow", allow, n_allow),
 	P_LIST("block", block, n_block),
 };
+#undef P
+#undef P_INT
+#undef P_BOOL
+#undef P_LIST
 
 void pres_cfg_sect(struct cfg_sect *s)
 {

@@ -73,16 +73,16 @@ static void tell(enum reg_event ev, const char *aor,
 }
 static unsigned n_bindings;
 
+#define R struct reg_cfg
 static const struct cfg_opt reg_opts[] = {
-	{"min_expires", CFG_INT, offsetof(struct reg_cfg, min_expires),
-	 0, REG_EXPIRES_CAP, 0, 0, "60", NULL, NULL},
-	{"max_expires", CFG_INT, offsetof(struct reg_cfg, max_expires),
-	 0, REG_EXPIRES_CAP, 0, 0, "0", NULL, NULL},
-	{"default_expires", CFG_INT, offsetof(struct reg_cfg, default_expires),
-	 1, REG_EXPIRES_CAP, 0, 0, "3600", NULL, NULL},
-	{"max_contacts", CFG_INT, offsetof(struct reg_cfg, max_contacts),
-	 0, CONFIG_SIMPLED_MAX_BINDINGS, 0, 0, "0", NULL, NULL},
+	CFG_INT_OPT(R, "min_expires", min_expires, 0, REG_EXPIRES_CAP, "60"),
+	CFG_INT_OPT(R, "max_expires", max_expires, 0, REG_EXPIRES_CAP, "0"),
+	CFG_INT_OPT(R, "default_expires", default_expires, 1, REG_EXPIRES_CAP,
+		    "3600"),
+	CFG_INT_OPT(R, "max_contacts", max_contacts, 0,
+		    CONFIG_SIMPLED_MAX_BINDINGS, "0"),
 };
+#undef R
 
 void reg_cfg_sect(struct cfg_sect *s)
 {
