@@ -14,7 +14,7 @@
 
 #include "simpled_config.h"
 
-struct cfg_sect;
+struct mod;
 
 enum store_durability {
 	STORE_SYNC = 0,		/**< fsync at every commit */
@@ -29,17 +29,32 @@ struct store_cfg {
 };
 
 extern struct store_cfg store_cfg;
-void store_cfg_sect(struct cfg_sect *s);
+/** The storage module: section `storage` (opened by app/, not started). */
+extern const struct mod store_mod;
 
 /** Schema of the files this build writes; bumped on any layout change. */
 #define STORE_SCHEMA 1
 
 int store_open(const char *dir, size_t map_size,
 	       enum store_durability durability);
+/** Answer everyone waiting (store_flush), then close. */
 void store_close(void);
 int store_is_open(void);
 /** Make every commit so far durable (batch mode; no-op in sync mode). */
 int store_sync(void);
+/** Told once the writes made before store_when_durable() are on disk:
+ * err 0, or the sync's error (answer 5xx: the write may be lost). */
+typedef void (store_durable_h)(int err, void *arg);
+/**
+ * Call h when every write so far is durable: at once in sync mode (each
+ * commit is synced), after the next group sync in batch mode (at most
+ * batch_ms after the first unsynced commit). Every write arms that sync,
+ * whoever made it. With CONFIG_SIMPLED_STORE_MAX_WAITING callers already
+ * waiting, the sync runs now.
+ */
+void store_when_durable(store_durable_h *h, void *arg);
+/** Sync now and tell everyone waiting. @return the sync's error. */
+int store_flush(void);
 /** Commits not yet synced (batch mode). */
 unsigned store_unsynced(void);
 const char *store_strerror(int err);

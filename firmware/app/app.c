@@ -7,18 +7,25 @@
 #define LOG_MODULE "simpled"
 #include "app.h"
 #include "cfg.h"
-#include "imc.h"
 #include "log.h"
 #include "mem.h"
+#include "mod.h"
 #include "msg.h"
-#include "offline.h"
-#include "pool.h"
-#include "pres.h"
 #include "reg.h"
 #include "sip.h"
-#include "stat.h"
-#include "store.h"
 #include "tmr.h"
+#ifdef CONFIG_SIMPLED_STORAGE
+#include "store.h"
+#endif
+#ifdef CONFIG_SIMPLED_OFFLINE
+#include "offline.h"
+#endif
+#ifdef CONFIG_SIMPLED_PRESENCE
+#include "pres.h"
+#endif
+#ifdef CONFIG_SIMPLED_IMC
+#include "imc.h"
+#endif
 
 struct app_cfg app_cfg;
 static struct sip_cfg sip_view;
@@ -53,7 +60,8 @@ static int check_domain(const char *v, char *why, size_t whylen)
 static const struct cfg_opt main_opts[] = {
 	CFG_LIST_OPT(A, "domain", domain, n_domain, "simpled.lan",
 		     check_domain),
-	CFG_LIST_OPT(A, "listen", listen, n_listen, NULL, sip_listen_check),
+	CFG_LIST_OPT(A, "listen", listen, n_listen,
+		     "udp:127.0.0.1:5060 tcp:127.0.0.1:5060", sip_listen_check),
 	CFG_STR_OPT(A, "state_dir", state_dir, "./simpled-state", NULL),
 	CFG_ENUM_OPT(A, "log_level", log_level, "info", log_levels),
 	CFG_ENUM_OPT(A, "log_target", log_target, "stderr", log_targets),
@@ -61,72 +69,98 @@ static const struct cfg_opt main_opts[] = {
 };
 #undef A
 
-/* The second default listen address: a list default holds one value. */
-#define APP_DEFAULT_UDP "udp:127.0.0.1:5060"
-#define APP_DEFAULT_TCP "tcp:127.0.0.1:5060"
 
-enum {
-	SECT_MAIN,
-	SECT_REGISTRAR,
-	SECT_LIMITS,
-	SECT_STORAGE,
-	SECT_OFFLINE,
-	SECT_PRESENCE,
-	SECT_IMC,
-	SECT__COUNT
+static const struct cfg_sect main_sect = {
+	"simpled", main_opts, sizeof(main_opts) / sizeof(main_opts[0]),
+	&app_cfg, NULL
 };
 
-static void sections(struct cfg_sect *s)
-{
-	s[SECT_MAIN].type = "simpled";
-	s[SECT_MAIN].opts = main_opts;
-	s[SECT_MAIN].nopts = sizeof(main_opts) / sizeof(main_opts[0]);
-	s[SECT_MAIN].base = &app_cfg;
-	reg_cfg_sect(&s[SECT_REGISTRAR]);
-	pool_cfg_sect(&s[SECT_LIMITS]);
-	store_cfg_sect(&s[SECT_STORAGE]);
-	offline_cfg_sect(&s[SECT_OFFLINE]);
-	pres_cfg_sect(&s[SECT_PRESENCE]);
-	imc_cfg_sect(&s[SECT_IMC]);
-}
+static int app_mod_start(void);
+static const struct mod app_mod = {"simpled", NULL, NULL, &main_sect,
+				   app_mod_start, NULL, NULL, NULL, NULL};
+
+/* Services switched off in Kconfig: their section and `limits` options
+ * are refused with the switch to turn on. */
+#ifndef CONFIG_SIMPLED_OFFLINE
+MOD_ABSENT(offline_absent, "offline", "CONFIG_SIMPLED_OFFLINE", "offline",
+	   "dumps", NULL);
+#endif
+#ifndef CONFIG_SIMPLED_PRESENCE
+MOD_ABSENT(pres_absent, "presence", "CONFIG_SIMPLED_PRESENCE", "presence",
+	   "presentities", "pres_docs", "subscriptions", NULL);
+#endif
+#ifndef CONFIG_SIMPLED_IMC
+MOD_ABSENT(imc_absent, "imc", "CONFIG_SIMPLED_IMC", "imc", "rooms",
+	   "room_members", NULL);
+#endif
+#ifndef CONFIG_SIMPLED_STORAGE
+MOD_ABSENT(store_absent, "storage", "CONFIG_SIMPLED_STORAGE (selected by "
+	   "a service that keeps state)", "storage", NULL);
+#endif
+
+/* Start order: the services in dependency order (each may hook the ones
+ * before it), then the daemon's own OPTIONS answer; the SIP layer opens
+ * its sockets after them all. */
+static const struct mod *const app_mods[] = {
+	&sip_mod,
+#ifdef CONFIG_SIMPLED_STORAGE
+	&store_mod,
+#else
+	&store_absent,
+#endif
+	&reg_mod,
+#ifdef CONFIG_SIMPLED_OFFLINE
+	&offline_mod,
+#else
+	&offline_absent,
+#endif
+	&msg_mod,
+#ifdef CONFIG_SIMPLED_PRESENCE
+	&pres_mod,
+#else
+	&pres_absent,
+#endif
+#ifdef CONFIG_SIMPLED_IMC
+	&imc_mod,
+#else
+	&imc_absent,
+#endif
+	&app_mod,
+};
 
 int app_configure(const char *path, const char *text, char *err,
 		  size_t errlen)
 {
-	struct cfg_sect s[SECT__COUNT];
+	const char *name = path ? path : "(config)";
+	size_t i;
 	int rc;
 
-	sections(s);
+	mod_reset();
+	for (i = 0; i < sizeof(app_mods) / sizeof(app_mods[0]); i++) {
+		rc = mod_register(app_mods[i]);
+		if (rc) {
+			snprintf(err, errlen, "module %s: %s",
+				 app_mods[i]->name, strerror(rc));
+			return rc;
+		}
+	}
 	memset(&app_cfg, 0, sizeof(app_cfg));
-	rc = cfg_defaults(s, SECT__COUNT, err, errlen);
-	if (rc) {
-		return rc;
-	}
-	strcpy(app_cfg.listen[0], APP_DEFAULT_UDP);
-	strcpy(app_cfg.listen[1], APP_DEFAULT_TCP);
-	app_cfg.n_listen = 2;
-	if (text) {
-		rc = cfg_parse("(text)", text, s, SECT__COUNT, err, errlen);
-	} else if (path) {
-		rc = cfg_load_file(path, s, SECT__COUNT, err, errlen);
-	}
+	rc = mod_configure(path, text, err, errlen);
 	if (rc) {
 		return rc;
 	}
 	if (!app_cfg.n_domain) {
-		snprintf(err, errlen, "%s: no 'list domain' given",
-			 path ? path : "(config)");
+		snprintf(err, errlen, "%s: no 'list domain' given", name);
 		return EINVAL;
 	}
 	if (!app_cfg.n_listen) {
-		snprintf(err, errlen, "%s: no 'list listen' given",
-			 path ? path : "(config)");
+		snprintf(err, errlen, "%s: no 'list listen' given", name);
 		return EINVAL;
 	}
 	if (reg_cfg.max_expires && reg_cfg.max_expires < reg_cfg.min_expires) {
 		snprintf(err, errlen, "%s: registrar max_expires (%d) is "
-			 "below min_expires (%d)", path ? path : "(config)",
-			 reg_cfg.max_expires, reg_cfg.min_expires);
+			 "below min_expires (%d)", name, reg_cfg.max_expires,
+			 reg_cfg.min_expires);
 		return EINVAL;
 	}
 	return 0;
@@ -156,12 +190,17 @@ static int make_state_dir(const char *dir)
 	return errno ? errno : ENOTDIR;
 }
 
+static int app_mod_start(void)
+{
+	return sip_route("OPTIONS", on_options);
+}
+
 int app_start(void)
 {
 	int err;
 
 	log_set_level(app_cfg.log_level);
-	mem_init((size_t)pool_cfg.mem_budget_kb * 1024u);
+	mem_init(mod_mem_budget());
 	mem_osip_install();
 	err = port_init();
 	if (err) {
@@ -169,7 +208,7 @@ int app_start(void)
 		return err;
 	}
 	/* Every pooled object embeds at most two timers. */
-	err = tmr_init(2 * pool_total() + 64);
+	err = tmr_init(2 * mod_pool_total() + 64);
 	if (err) {
 		LOG_ERR("timers: %s", strerror(err));
 		return err;
@@ -179,27 +218,22 @@ int app_start(void)
 		LOG_ERR("state_dir %s: %s", app_cfg.state_dir, strerror(err));
 		return err;
 	}
+#ifdef CONFIG_SIMPLED_STORAGE
+	/* A store that cannot be opened is logged; the services that need
+	 * it answer 500 per request and the daemon still runs. */
+	err = store_open(app_cfg.state_dir,
+			 (size_t)store_cfg.map_size_kb * 1024u,
+			 (enum store_durability)store_cfg.durability);
+	if (err) {
+		LOG_ERR("store unavailable: %s", store_strerror(err));
+	}
+#endif
 	sip_view.domain = (const void *)app_cfg.domain;
 	sip_view.n_domain = app_cfg.n_domain;
 	sip_view.listen = (const void *)app_cfg.listen;
 	sip_view.n_listen = app_cfg.n_listen;
 	sip_view.outbound_proxy = app_cfg.outbound_proxy;
-	err = reg_init();
-	if (!err) {
-		err = offline_init(app_cfg.state_dir);
-	}
-	if (!err) {
-		err = msg_init();
-	}
-	if (!err) {
-		err = pres_init();
-	}
-	if (!err) {
-		err = imc_init();
-	}
-	if (!err) {
-		err = sip_route("OPTIONS", on_options);
-	}
+	err = mod_start();
 	if (!err) {
 		err = sip_init(&sip_view);
 	}
@@ -216,15 +250,18 @@ fail:
 
 void app_stop(void)
 {
-	/* Presence writes its subscriptions back; offline answers 202s
-	 * waiting for a batch sync; both before the store and SIP close. */
-	pres_close();
-	imc_close();
-	offline_close();
+#ifdef CONFIG_SIMPLED_STORAGE
+	/* Answers waiting for a group sync go out while SIP is up. */
+	store_flush();
+#endif
+	/* Services stop in reverse order (presence writes its subscriptions
+	 * back), then SIP, then the store takes their last writes. */
+	mod_stop();
 	sip_close();
-	msg_close();
-	reg_close();
-	pool_teardown_all();
+#ifdef CONFIG_SIMPLED_STORAGE
+	store_close();
+#endif
+	mod_release();
 	tmr_release();
 	port_close_all();
 }

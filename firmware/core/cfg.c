@@ -21,6 +21,11 @@ static int set_value(const struct cfg_sect *s, const struct cfg_opt *o,
 	long v;
 	int i;
 
+	if (o->off_switch) {
+		snprintf(why, whylen, "'%s' is not built in (%s is off)",
+			 o->name, o->off_switch);
+		return EINVAL;
+	}
 	if (o->check && o->check(val, why, whylen)) {
 		return EINVAL;
 	}
@@ -113,6 +118,31 @@ static int set_value(const struct cfg_sect *s, const struct cfg_opt *o,
 	return EINVAL;
 }
 
+/* A list's default may hold several values separated by spaces. */
+static int set_default(const struct cfg_sect *s, const struct cfg_opt *o,
+		       char *why, size_t whylen)
+{
+	char val[CFG_LINE_MAX];
+	const char *p = o->dflt;
+
+	if (o->type != CFG_LIST) {
+		return set_value(s, o, p, 0, why, whylen);
+	}
+	while (*p) {
+		size_t n = strcspn(p, " ");
+
+		if (n && n < sizeof(val)) {
+			memcpy(val, p, n);
+			val[n] = '\0';
+			if (set_value(s, o, val, 1, why, whylen)) {
+				return EINVAL;
+			}
+		}
+		p += n + (p[n] == ' ');
+	}
+	return 0;
+}
+
 int cfg_defaults(const struct cfg_sect *s, size_t n, char *err,
 		 size_t errlen)
 {
@@ -126,15 +156,9 @@ int cfg_defaults(const struct cfg_sect *s, size_t n, char *err,
 			if (o->type == CFG_LIST) {
 				*(unsigned *)((char *)s[i].base +
 					      o->cnt_off) = 0;
-				if (!o->dflt) {
-					continue;
-				}
 			}
-			if (!o->dflt) {
-				continue;
-			}
-			if (set_value(&s[i], o, o->dflt, o->type == CFG_LIST,
-				      why, sizeof(why))) {
+			if (o->dflt && set_default(&s[i], o, why,
+						   sizeof(why))) {
 				snprintf(err, errlen, "built-in default: %s",
 					 why);
 				return EINVAL;
@@ -215,7 +239,7 @@ int cfg_parse(const char *name, const char *text, const struct cfg_sect *s,
 	char line[CFG_LINE_MAX];
 	/* Lists are replaced, not appended to, the first time a file sets
 	 * them; remember which were reset with a bit per (section, option). */
-	unsigned char reset[16][64];
+	unsigned char reset[32][64];
 
 	memset(reset, 0, sizeof(reset));
 	why[0] = '\0';
@@ -275,6 +299,12 @@ int cfg_parse(const char *name, const char *text, const struct cfg_sect *s,
 				goto fail;
 			}
 			cur = &s[i];
+			if (cur->off_switch) {
+				snprintf(why, sizeof(why), "section '%.64s' "
+					 "is not built in (%s is off)", a,
+					 cur->off_switch);
+				goto fail;
+			}
 		} else if (!strcmp(kw, "option") || !strcmp(kw, "list")) {
 			const struct cfg_opt *o;
 			int is_list = kw[0] == 'l';
@@ -297,7 +327,7 @@ int cfg_parse(const char *name, const char *text, const struct cfg_sect *s,
 				goto fail;
 			}
 			if (o->type == CFG_LIST) {
-				size_t si = (size_t)(cur - s) % 16;
+				size_t si = (size_t)(cur - s) % 32;
 				size_t oi = (size_t)(o - cur->opts) % 64;
 
 				if (!reset[si][oi]) {

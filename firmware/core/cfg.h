@@ -32,9 +32,11 @@ struct cfg_opt {
 	long min, max;		/**< CFG_INT range; CFG_LIST: max = entries */
 	size_t size;		/**< CFG_STR / CFG_LIST: bytes per string */
 	size_t cnt_off;		/**< CFG_LIST: offset of the unsigned count */
-	const char *dflt;	/**< default, parsed like a value; NULL none */
+	const char *dflt;	/**< default, parsed like a value (a list:
+				 * values separated by spaces); NULL none */
 	const char *const *names; /**< CFG_ENUM: NULL-terminated */
 	cfg_check_h *check;
+	const char *off_switch;	/**< set: refused, its module is not built */
 };
 
 struct cfg_sect {
@@ -42,24 +44,29 @@ struct cfg_sect {
 	const struct cfg_opt *opts;
 	size_t nopts;
 	void *base;		/**< the struct the options fill */
+	const char *off_switch;	/**< set: refused, its module is not built */
 };
+
+/* A number as a default string: CFG_NUM(CONFIG_X). */
+#define CFG_NUM_(x) #x
+#define CFG_NUM(x) CFG_NUM_(x)
 
 /* Table entries for a field of section struct T; every module's table is
  * written with these. */
 #define CFG_FIELD_SIZE(T, f) sizeof(((T *)0)->f)
 #define CFG_INT_OPT(T, n, f, lo, hi, d)                                   \
-	{n, CFG_INT, offsetof(T, f), lo, hi, 0, 0, d, NULL, NULL}
+	{n, CFG_INT, offsetof(T, f), lo, hi, 0, 0, d, NULL, NULL, NULL}
 #define CFG_BOOL_OPT(T, n, f, d)                                          \
-	{n, CFG_BOOL, offsetof(T, f), 0, 1, 0, 0, d, NULL, NULL}
+	{n, CFG_BOOL, offsetof(T, f), 0, 1, 0, 0, d, NULL, NULL, NULL}
 #define CFG_STR_OPT(T, n, f, d, chk)                                      \
 	{n, CFG_STR, offsetof(T, f), 0, 0, CFG_FIELD_SIZE(T, f), 0, d, NULL, \
-	 chk}
+	 chk, NULL}
 #define CFG_ENUM_OPT(T, n, f, d, names)                                   \
-	{n, CFG_ENUM, offsetof(T, f), 0, 0, 0, 0, d, names, NULL}
+	{n, CFG_ENUM, offsetof(T, f), 0, 0, 0, 0, d, names, NULL, NULL}
 #define CFG_LIST_OPT(T, n, f, cnt, d, chk)                                \
 	{n, CFG_LIST, offsetof(T, f), 0,                                     \
 	 CFG_FIELD_SIZE(T, f) / CFG_FIELD_SIZE(T, f[0]),                     \
-	 CFG_FIELD_SIZE(T, f[0]), offsetof(T, cnt), d, NULL, chk}
+	 CFG_FIELD_SIZE(T, f[0]), offsetof(T, cnt), d, NULL, chk, NULL}
 
 /** Fill every option of every section with its default. */
 int cfg_defaults(const struct cfg_sect *s, size_t n, char *err,

@@ -3,93 +3,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <stdio.h>
-
-#include "cfg.h"
 #include "pool.h"
-#include "simpled_config.h"
 
-struct pool {
-	struct pool_info info;
-	size_t esize;
-	unsigned char *mem;
-	void *free_list;
-};
-
-static const struct {
-	const char *name;
-	unsigned ceiling;
-	unsigned dflt;
-} pool_defs[POOL__COUNT] = {
-#define POOL(id, name, ceiling, dflt) {name, ceiling, dflt},
-#include "pools.def"
-#undef POOL
-};
-
-static struct pool pools[POOL__COUNT];
-
-unsigned pool_ceiling(enum pool_id id)
+unsigned pool_size(const struct pool *p)
 {
-	return pool_defs[id].ceiling;
+	unsigned d = p->cfg_size > 0 ? (unsigned)p->cfg_size : p->dflt;
+
+	return d < p->ceiling ? d : p->ceiling;
 }
 
-unsigned pool_default(enum pool_id id)
+int pool_setup(struct pool *p, size_t elem_size)
 {
-	unsigned d = pool_defs[id].dflt;
-
-	return d < pool_defs[id].ceiling ? d : pool_defs[id].ceiling;
-}
-
-const char *pool_name(enum pool_id id)
-{
-	return pool_defs[id].name;
-}
-
-struct pool_cfg pool_cfg;
-
-/* Option names are the pool names; each bounded by its Kconfig ceiling. */
-static struct cfg_opt limit_opts[POOL__COUNT + 1];
-static char limit_dflt[POOL__COUNT][12];
-static char budget_max_dflt[12];
-
-void pool_cfg_sect(struct cfg_sect *s)
-{
-	int i;
-
-	for (i = 0; i < POOL__COUNT; i++) {
-		struct cfg_opt *o = &limit_opts[i];
-
-		snprintf(limit_dflt[i], sizeof(limit_dflt[i]), "%u",
-			 pool_default((enum pool_id)i));
-		o->name = pool_defs[i].name;
-		o->type = CFG_INT;
-		o->off = offsetof(struct pool_cfg, size) +
-			 (size_t)i * sizeof(int);
-		o->min = 1;
-		o->max = pool_defs[i].ceiling;
-		o->dflt = limit_dflt[i];
-	}
-	snprintf(budget_max_dflt, sizeof(budget_max_dflt), "%d",
-		 CONFIG_SIMPLED_MEM_BUDGET_KB);
-	limit_opts[POOL__COUNT].name = "mem_budget_kb";
-	limit_opts[POOL__COUNT].type = CFG_INT;
-	limit_opts[POOL__COUNT].off = offsetof(struct pool_cfg, mem_budget_kb);
-	limit_opts[POOL__COUNT].min = 64;
-	limit_opts[POOL__COUNT].max = CONFIG_SIMPLED_MEM_BUDGET_KB;
-	limit_opts[POOL__COUNT].dflt = budget_max_dflt;
-	s->type = "limits";
-	s->opts = limit_opts;
-	s->nopts = POOL__COUNT + 1;
-	s->base = &pool_cfg;
-}
-
-int pool_setup(enum pool_id id, size_t elem_size)
-{
-	struct pool *p = &pools[id];
-	unsigned count = pool_size(id);
+	unsigned count = pool_size(p);
 	size_t esize, i;
 
-	if (p->mem || count == 0 || count > pool_defs[id].ceiling) {
+	if (p->mem || count == 0) {
 		return EINVAL;
 	}
 	/* Elements hold a free-list pointer when idle; keep them aligned. */
@@ -100,8 +28,8 @@ int pool_setup(enum pool_id id, size_t elem_size)
 		return ENOMEM;
 	}
 	memset(&p->info, 0, sizeof(p->info));
-	p->info.name = pool_defs[id].name;
-	p->info.ceiling = pool_defs[id].ceiling;
+	p->info.name = p->name;
+	p->info.ceiling = p->ceiling;
 	p->info.size = count;
 	p->esize = esize;
 	p->free_list = NULL;
@@ -114,36 +42,16 @@ int pool_setup(enum pool_id id, size_t elem_size)
 	return 0;
 }
 
-unsigned pool_size(enum pool_id id)
+void pool_release(struct pool *p)
 {
-	return pool_cfg.size[id] > 0 ? (unsigned)pool_cfg.size[id] :
-	       pool_default(id);
+	free(p->mem);
+	p->mem = NULL;
+	p->free_list = NULL;
+	p->esize = 0;
 }
 
-unsigned pool_total(void)
+void *pool_get(struct pool *p)
 {
-	unsigned t = 0;
-	int i;
-
-	for (i = 0; i < POOL__COUNT; i++) {
-		t += pool_size((enum pool_id)i);
-	}
-	return t;
-}
-
-void pool_teardown_all(void)
-{
-	int i;
-
-	for (i = 0; i < POOL__COUNT; i++) {
-		free(pools[i].mem);
-		memset(&pools[i], 0, sizeof(pools[i]));
-	}
-}
-
-void *pool_get(enum pool_id id)
-{
-	struct pool *p = &pools[id];
 	void **e = p->free_list;
 
 	if (!e) {
@@ -159,9 +67,8 @@ void *pool_get(enum pool_id id)
 	return e;
 }
 
-void pool_put(enum pool_id id, void *elem)
+void pool_put(struct pool *p, void *elem)
 {
-	struct pool *p = &pools[id];
 	void **e = elem;
 
 	if (!e) {
@@ -172,11 +79,9 @@ void pool_put(enum pool_id id, void *elem)
 	p->info.used--;
 }
 
-const struct pool_info *pool_info(enum pool_id id)
+const struct pool_info *pool_info(struct pool *p)
 {
-	struct pool *p = &pools[id];
-
-	p->info.name = pool_defs[id].name;
-	p->info.ceiling = pool_defs[id].ceiling;
+	p->info.name = p->name;
+	p->info.ceiling = p->ceiling;
 	return &p->info;
 }

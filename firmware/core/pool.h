@@ -1,19 +1,14 @@
-/** @file pool.h  Fixed object pools. The list of pools is core/pools.def;
- * each pool's ceiling is a Kconfig symbol and its runtime size a UCI option
- * of section `limits`. Elements are carved at start-up only; pool_get()
- * returns NULL when the pool is empty, and the caller answers 503.
+/** @file pool.h  Fixed object pools. A pool is declared by the module that
+ * owns it, in that module's X-macro table (see mod.h), with a Kconfig
+ * ceiling and a default; its runtime size is the option of UCI section
+ * `limits` named after it. Elements are carved at start-up only;
+ * pool_get() returns NULL when the pool is empty, and the caller answers
+ * 503.
  */
 #ifndef CORE_POOL_H
 #define CORE_POOL_H
 
 #include <stddef.h>
-
-enum pool_id {
-#define POOL(id, name, ceiling, dflt) POOL_##id,
-#include "pools.def"
-#undef POOL
-	POOL__COUNT
-};
 
 struct pool_info {
 	const char *name;
@@ -24,33 +19,33 @@ struct pool_info {
 	unsigned long fails;	/**< pool_get() on an empty pool */
 };
 
-/** Ceiling and default runtime size of each pool, from pools.def. */
-unsigned pool_ceiling(enum pool_id id);
-unsigned pool_default(enum pool_id id);
-const char *pool_name(enum pool_id id);
-
-/** Runtime sizes, from section `limits` of the UCI file. */
-struct pool_cfg {
-	int size[POOL__COUNT];
-	int mem_budget_kb;
+/** A pool. Only name, ceiling and dflt are the owner's; the rest is
+ * pool.c's. */
+struct pool {
+	const char *name;	/**< `limits` option and name in stats */
+	unsigned ceiling;	/**< Kconfig compile-time maximum */
+	unsigned dflt;		/**< runtime size when `limits` names none */
+	int cfg_size;		/**< from `limits`; 0: dflt */
+	struct pool_info info;
+	size_t esize;
+	unsigned char *mem;
+	void *free_list;
 };
-extern struct pool_cfg pool_cfg;
-/** The policy table of section `limits`. */
-struct cfg_sect;
-void pool_cfg_sect(struct cfg_sect *s);
+
+#define POOL_INIT(name, ceiling, dflt) {name, ceiling, dflt, 0, {0}, 0, \
+					NULL, NULL}
 
 /** Carve the pool with its configured size (start-up only).
  * @return 0, EINVAL (already set up) or ENOMEM. */
-int pool_setup(enum pool_id id, size_t elem_size);
-/** Configured runtime size of a pool (UCI, else its default). */
-unsigned pool_size(enum pool_id id);
-/** Sum of the configured sizes of all pools (objects that may exist). */
-unsigned pool_total(void);
-/** Release every pool; used at shutdown and between tests. */
-void pool_teardown_all(void);
+int pool_setup(struct pool *p, size_t elem_size);
+/** Release the pool's memory; its use counts stay readable so that a
+ * test can assert, after shutdown, that nothing was left taken. */
+void pool_release(struct pool *p);
+/** Configured runtime size (UCI, else the default, within the ceiling). */
+unsigned pool_size(const struct pool *p);
 /** @return a zeroed element or NULL when the pool is exhausted. */
-void *pool_get(enum pool_id id);
-void pool_put(enum pool_id id, void *elem);
-const struct pool_info *pool_info(enum pool_id id);
+void *pool_get(struct pool *p);
+void pool_put(struct pool *p, void *elem);
+const struct pool_info *pool_info(struct pool *p);
 
 #endif

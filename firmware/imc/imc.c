@@ -12,12 +12,15 @@
 #include "log.h"
 #include "mem.h"
 #include "msg.h"
-#include "offline.h"
-#include "pool.h"
 #include "reg.h"
 #include "sd_hash.h"
-#include "stat.h"
 #include "store.h"
+
+#define MOD_DEF "imc.def"
+#include "mod_decl.h"
+
+/* Commands run, by kind (counters imc_cmd_<name>). */
+unsigned long imc_stat_cmd[IMC__COUNT];
 
 /* Bytes of one chunk of a long answer (member lists are split, never cut). */
 #define IMC_CHUNK 1000
@@ -45,7 +48,12 @@ static unsigned n_members;
 static char text[CONFIG_SIMPLED_MAX_MSG_SIZE / 2];
 static char fanout[CONFIG_SIMPLED_MAX_MSG_SIZE];
 
-static char hist_max[8];
+/* history_size defaults to 20, or the ceiling when that is lower. */
+#if CONFIG_SIMPLED_IMC_MAX_HISTORY < 20
+#define IMC_HISTORY_DFLT CFG_NUM(CONFIG_SIMPLED_IMC_MAX_HISTORY)
+#else
+#define IMC_HISTORY_DFLT "20"
+#endif
 
 #define I struct imc_cfg
 static struct cfg_opt imc_opts[] = {
@@ -58,20 +66,14 @@ static struct cfg_opt imc_opts[] = {
 	CFG_STR_OPT(I, "outbound_proxy", outbound_proxy, "", sip_proxy_check),
 	CFG_BOOL_OPT(I, "offline_members", offline_members, "1"),
 	CFG_INT_OPT(I, "history_size", history_size, 0,
-		    CONFIG_SIMPLED_IMC_MAX_HISTORY, hist_max),
+		    CONFIG_SIMPLED_IMC_MAX_HISTORY, IMC_HISTORY_DFLT),
 };
 #undef I
 
-void imc_cfg_sect(struct cfg_sect *s)
-{
-	snprintf(hist_max, sizeof(hist_max), "%d",
-		 CONFIG_SIMPLED_IMC_MAX_HISTORY < 20 ?
-		 CONFIG_SIMPLED_IMC_MAX_HISTORY : 20);
-	s->type = "imc";
-	s->opts = imc_opts;
-	s->nopts = sizeof(imc_opts) / sizeof(imc_opts[0]);
-	s->base = &imc_cfg;
-}
+static const struct cfg_sect imc_sect = {
+	"imc", imc_opts, sizeof(imc_opts) / sizeof(imc_opts[0]), &imc_cfg,
+	NULL
+};
 
 unsigned imc_room_count(void)
 {
@@ -148,7 +150,7 @@ static void forget_member(struct imc_room *r, struct imc_member *m)
 
 static struct imc_room *room_new(const char *name, int private_room)
 {
-	struct imc_room *r = pool_get(POOL_ROOM);
+	struct imc_room *r = pool_get(&imc_room_pool);
 	unsigned char v = (unsigned char)private_room;
 	size_t i;
 
@@ -163,7 +165,7 @@ static struct imc_room *room_new(const char *name, int private_room)
 	sd_hash_oom = 0;
 	HASH_ADD_STR(rooms, name, r);
 	if (sd_hash_oom) {
-		pool_put(POOL_ROOM, r);
+		pool_put(&imc_room_pool, r);
 		return NULL;
 	}
 	if (store_is_open() && store_rec_put(STORE_IMC_ROOM, r->name, &v, 1)) {
@@ -175,7 +177,7 @@ static struct imc_room *room_new(const char *name, int private_room)
 static struct imc_member *member_add(struct imc_room *r, const char *user,
 				     enum imc_role role, int persist)
 {
-	struct imc_member *m = pool_get(POOL_ROOM_MEMBER);
+	struct imc_member *m = pool_get(&imc_member_pool);
 
 	if (!m) {
 		return NULL;
@@ -214,7 +216,7 @@ static void member_del(struct imc_room *r, struct imc_member *m)
 	forget_member(r, m);
 	r->n_members--;
 	n_members--;
-	pool_put(POOL_ROOM_MEMBER, m);
+	pool_put(&imc_member_pool, m);
 }
 
 static void room_free(struct imc_room *r, int drop_from_store)
@@ -229,7 +231,7 @@ static void room_free(struct imc_room *r, int drop_from_store)
 			forget_member(r, m);
 		}
 		n_members--;
-		pool_put(POOL_ROOM_MEMBER, m);
+		pool_put(&imc_member_pool, m);
 	}
 	for (i = 0; i < CONFIG_SIMPLED_IMC_MAX_HISTORY; i++) {
 		mem_free(r->hist[i]);
@@ -238,190 +240,31 @@ static void room_free(struct imc_room *r, int drop_from_store)
 		store_rec_del(STORE_IMC_ROOM, r->name);
 	}
 	HASH_DEL(rooms, r);
-	pool_put(POOL_ROOM, r);
+	pool_put(&imc_room_pool, r);
 }
 
 /* ------------------------------------------------------------- delivery */
 
-struct deliver {
-	const char *from;
-	const char *to;
-	const char *ctype;
-	const char *body;
-	size_t blen;
-	unsigned sent;
-	struct fallback *fb;	/* offline fallback, or NULL */
-};
-
-/*
- * A room message to a member's contacts that may still go to the offline
- * store: if no contact takes it and one was unreachable (408, 480, 5xx),
- * it is stored once the last answer is in. Lives in the budget; every live
- * one is on a list so that imc_close() can free what never got answers.
- */
-struct fallback {
-	struct fallback *prev, *next;
-	unsigned pending;
-	int delivered;
-	int unreachable;
-	size_t blen;
-	char user[CONFIG_SIMPLED_MAX_URI_LEN];
-	char from[CONFIG_SIMPLED_MAX_URI_LEN + 8];
-	char ctype[128];
-	char body[];
-};
-
-static struct fallback *fallbacks;
-
-static void fallback_free(struct fallback *fb)
-{
-	if (fb->prev) {
-		fb->prev->next = fb->next;
-	} else {
-		fallbacks = fb->next;
-	}
-	if (fb->next) {
-		fb->next->prev = fb->prev;
-	}
-	mem_free(fb);
-}
-
-static void fallback_done(struct fallback *fb)
-{
-	char to[CONFIG_SIMPLED_MAX_URI_LEN + 8];
-
-	if (!fb->delivered && fb->unreachable) {
-		snprintf(to, sizeof(to), "<sip:%s>", fb->user);
-		if (!offline_put(fb->user, fb->from, to, fb->ctype, fb->body,
-				 fb->blen)) {
-			stat_inc(STAT_IMC_OFFLINE);
-		}
-	}
-	fallback_free(fb);
-}
-
-static void on_member_answer(int code, const struct sip_msg *resp, void *arg)
-{
-	struct fallback *fb = arg;
-
-	(void)resp;
-	if (code >= 200 && code < 300) {
-		fb->delivered = 1;
-	} else if (code == 408 || code == 480 || code / 100 == 5) {
-		fb->unreachable = 1;
-	}
-	if (!--fb->pending) {
-		fallback_done(fb);
-	}
-}
-
-static struct fallback *fallback_new(const char *user, const char *from,
-				     const char *ctype, const char *body,
-				     size_t blen)
-{
-	struct fallback *fb = mem_alloc(sizeof(*fb) + blen);
-
-	if (!fb) {
-		return NULL; /* no fallback under memory pressure */
-	}
-	memset(fb, 0, sizeof(*fb));
-	snprintf(fb->user, sizeof(fb->user), "%s", user);
-	snprintf(fb->from, sizeof(fb->from), "%s", from);
-	snprintf(fb->ctype, sizeof(fb->ctype), "%s", ctype ? ctype : "");
-	memcpy(fb->body, body, blen);
-	fb->blen = blen;
-	fb->next = fallbacks;
-	if (fallbacks) {
-		fallbacks->prev = fb;
-	}
-	fallbacks = fb;
-	return fb;
-}
-
-static void send_to_contact(const struct reg_contact *c, void *arg)
-{
-	struct deliver *d = arg;
-	struct sip_request r;
-
-	if (!c->accepts_message) {
-		return;
-	}
-	memset(&r, 0, sizeof(r));
-	r.method = "MESSAGE";
-	r.ruri = c->uri;
-	r.from = d->from;
-	r.to = d->to;
-	r.hdrs = imc_cfg.extra_hdrs[0] ? imc_cfg.extra_hdrs : NULL;
-	r.ctype = d->ctype;
-	r.body = d->body;
-	r.blen = d->blen;
-	if (d->fb) {
-		d->fb->pending++;
-	}
-	if (!sip_request_send(&r, c->flow, d->fb ? on_member_answer : NULL,
-			      d->fb)) {
-		d->sent++;
-		stat_inc(STAT_IMC_DELIVERIES);
-	} else if (d->fb) {
-		d->fb->pending--;
-	}
-}
-
-/*
- * One MESSAGE from the room (or manager) to user: to each registered
- * contact in its own client transaction; a local user with none gets it
- * through the offline store when offline_members is on (store_offline).
- */
+/* One MESSAGE from the room (or manager) to user; keep: a member that
+ * cannot take it now gets it through the offline store. */
 static void deliver(const char *user, const char *from_uri,
 		    const char *ctype, const char *body, size_t blen,
-		    int store_offline)
+		    int keep)
 {
-	char from[CONFIG_SIMPLED_MAX_URI_LEN + 8];
-	char to[CONFIG_SIMPLED_MAX_URI_LEN + 8];
-	struct deliver d;
-	struct sip_flow f;
+	struct msg_out m;
 
-	snprintf(from, sizeof(from), "<%s>", from_uri);
-	snprintf(to, sizeof(to), "<sip:%s>", user);
-	memset(&d, 0, sizeof(d));
-	d.from = from;
-	d.to = to;
-	d.ctype = ctype;
-	d.body = body;
-	d.blen = blen;
-	if (store_offline && imc_cfg.offline_members &&
-	    reg_lookup(user, NULL, NULL)) {
-		d.fb = fallback_new(user, from, ctype, body, blen);
-	}
-	reg_lookup(user, send_to_contact, &d);
-	if (d.fb && !d.fb->pending) {
-		fallback_free(d.fb); /* no request left: nothing to wait for */
-		d.fb = NULL;
-	}
-	if (d.sent) {
-		return;
-	}
-	/* Not ours to look up: the next hop knows the user. */
-	if (!sip_local_domain(sd_pl_str(strchr(user, '@') ?
-					strchr(user, '@') + 1 : ""))) {
-		struct reg_contact c = {0};
-		char ruri[CONFIG_SIMPLED_MAX_URI_LEN + 8];
-
-		if ((imc_cfg.outbound_proxy[0] &&
-		     !sip_uri_flow(imc_cfg.outbound_proxy, &f)) ||
-		    !sip_proxy_flow(&f)) {
-			snprintf(ruri, sizeof(ruri), "sip:%s", user);
-			c.uri = ruri;
-			c.flow = &f;
-			c.accepts_message = 1;
-			send_to_contact(&c, &d);
-		}
-		return;
-	}
-	if (store_offline && imc_cfg.offline_members &&
-	    !offline_put(user, from, to, ctype, body, blen)) {
-		stat_inc(STAT_IMC_OFFLINE);
-	}
+	memset(&m, 0, sizeof(m));
+	m.user = user;
+	m.from_uri = from_uri;
+	m.ctype = ctype;
+	m.body = body;
+	m.blen = blen;
+	m.hdrs = imc_cfg.extra_hdrs[0] ? imc_cfg.extra_hdrs : NULL;
+	m.outbound_proxy = imc_cfg.outbound_proxy;
+	m.keep = keep && imc_cfg.offline_members;
+	m.sent_stat = &imc_stat_deliveries;
+	m.kept_stat = &imc_stat_offline;
+	msg_send(&m);
 }
 
 static void room_uri(const struct imc_room *r, char *buf, size_t size)
@@ -518,7 +361,7 @@ static void answer(struct sip_stx *st, const char *sender, const char *from,
 		off += n;
 	}
 	if (code >= 300) {
-		stat_inc(STAT_IMC_REFUSED);
+		stat_inc(imc_stat_refused);
 	}
 	sip_reply(st, code, code == 200 ? NULL : "Command refused", NULL,
 		  "text/plain", text, len > IMC_CHUNK ? IMC_CHUNK : len);
@@ -796,7 +639,7 @@ static int run_command(const struct imc_cmd *c, const char *sender,
 	char note[1024];
 	int code;
 
-	stat_inc((enum stat_id)(STAT_IMC_CMD_CREATE + (int)c->kind));
+	stat_inc(imc_stat_cmd[c->kind]);
 	if (c->kind == IMC_HELP) {
 		help();
 		return 200;
@@ -909,7 +752,7 @@ static void relay_to_room(struct sip_stx *st, const struct sip_msg *req,
 	if (role_of(r, sender) < IMC_MEMBER) {
 		SAY("You are not a member of %s; %cjoin it first.", r->name,
 		    imc_cfg.imc_cmd_start_char[0]);
-		stat_inc(STAT_IMC_REFUSED);
+		stat_inc(imc_stat_refused);
 		sip_reply(st, 403, "Not a member of this room", NULL,
 			  "text/plain", text, strlen(text));
 		return;
@@ -940,7 +783,7 @@ static void relay_to_room(struct sip_stx *st, const struct sip_msg *req,
 			deliver(m->user, from, ctype, body, blen, 1);
 		}
 	}
-	stat_inc(STAT_IMC_RELAYED);
+	stat_inc(imc_stat_relayed);
 	sip_reply(st, 200, NULL, NULL, NULL, NULL, 0);
 }
 
@@ -1006,7 +849,7 @@ static int restore_room(const char *key, const void *val, size_t vlen,
 	if (!imc_room_name_ok(key) || room_find(key)) {
 		return 0;
 	}
-	r = pool_get(POOL_ROOM);
+	r = pool_get(&imc_room_pool);
 	if (!r) {
 		return 1;
 	}
@@ -1038,12 +881,12 @@ static int restore_member(const char *key, const void *val, size_t vlen,
 	return 0;
 }
 
-int imc_init(void)
+static int imc_start(void)
 {
-	int err = pool_setup(POOL_ROOM, sizeof(struct imc_room));
+	int err = pool_setup(&imc_room_pool, sizeof(struct imc_room));
 
 	if (!err) {
-		err = pool_setup(POOL_ROOM_MEMBER, sizeof(struct imc_member));
+		err = pool_setup(&imc_member_pool, sizeof(struct imc_member));
 	}
 	if (err) {
 		return err;
@@ -1062,15 +905,20 @@ int imc_init(void)
 	return msg_claim(claims, on_imc, NULL);
 }
 
-void imc_close(void)
+static void imc_stop(void)
 {
 	struct imc_room *r, *tmp;
 
 	/* sip_close() will drop their transactions without answers. */
-	while (fallbacks) {
-		fallback_free(fallbacks);
-	}
 	HASH_ITER(hh, rooms, r, tmp) {
 		room_free(r, 0);
 	}
 }
+
+#define MOD_DEF "imc.def"
+#define MOD_VAR imc_mod
+#define MOD_NAME "imc"
+#define MOD_SECT &imc_sect
+#define MOD_START imc_start
+#define MOD_STOP imc_stop
+#include "mod_def.h"

@@ -9,7 +9,7 @@
 
 #include "simpled_config.h"
 
-struct cfg_sect;
+struct mod;
 
 /** Section `imc`; names and defaults follow Kamailio's imc. */
 struct imc_cfg {
@@ -25,10 +25,8 @@ struct imc_cfg {
 };
 
 extern struct imc_cfg imc_cfg;
-void imc_cfg_sect(struct cfg_sect *s);
-
-int imc_init(void);
-void imc_close(void);
+/** The chat room module (section `imc`, pools rooms, room_members). */
+extern const struct mod imc_mod;
 
 unsigned imc_room_count(void);
 unsigned imc_member_count(void);

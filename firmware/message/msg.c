@@ -5,12 +5,16 @@
 
 #define LOG_MODULE "msg"
 #include "log.h"
-#include "msg.h"
+#ifdef CONFIG_SIMPLED_OFFLINE
 #include "offline.h"
-#include "pool.h"
+#endif
+#include "msg.h"
 #include "reg.h"
 #include "sip.h"
-#include "stat.h"
+#include "msg_priv.h"
+
+#define MOD_DEF "msg.def"
+#include "mod_decl.h"
 
 /* A relayed MESSAGE: one server transaction, up to MAX_FORKS branches. */
 struct msg_relay {
@@ -59,9 +63,23 @@ static int rank(int code)
 	return code / 100;
 }
 
+/* A local user that cannot take the message now: it is kept for later
+ * when the offline store is built in (the store answers), else 480. */
+static void keep_or_480(struct sip_stx *st, const struct sip_msg *req,
+			const char *aor)
+{
+#ifdef CONFIG_SIMPLED_OFFLINE
+	offline_store(st, req, aor);
+#else
+	(void)req;
+	(void)aor;
+	sip_reply(st, 480, "User not online", NULL, NULL, NULL, 0);
+#endif
+}
+
 static void relay_free(struct msg_relay *r)
 {
-	pool_put(POOL_RELAY, r);
+	pool_put(&msg_relay_pool, r);
 }
 
 static void relay_answer(struct msg_relay *r)
@@ -76,8 +94,8 @@ static void relay_answer(struct msg_relay *r)
 	 * message for later (msilo). A decline (4xx but 408/480, 6xx) is
 	 * the user's answer and goes back as it is. */
 	if (r->aor[0] && (code == 408 || code == 480 || code / 100 == 5)) {
-		stat_inc(STAT_MSG_FAILED);
-		offline_store(r->st, r->req, r->aor);
+		stat_inc(msg_stat_failed);
+		keep_or_480(r->st, r->req, r->aor);
 		r->st = NULL;
 		r->req = NULL;
 		return;
@@ -87,7 +105,7 @@ static void relay_answer(struct msg_relay *r)
 		code = 500;
 		snprintf(r->reason, sizeof(r->reason), "Contact Unavailable");
 	}
-	stat_inc(code < 300 ? STAT_MSG_DELIVERED : STAT_MSG_FAILED);
+	stat_inc(*(code < 300 ? &msg_stat_delivered : &msg_stat_failed));
 	sip_reply(r->st, code, r->reason[0] ? r->reason : NULL, NULL, NULL,
 		  NULL, 0);
 	r->st = NULL;
@@ -145,7 +163,7 @@ static void fork_to(const struct reg_contact *c, void *arg)
 static struct msg_relay *relay_new(struct sip_stx *st,
 				   const struct sip_msg *req)
 {
-	struct msg_relay *r = pool_get(POOL_RELAY);
+	struct msg_relay *r = pool_get(&msg_relay_pool);
 
 	if (!r) {
 		sip_reply_errno(st, ENOMEM);
@@ -154,7 +172,7 @@ static struct msg_relay *relay_new(struct sip_stx *st,
 	r->st = st;
 	r->req = req;
 	r->pending = 1;
-	stat_inc(STAT_MSG_RELAYED);
+	stat_inc(msg_stat_relayed);
 	return r;
 }
 
@@ -166,7 +184,7 @@ static void relay_release(struct msg_relay *r)
 	if (!r->best) {
 		/* No branch could be started: pool or transport trouble. */
 		r->answered = 1;
-		stat_inc(STAT_MSG_FAILED);
+		stat_inc(msg_stat_failed);
 		sip_reply_errno(r->st, ENOMEM);
 	} else {
 		relay_answer(r);
@@ -198,14 +216,16 @@ static void on_message(struct sip_stx *st, const struct sip_msg *req)
 		sip_reply(st, 414, "Request-URI Too Long", NULL, NULL, NULL, 0);
 		return;
 	}
+#ifdef CONFIG_SIMPLED_OFFLINE
 	/* A reminder (Send-Time) is stored even for a user online now. */
 	if (!err && sip_msg_hdr_name(req, "Send-Time")) {
 		offline_store(st, req, aor);
 		return;
 	}
+#endif
 	if (!err && !reg_lookup(aor, NULL, NULL)) {
-		stat_inc(STAT_MSG_NO_BINDING);
-		offline_store(st, req, aor);
+		stat_inc(msg_stat_no_binding);
+		keep_or_480(st, req, aor);
 		return;
 	}
 	if (err == ENOENT && sip_proxy_flow(&proxy)) {
@@ -221,15 +241,15 @@ static void on_message(struct sip_stx *st, const struct sip_msg *req)
 		snprintf(r->aor, sizeof(r->aor), "%s", aor);
 		reg_lookup(aor, fork_to, r);
 	} else {
-		stat_inc(STAT_MSG_PROXIED);
+		stat_inc(msg_stat_proxied);
 		branch_send(r, NULL, &proxy);
 	}
 	relay_release(r);
 }
 
-int msg_init(void)
+static int msg_start(void)
 {
-	int err = pool_setup(POOL_RELAY, sizeof(struct msg_relay));
+	int err = pool_setup(&msg_relay_pool, sizeof(struct msg_relay));
 
 	if (!err) {
 		err = sip_route("MESSAGE", on_message);
@@ -237,9 +257,18 @@ int msg_init(void)
 	return err;
 }
 
-void msg_close(void)
+static void msg_stop(void)
 {
+	msg_send_stop();
 	/* Relays are owned by their transactions' callbacks; sip_close()
 	 * silenced those, so the pool is simply released with the rest. */
 	memset(claims, 0, sizeof(claims));
 }
+
+#define MOD_DEF "msg.def"
+#define MOD_VAR msg_mod
+#define MOD_NAME "message"
+#define MOD_SECT NULL
+#define MOD_START msg_start
+#define MOD_STOP msg_stop
+#include "mod_def.h"

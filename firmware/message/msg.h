@@ -7,6 +7,8 @@
 
 #include "sip.h"
 
+struct mod;
+
 /** Does this service take a MESSAGE for this Request-URI? */
 typedef int (msg_match_h)(const osip_uri_t *ruri, void *arg);
 
@@ -17,7 +19,32 @@ typedef int (msg_match_h)(const osip_uri_t *ruri, void *arg);
 int msg_claim(msg_match_h *match, sip_req_h *h, void *arg);
 #define MSG_MAX_CLAIMS 4
 
-int msg_init(void);
-void msg_close(void);
+/** A MESSAGE the server sends to a user (msg_send()). */
+struct msg_out {
+	const char *user;	/**< "user@domain" */
+	const char *from_uri;	/**< sip:... of the sender (room, manager) */
+	const char *ctype;	/**< Content-Type, NULL for none */
+	const char *body;
+	size_t blen;
+	const char *hdrs;	/**< extra header lines ending in CRLF, or NULL */
+	const char *outbound_proxy; /**< next hop for other domains, or NULL:
+				     * the global one */
+	int keep;		/**< a local user who cannot take it now gets
+				 * it through the offline store (if built) */
+	unsigned long *sent_stat;	/**< counts requests sent, or NULL */
+	unsigned long *kept_stat;	/**< counts messages stored, or NULL */
+};
+
+/**
+ * Deliver to every registered contact of a local user that accepts
+ * MESSAGE, each in its own client transaction, or to the next hop for a
+ * user of another domain. With keep, a local user without a contact, or
+ * whose contacts all fail as unreachable (408, 480, 5xx) and none takes
+ * it, gets it from the offline store later. Strings are copied.
+ */
+void msg_send(const struct msg_out *m);
+
+/** The MESSAGE relay module (pool relays). */
+extern const struct mod msg_mod;
 
 #endif

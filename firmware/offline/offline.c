@@ -17,12 +17,13 @@
 #include "cfg.h"
 #include "log.h"
 #include "offline.h"
-#include "pool.h"
 #include "reg.h"
 #include "sd_hash.h"
-#include "stat.h"
 #include "store.h"
 #include "tmr.h"
+
+#define MOD_DEF "offline.def"
+#include "mod_decl.h"
 
 /* Messages purged or reminders kicked per timer run; more waits a tick. */
 #define OFFLINE_BATCH 64
@@ -60,10 +61,8 @@ static void changed(const char *owner)
 }
 static struct dump *dumps;
 static int store_ok;
-static struct tmr tick_tmr, due_tmr, sync_tmr;
+static struct tmr tick_tmr, due_tmr;
 static unsigned ticks;
-static struct sip_stx **pending;	/* 202s waiting for a batch sync */
-static unsigned n_pending, max_pending;
 static char body_buf[CONFIG_SIMPLED_MAX_MSG_SIZE];
 
 #define O struct offline_cfg
@@ -92,13 +91,10 @@ static const struct cfg_opt offline_opts[] = {
 #undef OFF_BOOL
 #undef OFF_STR
 
-void offline_cfg_sect(struct cfg_sect *s)
-{
-	s->type = "offline";
-	s->opts = offline_opts;
-	s->nopts = sizeof(offline_opts) / sizeof(offline_opts[0]);
-	s->base = &offline_cfg;
-}
+static const struct cfg_sect offline_sect = {
+	"offline", offline_opts, sizeof(offline_opts) / sizeof(offline_opts[0]), &offline_cfg,
+	NULL
+};
 
 unsigned offline_count(const char *owner)
 {
@@ -108,23 +104,12 @@ unsigned offline_count(const char *owner)
 /* ------------------------------------------------------------- delivery */
 
 static void dump_next(struct dump *d);
-static void sync_fire(void *arg);
-
-/* Batch mode: deletes reach the disk with the next group sync, within
- * batch_ms, so a crash re-delivers at most that window's messages. */
-static void sync_soon(void)
-{
-	if (store_cfg.durability == STORE_BATCH && !tmr_active(&sync_tmr)) {
-		tmr_start(&sync_tmr, (uint32_t)store_cfg.batch_ms, sync_fire,
-			  NULL);
-	}
-}
 
 static void dump_free(struct dump *d)
 {
 	tmr_cancel(&d->retry);
 	HASH_DEL(dumps, d);
-	pool_put(POOL_DUMP, d);
+	pool_put(&offline_dump_pool, d);
 }
 
 static void dump_retry(void *arg)
@@ -142,7 +127,7 @@ static void dump_kick(const char *owner)
 		/* In flight or backing off: the running dump continues. */
 		return;
 	}
-	d = pool_get(POOL_DUMP);
+	d = pool_get(&offline_dump_pool);
 	if (!d) {
 		LOG_WRN("delivery for %s postponed: dumps pool exhausted",
 			owner);
@@ -152,7 +137,7 @@ static void dump_kick(const char *owner)
 	sd_hash_oom = 0;
 	HASH_ADD_STR(dumps, owner, d);
 	if (sd_hash_oom) {
-		pool_put(POOL_DUMP, d);
+		pool_put(&offline_dump_pool, d);
 		return;
 	}
 	dump_next(d);
@@ -169,9 +154,9 @@ static void on_delivered(int code, const struct sip_msg *resp, void *arg)
 	d->inflight = 0;
 	if (code >= 200 && code < 300) {
 		store_msg_del(id);
-		sync_soon();
 		changed(d->owner);
-		stat_inc(reminder ? STAT_OFF_DUMPED_REMINDERS : STAT_OFF_DUMPED);
+		stat_inc(*(reminder ? &offline_stat_dumped_reminders :
+			   &offline_stat_dumped));
 		dump_next(d);
 		return;
 	}
@@ -180,9 +165,9 @@ static void on_delivered(int code, const struct sip_msg *resp, void *arg)
 		LOG_INF("message %llu for %s dropped after %u tries (last %d)",
 			(unsigned long long)id, d->owner, d->tries, code);
 		store_msg_del(id);
-		sync_soon();
 		changed(d->owner);
-		stat_inc(reminder ? STAT_OFF_FAILED_REMINDERS : STAT_OFF_FAILED);
+		stat_inc(*(reminder ? &offline_stat_failed_reminders :
+			   &offline_stat_failed));
 		dump_next(d);
 		return;
 	}
@@ -373,7 +358,7 @@ static int count_expired(const struct store_msg *m, void *arg)
 {
 	struct due_owners *gone = arg;
 
-	stat_inc(STAT_OFF_EXPIRED);
+	stat_inc(offline_stat_expired);
 	if (gone->n < OFFLINE_BATCH) {
 		snprintf(gone->owner[gone->n++], sizeof(gone->owner[0]), "%s",
 			 m->owner);
@@ -411,9 +396,9 @@ static void answer_stored(struct sip_stx *st, int err)
 		sip_reply(st, 202, NULL, NULL, NULL, NULL, 0);
 		return;
 	}
-	stat_inc(STAT_OFF_REFUSED);
+	stat_inc(offline_stat_refused);
 	if (err == ENOSPC) {
-		stat_inc(STAT_OVERLOAD);
+		stat_inc(stat_overload);
 		sip_reply(st, 503, "Message store full", "Retry-After: 60\r\n",
 			  NULL, NULL, 0);
 	} else {
@@ -422,20 +407,14 @@ static void answer_stored(struct sip_stx *st, int err)
 	}
 }
 
-static void sync_fire(void *arg)
+/* 202 once the commit is on disk (storage decides when: at once, or
+ * with the next group sync). */
+static void on_durable(int err, void *arg)
 {
-	unsigned i;
-	int err;
-
-	(void)arg;
-	err = store_sync();
 	if (err) {
-		LOG_ERR("batch sync failed: %s", store_strerror(err));
+		LOG_ERR("stored message not durable: %s", store_strerror(err));
 	}
-	for (i = 0; i < n_pending; i++) {
-		answer_stored(pending[i], err);
-	}
-	n_pending = 0;
+	answer_stored(arg, err);
 }
 
 static void send_notice(const struct sip_msg *req, const char *owner)
@@ -471,7 +450,7 @@ static void send_notice(const struct sip_msg *req, const char *owner)
 	r.body = offline_cfg.offline_message;
 	r.blen = strlen(offline_cfg.offline_message);
 	if (!sip_request_send(&r, &dst, NULL, NULL)) {
-		stat_inc(STAT_OFF_NOTICES);
+		stat_inc(offline_stat_notices);
 	}
 }
 
@@ -526,7 +505,7 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 	}
 	if (offline_cfg.max_messages &&
 	    store_msg_count(owner) >= (unsigned)offline_cfg.max_messages) {
-		stat_inc(STAT_OFF_REFUSED);
+		stat_inc(offline_stat_refused);
 		sip_reply(st, 480, "Offline mailbox full", NULL, NULL, NULL, 0);
 		return;
 	}
@@ -563,7 +542,7 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 	    hdr_copy(req, SIP_HDR_CONTENT_TYPE, ctype, sizeof(ctype)) ||
 	    sd_pl_copy(req->call_id, callid, sizeof(callid)) ||
 	    extra_copy(req, extra, sizeof(extra))) {
-		stat_inc(STAT_OFF_REFUSED);
+		stat_inc(offline_stat_refused);
 		sip_reply(st, 413, "Header too long to store", NULL, NULL, NULL,
 			  0);
 		return;
@@ -584,7 +563,7 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 		answer_stored(st, err);
 		return;
 	}
-	stat_inc(STAT_OFF_STORED);
+	stat_inc(offline_stat_stored);
 	changed(owner);
 	if (offline_cfg.from_address[0]) {
 		send_notice(req, owner);
@@ -592,13 +571,7 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 	if (m.send_at) {
 		arm_due();
 	}
-	if (store_cfg.durability == STORE_BATCH && n_pending < max_pending) {
-		/* 202 once the group commit is on disk. */
-		pending[n_pending++] = st;
-		sync_soon();
-		return;
-	}
-	answer_stored(st, store_sync());
+	store_when_durable(on_durable, st);
 }
 
 int offline_put(const char *owner, const char *from, const char *to,
@@ -612,7 +585,7 @@ int offline_put(const char *owner, const char *from, const char *to,
 	}
 	if (offline_cfg.max_messages &&
 	    store_msg_count(owner) >= (unsigned)offline_cfg.max_messages) {
-		stat_inc(STAT_OFF_REFUSED);
+		stat_inc(offline_stat_refused);
 		return EDQUOT;
 	}
 	memset(&m, 0, sizeof(m));
@@ -628,8 +601,7 @@ int offline_put(const char *owner, const char *from, const char *to,
 	m.expires = m.arrival + offline_cfg.expire_time;
 	err = store_msg_put(&m);
 	if (!err) {
-		stat_inc(STAT_OFF_STORED);
-		sync_soon();
+		stat_inc(offline_stat_stored);
 		changed(owner);
 	}
 	return err;
@@ -642,25 +614,17 @@ void offline_kick(const char *owner)
 	}
 }
 
-int offline_init(const char *state_dir)
+static int offline_start(void)
 {
 	int err;
 
-	err = pool_setup(POOL_DUMP, sizeof(struct dump));
+	err = pool_setup(&offline_dump_pool, sizeof(struct dump));
 	if (err) {
 		return err;
 	}
-	max_pending = pool_size(POOL_SERVER_TXN);
-	pending = calloc(max_pending ? max_pending : 1, sizeof(*pending));
-	if (!pending) {
-		return ENOMEM;
-	}
-	err = store_open(state_dir, (size_t)store_cfg.map_size_kb * 1024u,
-			 (enum store_durability)store_cfg.durability);
-	store_ok = !err;
-	if (err) {
-		LOG_ERR("offline messages unavailable: %s",
-			store_strerror(err));
+	store_ok = store_is_open();
+	if (!store_ok) {
+		LOG_ERR("offline messages unavailable: no store");
 	}
 	err = reg_observe(on_reg_event, NULL);
 	if (err) {
@@ -673,23 +637,23 @@ int offline_init(const char *state_dir)
 	return 0;
 }
 
-void offline_close(void)
+static void offline_stop(void)
 {
 	struct dump *d, *tmp;
 
-	tmr_cancel(&sync_tmr);
-	if (n_pending) {
-		sync_fire(NULL);
-	}
 	tmr_cancel(&tick_tmr);
 	tmr_cancel(&due_tmr);
 	HASH_ITER(hh, dumps, d, tmp) {
 		dump_free(d);
 	}
-	free(pending);
-	pending = NULL;
 	change_h = NULL;
-	n_pending = 0;
-	store_close();
 	store_ok = 0;
 }
+
+#define MOD_DEF "offline.def"
+#define MOD_VAR offline_mod
+#define MOD_NAME "offline"
+#define MOD_SECT &offline_sect
+#define MOD_START offline_start
+#define MOD_STOP offline_stop
+#include "mod_def.h"

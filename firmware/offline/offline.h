@@ -8,7 +8,7 @@
 
 #include "sip.h"
 
-struct cfg_sect;
+struct mod;
 
 /** Section `offline`; names and defaults follow msilo. */
 struct offline_cfg {
@@ -27,12 +27,9 @@ struct offline_cfg {
 };
 
 extern struct offline_cfg offline_cfg;
-void offline_cfg_sect(struct cfg_sect *s);
+/** The offline module (section `offline`, pool dumps). */
+extern const struct mod offline_mod;
 
-/** Open the store and hook the registrar. A store that cannot be opened
- * is logged and answered per request (500); the daemon still runs. */
-int offline_init(const char *state_dir);
-void offline_close(void);
 
 /**
  * Store req for owner and answer it: 202 once durable, or the reason it

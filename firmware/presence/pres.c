@@ -9,8 +9,9 @@
 #define LOG_MODULE "pres"
 #include "cfg.h"
 #include "log.h"
+#ifdef CONFIG_SIMPLED_OFFLINE
 #include "offline.h"
-#include "pool.h"
+#endif
 #include "pres_priv.h"
 #include "reg.h"
 
@@ -50,13 +51,10 @@ static const struct cfg_opt pres_opts[] = {
 #undef P_BOOL
 #undef P_LIST
 
-void pres_cfg_sect(struct cfg_sect *s)
-{
-	s->type = "presence";
-	s->opts = pres_opts;
-	s->nopts = sizeof(pres_opts) / sizeof(pres_opts[0]);
-	s->base = &pres_cfg;
-}
+static const struct cfg_sect pres_sect = {
+	"presence", pres_opts, sizeof(pres_opts) / sizeof(pres_opts[0]), &pres_cfg,
+	NULL
+};
 
 static const char *const event_names[PRES_EV__COUNT] = {
 	"presence", "presence.winfo", "message-summary",
@@ -72,6 +70,11 @@ int pres_event_from_pl(struct sd_pl ev)
 	}
 	ev = sd_pl_trim(ev);
 	for (i = 0; i < PRES_EV__COUNT; i++) {
+#ifndef CONFIG_SIMPLED_OFFLINE
+		if (i == PRES_EV_MSGSUM) {
+			continue; /* no offline store to count */
+		}
+#endif
 		if (!sd_pl_casecmp(ev, event_names[i])) {
 			return i;
 		}
@@ -121,7 +124,7 @@ struct pres_entity *pres_entity_get(const char *key, int create)
 	if (e || !create) {
 		return e;
 	}
-	e = pool_get(POOL_PRES_ENTITY);
+	e = pool_get(&pres_entity_pool);
 	if (!e) {
 		return NULL;
 	}
@@ -129,7 +132,7 @@ struct pres_entity *pres_entity_get(const char *key, int create)
 	sd_hash_oom = 0;
 	HASH_ADD_STR(entities, key, e);
 	if (sd_hash_oom) {
-		pool_put(POOL_PRES_ENTITY, e);
+		pool_put(&pres_entity_pool, e);
 		return NULL;
 	}
 	return e;
@@ -140,7 +143,7 @@ void pres_entity_put(struct pres_entity *e)
 {
 	if (e && !e->docs && !e->subs && !e->dirty_events) {
 		HASH_DEL(entities, e);
-		pool_put(POOL_PRES_ENTITY, e);
+		pool_put(&pres_entity_pool, e);
 	}
 }
 
@@ -162,6 +165,7 @@ static void on_reg_event(enum reg_event ev, const char *aor,
 	}
 }
 
+#ifdef CONFIG_SIMPLED_OFFLINE
 static void on_offline_change(const char *owner, void *arg)
 {
 	struct pres_entity *e = pres_entity_get(owner, 0);
@@ -171,10 +175,11 @@ static void on_offline_change(const char *owner, void *arg)
 		pres_notify_all(e, PRES_EV_MSGSUM);
 	}
 }
+#endif
 
-int pres_init(void)
+static int pres_start(void)
 {
-	int err = pool_setup(POOL_PRES_ENTITY, sizeof(struct pres_entity));
+	int err = pool_setup(&pres_entity_pool, sizeof(struct pres_entity));
 
 	if (!err) {
 		err = pres_publish_init();
@@ -188,13 +193,15 @@ int pres_init(void)
 	if (!err) {
 		err = reg_observe(on_reg_event, NULL);
 	}
+#ifdef CONFIG_SIMPLED_OFFLINE
 	if (!err) {
 		err = offline_observe(on_offline_change, NULL);
 	}
+#endif
 	return err;
 }
 
-void pres_close(void)
+static void pres_stop(void)
 {
 	struct pres_entity *e, *tmp;
 
@@ -202,6 +209,14 @@ void pres_close(void)
 	pres_publish_close();
 	HASH_ITER(hh, entities, e, tmp) {
 		HASH_DEL(entities, e);
-		pool_put(POOL_PRES_ENTITY, e);
+		pool_put(&pres_entity_pool, e);
 	}
 }
+
+#define MOD_DEF "pres.def"
+#define MOD_VAR pres_mod
+#define MOD_NAME "presence"
+#define MOD_SECT &pres_sect
+#define MOD_START pres_start
+#define MOD_STOP pres_stop
+#include "mod_def.h"

@@ -10,7 +10,7 @@
 
 #include "simpled_config.h"
 
-struct cfg_sect;
+struct mod;
 
 enum pres_auth_policy {
 	PRES_AUTH_ALLOW_ALL = 0,
@@ -48,10 +48,9 @@ struct pres_cfg {
 };
 
 extern struct pres_cfg pres_cfg;
-void pres_cfg_sect(struct cfg_sect *s);
-
-int pres_init(void);
-void pres_close(void);
+/** The presence module (section `presence`, pools presentities,
+ * pres_docs, subscriptions). */
+extern const struct mod pres_mod;
 
 /** Subscriptions alive (tests, ctl). */
 unsigned pres_sub_count(void);

@@ -9,6 +9,9 @@
 #include "sip.h"
 #include "tmr.h"
 
+#define MOD_DEF "pres.def"
+#include "mod_decl.h"
+
 #define PRES_ETAG_LEN 16
 #define PRES_TAG_LEN 64
 #define PRES_KEY_LEN (CONFIG_SIMPLED_MAX_CALLID_LEN + 2 * PRES_TAG_LEN + 4)

@@ -13,7 +13,9 @@
 
 #define LOG_MODULE "pres"
 #include "log.h"
+#ifdef CONFIG_SIMPLED_OFFLINE
 #include "offline.h"
+#endif
 #include "pool.h"
 #include "pres_priv.h"
 #include "reg.h"
@@ -135,7 +137,7 @@ static void doc_free(struct pres_doc *d, int drop_from_store)
 	e->n_docs--;
 	HASH_DEL(docs_by_id, d);
 	n_docs--;
-	pool_put(POOL_PRES_DOC, d);
+	pool_put(&pres_doc_pool, d);
 }
 
 static void doc_expired(void *arg)
@@ -143,7 +145,7 @@ static void doc_expired(void *arg)
 	struct pres_doc *d = arg;
 	struct pres_entity *e = d->ent;
 
-	stat_inc(STAT_PRES_PUB_EXPIRED);
+	stat_inc(pres_stat_pub_expired);
 	doc_free(d, 1);
 	pres_notify_all(e, PRES_EV_PRESENCE);
 	pres_entity_put(e);
@@ -151,7 +153,7 @@ static void doc_expired(void *arg)
 
 static struct pres_doc *doc_new(struct pres_entity *e, const char *id)
 {
-	struct pres_doc *d = pool_get(POOL_PRES_DOC);
+	struct pres_doc *d = pool_get(&pres_doc_pool);
 
 	if (!d) {
 		return NULL;
@@ -165,7 +167,7 @@ static struct pres_doc *doc_new(struct pres_entity *e, const char *id)
 	sd_hash_oom = 0;
 	HASH_ADD(hh, docs_by_id, etag, DOC_ID_LEN, d);
 	if (sd_hash_oom) {
-		pool_put(POOL_PRES_DOC, d);
+		pool_put(&pres_doc_pool, d);
 		return NULL;
 	}
 	d->ent = e;
@@ -272,7 +274,7 @@ static void on_publish(struct sip_stx *st, const struct sip_msg *req)
 		/* Remove: watchers see its tuples closed. */
 		e = d->ent;
 		doc_free(d, 1);
-		stat_inc(STAT_PRES_PUB_REMOVED);
+		stat_inc(pres_stat_pub_removed);
 		sip_reply(st, 200, NULL, "Expires: 0\r\n", NULL, NULL, 0);
 		pres_notify_all(e, PRES_EV_PRESENCE);
 		pres_entity_put(e);
@@ -312,14 +314,18 @@ static void on_publish(struct sip_stx *st, const struct sip_msg *req)
 	open = !refresh && pres_pidf_open(req->body.p, req->body.l);
 	reply_etag(st, d, expires);
 	if (refresh) {
-		stat_inc(STAT_PRES_PUB_REFRESHED);
+		stat_inc(pres_stat_pub_refreshed);
 		return; /* a refresh changes nothing watchers see */
 	}
-	stat_inc(STAT_PRES_PUBLISHED);
+	stat_inc(pres_stat_published);
 	pres_notify_all(e, PRES_EV_PRESENCE);
+#ifdef CONFIG_SIMPLED_OFFLINE
 	if (open) {
 		offline_kick(aor);
 	}
+#else
+	(void)open;
+#endif
 }
 
 /* Bring the documents of the last run back. */
@@ -381,7 +387,7 @@ int pres_publish_init(void)
 {
 	static struct stale stale;
 	unsigned i;
-	int err = pool_setup(POOL_PRES_DOC, sizeof(struct doc_slot));
+	int err = pool_setup(&pres_doc_pool, sizeof(struct doc_slot));
 
 	if (err) {
 		return err;

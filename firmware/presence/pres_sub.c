@@ -8,7 +8,9 @@
 
 #define LOG_MODULE "pres"
 #include "log.h"
+#ifdef CONFIG_SIMPLED_OFFLINE
 #include "offline.h"
+#endif
 #include "pool.h"
 #include "pres_priv.h"
 #include "reg.h"
@@ -62,7 +64,7 @@ static void sub_remove(struct pres_sub *s)
 	s->ent = NULL;
 	pres_entity_put(e);
 	if (!s->inflight) {
-		pool_put(POOL_PRES_SUB, s);
+		pool_put(&pres_sub_pool, s);
 	}
 }
 
@@ -123,6 +125,8 @@ static void winfo_body(struct sd_buf *b, struct pres_sub *s,
 	sd_buf_str(b, "</watcher-list>\n</watcherinfo>\n");
 }
 
+#ifdef CONFIG_SIMPLED_OFFLINE
+#define PRES_ALLOW_EVENTS "presence, presence.winfo, message-summary"
 static void msgsum_body(struct sd_buf *b, const struct pres_sub *s)
 {
 	const char *aor = s->presentity_uri + 4;
@@ -132,6 +136,9 @@ static void msgsum_body(struct sd_buf *b, const struct pres_sub *s)
 		      "Text-Message: %u/0\r\n", n ? "yes" : "no",
 		      s->presentity_uri, n);
 }
+#else
+#define PRES_ALLOW_EVENTS "presence, presence.winfo"
+#endif
 
 /* --------------------------------------------------------------- NOTIFY */
 
@@ -143,14 +150,14 @@ static void on_notify_answer(int code, const struct sip_msg *resp, void *arg)
 	s->inflight--;
 	if (s->zombie) {
 		if (!s->inflight) {
-			pool_put(POOL_PRES_SUB, s);
+			pool_put(&pres_sub_pool, s);
 		}
 		return;
 	}
 	if (code >= 200 && code < 300) {
 		return;
 	}
-	stat_inc(STAT_PRES_NOTIFY_FAILED);
+	stat_inc(pres_stat_notify_failed);
 	/* RFC 6665 4.2.2: these end the subscription; others are noise. */
 	if (code == 404 || code == 405 || code == 408 || code == 410 ||
 	    code == 481 || code == 501) {
@@ -194,16 +201,18 @@ static void notify(struct pres_sub *s, const char *reason,
 			winfo_body(&b, s, changed, wevent);
 			r.ctype = "application/watcherinfo+xml";
 			break;
+#ifdef CONFIG_SIMPLED_OFFLINE
 		case PRES_EV_MSGSUM:
 			msgsum_body(&b, s);
 			r.ctype = "application/simple-message-summary";
 			break;
+#endif
 		default:
 			break;
 		}
 		if (b.overflow) {
 			LOG_WRN("NOTIFY body for %s too large", s->watcher);
-			stat_inc(STAT_PRES_NOTIFY_FAILED);
+			stat_inc(pres_stat_notify_failed);
 			return;
 		}
 	}
@@ -241,12 +250,12 @@ static void notify(struct pres_sub *s, const char *reason,
 	}
 	if (h.overflow ||
 	    sip_request_send(&r, &s->flow, on_notify_answer, s)) {
-		stat_inc(STAT_PRES_NOTIFY_FAILED);
+		stat_inc(pres_stat_notify_failed);
 		return;
 	}
 	s->inflight++;
 	s->dirty = 1;
-	stat_inc(STAT_PRES_NOTIFY_SENT);
+	stat_inc(pres_stat_notify_sent);
 }
 
 /* Tell the winfo watchers of e that watcher w changed. */
@@ -354,7 +363,7 @@ static void sub_expired(void *arg)
 	struct pres_sub *s = arg;
 	struct pres_entity *e = s->ent;
 
-	stat_inc(STAT_PRES_SUB_EXPIRED);
+	stat_inc(pres_stat_sub_expired);
 	s->state = PRES_SUB_TERMINATED;
 	if (pres_cfg.timeout_rm_subs) {
 		notify(s, "timeout", NULL, NULL);
@@ -465,8 +474,9 @@ static void on_subscribe(struct sip_stx *st, const struct sip_msg *req)
 
 	ev = evh ? pres_event_from_pl(evh->value) : -1;
 	if (ev < 0) {
-		sip_reply(st, 489, "Bad Event", "Allow-Events: presence, "
-			  "presence.winfo, message-summary\r\n", NULL, NULL, 0);
+		sip_reply(st, 489, "Bad Event",
+			  "Allow-Events: " PRES_ALLOW_EVENTS "\r\n", NULL,
+			  NULL, 0);
 		return;
 	}
 	expires = pres_expires(st, req, pres_cfg.expires_offset);
@@ -494,7 +504,7 @@ static void on_subscribe(struct sip_stx *st, const struct sip_msg *req)
 			  NULL, 0);
 		return;
 	}
-	s = pool_get(POOL_PRES_SUB);
+	s = pool_get(&pres_sub_pool);
 	if (!s) {
 		sip_reply_errno(st, ENOMEM);
 		return;
@@ -511,13 +521,13 @@ static void on_subscribe(struct sip_stx *st, const struct sip_msg *req)
 	    route_set(req, s->route, sizeof(s->route)) ||
 	    make_key(s->key, sizeof(s->key), req->call_id, req->from_tag,
 		     s->local_tag)) {
-		pool_put(POOL_PRES_SUB, s);
+		pool_put(&pres_sub_pool, s);
 		sip_reply(st, 400, "Dialog identifiers too long or malformed",
 			  NULL, NULL, NULL, 0);
 		return;
 	}
 	if (ev != PRES_EV_PRESENCE && strcmp(s->watcher, aor)) {
-		pool_put(POOL_PRES_SUB, s);
+		pool_put(&pres_sub_pool, s);
 		sip_reply(st, 403, "Only the presentity may subscribe to this",
 			  NULL, NULL, NULL, 0);
 		return;
@@ -525,7 +535,7 @@ static void on_subscribe(struct sip_stx *st, const struct sip_msg *req)
 	s->decision = ev == PRES_EV_PRESENCE ?
 		      pres_auth_decide(aor, s->watcher) : PRES_ALLOW;
 	if (s->decision == PRES_BLOCK) {
-		pool_put(POOL_PRES_SUB, s);
+		pool_put(&pres_sub_pool, s);
 		sip_reply(st, 403, "Subscription refused", NULL, NULL, NULL, 0);
 		return;
 	}
@@ -538,7 +548,7 @@ static void on_subscribe(struct sip_stx *st, const struct sip_msg *req)
 	}
 	e = pres_entity_get(aor, 1);
 	if (!e) {
-		pool_put(POOL_PRES_SUB, s);
+		pool_put(&pres_sub_pool, s);
 		sip_reply_errno(st, ENOMEM);
 		return;
 	}
@@ -546,7 +556,7 @@ static void on_subscribe(struct sip_stx *st, const struct sip_msg *req)
 	sd_hash_oom = 0;
 	HASH_ADD_STR(subs, key, s);
 	if (sd_hash_oom) {
-		pool_put(POOL_PRES_SUB, s);
+		pool_put(&pres_sub_pool, s);
 		pres_entity_put(e);
 		sip_reply_errno(st, ENOMEM);
 		return;
@@ -555,7 +565,7 @@ static void on_subscribe(struct sip_stx *st, const struct sip_msg *req)
 	s->next = e->subs;
 	e->subs = s;
 	n_subs++;
-	stat_inc(STAT_PRES_SUBSCRIBED);
+	stat_inc(pres_stat_subscribed);
 	reply_200(st, s, expires);
 	if (!expires) {
 		/* Fetch: one NOTIFY with the state, and done. */
@@ -646,10 +656,10 @@ static int restore_sub(const char *key, const void *val, size_t vlen,
 	    strncmp(r->presentity_uri, "sip:", 4)) {
 		return 0; /* stale: the walk's caller deletes those later */
 	}
-	s = pool_get(POOL_PRES_SUB);
+	s = pool_get(&pres_sub_pool);
 	e = s ? pres_entity_get(r->presentity_uri + 4, 1) : NULL;
 	if (!e) {
-		pool_put(POOL_PRES_SUB, s);
+		pool_put(&pres_sub_pool, s);
 		return 0;
 	}
 	strcpy(s->key, key);
@@ -700,7 +710,7 @@ static int find_stale(const char *key, const void *val, size_t vlen,
 
 int pres_sub_init(void)
 {
-	int err = pool_setup(POOL_PRES_SUB, sizeof(struct pres_sub));
+	int err = pool_setup(&pres_sub_pool, sizeof(struct pres_sub));
 
 	if (err) {
 		return err;
@@ -747,6 +757,6 @@ void pres_sub_close(void)
 		HASH_DEL(subs, s);
 		sub_unlink(s);
 		n_subs--;
-		pool_put(POOL_PRES_SUB, s);
+		pool_put(&pres_sub_pool, s);
 	}
 }

@@ -7,11 +7,12 @@
 #define LOG_MODULE "reg"
 #include "cfg.h"
 #include "log.h"
-#include "pool.h"
 #include "reg.h"
 #include "sd_hash.h"
-#include "stat.h"
 #include "tmr.h"
+
+#define MOD_DEF "reg.def"
+#include "mod_decl.h"
 
 /* Contacts one REGISTER may carry; more are refused with 403. */
 #define REG_MAX_PER_REQUEST 16
@@ -84,13 +85,10 @@ static const struct cfg_opt reg_opts[] = {
 };
 #undef R
 
-void reg_cfg_sect(struct cfg_sect *s)
-{
-	s->type = "registrar";
-	s->opts = reg_opts;
-	s->nopts = sizeof(reg_opts) / sizeof(reg_opts[0]);
-	s->base = &reg_cfg;
-}
+static const struct cfg_sect reg_sect = {
+	"registrar", reg_opts, sizeof(reg_opts) / sizeof(reg_opts[0]), &reg_cfg,
+	NULL
+};
 
 unsigned reg_binding_count(void)
 {
@@ -159,11 +157,11 @@ static void binding_unlink(struct reg_binding *b)
 	}
 	a->n--;
 	tmr_cancel(&b->tmr);
-	pool_put(POOL_BINDING, b);
+	pool_put(&reg_binding_pool, b);
 	n_bindings--;
 	if (!a->bindings) {
 		HASH_DEL(aors, a);
-		pool_put(POOL_AOR, a);
+		pool_put(&reg_aor_pool, a);
 	}
 }
 
@@ -174,7 +172,7 @@ static void binding_expired(void *arg)
 	char aor[CONFIG_SIMPLED_MAX_URI_LEN];
 
 	LOG_DBG("binding %s of %s expired", b->uri, b->aor->key);
-	stat_inc(STAT_REG_BINDINGS_EXPIRED);
+	stat_inc(reg_stat_bindings_expired);
 
 	strcpy(aor, b->aor->key);
 	binding_unlink(b);
@@ -393,7 +391,7 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 			}
 			struct reg_binding gone = *b;
 
-			stat_inc(STAT_REG_BINDINGS_REMOVED);
+			stat_inc(reg_stat_bindings_removed);
 			binding_unlink(b);
 			tell(REG_REMOVED, key, &gone);
 			if (last) {
@@ -478,7 +476,7 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 
 	/* Pass 2: reserve everything that can run out, or change nothing. */
 	if (need && !a) {
-		a = pool_get(POOL_AOR);
+		a = pool_get(&reg_aor_pool);
 		if (!a) {
 			sip_reply_errno(st, ENOMEM);
 			return;
@@ -487,7 +485,7 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 		sd_hash_oom = 0;
 		HASH_ADD_STR(aors, key, a);
 		if (sd_hash_oom) {
-			pool_put(POOL_AOR, a);
+			pool_put(&reg_aor_pool, a);
 			sip_reply_errno(st, ENOMEM);
 			return;
 		}
@@ -496,14 +494,14 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 		if (ch[i].existing || !ch[i].expires) {
 			continue;
 		}
-		ch[i].fresh = pool_get(POOL_BINDING);
+		ch[i].fresh = pool_get(&reg_binding_pool);
 		if (!ch[i].fresh) {
 			while (i-- > 0) {
-				pool_put(POOL_BINDING, ch[i].fresh);
+				pool_put(&reg_binding_pool, ch[i].fresh);
 			}
 			if (!a->bindings) {
 				HASH_DEL(aors, a);
-				pool_put(POOL_AOR, a);
+				pool_put(&reg_aor_pool, a);
 			}
 			sip_reply_errno(st, ENOMEM);
 			return;
@@ -526,7 +524,7 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 			a->bindings = b;
 			a->n++;
 			n_bindings++;
-			stat_inc(STAT_REG_BINDINGS_ADDED);
+			stat_inc(reg_stat_bindings_added);
 		}
 		strcpy(b->callid, callid);
 		b->cseq = req->cseq;
@@ -540,7 +538,7 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 			int last = a->n == 1;
 			struct reg_binding gone = *ch[i].existing;
 
-			stat_inc(STAT_REG_BINDINGS_REMOVED);
+			stat_inc(reg_stat_bindings_removed);
 			binding_unlink(ch[i].existing);
 			tell(REG_REMOVED, key, &gone);
 			if (last) {
@@ -558,12 +556,12 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 	}
 }
 
-int reg_init(void)
+static int reg_start(void)
 {
-	int err = pool_setup(POOL_AOR, sizeof(struct reg_aor));
+	int err = pool_setup(&reg_aor_pool, sizeof(struct reg_aor));
 
 	if (!err) {
-		err = pool_setup(POOL_BINDING, sizeof(struct reg_binding));
+		err = pool_setup(&reg_binding_pool, sizeof(struct reg_binding));
 	}
 	if (!err) {
 		err = sip_route("REGISTER", on_register);
@@ -571,7 +569,7 @@ int reg_init(void)
 	return err;
 }
 
-void reg_close(void)
+static void reg_stop(void)
 {
 	memset(observers, 0, sizeof(observers));
 	struct reg_aor *a, *tmp;
@@ -582,10 +580,18 @@ void reg_close(void)
 
 			a->bindings = b->next;
 			tmr_cancel(&b->tmr);
-			pool_put(POOL_BINDING, b);
+			pool_put(&reg_binding_pool, b);
 			n_bindings--;
 		}
 		HASH_DEL(aors, a);
-		pool_put(POOL_AOR, a);
+		pool_put(&reg_aor_pool, a);
 	}
 }
+
+#define MOD_DEF "reg.def"
+#define MOD_VAR reg_mod
+#define MOD_NAME "registrar"
+#define MOD_SECT &reg_sect
+#define MOD_START reg_start
+#define MOD_STOP reg_stop
+#include "mod_def.h"

@@ -8,7 +8,7 @@
 
 #include "sip.h"
 
-struct cfg_sect;
+struct mod;
 
 /** Section `registrar` of the UCI file. */
 struct reg_cfg {
@@ -23,7 +23,8 @@ struct reg_cfg {
 #define REG_EXPIRES_CAP 1000000
 
 extern struct reg_cfg reg_cfg;
-void reg_cfg_sect(struct cfg_sect *s);
+/** The registrar module (section `registrar`, pools aors, bindings). */
+extern const struct mod reg_mod;
 
 /** What reg_lookup() shows of one binding; valid during the callback. */
 struct reg_contact {
@@ -51,9 +52,6 @@ int reg_observe(reg_event_h *h, void *arg);
 
 typedef void (reg_contact_h)(const struct reg_contact *c, void *arg);
 
-/** Carve pools and route REGISTER. */
-int reg_init(void);
-void reg_close(void);
 
 /**
  * The AoR key "user@domain" of a URI in a served domain.

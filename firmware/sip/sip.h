@@ -206,6 +206,9 @@ int sip_proxy_flow(struct sip_flow *f);
 /** A flow for "sip:IP[:port][;transport=udp|tcp]" (a next hop). */
 int sip_uri_flow(const char *uri, struct sip_flow *f);
 
+/** The SIP layer's pools and counters; app/ opens it with sip_init(). */
+extern const struct mod sip_mod;
+
 /** Open listeners; closes everything on failure. cfg must outlive sip. */
 int sip_init(const struct sip_cfg *cfg);
 void sip_close(void);

@@ -10,7 +10,6 @@
 #define LOG_MODULE "sip"
 #include "log.h"
 #include "sip_priv.h"
-#include "stat.h"
 
 /* Most methods services can register. */
 #define SIP_MAX_ROUTES 16
@@ -81,13 +80,13 @@ void sip_reply_stateless(const struct sip_msg *req, int code,
 	sip_build_response(&b, req, code, reason, tag, hdrs, NULL, NULL, 0);
 	if (!b.overflow) {
 		sip_tp_send(&dst, b.p, b.len);
-		stat_inc(STAT_TX_RESPONSES);
+		stat_inc(sip_stat_tx_responses);
 	}
 }
 
 static void reply_overload(const struct sip_msg *m)
 {
-	stat_inc(STAT_OVERLOAD);
+	stat_inc(stat_overload);
 	sip_reply_stateless(m, 503, "Server Overloaded", "Retry-After: 5\r\n");
 }
 
@@ -120,7 +119,8 @@ void sip_core_recv(const char *buf, size_t len, const struct sip_flow *f)
 
 	err = sip_msg_parse(&m, buf, len, f, &why);
 	if (!m) {
-		stat_inc(err == ENOMEM ? STAT_OVERLOAD : STAT_RX_DROPPED);
+		stat_inc(*(err == ENOMEM ? &stat_overload :
+			   &sip_stat_rx_dropped));
 		if (err == EBADMSG) {
 			LOG_DBG("dropped unparseable message: %s",
 				why ? why : "?");
@@ -129,21 +129,21 @@ void sip_core_recv(const char *buf, size_t len, const struct sip_flow *f)
 	}
 	if (!m->is_request) {
 		if (err) {
-			stat_inc(STAT_RX_DROPPED);
+			stat_inc(sip_stat_rx_dropped);
 			sip_msg_free(m);
 			return;
 		}
-		stat_inc(STAT_RX_RESPONSES);
+		stat_inc(sip_stat_rx_responses);
 		sip_ctx_receive(m);
 		return;
 	}
-	stat_inc(STAT_RX_REQUESTS);
+	stat_inc(sip_stat_rx_requests);
 	if (!sd_pl_casecmp(m->method, "ACK") && err) {
 		sip_msg_free(m); /* never answer an ACK */
 		return;
 	}
 	if (len > CONFIG_SIMPLED_MAX_MSG_SIZE) {
-		stat_inc(STAT_BAD_REQUESTS);
+		stat_inc(sip_stat_bad_requests);
 		sip_reply_stateless(m, 513, NULL, NULL);
 		sip_msg_free(m);
 		return;
@@ -154,7 +154,7 @@ void sip_core_recv(const char *buf, size_t len, const struct sip_flow *f)
 		return;
 	}
 	if (err) {
-		stat_inc(STAT_BAD_REQUESTS);
+		stat_inc(sip_stat_bad_requests);
 		sip_reply_stateless(m, 400, why, NULL);
 		sip_msg_free(m);
 		return;
@@ -167,7 +167,7 @@ void sip_core_recv(const char *buf, size_t len, const struct sip_flow *f)
 		if (err == ENOMEM) {
 			reply_overload(m);
 		} else {
-			stat_inc(STAT_BAD_REQUESTS);
+			stat_inc(sip_stat_bad_requests);
 			sip_reply_stateless(m, 400,
 				"Transaction identifiers too long", NULL);
 		}
@@ -213,7 +213,7 @@ void sip_core_too_large(const char *hdrs, size_t len,
 	/* Only the header section is here, so the body check fails; what
 	 * matters is whether a response can be addressed. */
 	sip_msg_parse(&m, hdrs, len, f, &why);
-	stat_inc(STAT_RX_DROPPED);
+	stat_inc(sip_stat_rx_dropped);
 	if (m && m->is_request && sd_pl_casecmp(m->method, "ACK")) {
 		sip_reply_stateless(m, 513, NULL, NULL);
 	}
@@ -401,3 +401,11 @@ void sip_close(void)
 	allow_hdr[0] = '\0';
 	sip_cfg = NULL;
 }
+
+#define MOD_DEF "sip.def"
+#define MOD_VAR sip_mod
+#define MOD_NAME "sip"
+#define MOD_SECT NULL
+#define MOD_START NULL
+#define MOD_STOP NULL
+#include "mod_def.h"

@@ -4,6 +4,9 @@
 
 #include "sip.h"
 
+#define MOD_DEF "sip.def"
+#include "mod_decl.h"
+
 /* sip_msg.c */
 /**
  * Index and parse one message. On EBADMSG *why names the fault and *mp may

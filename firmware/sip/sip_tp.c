@@ -53,8 +53,8 @@ static void conn_close(struct tcp_conn *c)
 	port_close(c->sock);
 	mem_free(c->tx);
 	conns[c->slot] = NULL;
-	stat_inc(STAT_TCP_CLOSED);
-	pool_put(POOL_TCP_CONN, c);
+	stat_inc(sip_stat_tcp_closed);
+	pool_put(&sip_tcp_pool, c);
 }
 
 static void conn_idle(void *arg)
@@ -78,9 +78,9 @@ static struct tcp_conn *conn_new(int sock, int lidx,
 	struct tcp_conn *c;
 	int i;
 
-	c = pool_get(POOL_TCP_CONN);
+	c = pool_get(&sip_tcp_pool);
 	if (!c) {
-		stat_inc(STAT_OVERLOAD);
+		stat_inc(stat_overload);
 		return NULL;
 	}
 	for (i = 0; i < CONFIG_SIMPLED_MAX_TCP_CONNS && conns[i]; i++) {
@@ -142,14 +142,14 @@ static int conn_frame(struct tcp_conn *c)
 		if (!hend) {
 			if (c->rx_len >= CONFIG_SIMPLED_MAX_MSG_SIZE) {
 				LOG_DBG("TCP header section too large");
-				stat_inc(STAT_RX_DROPPED);
+				stat_inc(sip_stat_rx_dropped);
 				return EMSGSIZE;
 			}
 			return 0;
 		}
 		hlen = (size_t)(hend - c->rx) + 4;
 		if (sip_frame_content_length(c->rx, hlen, &cl)) {
-			stat_inc(STAT_RX_DROPPED);
+			stat_inc(sip_stat_rx_dropped);
 			return EBADMSG;
 		}
 		conn_flow(c, &f);
@@ -258,7 +258,7 @@ static void accept_event(int sock, unsigned ev, void *arg)
 			port_close(csock);
 			continue;
 		}
-		stat_inc(STAT_TCP_ACCEPTED);
+		stat_inc(sip_stat_tcp_accepted);
 		port_watch(csock, PORT_EV_READ, conn_event, c);
 	}
 }
@@ -283,7 +283,7 @@ static void udp_event(int sock, unsigned ev, void *arg)
 			return;
 		}
 		if (err) {
-			stat_inc(STAT_RX_DROPPED);
+			stat_inc(sip_stat_rx_dropped);
 			continue;
 		}
 		sip_core_recv(udp_rx, len, &f);
@@ -346,7 +346,7 @@ int sip_listen_check(const char *spec, char *why, size_t whylen)
 int sip_tp_open(const struct sip_cfg *cfg)
 {
 	unsigned i;
-	int err = pool_setup(POOL_TCP_CONN, sizeof(struct tcp_conn));
+	int err = pool_setup(&sip_tcp_pool, sizeof(struct tcp_conn));
 
 	if (err) {
 		return err;
@@ -563,7 +563,7 @@ int sip_tp_send(const struct sip_flow *f, const char *buf, size_t len)
 		err = port_sendto(listeners[f->lidx].sock, buf, len, &f->peer);
 	}
 	if (err) {
-		stat_inc(STAT_TX_ERRORS);
+		stat_inc(sip_stat_tx_errors);
 		LOG_DBG("send failed: %s", strerror(err));
 	}
 	return err;

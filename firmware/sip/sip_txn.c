@@ -126,10 +126,10 @@ unsigned sip_txn_count(void)
 
 int sip_txn_init(void)
 {
-	int err = pool_setup(POOL_SERVER_TXN, sizeof(struct sip_stx));
+	int err = pool_setup(&sip_stx_pool, sizeof(struct sip_stx));
 
 	if (!err) {
-		err = pool_setup(POOL_CLIENT_TXN, sizeof(struct sip_ctx));
+		err = pool_setup(&sip_ctx_pool, sizeof(struct sip_ctx));
 	}
 	return err;
 }
@@ -147,7 +147,7 @@ static void stx_free(struct sip_stx *st)
 	sip_msg_free(st->req);
 	mem_free(st->resp);
 	n_stx--;
-	pool_put(POOL_SERVER_TXN, st);
+	pool_put(&sip_stx_pool, st);
 }
 
 static int stx_key(char *key, const struct sip_msg *m)
@@ -183,7 +183,7 @@ static void stx_resend(struct sip_stx *st)
 {
 	if (st->resp) {
 		sip_tp_send(&st->dst, st->resp, st->resp_len);
-		stat_inc(STAT_TX_RETRANS);
+		stat_inc(sip_stat_tx_retrans);
 	}
 }
 
@@ -227,18 +227,18 @@ int sip_stx_receive(struct sip_stx **stp, struct sip_msg *req)
 		return EALREADY;
 	}
 	if (st) {
-		stat_inc(STAT_RX_RETRANS);
+		stat_inc(sip_stat_rx_retrans);
 		if (st->state == STX_COMPLETED || st->resp) {
 			stx_resend(st);
 		}
 		sip_msg_free(req);
 		return EALREADY;
 	}
-	st = pool_get(POOL_SERVER_TXN);
+	st = pool_get(&sip_stx_pool);
 	if (!st && stx_done.head) {
 		stx_free(stx_done.head);
-		stat_inc(STAT_TXN_RECLAIMED);
-		st = pool_get(POOL_SERVER_TXN);
+		stat_inc(sip_stat_txn_reclaimed);
+		st = pool_get(&sip_stx_pool);
 	}
 	if (!st) {
 		return ENOMEM;
@@ -247,7 +247,7 @@ int sip_stx_receive(struct sip_stx **stp, struct sip_msg *req)
 	sd_hash_oom = 0;
 	HASH_ADD_STR(stx_table, key, st);
 	if (sd_hash_oom) {
-		pool_put(POOL_SERVER_TXN, st);
+		pool_put(&sip_stx_pool, st);
 		return ENOMEM;
 	}
 	n_stx++;
@@ -287,7 +287,7 @@ int sip_reply(struct sip_stx *st, int code, const char *reason,
 		code = 500;
 	}
 	err = sip_tp_send(&st->dst, b.p, b.len);
-	stat_inc(STAT_TX_RESPONSES);
+	stat_inc(sip_stat_tx_responses);
 	mem_free(st->resp);
 	st->resp = mem_strndup(b.p, b.len);
 	st->resp_len = st->resp ? b.len : 0;
@@ -320,7 +320,7 @@ int sip_reply_errno(struct sip_stx *st, int err)
 	case ENOMEM:
 	case ENOSPC:
 	case ENOBUFS:
-		stat_inc(STAT_OVERLOAD);
+		stat_inc(stat_overload);
 		return sip_reply(st, 503, "Server Overloaded",
 				 "Retry-After: 5\r\n", NULL, NULL, 0);
 	case EBADMSG:
@@ -340,12 +340,12 @@ int sip_reply_errno(struct sip_stx *st, int err)
 
 int sip_ctx_alloc(struct sip_ctx **ctxp, sip_resp_h *h, void *arg)
 {
-	struct sip_ctx *ctx = pool_get(POOL_CLIENT_TXN);
+	struct sip_ctx *ctx = pool_get(&sip_ctx_pool);
 
 	if (!ctx && ctx_done.head) {
 		sip_ctx_free(ctx_done.head);
-		stat_inc(STAT_TXN_RECLAIMED);
-		ctx = pool_get(POOL_CLIENT_TXN);
+		stat_inc(sip_stat_txn_reclaimed);
+		ctx = pool_get(&sip_ctx_pool);
 	}
 	if (!ctx) {
 		return ENOMEM;
@@ -380,7 +380,7 @@ void sip_ctx_free(struct sip_ctx *ctx)
 	}
 	mem_free(ctx->req);
 	n_ctx--;
-	pool_put(POOL_CLIENT_TXN, ctx);
+	pool_put(&sip_ctx_pool, ctx);
 }
 
 static void ctx_end(void *arg)
@@ -404,7 +404,7 @@ static void ctx_timer_e(void *arg)
 	struct sip_ctx *ctx = arg;
 
 	sip_tp_send(&ctx->dst, ctx->req, ctx->len);
-	stat_inc(STAT_TX_RETRANS);
+	stat_inc(sip_stat_tx_retrans);
 	ctx->interval = ctx->interval * 2 < T2 ? ctx->interval * 2 : T2;
 	tmr_start(&ctx->tmr_e, ctx->interval, ctx_timer_e, ctx);
 }
@@ -413,7 +413,7 @@ static void ctx_timer_f(void *arg)
 {
 	struct sip_ctx *ctx = arg;
 
-	stat_inc(STAT_CLIENT_TIMEOUTS);
+	stat_inc(sip_stat_client_timeouts);
 	tmr_cancel(&ctx->tmr_e);
 	ctx_report(ctx, 408, NULL);
 	sip_ctx_free(ctx);
@@ -449,7 +449,7 @@ int sip_ctx_send(struct sip_ctx *ctx, const struct sip_flow *dst,
 		sip_ctx_free(ctx);
 		return err;
 	}
-	stat_inc(STAT_TX_REQUESTS);
+	stat_inc(sip_stat_tx_requests);
 	if (dst->tp == SIP_TP_UDP) {
 		ctx->interval = T1;
 		tmr_start(&ctx->tmr_e, T1, ctx_timer_e, ctx);
@@ -522,7 +522,7 @@ void sip_ctx_receive(struct sip_msg *resp)
 	}
 	HASH_FIND_STR(ctx_table, branch, ctx);
 	if (!ctx || sd_pl_casecmp(resp->cseq_method, ctx->method)) {
-		stat_inc(STAT_RX_DROPPED);
+		stat_inc(sip_stat_rx_dropped);
 		goto out;
 	}
 	if (ctx->state != CTX_TRYING) {

@@ -15,7 +15,7 @@
 #include "harness.h"
 #include "loop.h"
 #include "mem.h"
-#include "pool.h"
+#include "mod.h"
 #include "port_sim.h"
 #include "sip.h"
 #include "stat.h"
@@ -96,13 +96,9 @@ static void start(const char *extra_cfg, int keep)
 
 void h_stop(void)
 {
-	int i;
-
 	app_stop();
 	running = 0;
-	for (i = 0; i < POOL__COUNT; i++) {
-		assert_int_equal(pool_info((enum pool_id)i)->used, 0);
-	}
+	assert_int_equal(mod_pools_used(), 0);
 	assert_int_equal(sip_txn_count(), 0);
 	assert_int_equal(tmr_count(), 0);
 	assert_int_equal(mem_blocks(), 0);

@@ -210,7 +210,7 @@ static void test_offline_member_and_restart(void **state)
 	/* erin has no binding: the room's message waits in the store. */
 	assert_int_equal(say(2, "alice", "team", "standup at 10"), 200);
 	/* The "added" notice and the message. */
-	assert_int_equal(stat_get(STAT_IMC_OFFLINE), 2);
+	assert_int_equal(stat_value("imc_offline_deliveries"), 2);
 	h_restart(NULL);
 	sock_of[2] = h_client(2);
 	sock_of[6] = h_client(6);
@@ -243,7 +243,7 @@ static void test_unreachable_member_gets_it_later(void **state)
 	h_run(33000);
 	h_drain(sock_of[4]);
 	/* Both the "added" notice and the message went unanswered. */
-	assert_int_equal(stat_get(STAT_IMC_OFFLINE), 2);
+	assert_int_equal(stat_value("imc_offline_deliveries"), 2);
 	/* When she registers again the message comes from the store. */
 	assert_int_equal(h_register(sock_of[4], 4, "carol", 600), 200);
 	all = got_all(4);

@@ -42,7 +42,7 @@ static void test_stored_then_delivered_on_register(void **state)
 	start(NULL);
 	assert_int_equal(store_for_alice("s1", "hello alice"), 202);
 	assert_int_equal(offline_count(ALICE), 1);
-	assert_int_equal(stat_get(STAT_OFF_STORED), 1);
+	assert_int_equal(stat_value("offline_stored"), 1);
 	h_run(5000);
 	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
 	h_run(10);
@@ -59,7 +59,7 @@ static void test_stored_then_delivered_on_register(void **state)
 	h_answer(alice, r, 200);
 	h_run(10);
 	assert_int_equal(offline_count(ALICE), 0);
-	assert_int_equal(stat_get(STAT_OFF_DUMPED), 1);
+	assert_int_equal(stat_value("offline_dumped"), 1);
 	h_run(40000);
 	h_stop();
 }
@@ -100,7 +100,7 @@ static void test_order_and_no_double_send(void **state)
 	h_answer(alice, r, 200);
 	h_run(10);
 	assert_int_equal(offline_count(ALICE), 0);
-	assert_int_equal(stat_get(STAT_OFF_DUMPED), 3);
+	assert_int_equal(stat_value("offline_dumped"), 3);
 	h_run(40000);
 	h_stop();
 }
@@ -138,8 +138,8 @@ static void test_failed_delivery_retries_then_gives_up(void **state)
 	h_answer(alice, r, 480);
 	h_run(10);
 	assert_int_equal(offline_count(ALICE), 0);
-	assert_int_equal(stat_get(STAT_OFF_FAILED), 1);
-	assert_int_equal(stat_get(STAT_OFF_DUMPED), 0);
+	assert_int_equal(stat_value("offline_failed"), 1);
+	assert_int_equal(stat_value("offline_dumped"), 0);
 	h_run(40000);
 	h_stop();
 }
@@ -173,10 +173,10 @@ static void test_expiry(void **state)
 	assert_int_equal(h_status(h_recv(bob)), 202);
 	h_run(41000);
 	assert_int_equal(offline_count(ALICE), 1);
-	assert_int_equal(stat_get(STAT_OFF_EXPIRED), 1);
+	assert_int_equal(stat_value("offline_expired"), 1);
 	h_run(80000);
 	assert_int_equal(offline_count(ALICE), 0);
-	assert_int_equal(stat_get(STAT_OFF_EXPIRED), 2);
+	assert_int_equal(stat_value("offline_expired"), 2);
 	/* Nothing expired is ever delivered. */
 	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
 	h_run(10);
@@ -206,7 +206,7 @@ static void test_reminder(void **state)
 	assert_non_null(strstr(h_body(r), "stand-up in 5"));
 	h_answer(alice, r, 200);
 	h_run(10);
-	assert_int_equal(stat_get(STAT_OFF_DUMPED_REMINDERS), 1);
+	assert_int_equal(stat_value("offline_dumped_reminders"), 1);
 	assert_int_equal(offline_count(ALICE), 0);
 	h_run(40000);
 	h_stop();
@@ -257,7 +257,7 @@ static void test_sender_notice_and_batch(void **state)
 	assert_null(h_recv(bob));
 	h_run(300);
 	assert_int_equal(h_status(h_recv(bob)), 202);
-	assert_int_equal(stat_get(STAT_OFF_NOTICES), 1);
+	assert_int_equal(stat_value("offline_sender_notices"), 1);
 	h_run(40000);
 	h_stop();
 }

@@ -179,8 +179,8 @@ static void test_publish_etags(void **state)
 	assert_int_equal(publish(a, 2, "alice", etag, 600, NULL,
 				 pidf("alice", "t1", 0)), 200);
 	last_etag();
-	assert_int_equal(stat_get(STAT_PRES_PUBLISHED), 2);
-	assert_int_equal(stat_get(STAT_PRES_PUB_REFRESHED), 1);
+	assert_int_equal(stat_value("presence_published"), 2);
+	assert_int_equal(stat_value("presence_refreshed"), 1);
 	/* 423 below min_expires. */
 	assert_int_equal(publish(a, 2, "alice", etag, 10, NULL, NULL), 423);
 	assert_string_equal(h_hdr(resp, "Min-Expires"), "30");
@@ -204,7 +204,7 @@ static void test_publish_etags(void **state)
 				 pidf("alice", "t9", 1)), 200);
 	h_run(61000);
 	assert_int_equal(pres_doc_count(), 0);
-	assert_int_equal(stat_get(STAT_PRES_PUB_EXPIRED), 1);
+	assert_int_equal(stat_value("presence_expired"), 1);
 	h_stop();
 }
 
@@ -309,7 +309,7 @@ static void test_expiry_fetch_and_notify_errors(void **state)
 	assert_string_equal(h_hdr(n, "Subscription-State"),
 			    "terminated;reason=timeout");
 	assert_int_equal(pres_sub_count(), 0);
-	assert_int_equal(stat_get(STAT_PRES_SUB_EXPIRED), 1);
+	assert_int_equal(stat_value("presence_subscriptions_expired"), 1);
 	/* Fetch: Expires 0 out of dialog, one NOTIFY with the state. */
 	subscribe(b, 3, "bob", "alice", "presence", 0, "fetch", NULL);
 	n = next_notify(b);

@@ -54,7 +54,7 @@ static void test_expiry_after_one_hour(void **state)
 	assert_int_equal(reg_binding_count(), 1);
 	h_run(2000);
 	assert_int_equal(reg_binding_count(), 0);
-	assert_int_equal(stat_get(STAT_REG_BINDINGS_EXPIRED), 1);
+	assert_int_equal(stat_value("registrar_bindings_expired"), 1);
 	h_stop();
 }
 
@@ -205,7 +205,7 @@ static void test_pool_exhaustion_503(void **state)
 	/* h_register() read the answers; count them from the stats. */
 	ok = (int)reg_binding_count();
 	assert_int_equal(ok, 3);
-	busy = (int)stat_get(STAT_OVERLOAD);
+	busy = (int)stat_value("overload_503");
 	assert_int_equal(busy, 3);
 	/* The 503 carries Retry-After, and the server keeps serving. */
 	h_send(c, "REGISTER sip:" H_DOMAIN " SIP/2.0\n"

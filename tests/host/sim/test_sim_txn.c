@@ -45,7 +45,7 @@ static void test_retransmission_absorbed(void **state)
 	h_send(c, "%s", req);
 	h_run(10);
 	assert_string_equal(h_recv(c), first);
-	assert_int_equal(stat_get(STAT_RX_RETRANS), 1);
+	assert_int_equal(stat_value("rx_retransmissions"), 1);
 	/* After Timer J (64*T1) the transaction is gone. */
 	h_run(40000);
 	h_stop();
@@ -80,7 +80,7 @@ static void test_message_relay(void **state)
 	/* rport asked for: filled in with the source port. */
 	assert_non_null(strstr(h_hdr(r, "Via"), "rport=5060"));
 	assert_non_null(strstr(h_hdr(r, "Via"), "received=10.0.0.3"));
-	assert_int_equal(stat_get(STAT_MSG_DELIVERED), 1);
+	assert_int_equal(stat_value("message_delivered"), 1);
 	h_run(40000);
 	h_stop();
 }
@@ -107,8 +107,8 @@ static void test_relay_timeout_retransmits(void **state)
 	r = h_recv(bob);
 	/* Every contact timed out: the message is kept for later. */
 	assert_int_equal(h_status(r), 202);
-	assert_int_equal(stat_get(STAT_CLIENT_TIMEOUTS), 1);
-	assert_int_equal(stat_get(STAT_OFF_STORED), 1);
+	assert_int_equal(stat_value("client_timeouts"), 1);
+	assert_int_equal(stat_value("offline_stored"), 1);
 	h_stop();
 }
 
@@ -281,8 +281,8 @@ static void test_request_checks(void **state)
 	h_send(c, "\x01\x02 not sip at all\n\n");
 	h_run(10);
 	assert_null(h_recv(c));
-	assert_int_equal(stat_get(STAT_RX_DROPPED), 1);
-	assert_int_equal(stat_get(STAT_BAD_REQUESTS), 3);
+	assert_int_equal(stat_value("rx_dropped"), 1);
+	assert_int_equal(stat_value("bad_requests"), 3);
 	h_run(40000);
 	h_stop();
 }
@@ -302,8 +302,8 @@ static void test_txn_pool_reclaims_completed(void **state)
 	for (i = 0; i < 10; i++) {
 		assert_int_equal(h_register(c, 3, "bob", 600), 200);
 	}
-	assert_int_equal(stat_get(STAT_TXN_RECLAIMED), 6);
-	assert_int_equal(stat_get(STAT_OVERLOAD), 0);
+	assert_int_equal(stat_value("txn_reclaimed"), 6);
+	assert_int_equal(stat_value("overload_503"), 0);
 	/* Transactions still waiting for an answer are never reclaimed. */
 	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
 	for (i = 0; i < 5; i++) {
@@ -315,7 +315,7 @@ static void test_txn_pool_reclaims_completed(void **state)
 	r = h_recv(c);
 	assert_int_equal(h_status(r), 503);
 	assert_non_null(h_hdr(r, "Retry-After"));
-	assert_int_equal(stat_get(STAT_OVERLOAD), 1);
+	assert_int_equal(stat_value("overload_503"), 1);
 	h_run(40000);
 	h_stop();
 }

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "app.h"
+#include "mod.h"
 #include "pool.h"
 #include "reg.h"
 
@@ -34,8 +35,9 @@ static void test_defaults(void **state)
 	assert_int_equal(reg_cfg.default_expires, 3600);
 	assert_int_equal(reg_cfg.max_expires, 0);
 	assert_int_equal(reg_cfg.max_contacts, 0);
-	assert_int_equal(pool_cfg.size[POOL_BINDING],
-			 (int)pool_default(POOL_BINDING));
+	assert_int_equal(pool_size(mod_pool("bindings")), 512);
+	assert_int_equal(mod_mem_budget(),
+			 CONFIG_SIMPLED_MEM_BUDGET_KB * 1024u);
 }
 
 static void test_full_file(void **state)
@@ -63,7 +65,7 @@ static void test_full_file(void **state)
 	assert_int_equal(app_cfg.log_level, 3);
 	assert_int_equal(reg_cfg.min_expires, 30);
 	assert_int_equal(reg_cfg.max_contacts, 5);
-	assert_int_equal(pool_cfg.size[POOL_BINDING], 7);
+	assert_int_equal(pool_size(mod_pool("bindings")), 7);
 }
 
 static void expect_error(const char *text, const char *msg)
@@ -129,13 +131,17 @@ static void test_shipped_file_matches_defaults(void **state)
 	char path[1024];
 	struct app_cfg a;
 	struct reg_cfg r;
-	struct pool_cfg p;
+	unsigned sizes[MOD_MAX_POOLS], i;
+	size_t budget;
 
 	(void)state;
 	assert_int_equal(load(""), 0);
 	a = app_cfg;
 	r = reg_cfg;
-	p = pool_cfg;
+	for (i = 0; mod_pool_at(i); i++) {
+		sizes[i] = pool_size(mod_pool_at(i));
+	}
+	budget = mod_mem_budget();
 	snprintf(path, sizeof(path), "%s/board/host/simpled.conf",
 		 getenv("SIMPLED_SRC"));
 	if (app_configure(path, NULL, err, sizeof(err))) {
@@ -143,7 +149,10 @@ static void test_shipped_file_matches_defaults(void **state)
 	}
 	assert_memory_equal(&a, &app_cfg, sizeof(a));
 	assert_memory_equal(&r, &reg_cfg, sizeof(r));
-	assert_memory_equal(&p, &pool_cfg, sizeof(p));
+	for (i = 0; mod_pool_at(i); i++) {
+		assert_int_equal(sizes[i], pool_size(mod_pool_at(i)));
+	}
+	assert_int_equal(budget, mod_mem_budget());
 }
 
 int main(void)

@@ -57,26 +57,26 @@ static void test_pool_limits(void **state)
 	void *e[4];
 
 	(void)state;
-	pool_cfg.size[POOL_AOR] = 3;
-	assert_int_equal(pool_setup(POOL_AOR, 40), 0);
-	assert_int_equal(pool_setup(POOL_AOR, 40), EINVAL);
-	e[0] = pool_get(POOL_AOR);
-	e[1] = pool_get(POOL_AOR);
-	e[2] = pool_get(POOL_AOR);
+	static struct pool test_pool = POOL_INIT("test", 8, 3);
+
+	assert_int_equal(pool_setup(&test_pool, 40), 0);
+	assert_int_equal(pool_setup(&test_pool, 40), EINVAL);
+	e[0] = pool_get(&test_pool);
+	e[1] = pool_get(&test_pool);
+	e[2] = pool_get(&test_pool);
 	assert_non_null(e[2]);
-	assert_null(pool_get(POOL_AOR));
-	assert_int_equal(pool_info(POOL_AOR)->fails, 1);
-	assert_int_equal(pool_info(POOL_AOR)->used, 3);
-	pool_put(POOL_AOR, e[1]);
-	e[3] = pool_get(POOL_AOR);
+	assert_null(pool_get(&test_pool));
+	assert_int_equal(pool_info(&test_pool)->fails, 1);
+	assert_int_equal(pool_info(&test_pool)->used, 3);
+	pool_put(&test_pool, e[1]);
+	e[3] = pool_get(&test_pool);
 	assert_ptr_equal(e[3], e[1]);
-	assert_int_equal(pool_info(POOL_AOR)->peak, 3);
-	pool_put(POOL_AOR, e[0]);
-	pool_put(POOL_AOR, e[2]);
-	pool_put(POOL_AOR, e[3]);
-	assert_int_equal(pool_info(POOL_AOR)->used, 0);
-	pool_teardown_all();
-	pool_cfg.size[POOL_AOR] = 0;
+	assert_int_equal(pool_info(&test_pool)->peak, 3);
+	pool_put(&test_pool, e[0]);
+	pool_put(&test_pool, e[2]);
+	pool_put(&test_pool, e[3]);
+	assert_int_equal(pool_info(&test_pool)->used, 0);
+	pool_release(&test_pool);
 }
 
 static void test_budget(void **state)

@@ -1,0 +1,53 @@
+/** @file store_priv.h  Internals shared by the files of storage/: the
+ * environment, the tables and the transaction helpers. Only storage/
+ * includes lmdb.h.
+ */
+#ifndef STORE_PRIV_H
+#define STORE_PRIV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <lmdb.h>
+
+#include "store.h"
+
+enum store_table {
+	T_META,
+	T_MSG,		/* id -> record */
+	T_MSG_OWNER,	/* owner NUL id -> "" (per-owner order, counts) */
+	T_MSG_EXP,	/* expires id -> "" */
+	T_MSG_SEND,	/* send_at id -> "" (reminders) */
+	T_PRES_DOC,	/* store_kind records, in enum store_kind order */
+	T_PRES_SUB,
+	T_PRES_RULE,
+	T_IMC_ROOM,
+	T_IMC_MEMBER,
+	T__COUNT
+};
+
+extern MDB_env *store_env;
+extern MDB_dbi store_dbi[T__COUNT];
+
+/** LMDB error to our errno (see store.h). */
+int store_map_err(int rc);
+int store_txn_begin(MDB_txn **t, unsigned flags);
+/** Commit when rc is 0, abort otherwise; a commit counts for the group
+ * sync (batch mode). */
+int store_txn_end(MDB_txn *t, int rc);
+int store_put(MDB_txn *t, enum store_table tb, const void *k, size_t kl,
+	      const void *v, size_t vl);
+int store_del(MDB_txn *t, enum store_table tb, const void *k, size_t kl);
+/** May a new record of about bytes still be written? The last part of
+ * the map is kept for deletes, which copy pages on write. */
+int store_has_room(size_t bytes);
+
+void store_be64(uint8_t *p, uint64_t v);
+uint64_t store_get_be64(const uint8_t *p);
+/** Times are stored offset so that negative values still sort. */
+uint64_t store_time_key(int64_t t);
+
+/* store_msg.c: read the next message id at open. */
+int store_msg_load(void);
+
+#endif
