@@ -7,9 +7,29 @@ set(KCONFIG_ROOT ${CMAKE_SOURCE_DIR}/Kconfig)
 set(KCONFIG_DOTCONFIG ${CMAKE_BINARY_DIR}/.config)
 set(KCONFIG_HEADER ${CMAKE_BINARY_DIR}/generated/simpled_config.h)
 set(BOARD_DEFCONFIG ${CMAKE_SOURCE_DIR}/board/${BOARD}/defconfig)
+# Extra CONFIG_ lines applied over the board's (e.g. a service switched
+# off): a file, or a ;-separated list of lines.
+set(SIMPLED_OVERLAY "" CACHE STRING "Kconfig lines or a file over the board defconfig")
 
 if(NOT EXISTS ${BOARD_DEFCONFIG})
 	message(FATAL_ERROR "unknown board '${BOARD}': ${BOARD_DEFCONFIG} missing")
+endif()
+file(READ ${BOARD_DEFCONFIG} _defconfig)
+if(SIMPLED_OVERLAY AND EXISTS "${SIMPLED_OVERLAY}")
+	file(READ ${SIMPLED_OVERLAY} _overlay)
+else()
+	string(REPLACE ";" "\n" _overlay "${SIMPLED_OVERLAY}")
+endif()
+set(_merged ${CMAKE_BINARY_DIR}/defconfig.merged)
+file(WRITE ${_merged}.new "${_defconfig}\n${_overlay}\n")
+execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files ${_merged}.new
+	${_merged} RESULT_VARIABLE _changed OUTPUT_QUIET ERROR_QUIET)
+if(_changed)
+	# A new board or overlay: start the .config again from it.
+	file(RENAME ${_merged}.new ${_merged})
+	file(REMOVE ${KCONFIG_DOTCONFIG})
+else()
+	file(REMOVE ${_merged}.new)
 endif()
 
 set(_kenv ${CMAKE_COMMAND} -E env srctree=${CMAKE_SOURCE_DIR}
@@ -17,7 +37,7 @@ set(_kenv ${CMAKE_COMMAND} -E env srctree=${CMAKE_SOURCE_DIR}
 
 if(NOT EXISTS ${KCONFIG_DOTCONFIG})
 	execute_process(COMMAND ${_kenv} ${KCONFIG_PYTHON} -m defconfig
-		--kconfig ${KCONFIG_ROOT} ${BOARD_DEFCONFIG}
+		--kconfig ${KCONFIG_ROOT} ${_merged}
 		WORKING_DIRECTORY ${CMAKE_SOURCE_DIR}
 		RESULT_VARIABLE _rc OUTPUT_QUIET)
 	if(NOT _rc EQUAL 0)

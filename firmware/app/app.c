@@ -75,6 +75,21 @@ static const struct cfg_sect main_sect = {
 	&app_cfg, NULL
 };
 
+const char *app_features(void)
+{
+	return " registrar message"
+#ifdef CONFIG_SIMPLED_OFFLINE
+	       " offline"
+#endif
+#ifdef CONFIG_SIMPLED_PRESENCE
+	       " presence"
+#endif
+#ifdef CONFIG_SIMPLED_IMC
+	       " imc"
+#endif
+	       ;
+}
+
 static int app_mod_start(void);
 static const struct mod app_mod = {"simpled", NULL, NULL, &main_sect,
 				   app_mod_start, NULL, NULL, NULL, NULL};

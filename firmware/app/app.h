@@ -32,6 +32,9 @@ extern struct app_cfg app_cfg;
  */
 int app_configure(const char *path, const char *text, char *err,
 		  size_t errlen);
+/** The services this build has, e.g. " offline presence imc" (what
+ * `--version` prints; the e2e tests read it). */
+const char *app_features(void);
 /** Start every module on the loaded configuration. */
 int app_start(void);
 /** Stop every module and release pools and the budget. */

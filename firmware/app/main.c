@@ -54,7 +54,8 @@ int main(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--version")) {
-			printf("simpled %s\n", SIMPLED_VERSION);
+			printf("simpled %s (built with:%s)\n", SIMPLED_VERSION,
+			       app_features());
 			return 0;
 		} else if (!strcmp(argv[i], "-h") ||
 			   !strcmp(argv[i], "--help")) {

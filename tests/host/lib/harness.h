@@ -8,6 +8,21 @@
 #include <stdint.h>
 
 #include "port.h"
+#include "simpled_config.h"
+
+/* What a build without a service answers instead: a MESSAGE nobody can
+ * take now is kept (202) only with offline/, and Allow names PUBLISH and
+ * SUBSCRIBE only with presence/. */
+#ifdef CONFIG_SIMPLED_OFFLINE
+#define H_KEPT 202
+#else
+#define H_KEPT 480
+#endif
+#ifdef CONFIG_SIMPLED_PRESENCE
+#define H_ALLOW "REGISTER, MESSAGE, PUBLISH, SUBSCRIBE, OPTIONS"
+#else
+#define H_ALLOW "REGISTER, MESSAGE, OPTIONS"
+#endif
 
 /* The daemon listens on 10.0.0.1:5060; clients live on 10.0.0.2.. */
 #define H_SERVER "10.0.0.1"

@@ -74,6 +74,7 @@ static const char *got(int n)
 	return inbox;
 }
 
+#ifdef CONFIG_SIMPLED_OFFLINE
 /* Like got(), until nothing more comes (stored messages go one by one).*/
 static const char *got_all(int n)
 {
@@ -90,6 +91,7 @@ static const char *got_all(int n)
 	}
 	return all;
 }
+#endif
 
 static void start(const char *cfg)
 {
@@ -199,6 +201,7 @@ static void test_private_rooms_and_listing(void **state)
 	h_stop();
 }
 
+#ifdef CONFIG_SIMPLED_OFFLINE
 static void test_offline_member_and_restart(void **state)
 {
 	const char *all;
@@ -252,13 +255,17 @@ static void test_unreachable_member_gets_it_later(void **state)
 	h_stop();
 }
 
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rooms_roles_and_fanout),
 		cmocka_unit_test(test_private_rooms_and_listing),
+#ifdef CONFIG_SIMPLED_OFFLINE
 		cmocka_unit_test(test_offline_member_and_restart),
 		cmocka_unit_test(test_unreachable_member_gets_it_later),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

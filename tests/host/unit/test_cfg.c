@@ -35,7 +35,9 @@ static void test_defaults(void **state)
 	assert_int_equal(reg_cfg.default_expires, 3600);
 	assert_int_equal(reg_cfg.max_expires, 0);
 	assert_int_equal(reg_cfg.max_contacts, 0);
-	assert_int_equal(pool_size(mod_pool("bindings")), 512);
+	assert_int_equal(pool_size(mod_pool("bindings")),
+			 512 < CONFIG_SIMPLED_MAX_BINDINGS ? 512 :
+			 CONFIG_SIMPLED_MAX_BINDINGS);
 	assert_int_equal(mod_mem_budget(),
 			 CONFIG_SIMPLED_MEM_BUDGET_KB * 1024u);
 }
@@ -117,6 +119,50 @@ static void test_errors_name_file_and_line(void **state)
 	expect_error("frobnicate\n", "(text):1: unknown keyword 'frobnicate'");
 }
 
+/* A service left out of the build: its section and its pools' `limits`
+ * options are refused with the switch that would build it. */
+static void test_switched_off_services(void **state)
+{
+	(void)state;
+#ifndef CONFIG_SIMPLED_OFFLINE
+	expect_error("config offline\n\toption max_tries 3\n",
+		     "(text):1: section 'offline' is not built in "
+		     "(CONFIG_SIMPLED_OFFLINE is off)");
+	expect_error("config limits\n\toption dumps 8\n",
+		     "(text):2: 'dumps' is not built in "
+		     "(CONFIG_SIMPLED_OFFLINE is off)");
+#else
+	assert_int_equal(load("config offline\n\toption max_tries 3\n"
+			      "config limits\n\toption dumps 8\n"), 0);
+#endif
+#ifndef CONFIG_SIMPLED_PRESENCE
+	expect_error("config presence\n", "(text):1: section 'presence' is "
+		     "not built in (CONFIG_SIMPLED_PRESENCE is off)");
+	expect_error("config limits\n\toption subscriptions 8\n",
+		     "(text):2: 'subscriptions' is not built in "
+		     "(CONFIG_SIMPLED_PRESENCE is off)");
+#else
+	assert_int_equal(load("config presence\nconfig limits\n"
+			      "\toption subscriptions 8\n"), 0);
+#endif
+#ifndef CONFIG_SIMPLED_IMC
+	expect_error("config imc\n", "(text):1: section 'imc' is not built "
+		     "in (CONFIG_SIMPLED_IMC is off)");
+	expect_error("config limits\n\toption rooms 8\n",
+		     "(text):2: 'rooms' is not built in "
+		     "(CONFIG_SIMPLED_IMC is off)");
+#else
+	assert_int_equal(load("config imc\nconfig limits\n"
+			      "\toption rooms 8\n"), 0);
+#endif
+#ifndef CONFIG_SIMPLED_STORAGE
+	expect_error("config storage\n", "(text):1: section 'storage' is not "
+		     "built in");
+#else
+	assert_int_equal(load("config storage\n"), 0);
+#endif
+}
+
 static void test_missing_file(void **state)
 {
 	(void)state;
@@ -142,8 +188,8 @@ static void test_shipped_file_matches_defaults(void **state)
 		sizes[i] = pool_size(mod_pool_at(i));
 	}
 	budget = mod_mem_budget();
-	snprintf(path, sizeof(path), "%s/board/host/simpled.conf",
-		 getenv("SIMPLED_SRC"));
+	snprintf(path, sizeof(path), "%s/board/%s/simpled.conf",
+		 getenv("SIMPLED_SRC"), getenv("SIMPLED_BOARD"));
 	if (app_configure(path, NULL, err, sizeof(err))) {
 		fail_msg("%s", err);
 	}
@@ -162,6 +208,7 @@ int main(void)
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_errors_name_file_and_line),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_switched_off_services),
 		cmocka_unit_test(test_shipped_file_matches_defaults),
 	};
 
