@@ -716,9 +716,8 @@ static int is_manager(const osip_uri_t *u)
 	       sip_is_local_host(sd_pl_str(u->host));
 }
 
-static int claims(const osip_uri_t *u, void *arg)
+static int is_imc_uri(const osip_uri_t *u)
 {
-	(void)arg;
 	if (!u || !u->host || !u->username) {
 		return 0;
 	}
@@ -881,6 +880,19 @@ static int restore_member(const char *key, const void *val, size_t vlen,
 	return 0;
 }
 
+/* MESSAGEs to the manager or a room are ours (see msg_claim). */
+static int claim_imc(void *ev, void *arg)
+{
+	const struct msg_in *in = ev;
+
+	(void)arg;
+	if (!is_imc_uri(in->req->osip->req_uri)) {
+		return 0;
+	}
+	on_imc(in->st, in->req);
+	return 1;
+}
+
 static int imc_start(void)
 {
 	int err = pool_setup(&imc_room_pool, sizeof(struct imc_room));
@@ -902,7 +914,7 @@ static int imc_start(void)
 				HASH_COUNT(rooms), n_members);
 		}
 	}
-	return msg_claim(claims, on_imc, NULL);
+	return msg_claim(claim_imc, NULL);
 }
 
 static void imc_stop(void)

@@ -28,25 +28,11 @@ struct msg_relay {
 	char aor[CONFIG_SIMPLED_MAX_URI_LEN];	/* local target, "" proxied */
 };
 
-static struct {
-	msg_match_h *match;
-	sip_req_h *h;
-	void *arg;
-} claims[MSG_MAX_CLAIMS];
+static struct hook_list claims;
 
-int msg_claim(msg_match_h *match, sip_req_h *h, void *arg)
+int msg_claim(hook_h *h, void *arg)
 {
-	int i;
-
-	for (i = 0; i < MSG_MAX_CLAIMS; i++) {
-		if (!claims[i].match) {
-			claims[i].match = match;
-			claims[i].h = h;
-			claims[i].arg = arg;
-			return 0;
-		}
-	}
-	return ENOSPC;
+	return hook_add(&claims, h, arg);
 }
 
 /* Rank of a final response for choosing among branches: lower wins.
@@ -198,13 +184,11 @@ static void on_message(struct sip_stx *st, const struct sip_msg *req)
 	struct msg_relay *r;
 	struct sip_flow proxy;
 	char aor[CONFIG_SIMPLED_MAX_URI_LEN];
-	int err, i;
+	struct msg_in in = {st, req};
+	int err;
 
-	for (i = 0; i < MSG_MAX_CLAIMS && claims[i].match; i++) {
-		if (claims[i].match(u, claims[i].arg)) {
-			claims[i].h(st, req);
-			return;
-		}
+	if (hook_run(&claims, &in)) {
+		return; /* a service took it */
 	}
 	err = reg_aor_key(u, aor, sizeof(aor));
 	if (err == EINVAL) {
@@ -262,7 +246,7 @@ static void msg_stop(void)
 	msg_send_stop();
 	/* Relays are owned by their transactions' callbacks; sip_close()
 	 * silenced those, so the pool is simply released with the rest. */
-	memset(claims, 0, sizeof(claims));
+	hook_clear(&claims);
 }
 
 #define MOD_DEF "msg.def"

@@ -5,19 +5,23 @@
 #ifndef MSG_H
 #define MSG_H
 
+#include "hook.h"
 #include "sip.h"
 
 struct mod;
 
-/** Does this service take a MESSAGE for this Request-URI? */
-typedef int (msg_match_h)(const osip_uri_t *ruri, void *arg);
+/** A MESSAGE offered to the services that claim targets (hook.h). */
+struct msg_in {
+	struct sip_stx *st;
+	const struct sip_msg *req;
+};
 
 /**
- * Let a service (presence commands, chat rooms) take MESSAGEs whose
- * Request-URI it claims, before any relay. At most MSG_MAX_CLAIMS.
+ * Let a service (presence commands, chat rooms) take MESSAGEs before any
+ * relay: h gets a struct msg_in, and when the Request-URI is its own it
+ * answers the request and returns 1; else 0. @return 0 or ENOSPC.
  */
-int msg_claim(msg_match_h *match, sip_req_h *h, void *arg);
-#define MSG_MAX_CLAIMS 4
+int msg_claim(hook_h *h, void *arg);
 
 /** A MESSAGE the server sends to a user (msg_send()). */
 struct msg_out {

@@ -40,24 +40,18 @@ struct dump {
 };
 
 struct offline_cfg offline_cfg;
-static offline_change_h *change_h;
-static void *change_arg;
+static struct hook_list observers;
 
-int offline_observe(offline_change_h *h, void *arg)
+int offline_observe(hook_h *h, void *arg)
 {
-	if (change_h) {
-		return ENOSPC;
-	}
-	change_h = h;
-	change_arg = arg;
-	return 0;
+	return hook_add(&observers, h, arg);
 }
 
 static void changed(const char *owner)
 {
-	if (change_h) {
-		change_h(owner, change_arg);
-	}
+	struct offline_change ch = {owner};
+
+	hook_run(&observers, &ch);
 }
 static struct dump *dumps;
 static int store_ok;
@@ -288,14 +282,16 @@ static void dump_next(struct dump *d)
 	}
 }
 
-static void on_reg_event(enum reg_event ev, const char *aor,
-			 const struct reg_contact *c, void *arg)
+static int on_reg_change(void *ev, void *arg)
 {
+	const struct reg_change *ch = ev;
+
 	(void)arg;
-	if ((ev == REG_ADDED || ev == REG_REFRESHED) && c->accepts_message &&
-	    store_ok) {
-		dump_kick(aor);
+	if ((ch->ev == REG_ADDED || ch->ev == REG_REFRESHED) &&
+	    ch->c->accepts_message && store_ok) {
+		dump_kick(ch->aor);
 	}
+	return 0;
 }
 
 /* --------------------------------------------------------------- timers */
@@ -626,7 +622,7 @@ static int offline_start(void)
 	if (!store_ok) {
 		LOG_ERR("offline messages unavailable: no store");
 	}
-	err = reg_observe(on_reg_event, NULL);
+	err = reg_observe(on_reg_change, NULL);
 	if (err) {
 		return err;
 	}
@@ -646,7 +642,7 @@ static void offline_stop(void)
 	HASH_ITER(hh, dumps, d, tmp) {
 		dump_free(d);
 	}
-	change_h = NULL;
+	hook_clear(&observers);
 	store_ok = 0;
 }
 

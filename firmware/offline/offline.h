@@ -6,6 +6,7 @@
 #ifndef OFFLINE_H
 #define OFFLINE_H
 
+#include "hook.h"
 #include "sip.h"
 
 struct mod;
@@ -46,9 +47,15 @@ int offline_put(const char *owner, const char *from, const char *to,
 /** Messages waiting for owner (message-summary, ctl). */
 unsigned offline_count(const char *owner);
 
-/** Told when the number of messages waiting for owner changed. */
-typedef void (offline_change_h)(const char *owner, void *arg);
-int offline_observe(offline_change_h *h, void *arg);
+/** The event observers get (hook.h) when the number of messages
+ * waiting for owner changed. */
+struct offline_change {
+	const char *owner;
+};
+
+/** Observe waiting-message counts: h gets a struct offline_change and
+ * returns 0. @return 0 or ENOSPC. */
+int offline_observe(hook_h *h, void *arg);
 
 /** Deliver owner's waiting messages now if a contact takes them (e.g.
  * the owner published an open status). */

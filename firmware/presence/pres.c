@@ -147,33 +147,36 @@ void pres_entity_put(struct pres_entity *e)
 	}
 }
 
-static void on_reg_event(enum reg_event ev, const char *aor,
-			 const struct reg_contact *c, void *arg)
+static int on_reg_change(void *ev, void *arg)
 {
-	struct pres_entity *e = pres_entity_get(aor, 0);
+	const struct reg_change *ch = ev;
+	struct pres_entity *e = pres_entity_get(ch->aor, 0);
+	unsigned n;
 
-	(void)c;
 	(void)arg;
 	if (!e || e->n_docs) {
-		return; /* published state wins over registration state */
+		return 0; /* published state wins over registration state */
 	}
 	/* First binding, or the last one gone: the dummy state flips. */
-	if ((ev == REG_ADDED && reg_lookup(aor, NULL, NULL) == 1) ||
-	    ((ev == REG_REMOVED || ev == REG_EXPIRED) &&
-	     reg_lookup(aor, NULL, NULL) == 0)) {
+	n = reg_lookup(ch->aor, NULL, NULL);
+	if ((ch->ev == REG_ADDED && n == 1) ||
+	    ((ch->ev == REG_REMOVED || ch->ev == REG_EXPIRED) && n == 0)) {
 		pres_notify_all(e, PRES_EV_PRESENCE);
 	}
+	return 0;
 }
 
 #ifdef CONFIG_SIMPLED_OFFLINE
-static void on_offline_change(const char *owner, void *arg)
+static int on_offline_change(void *ev, void *arg)
 {
-	struct pres_entity *e = pres_entity_get(owner, 0);
+	const struct offline_change *ch = ev;
+	struct pres_entity *e = pres_entity_get(ch->owner, 0);
 
 	(void)arg;
 	if (e) {
 		pres_notify_all(e, PRES_EV_MSGSUM);
 	}
+	return 0;
 }
 #endif
 
@@ -191,7 +194,7 @@ static int pres_start(void)
 		err = pres_auth_init();
 	}
 	if (!err) {
-		err = reg_observe(on_reg_event, NULL);
+		err = reg_observe(on_reg_change, NULL);
 	}
 #ifdef CONFIG_SIMPLED_OFFLINE
 	if (!err) {

@@ -108,9 +108,8 @@ int pres_auth_set(const char *presentity, const char *watcher,
 
 /* ------------------------------------------------- MESSAGE commands */
 
-static int is_command_uri(const osip_uri_t *u, void *arg)
+static int is_command_uri(const osip_uri_t *u)
 {
-	(void)arg;
 	return u && u->username && u->host &&
 	       !strcasecmp(u->username, pres_cfg.command_user) &&
 	       sip_is_local_host(sd_pl_str(u->host));
@@ -169,7 +168,20 @@ static void on_command(struct sip_stx *st, const struct sip_msg *req)
 	answer_text(st, 200, text);
 }
 
+/* A MESSAGE to the command user is ours (see msg_claim). */
+static int claim_command(void *ev, void *arg)
+{
+	const struct msg_in *in = ev;
+
+	(void)arg;
+	if (!is_command_uri(in->req->osip->req_uri)) {
+		return 0;
+	}
+	on_command(in->st, in->req);
+	return 1;
+}
+
 int pres_auth_init(void)
 {
-	return msg_claim(is_command_uri, on_command, NULL);
+	return msg_claim(claim_command, NULL);
 }

@@ -40,23 +40,11 @@ struct reg_aor {
 
 struct reg_cfg reg_cfg;
 static struct reg_aor *aors;
-static struct {
-	reg_event_h *h;
-	void *arg;
-} observers[REG_MAX_OBSERVERS];
+static struct hook_list observers;
 
-int reg_observe(reg_event_h *h, void *arg)
+int reg_observe(hook_h *h, void *arg)
 {
-	int i;
-
-	for (i = 0; i < REG_MAX_OBSERVERS; i++) {
-		if (!observers[i].h) {
-			observers[i].h = h;
-			observers[i].arg = arg;
-			return 0;
-		}
-	}
-	return ENOSPC;
+	return hook_add(&observers, h, arg);
 }
 
 static void contact_view(const struct reg_binding *b, struct reg_contact *c);
@@ -65,12 +53,10 @@ static void tell(enum reg_event ev, const char *aor,
 		 const struct reg_binding *b)
 {
 	struct reg_contact c;
-	int i;
+	struct reg_change ch = {ev, aor, &c};
 
 	contact_view(b, &c);
-	for (i = 0; i < REG_MAX_OBSERVERS && observers[i].h; i++) {
-		observers[i].h(ev, aor, &c, observers[i].arg);
-	}
+	hook_run(&observers, &ch);
 }
 static unsigned n_bindings;
 
@@ -218,7 +204,7 @@ unsigned reg_lookup(const char *aor, reg_contact_h *h, void *arg)
 }
 
 /* One Contact of a REGISTER, checked before anything changes. */
-struct reg_change {
+struct reg_contact_req {
 	int accepts_message;
 	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
 	struct sip_flow flow;
@@ -324,7 +310,7 @@ static int contact_q(osip_contact_t *c)
 
 static void on_register(struct sip_stx *st, const struct sip_msg *req)
 {
-	static struct reg_change ch[REG_MAX_PER_REQUEST];
+	static struct reg_contact_req ch[REG_MAX_PER_REQUEST];
 	osip_message_t *om = req->osip;
 	const struct sip_hdr *eh, *ch_hdr;
 	char key[CONFIG_SIMPLED_MAX_URI_LEN];
@@ -405,7 +391,7 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 	/* Pass 1: read and check every contact; change nothing yet. */
 	for (pos = 0; !osip_list_eol(&om->contacts, pos); pos++) {
 		osip_contact_t *c = osip_list_get(&om->contacts, pos);
-		struct reg_change *x;
+		struct reg_contact_req *x;
 
 		if (n == REG_MAX_PER_REQUEST) {
 			sip_reply(st, 403, "Too many contacts in one request",
@@ -571,7 +557,7 @@ static int reg_start(void)
 
 static void reg_stop(void)
 {
-	memset(observers, 0, sizeof(observers));
+	hook_clear(&observers);
 	struct reg_aor *a, *tmp;
 
 	HASH_ITER(hh, aors, a, tmp) {

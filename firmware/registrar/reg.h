@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 
+#include "hook.h"
 #include "sip.h"
 
 struct mod;
@@ -41,14 +42,18 @@ enum reg_event {
 	REG_EXPIRED,
 };
 
-/** Told after a REGISTER was answered, once per binding it touched, and
- * when a binding expires. c is valid during the call only. */
-typedef void (reg_event_h)(enum reg_event ev, const char *aor,
-			   const struct reg_contact *c, void *arg);
+/** The event observers get (hook.h): after a REGISTER was answered, once
+ * per binding it touched, and when a binding expires. Valid during the
+ * call only. */
+struct reg_change {
+	enum reg_event ev;
+	const char *aor;
+	const struct reg_contact *c;
+};
 
-/** Add an observer (at most REG_MAX_OBSERVERS). */
-int reg_observe(reg_event_h *h, void *arg);
-#define REG_MAX_OBSERVERS 4
+/** Observe binding changes: h gets a struct reg_change and returns 0.
+ * @return 0 or ENOSPC (HOOK_MAX observers). */
+int reg_observe(hook_h *h, void *arg);
 
 typedef void (reg_contact_h)(const struct reg_contact *c, void *arg);
 

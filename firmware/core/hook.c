@@ -1,0 +1,34 @@
+/** @file hook.c  Hook lists (see hook.h). */
+#include <errno.h>
+
+#include "hook.h"
+
+int hook_add(struct hook_list *l, hook_h *h, void *arg)
+{
+	if (l->n == HOOK_MAX) {
+		return ENOSPC;
+	}
+	l->e[l->n].h = h;
+	l->e[l->n].arg = arg;
+	l->n++;
+	return 0;
+}
+
+int hook_run(const struct hook_list *l, void *ev)
+{
+	unsigned i;
+	int rc;
+
+	for (i = 0; i < l->n; i++) {
+		rc = l->e[i].h(ev, l->e[i].arg);
+		if (rc) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void hook_clear(struct hook_list *l)
+{
+	l->n = 0;
+}
