@@ -110,6 +110,21 @@ int store_txn_begin(MDB_txn **t, unsigned flags)
 	return store_map_err(mdb_txn_begin(store_env, NULL, flags, t));
 }
 
+int store_cursor_begin(enum store_table tb, unsigned flags, MDB_txn **t,
+		       MDB_cursor **c)
+{
+	int rc = store_txn_begin(t, flags);
+
+	if (rc) {
+		return rc;
+	}
+	rc = store_map_err(mdb_cursor_open(*t, store_dbi[tb], c));
+	if (rc) {
+		mdb_txn_abort(*t);
+	}
+	return rc;
+}
+
 /* Commit when rc is 0, abort otherwise; the LMDB error is mapped. */
 static void sync_fire(void *arg)
 {

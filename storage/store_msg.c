@@ -15,21 +15,18 @@ int store_msg_load(void)
 	MDB_txn *t;
 	MDB_cursor *c;
 	MDB_val k, v;
-	int rc = store_txn_begin(&t, MDB_RDONLY);
+	int rc = store_cursor_begin(T_MSG, MDB_RDONLY, &t, &c);
 
 	if (rc) {
 		return rc;
 	}
 	next_id = 1;
-	rc = mdb_cursor_open(t, store_dbi[T_MSG], &c);
-	if (!rc) {
-		if (!mdb_cursor_get(c, &k, &v, MDB_LAST) && k.mv_size == 8) {
-			next_id = store_get_be64(k.mv_data) + 1;
-		}
-		mdb_cursor_close(c);
+	if (!mdb_cursor_get(c, &k, &v, MDB_LAST) && k.mv_size == 8) {
+		next_id = store_get_be64(k.mv_data) + 1;
 	}
+	mdb_cursor_close(c);
 	mdb_txn_abort(t);
-	return store_map_err(rc);
+	return 0;
 }
 
 struct msg_rec {
@@ -290,14 +287,10 @@ int store_msg_list(const char *owner, store_msg_h *h, void *arg)
 	MDB_cursor *c;
 	MDB_txn *t;
 	MDB_val k, v;
-	int rc = store_txn_begin(&t, MDB_RDONLY), op = MDB_SET_RANGE;
+	int rc = store_cursor_begin(T_MSG_OWNER, MDB_RDONLY, &t, &c);
+	int op = MDB_SET_RANGE;
 
 	if (rc) {
-		return rc;
-	}
-	rc = store_map_err(mdb_cursor_open(t, store_dbi[T_MSG_OWNER], &c));
-	if (rc) {
-		mdb_txn_abort(t);
 		return rc;
 	}
 	k.mv_size = ol + 1;
@@ -369,13 +362,8 @@ static int walk_time_index(enum store_table tb, int64_t now, unsigned max,
 	if (max > 64) {
 		max = 64;
 	}
-	rc = store_txn_begin(&t, delete_msgs ? 0 : MDB_RDONLY);
+	rc = store_cursor_begin(tb, delete_msgs ? 0 : MDB_RDONLY, &t, &c);
 	if (rc) {
-		return rc;
-	}
-	rc = store_map_err(mdb_cursor_open(t, store_dbi[tb], &c));
-	if (rc) {
-		mdb_txn_abort(t);
 		return rc;
 	}
 	while (found < max &&
@@ -430,16 +418,14 @@ int64_t store_msg_next_due(void)
 	MDB_val k, v;
 	int64_t when = 0;
 
-	if (store_txn_begin(&t, MDB_RDONLY)) {
+	if (store_cursor_begin(T_MSG_SEND, MDB_RDONLY, &t, &c)) {
 		return 0;
 	}
-	if (!mdb_cursor_open(t, store_dbi[T_MSG_SEND], &c)) {
-		if (!mdb_cursor_get(c, &k, &v, MDB_FIRST) && k.mv_size == 16) {
-			when = (int64_t)(store_get_be64(k.mv_data) ^
-					 (UINT64_C(1) << 63));
-		}
-		mdb_cursor_close(c);
+	if (!mdb_cursor_get(c, &k, &v, MDB_FIRST) && k.mv_size == 16) {
+		when = (int64_t)(store_get_be64(k.mv_data) ^
+				 (UINT64_C(1) << 63));
 	}
+	mdb_cursor_close(c);
 	mdb_txn_abort(t);
 	return when;
 }

@@ -32,6 +32,10 @@ extern MDB_dbi store_dbi[T__COUNT];
 /** LMDB error to our errno (see store.h). */
 int store_map_err(int rc);
 int store_txn_begin(MDB_txn **t, unsigned flags);
+/** A transaction and a cursor on table tb; on error nothing stays open.
+ * Close with mdb_cursor_close() then end or abort the transaction. */
+int store_cursor_begin(enum store_table tb, unsigned flags, MDB_txn **t,
+		       MDB_cursor **c);
 /** Commit when rc is 0, abort otherwise; a commit counts for the group
  * sync (batch mode). */
 int store_txn_end(MDB_txn *t, int rc);

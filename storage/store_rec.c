@@ -10,9 +10,18 @@
 
 /* ---------------------------------------------------------- kv records */
 
-static MDB_dbi kind_dbi(enum store_kind k)
+static enum store_table kind_table(enum store_kind k)
 {
-	return store_dbi[T_PRES_DOC + (int)k];
+	return (enum store_table)(T_PRES_DOC + (int)k);
+}
+
+/* A transaction on a valid kind's table. */
+static int rec_begin(enum store_kind k, unsigned flags, MDB_txn **t)
+{
+	if (k >= STORE_KIND__COUNT) {
+		return EINVAL;
+	}
+	return store_txn_begin(t, flags);
 }
 
 int store_rec_put(enum store_kind k, const char *key, const void *val,
@@ -33,7 +42,7 @@ int store_rec_put(enum store_kind k, const char *key, const void *val,
 	if (rc) {
 		return rc;
 	}
-	rc = store_map_err(mdb_put(t, kind_dbi(k), &mk, &mv, 0));
+	rc = store_map_err(mdb_put(t, store_dbi[kind_table(k)], &mk, &mv, 0));
 	return store_txn_end(t, rc);
 }
 
@@ -42,15 +51,11 @@ int store_rec_del(enum store_kind k, const char *key)
 	MDB_txn *t;
 	int rc;
 
-	if (k >= STORE_KIND__COUNT) {
-		return EINVAL;
-	}
-	rc = store_txn_begin(&t, 0);
+	rc = rec_begin(k, 0, &t);
 	if (rc) {
 		return rc;
 	}
-	rc = store_del(t, (enum store_table)(T_PRES_DOC + (int)k), key,
-		       strlen(key));
+	rc = store_del(t, kind_table(k), key, strlen(key));
 	return store_txn_end(t, rc);
 }
 
@@ -61,14 +66,11 @@ int store_rec_get(enum store_kind k, const char *key, void *buf,
 	MDB_txn *t;
 	int rc;
 
-	if (k >= STORE_KIND__COUNT) {
-		return EINVAL;
-	}
-	rc = store_txn_begin(&t, MDB_RDONLY);
+	rc = rec_begin(k, MDB_RDONLY, &t);
 	if (rc) {
 		return rc;
 	}
-	rc = store_map_err(mdb_get(t, kind_dbi(k), &mk, &mv));
+	rc = store_map_err(mdb_get(t, store_dbi[kind_table(k)], &mk, &mv));
 	if (!rc && mv.mv_size > size) {
 		rc = EMSGSIZE;
 	}
@@ -94,13 +96,8 @@ int store_rec_walk(enum store_kind k, const char *prefix, store_rec_h *h,
 	if (k >= STORE_KIND__COUNT) {
 		return EINVAL;
 	}
-	rc = store_txn_begin(&t, MDB_RDONLY);
+	rc = store_cursor_begin(kind_table(k), MDB_RDONLY, &t, &c);
 	if (rc) {
-		return rc;
-	}
-	rc = store_map_err(mdb_cursor_open(t, kind_dbi(k), &c));
-	if (rc) {
-		mdb_txn_abort(t);
 		return rc;
 	}
 	while (!mdb_cursor_get(c, &mk, &mv, op)) {

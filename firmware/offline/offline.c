@@ -352,14 +352,8 @@ static void arm_due(void)
 
 static int count_expired(const struct store_msg *m, void *arg)
 {
-	struct due_owners *gone = arg;
-
 	stat_inc(offline_stat_expired);
-	if (gone->n < OFFLINE_BATCH) {
-		snprintf(gone->owner[gone->n++], sizeof(gone->owner[0]), "%s",
-			 m->owner);
-	}
-	return 0;
+	return note_due(m, arg);
 }
 
 static void tick(void *arg)
@@ -518,13 +512,12 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 			m.expires = now + v;
 		}
 	}
-	h = sip_msg_hdr_name(req, OFFLINE_SEND_TIME_HDR);
-	if (h) {
-		if (sd_pl_u32(h->value, &v)) {
-			sip_reply(st, 400, "Malformed Send-Time header", NULL,
-				  NULL, NULL, 0);
-			return;
-		}
+	err = sip_hdr_u32(st, sip_msg_hdr_name(req, OFFLINE_SEND_TIME_HDR),
+			  OFFLINE_SEND_TIME_HDR, &v);
+	if (err == EBADMSG) {
+		return;
+	}
+	if (!err) {
 		if ((int64_t)v > now) {
 			m.send_at = v;
 			if (m.expires < m.send_at + offline_cfg.expire_time) {

@@ -89,13 +89,11 @@ const char *pres_event_name(enum pres_event ev)
 
 int pres_expires(struct sip_stx *st, const struct sip_msg *req, int offset)
 {
-	const struct sip_hdr *h = sip_msg_hdr(req, SIP_HDR_EXPIRES);
 	uint32_t e = (uint32_t)pres_cfg.default_expires;
 	char hdr[48];
 
-	if (h && sd_pl_u32(h->value, &e)) {
-		sip_reply(st, 400, "Malformed Expires header", NULL, NULL, NULL,
-			  0);
+	if (sip_hdr_u32(st, sip_msg_hdr(req, SIP_HDR_EXPIRES), "Expires",
+			&e) == EBADMSG) {
 		return -1;
 	}
 	if (e && e < (uint32_t)pres_cfg.min_expires) {

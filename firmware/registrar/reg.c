@@ -312,7 +312,7 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 {
 	static struct reg_contact_req ch[REG_MAX_PER_REQUEST];
 	osip_message_t *om = req->osip;
-	const struct sip_hdr *eh, *ch_hdr;
+	const struct sip_hdr *ch_hdr;
 	char key[CONFIG_SIMPLED_MAX_URI_LEN];
 	char callid[CONFIG_SIMPLED_MAX_CALLID_LEN];
 	struct reg_aor *a;
@@ -341,15 +341,12 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 		sip_reply(st, 400, "Call-ID too long", NULL, NULL, NULL, 0);
 		return;
 	}
-	eh = sip_msg_hdr(req, SIP_HDR_EXPIRES);
-	if (eh) {
-		if (sd_pl_u32(eh->value, &hdr_e)) {
-			sip_reply(st, 400, "Malformed Expires header", NULL,
-				  NULL, NULL, 0);
-			return;
-		}
-		have_hdr = 1;
+	err = sip_hdr_u32(st, sip_msg_hdr(req, SIP_HDR_EXPIRES), "Expires",
+			  &hdr_e);
+	if (err == EBADMSG) {
+		return;
 	}
+	have_hdr = !err;
 	HASH_FIND_STR(aors, key, a);
 
 	/* Contact: * removes every binding, only with Expires: 0. */

@@ -115,6 +115,10 @@ int sip_reply(struct sip_stx *st, int code, const char *reason,
 	      size_t blen);
 /** Reply with the reason's standard text and our errno mapping. */
 int sip_reply_errno(struct sip_stx *st, int err);
+/** A numeric header of a request: ENOENT when h is NULL, 0 with *v, or
+ * EBADMSG after answering "400 Malformed <name> header". */
+int sip_hdr_u32(struct sip_stx *st, const struct sip_hdr *h,
+		const char *name, uint32_t *v);
 /** The To-tag this transaction's responses carry (dialog local tag). */
 const char *sip_stx_totag(const struct sip_stx *st);
 

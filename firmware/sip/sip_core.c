@@ -402,6 +402,22 @@ void sip_close(void)
 	sip_cfg = NULL;
 }
 
+int sip_hdr_u32(struct sip_stx *st, const struct sip_hdr *h,
+		const char *name, uint32_t *v)
+{
+	char reason[64];
+
+	if (!h) {
+		return ENOENT;
+	}
+	if (!sd_pl_u32(h->value, v)) {
+		return 0;
+	}
+	snprintf(reason, sizeof(reason), "Malformed %s header", name);
+	sip_reply(st, 400, reason, NULL, NULL, NULL, 0);
+	return EBADMSG;
+}
+
 #define MOD_DEF "sip.def"
 #define MOD_VAR sip_mod
 #define MOD_NAME "sip"
