@@ -147,28 +147,24 @@ static void on_delivered(int code, const struct sip_msg *resp, void *arg)
 	(void)resp;
 	d->inflight = 0;
 	if (code >= 200 && code < 300) {
-		store_msg_del(id);
-		changed(d->owner);
 		stat_inc(*(reminder ? &offline_stat_dumped_reminders :
 			   &offline_stat_dumped));
-		dump_next(d);
-		return;
-	}
-	d->tries++;
-	if (d->tries >= (uint32_t)offline_cfg.max_tries) {
+	} else if (++d->tries >= (uint32_t)offline_cfg.max_tries) {
 		LOG_INF("message %llu for %s dropped after %u tries (last %d)",
 			(unsigned long long)id, d->owner, d->tries, code);
-		store_msg_del(id);
-		changed(d->owner);
 		stat_inc(*(reminder ? &offline_stat_failed_reminders :
 			   &offline_stat_failed));
-		dump_next(d);
+	} else {
+		store_msg_update(id, d->tries, d->send_at);
+		ms = (uint32_t)offline_cfg.retry_interval * 1000u;
+		ms <<= (d->tries - 1 < 10 ? d->tries - 1 : 10);
+		tmr_start(&d->retry, ms, dump_retry, d);
 		return;
 	}
-	store_msg_update(id, d->tries, d->send_at);
-	ms = (uint32_t)offline_cfg.retry_interval * 1000u;
-	ms <<= (d->tries - 1 < 10 ? d->tries - 1 : 10);
-	tmr_start(&d->retry, ms, dump_retry, d);
+	/* Delivered, or given up: the message goes, the next one follows. */
+	store_msg_del(id);
+	changed(d->owner);
+	dump_next(d);
 }
 
 /* The contact a dump delivers to, copied out of reg_lookup's callback. */
