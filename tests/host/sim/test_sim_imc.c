@@ -25,12 +25,8 @@ static int say(int n, const char *user, const char *to, const char *body)
 {
 	const char *m;
 
-	h_send(sock_of[n], "MESSAGE sip:%s@" D " SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.%d:5060;branch=z9hG4bK%s\n"
-	       "From: <sip:%s@" D ">;tag=%s\nTo: <sip:%s@" D ">\n"
-	       "Call-ID: imc-%s\nCSeq: 1 MESSAGE\nContent-Type: text/plain\n"
-	       "Content-Length: %zu\n\n%s", to, n, h_token(), user, h_token(),
-	       to, h_token(), strlen(body), body);
+	h_request(sock_of[n], &(struct h_req){.method = "MESSAGE", .n = n,
+		.from = user, .to = to, .body = body});
 	h_run(10);
 	resp[0] = '\0';
 	inbox[0] = '\0';
