@@ -156,6 +156,16 @@ void h_send(int sock, const char *fmt, ...)
 	va_end(ap);
 }
 
+const char *h_send_wait(int sock, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsend(sock, fmt, ap);
+	va_end(ap);
+	return h_wait(sock);
+}
+
 void h_run(uint32_t ms)
 {
 	uint32_t end = port_now_ms() + ms;
@@ -177,6 +187,12 @@ const char *h_recv(int sock)
 	}
 	rxbuf[len] = '\0';
 	return rxbuf;
+}
+
+const char *h_wait(int sock)
+{
+	h_run(10);
+	return h_recv(sock);
 }
 
 unsigned h_drain(int sock)
@@ -332,8 +348,7 @@ void h_request(int sock, const struct h_req *r)
 const char *h_request_wait(int sock, const struct h_req *r)
 {
 	h_request(sock, r);
-	h_run(10);
-	return h_recv(sock);
+	return h_wait(sock);
 }
 
 int h_register(int sock, int n, const char *user, int expires)

@@ -42,10 +42,15 @@ int h_client(int n);
 /** Send text (LF line ends become CRLF) to the daemon. */
 void h_send(int sock, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/** Send text as h_send(), run 10 ms, and return h_wait()'s datagram. */
+const char *h_send_wait(int sock, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /** Run the loop for ms of virtual time (and until no work is pending). */
 void h_run(uint32_t ms);
 /** Next datagram for sock into a static buffer, or NULL. */
 const char *h_recv(int sock);
+/** Run 10 ms (time for one answer), then h_recv(). */
+const char *h_wait(int sock);
 /** Drop everything queued for sock. @return how many were dropped. */
 unsigned h_drain(int sock);
 /** Status code of a response text, or 0 for a request. */
@@ -85,8 +90,7 @@ struct h_req {
 /** Send the request with Max-Forwards: 70 (LF line ends of the head
  * become CRLF; the body goes as it is). */
 void h_request(int sock, const struct h_req *r);
-/** h_request(), run 10 ms, and return the next datagram for sock, in
- * h_recv()'s static buffer, or NULL. */
+/** h_request(), then h_wait(): the next datagram for sock, or NULL. */
 const char *h_request_wait(int sock, const struct h_req *r);
 
 /** Send a MESSAGE from bob at client n to `to` (user@host) with extra

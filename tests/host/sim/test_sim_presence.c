@@ -138,6 +138,27 @@ static const char *next_notify(int sock)
 	return NULL;
 }
 
+/* The next NOTIFY at sock, asserted there and holding text. */
+static const char *notify_with(int sock, const char *text)
+{
+	const char *n = next_notify(sock);
+
+	assert_non_null(n);
+	assert_non_null(strstr(n, text));
+	return n;
+}
+
+/* The NOTIFY after a SUBSCRIBE from sock, both asserted: the response
+ * 200, the NOTIFY there. */
+static const char *subscribed(int sock)
+{
+	const char *n = next_notify(sock);
+
+	assert_int_equal(h_status(resp), 200);
+	assert_non_null(n);
+	return n;
+}
+
 static char totag[64];
 
 static const char *resp_totag(void)
@@ -241,13 +262,11 @@ static void test_subscribe_notify_cycle(void **state)
 				 pidf("alice", "phone", 1)), 200);
 	last_etag();
 	subscribe(b, 3, "bob", "alice", "presence", 600, "sub-b", NULL);
-	n = next_notify(b);
-	assert_int_equal(h_status(resp), 200);
+	n = subscribed(b);
 	assert_string_equal(h_hdr(resp, "Expires"), "600");
 	assert_non_null(h_hdr(resp, "Contact"));
 	snprintf(tag, sizeof(tag), "%s", resp_totag());
 	assert_true(strlen(tag) > 0);
-	assert_non_null(n);
 	assert_string_equal(h_hdr(n, "Event"), "presence");
 	assert_string_equal(h_hdr(n, "Subscription-State"),
 			    "active;expires=600");
@@ -261,17 +280,11 @@ static void test_subscribe_notify_cycle(void **state)
 	assert_int_equal(pres_sub_count(), 2);
 	assert_int_equal(publish(a, 2, "alice", etag, 3600, NULL,
 				 pidf("alice", "phone", 0)), 200);
-	n = next_notify(b);
-	assert_non_null(n);
-	assert_non_null(strstr(n, "<basic>closed</basic>"));
-	n = next_notify(c);
-	assert_non_null(n);
-	assert_non_null(strstr(n, "<basic>closed</basic>"));
+	notify_with(b, "<basic>closed</basic>");
+	notify_with(c, "<basic>closed</basic>");
 	/* Refresh in the dialog, then a wrong tag is 481. */
 	subscribe(b, 3, "bob", "alice", "presence", 900, "sub-b", tag);
-	n = next_notify(b);
-	assert_int_equal(h_status(resp), 200);
-	assert_non_null(n);
+	n = subscribed(b);
 	assert_string_equal(h_hdr(n, "Subscription-State"),
 			    "active;expires=900");
 	subscribe(b, 3, "bob", "alice", "presence", 900, "sub-b", "nosuch");
@@ -279,9 +292,7 @@ static void test_subscribe_notify_cycle(void **state)
 	assert_int_equal(h_status(resp), 481);
 	/* Unsubscribe: 200 and a final NOTIFY. */
 	subscribe(b, 3, "bob", "alice", "presence", 0, "sub-b", tag);
-	n = next_notify(b);
-	assert_int_equal(h_status(resp), 200);
-	assert_non_null(n);
+	n = subscribed(b);
 	assert_string_equal(h_hdr(n, "Subscription-State"), "terminated");
 	assert_int_equal(pres_sub_count(), 1);
 	h_run(40000);
@@ -307,9 +318,7 @@ static void test_expiry_fetch_and_notify_errors(void **state)
 	assert_int_equal(stat_value("presence_subscriptions_expired"), 1);
 	/* Fetch: Expires 0 out of dialog, one NOTIFY with the state. */
 	subscribe(b, 3, "bob", "alice", "presence", 0, "fetch", NULL);
-	n = next_notify(b);
-	assert_int_equal(h_status(resp), 200);
-	assert_non_null(n);
+	n = subscribed(b);
 	assert_non_null(strstr(n, "<basic>closed</basic>"));
 	assert_non_null(strstr(h_hdr(n, "Subscription-State"), "terminated"));
 	assert_int_equal(pres_sub_count(), 0);
@@ -343,17 +352,13 @@ static void test_aggregation_and_closed_tuples(void **state)
 	assert_int_equal(publish(a, 2, "alice", NULL, 3600, NULL,
 				 pidf("alice", "mobile", 0)), 200);
 	subscribe(b, 3, "bob", "alice", "presence", 600, "agg", NULL);
-	n = next_notify(b);
-	assert_non_null(n);
-	assert_non_null(strstr(n, "<tuple id=\"desk\"><status><basic>open"));
+	n = notify_with(b, "<tuple id=\"desk\"><status><basic>open");
 	assert_non_null(strstr(n, "<tuple id=\"mobile\"><status><basic>closed"));
 	/* One document per ETag: exactly one <presence> root. */
 	assert_null(strstr(strstr(n, "<presence") + 1, "<presence"));
 	/* Removing the desk document shows its tuple closed. */
 	assert_int_equal(publish(a, 2, "alice", e1, 0, NULL, NULL), 200);
-	n = next_notify(b);
-	assert_non_null(n);
-	assert_non_null(strstr(n, "<tuple id=\"desk\"><status><basic>closed"));
+	n = notify_with(b, "<tuple id=\"desk\"><status><basic>closed");
 	assert_non_null(strstr(n, "<tuple id=\"mobile\">"));
 	h_run(40000);
 	h_stop();
@@ -379,23 +384,17 @@ static void test_winfo_pending_and_commands(void **state)
 	d = h_client(5);
 	e = h_client(6);
 	subscribe(a, 2, "alice", "alice", "presence.winfo", 600, "wi", NULL);
-	n = next_notify(a);
-	assert_int_equal(h_status(resp), 200);
-	assert_non_null(n);
+	n = subscribed(a);
 	assert_string_equal(h_hdr(n, "Content-Type"),
 			    "application/watcherinfo+xml");
 	assert_non_null(strstr(n, "version=\"0\" state=\"full\""));
 	/* bob is undecided: pending, NOTIFY without a body. */
 	subscribe(b, 3, "bob", "alice", "presence", 600, "pb", NULL);
-	n = next_notify(b);
-	assert_int_equal(h_status(resp), 200);
-	assert_non_null(n);
+	n = subscribed(b);
 	assert_string_equal(h_hdr(n, "Subscription-State"),
 			    "pending;expires=600");
 	assert_null(h_hdr(n, "Content-Type"));
-	n = next_notify(a);
-	assert_non_null(n);
-	assert_non_null(strstr(n, "state=\"partial\""));
+	n = notify_with(a, "state=\"partial\"");
 	assert_non_null(strstr(n, "status=\"pending\">sip:bob@" D));
 	/* Only alice may watch her watchers. */
 	subscribe(b, 3, "bob", "alice", "presence.winfo", 600, "bw", NULL);
@@ -404,14 +403,10 @@ static void test_winfo_pending_and_commands(void **state)
 	/* alice allows bob by MESSAGE: bob becomes active with a body. */
 	assert_int_equal(command(a, 2, "alice", "allow bob@" D), 200);
 	assert_string_equal(h_body(resp), "bob@" D ": allow");
-	n = next_notify(b);
-	assert_non_null(n);
+	n = notify_with(b, "<presence");
 	assert_string_equal(h_hdr(n, "Subscription-State"),
 			    "active;expires=600");
-	assert_non_null(strstr(n, "<presence"));
-	n = next_notify(a);
-	assert_non_null(n);
-	assert_non_null(strstr(n, "status=\"active\">sip:bob@" D));
+	notify_with(a, "status=\"active\">sip:bob@" D);
 	/* Blocked: 403. Polite-blocked: accepted, sees a closed state. */
 	assert_int_equal(command(a, 2, "alice", "block dave@" D), 200);
 	subscribe(d, 5, "dave", "alice", "presence", 600, "pd", NULL);
@@ -421,9 +416,7 @@ static void test_winfo_pending_and_commands(void **state)
 	assert_int_equal(publish(a, 2, "alice", NULL, 600, NULL,
 				 pidf("alice", "real", 1)), 200);
 	subscribe(e, 6, "erin", "alice", "presence", 600, "pe", NULL);
-	n = next_notify(e);
-	assert_int_equal(h_status(resp), 200);
-	assert_non_null(n);
+	n = subscribed(e);
 	assert_non_null(strstr(n, "<basic>closed</basic>"));
 	assert_null(strstr(n, "real"));
 	assert_int_equal(command(a, 2, "alice", "frobnicate x"), 400);
@@ -433,7 +426,6 @@ static void test_winfo_pending_and_commands(void **state)
 
 static void test_registration_driven(void **state)
 {
-	const char *n;
 	int b, c;
 
 	(void)state;
@@ -441,18 +433,13 @@ static void test_registration_driven(void **state)
 	b = h_client(3);
 	c = h_client(4);
 	subscribe(b, 3, "bob", "carol", "presence", 3600, "rd", NULL);
-	n = next_notify(b);
-	assert_non_null(strstr(n, "<basic>closed</basic>"));
+	notify_with(b, "<basic>closed</basic>");
 	assert_int_equal(h_register(c, 4, "carol", 600), 200);
 	h_run(10);
-	n = next_notify(b);
-	assert_non_null(n);
-	assert_non_null(strstr(n, "<basic>open</basic>"));
+	notify_with(b, "<basic>open</basic>");
 	/* The last binding expires: watchers see closed. */
 	h_run(601000);
-	n = next_notify(b);
-	assert_non_null(n);
-	assert_non_null(strstr(n, "<basic>closed</basic>"));
+	notify_with(b, "<basic>closed</basic>");
 	h_run(40000);
 	h_stop();
 }
@@ -527,9 +514,7 @@ static void test_restart_keeps_documents_and_subscriptions(void **state)
 	assert_int_equal(publish(a, 2, "alice", etag, 3600, NULL, NULL), 200);
 	assert_int_equal(publish(a, 2, "alice", last_etag(), 3600, NULL,
 				 pidf("alice", "kept", 0)), 200);
-	n = next_notify(b);
-	assert_non_null(n);
-	assert_non_null(strstr(n, "<basic>closed</basic>"));
+	n = notify_with(b, "<basic>closed</basic>");
 	assert_non_null(strstr(h_hdr(n, "From"), tag));
 	/* The restored dialog still takes in-dialog requests. */
 	subscribe(b, 3, "bob", "alice", "presence", 0, "rs", tag);
