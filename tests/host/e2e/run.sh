@@ -69,10 +69,19 @@ CONF
 	fail "daemon did not start"
 }
 
+# SIGTERM; the daemon must exit 0 (under ASan this includes the leak
+# check at exit).
+stop_daemon() {
+	kill -TERM "$pid"
+	wait "$pid"
+	rc=$?
+	pid=
+	[ $rc -eq 0 ] || fail "daemon exit status $rc after SIGTERM"
+}
+
 # Stop it cleanly and start it again on the same port and state.
 restart_daemon() {
-	kill -TERM "$pid"
-	wait "$pid" || fail "daemon did not stop cleanly"
+	stop_daemon
 	"$bin" -f -c "$work/simpled.conf" >> "$work/stdout.log" \
 		2>> "$work/simpled.log" &
 	pid=$!
@@ -286,11 +295,7 @@ lifecycle)
 	"$bin" --version | grep -q "^simpled " || fail "--version"
 	# SIGTERM stops it cleanly.
 	start_daemon
-	kill -TERM "$pid"
-	wait "$pid"
-	rc=$?
-	pid=
-	[ $rc -eq 0 ] || fail "exit status $rc after SIGTERM"
+	stop_daemon
 	grep -q "stopping" "$work/simpled.log" || fail "no clean stop"
 	# libosip2's serializer crashes under allocation failure; the
 	# daemon must not even link it.
@@ -302,15 +307,10 @@ lifecycle)
 	fail "unknown case"
 	;;
 esac
-# The daemon must stop cleanly: exit 0 (under ASan this includes the
-# leak check at exit).
+# The daemon must stop cleanly.
 if [ -n "$pid" ]; then
 	alive
-	kill -TERM "$pid"
-	wait "$pid"
-	rc=$?
-	pid=
-	[ $rc -eq 0 ] || fail "daemon exit status $rc"
+	stop_daemon
 	# Nothing on stdout: libosip2's trace goes to our log, not printf.
 	[ ! -s "$work/stdout.log" ] || fail "daemon wrote to stdout: $(head -c 300 "$work/stdout.log")"
 fi

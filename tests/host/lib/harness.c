@@ -117,22 +117,34 @@ int h_client(int n)
 	return sock;
 }
 
+/* Send head with its LF line ends made CRLF, then body as it is, as one
+ * datagram. */
+static void send_parts(int sock, const char *head, const char *body)
+{
+	static char out[16384];
+	struct port_addr srv;
+	size_t i, o = 0, bl = strlen(body);
+
+	for (i = 0; head[i]; i++) {
+		assert_true(o + 2 < sizeof(out));
+		if (head[i] == '\n' && (i == 0 || head[i - 1] != '\r')) {
+			out[o++] = '\r';
+		}
+		out[o++] = head[i];
+	}
+	assert_true(o + bl <= sizeof(out));
+	memcpy(out + o, body, bl);
+	assert_int_equal(sd_addr_parse(&srv, H_SERVER, 5060), 0);
+	assert_int_equal(port_sendto(sock, out, o + bl, &srv), 0);
+}
+
 static void vsend(int sock, const char *fmt, va_list ap)
 {
-	static char raw[16384], out[16384];
-	struct port_addr srv;
-	size_t i, o = 0;
+	static char raw[16384];
 	int n = vsnprintf(raw, sizeof(raw), fmt, ap);
 
 	assert_true(n > 0 && (size_t)n < sizeof(raw));
-	for (i = 0; raw[i]; i++) {
-		if (raw[i] == '\n' && (i == 0 || raw[i - 1] != '\r')) {
-			out[o++] = '\r';
-		}
-		out[o++] = raw[i];
-	}
-	assert_int_equal(sd_addr_parse(&srv, H_SERVER, 5060), 0);
-	assert_int_equal(port_sendto(sock, out, o, &srv), 0);
+	send_parts(sock, raw, "");
 }
 
 void h_send(int sock, const char *fmt, ...)
@@ -142,6 +154,16 @@ void h_send(int sock, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsend(sock, fmt, ap);
 	va_end(ap);
+}
+
+const char *h_send_wait(int sock, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsend(sock, fmt, ap);
+	va_end(ap);
+	return h_wait(sock);
 }
 
 void h_run(uint32_t ms)
@@ -165,6 +187,12 @@ const char *h_recv(int sock)
 	}
 	rxbuf[len] = '\0';
 	return rxbuf;
+}
+
+const char *h_wait(int sock)
+{
+	h_run(10);
+	return h_recv(sock);
 }
 
 unsigned h_drain(int sock)
@@ -235,54 +263,118 @@ unsigned h_hdr_count(const char *msg, const char *name)
 	return n;
 }
 
-int h_request(int sock, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsend(sock, fmt, ap);
-	va_end(ap);
-	h_run(10);
-	return h_status(h_recv(sock));
-}
-
 const char *h_token(void)
 {
 	snprintf(tokbuf, sizeof(tokbuf), "t%06u", ++tokn);
 	return tokbuf;
 }
 
+/* user, or user@host, as user@host into buf. */
+static const char *aor(char *buf, size_t size, const char *user)
+{
+	snprintf(buf, size, "%s%s", user,
+		 strchr(user, '@') ? "" : "@" H_DOMAIN);
+	return buf;
+}
+
+/* s, or a fresh token when s is NULL, into buf. */
+static const char *or_token(char *buf, size_t size, const char *s)
+{
+	snprintf(buf, size, "%s", s ? s : h_token());
+	return buf;
+}
+
+/* Append "name: val" LF to head when val is set (name NULL: val holds
+ * whole lines). */
+static void put(char *head, size_t size, const char *name, const char *val)
+{
+	size_t l = strlen(head);
+	int n;
+
+	if (!val) {
+		return;
+	}
+	n = snprintf(head + l, size - l, "%s%s%s%s", name ? name : "",
+		     name ? ": " : "", val, name ? "\n" : "");
+	assert_true(n >= 0 && (size_t)n < size - l);
+}
+
+void h_request(int sock, const struct h_req *r)
+{
+	static char head[4096];
+	char from[128], to[128], ruri[160], branch[64], ftag[64], cid[128];
+	char len[24];
+	const char *body = r->body ? r->body : "";
+
+	assert_non_null(r->method);
+	assert_non_null(r->from);
+	aor(from, sizeof(from), r->from);
+	aor(to, sizeof(to), r->to ? r->to : r->from);
+	if (r->ruri) {
+		snprintf(ruri, sizeof(ruri), "%s", r->ruri);
+	} else if (!strcmp(r->method, "REGISTER")) {
+		snprintf(ruri, sizeof(ruri), "sip:%s", strchr(to, '@') + 1);
+	} else {
+		snprintf(ruri, sizeof(ruri), "sip:%s", to);
+	}
+	snprintf(head, sizeof(head),
+		 "%s %s SIP/2.0\n"
+		 "Via: SIP/2.0/UDP 10.0.0.%d:5060;branch=z9hG4bK%s%s\n"
+		 "Max-Forwards: 70\n"
+		 "From: <sip:%s>;tag=%s\n"
+		 "To: <sip:%s>%s%s\n"
+		 "Call-ID: %s\n"
+		 "CSeq: %u %s\n",
+		 r->method, ruri, r->n,
+		 or_token(branch, sizeof(branch), r->branch),
+		 r->rport ? ";rport" : "", from,
+		 or_token(ftag, sizeof(ftag), r->from_tag), to,
+		 r->to_tag ? ";tag=" : "", r->to_tag ? r->to_tag : "",
+		 or_token(cid, sizeof(cid), r->call_id),
+		 r->cseq ? r->cseq : 1, r->method);
+	put(head, sizeof(head), "Event", r->event);
+	put(head, sizeof(head), "Contact", r->contact);
+	put(head, sizeof(head), NULL, r->hdrs);
+	if (r->body) {
+		put(head, sizeof(head), "Content-Type",
+		    r->ctype ? r->ctype : "text/plain");
+	}
+	snprintf(len, sizeof(len), "%zu", strlen(body));
+	put(head, sizeof(head), "Content-Length", len);
+	put(head, sizeof(head), NULL, "\n");
+	send_parts(sock, head, body);
+}
+
+const char *h_request_wait(int sock, const struct h_req *r)
+{
+	h_request(sock, r);
+	return h_wait(sock);
+}
+
 int h_register(int sock, int n, const char *user, int expires)
 {
-	char tok[32];
+	static unsigned cseq;
+	char cid[64], contact[96], hdrs[32];
 
-	snprintf(tok, sizeof(tok), "%s", h_token());
-	return h_request(sock,
-		"REGISTER sip:" H_DOMAIN " SIP/2.0\n"
-		"Via: SIP/2.0/UDP 10.0.0.%d:5060;branch=z9hG4bK%s\n"
-		"From: <sip:%s@" H_DOMAIN ">;tag=%s\n"
-		"To: <sip:%s@" H_DOMAIN ">\n"
-		"Call-ID: reg-%s-%d\n"
-		"CSeq: %u REGISTER\n"
-		"Contact: <sip:%s@10.0.0.%d:5060>\n"
-		"Expires: %d\n"
-		"Max-Forwards: 70\n"
-		"Content-Length: 0\n\n",
-		n, tok, user, tok, user, user, n, tokn, user, n, expires);
+	snprintf(cid, sizeof(cid), "reg-%s-%d", user, n);
+	snprintf(contact, sizeof(contact), "<sip:%s@10.0.0.%d:5060>", user,
+		 n);
+	snprintf(hdrs, sizeof(hdrs), "Expires: %d\n", expires);
+	return h_status(h_request_wait(sock, &(struct h_req){
+		.method = "REGISTER", .n = n, .from = user, .call_id = cid,
+		.cseq = ++cseq, .contact = contact, .hdrs = hdrs}));
 }
 
 void h_message(int sock, int n, const char *to, const char *token,
 	       const char *extra, const char *body)
 {
-	h_send(sock, "MESSAGE sip:%s SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.%d:5060;branch=z9hG4bK%s;rport\n"
-	       "Max-Forwards: 70\n"
-	       "From: <sip:bob@" H_DOMAIN ">;tag=b%s\n"
-	       "To: <sip:%s>\n"
-	       "Call-ID: m-%s\nCSeq: 1 MESSAGE\n%s"
-	       "Content-Type: text/plain\nContent-Length: %zu\n\n%s",
-	       to, n, token, token, to, token, extra ? extra : "",
-	       strlen(body), body);
+	char tag[64], cid[64];
+
+	snprintf(tag, sizeof(tag), "b%s", token);
+	snprintf(cid, sizeof(cid), "m-%s", token);
+	h_request(sock, &(struct h_req){.method = "MESSAGE", .n = n,
+		.from = "bob", .to = to, .from_tag = tag, .call_id = cid,
+		.branch = token, .rport = 1, .hdrs = extra, .body = body});
 }
 
 void h_answer(int sock, const char *req, int code)

@@ -42,10 +42,15 @@ int h_client(int n);
 /** Send text (LF line ends become CRLF) to the daemon. */
 void h_send(int sock, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/** Send text as h_send(), run 10 ms, and return h_wait()'s datagram. */
+const char *h_send_wait(int sock, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 /** Run the loop for ms of virtual time (and until no work is pending). */
 void h_run(uint32_t ms);
 /** Next datagram for sock into a static buffer, or NULL. */
 const char *h_recv(int sock);
+/** Run 10 ms (time for one answer), then h_recv(). */
+const char *h_wait(int sock);
 /** Drop everything queued for sock. @return how many were dropped. */
 unsigned h_drain(int sock);
 /** Status code of a response text, or 0 for a request. */
@@ -55,11 +60,39 @@ int h_status(const char *msg);
 const char *h_hdr(const char *msg, const char *name);
 /** How many header lines of this name the message has. */
 unsigned h_hdr_count(const char *msg, const char *name);
-/** Send a request and return the response's status after running. */
-int h_request(int sock, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 /** A new unique branch/Call-ID token. */
 const char *h_token(void);
+
+/** An ordinary request from the client on 10.0.0.<n>, for h_request().
+ * Written as a designated initializer: a field left NULL or 0 takes its
+ * default. A user without '@' is a user at H_DOMAIN. The strings are
+ * borrowed for the call only. */
+struct h_req {
+	const char *method;	/**< "REGISTER", "MESSAGE", ... (required) */
+	int n;			/**< client number: Via 10.0.0.<n>:5060 */
+	const char *from;	/**< From user (required) */
+	const char *to;		/**< To user; default the From user */
+	const char *ruri;	/**< default sip:<to>; REGISTER: sip:<its
+				 * host> */
+	const char *from_tag;	/**< default a fresh token */
+	const char *to_tag;	/**< in a dialog; default no tag on To */
+	const char *call_id;	/**< default a fresh token */
+	const char *branch;	/**< after z9hG4bK; default a fresh token */
+	unsigned cseq;		/**< default 1 */
+	int rport;		/**< nonzero: ;rport on the Via */
+	const char *event;	/**< Event header; default none */
+	const char *contact;	/**< Contact header value; default none */
+	const char *hdrs;	/**< more header lines, each ending in LF */
+	const char *ctype;	/**< default text/plain when there is a body */
+	const char *body;	/**< default none; Content-Length counts it */
+};
+
+/** Send the request with Max-Forwards: 70 (LF line ends of the head
+ * become CRLF; the body goes as it is). */
+void h_request(int sock, const struct h_req *r);
+/** h_request(), then h_wait(): the next datagram for sock, or NULL. */
+const char *h_request_wait(int sock, const struct h_req *r);
+
 /** Send a MESSAGE from bob at client n to `to` (user@host) with extra
  * header lines (each ending in LF) and a text/plain body. */
 void h_message(int sock, int n, const char *to, const char *token,

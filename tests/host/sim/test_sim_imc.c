@@ -19,48 +19,18 @@ static char resp[8192];
 static char inbox[16384];
 static int sock_of[16];
 
-/* MESSAGE from user (client n) to to@D; the status, the 200's body in
- * resp. */
-static int say(int n, const char *user, const char *to, const char *body)
+/* Take everything queued for client n: a response goes to resp; each
+ * request is answered 200, its From and body added to inbox. */
+static const char *take(int n)
 {
 	const char *m;
 
-	h_send(sock_of[n], "MESSAGE sip:%s@" D " SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.%d:5060;branch=z9hG4bK%s\n"
-	       "From: <sip:%s@" D ">;tag=%s\nTo: <sip:%s@" D ">\n"
-	       "Call-ID: imc-%s\nCSeq: 1 MESSAGE\nContent-Type: text/plain\n"
-	       "Content-Length: %zu\n\n%s", to, n, h_token(), user, h_token(),
-	       to, h_token(), strlen(body), body);
-	h_run(10);
-	resp[0] = '\0';
-	inbox[0] = '\0';
-	while ((m = h_recv(sock_of[n])) != NULL) {
-		if (!strncmp(m, "SIP/2.0", 7)) {
-			snprintf(resp, sizeof(resp), "%s", m);
-		} else {
-			char copy[8192];
-
-			snprintf(copy, sizeof(copy), "%s", m);
-			h_answer(sock_of[n], copy, 200);
-			strncat(inbox, h_body(copy),
-				sizeof(inbox) - strlen(inbox) - 2);
-			strcat(inbox, "\n");
-		}
-	}
-	return h_status(resp);
-}
-
-/* Everything client n received since, answered 200; bodies in inbox. */
-static const char *got(int n)
-{
-	const char *m;
-
-	h_run(10);
 	inbox[0] = '\0';
 	while ((m = h_recv(sock_of[n])) != NULL) {
 		char copy[8192];
 
-		if (strncmp(m, "MESSAGE", 7)) {
+		if (!strncmp(m, "SIP/2.0", 7)) {
+			snprintf(resp, sizeof(resp), "%s", m);
 			continue;
 		}
 		snprintf(copy, sizeof(copy), "%s", m);
@@ -72,6 +42,25 @@ static const char *got(int n)
 		strcat(inbox, "\n");
 	}
 	return inbox;
+}
+
+/* MESSAGE from user (client n) to to@D; the status, the response in
+ * resp, what came to client n meanwhile in inbox. */
+static int say(int n, const char *user, const char *to, const char *body)
+{
+	h_request(sock_of[n], &(struct h_req){.method = "MESSAGE", .n = n,
+		.from = user, .to = to, .body = body});
+	h_run(10);
+	resp[0] = '\0';
+	take(n);
+	return h_status(resp);
+}
+
+/* Everything client n received since, answered 200; in inbox. */
+static const char *got(int n)
+{
+	h_run(10);
+	return take(n);
 }
 
 #ifdef CONFIG_SIMPLED_OFFLINE

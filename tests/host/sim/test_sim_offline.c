@@ -27,11 +27,35 @@ static void start(const char *cfg)
 	alice = h_client(2);
 }
 
-static int store_for_alice(const char *tok, const char *body)
+/* bob's MESSAGE for alice (extra header lines may be NULL); the status
+ * bob gets. */
+static int store_for_alice(const char *tok, const char *extra,
+			   const char *body)
 {
-	h_message(bob, 3, ALICE, tok, NULL, body);
+	h_message(bob, 3, ALICE, tok, extra, body);
+	return h_status(h_wait(bob));
+}
+
+/* What alice has after ms more of virtual time: asserted there and, when
+ * text is set, holding it in its body. */
+static const char *alice_gets(uint32_t ms, const char *text)
+{
+	const char *r;
+
+	h_run(ms);
+	r = h_recv(alice);
+	assert_non_null(r);
+	if (text) {
+		assert_non_null(strstr(h_body(r), text));
+	}
+	return r;
+}
+
+/* alice answers the MESSAGE r with code, and the daemon takes it in. */
+static void answer(const char *r, int code)
+{
+	h_answer(alice, r, code);
 	h_run(10);
-	return h_status(h_recv(bob));
 }
 
 static void test_stored_then_delivered_on_register(void **state)
@@ -40,14 +64,12 @@ static void test_stored_then_delivered_on_register(void **state)
 
 	(void)state;
 	start(NULL);
-	assert_int_equal(store_for_alice("s1", "hello alice"), 202);
+	assert_int_equal(store_for_alice("s1", NULL, "hello alice"), 202);
 	assert_int_equal(offline_count(ALICE), 1);
 	assert_int_equal(stat_value("offline_stored"), 1);
 	h_run(5000);
 	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
-	h_run(10);
-	r = h_recv(alice);
-	assert_non_null(r);
+	r = alice_gets(10, NULL);
 	assert_int_equal(strncmp(r, "MESSAGE sip:alice@10.0.0.2:5060 ", 32), 0);
 	assert_non_null(h_hdr(r, "Date"));
 	assert_non_null(strstr(h_hdr(r, "Date"), " GMT"));
@@ -56,8 +78,7 @@ static void test_stored_then_delivered_on_register(void **state)
 	/* add_date: the text says when it was stored. */
 	assert_int_equal(strncmp(h_body(r), "[stored 20", 10), 0);
 	assert_non_null(strstr(h_body(r), "] hello alice"));
-	h_answer(alice, r, 200);
-	h_run(10);
+	answer(r, 200);
 	assert_int_equal(offline_count(ALICE), 0);
 	assert_int_equal(stat_value("offline_dumped"), 1);
 	h_run(40000);
@@ -72,12 +93,11 @@ static void test_order_and_no_double_send(void **state)
 
 	(void)state;
 	start("config offline\n\toption add_date 0\n");
-	assert_int_equal(store_for_alice("o1", "first"), 202);
-	assert_int_equal(store_for_alice("o2", "second"), 202);
-	assert_int_equal(store_for_alice("o3", "third"), 202);
+	assert_int_equal(store_for_alice("o1", NULL, "first"), 202);
+	assert_int_equal(store_for_alice("o2", NULL, "second"), 202);
+	assert_int_equal(store_for_alice("o3", NULL, "third"), 202);
 	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
-	h_run(10);
-	snprintf(req, sizeof(req), "%s", h_recv(alice));
+	snprintf(req, sizeof(req), "%s", h_wait(alice));
 	assert_string_equal(h_body(req), "first");
 	assert_null(h_recv(alice)); /* one at a time */
 	/* A refresh while "first" is in flight sends nothing new. */
@@ -89,16 +109,13 @@ static void test_order_and_no_double_send(void **state)
 		n++;
 	}
 	assert_true(n >= 1);
-	h_answer(alice, req, 200);
-	h_run(10);
+	answer(req, 200);
 	r = h_recv(alice);
 	assert_string_equal(h_body(r), "second");
-	h_answer(alice, r, 200);
-	h_run(10);
+	answer(r, 200);
 	r = h_recv(alice);
 	assert_string_equal(h_body(r), "third");
-	h_answer(alice, r, 200);
-	h_run(10);
+	answer(r, 200);
 	assert_int_equal(offline_count(ALICE), 0);
 	assert_int_equal(stat_value("offline_dumped"), 3);
 	h_run(40000);
@@ -107,36 +124,22 @@ static void test_order_and_no_double_send(void **state)
 
 static void test_failed_delivery_retries_then_gives_up(void **state)
 {
-	const char *r;
-
 	(void)state;
 	start("config offline\n\toption max_tries 3\n"
 	      "\toption retry_interval 30\n");
-	assert_int_equal(store_for_alice("f1", "try me"), 202);
+	assert_int_equal(store_for_alice("f1", NULL, "try me"), 202);
 	assert_int_equal(h_register(alice, 2, "alice", 3600), 200);
-	h_run(10);
-	r = h_recv(alice);
-	assert_non_null(r);
-	h_answer(alice, r, 500); /* try 1 fails */
-	h_run(10);
+	answer(alice_gets(10, NULL), 500); /* try 1 fails */
 	assert_int_equal(offline_count(ALICE), 1);
-	/* Backoff: nothing for 30 s, then try 2. */
+	/* Backoff: nothing for 30 s (retransmissions of try 1 apart), then
+	 * try 2. */
 	h_run(29000);
 	h_drain(alice);
-	h_run(1100);
-	r = h_recv(alice);
-	assert_non_null(r);
-	assert_non_null(strstr(h_body(r), "try me"));
-	h_answer(alice, r, 503);
-	h_run(10);
+	answer(alice_gets(1100, "try me"), 503);
 	/* Then 60 s: try 3 fails too, and the message is dropped. */
 	h_run(59000);
 	h_drain(alice);
-	h_run(1100);
-	r = h_recv(alice);
-	assert_non_null(r);
-	h_answer(alice, r, 480);
-	h_run(10);
+	answer(alice_gets(1100, NULL), 480);
 	assert_int_equal(offline_count(ALICE), 0);
 	assert_int_equal(stat_value("offline_failed"), 1);
 	assert_int_equal(stat_value("offline_dumped"), 0);
@@ -150,11 +153,10 @@ static void test_quota(void **state)
 
 	(void)state;
 	start("config offline\n\toption max_messages 2\n");
-	assert_int_equal(store_for_alice("q1", "1"), 202);
-	assert_int_equal(store_for_alice("q2", "2"), 202);
+	assert_int_equal(store_for_alice("q1", NULL, "1"), 202);
+	assert_int_equal(store_for_alice("q2", NULL, "2"), 202);
 	h_message(bob, 3, ALICE, "q3", NULL, "3");
-	h_run(10);
-	r = h_recv(bob);
+	r = h_wait(bob);
 	assert_int_equal(h_status(r), 480);
 	assert_non_null(strstr(r, "480 Offline mailbox full"));
 	assert_int_equal(offline_count(ALICE), 2);
@@ -166,11 +168,10 @@ static void test_expiry(void **state)
 	(void)state;
 	start("config offline\n\toption expire_time 100\n"
 	      "\toption check_time 10\n\toption clean_period 2\n");
-	assert_int_equal(store_for_alice("e1", "soon gone"), 202);
+	assert_int_equal(store_for_alice("e1", NULL, "soon gone"), 202);
 	/* The request's Expires shortens the life further. */
-	h_message(bob, 3, ALICE, "e2", "Expires: 30\n", "shorter");
-	h_run(10);
-	assert_int_equal(h_status(h_recv(bob)), 202);
+	assert_int_equal(store_for_alice("e2", "Expires: 30\n", "shorter"),
+			 202);
 	h_run(41000);
 	assert_int_equal(offline_count(ALICE), 1);
 	assert_int_equal(stat_value("offline_expired"), 1);
@@ -179,33 +180,24 @@ static void test_expiry(void **state)
 	assert_int_equal(stat_value("offline_expired"), 2);
 	/* Nothing expired is ever delivered. */
 	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
-	h_run(10);
-	assert_null(h_recv(alice));
+	assert_null(h_wait(alice));
 	h_stop();
 }
 
 static void test_reminder(void **state)
 {
 	char hdr[64];
-	const char *r;
 
 	(void)state;
 	start(NULL);
 	assert_int_equal(h_register(alice, 2, "alice", 3600), 200);
 	snprintf(hdr, sizeof(hdr), "Send-Time: %lld\n",
 		 (long long)port_wall_s() + 600);
-	h_message(bob, 3, ALICE, "r1", hdr, "stand-up in 5");
-	h_run(10);
-	assert_int_equal(h_status(h_recv(bob)), 202);
+	assert_int_equal(store_for_alice("r1", hdr, "stand-up in 5"), 202);
 	/* Online, but the reminder waits for its time. */
 	h_run(599000);
 	assert_null(h_recv(alice));
-	h_run(2000);
-	r = h_recv(alice);
-	assert_non_null(r);
-	assert_non_null(strstr(h_body(r), "stand-up in 5"));
-	h_answer(alice, r, 200);
-	h_run(10);
+	answer(alice_gets(2000, "stand-up in 5"), 200);
 	assert_int_equal(stat_value("offline_dumped_reminders"), 1);
 	assert_int_equal(offline_count(ALICE), 0);
 	h_run(40000);
@@ -214,21 +206,15 @@ static void test_reminder(void **state)
 
 static void test_survives_restart(void **state)
 {
-	const char *r;
-
 	(void)state;
 	start(NULL);
-	assert_int_equal(store_for_alice("p1", "persist me"), 202);
+	assert_int_equal(store_for_alice("p1", NULL, "persist me"), 202);
 	h_restart(NULL);
 	bob = h_client(3);
 	alice = h_client(2);
 	assert_int_equal(offline_count(ALICE), 1);
 	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
-	h_run(10);
-	r = h_recv(alice);
-	assert_non_null(r);
-	assert_non_null(strstr(h_body(r), "persist me"));
-	h_answer(alice, r, 200);
+	answer(alice_gets(10, "persist me"), 200);
 	h_run(40000);
 	assert_int_equal(offline_count(ALICE), 0);
 	h_stop();
@@ -274,9 +260,7 @@ static void test_full_store_answers_503(void **state)
 		char tok[16];
 
 		snprintf(tok, sizeof(tok), "big%d", i);
-		h_message(bob, 3, ALICE, tok, NULL, big);
-		h_run(10);
-		st = h_status(h_recv(bob));
+		st = store_for_alice(tok, NULL, big);
 		if (st != 202) {
 			break;
 		}
@@ -286,8 +270,7 @@ static void test_full_store_answers_503(void **state)
 	assert_int_equal(st, 503);
 	/* Still serving, and the stored ones still go out. */
 	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
-	h_run(10);
-	assert_non_null(h_recv(alice));
+	assert_non_null(h_wait(alice));
 	h_run(40000);
 	h_stop();
 }

@@ -64,25 +64,21 @@ static const char *pidf(const char *user, const char *tuple, int open)
 static int publish(int sock, int n, const char *user, const char *etag,
 		   int expires, const char *ctype, const char *body)
 {
-	char ifm[64] = "", ct[96] = "", ex[32] = "";
+	char hdrs[128] = "", cid[64];
+	size_t l;
 
 	if (etag) {
-		snprintf(ifm, sizeof(ifm), "SIP-If-Match: %s\n", etag);
-	}
-	if (body) {
-		snprintf(ct, sizeof(ct), "Content-Type: %s\n",
-			 ctype ? ctype : "application/pidf+xml");
+		snprintf(hdrs, sizeof(hdrs), "SIP-If-Match: %s\n", etag);
 	}
 	if (expires >= 0) {
-		snprintf(ex, sizeof(ex), "Expires: %d\n", expires);
+		l = strlen(hdrs);
+		snprintf(hdrs + l, sizeof(hdrs) - l, "Expires: %d\n", expires);
 	}
-	h_send(sock, "PUBLISH sip:%s@" D " SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.%d:5060;branch=z9hG4bK%s\n"
-	       "From: <sip:%s@" D ">;tag=p\nTo: <sip:%s@" D ">\n"
-	       "Call-ID: pub-%s\nCSeq: %u PUBLISH\nEvent: presence\n%s%s%s"
-	       "Content-Length: %zu\n\n%s", user, n, h_token(), user, user,
-	       user, ++cseq, ifm, ex, ct, body ? strlen(body) : 0,
-	       body ? body : "");
+	snprintf(cid, sizeof(cid), "pub-%s", user);
+	h_request(sock, &(struct h_req){.method = "PUBLISH", .n = n,
+		.from = user, .from_tag = "p", .call_id = cid, .cseq = ++cseq,
+		.event = "presence", .hdrs = hdrs,
+		.ctype = ctype ? ctype : "application/pidf+xml", .body = body});
 	h_run(10);
 	return take_resp(sock);
 }
@@ -102,14 +98,17 @@ static int subscribe(int sock, int n, const char *watcher,
 		     const char *presentity, const char *event, int expires,
 		     const char *callid, const char *totag)
 {
-	h_send(sock, "SUBSCRIBE sip:%s@" D " SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.%d:5060;branch=z9hG4bK%s\n"
-	       "From: <sip:%s@" D ">;tag=w%s\nTo: <sip:%s@" D ">%s%s\n"
-	       "Call-ID: %s\nCSeq: %u SUBSCRIBE\nEvent: %s\nExpires: %d\n"
-	       "Contact: <sip:%s@10.0.0.%d:5060>\nContent-Length: 0\n\n",
-	       presentity, n, h_token(), watcher, watcher, presentity,
-	       totag ? ";tag=" : "", totag ? totag : "", callid, ++cseq, event,
-	       expires, watcher, n);
+	char tag[64], contact[96], hdrs[32];
+
+	/* The same From tag every time: a refresh stays in the dialog. */
+	snprintf(tag, sizeof(tag), "w%s", watcher);
+	snprintf(contact, sizeof(contact), "<sip:%s@10.0.0.%d:5060>", watcher,
+		 n);
+	snprintf(hdrs, sizeof(hdrs), "Expires: %d\n", expires);
+	h_request(sock, &(struct h_req){.method = "SUBSCRIBE", .n = n,
+		.from = watcher, .from_tag = tag, .to = presentity,
+		.to_tag = totag, .call_id = callid, .cseq = ++cseq,
+		.event = event, .contact = contact, .hdrs = hdrs});
 	h_run(10);
 	return 0;
 }
@@ -137,6 +136,27 @@ static const char *next_notify(int sock)
 		}
 	}
 	return NULL;
+}
+
+/* The next NOTIFY at sock, asserted there and holding text. */
+static const char *notify_with(int sock, const char *text)
+{
+	const char *n = next_notify(sock);
+
+	assert_non_null(n);
+	assert_non_null(strstr(n, text));
+	return n;
+}
+
+/* The NOTIFY after a SUBSCRIBE from sock, both asserted: the response
+ * 200, the NOTIFY there. */
+static const char *subscribed(int sock)
+{
+	const char *n = next_notify(sock);
+
+	assert_int_equal(h_status(resp), 200);
+	assert_non_null(n);
+	return n;
 }
 
 static char totag[64];
@@ -216,13 +236,9 @@ static void test_bad_event_and_raise(void **state)
 	h_start("config presence\n\toption min_expires 120\n"
 		"\toption min_expires_action 2\n");
 	a = h_client(2);
-	h_send(a, "PUBLISH sip:alice@" D " SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKev\n"
-	       "From: <sip:alice@" D ">;tag=p\nTo: <sip:alice@" D ">\n"
-	       "Call-ID: ev\nCSeq: 1 PUBLISH\nEvent: dialog\n"
-	       "Content-Length: 0\n\n");
-	h_run(10);
-	snprintf(resp, sizeof(resp), "%s", h_recv(a));
+	snprintf(resp, sizeof(resp), "%s", h_request_wait(a, &(struct h_req){
+		.method = "PUBLISH", .n = 2, .from = "alice",
+		.event = "dialog"}));
 	assert_int_equal(h_status(resp), 489);
 	assert_string_equal(h_hdr(resp, "Allow-Events"), "presence");
 	assert_int_equal(publish(a, 2, "alice", NULL, 10, NULL,
@@ -246,13 +262,11 @@ static void test_subscribe_notify_cycle(void **state)
 				 pidf("alice", "phone", 1)), 200);
 	last_etag();
 	subscribe(b, 3, "bob", "alice", "presence", 600, "sub-b", NULL);
-	n = next_notify(b);
-	assert_int_equal(h_status(resp), 200);
+	n = subscribed(b);
 	assert_string_equal(h_hdr(resp, "Expires"), "600");
 	assert_non_null(h_hdr(resp, "Contact"));
 	snprintf(tag, sizeof(tag), "%s", resp_totag());
 	assert_true(strlen(tag) > 0);
-	assert_non_null(n);
 	assert_string_equal(h_hdr(n, "Event"), "presence");
 	assert_string_equal(h_hdr(n, "Subscription-State"),
 			    "active;expires=600");
@@ -266,17 +280,11 @@ static void test_subscribe_notify_cycle(void **state)
 	assert_int_equal(pres_sub_count(), 2);
 	assert_int_equal(publish(a, 2, "alice", etag, 3600, NULL,
 				 pidf("alice", "phone", 0)), 200);
-	n = next_notify(b);
-	assert_non_null(n);
-	assert_non_null(strstr(n, "<basic>closed</basic>"));
-	n = next_notify(c);
-	assert_non_null(n);
-	assert_non_null(strstr(n, "<basic>closed</basic>"));
+	notify_with(b, "<basic>closed</basic>");
+	notify_with(c, "<basic>closed</basic>");
 	/* Refresh in the dialog, then a wrong tag is 481. */
 	subscribe(b, 3, "bob", "alice", "presence", 900, "sub-b", tag);
-	n = next_notify(b);
-	assert_int_equal(h_status(resp), 200);
-	assert_non_null(n);
+	n = subscribed(b);
 	assert_string_equal(h_hdr(n, "Subscription-State"),
 			    "active;expires=900");
 	subscribe(b, 3, "bob", "alice", "presence", 900, "sub-b", "nosuch");
@@ -284,9 +292,7 @@ static void test_subscribe_notify_cycle(void **state)
 	assert_int_equal(h_status(resp), 481);
 	/* Unsubscribe: 200 and a final NOTIFY. */
 	subscribe(b, 3, "bob", "alice", "presence", 0, "sub-b", tag);
-	n = next_notify(b);
-	assert_int_equal(h_status(resp), 200);
-	assert_non_null(n);
+	n = subscribed(b);
 	assert_string_equal(h_hdr(n, "Subscription-State"), "terminated");
 	assert_int_equal(pres_sub_count(), 1);
 	h_run(40000);
@@ -312,9 +318,7 @@ static void test_expiry_fetch_and_notify_errors(void **state)
 	assert_int_equal(stat_value("presence_subscriptions_expired"), 1);
 	/* Fetch: Expires 0 out of dialog, one NOTIFY with the state. */
 	subscribe(b, 3, "bob", "alice", "presence", 0, "fetch", NULL);
-	n = next_notify(b);
-	assert_int_equal(h_status(resp), 200);
-	assert_non_null(n);
+	n = subscribed(b);
 	assert_non_null(strstr(n, "<basic>closed</basic>"));
 	assert_non_null(strstr(h_hdr(n, "Subscription-State"), "terminated"));
 	assert_int_equal(pres_sub_count(), 0);
@@ -348,17 +352,13 @@ static void test_aggregation_and_closed_tuples(void **state)
 	assert_int_equal(publish(a, 2, "alice", NULL, 3600, NULL,
 				 pidf("alice", "mobile", 0)), 200);
 	subscribe(b, 3, "bob", "alice", "presence", 600, "agg", NULL);
-	n = next_notify(b);
-	assert_non_null(n);
-	assert_non_null(strstr(n, "<tuple id=\"desk\"><status><basic>open"));
+	n = notify_with(b, "<tuple id=\"desk\"><status><basic>open");
 	assert_non_null(strstr(n, "<tuple id=\"mobile\"><status><basic>closed"));
 	/* One document per ETag: exactly one <presence> root. */
 	assert_null(strstr(strstr(n, "<presence") + 1, "<presence"));
 	/* Removing the desk document shows its tuple closed. */
 	assert_int_equal(publish(a, 2, "alice", e1, 0, NULL, NULL), 200);
-	n = next_notify(b);
-	assert_non_null(n);
-	assert_non_null(strstr(n, "<tuple id=\"desk\"><status><basic>closed"));
+	n = notify_with(b, "<tuple id=\"desk\"><status><basic>closed");
 	assert_non_null(strstr(n, "<tuple id=\"mobile\">"));
 	h_run(40000);
 	h_stop();
@@ -366,12 +366,8 @@ static void test_aggregation_and_closed_tuples(void **state)
 
 static int command(int sock, int n, const char *from, const char *text)
 {
-	h_send(sock, "MESSAGE sip:presence@" D " SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.%d:5060;branch=z9hG4bK%s\n"
-	       "From: <sip:%s@" D ">;tag=c\nTo: <sip:presence@" D ">\n"
-	       "Call-ID: cmd-%s\nCSeq: 1 MESSAGE\nContent-Type: text/plain\n"
-	       "Content-Length: %zu\n\n%s", n, h_token(), from, h_token(),
-	       strlen(text), text);
+	h_request(sock, &(struct h_req){.method = "MESSAGE", .n = n,
+		.from = from, .to = "presence", .body = text});
 	h_run(10);
 	return take_resp(sock);
 }
@@ -388,23 +384,17 @@ static void test_winfo_pending_and_commands(void **state)
 	d = h_client(5);
 	e = h_client(6);
 	subscribe(a, 2, "alice", "alice", "presence.winfo", 600, "wi", NULL);
-	n = next_notify(a);
-	assert_int_equal(h_status(resp), 200);
-	assert_non_null(n);
+	n = subscribed(a);
 	assert_string_equal(h_hdr(n, "Content-Type"),
 			    "application/watcherinfo+xml");
 	assert_non_null(strstr(n, "version=\"0\" state=\"full\""));
 	/* bob is undecided: pending, NOTIFY without a body. */
 	subscribe(b, 3, "bob", "alice", "presence", 600, "pb", NULL);
-	n = next_notify(b);
-	assert_int_equal(h_status(resp), 200);
-	assert_non_null(n);
+	n = subscribed(b);
 	assert_string_equal(h_hdr(n, "Subscription-State"),
 			    "pending;expires=600");
 	assert_null(h_hdr(n, "Content-Type"));
-	n = next_notify(a);
-	assert_non_null(n);
-	assert_non_null(strstr(n, "state=\"partial\""));
+	n = notify_with(a, "state=\"partial\"");
 	assert_non_null(strstr(n, "status=\"pending\">sip:bob@" D));
 	/* Only alice may watch her watchers. */
 	subscribe(b, 3, "bob", "alice", "presence.winfo", 600, "bw", NULL);
@@ -413,14 +403,10 @@ static void test_winfo_pending_and_commands(void **state)
 	/* alice allows bob by MESSAGE: bob becomes active with a body. */
 	assert_int_equal(command(a, 2, "alice", "allow bob@" D), 200);
 	assert_string_equal(h_body(resp), "bob@" D ": allow");
-	n = next_notify(b);
-	assert_non_null(n);
+	n = notify_with(b, "<presence");
 	assert_string_equal(h_hdr(n, "Subscription-State"),
 			    "active;expires=600");
-	assert_non_null(strstr(n, "<presence"));
-	n = next_notify(a);
-	assert_non_null(n);
-	assert_non_null(strstr(n, "status=\"active\">sip:bob@" D));
+	notify_with(a, "status=\"active\">sip:bob@" D);
 	/* Blocked: 403. Polite-blocked: accepted, sees a closed state. */
 	assert_int_equal(command(a, 2, "alice", "block dave@" D), 200);
 	subscribe(d, 5, "dave", "alice", "presence", 600, "pd", NULL);
@@ -430,9 +416,7 @@ static void test_winfo_pending_and_commands(void **state)
 	assert_int_equal(publish(a, 2, "alice", NULL, 600, NULL,
 				 pidf("alice", "real", 1)), 200);
 	subscribe(e, 6, "erin", "alice", "presence", 600, "pe", NULL);
-	n = next_notify(e);
-	assert_int_equal(h_status(resp), 200);
-	assert_non_null(n);
+	n = subscribed(e);
 	assert_non_null(strstr(n, "<basic>closed</basic>"));
 	assert_null(strstr(n, "real"));
 	assert_int_equal(command(a, 2, "alice", "frobnicate x"), 400);
@@ -442,7 +426,6 @@ static void test_winfo_pending_and_commands(void **state)
 
 static void test_registration_driven(void **state)
 {
-	const char *n;
 	int b, c;
 
 	(void)state;
@@ -450,18 +433,13 @@ static void test_registration_driven(void **state)
 	b = h_client(3);
 	c = h_client(4);
 	subscribe(b, 3, "bob", "carol", "presence", 3600, "rd", NULL);
-	n = next_notify(b);
-	assert_non_null(strstr(n, "<basic>closed</basic>"));
+	notify_with(b, "<basic>closed</basic>");
 	assert_int_equal(h_register(c, 4, "carol", 600), 200);
 	h_run(10);
-	n = next_notify(b);
-	assert_non_null(n);
-	assert_non_null(strstr(n, "<basic>open</basic>"));
+	notify_with(b, "<basic>open</basic>");
 	/* The last binding expires: watchers see closed. */
 	h_run(601000);
-	n = next_notify(b);
-	assert_non_null(n);
-	assert_non_null(strstr(n, "<basic>closed</basic>"));
+	notify_with(b, "<basic>closed</basic>");
 	h_run(40000);
 	h_stop();
 }
@@ -536,9 +514,7 @@ static void test_restart_keeps_documents_and_subscriptions(void **state)
 	assert_int_equal(publish(a, 2, "alice", etag, 3600, NULL, NULL), 200);
 	assert_int_equal(publish(a, 2, "alice", last_etag(), 3600, NULL,
 				 pidf("alice", "kept", 0)), 200);
-	n = next_notify(b);
-	assert_non_null(n);
-	assert_non_null(strstr(n, "<basic>closed</basic>"));
+	n = notify_with(b, "<basic>closed</basic>");
 	assert_non_null(strstr(h_hdr(n, "From"), tag));
 	/* The restored dialog still takes in-dialog requests. */
 	subscribe(b, 3, "bob", "alice", "presence", 0, "rs", tag);

@@ -11,20 +11,13 @@
 #include "reg.h"
 #include "stat.h"
 
-static int reg_req(int sock, const char *contact_lines, const char *extra)
+/* A REGISTER for user from client 2 (user@host for another domain) with
+ * a Contact (or none) and more header lines; the answer. */
+static const char *reg(int sock, const char *user, const char *contact,
+		       const char *hdrs)
 {
-	static unsigned cseq;
-
-	return h_request(sock,
-		"REGISTER sip:" H_DOMAIN " SIP/2.0\n"
-		"Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bK%s\n"
-		"From: <sip:alice@" H_DOMAIN ">;tag=a1\n"
-		"To: <sip:alice@" H_DOMAIN ">\n"
-		"Call-ID: reg-fixed\n"
-		"CSeq: %u REGISTER\n"
-		"%s%s"
-		"Content-Length: 0\n\n",
-		h_token(), ++cseq, contact_lines, extra);
+	return h_request_wait(sock, &(struct h_req){.method = "REGISTER",
+		.n = 2, .from = user, .contact = contact, .hdrs = hdrs});
 }
 
 static void test_expiry_after_one_hour(void **state)
@@ -35,15 +28,7 @@ static void test_expiry_after_one_hour(void **state)
 	(void)state;
 	h_start(NULL);
 	c = h_client(2);
-	h_send(c, "REGISTER sip:" H_DOMAIN " SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKx1\n"
-	       "From: <sip:alice@" H_DOMAIN ">;tag=a1\n"
-	       "To: <sip:alice@" H_DOMAIN ">\n"
-	       "Call-ID: c1\nCSeq: 1 REGISTER\n"
-	       "Contact: <sip:alice@10.0.0.2:5060>\n"
-	       "Expires: 3600\nContent-Length: 0\n\n");
-	h_run(10);
-	r = h_recv(c);
+	r = reg(c, "alice", "<sip:alice@10.0.0.2:5060>", "Expires: 3600\n");
 	assert_int_equal(h_status(r), 200);
 	assert_string_equal(h_hdr(r, "Contact"),
 			    "<sip:alice@10.0.0.2:5060>;expires=3600");
@@ -75,13 +60,7 @@ static void test_contacts_refresh_unregister(void **state)
 	assert_int_equal(h_register(c, 2, "alice", 900), 200);
 	assert_int_equal(reg_binding_count(), 2);
 	/* Query: no Contact lists every binding. */
-	h_send(c, "REGISTER sip:" H_DOMAIN " SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKq1\n"
-	       "From: <sip:alice@" H_DOMAIN ">;tag=a1\n"
-	       "To: <sip:alice@" H_DOMAIN ">\n"
-	       "Call-ID: query\nCSeq: 1 REGISTER\nContent-Length: 0\n\n");
-	h_run(10);
-	r = h_recv(c);
+	r = reg(c, "alice", NULL, NULL);
 	assert_int_equal(h_status(r), 200);
 	assert_int_equal(h_hdr_count(r, "Contact"), 2);
 	assert_non_null(strstr(r, "<sip:alice@10.0.0.2:5060>;expires=900"));
@@ -90,17 +69,10 @@ static void test_contacts_refresh_unregister(void **state)
 	assert_int_equal(h_register(c3, 3, "alice", 0), 200);
 	assert_int_equal(reg_binding_count(), 1);
 	/* Contact: * with Expires: 0 removes the rest. */
-	assert_int_equal(reg_req(c, "Contact: *\n", "Expires: 0\n"), 200);
+	assert_int_equal(h_status(reg(c, "alice", "*", "Expires: 0\n")), 200);
 	assert_int_equal(reg_binding_count(), 0);
 	/* Contact: * without Expires: 0 is refused. */
-	h_send(c, "REGISTER sip:" H_DOMAIN " SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKs2\n"
-	       "From: <sip:alice@" H_DOMAIN ">;tag=a1\n"
-	       "To: <sip:alice@" H_DOMAIN ">\n"
-	       "Call-ID: star\nCSeq: 1 REGISTER\nContact: *\n"
-	       "Expires: 60\nContent-Length: 0\n\n");
-	h_run(10);
-	r = h_recv(c);
+	r = reg(c, "alice", "*", "Expires: 60\n");
 	assert_int_equal(h_status(r), 400);
 	assert_non_null(strstr(r, "Contact * needs Expires: 0"));
 	h_stop();
@@ -115,28 +87,13 @@ static void test_expires_bounds(void **state)
 	h_start("config registrar\n\toption min_expires 60\n"
 		"\toption max_expires 600\n\toption default_expires 300\n");
 	c = h_client(2);
-	h_send(c, "REGISTER sip:" H_DOMAIN " SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKe1\n"
-	       "From: <sip:alice@" H_DOMAIN ">;tag=a1\n"
-	       "To: <sip:alice@" H_DOMAIN ">\n"
-	       "Call-ID: e1\nCSeq: 1 REGISTER\n"
-	       "Contact: <sip:alice@10.0.0.2>;expires=30\n"
-	       "Content-Length: 0\n\n");
-	h_run(10);
-	r = h_recv(c);
+	r = reg(c, "alice", "<sip:alice@10.0.0.2>;expires=30", NULL);
 	assert_int_equal(h_status(r), 423);
 	assert_string_equal(h_hdr(r, "Min-Expires"), "60");
 	assert_int_equal(reg_binding_count(), 0);
 	/* Longer than max_expires is cut down, not refused. */
 	assert_int_equal(h_register(c, 2, "alice", 7200), 200);
-	h_send(c, "REGISTER sip:" H_DOMAIN " SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKe3\n"
-	       "From: <sip:bob@" H_DOMAIN ">;tag=b1\n"
-	       "To: <sip:bob@" H_DOMAIN ">\n"
-	       "Call-ID: e3\nCSeq: 1 REGISTER\n"
-	       "Contact: <sip:bob@10.0.0.2>\nContent-Length: 0\n\n");
-	h_run(10);
-	r = h_recv(c);
+	r = reg(c, "bob", "<sip:bob@10.0.0.2>", NULL);
 	assert_int_equal(h_status(r), 200);
 	assert_string_equal(h_hdr(r, "Contact"),
 			    "<sip:bob@10.0.0.2>;expires=300");
@@ -147,6 +104,9 @@ static void test_expires_bounds(void **state)
 
 static void test_refusals(void **state)
 {
+	struct h_req ord = {.method = "REGISTER", .n = 2, .from = "bob",
+			    .call_id = "order",
+			    .contact = "<sip:bob@10.0.0.2>"};
 	int c;
 	const char *r;
 
@@ -154,36 +114,17 @@ static void test_refusals(void **state)
 	h_start("config registrar\n\toption max_contacts 1\n");
 	c = h_client(2);
 	/* Foreign domain. */
-	h_send(c, "REGISTER sip:other.test SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKf1\n"
-	       "From: <sip:alice@other.test>;tag=a1\n"
-	       "To: <sip:alice@other.test>\n"
-	       "Call-ID: f1\nCSeq: 1 REGISTER\n"
-	       "Contact: <sip:alice@10.0.0.2>\nContent-Length: 0\n\n");
-	h_run(10);
-	r = h_recv(c);
+	r = reg(c, "alice@other.test", "<sip:alice@10.0.0.2>", NULL);
 	assert_int_equal(h_status(r), 403);
 	assert_non_null(strstr(r, "Domain not served here"));
 	/* max_contacts 1: a second contact is refused. */
 	assert_int_equal(h_register(c, 2, "alice", 600), 200);
 	assert_int_equal(h_register(h_client(3), 3, "alice", 600), 403);
 	/* Same Call-ID with a lower CSeq is out of order. */
-	h_send(c, "REGISTER sip:" H_DOMAIN " SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKo1\n"
-	       "From: <sip:bob@" H_DOMAIN ">;tag=a1\n"
-	       "To: <sip:bob@" H_DOMAIN ">\n"
-	       "Call-ID: order\nCSeq: 10 REGISTER\n"
-	       "Contact: <sip:bob@10.0.0.2>\nContent-Length: 0\n\n");
-	h_run(10);
-	assert_int_equal(h_status(h_recv(c)), 200);
-	h_send(c, "REGISTER sip:" H_DOMAIN " SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKo2\n"
-	       "From: <sip:bob@" H_DOMAIN ">;tag=a1\n"
-	       "To: <sip:bob@" H_DOMAIN ">\n"
-	       "Call-ID: order\nCSeq: 9 REGISTER\n"
-	       "Contact: <sip:bob@10.0.0.2>\nContent-Length: 0\n\n");
-	h_run(10);
-	r = h_recv(c);
+	ord.cseq = 10;
+	assert_int_equal(h_status(h_request_wait(c, &ord)), 200);
+	ord.cseq = 9;
+	r = h_request_wait(c, &ord);
 	assert_int_equal(h_status(r), 400);
 	assert_non_null(strstr(r, "CSeq out of order"));
 	h_stop();
@@ -208,21 +149,12 @@ static void test_pool_exhaustion_503(void **state)
 	busy = (int)stat_value("overload_503");
 	assert_int_equal(busy, 3);
 	/* The 503 carries Retry-After, and the server keeps serving. */
-	h_send(c, "REGISTER sip:" H_DOMAIN " SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKp1\n"
-	       "From: <sip:zed@" H_DOMAIN ">;tag=z\n"
-	       "To: <sip:zed@" H_DOMAIN ">\n"
-	       "Call-ID: p1\nCSeq: 1 REGISTER\n"
-	       "Contact: <sip:zed@10.0.0.2>\nContent-Length: 0\n\n");
-	h_run(10);
-	r = h_recv(c);
+	r = reg(c, "zed", "<sip:zed@10.0.0.2>", NULL);
 	assert_int_equal(h_status(r), 503);
 	assert_non_null(h_hdr(r, "Retry-After"));
-	assert_int_equal(h_request(c, "OPTIONS sip:" H_DOMAIN " SIP/2.0\n"
-		"Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKp2\n"
-		"From: <sip:zed@" H_DOMAIN ">;tag=z\n"
-		"To: <sip:" H_DOMAIN ">\n"
-		"Call-ID: p2\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n"), 200);
+	assert_int_equal(h_status(h_request_wait(c, &(struct h_req){
+		.method = "OPTIONS", .n = 2, .from = "zed",
+		.ruri = "sip:" H_DOMAIN})), 200);
 	/* Once a binding expires there is room again. */
 	h_run(601u * 1000u);
 	assert_int_equal(h_register(c, 2, "late", 600), 200);

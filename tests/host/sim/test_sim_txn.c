@@ -18,33 +18,25 @@ static void send_message(int sock, int n, const char *to, const char *tok)
 	h_message(sock, n, to, tok, NULL, "hello");
 }
 
-#define answer h_answer
-
 static void test_retransmission_absorbed(void **state)
 {
-	const char *req =
-		"REGISTER sip:" H_DOMAIN " SIP/2.0\n"
-		"Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKsame\n"
-		"From: <sip:alice@" H_DOMAIN ">;tag=a1\n"
-		"To: <sip:alice@" H_DOMAIN ">\n"
-		"Call-ID: same\nCSeq: 1 REGISTER\n"
-		"Contact: <sip:alice@10.0.0.2>\nContent-Length: 0\n\n";
+	/* Every token fixed: sent twice, the same bytes. */
+	const struct h_req req = {.method = "REGISTER", .n = 2,
+				  .from = "alice", .from_tag = "a1",
+				  .call_id = "same", .branch = "same",
+				  .contact = "<sip:alice@10.0.0.2>"};
 	char first[4096];
 	int c;
 
 	(void)state;
 	h_start(NULL);
 	c = h_client(2);
-	h_send(c, "%s", req);
-	h_run(10);
-	snprintf(first, sizeof(first), "%s", h_recv(c));
+	snprintf(first, sizeof(first), "%s", h_request_wait(c, &req));
 	assert_int_equal(h_status(first), 200);
 	/* Processing it again would fail as "CSeq out of order": the
 	 * retransmission gets the first answer, byte for byte. */
 	h_run(1000);
-	h_send(c, "%s", req);
-	h_run(10);
-	assert_string_equal(h_recv(c), first);
+	assert_string_equal(h_request_wait(c, &req), first);
 	assert_int_equal(stat_value("rx_retransmissions"), 1);
 	/* After Timer J (64*T1) the transaction is gone. */
 	h_run(40000);
@@ -63,8 +55,7 @@ static void test_message_relay(void **state)
 	bob = h_client(3);
 	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
 	send_message(bob, 3, "alice@" H_DOMAIN, "m1");
-	h_run(10);
-	r = h_recv(alice);
+	r = h_wait(alice);
 	assert_non_null(r);
 	assert_int_equal(strncmp(r, "MESSAGE sip:alice@10.0.0.2:5060 SIP/2.0",
 				 39), 0);
@@ -73,9 +64,8 @@ static void test_message_relay(void **state)
 	assert_non_null(strstr(r, "\r\n\r\nhello"));
 	snprintf(via, sizeof(via), "%s", h_hdr(r, "Via"));
 	assert_non_null(strstr(via, "SIP/2.0/UDP " H_SERVER ":5060;branch="));
-	answer(alice, r, 200);
-	h_run(10);
-	r = h_recv(bob);
+	h_answer(alice, r, 200);
+	r = h_wait(bob);
 	assert_int_equal(h_status(r), 200);
 	/* rport asked for: filled in with the source port. */
 	assert_non_null(strstr(h_hdr(r, "Via"), "rport=5060"));
@@ -117,7 +107,6 @@ static void test_forking_best_response(void **state)
 {
 	int a1, a2, bob;
 	const char *r;
-	char req[4096];
 
 	(void)state;
 	h_start(NULL);
@@ -127,26 +116,19 @@ static void test_forking_best_response(void **state)
 	assert_int_equal(h_register(a1, 2, "alice", 600), 200);
 	assert_int_equal(h_register(a2, 4, "alice", 600), 200);
 	send_message(bob, 3, "alice@" H_DOMAIN, "f1");
-	h_run(10);
-	snprintf(req, sizeof(req), "%s", h_recv(a1));
-	answer(a1, req, 486);
-	h_run(10);
-	assert_null(h_recv(bob)); /* still waiting for the other branch */
+	h_answer(a1, h_wait(a1), 486);
+	assert_null(h_wait(bob)); /* still waiting for the other branch */
 	r = h_recv(a2);
 	assert_non_null(r);
-	answer(a2, r, 200);
-	h_run(10);
-	assert_int_equal(h_status(h_recv(bob)), 200);
+	h_answer(a2, r, 200);
+	assert_int_equal(h_status(h_wait(bob)), 200);
 
 	/* Both fail: the lowest class wins; a 6xx beats everything. */
 	send_message(bob, 3, "alice@" H_DOMAIN, "f2");
-	h_run(10);
-	snprintf(req, sizeof(req), "%s", h_recv(a1));
-	answer(a1, req, 603);
+	h_answer(a1, h_wait(a1), 603);
 	r = h_recv(a2);
-	answer(a2, r, 404);
-	h_run(10);
-	assert_int_equal(h_status(h_recv(bob)), 603);
+	h_answer(a2, r, 404);
+	assert_int_equal(h_status(h_wait(bob)), 603);
 	h_run(40000);
 	h_stop();
 }
@@ -162,18 +144,15 @@ static void test_message_targets(void **state)
 	bob = h_client(3);
 	proxy = h_client(9);
 	send_message(bob, 3, "carol@" H_DOMAIN, "t1");
-	h_run(10);
-	r = h_recv(bob);
+	r = h_wait(bob);
 	assert_int_equal(h_status(r), H_KEPT); /* kept for carol (offline) */
 	send_message(bob, 3, "dave@elsewhere.test", "t2");
-	h_run(10);
-	r = h_recv(proxy);
+	r = h_wait(proxy);
 	assert_non_null(r);
 	assert_int_equal(strncmp(r, "MESSAGE sip:dave@elsewhere.test ", 32),
 			 0);
-	answer(proxy, r, 202);
-	h_run(10);
-	assert_int_equal(h_status(h_recv(bob)), 202);
+	h_answer(proxy, r, 202);
+	assert_int_equal(h_status(h_wait(bob)), 202);
 	h_run(40000);
 	h_stop();
 
@@ -181,8 +160,7 @@ static void test_message_targets(void **state)
 	h_start(NULL);
 	bob = h_client(3);
 	send_message(bob, 3, "dave@elsewhere.test", "t3");
-	h_run(10);
-	r = h_recv(bob);
+	r = h_wait(bob);
 	assert_int_equal(h_status(r), 404);
 	assert_non_null(strstr(r, "Domain not served here"));
 	h_run(40000);
@@ -198,13 +176,12 @@ static void test_invite_405_until_ack(void **state)
 	(void)state;
 	h_start(NULL);
 	c = h_client(2);
-	h_send(c, "INVITE sip:alice@" H_DOMAIN " SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKinv\n"
-	       "From: <sip:bob@" H_DOMAIN ">;tag=b\n"
-	       "To: <sip:alice@" H_DOMAIN ">\n"
-	       "Call-ID: inv\nCSeq: 1 INVITE\nContent-Length: 0\n\n");
-	h_run(10);
-	r = h_recv(c);
+	r = h_send_wait(c,
+		"INVITE sip:alice@" H_DOMAIN " SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKinv\n"
+		"From: <sip:bob@" H_DOMAIN ">;tag=b\n"
+		"To: <sip:alice@" H_DOMAIN ">\n"
+		"Call-ID: inv\nCSeq: 1 INVITE\nContent-Length: 0\n\n");
 	assert_int_equal(h_status(r), 405);
 	assert_string_equal(h_hdr(r, "Allow"), H_ALLOW);
 	/* No ACK yet: Timer G resends the 405. */
@@ -229,59 +206,53 @@ static void test_request_checks(void **state)
 	(void)state;
 	h_start(NULL);
 	c = h_client(2);
-	h_send(c, "MESSAGE sip:alice@" H_DOMAIN " SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKmf\n"
-	       "Max-Forwards: 0\n"
-	       "From: <sip:bob@" H_DOMAIN ">;tag=b\n"
-	       "To: <sip:alice@" H_DOMAIN ">\n"
-	       "Call-ID: mf\nCSeq: 1 MESSAGE\nContent-Length: 0\n\n");
-	h_run(10);
-	assert_int_equal(h_status(h_recv(c)), 483);
-	h_send(c, "MESSAGE tel:+12125551212 SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKtel\n"
-	       "From: <sip:bob@" H_DOMAIN ">;tag=b\n"
-	       "To: <tel:+12125551212>\n"
-	       "Call-ID: tel\nCSeq: 1 MESSAGE\nContent-Length: 0\n\n");
-	h_run(10);
-	assert_int_equal(h_status(h_recv(c)), 416);
-	h_send(c, "MESSAGE sip:alice@" H_DOMAIN " SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKnoid\n"
-	       "From: <sip:bob@" H_DOMAIN ">;tag=b\n"
-	       "To: <sip:alice@" H_DOMAIN ">\n"
-	       "CSeq: 1 MESSAGE\nContent-Length: 0\n\n");
-	h_run(10);
-	r = h_recv(c);
+	r = h_send_wait(c,
+		"MESSAGE sip:alice@" H_DOMAIN " SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKmf\n"
+		"Max-Forwards: 0\n"
+		"From: <sip:bob@" H_DOMAIN ">;tag=b\n"
+		"To: <sip:alice@" H_DOMAIN ">\n"
+		"Call-ID: mf\nCSeq: 1 MESSAGE\nContent-Length: 0\n\n");
+	assert_int_equal(h_status(r), 483);
+	r = h_send_wait(c,
+		"MESSAGE tel:+12125551212 SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKtel\n"
+		"From: <sip:bob@" H_DOMAIN ">;tag=b\n"
+		"To: <tel:+12125551212>\n"
+		"Call-ID: tel\nCSeq: 1 MESSAGE\nContent-Length: 0\n\n");
+	assert_int_equal(h_status(r), 416);
+	r = h_send_wait(c,
+		"MESSAGE sip:alice@" H_DOMAIN " SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKnoid\n"
+		"From: <sip:bob@" H_DOMAIN ">;tag=b\n"
+		"To: <sip:alice@" H_DOMAIN ">\n"
+		"CSeq: 1 MESSAGE\nContent-Length: 0\n\n");
 	assert_int_equal(h_status(r), 400);
 	assert_non_null(strstr(r, "400 Missing Call-ID header"));
-	h_send(c, "MESSAGE sip:alice@" H_DOMAIN " SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKcs\n"
-	       "From: <sip:bob@" H_DOMAIN ">;tag=b\n"
-	       "To: <sip:alice@" H_DOMAIN ">\n"
-	       "Call-ID: cs\nCSeq: 1 REGISTER\nContent-Length: 0\n\n");
-	h_run(10);
-	r = h_recv(c);
+	r = h_send_wait(c,
+		"MESSAGE sip:alice@" H_DOMAIN " SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKcs\n"
+		"From: <sip:bob@" H_DOMAIN ">;tag=b\n"
+		"To: <sip:alice@" H_DOMAIN ">\n"
+		"Call-ID: cs\nCSeq: 1 REGISTER\nContent-Length: 0\n\n");
 	assert_non_null(strstr(r, "400 CSeq method does not match"));
-	h_send(c, "MESSAGE sip:alice@" H_DOMAIN " SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKcl\n"
-	       "From: <sip:bob@" H_DOMAIN ">;tag=b\n"
-	       "To: <sip:alice@" H_DOMAIN ">\n"
-	       "Call-ID: cl\nCSeq: 1 MESSAGE\nContent-Length: 50\n\nshort");
-	h_run(10);
-	r = h_recv(c);
+	r = h_send_wait(c,
+		"MESSAGE sip:alice@" H_DOMAIN " SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKcl\n"
+		"From: <sip:bob@" H_DOMAIN ">;tag=b\n"
+		"To: <sip:alice@" H_DOMAIN ">\n"
+		"Call-ID: cl\nCSeq: 1 MESSAGE\nContent-Length: 50\n\nshort");
 	assert_non_null(strstr(r, "400 Content-Length is larger than"));
-	h_send(c, "OPTIONS sip:" H_DOMAIN " SIP/2.0\n"
-	       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKrq\n"
-	       "From: <sip:bob@" H_DOMAIN ">;tag=b\n"
-	       "To: <sip:" H_DOMAIN ">\nRequire: 100rel\n"
-	       "Call-ID: rq\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n");
-	h_run(10);
-	r = h_recv(c);
+	r = h_send_wait(c,
+		"OPTIONS sip:" H_DOMAIN " SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKrq\n"
+		"From: <sip:bob@" H_DOMAIN ">;tag=b\n"
+		"To: <sip:" H_DOMAIN ">\nRequire: 100rel\n"
+		"Call-ID: rq\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n");
 	assert_int_equal(h_status(r), 420);
 	assert_string_equal(h_hdr(r, "Unsupported"), "100rel");
 	/* Garbage gets no answer, only a counter. */
-	h_send(c, "\x01\x02 not sip at all\n\n");
-	h_run(10);
-	assert_null(h_recv(c));
+	assert_null(h_send_wait(c, "\x01\x02 not sip at all\n\n"));
 	assert_int_equal(stat_value("rx_dropped"), 1);
 	assert_int_equal(stat_value("bad_requests"), 3);
 	h_run(40000);
@@ -351,11 +322,10 @@ static void test_oom_sweep_relay(void **state)
 
 			snprintf(copy, sizeof(copy), "%s", r);
 			if (!strncmp(copy, "MESSAGE", 7)) {
-				answer(alice, copy, 200);
+				h_answer(alice, copy, 200);
 			}
 		}
-		h_run(10);
-		r = h_recv(bob);
+		r = h_wait(bob);
 		code = h_status(r);
 		assert_true(code == 0 || code == 200 || code == H_KEPT ||
 			    code == 503);
