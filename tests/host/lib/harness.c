@@ -379,16 +379,22 @@ void h_message(int sock, int n, const char *to, const char *token,
 
 void h_answer(int sock, const char *req, int code)
 {
-	char via[512], from[256], to[256], cid[256], cseq[64];
+	static const char *const copied[] = {"Via", "From", "To", "Call-ID",
+					     "CSeq"};
+	char out[8192];
+	size_t o, i;
 
-	snprintf(via, sizeof(via), "%s", h_hdr(req, "Via"));
-	snprintf(from, sizeof(from), "%s", h_hdr(req, "From"));
-	snprintf(to, sizeof(to), "%s", h_hdr(req, "To"));
-	snprintf(cid, sizeof(cid), "%s", h_hdr(req, "Call-ID"));
-	snprintf(cseq, sizeof(cseq), "%s", h_hdr(req, "CSeq"));
-	h_send(sock, "SIP/2.0 %d Whatever\nVia: %s\nFrom: %s\nTo: %s;tag=u\n"
-	       "Call-ID: %s\nCSeq: %s\nContent-Length: 0\n\n", code, via,
-	       from, to, cid, cseq);
+	o = (size_t)snprintf(out, sizeof(out), "SIP/2.0 %d Whatever\n", code);
+	for (i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
+		const char *v = h_hdr(req, copied[i]);
+
+		assert_non_null(v);
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s: %s%s\n",
+				      copied[i], v ? v : "",
+				      !strcmp(copied[i], "To") ? ";tag=u" : "");
+		assert_true(o < sizeof(out));
+	}
+	h_send(sock, "%sContent-Length: 0\n\n", out);
 }
 
 const char *h_body(const char *msg)
