@@ -16,16 +16,10 @@
 
 struct mod;
 
-enum store_durability {
-	STORE_SYNC = 0,		/**< fsync at every commit */
-	STORE_BATCH,		/**< commits are synced together every batch_ms */
-};
-
 /** Section `storage` of the UCI file. */
 struct store_cfg {
 	int map_size_kb;
-	int durability;		/**< enum store_durability */
-	int batch_ms;
+	int commit_window_ms;	/**< group commit window; 0: end of the turn */
 };
 
 extern struct store_cfg store_cfg;
@@ -35,28 +29,28 @@ extern const struct mod store_mod;
 /** Schema of the files this build writes; bumped on any layout change. */
 #define STORE_SCHEMA 1
 
-int store_open(const char *dir, size_t map_size,
-	       enum store_durability durability);
+int store_open(const char *dir, size_t map_size);
 /** Answer everyone waiting (store_flush), then close. */
 void store_close(void);
 int store_is_open(void);
-/** Make every commit so far durable (batch mode; no-op in sync mode). */
-int store_sync(void);
 /** Told once the writes made before store_when_durable() are on disk:
- * err 0, or the sync's error (answer 5xx: the write may be lost). */
+ * err 0, or the commit's error (answer 5xx: the write was undone). */
 typedef void (store_durable_h)(int err, void *arg);
 /**
- * Call h when every write so far is durable: at once in sync mode (each
- * commit is synced), after the next group sync in batch mode (at most
- * batch_ms after the first unsynced commit). Every write arms that sync,
- * whoever made it. With CONFIG_SIMPLED_STORE_MAX_WAITING callers already
- * waiting, the sync runs now.
+ * Call h when every write so far is on disk: at once when no write is
+ * waiting for its group commit, else after that commit (at the end of
+ * the loop turn, or commit_window_ms after the group's first write),
+ * with its result: on a failed commit every write of the group is undone
+ * and h gets the error (answer 5xx). With
+ * CONFIG_SIMPLED_STORE_MAX_WAITING callers already waiting, the group is
+ * committed now.
  */
 void store_when_durable(store_durable_h *h, void *arg);
-/** Sync now and tell everyone waiting. @return the sync's error. */
+/** Commit the open group now and tell everyone waiting.
+ * @return the commit's error. */
 int store_flush(void);
-/** Commits not yet synced (batch mode). */
-unsigned store_unsynced(void);
+/** Tests: the next group commit fails with err (and is undone). */
+void store_test_fail_commit(int err);
 const char *store_strerror(int err);
 
 /** An offline message. Strings are NUL-terminated. In callbacks the

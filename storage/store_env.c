@@ -14,7 +14,11 @@
 #include "log.h"
 #include "mod.h"
 #include "store_priv.h"
+#include "loop.h"
 #include "tmr.h"
+
+#define MOD_DEF "store.def"
+#include "mod_decl.h"
 
 static const char *const table_names[T__COUNT] = {
 	"meta", "msg", "msg_owner", "msg_exp", "msg_send",
@@ -29,10 +33,6 @@ static const char *const table_names[T__COUNT] = {
 MDB_env *store_env;
 static size_t map_bytes;
 MDB_dbi store_dbi[T__COUNT];
-static enum store_durability durab;
-static unsigned unsynced;
-
-static const char *const durab_names[] = {"sync", "batch", NULL};
 
 struct store_cfg store_cfg;
 /* map_size_kb defaults to 16 MiB, or the ceiling when that is lower. */
@@ -46,8 +46,7 @@ struct store_cfg store_cfg;
 static const struct cfg_opt store_opts[] = {
 	CFG_INT_OPT(S, "map_size_kb", map_size_kb, 256,
 		    CONFIG_SIMPLED_STORE_MAP_MAX_KB, STORE_MAP_DFLT),
-	CFG_ENUM_OPT(S, "durability", durability, "sync", durab_names),
-	CFG_INT_OPT(S, "batch_ms", batch_ms, 1, 10000, "50"),
+	CFG_INT_OPT(S, "commit_window_ms", commit_window_ms, 0, 1000, "2"),
 };
 #undef S
 
@@ -56,13 +55,25 @@ static const struct cfg_sect store_sect = {
 	&store_cfg, NULL
 };
 
-/* Callers waiting for their writes to be durable (batch mode). */
+/*
+ * Group commit. Every write joins the open group: one LMDB write
+ * transaction, committed (with LMDB's synchronous commit: the data pages
+ * and then the meta page are fsynced) at the end of the loop turn that
+ * opened it, or commit_window_ms after its first write. Each write runs
+ * in a child transaction of the group, so a write that fails leaves the
+ * others intact. Reads while a group is open read through it and see its
+ * writes. Whoever must not answer before its write is on disk waits in
+ * `waiting` (store_when_durable()) for the group's commit.
+ */
+static MDB_txn *group;
+static unsigned group_writes;
 static struct {
 	store_durable_h *h;
 	void *arg;
 } waiting[CONFIG_SIMPLED_STORE_MAX_WAITING];
 static unsigned n_waiting;
-static struct tmr sync_tmr;
+static struct tmr window_tmr;
+static int fail_next_commit;
 
 int store_map_err(int rc)
 {
@@ -102,12 +113,63 @@ int store_is_open(void)
 	return store_env != NULL;
 }
 
+static int commit_now(void *ev, void *arg);
+
+static void window_fire(void *arg)
+{
+	(void)arg;
+	store_flush();
+}
+
+/* The open group, begun on first use. */
+static int group_get(MDB_txn **g)
+{
+	if (!group) {
+		int rc = mdb_txn_begin(store_env, NULL, 0, &group);
+
+		if (rc) {
+			group = NULL;
+			LOG_ERR("cannot begin a write: %s", mdb_strerror(rc));
+			return store_map_err(rc);
+		}
+		group_writes = 0;
+		if (store_cfg.commit_window_ms > 0) {
+			tmr_start(&window_tmr,
+				  (uint32_t)store_cfg.commit_window_ms,
+				  window_fire, NULL);
+		}
+	}
+	*g = group;
+	return 0;
+}
+
 int store_txn_begin(MDB_txn **t, unsigned flags)
 {
+	MDB_txn *g = NULL;
+	int rc;
+
 	if (!store_env) {
 		return ENODEV;
 	}
-	return store_map_err(mdb_txn_begin(store_env, NULL, flags, t));
+	if (flags & MDB_RDONLY) {
+		if (group) {
+			*t = group; /* see the group's own writes */
+			return 0;
+		}
+		return store_map_err(mdb_txn_begin(store_env, NULL, flags, t));
+	}
+	rc = group_get(&g);
+	if (rc) {
+		return rc;
+	}
+	return store_map_err(mdb_txn_begin(store_env, g, 0, t));
+}
+
+void store_txn_abort(MDB_txn *t)
+{
+	if (t != group) {
+		mdb_txn_abort(t);
+	}
 }
 
 int store_cursor_begin(enum store_table tb, unsigned flags, MDB_txn **t,
@@ -120,16 +182,9 @@ int store_cursor_begin(enum store_table tb, unsigned flags, MDB_txn **t,
 	}
 	rc = store_map_err(mdb_cursor_open(*t, store_dbi[tb], c));
 	if (rc) {
-		mdb_txn_abort(*t);
+		store_txn_abort(*t);
 	}
 	return rc;
-}
-
-/* Commit when rc is 0, abort otherwise; the LMDB error is mapped. */
-static void sync_fire(void *arg)
-{
-	(void)arg;
-	store_flush();
 }
 
 int store_txn_end(MDB_txn *t, int rc)
@@ -138,20 +193,12 @@ int store_txn_end(MDB_txn *t, int rc)
 		mdb_txn_abort(t);
 		return rc;
 	}
-	rc = mdb_txn_commit(t);
+	rc = mdb_txn_commit(t); /* into the group: no disk I/O yet */
 	if (rc) {
-		LOG_ERR("commit failed: %s", mdb_strerror(rc));
+		LOG_ERR("write failed: %s", mdb_strerror(rc));
 		return store_map_err(rc);
 	}
-	if (durab == STORE_BATCH) {
-		/* Batch mode: this commit reaches the disk with the next
-		 * group sync, at most batch_ms from now. */
-		unsynced++;
-		if (!tmr_active(&sync_tmr)) {
-			tmr_start(&sync_tmr, (uint32_t)store_cfg.batch_ms,
-				  sync_fire, NULL);
-		}
-	}
+	group_writes++;
 	return 0;
 }
 
@@ -236,10 +283,8 @@ static int check_schema(void)
 }
 
 
-int store_open(const char *dir, size_t map_size,
-	       enum store_durability durability)
+int store_open(const char *dir, size_t map_size)
 {
-	unsigned flags = durability == STORE_BATCH ? MDB_NOSYNC : 0;
 	MDB_txn *t;
 	int rc, i;
 
@@ -254,7 +299,9 @@ int store_open(const char *dir, size_t map_size,
 		rc = mdb_env_set_mapsize(store_env, map_size);
 	}
 	if (!rc) {
-		rc = mdb_env_open(store_env, dir, flags, 0600);
+		/* No MDB_NOSYNC nor MDB_NOMETASYNC: a commit is on disk
+		 * when mdb_txn_commit() returns. */
+		rc = mdb_env_open(store_env, dir, 0, 0600);
 	}
 	if (rc) {
 		LOG_ERR("cannot open store in %s: %s", dir, mdb_strerror(rc));
@@ -262,8 +309,6 @@ int store_open(const char *dir, size_t map_size,
 		store_env = NULL;
 		return store_map_err(rc);
 	}
-	durab = durability;
-	unsynced = 0;
 	map_bytes = map_size;
 	rc = store_map_err(mdb_txn_begin(store_env, NULL, 0, &t));
 	for (i = 0; !rc && i < T__COUNT; i++) {
@@ -279,26 +324,36 @@ int store_open(const char *dir, size_t map_size,
 		rc = check_schema();
 	}
 	if (!rc) {
+		rc = store_flush();
+	}
+	if (!rc) {
 		rc = store_msg_load();
+	}
+	if (!rc) {
+		rc = loop_idle_add(commit_now, NULL);
 	}
 	if (rc) {
 		LOG_ERR("store in %s unusable: %s", dir, store_strerror(rc));
+		if (group) {
+			mdb_txn_abort(group);
+			group = NULL;
+		}
 		mdb_env_close(store_env);
 		store_env = NULL;
 		return rc;
 	}
-	LOG_INF("store %s open (%zu KiB map, %s)", dir, map_size / 1024,
-		durability == STORE_BATCH ? "batch" : "sync");
+	LOG_INF("store %s open (%zu KiB map, commit window %d ms)", dir,
+		map_size / 1024, store_cfg.commit_window_ms);
 	return 0;
 }
 
 void store_close(void)
 {
 	store_flush();
-	tmr_cancel(&sync_tmr);
 	if (!store_env) {
 		return;
 	}
+	loop_idle_del(commit_now, NULL);
 	mdb_env_close(store_env);
 	store_env = NULL;
 }
@@ -306,14 +361,42 @@ void store_close(void)
 int store_flush(void)
 {
 	unsigned i, n = n_waiting;
-	int err = store_env ? store_sync() : ENODEV;
+	int err = 0;
 
-	tmr_cancel(&sync_tmr);
+	tmr_cancel(&window_tmr);
+	if (group) {
+		if (fail_next_commit) {
+			err = fail_next_commit;
+			fail_next_commit = 0;
+			mdb_txn_abort(group);
+		} else {
+			err = store_map_err(mdb_txn_commit(group));
+		}
+		group = NULL;
+		stat_inc(store_stat_commits);
+		if (err) {
+			stat_inc(store_stat_commit_failures);
+			LOG_ERR("commit of %u writes failed: %s", group_writes,
+				store_strerror(err));
+		}
+	}
 	n_waiting = 0;
 	for (i = 0; i < n; i++) {
 		waiting[i].h(err, waiting[i].arg);
 	}
 	return err;
+}
+
+/* End of a loop turn: without a window, what the turn wrote is
+ * committed now. */
+static int commit_now(void *ev, void *arg)
+{
+	(void)ev;
+	(void)arg;
+	if (group && store_cfg.commit_window_ms == 0) {
+		store_flush();
+	}
+	return 0;
 }
 
 void store_when_durable(store_durable_h *h, void *arg)
@@ -322,14 +405,13 @@ void store_when_durable(store_durable_h *h, void *arg)
 		h(ENODEV, arg);
 		return;
 	}
-	if (!unsynced) {
-		h(0, arg);
+	if (!group) {
+		h(0, arg); /* every write so far is committed */
 		return;
 	}
 	if (n_waiting == CONFIG_SIMPLED_STORE_MAX_WAITING) {
-		/* No room to wait: sync now for everyone. */
-		store_flush();
-		h(0, arg);
+		/* No room to wait: commit now for everyone. */
+		h(store_flush(), arg);
 		return;
 	}
 	waiting[n_waiting].h = h;
@@ -337,28 +419,9 @@ void store_when_durable(store_durable_h *h, void *arg)
 	n_waiting++;
 }
 
-int store_sync(void)
+void store_test_fail_commit(int err)
 {
-	int rc;
-
-	if (!store_env) {
-		return ENODEV;
-	}
-	if (!unsynced) {
-		return 0;
-	}
-	rc = mdb_env_sync(store_env, 1);
-	if (rc) {
-		LOG_ERR("sync failed: %s", mdb_strerror(rc));
-		return store_map_err(rc);
-	}
-	unsynced = 0;
-	return 0;
-}
-
-unsigned store_unsynced(void)
-{
-	return unsynced;
+	fail_next_commit = err;
 }
 
 size_t store_bytes_used(void)

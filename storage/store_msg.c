@@ -25,7 +25,7 @@ int store_msg_load(void)
 		next_id = store_get_be64(k.mv_data) + 1;
 	}
 	mdb_cursor_close(c);
-	mdb_txn_abort(t);
+	store_txn_abort(t);
 	return 0;
 }
 
@@ -149,7 +149,7 @@ int store_msg_put(struct store_msg *m)
 	store_be64(key, m->id);
 	rc = index_keys(m, ok, &okl, ek, sk);
 	if (rc) {
-		mdb_txn_abort(t);
+		store_txn_abort(t);
 		return rc;
 	}
 	/* Reserve the record in place and write it there. */
@@ -312,7 +312,7 @@ int store_msg_list(const char *owner, store_msg_h *h, void *arg)
 		}
 	}
 	mdb_cursor_close(c);
-	mdb_txn_abort(t);
+	store_txn_abort(t);
 	return 0;
 }
 
@@ -343,7 +343,7 @@ unsigned store_msg_total(void)
 	if (!mdb_stat(t, store_dbi[T_MSG], &st)) {
 		n = (unsigned)st.ms_entries;
 	}
-	mdb_txn_abort(t);
+	store_txn_abort(t);
 	return n;
 }
 
@@ -394,7 +394,7 @@ static int walk_time_index(enum store_table tb, int64_t now, unsigned max,
 		*n = rc ? 0 : found;
 	}
 	if (!delete_msgs || (!rc && !found)) {
-		mdb_txn_abort(t);
+		store_txn_abort(t);
 		return rc;
 	}
 	return store_txn_end(t, rc);
@@ -426,7 +426,7 @@ int64_t store_msg_next_due(void)
 				 (UINT64_C(1) << 63));
 	}
 	mdb_cursor_close(c);
-	mdb_txn_abort(t);
+	store_txn_abort(t);
 	return when;
 }
 

@@ -31,14 +31,18 @@ extern MDB_dbi store_dbi[T__COUNT];
 
 /** LMDB error to our errno (see store.h). */
 int store_map_err(int rc);
+/** A read (flags MDB_RDONLY: through the open group, if any) or a write
+ * (a child transaction of the group, which is begun if needed). */
 int store_txn_begin(MDB_txn **t, unsigned flags);
 /** A transaction and a cursor on table tb; on error nothing stays open.
  * Close with mdb_cursor_close() then end or abort the transaction. */
 int store_cursor_begin(enum store_table tb, unsigned flags, MDB_txn **t,
 		       MDB_cursor **c);
-/** Commit when rc is 0, abort otherwise; a commit counts for the group
- * sync (batch mode). */
+/** End a write: into the group when rc is 0 (on disk with the group's
+ * commit), else undone alone. */
 int store_txn_end(MDB_txn *t, int rc);
+/** End a read (or undo a write) begun with store_txn_begin(). */
+void store_txn_abort(MDB_txn *t);
 int store_put(MDB_txn *t, enum store_table tb, const void *k, size_t kl,
 	      const void *v, size_t vl);
 int store_del(MDB_txn *t, enum store_table tb, const void *k, size_t kl);

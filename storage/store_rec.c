@@ -78,7 +78,7 @@ int store_rec_get(enum store_kind k, const char *key, void *buf,
 		memcpy(buf, mv.mv_data, mv.mv_size);
 		*vlen = mv.mv_size;
 	}
-	mdb_txn_abort(t);
+	store_txn_abort(t);
 	return rc;
 }
 
@@ -115,6 +115,6 @@ int store_rec_walk(enum store_kind k, const char *prefix, store_rec_h *h,
 		}
 	}
 	mdb_cursor_close(c);
-	mdb_txn_abort(t);
+	store_txn_abort(t);
 	return 0;
 }

@@ -237,8 +237,7 @@ int app_start(void)
 	/* A store that cannot be opened is logged; the services that need
 	 * it answer 500 per request and the daemon still runs. */
 	err = store_open(app_cfg.state_dir,
-			 (size_t)store_cfg.map_size_kb * 1024u,
-			 (enum store_durability)store_cfg.durability);
+			 (size_t)store_cfg.map_size_kb * 1024u);
 	if (err) {
 		LOG_ERR("store unavailable: %s", store_strerror(err));
 	}
@@ -266,7 +265,7 @@ fail:
 void app_stop(void)
 {
 #ifdef CONFIG_SIMPLED_STORAGE
-	/* Answers waiting for a group sync go out while SIP is up. */
+	/* Answers waiting for a group commit go out while SIP is up. */
 	store_flush();
 #endif
 	/* Services stop in reverse order (presence writes its subscriptions

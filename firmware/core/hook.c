@@ -1,5 +1,6 @@
 /** @file hook.c  Hook lists (see hook.h). */
 #include <errno.h>
+#include <string.h>
 
 #include "hook.h"
 
@@ -26,6 +27,21 @@ int hook_run(const struct hook_list *l, void *ev)
 		}
 	}
 	return 0;
+}
+
+void hook_del(struct hook_list *l, hook_h *h, void *arg)
+{
+	unsigned i;
+
+	for (i = 0; i < l->n; i++) {
+		if (l->e[i].h == h && l->e[i].arg == arg) {
+			/* Keep the order: it is the order of claims. */
+			memmove(&l->e[i], &l->e[i + 1],
+				(l->n - i - 1) * sizeof(l->e[0]));
+			l->n--;
+			return;
+		}
+	}
 }
 
 void hook_clear(struct hook_list *l)

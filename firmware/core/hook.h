@@ -27,6 +27,8 @@ struct hook_list {
 int hook_add(struct hook_list *l, hook_h *h, void *arg);
 /** Run the handlers on ev. @return the first non-zero, or 0. */
 int hook_run(const struct hook_list *l, void *ev);
+/** Remove the handler added with h and arg (nothing if absent). */
+void hook_del(struct hook_list *l, hook_h *h, void *arg);
 void hook_clear(struct hook_list *l);
 
 #endif

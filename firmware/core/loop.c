@@ -3,6 +3,18 @@
 #include "port.h"
 #include "tmr.h"
 
+static struct hook_list idle;
+
+int loop_idle_add(hook_h *h, void *arg)
+{
+	return hook_add(&idle, h, arg);
+}
+
+void loop_idle_del(hook_h *h, void *arg)
+{
+	hook_del(&idle, h, arg);
+}
+
 void loop_once(int max_wait_ms)
 {
 	int wait = tmr_next_ms();
@@ -12,6 +24,7 @@ void loop_once(int max_wait_ms)
 	}
 	port_poll(wait);
 	tmr_expire();
+	hook_run(&idle, NULL);
 }
 
 void loop_run(loop_sig_h *on_hup)

@@ -2,7 +2,7 @@
 """End-to-end checks of offline messages against the real daemon, loopback
 only. Usage:
   offline.py rules PORT                 quota, retries, expiry (config from run.sh)
-  offline.py durability BIN WORKDIR MODE  kill -9 while storing, restart,
+  offline.py durability BIN WORKDIR WINDOW_MS  kill -9 while storing, restart,
                                           every 202 delivered exactly once
   offline.py full PORT                  tiny store: 503, still serving
 """
@@ -154,8 +154,7 @@ def durability(binary, work, mode):
         f.write(f"config simpled 'main'\n\tlist domain '{DOMAIN}'\n"
                 f"\tlist listen 'udp:127.0.0.1:{port}'\n"
                 f"\toption state_dir '{state}'\n"
-                f"config storage\n\toption durability '{mode}'\n"
-                f"\toption batch_ms 20\n")
+                f"config storage\n\toption commit_window_ms '{mode}'\n")
 
     def start():
         p = subprocess.Popen([binary, "-f", "-c", conf],

@@ -200,10 +200,11 @@ offline)
 	$PY "$here/offline.py" rules "$port" || fail "offline rules"
 	;;
 durability)
-	$PY "$here/offline.py" durability "$bin" "$work" sync ||
-		fail "sync durability"
-	$PY "$here/offline.py" durability "$bin" "$work" batch ||
-		fail "batch durability"
+	# Group commit at the end of each loop turn, and in a 20 ms window.
+	$PY "$here/offline.py" durability "$bin" "$work" 0 ||
+		fail "durability, commit at the end of the turn"
+	$PY "$here/offline.py" durability "$bin" "$work" 20 ||
+		fail "durability, 20 ms commit window"
 	;;
 fullstore)
 	start_daemon "config storage

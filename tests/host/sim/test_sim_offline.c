@@ -9,11 +9,13 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <errno.h>
 
 #include "harness.h"
 #include "offline.h"
 #include "port.h"
 #include "stat.h"
+#include "store.h"
 
 #define ALICE "alice@" H_DOMAIN
 
@@ -220,7 +222,7 @@ static void test_survives_restart(void **state)
 	h_stop();
 }
 
-static void test_sender_notice_and_batch(void **state)
+static void test_sender_notice_and_window(void **state)
 {
 	const char *r;
 
@@ -228,11 +230,10 @@ static void test_sender_notice_and_batch(void **state)
 	start("config offline\n"
 	      "\toption from_address 'sip:postmaster@" H_DOMAIN "'\n"
 	      "\toption offline_message 'Stored for later.'\n"
-	      "config storage\n\toption durability batch\n"
-	      "\toption batch_ms 200\n");
+	      "config storage\n\toption commit_window_ms 200\n");
 	h_message(bob, 3, ALICE, "n1", NULL, "hi");
 	h_run(10);
-	/* Batch: the 202 waits for the group commit to reach the disk. */
+	/* The 202 waits for the group commit at the end of the window. */
 	r = h_recv(bob);
 	assert_non_null(r);
 	assert_int_equal(h_status(r), 0); /* the notice came first */
@@ -244,6 +245,71 @@ static void test_sender_notice_and_batch(void **state)
 	h_run(300);
 	assert_int_equal(h_status(h_recv(bob)), 202);
 	assert_int_equal(stat_value("offline_sender_notices"), 1);
+	h_run(40000);
+	h_stop();
+}
+
+/* Many MESSAGEs inside one window: one commit, and no 202 before it. */
+static void test_group_commit(void **state)
+{
+	unsigned long commits;
+	char tok[16];
+	int i;
+
+	(void)state;
+	start("config storage\n\toption commit_window_ms 50\n");
+	h_run(100);
+	commits = stat_value("store_commits");
+	for (i = 0; i < 20; i++) {
+		snprintf(tok, sizeof(tok), "g%d", i);
+		h_message(bob, 3, ALICE, tok, NULL, "grouped");
+	}
+	h_run(20);
+	assert_null(h_recv(bob)); /* nothing answered before the commit */
+	assert_int_equal(stat_value("store_commits"), commits);
+	h_run(40);
+	for (i = 0; i < 20; i++) {
+		assert_int_equal(h_status(h_recv(bob)), 202);
+	}
+	assert_null(h_recv(bob));
+	assert_int_equal(stat_value("store_commits"), commits + 1);
+	assert_int_equal(offline_count(ALICE), 20);
+	h_run(40000);
+	h_stop();
+}
+
+/* A commit that fails answers every MESSAGE of its group 500, and none
+ * of them is delivered later (the sender's retry would be a duplicate). */
+static void test_failed_commit_answers_500(void **state)
+{
+	char tok[16];
+	int i;
+
+	(void)state;
+	start("config storage\n\toption commit_window_ms 50\n");
+	assert_int_equal(store_for_alice("ok1", NULL, "kept"), 0);
+	h_run(100);
+	assert_int_equal(h_status(h_recv(bob)), 202);
+	store_test_fail_commit(EIO);
+	for (i = 0; i < 5; i++) {
+		snprintf(tok, sizeof(tok), "f%d", i);
+		h_message(bob, 3, ALICE, tok, NULL, "lost");
+	}
+	h_run(100);
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(h_status(h_recv(bob)), 500);
+	}
+	assert_int_equal(stat_value("store_commit_failures"), 1);
+	assert_int_equal(offline_count(ALICE), 1);
+	/* After a restart only the first one is there and delivered. */
+	h_restart("config storage\n\toption commit_window_ms 50\n");
+	bob = h_client(3);
+	alice = h_client(2);
+	assert_int_equal(offline_count(ALICE), 1);
+	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
+	answer(alice_gets(10, "kept"), 200);
+	h_run(1000);
+	assert_null(h_recv(alice));
 	h_run(40000);
 	h_stop();
 }
@@ -285,7 +351,9 @@ int main(void)
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test(test_reminder),
 		cmocka_unit_test(test_survives_restart),
-		cmocka_unit_test(test_sender_notice_and_batch),
+		cmocka_unit_test(test_sender_notice_and_window),
+		cmocka_unit_test(test_group_commit),
+		cmocka_unit_test(test_failed_commit_answers_500),
 		cmocka_unit_test(test_full_store_answers_503),
 	};
 

@@ -73,7 +73,7 @@ static void test_records_round_trip(void **state)
 
 	(void)state;
 	fresh_dir("rt");
-	assert_int_equal(store_open(dir, 1u << 20, STORE_SYNC), 0);
+	assert_int_equal(store_open(dir, 1u << 20), 0);
 	a = put("alice@example.test", "one", 5000, 0, 0);
 	b = put("bob@example.test", "other", 5000, 0, 0);
 	c = put("alice@example.test", "two", 5000, 0, 0);
@@ -90,7 +90,7 @@ static void test_records_round_trip(void **state)
 	assert_int_equal(store_msg_total(), 2);
 	/* Ids keep increasing across a reopen. */
 	store_close();
-	assert_int_equal(store_open(dir, 1u << 20, STORE_SYNC), 0);
+	assert_int_equal(store_open(dir, 1u << 20), 0);
 	assert_true(put("carol@example.test", "x", 5000, 0, 0) > c);
 	assert_int_equal(store_msg_total(), 3);
 	store_close();
@@ -104,7 +104,7 @@ static void test_expiry_and_reminders(void **state)
 
 	(void)state;
 	fresh_dir("exp");
-	assert_int_equal(store_open(dir, 1u << 20, STORE_SYNC), 0);
+	assert_int_equal(store_open(dir, 1u << 20), 0);
 	put("a@x", "old", 100, 0, 0);
 	put("a@x", "new", 9000, 0, 0);
 	r = put("a@x", "later", 9000, 500, 0);
@@ -136,7 +136,7 @@ static void test_schema_mismatch(void **state)
 
 	(void)state;
 	fresh_dir("schema");
-	assert_int_equal(store_open(dir, 1u << 20, STORE_SYNC), 0);
+	assert_int_equal(store_open(dir, 1u << 20), 0);
 	store_close();
 	assert_int_equal(mdb_env_create(&env), 0);
 	mdb_env_set_maxdbs(env, 8);
@@ -146,7 +146,7 @@ static void test_schema_mismatch(void **state)
 	assert_int_equal(mdb_put(t, meta, &k, &v, 0), 0);
 	assert_int_equal(mdb_txn_commit(t), 0);
 	mdb_env_close(env);
-	assert_int_equal(store_open(dir, 1u << 20, STORE_SYNC), EPROTO);
+	assert_int_equal(store_open(dir, 1u << 20), EPROTO);
 	assert_false(store_is_open());
 	assert_int_equal(store_msg_count("a@x"), 0);
 	assert_int_equal(put("a@x", "x", 1, 0, ENODEV), 0);
@@ -167,7 +167,7 @@ static void test_corrupt_file(void **state)
 		fputc(i * 7, fp);
 	}
 	fclose(fp);
-	assert_int_equal(store_open(dir, 1u << 20, STORE_SYNC), EIO);
+	assert_int_equal(store_open(dir, 1u << 20), EIO);
 	assert_false(store_is_open());
 }
 
@@ -182,7 +182,7 @@ static void test_full_map(void **state)
 	memset(body, 'x', sizeof(body) - 1);
 	body[sizeof(body) - 1] = '\0';
 	fresh_dir("full");
-	assert_int_equal(store_open(dir, 256 * 1024, STORE_SYNC), 0);
+	assert_int_equal(store_open(dir, 256 * 1024), 0);
 	for (i = 0; i < 100; i++) {
 		struct store_msg m;
 
@@ -211,27 +211,39 @@ static void test_full_map(void **state)
 	store_close();
 }
 
-static void test_durability_modes(void **state)
+static void told(int err, void *arg)
 {
-	unsigned n;
+	int *out = arg;
+
+	*out = err;
+}
+
+/* Writes join the open group; whoever waits hears of the commit. */
+static void test_group_commit(void **state)
+{
+	int a = -1, b = -1, c = -1;
 
 	(void)state;
-	fresh_dir("sync");
-	assert_int_equal(store_open(dir, 1u << 20, STORE_SYNC), 0);
-	put("a@x", "s", 9999, 0, 0);
-	assert_int_equal(store_unsynced(), 0);
+	fresh_dir("group");
+	assert_int_equal(store_open(dir, 1u << 20), 0);
+	store_when_durable(told, &a);
+	assert_int_equal(a, 0); /* nothing waiting: at once */
+	put("a@x", "g1", 9999, 0, 0);
+	put("a@x", "g2", 9999, 0, 0);
+	store_when_durable(told, &b);
+	assert_int_equal(b, -1); /* not before the commit */
+	assert_int_equal(store_msg_count("a@x"), 2); /* reads see the group */
+	assert_int_equal(store_flush(), 0);
+	assert_int_equal(b, 0);
+	/* A failed commit undoes its group and says so. */
+	put("a@x", "g3", 9999, 0, 0);
+	store_when_durable(told, &c);
+	store_test_fail_commit(EIO);
+	assert_int_equal(store_flush(), EIO);
+	assert_int_equal(c, EIO);
+	assert_int_equal(store_msg_count("a@x"), 2);
 	store_close();
-	fresh_dir("batch");
-	assert_int_equal(store_open(dir, 1u << 20, STORE_BATCH), 0);
-	n = store_unsynced(); /* opening a new store commits its schema */
-	put("a@x", "b1", 9999, 0, 0);
-	put("a@x", "b2", 9999, 0, 0);
-	/* Committed, not yet on disk: the caller must not answer 202. */
-	assert_int_equal(store_unsynced(), n + 2);
-	assert_int_equal(store_sync(), 0);
-	assert_int_equal(store_unsynced(), 0);
-	store_close();
-	assert_int_equal(store_open(dir, 1u << 20, STORE_BATCH), 0);
+	assert_int_equal(store_open(dir, 1u << 20), 0);
 	assert_int_equal(store_msg_count("a@x"), 2);
 	store_close();
 }
@@ -244,7 +256,7 @@ int main(void)
 		cmocka_unit_test(test_schema_mismatch),
 		cmocka_unit_test(test_corrupt_file),
 		cmocka_unit_test(test_full_map),
-		cmocka_unit_test(test_durability_modes),
+		cmocka_unit_test(test_group_commit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
