@@ -75,6 +75,11 @@ static unsigned n_waiting;
 static struct tmr window_tmr;
 static int fail_next_commit;
 
+/* Space in use (see pages_in_use()). */
+static size_t used_committed;	/* bytes, as of the last commit */
+static size_t used_group;	/* estimate of what the open group adds */
+static size_t pages_in_use(void);
+
 int store_map_err(int rc)
 {
 	switch (rc) {
@@ -327,6 +332,8 @@ int store_open(const char *dir, size_t map_size)
 		rc = store_flush();
 	}
 	if (!rc) {
+		used_group = 0;
+		used_committed = pages_in_use();
 		rc = store_msg_load();
 	}
 	if (!rc) {
@@ -373,6 +380,8 @@ int store_flush(void)
 			err = store_map_err(mdb_txn_commit(group));
 		}
 		group = NULL;
+		used_group = 0;
+		used_committed = pages_in_use();
 		stat_inc(store_stat_commits);
 		if (err) {
 			stat_inc(store_stat_commit_failures);
@@ -424,19 +433,49 @@ void store_test_fail_commit(int err)
 	fail_next_commit = err;
 }
 
-size_t store_bytes_used(void)
+/*
+ * Space in use: the pages up to LMDB's high-water mark less the pages on
+ * its free list (FREE_DBI, as `mdb_stat -f` reads it: each record holds a
+ * count of page numbers, then the numbers). Deleted records go back to
+ * the free list, so a store that was full takes writes again. Walked
+ * once per commit; writes in the open group are added as they are made.
+ */
+
+static size_t pages_in_use(void)
 {
 	MDB_envinfo info;
 	MDB_stat st;
+	MDB_txn *t;
+	MDB_cursor *c;
+	MDB_val k, v;
+	size_t free_pages = 0, last;
 
-	if (!store_env || mdb_env_info(store_env, &info) ||
-	    mdb_env_stat(store_env, &st)) {
+	if (mdb_env_info(store_env, &info) || mdb_env_stat(store_env, &st)) {
 		return 0;
 	}
-	return (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+	last = info.me_last_pgno + 1;
+	if (!mdb_txn_begin(store_env, NULL, MDB_RDONLY, &t)) {
+		if (!mdb_cursor_open(t, 0 /* FREE_DBI */, &c)) {
+			while (!mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+				size_t n;
+
+				if (v.mv_size >= sizeof(n)) {
+					memcpy(&n, v.mv_data, sizeof(n));
+					free_pages += n;
+				}
+			}
+			mdb_cursor_close(c);
+		}
+		mdb_txn_abort(t);
+	}
+	return (free_pages < last ? last - free_pages : 0) *
+	       (size_t)st.ms_psize;
 }
 
-/* ------------------------------------------------------ offline messages */
+size_t store_bytes_used(void)
+{
+	return store_env ? used_committed + used_group : 0;
+}
 
 int store_has_room(size_t bytes)
 {
@@ -452,6 +491,7 @@ int store_has_room(size_t bytes)
 		LOG_WRN("store full (map_size_kb %zu)", map_bytes / 1024);
 		return 0;
 	}
+	used_group += bytes;
 	return 1;
 }
 

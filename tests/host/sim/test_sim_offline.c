@@ -314,6 +314,69 @@ static void test_failed_commit_answers_500(void **state)
 	h_stop();
 }
 
+/* Messages of about 1 KB stored until the store says 503; how many. */
+static int fill(const char *prefix)
+{
+	static char body[1000];
+	char tok[16];
+	int i, st;
+
+	memset(body, 'm', sizeof(body) - 1);
+	for (i = 0; i < 2000; i++) {
+		snprintf(tok, sizeof(tok), "%s%d", prefix, i);
+		st = store_for_alice(tok, NULL, body);
+		if (st != 202) {
+			assert_int_equal(st, 503);
+			return i;
+		}
+	}
+	fail_msg("the store never filled");
+	return i;
+}
+
+/* alice registers, takes every waiting message and unregisters. */
+static void deliver_all(void)
+{
+	const char *r;
+
+	assert_int_equal(h_register(alice, 2, "alice", 3600), 200);
+	while (offline_count(ALICE)) {
+		r = h_wait(alice);
+		if (!r) {
+			fail_msg("%u waiting, none delivered",
+				 offline_count(ALICE));
+		}
+		h_answer(alice, r, 200);
+		h_run(10);
+	}
+	assert_int_equal(h_register(alice, 2, "alice", 0), 200); /* gone */
+}
+
+/* A store that was full takes messages again once they are delivered,
+ * and after a restart (used space is what the pages hold, not the
+ * highest page ever written). */
+static void test_full_store_space_comes_back(void **state)
+{
+	int first, again;
+	const char *cfg = "config storage\n\toption map_size_kb 512\n";
+
+	(void)state;
+	start(cfg);
+	first = fill("a");
+	assert_true(first > 100);
+	deliver_all();
+	again = fill("b");
+	assert_true(again >= first * 9 / 10);
+	deliver_all();
+	h_restart(cfg);
+	bob = h_client(3);
+	alice = h_client(2);
+	again = fill("c");
+	assert_true(again >= first * 9 / 10);
+	h_run(40000);
+	h_stop();
+}
+
 static void test_full_store_answers_503(void **state)
 {
 	static char big[7000];
@@ -355,6 +418,7 @@ int main(void)
 		cmocka_unit_test(test_group_commit),
 		cmocka_unit_test(test_failed_commit_answers_500),
 		cmocka_unit_test(test_full_store_answers_503),
+		cmocka_unit_test(test_full_store_space_comes_back),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
