@@ -27,7 +27,7 @@ extern struct store_cfg store_cfg;
 extern const struct mod store_mod;
 
 /** Schema of the files this build writes; bumped on any layout change. */
-#define STORE_SCHEMA 1
+#define STORE_SCHEMA 2
 
 int store_open(const char *dir, size_t map_size);
 /** Answer everyone waiting (store_flush), then close. */
@@ -74,13 +74,15 @@ struct store_msg {
 
 typedef int (store_msg_h)(const struct store_msg *m, void *arg);
 
-/** Store a message (one commit). @return 0 or an error above. */
+/** Store a message (into the open group; see store_when_durable()).
+ * @return 0 or an error above (ENOSPC also when store_owners is full). */
 int store_msg_put(struct store_msg *m);
 /** Messages of owner in arrival order; h returning non-zero stops. */
 int store_msg_list(const char *owner, store_msg_h *h, void *arg);
-int store_msg_del(uint64_t id);
+int store_msg_del(const char *owner, uint64_t id);
 /** Set the failed-try count and the reminder time (0: none). */
-int store_msg_update(uint64_t id, uint32_t tries, int64_t send_at);
+int store_msg_update(const char *owner, uint64_t id, uint32_t tries,
+		     int64_t send_at);
 /** Messages of owner. */
 unsigned store_msg_count(const char *owner);
 /** Messages in the store. */

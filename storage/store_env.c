@@ -21,9 +21,11 @@
 #include "mod_decl.h"
 
 static const char *const table_names[T__COUNT] = {
-	"meta", "msg", "msg_owner", "msg_exp", "msg_send",
+	"meta", "messages",
 	"pres_doc", "pres_sub", "pres_rule", "imc_room", "imc_member",
 };
+/* Tables of older schemas, opened only to migrate them. */
+#define STORE_OLD_TABLES 4
 
 /* Part of the map never filled by new records, so that deletes (which
  * copy pages on write) still work in a full store. */
@@ -258,11 +260,14 @@ uint64_t store_time_key(int64_t t)
 	return (uint64_t)t ^ (UINT64_C(1) << 63);
 }
 
+/* The schema this store was written with; a new store gets ours, an
+ * older one is migrated (in the open group, committed by the caller). */
 static int check_schema(void)
 {
 	MDB_txn *t;
 	MDB_val k = {6, "schema"}, v;
-	uint32_t schema = STORE_SCHEMA;
+	uint32_t schema = STORE_SCHEMA, found;
+	unsigned moved;
 	int rc = store_txn_begin(&t, 0);
 
 	if (rc) {
@@ -273,18 +278,31 @@ static int check_schema(void)
 		rc = store_put(t, T_META, "schema", 6, &schema, sizeof(schema));
 		return store_txn_end(t, rc);
 	}
-	if (rc || v.mv_size != sizeof(schema)) {
-		mdb_txn_abort(t);
+	if (rc || v.mv_size != sizeof(found)) {
+		store_txn_abort(t);
 		return EIO;
 	}
-	memcpy(&schema, v.mv_data, sizeof(schema));
-	mdb_txn_abort(t);
-	if (schema != STORE_SCHEMA) {
+	memcpy(&found, v.mv_data, sizeof(found));
+	if (found == STORE_SCHEMA) {
+		store_txn_abort(t);
+		return 0;
+	}
+	if (found != 1) {
+		store_txn_abort(t);
 		LOG_ERR("store has schema %u, this build reads schema %u",
-			schema, STORE_SCHEMA);
+			found, STORE_SCHEMA);
 		return EPROTO;
 	}
-	return 0;
+	rc = store_msg_migrate_v1(t, &moved);
+	if (!rc) {
+		rc = store_put(t, T_META, "schema", 6, &schema, sizeof(schema));
+	}
+	rc = store_txn_end(t, rc);
+	if (!rc) {
+		LOG_INF("store migrated from schema 1 to %u: %u waiting "
+			"messages kept", STORE_SCHEMA, moved);
+	}
+	return rc;
 }
 
 
@@ -298,7 +316,8 @@ int store_open(const char *dir, size_t map_size)
 	}
 	rc = mdb_env_create(&store_env);
 	if (!rc) {
-		rc = mdb_env_set_maxdbs(store_env, T__COUNT);
+		rc = mdb_env_set_maxdbs(store_env,
+					T__COUNT + STORE_OLD_TABLES);
 	}
 	if (!rc) {
 		rc = mdb_env_set_mapsize(store_env, map_size);
@@ -334,7 +353,7 @@ int store_open(const char *dir, size_t map_size)
 	if (!rc) {
 		used_group = 0;
 		used_committed = pages_in_use();
-		rc = store_msg_load();
+		rc = store_msg_open();
 	}
 	if (!rc) {
 		rc = loop_idle_add(commit_now, NULL);
@@ -361,6 +380,7 @@ void store_close(void)
 		return;
 	}
 	loop_idle_del(commit_now, NULL);
+	store_msg_close();
 	mdb_env_close(store_env);
 	store_env = NULL;
 }
@@ -384,6 +404,7 @@ int store_flush(void)
 		used_committed = pages_in_use();
 		stat_inc(store_stat_commits);
 		if (err) {
+			store_msg_reindex();
 			stat_inc(store_stat_commit_failures);
 			LOG_ERR("commit of %u writes failed: %s", group_writes,
 				store_strerror(err));

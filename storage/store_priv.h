@@ -14,10 +14,7 @@
 
 enum store_table {
 	T_META,
-	T_MSG,		/* id -> record */
-	T_MSG_OWNER,	/* owner NUL id -> "" (per-owner order, counts) */
-	T_MSG_EXP,	/* expires id -> "" */
-	T_MSG_SEND,	/* send_at id -> "" (reminders) */
+	T_MSG,		/* owner NUL id -> message record */
 	T_PRES_DOC,	/* store_kind records, in enum store_kind order */
 	T_PRES_SUB,
 	T_PRES_RULE,
@@ -55,7 +52,12 @@ uint64_t store_get_be64(const uint8_t *p);
 /** Times are stored offset so that negative values still sort. */
 uint64_t store_time_key(int64_t t);
 
-/* store_msg.c: read the next message id at open. */
-int store_msg_load(void);
+/* store_msg.c: the in-memory index of waiting messages, built at open
+ * and dropped at close; moving schema 1's messages (in transaction t). */
+int store_msg_open(void);
+void store_msg_close(void);
+/* After a failed commit: the index again from what is on disk. */
+void store_msg_reindex(void);
+int store_msg_migrate_v1(MDB_txn *t, unsigned *moved);
 
 #endif

@@ -155,14 +155,14 @@ static void on_delivered(int code, const struct sip_msg *resp, void *arg)
 		stat_inc(*(reminder ? &offline_stat_failed_reminders :
 			   &offline_stat_failed));
 	} else {
-		store_msg_update(id, d->tries, d->send_at);
+		store_msg_update(d->owner, id, d->tries, d->send_at);
 		ms = (uint32_t)offline_cfg.retry_interval * 1000u;
 		ms <<= (d->tries - 1 < 10 ? d->tries - 1 : 10);
 		tmr_start(&d->retry, ms, dump_retry, d);
 		return;
 	}
 	/* Delivered, or given up: the message goes, the next one follows. */
-	store_msg_del(id);
+	store_msg_del(d->owner, id);
 	changed(d->owner);
 	dump_next(d);
 }

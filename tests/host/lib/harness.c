@@ -46,9 +46,38 @@ const char *h_state_dir(void)
 
 static void start(const char *extra_cfg, int keep);
 
+static void make_state_dir(void)
+{
+	snprintf(state_dir, sizeof(state_dir), "%s/simstate-%d",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
+	mkdir(state_dir, 0700);
+}
+
 void h_start(const char *extra_cfg)
 {
 	start(extra_cfg, 0);
+}
+
+void h_start_with_store(const char *extra_cfg, const char *data_mdb)
+{
+	char dst[600], buf[4096];
+	FILE *in, *out;
+	size_t n;
+
+	sim_reset(0xfffff000u);
+	make_state_dir();
+	wipe_state();
+	snprintf(dst, sizeof(dst), "%s/data.mdb", state_dir);
+	in = fopen(data_mdb, "rb");
+	out = fopen(dst, "wb");
+	assert_non_null(in);
+	assert_non_null(out);
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0) {
+		assert_int_equal(fwrite(buf, 1, n, out), n);
+	}
+	fclose(in);
+	assert_int_equal(fclose(out), 0);
+	start(extra_cfg, 1);
 }
 
 void h_restart(const char *extra_cfg)
@@ -72,9 +101,7 @@ static void start(const char *extra_cfg, int keep)
 		sim_reset(0xfffff000u); /* near the 32-bit wrap on purpose */
 	}
 	stat_reset();
-	snprintf(state_dir, sizeof(state_dir), "%s/simstate-%d",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
-	mkdir(state_dir, 0700);
+	make_state_dir();
 	if (!keep) {
 		wipe_state();
 	}

@@ -33,6 +33,8 @@
 void h_start(const char *extra_cfg);
 /** Stop and start again on the same state (restart, virtual time on). */
 void h_restart(const char *extra_cfg);
+/** Start on a copy of a data.mdb (a store written by another build). */
+void h_start_with_store(const char *extra_cfg, const char *data_mdb);
 const char *h_state_dir(void);
 /** Stop it and assert pools, budget and timers are back to zero. */
 void h_stop(void);

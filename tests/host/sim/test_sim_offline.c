@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 #include <errno.h>
+#include <stdint.h>
 
 #include "harness.h"
 #include "offline.h"
@@ -377,6 +378,56 @@ static void test_full_store_space_comes_back(void **state)
 	h_stop();
 }
 
+#if UINTPTR_MAX == UINT64_MAX
+/* A store written by simpled before the owner-keyed layout (schema 1;
+ * tests/host/data/store-schema1/README.md says how it was made, on a
+ * 64-bit machine: LMDB files follow the word size) is migrated at start
+ * and its messages go out in order when their owners register. */
+static void test_delivers_from_schema1_store(void **state)
+{
+	char path[1024];
+	const char *r;
+	static const char *const carol[] = {"first for carol",
+					    "second for carol",
+					    "third for carol"};
+	int i, c, d;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/store-schema1/data.mdb",
+		 getenv("SIMPLED_DATA"));
+	h_start_with_store("config simpled 'main'\n"
+			   "\tlist domain 'simpled.test'\n", path);
+	assert_int_equal(offline_count("carol@simpled.test"), 3);
+	assert_int_equal(offline_count("dave@simpled.test"), 1);
+	c = h_client(4);
+	d = h_client(5);
+	assert_int_equal(h_status(h_request_wait(c, &(struct h_req){
+		.method = "REGISTER", .n = 4, .from = "carol@simpled.test",
+		.contact = "<sip:carol@10.0.0.4:5060>",
+		.hdrs = "Expires: 600\n"})), 200);
+	for (i = 0; i < 3; i++) {
+		r = h_wait(c);
+		assert_non_null(r);
+		assert_non_null(strstr(h_body(r), carol[i]));
+		assert_non_null(h_hdr(r, "Subject"));
+		h_answer(c, r, 200);
+	}
+	assert_int_equal(h_status(h_request_wait(d, &(struct h_req){
+		.method = "REGISTER", .n = 5, .from = "dave@simpled.test",
+		.contact = "<sip:dave@10.0.0.5:5060>",
+		.hdrs = "Expires: 600\n"})), 200);
+	r = h_wait(d);
+	assert_non_null(r);
+	assert_non_null(strstr(h_body(r), "only one for dave"));
+	h_answer(d, r, 200);
+	h_run(10);
+	assert_int_equal(offline_count("carol@simpled.test"), 0);
+	assert_int_equal(offline_count("dave@simpled.test"), 0);
+	h_run(40000);
+	h_stop();
+}
+#endif
+
 static void test_full_store_answers_503(void **state)
 {
 	static char big[7000];
@@ -418,6 +469,9 @@ int main(void)
 		cmocka_unit_test(test_group_commit),
 		cmocka_unit_test(test_failed_commit_answers_500),
 		cmocka_unit_test(test_full_store_answers_503),
+#if UINTPTR_MAX == UINT64_MAX
+		cmocka_unit_test(test_delivers_from_schema1_store),
+#endif
 		cmocka_unit_test(test_full_store_space_comes_back),
 	};
 

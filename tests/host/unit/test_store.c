@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <lmdb.h> /* the test pokes the files behind the store's back */
 
+#include "mem.h"
 #include "store.h"
 
 static char dir[512];
@@ -21,6 +22,7 @@ static void fresh_dir(const char *name)
 	char f[600];
 
 	store_close(); /* a failed test may have left it open */
+	mem_init(1u << 20); /* the index of waiting messages is hashed */
 	snprintf(dir, sizeof(dir), "%s/store-%s-%d", getenv("TMPDIR"), name,
 		 (int)getpid());
 	mkdir(dir, 0700);
@@ -85,8 +87,8 @@ static void test_records_round_trip(void **state)
 	assert_int_equal(s.n, 2);
 	assert_string_equal(s.bodies[0], "one");
 	assert_string_equal(s.bodies[1], "two");
-	assert_int_equal(store_msg_del(a), 0);
-	assert_int_equal(store_msg_del(a), ENOENT);
+	assert_int_equal(store_msg_del("alice@example.test", a), 0);
+	assert_int_equal(store_msg_del("alice@example.test", a), ENOENT);
 	assert_int_equal(store_msg_total(), 2);
 	/* Ids keep increasing across a reopen. */
 	store_close();
@@ -121,7 +123,7 @@ static void test_expiry_and_reminders(void **state)
 	store_msg_due(500, 64, collect, &s);
 	assert_int_equal(s.n, 1);
 	/* Clearing the send time takes it out of the reminder index. */
-	assert_int_equal(store_msg_update(r, 2, 0), 0);
+	assert_int_equal(store_msg_update("a@x", r, 2, 0), 0);
 	assert_int_equal(store_msg_next_due(), 0);
 	store_close();
 }
@@ -150,6 +152,111 @@ static void test_schema_mismatch(void **state)
 	assert_false(store_is_open());
 	assert_int_equal(store_msg_count("a@x"), 0);
 	assert_int_equal(put("a@x", "x", 1, 0, ENODEV), 0);
+}
+
+/* Schema 1, as simpled wrote it before the owner-keyed table: records
+ * by 8-byte id in "msg", indexes by owner, expiry and reminder time. */
+struct v1_rec {
+	uint32_t version;
+	uint32_t tries;
+	int64_t arrival;
+	int64_t expires;
+	int64_t send_at;
+	uint32_t len[6];
+	uint32_t blen;
+};
+
+static void be64(uint8_t *p, uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--) {
+		p[i] = (uint8_t)v;
+		v >>= 8;
+	}
+}
+
+static void v1_put(MDB_txn *t, MDB_dbi *dbi, uint64_t id,
+		   const char *owner, const char *body, int64_t send_at)
+{
+	const char *f[6] = {owner, "<sip:bob@x>;tag=1", "<sip:a@x>",
+			    "text/plain", "", ""};
+	char rec[1024];
+	uint8_t key[8], ok[128], tk[16];
+	struct v1_rec r = {0x4d530001u, 0, 1000, 9999, send_at, {0}, 0};
+	size_t off = sizeof(r), ol = strlen(owner);
+	MDB_val k = {8, key}, v = {0, rec}, e = {0, ""};
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		r.len[i] = (uint32_t)strlen(f[i]) + 1;
+		memcpy(rec + off, f[i], r.len[i]);
+		off += r.len[i];
+	}
+	r.blen = (uint32_t)strlen(body);
+	memcpy(rec + off, body, r.blen);
+	memcpy(rec, &r, sizeof(r));
+	v.mv_size = off + r.blen;
+	be64(key, id);
+	assert_int_equal(mdb_put(t, dbi[0], &k, &v, 0), 0);
+	memcpy(ok, owner, ol + 1);
+	be64(ok + ol + 1, id);
+	k.mv_size = ol + 9;
+	k.mv_data = ok;
+	assert_int_equal(mdb_put(t, dbi[1], &k, &e, 0), 0);
+	be64(tk, (uint64_t)9999 ^ (UINT64_C(1) << 63));
+	be64(tk + 8, id);
+	k.mv_size = 16;
+	k.mv_data = tk;
+	assert_int_equal(mdb_put(t, dbi[2], &k, &e, 0), 0);
+}
+
+/* A store of the previous layout is migrated at open: every waiting
+ * message is kept, in order, and new ids follow the old ones. */
+static void test_migrates_schema1(void **state)
+{
+	static const char *const names[] = {"msg", "msg_owner", "msg_exp",
+					    "msg_send"};
+	MDB_env *env;
+	MDB_txn *t;
+	MDB_dbi meta, dbi[4];
+	uint32_t one = 1;
+	MDB_val k = {6, "schema"}, v = {sizeof(one), &one};
+	struct seen s = {0};
+	int i;
+
+	(void)state;
+	fresh_dir("v1");
+	assert_int_equal(mdb_env_create(&env), 0);
+	mdb_env_set_maxdbs(env, 8);
+	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &t), 0);
+	assert_int_equal(mdb_dbi_open(t, "meta", MDB_CREATE, &meta), 0);
+	assert_int_equal(mdb_put(t, meta, &k, &v, 0), 0);
+	for (i = 0; i < 4; i++) {
+		assert_int_equal(mdb_dbi_open(t, names[i], MDB_CREATE,
+					      &dbi[i]), 0);
+	}
+	v1_put(t, dbi, 7, "carol@x", "c1", 0);
+	v1_put(t, dbi, 8, "dave@x", "d1", 0);
+	v1_put(t, dbi, 9, "carol@x", "c2", 0);
+	assert_int_equal(mdb_txn_commit(t), 0);
+	mdb_env_close(env);
+	assert_int_equal(store_open(dir, 1u << 20), 0);
+	assert_int_equal(store_msg_total(), 3);
+	assert_int_equal(store_msg_count("carol@x"), 2);
+	store_msg_list("carol@x", collect, &s);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.bodies[0], "c1");
+	assert_string_equal(s.bodies[1], "c2");
+	assert_true(put("dave@x", "d2", 9999, 0, 0) > 9);
+	assert_int_equal(store_msg_del("carol@x", 7), 0);
+	store_close();
+	/* Migrated once: a second open finds schema 2 and the same data. */
+	assert_int_equal(store_open(dir, 1u << 20), 0);
+	assert_int_equal(store_msg_total(), 3);
+	assert_int_equal(store_msg_count("dave@x"), 2);
+	store_close();
 }
 
 static void test_corrupt_file(void **state)
@@ -204,7 +311,7 @@ static void test_full_map(void **state)
 	/* Nothing half-stored; reads work; space comes back on delete. */
 	assert_int_equal(store_msg_count("a@x"), stored);
 	for (i = 0; i < (int)stored && i < 4; i++) {
-		assert_int_equal(store_msg_del(ids[i]), 0);
+		assert_int_equal(store_msg_del("a@x", ids[i]), 0);
 	}
 	id = put("a@x", "small", 9999, 0, 0);
 	assert_true(id > ids[0]);
@@ -254,6 +361,7 @@ int main(void)
 		cmocka_unit_test(test_records_round_trip),
 		cmocka_unit_test(test_expiry_and_reminders),
 		cmocka_unit_test(test_schema_mismatch),
+		cmocka_unit_test(test_migrates_schema1),
 		cmocka_unit_test(test_corrupt_file),
 		cmocka_unit_test(test_full_map),
 		cmocka_unit_test(test_group_commit),
