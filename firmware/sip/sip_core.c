@@ -3,7 +3,6 @@
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -251,92 +250,6 @@ const char *sip_local_domain(struct sd_pl host)
 	return NULL;
 }
 
-/* "sip:IP[:port][;transport=udp|tcp]" */
-static int parse_proxy(const char *uri, struct port_addr *a,
-		       enum sip_tp_type *tp, char *why, size_t whylen)
-{
-	char host[64];
-	const char *p, *semi, *colon, *hend;
-	unsigned long port = 5060;
-	size_t hl;
-
-	*tp = SIP_TP_UDP;
-	if (strncasecmp(uri, "sip:", 4)) {
-		snprintf(why, whylen, "outbound_proxy '%s': must start with "
-			 "sip:", uri);
-		return EINVAL;
-	}
-	p = uri + 4;
-	semi = strchr(p, ';');
-	hend = semi ? semi : p + strlen(p);
-	if (*p == '[') {
-		const char *rb = memchr(p, ']', (size_t)(hend - p));
-
-		colon = rb && rb + 1 < hend && rb[1] == ':' ? rb + 1 : NULL;
-	} else {
-		colon = memchr(p, ':', (size_t)(hend - p));
-	}
-	hl = (size_t)((colon ? colon : hend) - p);
-	if (!hl || hl >= sizeof(host)) {
-		snprintf(why, whylen, "outbound_proxy '%s': bad host", uri);
-		return EINVAL;
-	}
-	memcpy(host, p, hl);
-	host[hl] = '\0';
-	if (colon) {
-		char *end;
-
-		port = strtoul(colon + 1, &end, 10);
-		if (end != hend || port == 0 || port > 65535) {
-			snprintf(why, whylen, "outbound_proxy '%s': bad port",
-				 uri);
-			return EINVAL;
-		}
-	}
-	if (semi) {
-		if (!strcasecmp(semi, ";transport=tcp")) {
-			*tp = SIP_TP_TCP;
-		} else if (strcasecmp(semi, ";transport=udp")) {
-			snprintf(why, whylen, "outbound_proxy '%s': only "
-				 ";transport=udp or ;transport=tcp", uri);
-			return EINVAL;
-		}
-	}
-	if (sd_addr_parse(a, host, (uint16_t)port)) {
-		snprintf(why, whylen, "outbound_proxy '%s': host must be an "
-			 "IP address", uri);
-		return EINVAL;
-	}
-	return 0;
-}
-
-int sip_proxy_check(const char *uri, char *why, size_t whylen)
-{
-	struct port_addr a;
-	enum sip_tp_type tp;
-
-	if (!*uri) {
-		return 0;
-	}
-	return parse_proxy(uri, &a, &tp, why, whylen);
-}
-
-int sip_uri_flow(const char *uri, struct sip_flow *f)
-{
-	struct port_addr a;
-	enum sip_tp_type tp;
-	char why[160];
-
-	if (parse_proxy(uri, &a, &tp, why, sizeof(why))) {
-		return EINVAL;
-	}
-	memset(f, 0, sizeof(*f));
-	f->tp = tp;
-	f->conn = -1;
-	f->peer = a;
-	return tp == SIP_TP_UDP ? sip_tp_udp_flow(f, &a) : 0;
-}
-
 int sip_proxy_flow(struct sip_flow *f)
 {
 	if (!have_proxy) {
@@ -363,8 +276,8 @@ int sip_init(const struct sip_cfg *cfg)
 		enum sip_tp_type tp;
 		char why[160];
 
-		err = parse_proxy(cfg->outbound_proxy, &a, &tp, why,
-				  sizeof(why));
+		err = sip_proxy_parse(cfg->outbound_proxy, &a, &tp, why,
+				      sizeof(why));
 		if (err) {
 			LOG_ERR("%s", why);
 			return err;

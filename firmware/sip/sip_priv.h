@@ -48,6 +48,8 @@ void sip_build_request(struct sd_buf *b, const struct sip_request *r,
 int sip_tp_open(const struct sip_cfg *cfg);
 void sip_tp_close(void);
 int sip_tp_send(const struct sip_flow *f, const char *buf, size_t len);
+/** Index of the first listener of this transport and family, or -1. */
+int sip_tp_listener(enum sip_tp_type tp, int family);
 /** host[:port] and transport name we advertise for a flow. */
 void sip_tp_sent_by(const struct sip_flow *f, char *buf, size_t size,
 		    const char **tpname);
@@ -55,6 +57,24 @@ void sip_tp_sent_by(const struct sip_flow *f, char *buf, size_t size,
 int sip_tp_udp_flow(struct sip_flow *f, const struct port_addr *dst);
 /** Is addr one of our listen addresses (IP only)? */
 int sip_tp_is_local_ip(struct sd_pl host);
+
+/* sip_tcp.c */
+int sip_tp_tcp_init(void);
+/** Close every TCP connection. */
+void sip_tp_tcp_close(void);
+/** port_ev_h of a TCP listening socket; arg is the listener index. */
+void sip_tp_tcp_accept(int sock, unsigned ev, void *arg);
+/** Send over the flow's connection while it lives, else over one to the
+ * same peer, else over a new one (output queued until it connects). */
+int sip_tp_tcp_send(const struct sip_flow *f, const char *buf, size_t len);
+
+/* sip_addr.c */
+/** Parse a listen spec; on EINVAL why says what is wrong with it. */
+int sip_listen_parse(const char *spec, enum sip_tp_type *tp,
+		     struct port_addr *a, char *why, size_t whylen);
+/** Parse "sip:IP[:port][;transport=udp|tcp]"; EINVAL with why. */
+int sip_proxy_parse(const char *uri, struct port_addr *a,
+		    enum sip_tp_type *tp, char *why, size_t whylen);
 
 /* sip_core.c */
 void sip_core_recv(const char *buf, size_t len, const struct sip_flow *f);
