@@ -24,7 +24,6 @@ static unsigned n_routes;
 static char allow_hdr[SIP_MAX_ROUTES * 17];
 static struct sip_flow proxy_flow;
 static int have_proxy;
-static struct port_addr proxy_addr;
 static char stateless_buf[CONFIG_SIMPLED_MAX_MSG_SIZE + 1];
 
 int sip_route(const char *method, sip_req_h *h)
@@ -261,9 +260,10 @@ int sip_proxy_flow(struct sip_flow *f)
 
 int sip_init(const struct sip_cfg *cfg)
 {
-	int err;
-
 	static int parser_ready;
+	int use_proxy = cfg->outbound_proxy && cfg->outbound_proxy[0];
+	struct sip_addr proxy;
+	int err;
 
 	if (!parser_ready) {
 		parser_init();
@@ -271,23 +271,15 @@ int sip_init(const struct sip_cfg *cfg)
 	}
 	sip_cfg = cfg;
 	have_proxy = 0;
-	if (cfg->outbound_proxy && cfg->outbound_proxy[0]) {
-		struct port_addr a;
-		enum sip_tp_type tp;
+	if (use_proxy) {
 		char why[160];
 
-		err = sip_proxy_parse(cfg->outbound_proxy, &a, &tp, why,
+		err = sip_proxy_parse(cfg->outbound_proxy, &proxy, why,
 				      sizeof(why));
 		if (err) {
 			LOG_ERR("%s", why);
 			return err;
 		}
-		memset(&proxy_flow, 0, sizeof(proxy_flow));
-		proxy_flow.tp = tp;
-		proxy_flow.conn = -1;
-		proxy_flow.peer = a;
-		proxy_addr = a;
-		have_proxy = 1;
 	}
 	err = sip_txn_init();
 	if (err) {
@@ -297,11 +289,14 @@ int sip_init(const struct sip_cfg *cfg)
 	if (err) {
 		return err;
 	}
-	if (have_proxy && proxy_flow.tp == SIP_TP_UDP &&
-	    sip_tp_udp_flow(&proxy_flow, &proxy_addr)) {
-		LOG_ERR("outbound_proxy: no UDP listener of its address family");
-		sip_tp_close();
-		return EINVAL;
+	if (use_proxy) {
+		if (sip_addr_flow(&proxy, &proxy_flow)) {
+			LOG_ERR("outbound_proxy: no UDP listener of its "
+				"address family");
+			sip_tp_close();
+			return EINVAL;
+		}
+		have_proxy = 1;
 	}
 	return 0;
 }

@@ -69,12 +69,44 @@ void sip_tp_tcp_accept(int sock, unsigned ev, void *arg);
 int sip_tp_tcp_send(const struct sip_flow *f, const char *buf, size_t len);
 
 /* sip_addr.c */
+/** A transport address: what a listen spec, the outbound proxy or a
+ * registered contact names. */
+struct sip_addr {
+	enum sip_tp_type tp;
+	struct port_addr addr;
+};
+
+/* sip_addr_parse() flags */
+#define SIP_ADDR_PORT0 0x1	/* port 0 allowed (a listener picks one) */
+#define SIP_ADDR_TP_LOWER 0x2	/* "udp"/"tcp" in lower case only */
+
+/* What sip_addr_parse() found wrong. It looks at every part, so that each
+ * form can name the first fault in the order its own syntax reads. */
+#define SIP_ADDR_BAD_TP 0x1	/* transport neither udp nor tcp */
+#define SIP_ADDR_BAD_PORT 0x2	/* not 1..65535 (0..65535 with PORT0) */
+#define SIP_ADDR_LONG_HOST 0x4	/* longer than any IP literal */
+#define SIP_ADDR_NOT_IP 0x8	/* not an IP literal: empty, or a name */
+
+/**
+ * The one parser of transport + IP literal + port, the parts as the
+ * caller's syntax split them (a part with .p NULL is absent).
+ * @param tp "udp" or "tcp", any case unless SIP_ADDR_TP_LOWER; absent: UDP
+ * @param host IPv4, or IPv6 with or without brackets
+ * @param port decimal; absent: 5060
+ * @param faults set to the SIP_ADDR_* faults found, 0 when none
+ * @return 0, or EINVAL when *faults is not 0 (then *a is undefined)
+ */
+int sip_addr_parse(struct sip_addr *a, struct sd_pl tp, struct sd_pl host,
+		   struct sd_pl port, unsigned flags, unsigned *faults);
+/** A next hop's flow: UDP from a listener of its family (EAFNOSUPPORT
+ * when none), TCP over whatever connection sending finds or opens. */
+int sip_addr_flow(const struct sip_addr *a, struct sip_flow *f);
 /** Parse a listen spec; on EINVAL why says what is wrong with it. */
-int sip_listen_parse(const char *spec, enum sip_tp_type *tp,
-		     struct port_addr *a, char *why, size_t whylen);
+int sip_listen_parse(const char *spec, struct sip_addr *a, char *why,
+		     size_t whylen);
 /** Parse "sip:IP[:port][;transport=udp|tcp]"; EINVAL with why. */
-int sip_proxy_parse(const char *uri, struct port_addr *a,
-		    enum sip_tp_type *tp, char *why, size_t whylen);
+int sip_proxy_parse(const char *uri, struct sip_addr *a, char *why,
+		    size_t whylen);
 
 /* sip_core.c */
 void sip_core_recv(const char *buf, size_t len, const struct sip_flow *f);

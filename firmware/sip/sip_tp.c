@@ -63,14 +63,16 @@ int sip_tp_open(const struct sip_cfg *cfg)
 	n_listeners = 0;
 	for (i = 0; i < cfg->n_listen && i < CONFIG_SIMPLED_MAX_LISTEN; i++) {
 		struct listener *l = &listeners[n_listeners];
+		struct sip_addr sa;
 		char why[160], as[64];
 
-		if (sip_listen_parse(cfg->listen[i], &l->tp, &l->addr, why,
-				     sizeof(why))) {
+		if (sip_listen_parse(cfg->listen[i], &sa, why, sizeof(why))) {
 			LOG_ERR("%s", why);
 			err = EINVAL;
 			break;
 		}
+		l->tp = sa.tp;
+		l->addr = sa.addr;
 		if (l->tp == SIP_TP_UDP) {
 			err = port_udp_open(&l->sock, &l->addr);
 		} else {
@@ -177,19 +179,19 @@ void sip_tp_sent_by(const struct sip_flow *f, char *buf, size_t size,
 
 int sip_tp_is_local_ip(struct sd_pl host)
 {
-	struct port_addr a;
-	char tmp[64];
-	unsigned i;
+	struct sip_addr a;
+	unsigned faults, i;
 
-	if (sd_pl_copy(host, tmp, sizeof(tmp)) ||
-	    sd_addr_parse(&a, tmp, 0)) {
+	if (sip_addr_parse(&a, sd_pl(NULL, 0), host, sd_pl(NULL, 0), 0,
+			   &faults)) {
 		return 0;
 	}
 	for (i = 0; i < n_listeners; i++) {
 		const struct port_addr *l = &listeners[i].addr;
 
-		if (l->family == a.family &&
-		    !memcmp(l->ip, a.ip, a.family == PORT_AF_INET6 ? 16 : 4)) {
+		if (l->family == a.addr.family &&
+		    !memcmp(l->ip, a.addr.ip,
+			    l->family == PORT_AF_INET6 ? 16 : 4)) {
 			return 1;
 		}
 	}

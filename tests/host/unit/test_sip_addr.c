@@ -48,6 +48,7 @@ static void test_listen_specs(void **state)
 		{"udp:::1:5060", 0, ""},
 		{"udp:[1.2.3.4]:5060", 0, ""},
 		{"udp:1.2.3.4:0", 0, ""},
+		/* strtoul() leniency, kept as it was */
 		{"udp:1.2.3.4: 5060", 0, ""},
 		{"udp:1.2.3.4:+5060", 0, ""},
 		{"UDP:1.2.3.4:5060", EINVAL, "listen 'UDP:1.2.3.4:5060': "
@@ -163,6 +164,13 @@ static void test_next_hops(void **state)
 	expect_flow(&f, SIP_TP_TCP, 0, -1, "[2001:db8::7]:5060");
 	assert_int_equal(sip_uri_flow("sip:proxy.lan", &f), EINVAL);
 	assert_int_equal(sip_proxy_flow(&f), ENOENT);
+	/* Our listen IP stands for the first domain. */
+	assert_string_equal(sip_local_domain(sd_pl_str("10.0.0.1")),
+			    H_DOMAIN);
+	assert_string_equal(sip_local_domain(sd_pl_str("[10.0.0.1]")),
+			    H_DOMAIN);
+	assert_null(sip_local_domain(sd_pl_str("10.0.0.2")));
+	assert_null(sip_local_domain(sd_pl_str(LONG_HOST)));
 	h_stop();
 
 	h_start("config simpled 'main'\n"
