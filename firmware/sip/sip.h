@@ -128,7 +128,6 @@ typedef void (sip_resp_h)(int code, const struct sip_msg *resp, void *arg);
 
 /** Reserve a client transaction and its branch (for the Via). */
 int sip_ctx_alloc(struct sip_ctx **ctxp, sip_resp_h *h, void *arg);
-const char *sip_ctx_branch(const struct sip_ctx *ctx);
 /** Send buf (len bytes, copied) to dst and run the RFC 3261 timers. On
  * error the transaction is freed and h is not called. */
 int sip_ctx_send(struct sip_ctx *ctx, const struct sip_flow *dst,

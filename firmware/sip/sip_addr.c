@@ -83,10 +83,9 @@ int sip_addr_flow(const struct sip_addr *a, struct sip_flow *f)
 	if (a->tp == SIP_TP_UDP) {
 		return sip_tp_udp_flow(f, &a->addr);
 	}
-	memset(f, 0, sizeof(*f));
-	f->tp = SIP_TP_TCP;
-	f->conn = -1;
-	f->peer = a->addr;
+	/* Listener 0 names our sent-by, as it always has for next hops;
+	 * sending finds or opens the connection. */
+	sip_tp_flow(f, SIP_TP_TCP, 0, &a->addr);
 	return 0;
 }
 
@@ -250,11 +249,7 @@ int sip_contact_flow(const osip_uri_t *u, const struct sip_flow *src,
 	if (lidx < 0) {
 		return EAFNOSUPPORT;
 	}
-	memset(out, 0, sizeof(*out));
-	out->tp = SIP_TP_TCP;
-	out->lidx = lidx;
-	out->conn = -1;
-	out->peer = a.addr;
+	sip_tp_flow(out, SIP_TP_TCP, lidx, &a.addr);
 	return 0;
 }
 

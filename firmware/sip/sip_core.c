@@ -66,13 +66,11 @@ static sip_req_h *route_find(struct sd_pl method)
 void sip_reply_stateless(const struct sip_msg *req, int code,
 			 const char *reason, const char *hdrs)
 {
-	struct sip_flow dst = req->flow;
+	struct sip_flow dst;
 	struct sd_buf b;
 	char tag[11];
 
-	if (dst.tp == SIP_TP_UDP && !req->via_rport) {
-		dst.peer.port = req->via_port;
-	}
+	sip_response_flow(req, &dst);
 	sd_rand_hex(tag, sizeof(tag) - 1);
 	sd_buf_init(&b, stateless_buf, sizeof(stateless_buf));
 	sip_build_response(&b, req, code, reason, tag, hdrs, NULL, NULL, 0);
@@ -82,10 +80,19 @@ void sip_reply_stateless(const struct sip_msg *req, int code,
 	}
 }
 
-static void reply_overload(const struct sip_msg *m)
+/* Answer a request we keep no transaction for (503 when overloaded, else
+ * counted as a bad request), and drop it. */
+static void refuse(struct sip_msg *m, int code, const char *reason)
 {
-	stat_inc(stat_overload);
-	sip_reply_stateless(m, 503, "Server Overloaded", "Retry-After: 5\r\n");
+	if (code == 503) {
+		stat_inc(stat_overload);
+		sip_reply_stateless(m, 503, SIP_OVERLOAD_REASON,
+				    SIP_OVERLOAD_HDRS);
+	} else {
+		stat_inc(sip_stat_bad_requests);
+		sip_reply_stateless(m, code, reason, NULL);
+	}
+	sip_msg_free(m);
 }
 
 /* Require: we support no extensions (RFC 3261 8.2.2.3). */
@@ -141,20 +148,11 @@ void sip_core_recv(const char *buf, size_t len, const struct sip_flow *f)
 		return;
 	}
 	if (len > CONFIG_SIMPLED_MAX_MSG_SIZE) {
-		stat_inc(sip_stat_bad_requests);
-		sip_reply_stateless(m, 513, NULL, NULL);
-		sip_msg_free(m);
-		return;
-	}
-	if (err == ENOMEM) {
-		reply_overload(m);
-		sip_msg_free(m);
+		refuse(m, 513, NULL);
 		return;
 	}
 	if (err) {
-		stat_inc(sip_stat_bad_requests);
-		sip_reply_stateless(m, 400, why, NULL);
-		sip_msg_free(m);
+		refuse(m, err == ENOMEM ? 503 : 400, why);
 		return;
 	}
 	err = sip_stx_receive(&st, m);
@@ -162,14 +160,8 @@ void sip_core_recv(const char *buf, size_t len, const struct sip_flow *f)
 		return;
 	}
 	if (err) {
-		if (err == ENOMEM) {
-			reply_overload(m);
-		} else {
-			stat_inc(sip_stat_bad_requests);
-			sip_reply_stateless(m, 400,
-				"Transaction identifiers too long", NULL);
-		}
-		sip_msg_free(m);
+		refuse(m, err == ENOMEM ? 503 : 400,
+		       "Transaction identifiers too long");
 		return;
 	}
 	/* From here the transaction owns m. */

@@ -7,6 +7,10 @@
 #define MOD_DEF "sip.def"
 #include "mod_decl.h"
 
+/* How every overload (ENOMEM, ENOSPC, ENOBUFS) is answered: 503. */
+#define SIP_OVERLOAD_REASON "Server Overloaded"
+#define SIP_OVERLOAD_HDRS "Retry-After: 5\r\n"
+
 /* sip_msg.c */
 /**
  * Index and parse one message. On EBADMSG *why names the fault and *mp may
@@ -16,8 +20,11 @@
 int sip_msg_parse(struct sip_msg **mp, const char *buf, size_t len,
 		  const struct sip_flow *flow, const char **why);
 void sip_msg_free(struct sip_msg *m);
-/** Can a response be addressed for m (top Via and CSeq were read)? */
-int sip_msg_answerable(const struct sip_msg *m);
+/** Where responses to m go (RFC 3261 18.2.2, RFC 3581): over its flow;
+ * on UDP to the top Via's port unless it asked for rport. */
+void sip_response_flow(const struct sip_msg *m, struct sip_flow *f);
+/** The full name of a header the layer knows ("Call-ID"). */
+const char *sip_hdr_name(enum sip_hdr_id id);
 /** Content-Length from a header block, for stream framing. */
 int sip_frame_content_length(const char *hdrs, size_t len, uint32_t *cl);
 const char *sip_reason(int code);
@@ -33,10 +40,6 @@ void sip_build_response(struct sd_buf *b, const struct sip_msg *req,
 			int code, const char *reason, const char *totag,
 			const char *hdrs, const char *ctype,
 			const char *body, size_t blen);
-/** Our Via header line (with CRLF) for a request sent over flow. */
-void sip_build_via(struct sd_buf *b, const struct sip_flow *flow,
-		   const char *branch);
-
 void sip_build_relay(struct sd_buf *b, const struct sip_msg *req,
 		     const char *ruri, const struct sip_flow *out,
 		     const char *branch);
@@ -48,6 +51,10 @@ void sip_build_request(struct sd_buf *b, const struct sip_request *r,
 int sip_tp_open(const struct sip_cfg *cfg);
 void sip_tp_close(void);
 int sip_tp_send(const struct sip_flow *f, const char *buf, size_t len);
+/** A flow with no TCP connection named yet; peer NULL leaves it zero (it
+ * must not point into f). */
+void sip_tp_flow(struct sip_flow *f, enum sip_tp_type tp, int lidx,
+		 const struct port_addr *peer);
 /** Index of the first listener of this transport and family, or -1. */
 int sip_tp_listener(enum sip_tp_type tp, int family);
 /** host[:port] and transport name we advertise for a flow. */

@@ -84,12 +84,9 @@ static struct tcp_conn *conn_new(int sock, int lidx,
 
 static void conn_flow(const struct tcp_conn *c, struct sip_flow *f)
 {
-	memset(f, 0, sizeof(*f));
-	f->tp = SIP_TP_TCP;
-	f->lidx = c->lidx;
+	sip_tp_flow(f, SIP_TP_TCP, c->lidx, &c->peer);
 	f->conn = c->slot;
 	f->gen = c->gen;
-	f->peer = c->peer;
 }
 
 /* Deliver every complete message in the buffer. @return 0 or an error

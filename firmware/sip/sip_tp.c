@@ -36,10 +36,7 @@ static void udp_event(int sock, unsigned ev, void *arg)
 		size_t len = sizeof(udp_rx) - 1;
 		int err;
 
-		memset(&f, 0, sizeof(f));
-		f.tp = SIP_TP_UDP;
-		f.lidx = lidx;
-		f.conn = -1;
+		sip_tp_flow(&f, SIP_TP_UDP, lidx, NULL);
 		err = port_recvfrom(sock, udp_rx, &len, &f.peer);
 		if (err == EAGAIN) {
 			return;
@@ -128,6 +125,18 @@ int sip_tp_send(const struct sip_flow *f, const char *buf, size_t len)
 	return err;
 }
 
+void sip_tp_flow(struct sip_flow *f, enum sip_tp_type tp, int lidx,
+		 const struct port_addr *peer)
+{
+	memset(f, 0, sizeof(*f));
+	f->tp = tp;
+	f->lidx = lidx;
+	f->conn = -1;
+	if (peer) {
+		f->peer = *peer;
+	}
+}
+
 int sip_tp_listener(enum sip_tp_type tp, int family)
 {
 	unsigned i;
@@ -148,11 +157,7 @@ int sip_tp_udp_flow(struct sip_flow *f, const struct port_addr *dst)
 	if (lidx < 0) {
 		return EAFNOSUPPORT;
 	}
-	memset(f, 0, sizeof(*f));
-	f->tp = SIP_TP_UDP;
-	f->lidx = lidx;
-	f->conn = -1;
-	f->peer = *dst;
+	sip_tp_flow(f, SIP_TP_UDP, lidx, dst);
 	return 0;
 }
 
