@@ -346,29 +346,7 @@ int sip_reply_errno(struct sip_stx *st, int err)
 
 /* ---------------------------------------------------------------- client */
 
-static void ctx_end(void *arg)
-{
-	sip_ctx_free(arg);
-}
-
-int sip_ctx_alloc(struct sip_ctx **ctxp, sip_resp_h *h, void *arg)
-{
-	struct sip_ctx *ctx = txn_get(&sip_ctx_pool, &ctx_done, ctx_end);
-
-	if (!ctx) {
-		return ENOMEM;
-	}
-	memcpy(ctx->branch, "z9hG4bK", 7);
-	sd_rand_hex(ctx->branch + 7, 20);
-	ctx->h = h;
-	ctx->arg = arg;
-	ctx->state = CTX_NEW;
-	n_ctx++;
-	*ctxp = ctx;
-	return 0;
-}
-
-void sip_ctx_free(struct sip_ctx *ctx)
+static void ctx_free(struct sip_ctx *ctx)
 {
 	if (!ctx) {
 		return;
@@ -384,6 +362,29 @@ void sip_ctx_free(struct sip_ctx *ctx)
 	mem_free(ctx->req);
 	n_ctx--;
 	pool_put(&sip_ctx_pool, ctx);
+}
+
+static void ctx_end(void *arg)
+{
+	ctx_free(arg);
+}
+
+/* Reserve a client transaction and its branch (for the Via). */
+static int ctx_alloc(struct sip_ctx **ctxp, sip_resp_h *h, void *arg)
+{
+	struct sip_ctx *ctx = txn_get(&sip_ctx_pool, &ctx_done, ctx_end);
+
+	if (!ctx) {
+		return ENOMEM;
+	}
+	memcpy(ctx->branch, "z9hG4bK", 7);
+	sd_rand_hex(ctx->branch + 7, 20);
+	ctx->h = h;
+	ctx->arg = arg;
+	ctx->state = CTX_NEW;
+	n_ctx++;
+	*ctxp = ctx;
+	return 0;
 }
 
 static void ctx_report(struct sip_ctx *ctx, int code,
@@ -414,11 +415,13 @@ static void ctx_timer_f(void *arg)
 	stat_inc(sip_stat_client_timeouts);
 	tmr_cancel(&ctx->tmr_e);
 	ctx_report(ctx, 408, NULL);
-	sip_ctx_free(ctx);
+	ctx_free(ctx);
 }
 
-int sip_ctx_send(struct sip_ctx *ctx, const struct sip_flow *dst,
-		 const char *method, const char *buf, size_t len)
+/* Send buf (len bytes, copied) to dst and run the RFC 3261 timers. On
+ * error the transaction is freed and h is not called. */
+static int ctx_send(struct sip_ctx *ctx, const struct sip_flow *dst,
+		    const char *method, const char *buf, size_t len)
 {
 	int err;
 
@@ -428,7 +431,7 @@ int sip_ctx_send(struct sip_ctx *ctx, const struct sip_flow *dst,
 	}
 	ctx->req = mem_strndup(buf, len);
 	if (!ctx->req) {
-		sip_ctx_free(ctx);
+		ctx_free(ctx);
 		return ENOMEM;
 	}
 	ctx->len = len;
@@ -438,13 +441,13 @@ int sip_ctx_send(struct sip_ctx *ctx, const struct sip_flow *dst,
 	HASH_ADD_STR(ctx_table, branch, ctx);
 	if (sd_hash_oom) {
 		ctx->state = CTX_NEW;
-		sip_ctx_free(ctx);
+		ctx_free(ctx);
 		return ENOMEM;
 	}
 	ctx->state = CTX_TRYING;
 	err = sip_tp_send(dst, buf, len);
 	if (err) {
-		sip_ctx_free(ctx);
+		ctx_free(ctx);
 		return err;
 	}
 	stat_inc(sip_stat_tx_requests);
@@ -461,10 +464,10 @@ static int ctx_send_built(struct sip_ctx *ctx, const struct sd_buf *b,
 			  const struct sip_flow *dst, const char *method)
 {
 	if (b->overflow) {
-		sip_ctx_free(ctx);
+		ctx_free(ctx);
 		return EMSGSIZE;
 	}
-	return sip_ctx_send(ctx, dst, method, b->p, b->len);
+	return ctx_send(ctx, dst, method, b->p, b->len);
 }
 
 int sip_relay(const struct sip_msg *req, const char *ruri,
@@ -485,7 +488,7 @@ int sip_relay(const struct sip_msg *req, const char *ruri,
 		}
 		ruri = uri;
 	}
-	err = sip_ctx_alloc(&ctx, h, arg);
+	err = ctx_alloc(&ctx, h, arg);
 	if (err) {
 		return err;
 	}
@@ -504,7 +507,7 @@ int sip_request_send(const struct sip_request *r, const struct sip_flow *dst,
 	if (!r || !r->method || !r->ruri || !r->from || !r->to) {
 		return EINVAL;
 	}
-	err = sip_ctx_alloc(&ctx, h, arg);
+	err = ctx_alloc(&ctx, h, arg);
 	if (err) {
 		return err;
 	}
@@ -557,6 +560,6 @@ void sip_txn_close(void)
 	}
 	HASH_ITER(hh, ctx_table, ctx, ctx_tmp) {
 		ctx->h = NULL;
-		sip_ctx_free(ctx);
+		ctx_free(ctx);
 	}
 }
