@@ -94,7 +94,6 @@ const struct sip_hdr *sip_msg_hdr_name(const struct sip_msg *m,
 				       const char *name);
 
 struct sip_stx;
-struct sip_ctx;
 
 /** A service's entry point for one method. It must answer with
  * sip_reply(), now or later; the request lives until the final answer
@@ -122,23 +121,14 @@ int sip_hdr_u32(struct sip_stx *st, const struct sip_hdr *h,
 /** The To-tag this transaction's responses carry (dialog local tag). */
 const char *sip_stx_totag(const struct sip_stx *st);
 
-/** Our Contact URI for a flow: server_address when given, else
- * sip:<listen address>[;transport=tcp]. */
+/** Our Contact URI for a flow: sip:<its listener's sent-by>, with
+ * ;transport=tcp over TCP. (presence/ gives its server_address instead
+ * when one is set.) */
 void sip_local_contact(const struct sip_flow *f, char *buf, size_t size);
 
 /** Called once per client transaction with its final response, or with
  * resp NULL and code 408 (timeout) or 503 (transport error). */
 typedef void (sip_resp_h)(int code, const struct sip_msg *resp, void *arg);
-
-/** Reserve a client transaction and its branch (for the Via). */
-int sip_ctx_alloc(struct sip_ctx **ctxp, sip_resp_h *h, void *arg);
-const char *sip_ctx_branch(const struct sip_ctx *ctx);
-/** Send buf (len bytes, copied) to dst and run the RFC 3261 timers. On
- * error the transaction is freed and h is not called. */
-int sip_ctx_send(struct sip_ctx *ctx, const struct sip_flow *dst,
-		 const char *method, const char *buf, size_t len);
-/** Free a transaction that was allocated but never sent. */
-void sip_ctx_free(struct sip_ctx *ctx);
 
 /** The first served domain (the one listen IPs stand for). */
 const char *sip_cfg_domain(void);

@@ -56,6 +56,21 @@ static void top_via(struct sd_buf *b, const struct sip_msg *req,
 	sd_buf_str(b, "\r\n");
 }
 
+/* "Name: value", without the CRLF. */
+static void hdr_start(struct sd_buf *b, struct sd_pl name, struct sd_pl value)
+{
+	sd_buf_pl(b, name);
+	sd_buf_str(b, ": ");
+	sd_buf_pl(b, value);
+}
+
+/* The headers a response copies from its request (RFC 3261 8.2.6.2). */
+static int copied_to_response(enum sip_hdr_id id)
+{
+	return id == SIP_HDR_VIA || id == SIP_HDR_FROM || id == SIP_HDR_TO ||
+	       id == SIP_HDR_CALL_ID || id == SIP_HDR_CSEQ;
+}
+
 void sip_build_response(struct sd_buf *b, const struct sip_msg *req,
 			int code, const char *reason, const char *totag,
 			const char *hdrs, const char *ctype,
@@ -69,43 +84,20 @@ void sip_build_response(struct sd_buf *b, const struct sip_msg *req,
 	for (i = 0; i < req->nhdrs; i++) {
 		const struct sip_hdr *h = &req->hdrs[i];
 
-		switch (h->id) {
-		case SIP_HDR_VIA:
-			if (first_via) {
-				top_via(b, req, h->value);
-				first_via = 0;
-			} else {
-				sd_buf_str(b, "Via: ");
-				sd_buf_pl(b, h->value);
-				sd_buf_str(b, "\r\n");
-			}
-			break;
-		case SIP_HDR_FROM:
-			sd_buf_str(b, "From: ");
-			sd_buf_pl(b, h->value);
-			sd_buf_str(b, "\r\n");
-			break;
-		case SIP_HDR_TO:
-			sd_buf_str(b, "To: ");
-			sd_buf_pl(b, h->value);
-			if (!req->to_tag.p && totag && code > 100) {
-				sd_buf_printf(b, ";tag=%s", totag);
-			}
-			sd_buf_str(b, "\r\n");
-			break;
-		case SIP_HDR_CALL_ID:
-			sd_buf_str(b, "Call-ID: ");
-			sd_buf_pl(b, h->value);
-			sd_buf_str(b, "\r\n");
-			break;
-		case SIP_HDR_CSEQ:
-			sd_buf_str(b, "CSeq: ");
-			sd_buf_pl(b, h->value);
-			sd_buf_str(b, "\r\n");
-			break;
-		default:
-			break;
+		if (h->id == SIP_HDR_VIA && first_via) {
+			top_via(b, req, h->value);
+			first_via = 0;
+			continue;
 		}
+		if (!copied_to_response(h->id)) {
+			continue;
+		}
+		hdr_start(b, sd_pl_str(sip_hdr_name(h->id)), h->value);
+		if (h->id == SIP_HDR_TO && !req->to_tag.p && totag &&
+		    code > 100) {
+			sd_buf_printf(b, ";tag=%s", totag);
+		}
+		sd_buf_str(b, "\r\n");
 	}
 	sd_buf_str(b, "Server: simpled\r\n");
 	if (hdrs) {
@@ -122,8 +114,9 @@ void sip_build_response(struct sd_buf *b, const struct sip_msg *req,
 	}
 }
 
-void sip_build_via(struct sd_buf *b, const struct sip_flow *flow,
-		   const char *branch)
+/* Our Via header line (with CRLF) for a request sent over flow. */
+static void build_via(struct sd_buf *b, const struct sip_flow *flow,
+		      const char *branch)
 {
 	char sent_by[160];
 	const char *tp;
@@ -178,7 +171,7 @@ void sip_build_relay(struct sd_buf *b, const struct sip_msg *req,
 
 	sd_buf_pl(b, req->method);
 	sd_buf_printf(b, " %s SIP/2.0\r\n", ruri);
-	sip_build_via(b, out, branch);
+	build_via(b, out, branch);
 	for (i = 0; i < req->nhdrs; i++) {
 		const struct sip_hdr *h = &req->hdrs[i];
 		uint32_t mf;
@@ -198,9 +191,7 @@ void sip_build_relay(struct sd_buf *b, const struct sip_msg *req,
 		default:
 			break;
 		}
-		sd_buf_pl(b, h->name);
-		sd_buf_str(b, ": ");
-		sd_buf_pl(b, h->value);
+		hdr_start(b, h->name, h->value);
 		sd_buf_str(b, "\r\n");
 	}
 	if (!saw_mf) {
@@ -216,7 +207,7 @@ void sip_build_request(struct sd_buf *b, const struct sip_request *r,
 	char cid[48];
 
 	sd_buf_printf(b, "%s %s SIP/2.0\r\n", r->method, r->ruri);
-	sip_build_via(b, out, branch);
+	build_via(b, out, branch);
 	sd_buf_printf(b, "Max-Forwards: 70\r\nFrom: %s\r\nTo: %s\r\n",
 		      r->from, r->to);
 	if (!r->call_id || !r->call_id[0]) {

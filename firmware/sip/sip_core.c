@@ -3,7 +3,6 @@
  */
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -25,7 +24,6 @@ static unsigned n_routes;
 static char allow_hdr[SIP_MAX_ROUTES * 17];
 static struct sip_flow proxy_flow;
 static int have_proxy;
-static struct port_addr proxy_addr;
 static char stateless_buf[CONFIG_SIMPLED_MAX_MSG_SIZE + 1];
 
 int sip_route(const char *method, sip_req_h *h)
@@ -68,13 +66,11 @@ static sip_req_h *route_find(struct sd_pl method)
 void sip_reply_stateless(const struct sip_msg *req, int code,
 			 const char *reason, const char *hdrs)
 {
-	struct sip_flow dst = req->flow;
+	struct sip_flow dst;
 	struct sd_buf b;
 	char tag[11];
 
-	if (dst.tp == SIP_TP_UDP && !req->via_rport) {
-		dst.peer.port = req->via_port;
-	}
+	sip_response_flow(req, &dst);
 	sd_rand_hex(tag, sizeof(tag) - 1);
 	sd_buf_init(&b, stateless_buf, sizeof(stateless_buf));
 	sip_build_response(&b, req, code, reason, tag, hdrs, NULL, NULL, 0);
@@ -84,10 +80,19 @@ void sip_reply_stateless(const struct sip_msg *req, int code,
 	}
 }
 
-static void reply_overload(const struct sip_msg *m)
+/* Answer a request we keep no transaction for (503 when overloaded, else
+ * counted as a bad request), and drop it. */
+static void refuse(struct sip_msg *m, int code, const char *reason)
 {
-	stat_inc(stat_overload);
-	sip_reply_stateless(m, 503, "Server Overloaded", "Retry-After: 5\r\n");
+	if (code == 503) {
+		stat_inc(stat_overload);
+		sip_reply_stateless(m, 503, SIP_OVERLOAD_REASON,
+				    SIP_OVERLOAD_HDRS);
+	} else {
+		stat_inc(sip_stat_bad_requests);
+		sip_reply_stateless(m, code, reason, NULL);
+	}
+	sip_msg_free(m);
 }
 
 /* Require: we support no extensions (RFC 3261 8.2.2.3). */
@@ -143,20 +148,11 @@ void sip_core_recv(const char *buf, size_t len, const struct sip_flow *f)
 		return;
 	}
 	if (len > CONFIG_SIMPLED_MAX_MSG_SIZE) {
-		stat_inc(sip_stat_bad_requests);
-		sip_reply_stateless(m, 513, NULL, NULL);
-		sip_msg_free(m);
-		return;
-	}
-	if (err == ENOMEM) {
-		reply_overload(m);
-		sip_msg_free(m);
+		refuse(m, 513, NULL);
 		return;
 	}
 	if (err) {
-		stat_inc(sip_stat_bad_requests);
-		sip_reply_stateless(m, 400, why, NULL);
-		sip_msg_free(m);
+		refuse(m, err == ENOMEM ? 503 : 400, why);
 		return;
 	}
 	err = sip_stx_receive(&st, m);
@@ -164,14 +160,8 @@ void sip_core_recv(const char *buf, size_t len, const struct sip_flow *f)
 		return;
 	}
 	if (err) {
-		if (err == ENOMEM) {
-			reply_overload(m);
-		} else {
-			stat_inc(sip_stat_bad_requests);
-			sip_reply_stateless(m, 400,
-				"Transaction identifiers too long", NULL);
-		}
-		sip_msg_free(m);
+		refuse(m, err == ENOMEM ? 503 : 400,
+		       "Transaction identifiers too long");
 		return;
 	}
 	/* From here the transaction owns m. */
@@ -251,92 +241,6 @@ const char *sip_local_domain(struct sd_pl host)
 	return NULL;
 }
 
-/* "sip:IP[:port][;transport=udp|tcp]" */
-static int parse_proxy(const char *uri, struct port_addr *a,
-		       enum sip_tp_type *tp, char *why, size_t whylen)
-{
-	char host[64];
-	const char *p, *semi, *colon, *hend;
-	unsigned long port = 5060;
-	size_t hl;
-
-	*tp = SIP_TP_UDP;
-	if (strncasecmp(uri, "sip:", 4)) {
-		snprintf(why, whylen, "outbound_proxy '%s': must start with "
-			 "sip:", uri);
-		return EINVAL;
-	}
-	p = uri + 4;
-	semi = strchr(p, ';');
-	hend = semi ? semi : p + strlen(p);
-	if (*p == '[') {
-		const char *rb = memchr(p, ']', (size_t)(hend - p));
-
-		colon = rb && rb + 1 < hend && rb[1] == ':' ? rb + 1 : NULL;
-	} else {
-		colon = memchr(p, ':', (size_t)(hend - p));
-	}
-	hl = (size_t)((colon ? colon : hend) - p);
-	if (!hl || hl >= sizeof(host)) {
-		snprintf(why, whylen, "outbound_proxy '%s': bad host", uri);
-		return EINVAL;
-	}
-	memcpy(host, p, hl);
-	host[hl] = '\0';
-	if (colon) {
-		char *end;
-
-		port = strtoul(colon + 1, &end, 10);
-		if (end != hend || port == 0 || port > 65535) {
-			snprintf(why, whylen, "outbound_proxy '%s': bad port",
-				 uri);
-			return EINVAL;
-		}
-	}
-	if (semi) {
-		if (!strcasecmp(semi, ";transport=tcp")) {
-			*tp = SIP_TP_TCP;
-		} else if (strcasecmp(semi, ";transport=udp")) {
-			snprintf(why, whylen, "outbound_proxy '%s': only "
-				 ";transport=udp or ;transport=tcp", uri);
-			return EINVAL;
-		}
-	}
-	if (sd_addr_parse(a, host, (uint16_t)port)) {
-		snprintf(why, whylen, "outbound_proxy '%s': host must be an "
-			 "IP address", uri);
-		return EINVAL;
-	}
-	return 0;
-}
-
-int sip_proxy_check(const char *uri, char *why, size_t whylen)
-{
-	struct port_addr a;
-	enum sip_tp_type tp;
-
-	if (!*uri) {
-		return 0;
-	}
-	return parse_proxy(uri, &a, &tp, why, whylen);
-}
-
-int sip_uri_flow(const char *uri, struct sip_flow *f)
-{
-	struct port_addr a;
-	enum sip_tp_type tp;
-	char why[160];
-
-	if (parse_proxy(uri, &a, &tp, why, sizeof(why))) {
-		return EINVAL;
-	}
-	memset(f, 0, sizeof(*f));
-	f->tp = tp;
-	f->conn = -1;
-	f->peer = a;
-	return tp == SIP_TP_UDP ? sip_tp_udp_flow(f, &a) : 0;
-}
-
 int sip_proxy_flow(struct sip_flow *f)
 {
 	if (!have_proxy) {
@@ -348,9 +252,10 @@ int sip_proxy_flow(struct sip_flow *f)
 
 int sip_init(const struct sip_cfg *cfg)
 {
-	int err;
-
 	static int parser_ready;
+	int use_proxy = cfg->outbound_proxy && cfg->outbound_proxy[0];
+	struct sip_addr proxy;
+	int err;
 
 	if (!parser_ready) {
 		parser_init();
@@ -358,23 +263,15 @@ int sip_init(const struct sip_cfg *cfg)
 	}
 	sip_cfg = cfg;
 	have_proxy = 0;
-	if (cfg->outbound_proxy && cfg->outbound_proxy[0]) {
-		struct port_addr a;
-		enum sip_tp_type tp;
+	if (use_proxy) {
 		char why[160];
 
-		err = parse_proxy(cfg->outbound_proxy, &a, &tp, why,
-				  sizeof(why));
+		err = sip_proxy_parse(cfg->outbound_proxy, &proxy, why,
+				      sizeof(why));
 		if (err) {
 			LOG_ERR("%s", why);
 			return err;
 		}
-		memset(&proxy_flow, 0, sizeof(proxy_flow));
-		proxy_flow.tp = tp;
-		proxy_flow.conn = -1;
-		proxy_flow.peer = a;
-		proxy_addr = a;
-		have_proxy = 1;
 	}
 	err = sip_txn_init();
 	if (err) {
@@ -384,11 +281,14 @@ int sip_init(const struct sip_cfg *cfg)
 	if (err) {
 		return err;
 	}
-	if (have_proxy && proxy_flow.tp == SIP_TP_UDP &&
-	    sip_tp_udp_flow(&proxy_flow, &proxy_addr)) {
-		LOG_ERR("outbound_proxy: no UDP listener of its address family");
-		sip_tp_close();
-		return EINVAL;
+	if (use_proxy) {
+		if (sip_addr_flow(&proxy, &proxy_flow)) {
+			LOG_ERR("outbound_proxy: no UDP listener of its "
+				"address family");
+			sip_tp_close();
+			return EINVAL;
+		}
+		have_proxy = 1;
 	}
 	return 0;
 }

@@ -45,6 +45,18 @@ static enum sip_hdr_id hdr_id(struct sd_pl name)
 	return SIP_HDR_OTHER;
 }
 
+const char *sip_hdr_name(enum sip_hdr_id id)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(hdr_names) / sizeof(hdr_names[0]); i++) {
+		if (hdr_names[i].id == id) {
+			return hdr_names[i].name;
+		}
+	}
+	return "";
+}
+
 const struct sip_hdr *sip_msg_hdr(const struct sip_msg *m,
 				  enum sip_hdr_id id)
 {
@@ -339,36 +351,47 @@ static const char *parse_cseq(struct sip_msg *m)
 	return NULL;
 }
 
+/* A header every message carries, not empty. @return NULL or the fault. */
+static const char *required(const struct sip_msg *m, enum sip_hdr_id id,
+			    const char *missing, struct sd_pl *value)
+{
+	const struct sip_hdr *h = sip_msg_hdr(m, id);
+
+	if (!h || !h->value.l) {
+		return missing;
+	}
+	*value = h->value;
+	return NULL;
+}
+
+/* From or To, and its tag parameter. */
+static const char *parse_addr_tag(const struct sip_msg *m,
+				  enum sip_hdr_id id, const char *missing,
+				  struct sd_pl *tag)
+{
+	struct sd_pl v;
+	const char *fault = required(m, id, missing, &v);
+
+	if (!fault) {
+		*tag = sip_param(addr_params(v), "tag");
+	}
+	return fault;
+}
+
 /* Read every essential header; the first fault found is reported, but
  * all are read so that a 400 can still be addressed. */
 static int essentials(struct sip_msg *m, const char **why)
 {
-	const struct sip_hdr *h;
 	const char *fault[5];
 	int i;
 
 	fault[0] = parse_via(m);
-	fault[1] = NULL;
-	h = sip_msg_hdr(m, SIP_HDR_FROM);
-	if (!h || !h->value.l) {
-		fault[1] = "Missing From header";
-	} else {
-		m->from_tag = sip_param(addr_params(h->value), "tag");
-	}
-	fault[2] = NULL;
-	h = sip_msg_hdr(m, SIP_HDR_TO);
-	if (!h || !h->value.l) {
-		fault[2] = "Missing To header";
-	} else {
-		m->to_tag = sip_param(addr_params(h->value), "tag");
-	}
-	fault[3] = NULL;
-	h = sip_msg_hdr(m, SIP_HDR_CALL_ID);
-	if (!h || !h->value.l) {
-		fault[3] = "Missing Call-ID header";
-	} else {
-		m->call_id = h->value;
-	}
+	fault[1] = parse_addr_tag(m, SIP_HDR_FROM, "Missing From header",
+				  &m->from_tag);
+	fault[2] = parse_addr_tag(m, SIP_HDR_TO, "Missing To header",
+				  &m->to_tag);
+	fault[3] = required(m, SIP_HDR_CALL_ID, "Missing Call-ID header",
+			    &m->call_id);
 	fault[4] = parse_cseq(m);
 	for (i = 0; i < 5; i++) {
 		if (fault[i]) {
@@ -381,9 +404,29 @@ static int essentials(struct sip_msg *m, const char **why)
 
 /* A response can be matched by the client from the top Via and the CSeq
  * (RFC 3261 17.1.3), so a 400 is sent whenever both could be read. */
-int sip_msg_answerable(const struct sip_msg *m)
+static int answerable(const struct sip_msg *m)
 {
 	return m->cseq_method.l && m->sent_by.l;
+}
+
+/* A message with a fault: kept in *mp when it is a request a 400 can
+ * still be addressed for, freed otherwise. @return err */
+static int refuse(struct sip_msg **mp, struct sip_msg *m, int err)
+{
+	if (m->is_request && m->method.l && answerable(m)) {
+		*mp = m;
+	} else {
+		sip_msg_free(m);
+	}
+	return err;
+}
+
+void sip_response_flow(const struct sip_msg *m, struct sip_flow *f)
+{
+	*f = m->flow;
+	if (f->tp == SIP_TP_UDP && !m->via_rport) {
+		f->peer.port = m->via_port;
+	}
 }
 
 static int check_body(struct sip_msg *m, const char *body, const char *end,
@@ -517,13 +560,7 @@ int sip_msg_parse(struct sip_msg **mp, const char *buf, size_t len,
 		}
 	}
 	if (err) {
-		/* Keep it if a 400 can still be written for it. */
-		if (m->is_request && m->method.l && sip_msg_answerable(m)) {
-			*mp = m;
-		} else {
-			sip_msg_free(m);
-		}
-		return err;
+		return refuse(mp, m, err);
 	}
 	/* The typed view; its allocations belong to the message's arena. */
 	prev = mem_arena_enter(&m->arena);
@@ -536,17 +573,10 @@ int sip_msg_parse(struct sip_msg **mp, const char *buf, size_t len,
 	mem_arena_leave(prev);
 	if (!m->osip) {
 		if (m->arena.failed) {
-			err = ENOMEM;
-		} else {
-			err = EBADMSG;
-			*why = "Malformed request";
+			return refuse(mp, m, ENOMEM);
 		}
-		if (m->is_request && sip_msg_answerable(m)) {
-			*mp = m;
-		} else {
-			sip_msg_free(m);
-		}
-		return err;
+		*why = "Malformed request";
+		return refuse(mp, m, EBADMSG);
 	}
 	*mp = m;
 	return 0;

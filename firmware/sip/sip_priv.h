@@ -7,6 +7,10 @@
 #define MOD_DEF "sip.def"
 #include "mod_decl.h"
 
+/* How every overload (ENOMEM, ENOSPC, ENOBUFS) is answered: 503. */
+#define SIP_OVERLOAD_REASON "Server Overloaded"
+#define SIP_OVERLOAD_HDRS "Retry-After: 5\r\n"
+
 /* sip_msg.c */
 /**
  * Index and parse one message. On EBADMSG *why names the fault and *mp may
@@ -16,8 +20,11 @@
 int sip_msg_parse(struct sip_msg **mp, const char *buf, size_t len,
 		  const struct sip_flow *flow, const char **why);
 void sip_msg_free(struct sip_msg *m);
-/** Can a response be addressed for m (top Via and CSeq were read)? */
-int sip_msg_answerable(const struct sip_msg *m);
+/** Where responses to m go (RFC 3261 18.2.2, RFC 3581): over its flow;
+ * on UDP to the top Via's port unless it asked for rport. */
+void sip_response_flow(const struct sip_msg *m, struct sip_flow *f);
+/** The full name of a header the layer knows ("Call-ID"). */
+const char *sip_hdr_name(enum sip_hdr_id id);
 /** Content-Length from a header block, for stream framing. */
 int sip_frame_content_length(const char *hdrs, size_t len, uint32_t *cl);
 const char *sip_reason(int code);
@@ -33,10 +40,6 @@ void sip_build_response(struct sd_buf *b, const struct sip_msg *req,
 			int code, const char *reason, const char *totag,
 			const char *hdrs, const char *ctype,
 			const char *body, size_t blen);
-/** Our Via header line (with CRLF) for a request sent over flow. */
-void sip_build_via(struct sd_buf *b, const struct sip_flow *flow,
-		   const char *branch);
-
 void sip_build_relay(struct sd_buf *b, const struct sip_msg *req,
 		     const char *ruri, const struct sip_flow *out,
 		     const char *branch);
@@ -48,6 +51,12 @@ void sip_build_request(struct sd_buf *b, const struct sip_request *r,
 int sip_tp_open(const struct sip_cfg *cfg);
 void sip_tp_close(void);
 int sip_tp_send(const struct sip_flow *f, const char *buf, size_t len);
+/** A flow with no TCP connection named yet; peer NULL leaves it zero (it
+ * must not point into f). */
+void sip_tp_flow(struct sip_flow *f, enum sip_tp_type tp, int lidx,
+		 const struct port_addr *peer);
+/** Index of the first listener of this transport and family, or -1. */
+int sip_tp_listener(enum sip_tp_type tp, int family);
 /** host[:port] and transport name we advertise for a flow. */
 void sip_tp_sent_by(const struct sip_flow *f, char *buf, size_t size,
 		    const char **tpname);
@@ -55,6 +64,56 @@ void sip_tp_sent_by(const struct sip_flow *f, char *buf, size_t size,
 int sip_tp_udp_flow(struct sip_flow *f, const struct port_addr *dst);
 /** Is addr one of our listen addresses (IP only)? */
 int sip_tp_is_local_ip(struct sd_pl host);
+
+/* sip_tcp.c */
+int sip_tp_tcp_init(void);
+/** Close every TCP connection. */
+void sip_tp_tcp_close(void);
+/** port_ev_h of a TCP listening socket; arg is the listener index. */
+void sip_tp_tcp_accept(int sock, unsigned ev, void *arg);
+/** Send over the flow's connection while it lives, else over one to the
+ * same peer, else over a new one (output queued until it connects). */
+int sip_tp_tcp_send(const struct sip_flow *f, const char *buf, size_t len);
+
+/* sip_addr.c */
+/** A transport address: what a listen spec, the outbound proxy or a
+ * registered contact names. */
+struct sip_addr {
+	enum sip_tp_type tp;
+	struct port_addr addr;
+};
+
+/* sip_addr_parse() flags */
+#define SIP_ADDR_PORT0 0x1	/* port 0 allowed (a listener picks one) */
+#define SIP_ADDR_TP_LOWER 0x2	/* "udp"/"tcp" in lower case only */
+
+/* What sip_addr_parse() found wrong. It looks at every part, so that each
+ * form can name the first fault in the order its own syntax reads. */
+#define SIP_ADDR_BAD_TP 0x1	/* transport neither udp nor tcp */
+#define SIP_ADDR_BAD_PORT 0x2	/* not 1..65535 (0..65535 with PORT0) */
+#define SIP_ADDR_LONG_HOST 0x4	/* longer than any IP literal */
+#define SIP_ADDR_NOT_IP 0x8	/* not an IP literal: empty, or a name */
+
+/**
+ * The one parser of transport + IP literal + port, the parts as the
+ * caller's syntax split them (a part with .p NULL is absent).
+ * @param tp "udp" or "tcp", any case unless SIP_ADDR_TP_LOWER; absent: UDP
+ * @param host IPv4, or IPv6 with or without brackets
+ * @param port decimal; absent: 5060
+ * @param faults set to the SIP_ADDR_* faults found, 0 when none
+ * @return 0, or EINVAL when *faults is not 0 (then *a is undefined)
+ */
+int sip_addr_parse(struct sip_addr *a, struct sd_pl tp, struct sd_pl host,
+		   struct sd_pl port, unsigned flags, unsigned *faults);
+/** A next hop's flow: UDP from a listener of its family (EAFNOSUPPORT
+ * when none), TCP over whatever connection sending finds or opens. */
+int sip_addr_flow(const struct sip_addr *a, struct sip_flow *f);
+/** Parse a listen spec; on EINVAL why says what is wrong with it. */
+int sip_listen_parse(const char *spec, struct sip_addr *a, char *why,
+		     size_t whylen);
+/** Parse "sip:IP[:port][;transport=udp|tcp]"; EINVAL with why. */
+int sip_proxy_parse(const char *uri, struct sip_addr *a, char *why,
+		    size_t whylen);
 
 /* sip_core.c */
 void sip_core_recv(const char *buf, size_t len, const struct sip_flow *f);

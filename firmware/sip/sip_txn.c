@@ -119,6 +119,27 @@ static struct done_list stx_done, ctx_done;
 static unsigned n_stx, n_ctx;
 static char txbuf[CONFIG_SIMPLED_MAX_MSG_SIZE + 1];
 
+/* A pool slot; when the pool is dry, end the oldest completed transaction
+ * (end frees it) and take its slot. */
+static void *txn_get(struct pool *pool, struct done_list *done,
+		     tmr_h *end)
+{
+	void *o = pool_get(pool);
+
+	if (!o && done->head) {
+		end(done->head);
+		stat_inc(sip_stat_txn_reclaimed);
+		o = pool_get(pool);
+	}
+	return o;
+}
+
+/* The next retransmission interval: doubled, at most T2. */
+static uint32_t backoff(uint32_t interval)
+{
+	return interval * 2 < T2 ? interval * 2 : T2;
+}
+
 unsigned sip_txn_count(void)
 {
 	return n_stx + n_ctx;
@@ -192,20 +213,12 @@ static void stx_timer_g(void *arg)
 	struct sip_stx *st = arg;
 
 	stx_resend(st);
-	st->interval = st->interval * 2 < T2 ? st->interval * 2 : T2;
+	st->interval = backoff(st->interval);
 	tmr_start(&st->tmr_g, st->interval, stx_timer_g, st);
 }
 
 /* RFC 3261 18.2.2 with RFC 3581: UDP answers go to the source address;
  * to the source port only when the client asked for rport. */
-static void stx_dst(struct sip_stx *st, const struct sip_msg *m)
-{
-	st->dst = m->flow;
-	if (m->flow.tp == SIP_TP_UDP && !m->via_rport) {
-		st->dst.peer.port = m->via_port;
-	}
-}
-
 int sip_stx_receive(struct sip_stx **stp, struct sip_msg *req)
 {
 	struct sip_stx *st;
@@ -234,12 +247,7 @@ int sip_stx_receive(struct sip_stx **stp, struct sip_msg *req)
 		sip_msg_free(req);
 		return EALREADY;
 	}
-	st = pool_get(&sip_stx_pool);
-	if (!st && stx_done.head) {
-		stx_free(stx_done.head);
-		stat_inc(sip_stat_txn_reclaimed);
-		st = pool_get(&sip_stx_pool);
-	}
+	st = txn_get(&sip_stx_pool, &stx_done, stx_end);
 	if (!st) {
 		return ENOMEM;
 	}
@@ -254,7 +262,7 @@ int sip_stx_receive(struct sip_stx **stp, struct sip_msg *req)
 	st->req = req;
 	st->state = STX_TRYING;
 	st->invite = !sd_pl_casecmp(req->method, "INVITE");
-	stx_dst(st, req);
+	sip_response_flow(req, &st->dst);
 	sd_rand_hex(st->totag, sizeof(st->totag) - 1);
 	*stp = st;
 	return 0;
@@ -321,8 +329,8 @@ int sip_reply_errno(struct sip_stx *st, int err)
 	case ENOSPC:
 	case ENOBUFS:
 		stat_inc(stat_overload);
-		return sip_reply(st, 503, "Server Overloaded",
-				 "Retry-After: 5\r\n", NULL, NULL, 0);
+		return sip_reply(st, 503, SIP_OVERLOAD_REASON,
+				 SIP_OVERLOAD_HDRS, NULL, NULL, 0);
 	case EBADMSG:
 	case EINVAL:
 		return sip_reply(st, 400, NULL, NULL, NULL, NULL, 0);
@@ -338,34 +346,7 @@ int sip_reply_errno(struct sip_stx *st, int err)
 
 /* ---------------------------------------------------------------- client */
 
-int sip_ctx_alloc(struct sip_ctx **ctxp, sip_resp_h *h, void *arg)
-{
-	struct sip_ctx *ctx = pool_get(&sip_ctx_pool);
-
-	if (!ctx && ctx_done.head) {
-		sip_ctx_free(ctx_done.head);
-		stat_inc(sip_stat_txn_reclaimed);
-		ctx = pool_get(&sip_ctx_pool);
-	}
-	if (!ctx) {
-		return ENOMEM;
-	}
-	memcpy(ctx->branch, "z9hG4bK", 7);
-	sd_rand_hex(ctx->branch + 7, 20);
-	ctx->h = h;
-	ctx->arg = arg;
-	ctx->state = CTX_NEW;
-	n_ctx++;
-	*ctxp = ctx;
-	return 0;
-}
-
-const char *sip_ctx_branch(const struct sip_ctx *ctx)
-{
-	return ctx->branch;
-}
-
-void sip_ctx_free(struct sip_ctx *ctx)
+static void ctx_free(struct sip_ctx *ctx)
 {
 	if (!ctx) {
 		return;
@@ -385,7 +366,25 @@ void sip_ctx_free(struct sip_ctx *ctx)
 
 static void ctx_end(void *arg)
 {
-	sip_ctx_free(arg);
+	ctx_free(arg);
+}
+
+/* Reserve a client transaction and its branch (for the Via). */
+static int ctx_alloc(struct sip_ctx **ctxp, sip_resp_h *h, void *arg)
+{
+	struct sip_ctx *ctx = txn_get(&sip_ctx_pool, &ctx_done, ctx_end);
+
+	if (!ctx) {
+		return ENOMEM;
+	}
+	memcpy(ctx->branch, "z9hG4bK", 7);
+	sd_rand_hex(ctx->branch + 7, 20);
+	ctx->h = h;
+	ctx->arg = arg;
+	ctx->state = CTX_NEW;
+	n_ctx++;
+	*ctxp = ctx;
+	return 0;
 }
 
 static void ctx_report(struct sip_ctx *ctx, int code,
@@ -405,7 +404,7 @@ static void ctx_timer_e(void *arg)
 
 	sip_tp_send(&ctx->dst, ctx->req, ctx->len);
 	stat_inc(sip_stat_tx_retrans);
-	ctx->interval = ctx->interval * 2 < T2 ? ctx->interval * 2 : T2;
+	ctx->interval = backoff(ctx->interval);
 	tmr_start(&ctx->tmr_e, ctx->interval, ctx_timer_e, ctx);
 }
 
@@ -416,11 +415,13 @@ static void ctx_timer_f(void *arg)
 	stat_inc(sip_stat_client_timeouts);
 	tmr_cancel(&ctx->tmr_e);
 	ctx_report(ctx, 408, NULL);
-	sip_ctx_free(ctx);
+	ctx_free(ctx);
 }
 
-int sip_ctx_send(struct sip_ctx *ctx, const struct sip_flow *dst,
-		 const char *method, const char *buf, size_t len)
+/* Send buf (len bytes, copied) to dst and run the RFC 3261 timers. On
+ * error the transaction is freed and h is not called. */
+static int ctx_send(struct sip_ctx *ctx, const struct sip_flow *dst,
+		    const char *method, const char *buf, size_t len)
 {
 	int err;
 
@@ -430,7 +431,7 @@ int sip_ctx_send(struct sip_ctx *ctx, const struct sip_flow *dst,
 	}
 	ctx->req = mem_strndup(buf, len);
 	if (!ctx->req) {
-		sip_ctx_free(ctx);
+		ctx_free(ctx);
 		return ENOMEM;
 	}
 	ctx->len = len;
@@ -440,13 +441,13 @@ int sip_ctx_send(struct sip_ctx *ctx, const struct sip_flow *dst,
 	HASH_ADD_STR(ctx_table, branch, ctx);
 	if (sd_hash_oom) {
 		ctx->state = CTX_NEW;
-		sip_ctx_free(ctx);
+		ctx_free(ctx);
 		return ENOMEM;
 	}
 	ctx->state = CTX_TRYING;
 	err = sip_tp_send(dst, buf, len);
 	if (err) {
-		sip_ctx_free(ctx);
+		ctx_free(ctx);
 		return err;
 	}
 	stat_inc(sip_stat_tx_requests);
@@ -456,6 +457,17 @@ int sip_ctx_send(struct sip_ctx *ctx, const struct sip_flow *dst,
 	}
 	tmr_start(&ctx->tmr_f, 64 * T1, ctx_timer_f, ctx);
 	return 0;
+}
+
+/* Send what was written for ctx, or free ctx when it did not fit. */
+static int ctx_send_built(struct sip_ctx *ctx, const struct sd_buf *b,
+			  const struct sip_flow *dst, const char *method)
+{
+	if (b->overflow) {
+		ctx_free(ctx);
+		return EMSGSIZE;
+	}
+	return ctx_send(ctx, dst, method, b->p, b->len);
 }
 
 int sip_relay(const struct sip_msg *req, const char *ruri,
@@ -476,17 +488,13 @@ int sip_relay(const struct sip_msg *req, const char *ruri,
 		}
 		ruri = uri;
 	}
-	err = sip_ctx_alloc(&ctx, h, arg);
+	err = ctx_alloc(&ctx, h, arg);
 	if (err) {
 		return err;
 	}
 	sd_buf_init(&b, txbuf, sizeof(txbuf));
 	sip_build_relay(&b, req, ruri, dst, ctx->branch);
-	if (b.overflow) {
-		sip_ctx_free(ctx);
-		return EMSGSIZE;
-	}
-	return sip_ctx_send(ctx, dst, method, b.p, b.len);
+	return ctx_send_built(ctx, &b, dst, method);
 }
 
 int sip_request_send(const struct sip_request *r, const struct sip_flow *dst,
@@ -499,17 +507,13 @@ int sip_request_send(const struct sip_request *r, const struct sip_flow *dst,
 	if (!r || !r->method || !r->ruri || !r->from || !r->to) {
 		return EINVAL;
 	}
-	err = sip_ctx_alloc(&ctx, h, arg);
+	err = ctx_alloc(&ctx, h, arg);
 	if (err) {
 		return err;
 	}
 	sd_buf_init(&b, txbuf, sizeof(txbuf));
 	sip_build_request(&b, r, dst, ctx->branch);
-	if (b.overflow) {
-		sip_ctx_free(ctx);
-		return EMSGSIZE;
-	}
-	return sip_ctx_send(ctx, dst, r->method, b.p, b.len);
+	return ctx_send_built(ctx, &b, dst, r->method);
 }
 
 void sip_ctx_receive(struct sip_msg *resp)
@@ -556,6 +560,6 @@ void sip_txn_close(void)
 	}
 	HASH_ITER(hh, ctx_table, ctx, ctx_tmp) {
 		ctx->h = NULL;
-		sip_ctx_free(ctx);
+		ctx_free(ctx);
 	}
 }

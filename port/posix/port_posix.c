@@ -180,6 +180,12 @@ static void from_sockaddr(struct port_addr *a,
 	}
 }
 
+/* errno of a failed socket call, with EWOULDBLOCK spelled EAGAIN. */
+static int sock_errno(void)
+{
+	return errno == EWOULDBLOCK ? EAGAIN : errno;
+}
+
 static int new_socket(int *sock, const struct port_addr *a, int type)
 {
 	int fd = socket(a->family == PORT_AF_INET6 ? AF_INET6 : AF_INET,
@@ -212,30 +218,17 @@ static int bind_socket(int fd, const struct port_addr *a)
 	return 0;
 }
 
-int port_udp_open(int *sock, const struct port_addr *bind)
+/* A new socket bound to a, listening when it is a stream; closed again
+ * on failure. */
+static int open_bound(int *sock, const struct port_addr *a, int type)
 {
-	int err = new_socket(sock, bind, SOCK_DGRAM);
+	int err = new_socket(sock, a, type);
 
 	if (err) {
 		return err;
 	}
-	err = bind_socket(*sock, bind);
-	if (err) {
-		close(*sock);
-		*sock = -1;
-	}
-	return err;
-}
-
-int port_tcp_listen(int *sock, const struct port_addr *bind)
-{
-	int err = new_socket(sock, bind, SOCK_STREAM);
-
-	if (err) {
-		return err;
-	}
-	err = bind_socket(*sock, bind);
-	if (!err && listen(*sock, 64) < 0) {
+	err = bind_socket(*sock, a);
+	if (!err && type == SOCK_STREAM && listen(*sock, 64) < 0) {
 		err = errno;
 	}
 	if (err) {
@@ -243,6 +236,16 @@ int port_tcp_listen(int *sock, const struct port_addr *bind)
 		*sock = -1;
 	}
 	return err;
+}
+
+int port_udp_open(int *sock, const struct port_addr *bind)
+{
+	return open_bound(sock, bind, SOCK_DGRAM);
+}
+
+int port_tcp_listen(int *sock, const struct port_addr *bind)
+{
+	return open_bound(sock, bind, SOCK_STREAM);
 }
 
 int port_tcp_accept(int lsock, int *sock, struct port_addr *peer)
@@ -254,7 +257,7 @@ int port_tcp_accept(int lsock, int *sock, struct port_addr *peer)
 			 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 	if (fd < 0) {
-		return errno == EWOULDBLOCK ? EAGAIN : errno;
+		return sock_errno();
 	}
 	if (fd >= PORT_MAX_FDS) {
 		close(fd);
@@ -306,7 +309,7 @@ int port_sendto(int sock, const void *buf, size_t len,
 	socklen_t sl = to_sockaddr(&ss, dst);
 
 	if (sendto(sock, buf, len, 0, (struct sockaddr *)&ss, sl) < 0) {
-		return errno == EWOULDBLOCK ? EAGAIN : errno;
+		return sock_errno();
 	}
 	return 0;
 }
@@ -317,19 +320,16 @@ int port_recvfrom(int sock, void *buf, size_t *len, struct port_addr *src)
 	socklen_t sl = sizeof(ss);
 	ssize_t n = recvfrom(sock, buf, *len, MSG_TRUNC,
 			     (struct sockaddr *)&ss, &sl);
+	int err;
 
 	if (n < 0) {
-		return errno == EWOULDBLOCK ? EAGAIN : errno;
+		return sock_errno();
 	}
-	if ((size_t)n > *len) {
-		/* Datagram bigger than the buffer: report its real size. */
-		*len = (size_t)n;
-		from_sockaddr(src, &ss);
-		return EMSGSIZE;
-	}
-	*len = (size_t)n;
 	from_sockaddr(src, &ss);
-	return 0;
+	/* A datagram bigger than the buffer: report its real size. */
+	err = (size_t)n > *len ? EMSGSIZE : 0;
+	*len = (size_t)n;
+	return err;
 }
 
 int port_send(int sock, const void *buf, size_t len, size_t *sent)
@@ -338,7 +338,7 @@ int port_send(int sock, const void *buf, size_t len, size_t *sent)
 
 	if (n < 0) {
 		*sent = 0;
-		return errno == EWOULDBLOCK ? EAGAIN : errno;
+		return sock_errno();
 	}
 	*sent = (size_t)n;
 	return 0;
@@ -350,7 +350,7 @@ int port_recv(int sock, void *buf, size_t len, size_t *got)
 
 	if (n < 0) {
 		*got = 0;
-		return errno == EWOULDBLOCK ? EAGAIN : errno;
+		return sock_errno();
 	}
 	*got = (size_t)n;
 	return 0;

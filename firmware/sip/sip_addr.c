@@ -1,0 +1,264 @@
+/** @file sip_addr.c  SIP addresses: one parser of transport + IP literal +
+ * port, and the forms that split their text for it: listen specs
+ * ("udp:ADDR:PORT"), the outbound proxy and next hops
+ * ("sip:IP[:PORT][;transport=]") and registered contacts (libosip2's URI).
+ * Also where a contact is reached and the Contact we give for ourselves.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "sip_priv.h"
+
+/* Longer than any IP literal ("[" 45 characters "]"). */
+#define ADDR_HOST_MAX 64
+
+static int tp_is(struct sd_pl name, const char *s, unsigned flags)
+{
+	if (flags & SIP_ADDR_TP_LOWER) {
+		return name.l == strlen(s) && !memcmp(name.p, s, name.l);
+	}
+	return !sd_pl_casecmp(name, s);
+}
+
+static int tp_parse(struct sd_pl name, unsigned flags, enum sip_tp_type *tp)
+{
+	if (!name.p || tp_is(name, "udp", flags)) {
+		*tp = SIP_TP_UDP;
+	} else if (tp_is(name, "tcp", flags)) {
+		*tp = SIP_TP_TCP;
+	} else {
+		return EINVAL;
+	}
+	return 0;
+}
+
+/* Read as strtoul() reads it, as all three forms always did (blanks or a
+ * sign before the digits pass); longer than 15 characters is refused. */
+static int port_parse(struct sd_pl pl, unsigned flags, uint16_t *port)
+{
+	char num[16], *end;
+	unsigned long v;
+
+	if (!pl.p) {
+		*port = 5060;
+		return 0;
+	}
+	if (!pl.l || sd_pl_copy(pl, num, sizeof(num))) {
+		return EINVAL;
+	}
+	v = strtoul(num, &end, 10);
+	if (*end || v > 65535 || (v == 0 && !(flags & SIP_ADDR_PORT0))) {
+		return EINVAL;
+	}
+	*port = (uint16_t)v;
+	return 0;
+}
+
+int sip_addr_parse(struct sip_addr *a, struct sd_pl tp, struct sd_pl host,
+		   struct sd_pl port, unsigned flags, unsigned *faults)
+{
+	char ip[ADDR_HOST_MAX];
+	uint16_t pn = 0;
+
+	*faults = 0;
+	if (tp_parse(tp, flags, &a->tp)) {
+		*faults |= SIP_ADDR_BAD_TP;
+	}
+	if (port_parse(port, flags, &pn)) {
+		*faults |= SIP_ADDR_BAD_PORT;
+	}
+	if (sd_pl_copy(host, ip, sizeof(ip))) {
+		*faults |= SIP_ADDR_LONG_HOST | SIP_ADDR_NOT_IP;
+	} else if (sd_addr_parse(&a->addr, ip, pn)) {
+		*faults |= SIP_ADDR_NOT_IP;
+	}
+	return *faults ? EINVAL : 0;
+}
+
+int sip_addr_flow(const struct sip_addr *a, struct sip_flow *f)
+{
+	if (a->tp == SIP_TP_UDP) {
+		return sip_tp_udp_flow(f, &a->addr);
+	}
+	/* Listener 0 names our sent-by, as it always has for next hops;
+	 * sending finds or opens the connection. */
+	sip_tp_flow(f, SIP_TP_TCP, 0, &a->addr);
+	return 0;
+}
+
+/* "udp:1.2.3.4:5060", "tcp:[::1]:5060"; "udp:::1:5060" too (the port
+ * follows the last colon). */
+int sip_listen_parse(const char *spec, struct sip_addr *a, char *why,
+		     size_t whylen)
+{
+	const char *sep = strchr(spec, ':');
+	const char *hp = sep ? sep + 1 : "";
+	const char *colon = strrchr(hp, ':');
+	struct sd_pl host = sd_pl_str(hp), port = SD_PL_INIT;
+	unsigned f;
+
+	if (colon && hp[0] == '[' && colon < strchr(hp, ']')) {
+		colon = NULL;
+	}
+	if (colon) {
+		host.l = (size_t)(colon - hp);
+		port = sd_pl_str(colon + 1);
+	}
+	/* Without a ':' the transport is empty, so refused. */
+	if (!sip_addr_parse(a, sd_pl(spec, sep ? (size_t)(sep - spec) : 0),
+			    host, port, SIP_ADDR_PORT0 | SIP_ADDR_TP_LOWER,
+			    &f) && colon) {
+		return 0;
+	}
+	if (f & SIP_ADDR_BAD_TP) {
+		snprintf(why, whylen, "listen '%s': transport must be udp: "
+			 "or tcp:", spec);
+	} else if (!colon) {
+		snprintf(why, whylen, "listen '%s': expected ADDR:PORT", spec);
+	} else if (f & SIP_ADDR_LONG_HOST) {
+		snprintf(why, whylen, "listen '%s': address too long", spec);
+	} else if (f & SIP_ADDR_BAD_PORT) {
+		snprintf(why, whylen, "listen '%s': bad port", spec);
+	} else {
+		snprintf(why, whylen, "listen '%s': '%.*s' is not an IP "
+			 "address", spec, (int)host.l, host.p);
+	}
+	return EINVAL;
+}
+
+int sip_listen_check(const char *spec, char *why, size_t whylen)
+{
+	struct sip_addr a;
+
+	return sip_listen_parse(spec, &a, why, whylen);
+}
+
+/* "sip:IP[:port][;transport=udp|tcp]"; IPv6 in brackets. */
+int sip_proxy_parse(const char *uri, struct sip_addr *a, char *why,
+		    size_t whylen)
+{
+	struct sd_pl host, port = SD_PL_INIT, tp = SD_PL_INIT;
+	const char *p, *semi, *colon, *hend;
+	unsigned f;
+
+	if (strncasecmp(uri, "sip:", 4)) {
+		snprintf(why, whylen, "outbound_proxy '%s': must start with "
+			 "sip:", uri);
+		return EINVAL;
+	}
+	p = uri + 4;
+	semi = strchr(p, ';');
+	hend = semi ? semi : p + strlen(p);
+	if (*p == '[') {
+		const char *rb = memchr(p, ']', (size_t)(hend - p));
+
+		colon = rb && rb + 1 < hend && rb[1] == ':' ? rb + 1 : NULL;
+	} else {
+		colon = memchr(p, ':', (size_t)(hend - p));
+	}
+	host = sd_pl(p, (size_t)((colon ? colon : hend) - p));
+	if (colon) {
+		port = sd_pl(colon + 1, (size_t)(hend - colon - 1));
+	}
+	/* The one parameter allowed; anything else is an empty (refused)
+	 * transport. */
+	if (semi) {
+		tp = strncasecmp(semi, ";transport=", 11) ? sd_pl(semi, 0) :
+			sd_pl_str(semi + 11);
+	}
+	if (!sip_addr_parse(a, tp, host, port, 0, &f)) {
+		return 0;
+	}
+	if (!host.l || (f & SIP_ADDR_LONG_HOST)) {
+		snprintf(why, whylen, "outbound_proxy '%s': bad host", uri);
+	} else if (f & SIP_ADDR_BAD_PORT) {
+		snprintf(why, whylen, "outbound_proxy '%s': bad port", uri);
+	} else if (f & SIP_ADDR_BAD_TP) {
+		snprintf(why, whylen, "outbound_proxy '%s': only "
+			 ";transport=udp or ;transport=tcp", uri);
+	} else {
+		snprintf(why, whylen, "outbound_proxy '%s': host must be an "
+			 "IP address", uri);
+	}
+	return EINVAL;
+}
+
+int sip_proxy_check(const char *uri, char *why, size_t whylen)
+{
+	struct sip_addr a;
+
+	if (!*uri) {
+		return 0;
+	}
+	return sip_proxy_parse(uri, &a, why, whylen);
+}
+
+int sip_uri_flow(const char *uri, struct sip_flow *f)
+{
+	struct sip_addr a;
+	char why[160];
+
+	if (sip_proxy_parse(uri, &a, why, sizeof(why))) {
+		return EINVAL;
+	}
+	return sip_addr_flow(&a, f);
+}
+
+int sip_contact_flow(const osip_uri_t *u, const struct sip_flow *src,
+		     struct sip_flow *out)
+{
+	osip_uri_param_t *prm = NULL;
+	struct sd_pl tp = SD_PL_INIT, port = SD_PL_INIT;
+	struct sip_addr a;
+	unsigned f;
+	int lidx;
+
+	*out = *src;
+	if (!u || !u->host) {
+		return EINVAL;
+	}
+	if (!osip_uri_uparam_get_byname((osip_uri_t *)u, "transport", &prm) &&
+	    prm && prm->gvalue) {
+		tp = sd_pl_str(prm->gvalue);
+	}
+	if (u->port && u->port[0]) {
+		port = sd_pl_str(u->port);
+	}
+	sip_addr_parse(&a, tp, sd_pl_str(u->host), port, 0, &f);
+	if (f & SIP_ADDR_BAD_TP) {
+		return EPROTONOSUPPORT;
+	}
+	if (f & SIP_ADDR_BAD_PORT) {
+		return EINVAL;
+	}
+	if (f & SIP_ADDR_NOT_IP) {
+		return 0; /* a host name: use the source of the REGISTER */
+	}
+	if (a.tp == SIP_TP_UDP) {
+		return sip_tp_udp_flow(out, &a.addr);
+	}
+	if (src->tp == SIP_TP_TCP) {
+		/* conn/gen still name the live connection. */
+		out->peer = a.addr;
+		return 0;
+	}
+	lidx = sip_tp_listener(SIP_TP_TCP, a.addr.family);
+	if (lidx < 0) {
+		return EAFNOSUPPORT;
+	}
+	sip_tp_flow(out, SIP_TP_TCP, lidx, &a.addr);
+	return 0;
+}
+
+void sip_local_contact(const struct sip_flow *f, char *buf, size_t size)
+{
+	char sent_by[160];
+	const char *tp;
+
+	sip_tp_sent_by(f, sent_by, sizeof(sent_by), &tp);
+	snprintf(buf, size, "sip:%s%s", sent_by,
+		 f->tp == SIP_TP_TCP ? ";transport=tcp" : "");
+}
