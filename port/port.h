@@ -46,6 +46,8 @@ void port_close_all(void);
 
 /** Monotonic milliseconds; wraps at 2^32 (compare with tmr_before()). */
 uint32_t port_now_ms(void);
+/** Monotonic microseconds, for measuring short waits (commit times). */
+uint64_t port_now_us(void);
 /** Wall-clock seconds since the epoch, for Date headers. */
 int64_t port_wall_s(void);
 int port_random(void *buf, size_t len);

@@ -15,6 +15,7 @@
 #include "mod.h"
 #include "store_priv.h"
 #include "loop.h"
+#include "port.h"
 #include "tmr.h"
 
 #define MOD_DEF "store.def"
@@ -77,10 +78,17 @@ static unsigned n_waiting;
 static struct tmr window_tmr;
 static int fail_next_commit;
 
+/* Commit times (the loop waits for them): a histogram of powers of two
+ * of microseconds, logged at close. */
+#define COMMIT_BUCKETS 24
+static unsigned long commit_hist[COMMIT_BUCKETS];
+static uint64_t commit_max_us;
+
 /* Space in use (see pages_in_use()). */
 static size_t used_committed;	/* bytes, as of the last commit */
 static size_t used_group;	/* estimate of what the open group adds */
 static size_t pages_in_use(void);
+static void commit_report(void);
 
 int store_map_err(int rc)
 {
@@ -206,6 +214,7 @@ int store_txn_end(MDB_txn *t, int rc)
 		return store_map_err(rc);
 	}
 	group_writes++;
+	stat_inc(store_stat_writes);
 	return 0;
 }
 
@@ -380,9 +389,58 @@ void store_close(void)
 		return;
 	}
 	loop_idle_del(commit_now, NULL);
+	commit_report();
 	store_msg_close();
 	mdb_env_close(store_env);
 	store_env = NULL;
+}
+
+static void commit_took(uint64_t us)
+{
+	unsigned b = 0;
+
+	while (b + 1 < COMMIT_BUCKETS && (UINT64_C(1) << b) < us) {
+		b++;
+	}
+	commit_hist[b]++;
+	if (us > commit_max_us) {
+		commit_max_us = us;
+	}
+}
+
+/* The commit time under which a share (per mille) of commits stayed. */
+static uint64_t commit_quantile(unsigned long n, unsigned permille)
+{
+	unsigned long want = (n * permille + 999) / 1000, seen = 0;
+	unsigned b;
+
+	for (b = 0; b < COMMIT_BUCKETS; b++) {
+		seen += commit_hist[b];
+		if (seen >= want) {
+			return UINT64_C(1) << b;
+		}
+	}
+	return commit_max_us;
+}
+
+static void commit_report(void)
+{
+	unsigned long n = 0;
+	unsigned b;
+
+	for (b = 0; b < COMMIT_BUCKETS; b++) {
+		n += commit_hist[b];
+	}
+	if (n) {
+		LOG_INF("%lu commits of %lu writes; commit time p50 <= %llu "
+			"us, p99 <= %llu us, max %llu us", n,
+			store_stat_writes,
+			(unsigned long long)commit_quantile(n, 500),
+			(unsigned long long)commit_quantile(n, 990),
+			(unsigned long long)commit_max_us);
+	}
+	memset(commit_hist, 0, sizeof(commit_hist));
+	commit_max_us = 0;
 }
 
 int store_flush(void)
@@ -392,6 +450,8 @@ int store_flush(void)
 
 	tmr_cancel(&window_tmr);
 	if (group) {
+		uint64_t t0 = port_now_us();
+
 		if (fail_next_commit) {
 			err = fail_next_commit;
 			fail_next_commit = 0;
@@ -399,6 +459,7 @@ int store_flush(void)
 		} else {
 			err = store_map_err(mdb_txn_commit(group));
 		}
+		commit_took(port_now_us() - t0);
 		group = NULL;
 		used_group = 0;
 		used_committed = pages_in_use();

@@ -95,6 +95,14 @@ uint32_t port_now_ms(void)
 			  (uint64_t)ts.tv_nsec / 1000000u);
 }
 
+uint64_t port_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 int64_t port_wall_s(void)
 {
 	return (int64_t)time(NULL);

@@ -97,6 +97,11 @@ uint32_t port_now_ms(void)
 	return now_ms;
 }
 
+uint64_t port_now_us(void)
+{
+	return elapsed_ms * 1000u;
+}
+
 int64_t port_wall_s(void)
 {
 	return wall_s + (int64_t)(elapsed_ms / 1000u);
