@@ -576,7 +576,6 @@ int sip_contact_flow(const osip_uri_t *u, const struct sip_flow *src,
 	enum sip_tp_type want = SIP_TP_UDP;
 	struct port_addr a;
 	unsigned long port = 5060;
-	int lidx;
 
 	*out = *src;
 	if (!u || !u->host) {
@@ -601,12 +600,21 @@ int sip_contact_flow(const osip_uri_t *u, const struct sip_flow *src,
 	if (sd_addr_parse(&a, u->host, (uint16_t)port)) {
 		return 0; /* a host name: use the source of the REGISTER */
 	}
-	if (want == SIP_TP_UDP) {
-		return sip_tp_udp_flow(out, &a);
-	}
-	if (src->tp == SIP_TP_TCP) {
+	if (want == SIP_TP_TCP && src->tp == SIP_TP_TCP) {
 		out->peer = a; /* conn/gen still name the live connection */
 		return 0;
+	}
+	return sip_peer_flow(want, &a, out);
+}
+
+int sip_peer_flow(enum sip_tp_type tp, const struct port_addr *peer,
+		  struct sip_flow *out)
+{
+	struct port_addr a = *peer; /* peer may be out->peer */
+	int lidx;
+
+	if (tp == SIP_TP_UDP) {
+		return sip_tp_udp_flow(out, &a);
 	}
 	lidx = tcp_listener_for(a.family);
 	if (lidx < 0) {
