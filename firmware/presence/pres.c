@@ -1,6 +1,6 @@
-/** @file pres.c  Presence: configuration, presentities, and the hooks to
- * the registrar (registration-driven presence) and the offline store
- * (message-summary, delivery when a user comes online).
+/** @file pres.c  Presence: configuration, presentities, what PUBLISH and
+ * SUBSCRIBE share (expiry, sweeping stale records at start), and the
+ * module's start and stop.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -9,11 +9,7 @@
 #define LOG_MODULE "pres"
 #include "cfg.h"
 #include "log.h"
-#ifdef CONFIG_SIMPLED_OFFLINE
-#include "offline.h"
-#endif
 #include "pres_priv.h"
-#include "reg.h"
 
 struct pres_cfg pres_cfg;
 static struct pres_entity *entities;
@@ -52,40 +48,9 @@ static const struct cfg_opt pres_opts[] = {
 #undef P_LIST
 
 static const struct cfg_sect pres_sect = {
-	"presence", pres_opts, sizeof(pres_opts) / sizeof(pres_opts[0]), &pres_cfg,
-	NULL
+	"presence", pres_opts, sizeof(pres_opts) / sizeof(pres_opts[0]),
+	&pres_cfg, NULL
 };
-
-static const char *const event_names[PRES_EV__COUNT] = {
-	"presence", "presence.winfo", "message-summary",
-};
-
-int pres_event_from_pl(struct sd_pl ev)
-{
-	const char *semi = memchr(ev.p, ';', ev.l);
-	int i;
-
-	if (semi) {
-		ev.l = (size_t)(semi - ev.p); /* parameters (id=) ignored */
-	}
-	ev = sd_pl_trim(ev);
-	for (i = 0; i < PRES_EV__COUNT; i++) {
-#ifndef CONFIG_SIMPLED_OFFLINE
-		if (i == PRES_EV_MSGSUM) {
-			continue; /* no offline store to count */
-		}
-#endif
-		if (!sd_pl_casecmp(ev, event_names[i])) {
-			return i;
-		}
-	}
-	return -1;
-}
-
-const char *pres_event_name(enum pres_event ev)
-{
-	return event_names[ev];
-}
 
 int pres_expires(struct sip_stx *st, const struct sip_msg *req, int offset)
 {
@@ -145,38 +110,43 @@ void pres_entity_put(struct pres_entity *e)
 	}
 }
 
-static int on_reg_change(void *ev, void *arg)
-{
-	const struct reg_change *ch = ev;
-	struct pres_entity *e = pres_entity_get(ch->aor, 0);
+/* Records of the last run are swept in batches: a walk must not write. */
+#define SWEEP_BATCH 32
+#define SWEEP_KEY_LEN \
+	(PRES_KEY_LEN > PRES_DOC_KEY_LEN ? PRES_KEY_LEN : PRES_DOC_KEY_LEN)
+
+struct sweep {
+	pres_stale_h *stale;
 	unsigned n;
+	char keys[SWEEP_BATCH][SWEEP_KEY_LEN];
+};
 
-	(void)arg;
-	if (!e || e->n_docs) {
-		return 0; /* published state wins over registration state */
-	}
-	/* First binding, or the last one gone: the dummy state flips. */
-	n = reg_lookup(ch->aor, NULL, NULL);
-	if ((ch->ev == REG_ADDED && n == 1) ||
-	    ((ch->ev == REG_REMOVED || ch->ev == REG_EXPIRED) && n == 0)) {
-		pres_notify_all(e, PRES_EV_PRESENCE);
-	}
-	return 0;
-}
-
-#ifdef CONFIG_SIMPLED_OFFLINE
-static int on_offline_change(void *ev, void *arg)
+static int sweep_one(const char *key, const void *val, size_t vlen,
+		     void *arg)
 {
-	const struct offline_change *ch = ev;
-	struct pres_entity *e = pres_entity_get(ch->owner, 0);
+	struct sweep *sw = arg;
 
-	(void)arg;
-	if (e) {
-		pres_notify_all(e, PRES_EV_MSGSUM);
+	if (strlen(key) < sizeof(sw->keys[0]) && sw->stale(key, val, vlen)) {
+		strcpy(sw->keys[sw->n++], key);
 	}
-	return 0;
+	return sw->n == SWEEP_BATCH;
 }
-#endif
+
+void pres_store_sweep(enum store_kind k, pres_stale_h *stale)
+{
+	static struct sweep sw;
+	unsigned i;
+	int err = 0;
+
+	sw.stale = stale;
+	do {
+		sw.n = 0;
+		store_rec_walk(k, "", sweep_one, &sw);
+		for (i = 0; i < sw.n && !err; i++) {
+			err = store_rec_del(k, sw.keys[i]);
+		}
+	} while (sw.n == SWEEP_BATCH && !err);
+}
 
 static int pres_start(void)
 {
@@ -189,16 +159,14 @@ static int pres_start(void)
 		err = pres_sub_init();
 	}
 	if (!err) {
+		err = pres_wb_init();
+	}
+	if (!err) {
 		err = pres_auth_init();
 	}
 	if (!err) {
-		err = reg_observe(on_reg_change, NULL);
+		err = pres_pkgs_init();
 	}
-#ifdef CONFIG_SIMPLED_OFFLINE
-	if (!err) {
-		err = offline_observe(on_offline_change, NULL);
-	}
-#endif
 	return err;
 }
 
@@ -206,6 +174,7 @@ static void pres_stop(void)
 {
 	struct pres_entity *e, *tmp;
 
+	pres_wb_close();
 	pres_sub_close();
 	pres_publish_close();
 	HASH_ITER(hh, entities, e, tmp) {

@@ -7,17 +7,24 @@
 #include "pres.h"
 #include "sd_hash.h"
 #include "sip.h"
+#include "store.h"
 #include "tmr.h"
 
 #define MOD_DEF "pres.def"
 #include "mod_decl.h"
 
 #define PRES_ETAG_LEN 16
+/* The ETag's first part: the document's id (its LMDB key after "aor\x1f"). */
+#define PRES_DOC_ID_LEN 10
+#define PRES_DOC_KEY_LEN (CONFIG_SIMPLED_MAX_URI_LEN + PRES_DOC_ID_LEN + 2)
 #define PRES_TAG_LEN 64
 #define PRES_KEY_LEN (CONFIG_SIMPLED_MAX_CALLID_LEN + 2 * PRES_TAG_LEN + 4)
 /* Closed tuple ids remembered per presentity after a document goes. */
 #define PRES_CLOSED_IDS 256
+#define PRES_PIDF_TYPE "application/pidf+xml"
 
+/* Event package ids: a bit each in dirty_events, and written to LMDB with
+ * every subscription (pres_wb.c), so values are never reused. */
 enum pres_event {
 	PRES_EV_PRESENCE = 0,
 	PRES_EV_WINFO,
@@ -26,6 +33,37 @@ enum pres_event {
 };
 
 struct pres_sub;
+
+/*
+ * One event package (RFC 6665 4.4.2; Kamailio's pres_ev_t): what
+ * SUBSCRIBE and NOTIFY need to serve it. One file defines each; the table
+ * in pres_pkg.c lists those built in, and only those are accepted and
+ * named in Allow-Events.
+ */
+struct pres_pkg {
+	const char *name;	/* Event header token */
+	const char *ctype;	/* Content-Type of NOTIFY bodies */
+	enum pres_event ev;
+	/* Only the presentity itself may subscribe: no authorization, and
+	 * not a watcher that presence.winfo lists. */
+	int owner_only;
+	/* The NOTIFY body of s. changed and what: see pres_sub_notify(). */
+	void (*body)(struct sd_buf *b, struct pres_sub *s,
+		     const struct pres_sub *changed, const char *what);
+	/* Optional. Watcher w of the presentity of s came, went or was
+	 * decided on; what is its winfo event ("subscribe", "timeout"...). */
+	void (*watcher_changed)(struct pres_sub *s, const struct pres_sub *w,
+				const char *what);
+	/* Optional, at start: observe what changes the package's state. */
+	int (*init)(void);
+	/* Optional: aor published a document; open: it says
+	 * <basic>open</basic>. */
+	void (*published)(const char *aor, int open);
+};
+
+extern const struct pres_pkg pres_pkg_presence;	/* pres_pidf.c */
+extern const struct pres_pkg pres_pkg_winfo;	/* pres_winfo.c */
+extern const struct pres_pkg pres_pkg_mwi;	/* pres_mwi.c (offline) */
 
 /* A presentity (user@domain) with documents or watchers. */
 struct pres_entity {
@@ -68,7 +106,7 @@ struct pres_sub {
 	struct pres_sub *next;		/* in its entity */
 	struct pres_entity *ent;
 	struct tmr tmr;
-	enum pres_event event;
+	const struct pres_pkg *pkg;
 	enum pres_sub_state state;
 	enum pres_decision decision;
 	uint32_t local_cseq;
@@ -78,6 +116,9 @@ struct pres_sub {
 	unsigned inflight;		/* NOTIFYs awaiting an answer */
 	int zombie;			/* removed, freed when inflight is 0 */
 	int dirty;			/* write-back pending */
+	/* Restored before SIP opened its listeners: flow has only tp and
+	 * peer, and is bound to a listener at its first use. */
+	int unbound;
 	struct sip_flow flow;
 	char key[PRES_KEY_LEN];		/* callid|remote tag|local tag */
 	char callid[CONFIG_SIMPLED_MAX_CALLID_LEN];
@@ -89,15 +130,62 @@ struct pres_sub {
 	char route[CONFIG_SIMPLED_MAX_ROUTE_LEN + 1];	/* Route lines */
 };
 
+/*
+ * Version 1 of a written-back subscription, as the builds before version 2
+ * wrote it: an image of this struct in host byte order, sized by Kconfig
+ * (so recognised by its exact size and tag). Frozen here so that the
+ * records can be migrated (pres_wb.c); the flow is struct sip_flow of
+ * those builds, of which only tp and peer are read.
+ */
+#define PRES_SUB_REC_V1 0x50530001u
+struct pres_sub_rec_v1 {
+	uint32_t version;		/* PRES_SUB_REC_V1 */
+	uint32_t event, state, decision;
+	uint32_t local_cseq, remote_cseq, winfo_version;
+	int64_t expires_at;
+	struct {
+		int32_t tp;		/* enum sip_tp_type */
+		int32_t lidx, conn;
+		uint32_t gen;
+		struct {
+			uint8_t family;
+			uint16_t port;
+			uint8_t ip[16];
+		} peer;
+	} flow;
+	char callid[CONFIG_SIMPLED_MAX_CALLID_LEN];
+	char local_tag[PRES_TAG_LEN];
+	char remote_from[CONFIG_SIMPLED_MAX_URI_LEN + PRES_TAG_LEN + 8];
+	char presentity_uri[CONFIG_SIMPLED_MAX_URI_LEN + 4];
+	char watcher[CONFIG_SIMPLED_MAX_URI_LEN];
+	char contact[CONFIG_SIMPLED_MAX_URI_LEN];
+	char route[CONFIG_SIMPLED_MAX_ROUTE_LEN + 1];
+};
+
 /* pres.c */
 struct pres_entity *pres_entity_get(const char *key, int create);
 void pres_entity_put(struct pres_entity *e);
-int pres_event_from_pl(struct sd_pl ev);
 /** Expiry granted to a PUBLISH or SUBSCRIBE (default, min with its
  * action, max, minus offset), or -1 after answering 400/423. */
 int pres_expires(struct sip_stx *st, const struct sip_msg *req,
 		 int offset);
-const char *pres_event_name(enum pres_event ev);
+/** Is a stored record stale (to be deleted at start)? */
+typedef int (pres_stale_h)(const char *key, const void *val, size_t vlen);
+/** Delete the records of kind k that stale says are stale. */
+void pres_store_sweep(enum store_kind k, pres_stale_h *stale);
+
+/* pres_pkg.c */
+/** The package named by an Event header value (parameters ignored), or
+ * NULL when none such is built in. */
+const struct pres_pkg *pres_pkg_find(struct sd_pl ev);
+/** The package with this id, or NULL when it is not built in. */
+const struct pres_pkg *pres_pkg_of(unsigned ev);
+/** "presence, presence.winfo, ...": the packages built in. */
+const char *pres_pkg_allow_events(void);
+/** Start every package (its init). */
+int pres_pkgs_init(void);
+/** Tell every package that aor published a document. */
+void pres_pkgs_published(const char *aor, int open);
 
 /* pres_xml.c */
 /** Well-formed XML with a single root? @return 0 or EBADMSG (why set). */
@@ -128,6 +216,33 @@ void pres_notify_all(struct pres_entity *e, enum pres_event ev);
 /** A watcher's authorization changed; tell it and winfo watchers. */
 void pres_sub_decide(struct pres_entity *e, const char *watcher,
 		     enum pres_decision d);
+/**
+ * Send s its current state. reason: NULL for active/pending, else the
+ * subscription ends with this reason ("" for none). changed and what: for
+ * winfo, the watcher whose state changed and its event (a partial
+ * document), or NULL for the full list.
+ */
+void pres_sub_notify(struct pres_sub *s, const char *reason,
+		     const struct pres_sub *changed, const char *what);
+/** The dialog key "callid|remote tag|local tag". @return 0 or
+ * ENAMETOOLONG. */
+int pres_sub_key(char *key, size_t size, struct sd_pl callid,
+		 struct sd_pl remote_tag, const char *local_tag);
+struct pres_sub *pres_sub_find(const char *key);
+/** Index s (key set) and link it to e. @return 0 or ENOMEM. */
+int pres_sub_link(struct pres_sub *s, struct pres_entity *e);
+/** (Re)start the expiry of s, expires s from now. */
+void pres_sub_arm(struct pres_sub *s, uint32_t expires);
+typedef void (pres_sub_h)(struct pres_sub *s, void *arg);
+void pres_subs_walk(pres_sub_h *h, void *arg);
+
+/* pres_wb.c */
+/** Restore the written-back subscriptions and start the flushes. */
+int pres_wb_init(void);
+/** Write back what changed and stop. */
+void pres_wb_close(void);
+/** s is gone: so is its record. */
+void pres_wb_forget(const struct pres_sub *s);
 
 /* pres_auth.c */
 int pres_auth_init(void);

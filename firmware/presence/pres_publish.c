@@ -13,17 +13,12 @@
 
 #define LOG_MODULE "pres"
 #include "log.h"
-#ifdef CONFIG_SIMPLED_OFFLINE
-#include "offline.h"
-#endif
 #include "pool.h"
 #include "pres_priv.h"
 #include "reg.h"
 #include "stat.h"
 #include "store.h"
 
-#define DOC_ID_LEN 10
-#define PIDF_TYPE "application/pidf+xml"
 
 struct doc_ext {
 	uint32_t gen;
@@ -52,12 +47,14 @@ static struct doc_ext *ext(struct pres_doc *d)
 
 static void doc_key(const struct pres_doc *d, char *key, size_t size)
 {
-	snprintf(key, size, "%s\x1f%.*s", d->ent->key, DOC_ID_LEN, d->etag);
+	snprintf(key, size, "%s\x1f%.*s", d->ent->key, PRES_DOC_ID_LEN,
+		 d->etag);
 }
 
 static void set_etag(struct pres_doc *d)
 {
-	snprintf(d->etag + DOC_ID_LEN, sizeof(d->etag) - DOC_ID_LEN, "%06x",
+	snprintf(d->etag + PRES_DOC_ID_LEN,
+		 sizeof(d->etag) - PRES_DOC_ID_LEN, "%06x",
 		 ext(d)->gen & 0xffffffu);
 }
 
@@ -65,62 +62,71 @@ static void set_etag(struct pres_doc *d)
 static int doc_write(struct pres_doc *d, int64_t expires,
 		     const struct sip_msg *req)
 {
-	char key[CONFIG_SIMPLED_MAX_URI_LEN + DOC_ID_LEN + 2];
-	size_t tl = strlen(PIDF_TYPE) + 1;
+	char key[PRES_DOC_KEY_LEN];
+	size_t tl = strlen(PRES_PIDF_TYPE) + 1;
 
 	if (8 + tl + req->body.l > sizeof(rec)) {
 		return EMSGSIZE;
 	}
 	memcpy(rec, &expires, 8);
-	memcpy(rec + 8, PIDF_TYPE, tl);
+	memcpy(rec + 8, PRES_PIDF_TYPE, tl);
 	memcpy(rec + 8 + tl, req->body.p, req->body.l);
 	doc_key(d, key, sizeof(key));
 	return store_rec_put(STORE_PRES_DOC, key, rec, 8 + tl + req->body.l);
 }
 
-void pres_docs_walk(const struct pres_entity *e, pres_doc_h *h, void *arg)
+/* The body of d from LMDB, in rec until the next read. @return 0 or
+ * ENOENT (no such record, or a malformed one). */
+static int doc_read(const struct pres_doc *d, const char **body,
+		    size_t *len)
 {
-	char key[CONFIG_SIMPLED_MAX_URI_LEN + DOC_ID_LEN + 2];
-	struct pres_doc *d;
-
-	for (d = e->docs; d; d = d->next) {
-		size_t vl, tl;
-
-		doc_key(d, key, sizeof(key));
-		if (store_rec_get(STORE_PRES_DOC, key, rec, sizeof(rec) - 1,
-				  &vl) || vl < 9) {
-			continue;
-		}
-		rec[vl] = '\0';
-		tl = strlen(rec + 8) + 1;
-		if (8 + tl > vl) {
-			continue;
-		}
-		h(rec + 8 + tl, vl - 8 - tl, arg);
-	}
-}
-
-static void remember_closed(struct pres_doc *d)
-{
-	char key[CONFIG_SIMPLED_MAX_URI_LEN + DOC_ID_LEN + 2];
+	char key[PRES_DOC_KEY_LEN];
 	size_t vl, tl;
 
 	doc_key(d, key, sizeof(key));
 	if (store_rec_get(STORE_PRES_DOC, key, rec, sizeof(rec) - 1, &vl) ||
 	    vl < 9) {
-		return;
+		return ENOENT;
 	}
 	rec[vl] = '\0';
 	tl = strlen(rec + 8) + 1;
-	pres_pidf_tuple_ids(rec + 8 + tl, vl - 8 - tl, d->ent->closed_ids,
-			    sizeof(d->ent->closed_ids));
+	if (8 + tl > vl) {
+		return ENOENT;
+	}
+	*body = rec + 8 + tl;
+	*len = vl - 8 - tl;
+	return 0;
+}
+
+void pres_docs_walk(const struct pres_entity *e, pres_doc_h *h, void *arg)
+{
+	struct pres_doc *d;
+	const char *body;
+	size_t len;
+
+	for (d = e->docs; d; d = d->next) {
+		if (!doc_read(d, &body, &len)) {
+			h(body, len, arg);
+		}
+	}
+}
+
+static void remember_closed(struct pres_doc *d)
+{
+	const char *body;
+	size_t len;
+
+	if (!doc_read(d, &body, &len)) {
+		pres_pidf_tuple_ids(body, len, d->ent->closed_ids,
+				    sizeof(d->ent->closed_ids));
+	}
 }
 
 static void doc_free(struct pres_doc *d, int drop_from_store)
 {
 	struct pres_entity *e = d->ent;
 	struct pres_doc **pp;
-	char key[CONFIG_SIMPLED_MAX_URI_LEN + DOC_ID_LEN + 2];
+	char key[PRES_DOC_KEY_LEN];
 
 	if (drop_from_store) {
 		remember_closed(d);
@@ -159,13 +165,13 @@ static struct pres_doc *doc_new(struct pres_entity *e, const char *id)
 		return NULL;
 	}
 	if (id) {
-		memcpy(d->etag, id, DOC_ID_LEN);
+		memcpy(d->etag, id, PRES_DOC_ID_LEN);
 	} else {
-		sd_rand_hex(d->etag, DOC_ID_LEN);
+		sd_rand_hex(d->etag, PRES_DOC_ID_LEN);
 	}
-	d->etag[DOC_ID_LEN] = '\0';
+	d->etag[PRES_DOC_ID_LEN] = '\0';
 	sd_hash_oom = 0;
-	HASH_ADD(hh, docs_by_id, etag, DOC_ID_LEN, d);
+	HASH_ADD(hh, docs_by_id, etag, PRES_DOC_ID_LEN, d);
 	if (sd_hash_oom) {
 		pool_put(&pres_doc_pool, d);
 		return NULL;
@@ -195,9 +201,9 @@ static int check_body(struct sip_stx *st, const struct sip_msg *req)
 		type.l = (size_t)((const char *)memchr(type.p, ';', type.l) -
 				  type.p);
 	}
-	if (sd_pl_casecmp(sd_pl_trim(type), PIDF_TYPE)) {
-		sip_reply(st, 415, NULL, "Accept: " PIDF_TYPE "\r\n", NULL,
-			  NULL, 0);
+	if (sd_pl_casecmp(sd_pl_trim(type), PRES_PIDF_TYPE)) {
+		sip_reply(st, 415, NULL, "Accept: " PRES_PIDF_TYPE "\r\n",
+			  NULL, NULL, 0);
 		return 1;
 	}
 	if (pres_xml_check(req->body.p, req->body.l, &why)) {
@@ -237,7 +243,7 @@ static void on_publish(struct sip_stx *st, const struct sip_msg *req)
 			  "No user in Request-URI", NULL, NULL, NULL, 0);
 		return;
 	}
-	if (!ev || pres_event_from_pl(ev->value) != PRES_EV_PRESENCE) {
+	if (!ev || pres_pkg_find(ev->value) != &pres_pkg_presence) {
 		sip_reply(st, 489, "Bad Event", "Allow-Events: presence\r\n",
 			  NULL, NULL, 0);
 		return;
@@ -251,7 +257,7 @@ static void on_publish(struct sip_stx *st, const struct sip_msg *req)
 			sip_reply(st, 412, NULL, NULL, NULL, NULL, 0);
 			return;
 		}
-		HASH_FIND(hh, docs_by_id, im->value.p, DOC_ID_LEN, d);
+		HASH_FIND(hh, docs_by_id, im->value.p, PRES_DOC_ID_LEN, d);
 		if (!d || strcmp(d->ent->key, aor) ||
 		    (ext(d)->gen_known &&
 		     strncmp(d->etag, im->value.p, PRES_ETAG_LEN))) {
@@ -319,13 +325,7 @@ static void on_publish(struct sip_stx *st, const struct sip_msg *req)
 	}
 	stat_inc(pres_stat_published);
 	pres_notify_all(e, PRES_EV_PRESENCE);
-#ifdef CONFIG_SIMPLED_OFFLINE
-	if (open) {
-		offline_kick(aor);
-	}
-#else
-	(void)open;
-#endif
+	pres_pkgs_published(aor, open);
 }
 
 /* Bring the documents of the last run back. */
@@ -339,7 +339,7 @@ static int restore_doc(const char *key, const void *val, size_t vlen,
 	int64_t until, now = port_wall_s();
 
 	(void)arg;
-	if (!sep || strlen(sep + 1) != DOC_ID_LEN || vlen < 9 ||
+	if (!sep || strlen(sep + 1) != PRES_DOC_ID_LEN || vlen < 9 ||
 	    (size_t)(sep - key) >= sizeof(aor)) {
 		return 0;
 	}
@@ -362,31 +362,21 @@ static int restore_doc(const char *key, const void *val, size_t vlen,
 	return 0;
 }
 
-struct stale {
-	unsigned n;
-	char keys[32][CONFIG_SIMPLED_MAX_URI_LEN + DOC_ID_LEN + 2];
-};
-
-static int find_stale(const char *key, const void *val, size_t vlen,
-		      void *arg)
+/* Expired while we were down. */
+static int doc_stale(const char *key, const void *val, size_t vlen)
 {
-	struct stale *s = arg;
 	int64_t until;
 
-	if (vlen >= 8) {
-		memcpy(&until, val, 8);
-		if (until <= port_wall_s() && s->n < 32) {
-			snprintf(s->keys[s->n++], sizeof(s->keys[0]), "%s",
-				 key);
-		}
+	(void)key;
+	if (vlen < 8) {
+		return 0;
 	}
-	return 0;
+	memcpy(&until, val, 8);
+	return until <= port_wall_s();
 }
 
 int pres_publish_init(void)
 {
-	static struct stale stale;
-	unsigned i;
 	int err = pool_setup(&pres_doc_pool, sizeof(struct doc_slot));
 
 	if (err) {
@@ -394,13 +384,7 @@ int pres_publish_init(void)
 	}
 	if (store_is_open()) {
 		store_rec_walk(STORE_PRES_DOC, "", restore_doc, NULL);
-		do {
-			stale.n = 0;
-			store_rec_walk(STORE_PRES_DOC, "", find_stale, &stale);
-			for (i = 0; i < stale.n; i++) {
-				store_rec_del(STORE_PRES_DOC, stale.keys[i]);
-			}
-		} while (stale.n == 32);
+		pres_store_sweep(STORE_PRES_DOC, doc_stale);
 		if (n_docs) {
 			LOG_INF("%u presence documents restored", n_docs);
 		}

@@ -149,6 +149,13 @@ const char *sip_local_domain(struct sd_pl host);
 int sip_contact_flow(const osip_uri_t *u, const struct sip_flow *src,
 		     struct sip_flow *out);
 
+/** A flow to peer over tp from one of our listeners of its address
+ * family, with no connection: a TCP one reuses a connection open to peer
+ * or makes a new one (e.g. a dialog restored after a restart). peer may
+ * point into out. @return 0 or EAFNOSUPPORT (no such listener). */
+int sip_peer_flow(enum sip_tp_type tp, const struct port_addr *peer,
+		  struct sip_flow *out);
+
 /** Write a URI (scheme:user@host:port;params) from libosip2's view.
  * @return 0 or ENAMETOOLONG / EINVAL. */
 int sip_uri_print(const osip_uri_t *u, char *buf, size_t size);

@@ -214,7 +214,6 @@ int sip_contact_flow(const osip_uri_t *u, const struct sip_flow *src,
 	struct sd_pl tp = SD_PL_INIT, port = SD_PL_INIT;
 	struct sip_addr a;
 	unsigned f;
-	int lidx;
 
 	*out = *src;
 	if (!u || !u->host) {
@@ -237,19 +236,28 @@ int sip_contact_flow(const osip_uri_t *u, const struct sip_flow *src,
 	if (f & SIP_ADDR_NOT_IP) {
 		return 0; /* a host name: use the source of the REGISTER */
 	}
-	if (a.tp == SIP_TP_UDP) {
-		return sip_tp_udp_flow(out, &a.addr);
-	}
-	if (src->tp == SIP_TP_TCP) {
+	if (a.tp == SIP_TP_TCP && src->tp == SIP_TP_TCP) {
 		/* conn/gen still name the live connection. */
 		out->peer = a.addr;
 		return 0;
 	}
-	lidx = sip_tp_listener(SIP_TP_TCP, a.addr.family);
+	return sip_peer_flow(a.tp, &a.addr, out);
+}
+
+int sip_peer_flow(enum sip_tp_type tp, const struct port_addr *peer,
+		  struct sip_flow *out)
+{
+	struct port_addr a = *peer; /* peer may be out->peer */
+	int lidx;
+
+	if (tp == SIP_TP_UDP) {
+		return sip_tp_udp_flow(out, &a);
+	}
+	lidx = sip_tp_listener(SIP_TP_TCP, a.family);
 	if (lidx < 0) {
 		return EAFNOSUPPORT;
 	}
-	sip_tp_flow(out, SIP_TP_TCP, lidx, &a.addr);
+	sip_tp_flow(out, SIP_TP_TCP, lidx, &a);
 	return 0;
 }
 

@@ -1,5 +1,6 @@
 /** @file test_sim_presence.c  PUBLISH, SUBSCRIBE/NOTIFY, winfo,
  * message-summary, aggregation, authorization, restart, on virtual time. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,8 +11,9 @@
 #include <cmocka.h>
 
 #include "harness.h"
-#include "pres.h"
+#include "pres_priv.h"
 #include "stat.h"
+#include "store.h"
 
 #define D H_DOMAIN
 
@@ -241,6 +243,16 @@ static void test_bad_event_and_raise(void **state)
 		.event = "dialog"}));
 	assert_int_equal(h_status(resp), 489);
 	assert_string_equal(h_hdr(resp, "Allow-Events"), "presence");
+	/* SUBSCRIBE offers the packages built in. */
+	subscribe(a, 2, "alice", "alice", "dialog", 600, "evs", NULL);
+	assert_int_equal(take_resp(a), 489);
+#ifdef CONFIG_SIMPLED_OFFLINE
+	assert_string_equal(h_hdr(resp, "Allow-Events"),
+			    "presence, presence.winfo, message-summary");
+#else
+	assert_string_equal(h_hdr(resp, "Allow-Events"),
+			    "presence, presence.winfo");
+#endif
 	assert_int_equal(publish(a, 2, "alice", NULL, 10, NULL,
 				 pidf("alice", "t1", 1)), 200);
 	assert_string_equal(h_hdr(resp, "Expires"), "120");
@@ -490,8 +502,10 @@ static void test_message_summary(void **state)
 
 static void test_restart_keeps_documents_and_subscriptions(void **state)
 {
+	unsigned char rec[STORE_REC_MAX];
+	char tag[64], key[160];
 	const char *n;
-	char tag[64];
+	size_t vl;
 	int a, b;
 
 	(void)state;
@@ -510,6 +524,12 @@ static void test_restart_keeps_documents_and_subscriptions(void **state)
 	b = h_client(3);
 	assert_int_equal(pres_doc_count(), 1);
 	assert_int_equal(pres_sub_count(), 1);
+	/* Written back in the versioned encoding (pres_wb.c), version 2. */
+	snprintf(key, sizeof(key), "rs|wbob|%s", tag);
+	assert_int_equal(store_rec_get(STORE_PRES_SUB, key, rec, sizeof(rec),
+				       &vl), 0);
+	assert_true(vl > 44);
+	assert_int_equal(rec[0], 2);
 	/* The ETag from before the restart still refreshes. */
 	assert_int_equal(publish(a, 2, "alice", etag, 3600, NULL, NULL), 200);
 	assert_int_equal(publish(a, 2, "alice", last_etag(), 3600, NULL,
@@ -519,6 +539,149 @@ static void test_restart_keeps_documents_and_subscriptions(void **state)
 	/* The restored dialog still takes in-dialog requests. */
 	subscribe(b, 3, "bob", "alice", "presence", 0, "rs", tag);
 	next_notify(b);
+	assert_int_equal(h_status(resp), 200);
+	assert_int_equal(pres_sub_count(), 0);
+	h_run(40000);
+	h_stop();
+}
+
+/* A few bytes of a fixed pseudo-random sequence. */
+static unsigned rnd(void)
+{
+	static unsigned x = 12345;
+
+	x = x * 1103515245u + 12345u;
+	return (x >> 16) & 0x7fff;
+}
+
+/*
+ * Records the last run cannot have written are dropped at restore, and
+ * deleted, without harm to the good ones: another version, garbage, every
+ * truncation of a real record and random mutations of it (all under keys
+ * that do not match them), and a version 1 image with a wrong tag.
+ */
+static void test_restart_drops_bad_records(void **state)
+{
+	static unsigned char good[STORE_REC_MAX], bad[STORE_REC_MAX];
+	static const unsigned char other_version[] = {3, 0, 1, 1, 0, 4, 0xc4};
+	char tag[64], key[160];
+	const char *n;
+	size_t gl, l, i;
+	unsigned k;
+	int a, b;
+
+	(void)state;
+	h_start(NULL);
+	a = h_client(2);
+	b = h_client(3);
+	subscribe(b, 3, "bob", "alice", "presence", 3600, "gb", NULL);
+	assert_non_null(next_notify(b));
+	snprintf(tag, sizeof(tag), "%s", resp_totag());
+	h_run(101000); /* clean_period: the write-back flush */
+	snprintf(key, sizeof(key), "gb|wbob|%s", tag);
+	assert_int_equal(store_rec_get(STORE_PRES_SUB, key, good,
+				       sizeof(good), &gl), 0);
+	assert_int_equal(store_rec_put(STORE_PRES_SUB, "bad|v|3",
+				       other_version, sizeof(other_version)),
+			 0);
+	assert_int_equal(store_rec_put(STORE_PRES_SUB, "bad|garbage|x",
+				       "\x02\xff\xff garbage", 12), 0);
+	memset(bad, 0xff, sizeof(struct pres_sub_rec_v1));
+	assert_int_equal(store_rec_put(STORE_PRES_SUB, "bad|v1|tag", bad,
+				       sizeof(struct pres_sub_rec_v1)), 0);
+	for (l = 0; l < gl; l++) {
+		snprintf(key, sizeof(key), "cut%zu", l);
+		assert_int_equal(store_rec_put(STORE_PRES_SUB, key, good, l),
+				 0);
+	}
+	for (k = 0; k < 200; k++) {
+		l = gl - 8 + rnd() % 16;
+		memcpy(bad, good, gl);
+		memset(bad + gl, 0, 8);
+		for (i = 0; i < 1 + rnd() % 4; i++) {
+			bad[rnd() % l] = (unsigned char)rnd();
+		}
+		snprintf(key, sizeof(key), "mut%u", k);
+		assert_int_equal(store_rec_put(STORE_PRES_SUB, key, bad, l),
+				 0);
+	}
+	h_restart(NULL);
+	a = h_client(2);
+	b = h_client(3);
+	assert_int_equal(pres_sub_count(), 1);
+	assert_int_equal(store_rec_get(STORE_PRES_SUB, "bad|v|3", bad,
+				       sizeof(bad), &l), ENOENT);
+	assert_int_equal(store_rec_get(STORE_PRES_SUB, "cut10", bad,
+				       sizeof(bad), &l), ENOENT);
+	assert_int_equal(store_rec_get(STORE_PRES_SUB, "mut7", bad,
+				       sizeof(bad), &l), ENOENT);
+	/* The good one still gets its NOTIFYs. */
+	assert_int_equal(publish(a, 2, "alice", NULL, 600, NULL,
+				 pidf("alice", "t", 1)), 200);
+	n = next_notify(b);
+	assert_non_null(n);
+	assert_non_null(strstr(n, "<basic>open</basic>"));
+	assert_non_null(strstr(h_hdr(n, "From"), tag));
+	h_run(40000);
+	h_stop();
+}
+
+/* What builds before the versioned encoding wrote (a struct image) is
+ * migrated: the subscription lives on, and is written again as version
+ * 2. */
+static void test_restart_migrates_version_1(void **state)
+{
+	static struct pres_sub_rec_v1 r;
+	unsigned char rec[STORE_REC_MAX];
+	const char *n;
+	size_t vl;
+	int a, c;
+
+	(void)state;
+	h_start(NULL);
+	memset(&r, 0, sizeof(r));
+	r.version = PRES_SUB_REC_V1;
+	r.event = PRES_EV_PRESENCE;
+	r.state = PRES_SUB_ACTIVE;
+	r.decision = PRES_ALLOW;
+	r.local_cseq = 5;
+	r.remote_cseq = 1;
+	r.expires_at = port_wall_s() + 600;
+	r.flow.tp = 0;
+	r.flow.lidx = 3; /* a listener of the old run: not trusted */
+	r.flow.conn = -1;
+	r.flow.peer.family = 4;
+	r.flow.peer.port = 5060;
+	memcpy(r.flow.peer.ip, "\x0a\x00\x00\x04", 4);
+	strcpy(r.callid, "legacy");
+	strcpy(r.local_tag, "lt1");
+	strcpy(r.remote_from, "<sip:carol@" D ">;tag=wcarol");
+	strcpy(r.presentity_uri, "sip:alice@" D);
+	strcpy(r.watcher, "carol@" D);
+	strcpy(r.contact, "sip:carol@10.0.0.4:5060");
+	assert_int_equal(store_rec_put(STORE_PRES_SUB, "legacy|wcarol|lt1",
+				       &r, sizeof(r)), 0);
+	h_restart(NULL);
+	a = h_client(2);
+	c = h_client(4);
+	assert_int_equal(pres_sub_count(), 1);
+	assert_int_equal(publish(a, 2, "alice", NULL, 600, NULL,
+				 pidf("alice", "t", 1)), 200);
+	n = next_notify(c);
+	assert_non_null(n);
+	assert_non_null(strstr(n, "<basic>open</basic>"));
+	assert_non_null(strstr(h_hdr(n, "From"), "tag=lt1"));
+	assert_string_equal(h_hdr(n, "CSeq"), "6 NOTIFY");
+	h_run(10000);
+	h_restart(NULL);
+	assert_int_equal(pres_sub_count(), 1);
+	assert_int_equal(store_rec_get(STORE_PRES_SUB, "legacy|wcarol|lt1",
+				       rec, sizeof(rec), &vl), 0);
+	assert_int_equal(rec[0], 2);
+	/* It still takes in-dialog requests: unsubscribe. */
+	c = h_client(4);
+	subscribe(c, 4, "carol", "alice", "presence", 0, "legacy", "lt1");
+	next_notify(c);
 	assert_int_equal(h_status(resp), 200);
 	assert_int_equal(pres_sub_count(), 0);
 	h_run(40000);
@@ -599,6 +762,8 @@ int main(void)
 		cmocka_unit_test_setup(test_registration_driven, reset),
 		cmocka_unit_test_setup(test_message_summary, reset),
 		cmocka_unit_test_setup(test_restart_keeps_documents_and_subscriptions, reset),
+		cmocka_unit_test_setup(test_restart_drops_bad_records, reset),
+		cmocka_unit_test_setup(test_restart_migrates_version_1, reset),
 #ifdef CONFIG_SIMPLED_OFFLINE
 		cmocka_unit_test_setup(test_publish_open_delivers_offline, reset),
 #endif
