@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "imc_priv.h"
+#include "store.h"
 #include "stat.h"
 
 /* Bytes of one chunk of a long answer (member lists are split, never cut). */
@@ -51,8 +52,12 @@ void imc_answer(struct sip_stx *st, const char *sender, const char *from,
 	if (code >= 300) {
 		stat_inc(imc_stat_refused);
 	}
-	sip_reply(st, code, code == 200 ? NULL : "Command refused", NULL,
-		  "text/plain", text, len > IMC_CHUNK ? IMC_CHUNK : len);
+	/* A command's room and member writes are on disk before its
+	 * answer goes (at once when it wrote nothing). */
+	sip_reply_hold(st, code, code == 200 ? NULL : "Command refused",
+		       NULL, "text/plain", text,
+		       len > IMC_CHUNK ? IMC_CHUNK : len);
+	store_when_durable(sip_reply_release, st);
 }
 
 static void help(void)

@@ -376,12 +376,9 @@ static void tick(void *arg)
 
 /* ---------------------------------------------------------------- store */
 
-static void answer_stored(struct sip_stx *st, int err)
+/* A message that could not be stored: why, as the sender sees it. */
+static void answer_refused(struct sip_stx *st, int err)
 {
-	if (!err) {
-		sip_reply(st, 202, NULL, NULL, NULL, NULL, 0);
-		return;
-	}
 	stat_inc(offline_stat_refused);
 	if (err == ENOSPC) {
 		stat_inc(stat_overload);
@@ -393,15 +390,6 @@ static void answer_stored(struct sip_stx *st, int err)
 	}
 }
 
-/* 202 once the commit is on disk (storage decides when: at once, or
- * with the next group sync). */
-static void on_durable(int err, void *arg)
-{
-	if (err) {
-		LOG_ERR("stored message not durable: %s", store_strerror(err));
-	}
-	answer_stored(arg, err);
-}
 
 static void send_notice(const struct sip_msg *req, const char *owner)
 {
@@ -486,7 +474,7 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 	int err;
 
 	if (!store_ok) {
-		answer_stored(st, EIO);
+		answer_refused(st, EIO);
 		return;
 	}
 	if (offline_cfg.max_messages &&
@@ -545,7 +533,7 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 	if (err) {
 		LOG_WRN("cannot store a message for %s: %s", owner,
 			store_strerror(err));
-		answer_stored(st, err);
+		answer_refused(st, err);
 		return;
 	}
 	stat_inc(offline_stat_stored);
@@ -556,7 +544,9 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 	if (m.send_at) {
 		arm_due();
 	}
-	store_when_durable(on_durable, st);
+	/* 202 once the group commit that holds it is on disk. */
+	sip_reply_hold(st, 202, NULL, NULL, NULL, NULL, 0);
+	store_when_durable(sip_reply_release, st);
 }
 
 int offline_put(const char *owner, const char *from, const char *to,

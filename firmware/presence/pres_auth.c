@@ -118,7 +118,10 @@ static int is_command_uri(const osip_uri_t *u)
 static void answer_text(struct sip_stx *st, int code, const char *text)
 {
 	/* The outcome rides in the response body, readable by any UA. */
-	sip_reply(st, code, NULL, NULL, "text/plain", text, strlen(text));
+	/* The rule is on disk before the answer says it was stored. */
+	sip_reply_hold(st, code, NULL, NULL, "text/plain", text,
+		       strlen(text));
+	store_when_durable(sip_reply_release, st);
 }
 
 static void on_command(struct sip_stx *st, const struct sip_msg *req)

@@ -218,13 +218,21 @@ static int check_body(struct sip_stx *st, const struct sip_msg *req)
 	return 0;
 }
 
+/* 200 once the document's write (or removal) is on disk; a refresh
+ * writes nothing and is answered at once unless others' writes wait. */
+static void reply_durable(struct sip_stx *st, const char *hdrs)
+{
+	sip_reply_hold(st, 200, NULL, hdrs, NULL, NULL, 0);
+	store_when_durable(sip_reply_release, st);
+}
+
 static void reply_etag(struct sip_stx *st, const struct pres_doc *d, int e)
 {
 	char hdrs[96];
 
 	snprintf(hdrs, sizeof(hdrs), "SIP-ETag: %s\r\nExpires: %d\r\n",
 		 d->etag, e);
-	sip_reply(st, 200, NULL, hdrs, NULL, NULL, 0);
+	reply_durable(st, hdrs);
 }
 
 static void on_publish(struct sip_stx *st, const struct sip_msg *req)
@@ -281,7 +289,7 @@ static void on_publish(struct sip_stx *st, const struct sip_msg *req)
 		e = d->ent;
 		doc_free(d, 1);
 		stat_inc(pres_stat_pub_removed);
-		sip_reply(st, 200, NULL, "Expires: 0\r\n", NULL, NULL, 0);
+		reply_durable(st, "Expires: 0\r\n");
 		pres_notify_all(e, PRES_EV_PRESENCE);
 		pres_entity_put(e);
 		return;

@@ -112,6 +112,18 @@ int sip_route(const char *method, sip_req_h *h);
 int sip_reply(struct sip_stx *st, int code, const char *reason,
 	      const char *hdrs, const char *ctype, const char *body,
 	      size_t blen);
+/**
+ * A final response that may go out only once something else is done
+ * (e.g. the write it reports is on disk): built now, held in the
+ * transaction, sent by sip_reply_release(). Retransmissions of the
+ * request get nothing meanwhile. @return 0 or EINVAL.
+ */
+int sip_reply_hold(struct sip_stx *st, int code, const char *reason,
+		   const char *hdrs, const char *ctype, const char *body,
+		   size_t blen);
+/** Send the held response (err 0), or 500 "Not Stored" instead; shaped
+ * as storage's durable callback, arg the transaction. */
+void sip_reply_release(int err, void *arg);
 /** Reply with the reason's standard text and our errno mapping. */
 int sip_reply_errno(struct sip_stx *st, int err);
 /** A numeric header of a request: ENOENT when h is NULL, 0 with *v, or

@@ -50,6 +50,7 @@ struct sip_stx {
 	uint32_t interval;
 	struct tmr tmr;		/* J, H or I */
 	struct tmr tmr_g;
+	int held;		/* final response built, not sent yet */
 	char totag[11];
 };
 
@@ -118,6 +119,7 @@ static struct done_list stx_done, ctx_done;
 	} while (0)
 static unsigned n_stx, n_ctx;
 static char txbuf[CONFIG_SIMPLED_MAX_MSG_SIZE + 1];
+static size_t tx_len;
 
 /* A pool slot; when the pool is dry, end the oldest completed transaction
  * (end frees it) and take its slot. */
@@ -202,7 +204,7 @@ static void stx_end(void *arg)
 
 static void stx_resend(struct sip_stx *st)
 {
-	if (st->resp) {
+	if (st->resp && !st->held) {
 		sip_tp_send(&st->dst, st->resp, st->resp_len);
 		stat_inc(sip_stat_tx_retrans);
 	}
@@ -273,16 +275,15 @@ const char *sip_stx_totag(const struct sip_stx *st)
 	return st->totag;
 }
 
-int sip_reply(struct sip_stx *st, int code, const char *reason,
-	      const char *hdrs, const char *ctype, const char *body,
-	      size_t blen)
+/* Write the response into st->resp (500 when it would not fit). When the
+ * budget is spent st->resp stays NULL and the bytes are in txbuf (tx_len)
+ * until the next response is built. @return the code written. */
+static int stx_build(struct sip_stx *st, int code, const char *reason,
+		     const char *hdrs, const char *ctype, const char *body,
+		     size_t blen)
 {
 	struct sd_buf b;
-	int err;
 
-	if (!st || !st->req || code < 100 || code > 699) {
-		return EINVAL;
-	}
 	sd_buf_init(&b, txbuf, sizeof(txbuf));
 	sip_build_response(&b, st->req, code, reason, st->totag, hdrs, ctype,
 			   body, blen);
@@ -294,17 +295,28 @@ int sip_reply(struct sip_stx *st, int code, const char *reason,
 				   st->totag, NULL, NULL, NULL, 0);
 		code = 500;
 	}
-	err = sip_tp_send(&st->dst, b.p, b.len);
-	stat_inc(sip_stat_tx_responses);
 	mem_free(st->resp);
 	st->resp = mem_strndup(b.p, b.len);
 	st->resp_len = st->resp ? b.len : 0;
-	if (code < 200) {
+	tx_len = b.len;
+	return code;
+}
+
+/* Send what stx_build() wrote; a final response ends the request. */
+static int stx_send(struct sip_stx *st, int final)
+{
+	/* Without memory to keep it, answer once from the scratch buffer. */
+	int err = st->resp ? sip_tp_send(&st->dst, st->resp, st->resp_len) :
+		  sip_tp_send(&st->dst, txbuf, tx_len);
+
+	stat_inc(sip_stat_tx_responses);
+	if (!final) {
 		return err;
 	}
 	/* Final: the request is no longer needed. */
 	sip_msg_free(st->req);
 	st->req = NULL;
+	st->held = 0;
 	st->state = STX_COMPLETED;
 	DONE_LINK(stx_done, st);
 	if (st->invite) {
@@ -318,6 +330,49 @@ int sip_reply(struct sip_stx *st, int code, const char *reason,
 			  stx_end, st);
 	}
 	return err;
+}
+
+int sip_reply(struct sip_stx *st, int code, const char *reason,
+	      const char *hdrs, const char *ctype, const char *body,
+	      size_t blen)
+{
+	if (!st || !st->req || code < 100 || code > 699) {
+		return EINVAL;
+	}
+	stx_build(st, code, reason, hdrs, ctype, body, blen);
+	return stx_send(st, code >= 200);
+}
+
+int sip_reply_hold(struct sip_stx *st, int code, const char *reason,
+		   const char *hdrs, const char *ctype, const char *body,
+		   size_t blen)
+{
+	if (!st || !st->req || code < 200 || code > 699) {
+		return EINVAL;
+	}
+	stx_build(st, code, reason, hdrs, ctype, body, blen);
+	if (!st->resp) {
+		/* No memory to hold it: 500 at once (the write is not
+		 * known to be on disk). */
+		return sip_reply(st, 500, "Not Stored", NULL, NULL, NULL, 0);
+	}
+	st->held = 1;
+	return 0;
+}
+
+void sip_reply_release(int err, void *arg)
+{
+	struct sip_stx *st = arg;
+
+	if (!st->held) {
+		return;
+	}
+	if (err) {
+		st->held = 0;
+		sip_reply(st, 500, "Not Stored", NULL, NULL, NULL, 0);
+		return;
+	}
+	stx_send(st, 1);
 }
 
 int sip_reply_errno(struct sip_stx *st, int err)

@@ -99,11 +99,15 @@ alive() {
 }
 
 # sipp_run SCENARIO [sipp options...]: one run in the foreground.
+# sipp's own port is a free one unless the caller names it: its default,
+# 5060, is shared by every case running at the same time.
 sipp_run() {
-	local s=$1
+	local s=$1 own=""
 	shift
 	case "$s" in /*) ;; *) s=$sc/$s ;; esac
-	(cd "$work" && sipp "127.0.0.1:$port" -sf "$s" -nostdin \
+	case " $* " in *" -p "*) ;; *) own="-p $(free_port)" ;; esac
+	# shellcheck disable=SC2086 # $own is empty or two words
+	(cd "$work" && sipp "127.0.0.1:$port" -sf "$s" -nostdin $own \
 		-i 127.0.0.1 -timeout 30 -timeout_error -set domain "$domain" \
 		-trace_err "$@" > "$work/sipp-${s##*/}.out" 2>&1) ||
 		{ cat "$work"/*errors.log 2>/dev/null | tail -n 40 >&2
@@ -217,7 +221,8 @@ presence)
 	# and see her open; she removes her document and both see closed,
 	# then unsubscribe and get the final NOTIFY.
 	(cd "$work" && sipp "127.0.0.1:$port" -sf "$sc/pres_publish.xml" \
-		-nostdin -i 127.0.0.1 -m 1 -timeout 30 -timeout_error \
+		-nostdin -i 127.0.0.1 -p "$(free_port)" -m 1 -timeout 30 \
+		-timeout_error \
 		-set domain "$domain" -set user alice -trace_err \
 		> "$work/publish.out" 2>&1) &
 	pub=$!

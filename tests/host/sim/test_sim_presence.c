@@ -26,6 +26,8 @@ static int stashed;
 static int stash_sock;
 
 /* The next response queued at sock (NOTIFYs before it are answered). */
+static char seen_message[8192];
+
 static int take_resp(int sock)
 {
 	const char *m;
@@ -41,6 +43,10 @@ static int take_resp(int sock)
 			stashed = 1;
 			stash_sock = sock;
 			h_answer(sock, stash, 200);
+		} else if (!strncmp(m, "MESSAGE", 7)) {
+			/* May come before the answer that waits for a
+			 * commit (a PUBLISH saying open). */
+			snprintf(seen_message, sizeof(seen_message), "%s", m);
 		}
 	}
 	if (getenv("PRES_DEBUG") && h_status(resp) >= 400) {
@@ -706,9 +712,10 @@ static void test_publish_open_delivers_offline(void **state)
 	assert_int_equal(h_status(h_recv(b)), 202);
 	h_run(5000);
 	/* She comes back and says so: the message goes out at once. */
+	seen_message[0] = '\0';
 	assert_int_equal(publish(a, 2, "alice", NULL, 600, NULL,
 				 pidf("alice", "t", 1)), 200);
-	r = h_recv(a);
+	r = seen_message[0] ? seen_message : h_recv(a);
 	while (r && strncmp(r, "MESSAGE", 7)) {
 		r = h_recv(a);
 	}
