@@ -89,7 +89,7 @@ def collect(s, want, deadline, notify_answer=True):
 want_notify = [False]
 
 
-def publish_rate(n=4000, window=20):
+def publish_rate(n=4000, window=64):
     s = sock()
     t0, c0, w0 = time.time(), cpu(), io_write()
     sent = 0
@@ -104,7 +104,7 @@ def publish_rate(n=4000, window=20):
             stats[k2] = stats.get(k2, 0) + v
         sent += k
     dt = time.time() - t0
-    print(f"PUBLISH (new document, sync store): {n} in {dt:.2f} s = "
+    print(f"PUBLISH (new document, group commit): {n} in {dt:.2f} s = "
           f"{n / dt:.0f}/s, answers {stats}, daemon CPU "
           f"{(cpu() - c0) / n * 1e6:.0f} us/PUBLISH, disk "
           f"{(io_write() - w0) / n:.0f} bytes/PUBLISH")

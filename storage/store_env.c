@@ -22,7 +22,7 @@
 #include "mod_decl.h"
 
 static const char *const table_names[T__COUNT] = {
-	"meta", "messages",
+	"meta", "msg",
 	"pres_doc", "pres_sub", "pres_rule", "imc_room", "imc_member",
 };
 /* Tables of older schemas, opened only to migrate them. */
@@ -520,7 +520,9 @@ void store_test_fail_commit(int err)
  * its free list (FREE_DBI, as `mdb_stat -f` reads it: each record holds a
  * count of page numbers, then the numbers). Deleted records go back to
  * the free list, so a store that was full takes writes again. Walked
- * once per commit; writes in the open group are added as they are made.
+ * after a commit once the high-water mark nears the map's end (before,
+ * that mark bounds the use well enough); writes in the open group are
+ * added as they are made.
  */
 
 static size_t pages_in_use(void)
@@ -536,6 +538,11 @@ static size_t pages_in_use(void)
 		return 0;
 	}
 	last = info.me_last_pgno + 1;
+	if (last * st.ms_psize < map_bytes / 100 * (100 - 2 *
+						     STORE_HEADROOM_PCT)) {
+		/* Far from full: the high-water mark is bound enough. */
+		return last * (size_t)st.ms_psize;
+	}
 	if (!mdb_txn_begin(store_env, NULL, MDB_RDONLY, &t)) {
 		if (!mdb_cursor_open(t, 0 /* FREE_DBI */, &c)) {
 			while (!mdb_cursor_get(c, &k, &v, MDB_NEXT)) {

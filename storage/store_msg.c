@@ -1,9 +1,14 @@
-/** @file store_msg.c  Offline messages (see store.h): one LMDB table keyed
- * by owner, NUL, and an 8-byte increasing id, so that an owner's messages
- * are adjacent and in arrival order, and a stored message touches one
- * tree. What the expiry purge and the reminders need (per owner: how many
- * messages, the earliest expiry and reminder) is kept in memory, rebuilt
- * from the table at open.
+/** @file store_msg.c  Offline messages (see store.h).
+ *
+ * On disk: one LMDB table keyed by an 8-byte increasing id. New messages
+ * always go to the right end of the tree, so a group of stored messages
+ * dirties a few adjacent pages whoever they are for (a table keyed by
+ * owner wrote about ten times more per message with 100 owners).
+ *
+ * In memory: an index rebuilt from the table at open, one entry per
+ * waiting message (pool store_messages) on its owner's list in arrival
+ * order (pool store_owners), with the expiry and reminder time, so that
+ * counts, the expiry purge and the reminders never read the disk.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -28,18 +33,21 @@ struct msg_rec {
 };
 
 #define MSG_REC_V1 0x4d530001u
-/* Longest owner in a key (LMDB keys are at most 511 bytes). */
-#define MSG_OWNER_MAX 400
-#define MSG_KEY_MAX (MSG_OWNER_MAX + 1 + 8)
 
-/* An owner with waiting messages. The earliest times may be early (a
- * message went since): a walk that finds nothing sets them again. */
+/* A waiting message, on its owner's list. */
+struct msg_entry {
+	struct msg_entry *next;
+	uint64_t id;
+	int64_t expires;
+	int64_t send_at;	/* reminder, 0 none */
+};
+
+/* An owner with waiting messages, oldest first. */
 struct msg_owner {
 	UT_hash_handle hh;
+	struct msg_entry *head, *tail;
 	unsigned count;
-	int64_t first_expiry;
-	int64_t first_due;	/* earliest reminder, 0 none */
-	char name[MSG_OWNER_MAX + 1];
+	char name[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
 };
 
 static struct msg_owner *owners;
@@ -55,7 +63,7 @@ static int msg_decode(const MDB_val *k, const MDB_val *v,
 	size_t off;
 	int i;
 
-	if (k->mv_size < 10 || v->mv_size < sizeof(r)) {
+	if (k->mv_size != 8 || v->mv_size < sizeof(r)) {
 		return EIO;
 	}
 	memcpy(&r, v->mv_data, sizeof(r));
@@ -81,7 +89,7 @@ static int msg_decode(const MDB_val *k, const MDB_val *v,
 	if (off + r.blen != v->mv_size) {
 		return EIO;
 	}
-	m->id = store_get_be64((const uint8_t *)k->mv_data + k->mv_size - 8);
+	m->id = store_get_be64(k->mv_data);
 	m->body = p + off;
 	m->blen = r.blen;
 	m->arrival = r.arrival;
@@ -89,19 +97,6 @@ static int msg_decode(const MDB_val *k, const MDB_val *v,
 	m->send_at = r.send_at;
 	m->tries = r.tries;
 	return 0;
-}
-
-/* "owner NUL id" into key. @return its length, 0 when owner is too long.*/
-static size_t msg_key(uint8_t *key, const char *owner, uint64_t id)
-{
-	size_t ol = strlen(owner);
-
-	if (!ol || ol > MSG_OWNER_MAX) {
-		return 0;
-	}
-	memcpy(key, owner, ol + 1);
-	store_be64(key + ol + 1, id);
-	return ol + 9;
 }
 
 /* ------------------------------------------------------------ the index */
@@ -114,19 +109,8 @@ static struct msg_owner *owner_find(const char *name)
 	return o;
 }
 
-static void owner_note(struct msg_owner *o, int64_t expires,
-		       int64_t send_at)
-{
-	if (!o->first_expiry || expires < o->first_expiry) {
-		o->first_expiry = expires;
-	}
-	if (send_at && (!o->first_due || send_at < o->first_due)) {
-		o->first_due = send_at;
-	}
-}
-
-/* The index entry of name, made when missing. @return NULL when the pool
- * or the budget is spent. */
+/* The owner's entry, made when missing. @return NULL when a pool or the
+ * budget is spent. */
 static struct msg_owner *owner_get(const char *name)
 {
 	struct msg_owner *o = owner_find(name);
@@ -155,38 +139,88 @@ static void owner_drop(struct msg_owner *o)
 	pool_put(&store_owner_pool, o);
 }
 
-static int owner_rescan_one(const struct store_msg *m, void *arg)
+/* Index a message at the end of its owner's list (ids only grow).
+ * @return 0 or ENOSPC (a pool is full). */
+static int index_add(const char *owner, uint64_t id, int64_t expires,
+		     int64_t send_at)
 {
-	struct msg_owner *o = arg;
+	struct msg_owner *o = owner_get(owner);
+	struct msg_entry *e;
 
-	owner_note(o, m->expires, m->send_at);
+	if (!o) {
+		return ENOSPC;
+	}
+	e = pool_get(&store_msg_pool);
+	if (!e) {
+		LOG_WRN("no room to index another message (store_messages)");
+		if (!o->count) {
+			owner_drop(o);
+		}
+		return ENOSPC;
+	}
+	e->id = id;
+	e->expires = expires;
+	e->send_at = send_at;
+	if (o->tail) {
+		o->tail->next = e;
+	} else {
+		o->head = e;
+	}
+	o->tail = e;
+	o->count++;
+	total++;
 	return 0;
 }
 
-static int store_msg_walk(const char *owner, store_msg_h *h, void *arg);
-
-/* Set the owner's earliest times again from its messages. */
-static void owner_rescan(struct msg_owner *o)
+/* The entry of id in o's list, and the one before it (NULL: head). */
+static struct msg_entry *entry_find(struct msg_owner *o, uint64_t id,
+				    struct msg_entry **prev)
 {
-	o->first_expiry = 0;
-	o->first_due = 0;
-	store_msg_walk(o->name, owner_rescan_one, o);
+	struct msg_entry *e;
+
+	*prev = NULL;
+	for (e = o->head; e && e->id != id; e = e->next) {
+		*prev = e;
+	}
+	return e;
 }
 
-/* One message of the owner is gone. */
-static void owner_less(const char *name)
+static void index_del(struct msg_owner *o, struct msg_entry *e,
+		      struct msg_entry *prev)
 {
-	struct msg_owner *o = owner_find(name);
-
-	if (o) {
-		total--;
-		if (!--o->count) {
-			owner_drop(o);
-		}
+	if (prev) {
+		prev->next = e->next;
+	} else {
+		o->head = e->next;
+	}
+	if (o->tail == e) {
+		o->tail = prev;
+	}
+	pool_put(&store_msg_pool, e);
+	total--;
+	if (!--o->count) {
+		owner_drop(o);
 	}
 }
 
-/* Rebuild the index and the next id from the table. */
+static void index_drop(void)
+{
+	struct msg_owner *o, *tmp;
+
+	HASH_ITER(hh, owners, o, tmp) {
+		while (o->head) {
+			struct msg_entry *e = o->head;
+
+			o->head = e->next;
+			pool_put(&store_msg_pool, e);
+		}
+		owner_drop(o);
+	}
+	total = 0;
+}
+
+/* Rebuild the index and the next id from the table (in id order, so
+ * every owner's list is in arrival order). */
 static int index_load(void)
 {
 	MDB_cursor *c;
@@ -199,20 +233,12 @@ static int index_load(void)
 	}
 	while (!rc && !mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 		struct store_msg m;
-		struct msg_owner *o;
 
 		if (msg_decode(&k, &v, &m)) {
 			LOG_WRN("unreadable message record skipped");
 			continue;
 		}
-		o = owner_get(m.owner);
-		if (!o) {
-			rc = ENOSPC;
-			break;
-		}
-		o->count++;
-		total++;
-		owner_note(o, m.expires, m.send_at);
+		rc = index_add(m.owner, m.id, m.expires, m.send_at);
 		if (m.id >= next_id) {
 			next_id = m.id + 1;
 		}
@@ -226,7 +252,11 @@ int store_msg_open(void)
 {
 	int rc = pool_setup(&store_owner_pool, sizeof(struct msg_owner));
 
+	if (!rc) {
+		rc = pool_setup(&store_msg_pool, sizeof(struct msg_entry));
+	}
 	if (rc) {
+		store_msg_close();
 		return rc;
 	}
 	owners = NULL;
@@ -234,27 +264,18 @@ int store_msg_open(void)
 	next_id = 1;
 	rc = index_load();
 	if (rc) {
-		LOG_ERR("cannot index the waiting messages: %s",
-			store_strerror(rc));
+		LOG_ERR("cannot index the waiting messages (%s): raise "
+			"store_owners or store_messages", store_strerror(rc));
 		store_msg_close();
 	}
 	return rc;
-}
-
-static void index_drop(void)
-{
-	struct msg_owner *o, *tmp;
-
-	HASH_ITER(hh, owners, o, tmp) {
-		owner_drop(o);
-	}
-	total = 0;
 }
 
 void store_msg_close(void)
 {
 	index_drop();
 	pool_release(&store_owner_pool);
+	pool_release(&store_msg_pool);
 }
 
 void store_msg_reindex(void)
@@ -274,11 +295,10 @@ int store_msg_put(struct store_msg *m)
 				 m->callid ? m->callid : "",
 				 m->extra ? m->extra : ""};
 	struct msg_rec r;
-	struct msg_owner *o;
-	uint8_t key[MSG_KEY_MAX];
-	size_t total_len = sizeof(r), off, kl;
+	uint8_t key[8];
+	size_t total_len = sizeof(r), off;
 	MDB_txn *t;
-	MDB_val k, v;
+	MDB_val k = {8, key}, v;
 	int rc, i;
 
 	if (!store_env) {
@@ -301,22 +321,21 @@ int store_msg_put(struct store_msg *m)
 		total_len += l;
 	}
 	total_len += m->blen;
-	kl = msg_key(key, m->owner, next_id);
-	if (m->blen > CONFIG_SIMPLED_MAX_MSG_SIZE || !kl) {
+	if (m->blen > CONFIG_SIMPLED_MAX_MSG_SIZE || !m->owner[0] ||
+	    strlen(m->owner) >= CONFIG_SIMPLED_STORE_MAX_OWNER_LEN) {
 		return EINVAL;
 	}
-	if (!store_has_room(2 * (total_len + kl))) {
+	if (!store_has_room(2 * total_len)) {
 		return ENOSPC;
 	}
-	o = owner_get(m->owner);
-	if (!o) {
-		return ENOSPC;
+	rc = index_add(m->owner, next_id, m->expires, m->send_at);
+	if (rc) {
+		return rc;
 	}
+	store_be64(key, next_id);
 	rc = store_txn_begin(&t, 0);
 	if (!rc) {
 		/* Reserve the record in place and write it there. */
-		k.mv_size = kl;
-		k.mv_data = key;
 		v.mv_size = total_len;
 		rc = store_map_err(mdb_put(t, store_dbi[T_MSG], &k, &v,
 					   MDB_RESERVE));
@@ -336,41 +355,37 @@ int store_msg_put(struct store_msg *m)
 		rc = store_txn_end(t, rc);
 	}
 	if (rc) {
-		if (!o->count) {
-			owner_drop(o);
-		}
+		struct msg_owner *o = owner_find(m->owner);
+		struct msg_entry *prev, *e = entry_find(o, next_id, &prev);
+
+		index_del(o, e, prev);
 		return rc;
 	}
 	m->id = next_id++;
-	o->count++;
-	total++;
-	owner_note(o, m->expires, m->send_at);
 	return 0;
 }
 
 int store_msg_del(const char *owner, uint64_t id)
 {
-	uint8_t key[MSG_KEY_MAX];
-	size_t kl = msg_key(key, owner, id);
-	MDB_val k = {kl, key};
+	struct msg_owner *o = owner_find(owner);
+	struct msg_entry *prev, *e = o ? entry_find(o, id, &prev) : NULL;
+	uint8_t key[8];
+	MDB_val k = {8, key};
 	MDB_txn *t;
 	int rc;
 
-	if (!kl) {
-		return EINVAL;
+	if (!e) {
+		return ENOENT;
 	}
+	store_be64(key, id);
 	rc = store_txn_begin(&t, 0);
 	if (rc) {
 		return rc;
 	}
 	rc = mdb_del(t, store_dbi[T_MSG], &k, NULL);
-	if (rc == MDB_NOTFOUND) {
-		store_txn_abort(t);
-		return ENOENT;
-	}
-	rc = store_txn_end(t, store_map_err(rc));
+	rc = store_txn_end(t, rc == MDB_NOTFOUND ? 0 : store_map_err(rc));
 	if (!rc) {
-		owner_less(owner);
+		index_del(o, e, prev);
 	}
 	return rc;
 }
@@ -378,20 +393,21 @@ int store_msg_del(const char *owner, uint64_t id)
 int store_msg_update(const char *owner, uint64_t id, uint32_t tries,
 		     int64_t send_at)
 {
-	uint8_t key[MSG_KEY_MAX];
-	size_t kl = msg_key(key, owner, id);
-	MDB_val k = {kl, key}, v;
+	struct msg_owner *o = owner_find(owner);
+	struct msg_entry *prev, *e = o ? entry_find(o, id, &prev) : NULL;
+	uint8_t key[8];
+	MDB_val k = {8, key}, v;
 	struct msg_rec r;
-	struct msg_owner *o;
 	MDB_txn *t;
 	/* LMDB's pages are read-only: records are rewritten from a copy. */
 	static char copy[sizeof(struct msg_rec) + CONFIG_SIMPLED_MAX_MSG_SIZE +
 			 6 * CONFIG_SIMPLED_STORE_MAX_FIELD];
 	int rc;
 
-	if (!kl) {
-		return EINVAL;
+	if (!e) {
+		return ENOENT;
 	}
+	store_be64(key, id);
 	rc = store_txn_begin(&t, 0);
 	if (rc) {
 		return rc;
@@ -406,50 +422,47 @@ int store_msg_update(const char *owner, uint64_t id, uint32_t tries,
 		r.tries = tries;
 		r.send_at = send_at;
 		memcpy(copy, &r, sizeof(r));
-		rc = store_put(t, T_MSG, key, kl, copy, v.mv_size);
+		rc = store_put(t, T_MSG, key, 8, copy, v.mv_size);
 	}
 	rc = store_txn_end(t, rc);
-	o = owner_find(owner);
-	if (!rc && o) {
-		owner_rescan(o);
+	if (!rc) {
+		e->send_at = send_at;
 	}
 	return rc;
 }
 
-int store_msg_list(const char *owner, store_msg_h *h, void *arg)
+/* Read entry e's record and hand it to h. @return h's answer (0 when the
+ * record cannot be read). */
+static int visit(MDB_txn *t, const struct msg_entry *e, store_msg_h *h,
+		 void *arg)
 {
-	return store_msg_walk(owner, h, arg);
+	uint8_t key[8];
+	MDB_val k = {8, key}, v;
+	struct store_msg m;
+
+	store_be64(key, e->id);
+	if (mdb_get(t, store_dbi[T_MSG], &k, &v) || msg_decode(&k, &v, &m)) {
+		return 0;
+	}
+	return h(&m, arg);
 }
 
-static int store_msg_walk(const char *owner, store_msg_h *h, void *arg)
+int store_msg_list(const char *owner, store_msg_h *h, void *arg)
 {
-	size_t ol = strlen(owner);
-	MDB_cursor *c;
+	struct msg_owner *o = owner_find(owner);
+	struct msg_entry *e;
 	MDB_txn *t;
-	MDB_val k, v;
-	int rc = store_cursor_begin(T_MSG, MDB_RDONLY, &t, &c);
-	int op = MDB_SET_RANGE;
+	int rc;
 
+	if (!o) {
+		return 0;
+	}
+	rc = store_txn_begin(&t, MDB_RDONLY);
 	if (rc) {
 		return rc;
 	}
-	k.mv_size = ol + 1;
-	k.mv_data = (void *)owner; /* owner NUL sorts before owner NUL id */
-	while (!mdb_cursor_get(c, &k, &v, (MDB_cursor_op)op)) {
-		struct store_msg m;
-
-		op = MDB_NEXT;
-		if (k.mv_size != ol + 9 || memcmp(k.mv_data, owner, ol + 1)) {
-			break;
-		}
-		if (msg_decode(&k, &v, &m)) {
-			continue;
-		}
-		if (h(&m, arg)) {
-			break;
-		}
+	for (e = o->head; e && !visit(t, e, h, arg); e = e->next) {
 	}
-	mdb_cursor_close(c);
 	store_txn_abort(t);
 	return 0;
 }
@@ -468,113 +481,77 @@ unsigned store_msg_total(void)
 
 /* ------------------------------------------------ expiry and reminders */
 
-/* Owners whose earliest expiry (purge) or reminder (due) is at now. */
-struct sweep {
-	int64_t now;
-	int purge;
-	unsigned max;
-	unsigned done;
-	store_msg_h *h;
-	void *arg;
-	/* Of the owner being walked: */
-	struct msg_owner *o;
-	int64_t first_expiry, first_due;
-	uint64_t gone[64];
-	unsigned n_gone;
-};
-
-static int sweep_one(const struct store_msg *m, void *arg)
-{
-	struct sweep *s = arg;
-	int hit = s->purge ? m->expires <= s->now :
-		  m->send_at && m->send_at <= s->now;
-
-	if (hit && s->done < s->max) {
-		s->done++;
-		if (s->h) {
-			s->h(m, s->arg);
-		}
-		if (s->purge) {
-			s->gone[s->n_gone++] = m->id;
-			return 0;
-		}
-	}
-	/* What stays sets the owner's earliest times again. */
-	if (!s->first_expiry || m->expires < s->first_expiry) {
-		s->first_expiry = m->expires;
-	}
-	if (m->send_at && (!s->first_due || m->send_at < s->first_due)) {
-		s->first_due = m->send_at;
-	}
-	return 0;
-}
-
-static int sweep(struct sweep *s)
-{
-	struct msg_owner *o, *tmp;
-	unsigned i;
-	int rc = 0;
-
-	if (s->max > 64) {
-		s->max = 64;
-	}
-	HASH_ITER(hh, owners, o, tmp) {
-		int64_t first = s->purge ? o->first_expiry : o->first_due;
-		char name[MSG_OWNER_MAX + 1];
-
-		if (s->done >= s->max) {
-			break;
-		}
-		if (!first || first > s->now) {
-			continue;
-		}
-		s->first_expiry = 0;
-		s->first_due = 0;
-		s->n_gone = 0;
-		rc = store_msg_list(o->name, sweep_one, s);
-		o->first_expiry = s->first_expiry;
-		o->first_due = s->first_due;
-		/* Deleting may free o: work on a copy of its name. */
-		snprintf(name, sizeof(name), "%s", o->name);
-		for (i = 0; !rc && i < s->n_gone; i++) {
-			rc = store_msg_del(name, s->gone[i]);
-		}
-		if (rc) {
-			break;
-		}
-	}
-	return rc;
-}
-
 int store_msg_expire(int64_t now, unsigned max, store_msg_h *h, void *arg,
 		     unsigned *n)
 {
-	struct sweep s;
-	int rc;
+	struct msg_owner *o, *tmp;
+	struct gone {
+		char owner[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
+		uint64_t id;
+	};
+	static struct gone gone[64];
+	unsigned found = 0, i;
+	MDB_txn *t;
+	int rc = 0;
 
-	memset(&s, 0, sizeof(s));
-	s.now = now;
-	s.purge = 1;
-	s.max = max;
-	s.h = h;
-	s.arg = arg;
-	rc = sweep(&s);
+	if (max > 64) {
+		max = 64;
+	}
+	if (h) {
+		rc = store_txn_begin(&t, MDB_RDONLY);
+		if (rc) {
+			return rc;
+		}
+	}
+	HASH_ITER(hh, owners, o, tmp) {
+		struct msg_entry *e;
+
+		for (e = o->head; e && found < max; e = e->next) {
+			if (e->expires > now) {
+				continue;
+			}
+			if (h) {
+				visit(t, e, h, arg);
+			}
+			snprintf(gone[found].owner, sizeof(gone[0].owner), "%s",
+				 o->name);
+			gone[found++].id = e->id;
+		}
+	}
+	if (h) {
+		store_txn_abort(t);
+	}
+	for (i = 0; !rc && i < found; i++) {
+		rc = store_msg_del(gone[i].owner, gone[i].id);
+	}
 	if (n) {
-		*n = rc ? 0 : s.done;
+		*n = rc ? 0 : found;
 	}
 	return rc;
 }
 
 int store_msg_due(int64_t now, unsigned max, store_msg_h *h, void *arg)
 {
-	struct sweep s;
+	struct msg_owner *o, *tmp;
+	unsigned found = 0;
+	MDB_txn *t;
+	int rc = store_txn_begin(&t, MDB_RDONLY);
 
-	memset(&s, 0, sizeof(s));
-	s.now = now;
-	s.max = max;
-	s.h = h;
-	s.arg = arg;
-	return sweep(&s);
+	if (rc) {
+		return rc;
+	}
+	HASH_ITER(hh, owners, o, tmp) {
+		struct msg_entry *e;
+
+		for (e = o->head; e && found < max; e = e->next) {
+			if (e->send_at && e->send_at <= now) {
+				visit(t, e, h, arg);
+				found++;
+			}
+		}
+	}
+	store_txn_abort(t);
+	return 0;
 }
 
 int64_t store_msg_next_due(void)
@@ -583,8 +560,12 @@ int64_t store_msg_next_due(void)
 	int64_t when = 0;
 
 	HASH_ITER(hh, owners, o, tmp) {
-		if (o->first_due && (!when || o->first_due < when)) {
-			when = o->first_due;
+		struct msg_entry *e;
+
+		for (e = o->head; e; e = e->next) {
+			if (e->send_at && (!when || e->send_at < when)) {
+				when = e->send_at;
+			}
 		}
 	}
 	return when;
@@ -592,53 +573,28 @@ int64_t store_msg_next_due(void)
 
 /* --------------------------------------------------------- schema 1 */
 
-/* Schema 1 kept messages by id in "msg" with three index tables; copy
- * them into the owner-keyed table and drop the old tables. Runs inside
- * the open group (one transaction with the new schema number). */
-int store_msg_migrate_v1(MDB_txn *t, unsigned *moved)
+int store_msg_migrate_v1(MDB_txn *t, unsigned *kept)
 {
-	static const char *const old[] = {"msg", "msg_owner", "msg_exp",
+	static const char *const old[] = {"msg_owner", "msg_exp",
 					  "msg_send"};
-	MDB_dbi dbi[4];
-	MDB_cursor *c;
-	MDB_val k, v;
+	MDB_dbi dbi;
+	MDB_stat st;
 	unsigned i;
 	int rc;
 
-	*moved = 0;
-	for (i = 0; i < 4; i++) {
-		rc = mdb_dbi_open(t, old[i], 0, &dbi[i]);
+	/* Schema 1 had the same records under the same keys, plus three
+	 * index tables on disk that the index in memory replaces. */
+	for (i = 0; i < 3; i++) {
+		rc = mdb_dbi_open(t, old[i], 0, &dbi);
+		if (rc == MDB_NOTFOUND) {
+			continue;
+		}
+		rc = store_map_err(rc ? rc : mdb_drop(t, dbi, 1));
 		if (rc) {
-			return rc == MDB_NOTFOUND ? 0 : store_map_err(rc);
+			return rc;
 		}
 	}
-	rc = store_map_err(mdb_cursor_open(t, dbi[0], &c));
-	while (!rc && !mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		uint8_t key[MSG_KEY_MAX];
-		struct msg_rec r;
-		size_t kl;
-
-		/* The record starts with the owner, right after its header. */
-		if (k.mv_size != 8 || v.mv_size < sizeof(r)) {
-			continue;
-		}
-		memcpy(&r, v.mv_data, sizeof(r));
-		if (r.version != MSG_REC_V1 || !r.len[0] ||
-		    sizeof(r) + r.len[0] > v.mv_size ||
-		    ((const char *)v.mv_data)[sizeof(r) + r.len[0] - 1]) {
-			continue;
-		}
-		kl = msg_key(key, (const char *)v.mv_data + sizeof(r),
-			     store_get_be64(k.mv_data));
-		if (kl) {
-			rc = store_put(t, T_MSG, key, kl, v.mv_data,
-				       v.mv_size);
-			(*moved)++;
-		}
-	}
-	mdb_cursor_close(c);
-	for (i = 0; !rc && i < 4; i++) {
-		rc = store_map_err(mdb_drop(t, dbi[i], 1));
-	}
-	return rc;
+	*kept = mdb_stat(t, store_dbi[T_MSG], &st) ? 0 :
+		(unsigned)st.ms_entries;
+	return 0;
 }

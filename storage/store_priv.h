@@ -14,7 +14,7 @@
 
 enum store_table {
 	T_META,
-	T_MSG,		/* owner NUL id -> message record */
+	T_MSG,		/* id -> message record */
 	T_PRES_DOC,	/* store_kind records, in enum store_kind order */
 	T_PRES_SUB,
 	T_PRES_RULE,

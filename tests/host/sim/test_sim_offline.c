@@ -428,6 +428,20 @@ static void test_delivers_from_schema1_store(void **state)
 }
 #endif
 
+/* The index of waiting messages is a pool too: one more is 503. */
+static void test_message_pool_full_503(void **state)
+{
+	(void)state;
+	start("config limits\n\toption store_messages 3\n");
+	assert_int_equal(store_for_alice("p1", NULL, "a"), 202);
+	assert_int_equal(store_for_alice("p2", NULL, "b"), 202);
+	assert_int_equal(store_for_alice("p3", NULL, "c"), 202);
+	assert_int_equal(store_for_alice("p4", NULL, "d"), 503);
+	assert_int_equal(offline_count(ALICE), 3);
+	h_run(40000);
+	h_stop();
+}
+
 static void test_full_store_answers_503(void **state)
 {
 	static char big[7000];
@@ -469,6 +483,7 @@ int main(void)
 		cmocka_unit_test(test_group_commit),
 		cmocka_unit_test(test_failed_commit_answers_500),
 		cmocka_unit_test(test_full_store_answers_503),
+		cmocka_unit_test(test_message_pool_full_503),
 #if UINTPTR_MAX == UINT64_MAX
 		cmocka_unit_test(test_delivers_from_schema1_store),
 #endif
