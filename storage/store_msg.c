@@ -365,27 +365,41 @@ int store_msg_put(struct store_msg *m)
 	return 0;
 }
 
-int store_msg_del(const char *owner, uint64_t id)
-{
-	struct msg_owner *o = owner_find(owner);
-	struct msg_entry *prev, *e = o ? entry_find(o, id, &prev) : NULL;
+/* A write to the record of a waiting message: its index entry (and the
+ * one before it), its key, and the write begun. @return 0, ENOENT (not
+ * waiting) or the store's error. */
+struct msg_change {
+	struct msg_owner *o;
+	struct msg_entry *e, *prev;
 	uint8_t key[8];
-	MDB_val k = {8, key};
 	MDB_txn *t;
-	int rc;
+};
 
-	if (!e) {
+static int change_begin(struct msg_change *c, const char *owner,
+			uint64_t id)
+{
+	c->o = owner_find(owner);
+	c->e = c->o ? entry_find(c->o, id, &c->prev) : NULL;
+	if (!c->e) {
 		return ENOENT;
 	}
-	store_be64(key, id);
-	rc = store_txn_begin(&t, 0);
+	store_be64(c->key, id);
+	return store_txn_begin(&c->t, 0);
+}
+
+int store_msg_del(const char *owner, uint64_t id)
+{
+	struct msg_change c;
+	MDB_val k = {8, c.key};
+	int rc = change_begin(&c, owner, id);
+
 	if (rc) {
 		return rc;
 	}
-	rc = mdb_del(t, store_dbi[T_MSG], &k, NULL);
-	rc = store_txn_end(t, rc == MDB_NOTFOUND ? 0 : store_map_err(rc));
+	rc = mdb_del(c.t, store_dbi[T_MSG], &k, NULL);
+	rc = store_txn_end(c.t, rc == MDB_NOTFOUND ? 0 : store_map_err(rc));
 	if (!rc) {
-		index_del(o, e, prev);
+		index_del(c.o, c.e, c.prev);
 	}
 	return rc;
 }
@@ -393,26 +407,18 @@ int store_msg_del(const char *owner, uint64_t id)
 int store_msg_update(const char *owner, uint64_t id, uint32_t tries,
 		     int64_t send_at)
 {
-	struct msg_owner *o = owner_find(owner);
-	struct msg_entry *prev, *e = o ? entry_find(o, id, &prev) : NULL;
-	uint8_t key[8];
-	MDB_val k = {8, key}, v;
+	struct msg_change c;
+	MDB_val k = {8, c.key}, v;
 	struct msg_rec r;
-	MDB_txn *t;
 	/* LMDB's pages are read-only: records are rewritten from a copy. */
 	static char copy[sizeof(struct msg_rec) + CONFIG_SIMPLED_MAX_MSG_SIZE +
 			 6 * CONFIG_SIMPLED_STORE_MAX_FIELD];
-	int rc;
+	int rc = change_begin(&c, owner, id);
 
-	if (!e) {
-		return ENOENT;
-	}
-	store_be64(key, id);
-	rc = store_txn_begin(&t, 0);
 	if (rc) {
 		return rc;
 	}
-	rc = store_map_err(mdb_get(t, store_dbi[T_MSG], &k, &v));
+	rc = store_map_err(mdb_get(c.t, store_dbi[T_MSG], &k, &v));
 	if (!rc && (v.mv_size > sizeof(copy) || v.mv_size < sizeof(r))) {
 		rc = EIO;
 	}
@@ -422,11 +428,11 @@ int store_msg_update(const char *owner, uint64_t id, uint32_t tries,
 		r.tries = tries;
 		r.send_at = send_at;
 		memcpy(copy, &r, sizeof(r));
-		rc = store_put(t, T_MSG, key, 8, copy, v.mv_size);
+		rc = store_put(c.t, T_MSG, c.key, 8, copy, v.mv_size);
 	}
-	rc = store_txn_end(t, rc);
+	rc = store_txn_end(c.t, rc);
 	if (!rc) {
-		e->send_at = send_at;
+		c.e->send_at = send_at;
 	}
 	return rc;
 }

@@ -232,18 +232,8 @@ static void on_imc(struct sip_stx *st, const struct sip_msg *req)
 	imc_answer(st, sender, from, code);
 }
 
-/* MESSAGEs to the manager or a room are ours (see msg_claim). */
-static int claim_imc(void *ev, void *arg)
-{
-	const struct msg_in *in = ev;
-
-	(void)arg;
-	if (!is_imc_uri(in->req->osip->req_uri)) {
-		return 0;
-	}
-	on_imc(in->st, in->req);
-	return 1;
-}
+/* MESSAGEs to the manager or a room are ours. */
+static const struct msg_claim imc_claim = {is_imc_uri, on_imc};
 
 /* ------------------------------------------------------------- startup */
 
@@ -261,7 +251,7 @@ static int imc_start(void)
 		strcpy(imc_cfg.imc_cmd_start_char, "#");
 	}
 	imc_room_restore();
-	return msg_claim(claim_imc, NULL);
+	return msg_claim(&imc_claim);
 }
 
 static void imc_stop(void)

@@ -30,9 +30,27 @@ struct msg_relay {
 
 static struct hook_list claims;
 
-int msg_claim(hook_h *h, void *arg)
+/* A MESSAGE offered to the claims (the hook's event). */
+struct msg_in {
+	struct sip_stx *st;
+	const struct sip_msg *req;
+};
+
+static int claim_run(void *ev, void *arg)
 {
-	return hook_add(&claims, h, arg);
+	const struct msg_claim *c = arg;
+	const struct msg_in *in = ev;
+
+	if (!c->match(in->req->osip->req_uri)) {
+		return 0;
+	}
+	c->h(in->st, in->req);
+	return 1;
+}
+
+int msg_claim(const struct msg_claim *c)
+{
+	return hook_add(&claims, claim_run, (void *)c);
 }
 
 /* Rank of a final response for choosing among branches: lower wins.

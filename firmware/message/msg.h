@@ -5,23 +5,25 @@
 #ifndef MSG_H
 #define MSG_H
 
-#include "hook.h"
 #include "sip.h"
 
 struct mod;
 
-/** A MESSAGE offered to the services that claim targets (hook.h). */
-struct msg_in {
-	struct sip_stx *st;
-	const struct sip_msg *req;
+/** Does this service take a MESSAGE for this Request-URI? */
+typedef int (msg_match_h)(const osip_uri_t *ruri);
+
+/** A claim on MESSAGE targets (owned by the service, lives as long). */
+struct msg_claim {
+	msg_match_h *match;
+	sip_req_h *h;		/**< takes (answers) the MESSAGE */
 };
 
 /**
- * Let a service (presence commands, chat rooms) take MESSAGEs before any
- * relay: h gets a struct msg_in, and when the Request-URI is its own it
- * answers the request and returns 1; else 0. @return 0 or ENOSPC.
+ * Let a service (presence commands, chat rooms) take the MESSAGEs whose
+ * Request-URI it matches, before any relay; claims are tried in the order
+ * made (a hook each, see hook.h). @return 0 or ENOSPC.
  */
-int msg_claim(hook_h *h, void *arg);
+int msg_claim(const struct msg_claim *c);
 
 /** A MESSAGE the server sends to a user (msg_send()). */
 struct msg_out {

@@ -171,20 +171,10 @@ static void on_command(struct sip_stx *st, const struct sip_msg *req)
 	answer_text(st, 200, text);
 }
 
-/* A MESSAGE to the command user is ours (see msg_claim). */
-static int claim_command(void *ev, void *arg)
-{
-	const struct msg_in *in = ev;
-
-	(void)arg;
-	if (!is_command_uri(in->req->osip->req_uri)) {
-		return 0;
-	}
-	on_command(in->st, in->req);
-	return 1;
-}
+/* A MESSAGE to the command user is ours. */
+static const struct msg_claim command_claim = {is_command_uri, on_command};
 
 int pres_auth_init(void)
 {
-	return msg_claim(claim_command, NULL);
+	return msg_claim(&command_claim);
 }

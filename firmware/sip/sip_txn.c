@@ -332,25 +332,36 @@ static int stx_send(struct sip_stx *st, int final)
 	return err;
 }
 
+/* Check the arguments of an answer and build it. @return 0 or EINVAL. */
+static int reply_build(struct sip_stx *st, int code, int lowest,
+		       const char *reason, const char *hdrs,
+		       const char *ctype, const char *body, size_t blen)
+{
+	if (!st || !st->req || code < lowest || code > 699) {
+		return EINVAL;
+	}
+	stx_build(st, code, reason, hdrs, ctype, body, blen);
+	return 0;
+}
+
 int sip_reply(struct sip_stx *st, int code, const char *reason,
 	      const char *hdrs, const char *ctype, const char *body,
 	      size_t blen)
 {
-	if (!st || !st->req || code < 100 || code > 699) {
-		return EINVAL;
-	}
-	stx_build(st, code, reason, hdrs, ctype, body, blen);
-	return stx_send(st, code >= 200);
+	int err = reply_build(st, code, 100, reason, hdrs, ctype, body, blen);
+
+	return err ? err : stx_send(st, code >= 200);
 }
 
 int sip_reply_hold(struct sip_stx *st, int code, const char *reason,
 		   const char *hdrs, const char *ctype, const char *body,
 		   size_t blen)
 {
-	if (!st || !st->req || code < 200 || code > 699) {
-		return EINVAL;
+	int err = reply_build(st, code, 200, reason, hdrs, ctype, body, blen);
+
+	if (err) {
+		return err;
 	}
-	stx_build(st, code, reason, hdrs, ctype, body, blen);
 	if (!st->resp) {
 		/* No memory to hold it: 500 at once (the write is not
 		 * known to be on disk). */
