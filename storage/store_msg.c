@@ -124,12 +124,7 @@ static struct msg_owner *owner_get(const char *name)
 		return NULL;
 	}
 	snprintf(o->name, sizeof(o->name), "%s", name);
-	sd_hash_oom = 0;
-	HASH_ADD_STR(owners, name, o);
-	if (sd_hash_oom) {
-		pool_put(&store_owner_pool, o);
-		return NULL;
-	}
+	SD_HASH_ADD_STR(owners, name, o, &store_owner_pool);
 	return o;
 }
 

@@ -16,4 +16,21 @@ extern int sd_hash_oom;
 
 #include <uthash.h>
 
+#include "pool.h"
+
+/* HASH_ADD_STR / HASH_ADD of an object taken from pool: when the bucket
+ * table cannot be allocated the object goes back to its pool and obj is
+ * NULL afterwards. */
+#define SD_HASH_ADD_STR(head, field, obj, pool)                        \
+	SD_HASH_ADD(hh, head, field, strlen((obj)->field), obj, pool)
+#define SD_HASH_ADD(hh, head, field, len, obj, pool)                   \
+	do {                                                           \
+		sd_hash_oom = 0;                                       \
+		HASH_ADD(hh, head, field, len, obj);                   \
+		if (sd_hash_oom) {                                     \
+			pool_put(pool, obj);                           \
+			(obj) = NULL;                                  \
+		}                                                      \
+	} while (0)
+
 #endif

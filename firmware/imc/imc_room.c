@@ -108,12 +108,7 @@ static struct imc_room *room_add(const char *name, int private_room)
 	}
 	name_lower(r->name, sizeof(r->name), name);
 	r->private_room = private_room;
-	sd_hash_oom = 0;
-	HASH_ADD_STR(imc_rooms, name, r);
-	if (sd_hash_oom) {
-		pool_put(&imc_room_pool, r);
-		return NULL;
-	}
+	SD_HASH_ADD_STR(imc_rooms, name, r, &imc_room_pool);
 	return r;
 }
 

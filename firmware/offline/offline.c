@@ -128,10 +128,8 @@ static void dump_kick(const char *owner)
 		return;
 	}
 	snprintf(d->owner, sizeof(d->owner), "%s", owner);
-	sd_hash_oom = 0;
-	HASH_ADD_STR(dumps, owner, d);
-	if (sd_hash_oom) {
-		pool_put(&offline_dump_pool, d);
+	SD_HASH_ADD_STR(dumps, owner, d, &offline_dump_pool);
+	if (!d) {
 		return;
 	}
 	dump_next(d);

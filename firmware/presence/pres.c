@@ -92,12 +92,7 @@ struct pres_entity *pres_entity_get(const char *key, int create)
 		return NULL;
 	}
 	snprintf(e->key, sizeof(e->key), "%s", key);
-	sd_hash_oom = 0;
-	HASH_ADD_STR(entities, key, e);
-	if (sd_hash_oom) {
-		pool_put(&pres_entity_pool, e);
-		return NULL;
-	}
+	SD_HASH_ADD_STR(entities, key, e, &pres_entity_pool);
 	return e;
 }
 

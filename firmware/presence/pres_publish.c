@@ -170,10 +170,8 @@ static struct pres_doc *doc_new(struct pres_entity *e, const char *id)
 		sd_rand_hex(d->etag, PRES_DOC_ID_LEN);
 	}
 	d->etag[PRES_DOC_ID_LEN] = '\0';
-	sd_hash_oom = 0;
-	HASH_ADD(hh, docs_by_id, etag, PRES_DOC_ID_LEN, d);
-	if (sd_hash_oom) {
-		pool_put(&pres_doc_pool, d);
+	SD_HASH_ADD(hh, docs_by_id, etag, PRES_DOC_ID_LEN, d, &pres_doc_pool);
+	if (!d) {
 		return NULL;
 	}
 	d->ent = e;

@@ -465,10 +465,8 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 			return;
 		}
 		strcpy(a->key, key);
-		sd_hash_oom = 0;
-		HASH_ADD_STR(aors, key, a);
-		if (sd_hash_oom) {
-			pool_put(&reg_aor_pool, a);
+		SD_HASH_ADD_STR(aors, key, a, &reg_aor_pool);
+		if (!a) {
 			sip_reply_errno(st, ENOMEM);
 			return;
 		}

@@ -254,10 +254,8 @@ int sip_stx_receive(struct sip_stx **stp, struct sip_msg *req)
 		return ENOMEM;
 	}
 	memcpy(st->key, key, sizeof(key));
-	sd_hash_oom = 0;
-	HASH_ADD_STR(stx_table, key, st);
-	if (sd_hash_oom) {
-		pool_put(&sip_stx_pool, st);
+	SD_HASH_ADD_STR(stx_table, key, st, &sip_stx_pool);
+	if (!st) {
 		return ENOMEM;
 	}
 	n_stx++;
