@@ -475,11 +475,15 @@ static void ctx_timer_e(void *arg)
 static void ctx_timer_f(void *arg)
 {
 	struct sip_ctx *ctx = arg;
+	sip_resp_h *h = ctx->h;
+	void *h_arg = ctx->arg;
 
 	stat_inc(sip_stat_client_timeouts);
-	tmr_cancel(&ctx->tmr_e);
-	ctx_report(ctx, 408, NULL);
+	/* Freed before the callback, which may start a new request. */
 	ctx_free(ctx);
+	if (h) {
+		h(408, NULL, h_arg);
+	}
 }
 
 /* Send buf (len bytes, copied) to dst and run the RFC 3261 timers. On
@@ -607,9 +611,11 @@ void sip_ctx_receive(struct sip_msg *resp)
 	tmr_cancel(&ctx->tmr_f);
 	ctx->state = CTX_COMPLETED;
 	DONE_LINK(ctx_done, ctx);
-	ctx_report(ctx, resp->status, resp);
 	tmr_start(&ctx->tmr_e, ctx->dst.tp == SIP_TP_UDP ? T4 : 0, ctx_end,
 		  ctx);
+	/* Last: a request the callback starts with the pool dry may reclaim
+	 * this completed slot, so nothing here touches ctx afterwards. */
+	ctx_report(ctx, resp->status, resp);
 out:
 	sip_msg_free(resp);
 }

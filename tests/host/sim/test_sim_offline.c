@@ -428,6 +428,30 @@ static void test_delivers_from_schema1_store(void **state)
 }
 #endif
 
+/* With one client transaction, the answer to the first delivery starts
+ * the next one from inside its callback: that request must keep its own
+ * retransmissions (it once took the finishing transaction's slot and lost
+ * its Timer E). */
+static void test_callback_keeps_new_transaction(void **state)
+{
+	const char *r;
+
+	(void)state;
+	start("config limits\n\toption client_txns 1\n");
+	assert_int_equal(store_for_alice("c1", NULL, "first"), 202);
+	assert_int_equal(store_for_alice("c2", NULL, "second"), 202);
+	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
+	answer(alice_gets(10, "first"), 200);
+	r = h_recv(alice);
+	assert_non_null(r);
+	assert_non_null(strstr(h_body(r), "second"));
+	/* alice does not answer: Timer E resends it at 0.5, 1.5 s. */
+	h_run(2000);
+	assert_true(h_drain(alice) >= 2);
+	h_run(40000);
+	h_stop();
+}
+
 /* The index of waiting messages is a pool too: one more is 503. */
 static void test_message_pool_full_503(void **state)
 {
@@ -484,6 +508,7 @@ int main(void)
 		cmocka_unit_test(test_failed_commit_answers_500),
 		cmocka_unit_test(test_full_store_answers_503),
 		cmocka_unit_test(test_message_pool_full_503),
+		cmocka_unit_test(test_callback_keeps_new_transaction),
 #if UINTPTR_MAX == UINT64_MAX
 		cmocka_unit_test(test_delivers_from_schema1_store),
 #endif
