@@ -173,7 +173,8 @@ int sip_peer_flow(enum sip_tp_type tp, const struct port_addr *peer,
 int sip_uri_print(const osip_uri_t *u, char *buf, size_t size);
 
 /** Relay a request as a stateful proxy would (RFC 3261 16.6): new
- * Request-URI, our Via on top, Max-Forwards decremented, Route dropped.
+ * Request-URI, our Via on top, Max-Forwards decremented, the Route
+ * entries naming us removed and the rest of the route set kept.
  * @param ruri the new Request-URI, or NULL to keep the request's.
  * @return 0, EMSGSIZE, ENOMEM or a transport error. */
 int sip_relay(const struct sip_msg *req, const char *ruri,

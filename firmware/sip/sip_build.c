@@ -64,11 +64,74 @@ static void hdr_start(struct sd_buf *b, struct sd_pl name, struct sd_pl value)
 	sd_buf_pl(b, value);
 }
 
-/* The headers a response copies from its request (RFC 3261 8.2.6.2). */
-static int copied_to_response(enum sip_hdr_id id)
+/* The headers a response copies from its request (RFC 3261 8.2.6.2),
+ * and Record-Route in a response that makes a dialog (12.1.1; the only
+ * dialogs here are subscriptions). */
+static int copied_to_response(const struct sip_msg *req,
+			      enum sip_hdr_id id, int code)
 {
+	if (id == SIP_HDR_RECORD_ROUTE) {
+		return code > 100 && code < 300 &&
+		       !sd_pl_casecmp(req->method, "SUBSCRIBE");
+	}
 	return id == SIP_HDR_VIA || id == SIP_HDR_FROM || id == SIP_HDR_TO ||
 	       id == SIP_HDR_CALL_ID || id == SIP_HDR_CSEQ;
+}
+
+/* Does this Route element (name-addr or addr-spec) name us? */
+static int route_is_ours(struct sd_pl e)
+{
+	const char *p = e.p, *end = e.p + e.l, *lt = memchr(p, '<', e.l);
+	const char *host, *at;
+
+	if (lt) {
+		p = lt + 1;
+	}
+	while (p < end && *p != ':') {
+		p++; /* the scheme */
+	}
+	host = ++p;
+	for (at = host; at < end && *at != '@' && *at != '>' && *at != ';';
+	     at++) {
+	}
+	if (at < end && *at == '@') {
+		host = at + 1;
+	}
+	if (host < end && *host == '[') {
+		host++;
+		for (p = host; p < end && *p != ']'; p++) {
+		}
+		return p < end &&
+		       sip_is_local_host(sd_pl(host, (size_t)(p - host)));
+	}
+	for (p = host; p < end && *p != ':' && *p != ';' && *p != '>'; p++) {
+	}
+	return p > host && sip_is_local_host(sd_pl(host, (size_t)(p - host)));
+}
+
+/* The Route elements of h that do not name us, as a header line (none
+ * when all of them do). RFC 3261 16.4 removes the entry for this proxy;
+ * the rest of the route set goes on with the request. */
+static void route_without_us(struct sd_buf *b, const struct sip_hdr *h)
+{
+	struct sd_pl v = h->value;
+	int first = 1;
+
+	while (v.l) {
+		size_t n = sip_first_elem_len(v);
+		struct sd_pl e = sd_pl_trim(sd_pl(v.p, n));
+
+		if (e.l && !route_is_ours(e)) {
+			sd_buf_str(b, first ? "Route: " : ", ");
+			sd_buf_pl(b, e);
+			first = 0;
+		}
+		v.p += n < v.l ? n + 1 : n;
+		v.l -= n < v.l ? n + 1 : n;
+	}
+	if (!first) {
+		sd_buf_str(b, "\r\n");
+	}
 }
 
 void sip_build_response(struct sd_buf *b, const struct sip_msg *req,
@@ -89,7 +152,7 @@ void sip_build_response(struct sd_buf *b, const struct sip_msg *req,
 			first_via = 0;
 			continue;
 		}
-		if (!copied_to_response(h->id)) {
+		if (!copied_to_response(req, h->id, code)) {
 			continue;
 		}
 		hdr_start(b, sd_pl_str(sip_hdr_name(h->id)), h->value);
@@ -185,8 +248,9 @@ void sip_build_relay(struct sd_buf *b, const struct sip_msg *req,
 			sd_buf_printf(b, "Max-Forwards: %u\r\n", mf - 1);
 			continue;
 		case SIP_HDR_CONTENT_LENGTH:
+			continue; /* rewritten below */
 		case SIP_HDR_ROUTE:
-			/* Rewritten below; Route: we are the last hop. */
+			route_without_us(b, h);
 			continue;
 		default:
 			break;

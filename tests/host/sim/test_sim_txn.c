@@ -167,6 +167,59 @@ static void test_message_targets(void **state)
 	h_stop();
 }
 
+/* A relayed request keeps its Route set but for the entry naming us
+ * (RFC 3261 16.4, 16.6). */
+static void test_relay_keeps_route_set(void **state)
+{
+	int bob, proxy;
+	const char *r;
+
+	(void)state;
+	h_start("config simpled 'main'\n"
+		"\toption outbound_proxy 'sip:10.0.0.9:5060'\n");
+	bob = h_client(3);
+	proxy = h_client(9);
+	h_request(bob, &(struct h_req){.method = "MESSAGE", .n = 3,
+		.from = "bob", .to = "dave@elsewhere.test",
+		.hdrs = "Route: <sip:" H_SERVER ";lr>, <sip:10.0.0.8;lr>\n"
+			"Route: <sip:10.0.0.7;lr>\n",
+		.body = "routed"});
+	r = h_wait(proxy);
+	assert_non_null(r);
+	assert_int_equal(h_hdr_count(r, "Route"), 2);
+	assert_string_equal(h_hdr(r, "Route"), "<sip:10.0.0.8;lr>");
+	assert_null(strstr(r, H_SERVER ";lr"));
+	h_answer(proxy, r, 200);
+	assert_int_equal(h_status(h_wait(bob)), 200);
+	h_run(40000);
+	h_stop();
+}
+
+#ifdef CONFIG_SIMPLED_PRESENCE
+/* A 2xx that makes a dialog copies the Record-Route set (RFC 3261
+ * 12.1.1). */
+static void test_subscribe_200_copies_record_route(void **state)
+{
+	const char *r;
+	int a;
+
+	(void)state;
+	h_start(NULL);
+	a = h_client(2);
+	r = h_request_wait(a, &(struct h_req){.method = "SUBSCRIBE", .n = 2,
+		.from = "alice", .event = "presence",
+		.contact = "<sip:alice@10.0.0.2:5060>",
+		.hdrs = "Expires: 600\nRecord-Route: <sip:10.0.0.5;lr>\n"
+			"Record-Route: <sip:10.0.0.6;lr;x=1>\n"});
+	assert_int_equal(h_status(r), 200);
+	assert_int_equal(h_hdr_count(r, "Record-Route"), 2);
+	assert_string_equal(h_hdr(r, "Record-Route"), "<sip:10.0.0.5;lr>");
+	assert_non_null(strstr(r, "Record-Route: <sip:10.0.0.6;lr;x=1>"));
+	h_run(40000);
+	h_stop();
+}
+#endif
+
 static void test_invite_405_until_ack(void **state)
 {
 	int c;
@@ -351,6 +404,10 @@ int main(void)
 		cmocka_unit_test(test_relay_timeout_retransmits),
 		cmocka_unit_test(test_forking_best_response),
 		cmocka_unit_test(test_message_targets),
+		cmocka_unit_test(test_relay_keeps_route_set),
+#ifdef CONFIG_SIMPLED_PRESENCE
+		cmocka_unit_test(test_subscribe_200_copies_record_route),
+#endif
 		cmocka_unit_test(test_invite_405_until_ack),
 		cmocka_unit_test(test_request_checks),
 		cmocka_unit_test(test_txn_pool_reclaims_completed),
