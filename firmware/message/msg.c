@@ -16,6 +16,9 @@
 #define MOD_DEF "msg.def"
 #include "mod_decl.h"
 
+/* Max-Breadth of a request that has none (RFC 5393 4). */
+#define MSG_MAX_BREADTH 60
+
 /* A relayed MESSAGE: one server transaction, up to MAX_FORKS branches. */
 struct msg_relay {
 	struct sip_stx *st;
@@ -23,6 +26,8 @@ struct msg_relay {
 	unsigned started;
 	unsigned pending;
 	int answered;
+	unsigned forks;		/* branches allowed (Max-Breadth) */
+	unsigned breadth;	/* Max-Breadth each branch carries */
 	int best;		/* best final code so far, 0 none */
 	char reason[64];
 	char aor[CONFIG_SIMPLED_MAX_URI_LEN];	/* local target, "" proxied */
@@ -148,7 +153,8 @@ static void branch_send(struct msg_relay *r, const char *ruri,
 {
 	r->started++;
 	r->pending++;
-	if (sip_relay(r->req, ruri, dst, on_branch_final, r)) {
+	if (sip_relay(r->req, ruri, dst, (int)r->breadth, on_branch_final,
+		      r)) {
 		r->pending--;
 		LOG_DBG("branch to %s could not be sent", ruri ? ruri : "proxy");
 	}
@@ -158,7 +164,7 @@ static void fork_to(const struct reg_contact *c, void *arg)
 {
 	struct msg_relay *r = arg;
 
-	if (r->started < CONFIG_SIMPLED_MAX_FORKS) {
+	if (r->started < r->forks) {
 		branch_send(r, c->uri, c->flow);
 	}
 }
@@ -203,6 +209,8 @@ static void on_message(struct sip_stx *st, const struct sip_msg *req)
 	struct sip_flow proxy;
 	char aor[CONFIG_SIMPLED_MAX_URI_LEN];
 	struct msg_in in = {st, req};
+	uint32_t breadth = MSG_MAX_BREADTH;
+	unsigned n;
 	int err;
 
 	if (hook_run(&claims, &in)) {
@@ -235,10 +243,26 @@ static void on_message(struct sip_stx *st, const struct sip_msg *req)
 			  0);
 		return;
 	}
+	/* RFC 5393: the branches share the request's Max-Breadth (60 when
+	 * it has none); none may be sent with 0. */
+	n = err ? 1 : reg_lookup(aor, NULL, NULL);
+	if (n > CONFIG_SIMPLED_MAX_FORKS) {
+		n = CONFIG_SIMPLED_MAX_FORKS;
+	}
+	if (sip_hdr_u32(st, sip_msg_hdr_name(req, "Max-Breadth"),
+			"Max-Breadth", &breadth) == EBADMSG) {
+		return;
+	}
+	if (breadth == 0) {
+		sip_reply(st, 440, NULL, NULL, NULL, NULL, 0);
+		return;
+	}
 	r = relay_new(st, req);
 	if (!r) {
 		return;
 	}
+	r->forks = n < breadth ? n : breadth;
+	r->breadth = breadth / r->forks;
 	if (!err) {
 		snprintf(r->aor, sizeof(r->aor), "%s", aor);
 		reg_lookup(aor, fork_to, r);

@@ -176,9 +176,12 @@ int sip_uri_print(const osip_uri_t *u, char *buf, size_t size);
  * Request-URI, our Via on top, Max-Forwards decremented, the Route
  * entries naming us removed and the rest of the route set kept.
  * @param ruri the new Request-URI, or NULL to keep the request's.
+ * @param max_breadth the branch's Max-Breadth (RFC 5393), or -1 to keep
+ * the request's.
  * @return 0, EMSGSIZE, ENOMEM or a transport error. */
 int sip_relay(const struct sip_msg *req, const char *ruri,
-	      const struct sip_flow *dst, sip_resp_h *h, void *arg);
+	      const struct sip_flow *dst, int max_breadth, sip_resp_h *h,
+	      void *arg);
 
 /** A request simpled originates (UAC), e.g. a stored message. */
 struct sip_request {

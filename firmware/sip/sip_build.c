@@ -227,7 +227,7 @@ int sip_uri_print(const osip_uri_t *u, char *buf, size_t size)
 
 void sip_build_relay(struct sd_buf *b, const struct sip_msg *req,
 		     const char *ruri, const struct sip_flow *out,
-		     const char *branch)
+		     const char *branch, int max_breadth)
 {
 	int saw_mf = 0;
 	unsigned i;
@@ -253,6 +253,10 @@ void sip_build_relay(struct sd_buf *b, const struct sip_msg *req,
 			route_without_us(b, h);
 			continue;
 		default:
+			if (max_breadth >= 0 &&
+			    !sd_pl_casecmp(h->name, "Max-Breadth")) {
+				continue; /* written below */
+			}
 			break;
 		}
 		hdr_start(b, h->name, h->value);
@@ -260,6 +264,9 @@ void sip_build_relay(struct sd_buf *b, const struct sip_msg *req,
 	}
 	if (!saw_mf) {
 		sd_buf_str(b, "Max-Forwards: 69\r\n");
+	}
+	if (max_breadth >= 0) {
+		sd_buf_printf(b, "Max-Breadth: %d\r\n", max_breadth);
 	}
 	sd_buf_printf(b, "Content-Length: %zu\r\n\r\n", req->body.l);
 	sd_buf_pl(b, req->body);

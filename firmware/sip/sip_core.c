@@ -165,6 +165,12 @@ void sip_core_recv(const char *buf, size_t len, const struct sip_flow *f)
 		return;
 	}
 	/* From here the transaction owns m. */
+	if (sip_txn_sent_by_us(m)) {
+		/* We sent it and it came back: a loop (RFC 3261 16.3). */
+		stat_inc(sip_stat_loops);
+		sip_reply(st, 482, NULL, NULL, NULL, NULL, 0);
+		return;
+	}
 	h = sip_msg_hdr(m, SIP_HDR_MAX_FORWARDS);
 	if (h && !sd_pl_u32(h->value, &mf) && mf == 0 &&
 	    sd_pl_casecmp(m->method, "OPTIONS")) {

@@ -601,6 +601,7 @@ const char *sip_reason(int code)
 	case 423: return "Interval Too Brief";
 	case 480: return "Temporarily Unavailable";
 	case 481: return "Call/Transaction Does Not Exist";
+	case 440: return "Max-Breadth Exceeded";
 	case 482: return "Loop Detected";
 	case 483: return "Too Many Hops";
 	case 486: return "Busy Here";

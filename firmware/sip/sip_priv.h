@@ -40,9 +40,10 @@ void sip_build_response(struct sd_buf *b, const struct sip_msg *req,
 			int code, const char *reason, const char *totag,
 			const char *hdrs, const char *ctype,
 			const char *body, size_t blen);
+/** max_breadth: the Max-Breadth to write, or -1 to copy the request's. */
 void sip_build_relay(struct sd_buf *b, const struct sip_msg *req,
 		     const char *ruri, const struct sip_flow *out,
-		     const char *branch);
+		     const char *branch, int max_breadth);
 
 void sip_build_request(struct sd_buf *b, const struct sip_request *r,
 		       const struct sip_flow *out, const char *branch);
@@ -126,6 +127,8 @@ void sip_reply_stateless(const struct sip_msg *req, int code,
 
 /* sip_txn.c */
 int sip_txn_init(void);
+/** Does a Via of request m carry a branch this process made? */
+int sip_txn_sent_by_us(const struct sip_msg *m);
 void sip_txn_close(void);
 /** Find the server transaction of a request or create one.
  * @return 0 new (in *stp), EALREADY retransmission handled, ENOMEM. */

@@ -147,10 +147,34 @@ unsigned sip_txn_count(void)
 	return n_stx + n_ctx;
 }
 
+/* Hex characters of the seed every branch of this process starts with. */
+#define BRANCH_SEED_LEN 8
+static char branch_seed[BRANCH_SEED_LEN + 1];
+
+int sip_txn_sent_by_us(const struct sip_msg *m)
+{
+	char mark[7 + BRANCH_SEED_LEN + 1];
+	unsigned i;
+
+	memcpy(mark, "z9hG4bK", 7);
+	memcpy(mark + 7, branch_seed, BRANCH_SEED_LEN);
+	mark[sizeof(mark) - 1] = '\0';
+	for (i = 0; i < m->nhdrs; i++) {
+		const struct sip_hdr *h = &m->hdrs[i];
+
+		if (h->id == SIP_HDR_VIA &&
+		    memmem(h->value.p, h->value.l, mark, sizeof(mark) - 1)) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int sip_txn_init(void)
 {
 	int err = pool_setup(&sip_stx_pool, sizeof(struct sip_stx));
 
+	sd_rand_hex(branch_seed, BRANCH_SEED_LEN);
 	if (!err) {
 		err = pool_setup(&sip_ctx_pool, sizeof(struct sip_ctx));
 	}
@@ -441,8 +465,11 @@ static int ctx_alloc(struct sip_ctx **ctxp, sip_resp_h *h, void *arg)
 	if (!ctx) {
 		return ENOMEM;
 	}
+	/* z9hG4bK, this process's seed, then random: a request that comes
+	 * back with one of these in a Via is one we sent (a loop). */
 	memcpy(ctx->branch, "z9hG4bK", 7);
-	sd_rand_hex(ctx->branch + 7, 20);
+	memcpy(ctx->branch + 7, branch_seed, BRANCH_SEED_LEN);
+	sd_rand_hex(ctx->branch + 7 + BRANCH_SEED_LEN, 20 - BRANCH_SEED_LEN);
 	ctx->h = h;
 	ctx->arg = arg;
 	ctx->state = CTX_NEW;
@@ -539,7 +566,8 @@ static int ctx_send_built(struct sip_ctx *ctx, const struct sd_buf *b,
 }
 
 int sip_relay(const struct sip_msg *req, const char *ruri,
-	      const struct sip_flow *dst, sip_resp_h *h, void *arg)
+	      const struct sip_flow *dst, int max_breadth, sip_resp_h *h,
+	      void *arg)
 {
 	struct sip_ctx *ctx;
 	struct sd_buf b;
@@ -561,7 +589,7 @@ int sip_relay(const struct sip_msg *req, const char *ruri,
 		return err;
 	}
 	sd_buf_init(&b, txbuf, sizeof(txbuf));
-	sip_build_relay(&b, req, ruri, dst, ctx->branch);
+	sip_build_relay(&b, req, ruri, dst, ctx->branch, max_breadth);
 	return ctx_send_built(ctx, &b, dst, method);
 }
 

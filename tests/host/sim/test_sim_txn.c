@@ -133,6 +133,59 @@ static void test_forking_best_response(void **state)
 	h_stop();
 }
 
+/* Max-Breadth (RFC 5393): the parallel branches share the incoming
+ * breadth (60 when absent), never fork past it, and 0 is 440. */
+static void test_max_breadth(void **state)
+{
+	int a1, a2, a3, bob;
+	const char *r;
+
+	(void)state;
+	h_start(NULL);
+	a1 = h_client(2);
+	a2 = h_client(4);
+	a3 = h_client(5);
+	bob = h_client(3);
+	assert_int_equal(h_register(a1, 2, "alice", 600), 200);
+	assert_int_equal(h_register(a2, 4, "alice", 600), 200);
+	assert_int_equal(h_register(a3, 5, "alice", 600), 200);
+	send_message(bob, 3, "alice@" H_DOMAIN, "mb1");
+	r = h_wait(a1);
+	assert_non_null(r);
+	assert_non_null(h_hdr(r, "Max-Breadth"));
+	assert_string_equal(h_hdr(r, "Max-Breadth"), "20");
+	h_answer(a1, r, 200);
+	h_drain(a2);
+	h_drain(a3);
+	assert_int_equal(h_status(h_wait(bob)), 200);
+	h_request(bob, &(struct h_req){.method = "MESSAGE", .n = 3,
+		.from = "bob", .to = "alice", .hdrs = "Max-Breadth: 2\n",
+		.body = "two branches only"});
+	h_run(10);
+	{
+		int socks[3] = {a1, a2, a3}, i, n = 0;
+
+		for (i = 0; i < 3; i++) {
+			r = h_recv(socks[i]);
+			if (r) {
+				assert_string_equal(h_hdr(r, "Max-Breadth"),
+						    "1");
+				h_answer(socks[i], r, 200);
+				n++;
+			}
+		}
+		assert_int_equal(n, 2);
+	}
+	assert_int_equal(h_status(h_wait(bob)), 200);
+	r = h_request_wait(bob, &(struct h_req){.method = "MESSAGE", .n = 3,
+		.from = "bob", .to = "alice", .hdrs = "Max-Breadth: 0\n",
+		.body = "none"});
+	assert_int_equal(h_status(r), 440);
+	assert_int_equal(h_drain(a1) + h_drain(a2) + h_drain(a3), 0);
+	h_run(40000);
+	h_stop();
+}
+
 static void test_message_targets(void **state)
 {
 	int bob, proxy;
@@ -192,6 +245,38 @@ static void test_relay_keeps_route_set(void **state)
 	h_answer(proxy, r, 200);
 	assert_int_equal(h_status(h_wait(bob)), 200);
 	h_run(40000);
+	h_stop();
+}
+
+/* A request that comes back holding our own Via is a loop: 482, and
+ * nothing is sent on (RFC 3261 16.3 step 4, RFC 5393). */
+static void test_loop_482(void **state)
+{
+	static char back[8192];
+	int bob, proxy;
+	const char *r, *via;
+
+	(void)state;
+	h_start("config simpled 'main'\n"
+		"\toption outbound_proxy 'sip:10.0.0.9:5060'\n");
+	bob = h_client(3);
+	proxy = h_client(9);
+	send_message(bob, 3, "dave@elsewhere.test", "loop1");
+	r = h_wait(proxy);
+	assert_non_null(r);
+	/* The "proxy" sends it straight back, its own Via on top. */
+	via = strstr(r, "\r\nVia:");
+	assert_non_null(via);
+	snprintf(back, sizeof(back), "%.*s\r\nVia: SIP/2.0/UDP "
+		 "10.0.0.9:5060;branch=z9hG4bKproxy1%s", (int)(via - r), r, via);
+	h_send(proxy, "%s", back);
+	r = h_wait(proxy);
+	assert_non_null(r);
+	assert_int_equal(h_status(r), 482);
+	assert_null(h_recv(proxy)); /* not relayed again */
+	h_run(40000);
+	h_drain(bob);
+	h_drain(proxy);
 	h_stop();
 }
 
@@ -404,7 +489,9 @@ int main(void)
 		cmocka_unit_test(test_relay_timeout_retransmits),
 		cmocka_unit_test(test_forking_best_response),
 		cmocka_unit_test(test_message_targets),
+		cmocka_unit_test(test_max_breadth),
 		cmocka_unit_test(test_relay_keeps_route_set),
+		cmocka_unit_test(test_loop_482),
 #ifdef CONFIG_SIMPLED_PRESENCE
 		cmocka_unit_test(test_subscribe_200_copies_record_route),
 #endif
