@@ -67,6 +67,14 @@ int port_sendto(int sock, const void *buf, size_t len,
 		const struct port_addr *dst);
 /** @return EAGAIN when nothing is queued. */
 int port_recvfrom(int sock, void *buf, size_t *len, struct port_addr *src);
+/**
+ * The next error a UDP socket was told of (an ICMP unreachable for a
+ * datagram it sent), signalled by PORT_EV_ERROR: the start of that
+ * datagram into buf (*len in: size, out: bytes) and where it went.
+ * @return 0, or EAGAIN when there is none. A hint, not proof: ICMP is
+ * rate-limited, filtered and forgeable.
+ */
+int port_recv_error(int sock, void *buf, size_t *len, struct port_addr *dst);
 /** Stream send; *sent may be short. EAGAIN when the socket is full. */
 int port_send(int sock, const void *buf, size_t len, size_t *sent);
 /** Stream receive; *got == 0 with return 0 means the peer closed. */

@@ -127,6 +127,17 @@ void sip_reply_stateless(const struct sip_msg *req, int code,
 
 /* sip_txn.c */
 int sip_txn_init(void);
+/**
+ * A request we sent could not reach dst: buf holds its start as the
+ * network returned it (UDP: from an ICMP unreachable). The client
+ * transaction whose branch is in buf and whose destination is dst ends
+ * now with 503; nothing else is touched.
+ */
+void sip_txn_unreachable(const char *buf, size_t len, enum sip_tp_type tp,
+			 const struct port_addr *dst);
+/** A TCP connection to peer failed (refused, reset): every transaction
+ * waiting for an answer from it ends now with 503. */
+void sip_txn_peer_failed(const struct port_addr *peer);
 /** Does a Via of request m carry a branch this process made? */
 int sip_txn_sent_by_us(const struct sip_msg *m);
 void sip_txn_close(void);

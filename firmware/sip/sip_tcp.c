@@ -223,7 +223,14 @@ static void conn_event(int sock, unsigned ev, void *arg)
 	return;
 close:
 	if (conns[slot] == c && c->gen == gen) {
+		struct port_addr peer = c->peer;
+
 		conn_close(c);
+		if (err) {
+			/* Refused or reset: nothing sent on it will be
+			 * answered. */
+			sip_txn_peer_failed(&peer);
+		}
 	}
 }
 

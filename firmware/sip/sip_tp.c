@@ -25,12 +25,34 @@ static struct listener listeners[CONFIG_SIMPLED_MAX_LISTEN];
 static unsigned n_listeners;
 static char udp_rx[65536];
 
+/* ICMP unreachables for what we sent: the transactions they match end
+ * early (bounded: at most a burst per event). */
+static void udp_errors(int sock)
+{
+	struct port_addr dst;
+	int i;
+
+	for (i = 0; i < TP_UDP_BURST; i++) {
+		size_t len = sizeof(udp_rx) - 1;
+		int err = port_recv_error(sock, udp_rx, &len, &dst);
+
+		if (err == EAGAIN) {
+			return;
+		}
+		if (!err) {
+			sip_txn_unreachable(udp_rx, len, SIP_TP_UDP, &dst);
+		}
+	}
+}
+
 static void udp_event(int sock, unsigned ev, void *arg)
 {
 	int lidx = (int)(intptr_t)arg;
 	int i;
 
-	(void)ev;
+	if (ev & PORT_EV_ERROR) {
+		udp_errors(sock);
+	}
 	for (i = 0; i < TP_UDP_BURST; i++) {
 		struct sip_flow f;
 		size_t len = sizeof(udp_rx) - 1;

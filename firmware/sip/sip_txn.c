@@ -499,17 +499,77 @@ static void ctx_timer_e(void *arg)
 	tmr_start(&ctx->tmr_e, ctx->interval, ctx_timer_e, ctx);
 }
 
-static void ctx_timer_f(void *arg)
+/* End a transaction that got no final answer with code: freed before
+ * the callback, which may start a new request. */
+static void ctx_fail(struct sip_ctx *ctx, int code)
 {
-	struct sip_ctx *ctx = arg;
 	sip_resp_h *h = ctx->h;
 	void *h_arg = ctx->arg;
 
-	stat_inc(sip_stat_client_timeouts);
-	/* Freed before the callback, which may start a new request. */
 	ctx_free(ctx);
 	if (h) {
-		h(408, NULL, h_arg);
+		h(code, NULL, h_arg);
+	}
+}
+
+static void ctx_timer_f(void *arg)
+{
+	stat_inc(sip_stat_client_timeouts);
+	ctx_fail(arg, 408);
+}
+
+void sip_txn_unreachable(const char *buf, size_t len, enum sip_tp_type tp,
+			 const struct port_addr *dst)
+{
+	const char *b = memmem(buf, len, ";branch=", 8);
+	char branch[sizeof(((struct sip_ctx *)0)->branch)];
+	struct sip_ctx *ctx;
+	size_t n = 0;
+
+	if (!b) {
+		return;
+	}
+	b += 8;
+	while (b + n < buf + len && n + 1 < sizeof(branch) &&
+	       b[n] != ';' && b[n] != '\r' && b[n] != ',' && b[n] != ' ') {
+		branch[n] = b[n];
+		n++;
+	}
+	branch[n] = '\0';
+	HASH_FIND_STR(ctx_table, branch, ctx);
+	if (ctx && ctx->state == CTX_TRYING && ctx->dst.tp == tp &&
+	    sd_addr_eq(&ctx->dst.peer, dst)) {
+		stat_inc(sip_stat_unreachable);
+		ctx_fail(ctx, 503);
+	}
+}
+
+static int waits_on_peer(const struct sip_ctx *ctx,
+			 const struct port_addr *peer)
+{
+	return ctx && ctx->state == CTX_TRYING && ctx->dst.tp == SIP_TP_TCP &&
+	       sd_addr_eq(&ctx->dst.peer, peer);
+}
+
+void sip_txn_peer_failed(const struct port_addr *peer)
+{
+	/* Names first: the callbacks may start requests (to this peer too)
+	 * and change the table; those wait for their own connection. */
+	static char doomed[64][sizeof(((struct sip_ctx *)0)->branch)];
+	struct sip_ctx *ctx, *tmp;
+	unsigned n = 0, i;
+
+	HASH_ITER(hh, ctx_table, ctx, tmp) {
+		if (n < 64 && waits_on_peer(ctx, peer)) {
+			memcpy(doomed[n++], ctx->branch, sizeof(doomed[0]));
+		}
+	}
+	for (i = 0; i < n; i++) {
+		HASH_FIND_STR(ctx_table, doomed[i], ctx);
+		if (waits_on_peer(ctx, peer)) {
+			stat_inc(sip_stat_unreachable);
+			ctx_fail(ctx, 503);
+		}
 	}
 }
 

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/errqueue.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -248,7 +249,65 @@ static int open_bound(int *sock, const struct port_addr *a, int type)
 
 int port_udp_open(int *sock, const struct port_addr *bind)
 {
-	return open_bound(sock, bind, SOCK_DGRAM);
+	int err = open_bound(sock, bind, SOCK_DGRAM);
+	int one = 1;
+
+	if (!err) {
+		/* ICMP errors for what we send reach the error queue. */
+		if (bind->family == PORT_AF_INET6) {
+			setsockopt(*sock, IPPROTO_IPV6, IPV6_RECVERR, &one,
+				   sizeof(one));
+		} else {
+			setsockopt(*sock, IPPROTO_IP, IP_RECVERR, &one,
+				   sizeof(one));
+		}
+	}
+	return err;
+}
+
+int port_recv_error(int sock, void *buf, size_t *len, struct port_addr *dst)
+{
+	struct sockaddr_storage ss;
+	char ctl[512];
+	struct iovec iov = {buf, *len};
+	struct msghdr mh;
+	struct cmsghdr *c;
+	ssize_t n;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_name = &ss;
+	mh.msg_namelen = sizeof(ss);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = ctl;
+	mh.msg_controllen = sizeof(ctl);
+	n = recvmsg(sock, &mh, MSG_ERRQUEUE | MSG_DONTWAIT);
+	if (n < 0) {
+		return errno == EAGAIN || errno == EWOULDBLOCK ? EAGAIN :
+		       errno;
+	}
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		struct sock_extended_err ee;
+
+		if (!((c->cmsg_level == IPPROTO_IP &&
+		       c->cmsg_type == IP_RECVERR) ||
+		      (c->cmsg_level == IPPROTO_IPV6 &&
+		       c->cmsg_type == IPV6_RECVERR))) {
+			continue;
+		}
+		memcpy(&ee, CMSG_DATA(c), sizeof(ee));
+		if ((ee.ee_origin == SO_EE_ORIGIN_ICMP ||
+		     ee.ee_origin == SO_EE_ORIGIN_ICMP6) &&
+		    (ee.ee_errno == ECONNREFUSED ||
+		     ee.ee_errno == EHOSTUNREACH ||
+		     ee.ee_errno == ENETUNREACH)) {
+			from_sockaddr(dst, &ss);
+			*len = (size_t)n;
+			return 0;
+		}
+	}
+	*len = 0;
+	return EPROTO; /* not an unreachable: nothing to report */
 }
 
 int port_tcp_listen(int *sock, const struct port_addr *bind)
@@ -317,7 +376,12 @@ int port_sendto(int sock, const void *buf, size_t len,
 	socklen_t sl = to_sockaddr(&ss, dst);
 
 	if (sendto(sock, buf, len, 0, (struct sockaddr *)&ss, sl) < 0) {
-		return sock_errno();
+		/* A refusal pending from an earlier datagram (IP_RECVERR)
+		 * is that one's, not this one's: send again. */
+		if (errno != ECONNREFUSED ||
+		    sendto(sock, buf, len, 0, (struct sockaddr *)&ss, sl) < 0) {
+			return sock_errno();
+		}
 	}
 	return 0;
 }

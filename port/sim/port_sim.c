@@ -231,6 +231,15 @@ int port_sendto(int sock, const void *buf, size_t len,
 	return 0;
 }
 
+int port_recv_error(int sock, void *buf, size_t *len, struct port_addr *dst)
+{
+	(void)sock;
+	(void)buf;
+	(void)dst;
+	*len = 0;
+	return EAGAIN; /* the simulated network sends no ICMP */
+}
+
 int port_recvfrom(int sock, void *buf, size_t *len, struct port_addr *src)
 {
 	struct sim_sock *s = sock_get(sock);

@@ -5,6 +5,7 @@ only. Usage:
   offline.py durability BIN WORKDIR WINDOW_MS  kill -9 while storing, restart,
                                           every 202 delivered exactly once
   offline.py full PORT                  tiny store: 503, still serving
+  offline.py dead PORT                  contact port closed (UDP, TCP): 202 < 3 s
 """
 import os
 import random
@@ -244,6 +245,37 @@ def full(port):
     check(status(r) == 200, "not serving after the store filled")
 
 
+def closed_port(kind):
+    """A port number nothing listens on (bound, then closed)."""
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def dead(port):
+    """A MESSAGE to a contact whose port is closed is kept (202) within
+    3 s, over UDP (ICMP port unreachable) and TCP (connection refused),
+    not after the 32 s transaction timeout."""
+    bob = UA(port)
+    for user, kind, tp in (("dora", socket.SOCK_DGRAM, ""),
+                           ("tess", socket.SOCK_STREAM, ";transport=tcp")):
+        ua = UA(port)
+        contact = f"<sip:{user}@127.0.0.1:{closed_port(kind)}{tp}>"
+        r = ua.transact("REGISTER", f"sip:{DOMAIN}", f"{user}@{DOMAIN}",
+                        f"Contact: {contact}\r\nExpires: 600\r\n")
+        check(status(r) == 200, f"register {user}: {r!r}")
+        t0 = time.time()
+        r = bob.transact("MESSAGE", f"sip:{user}@{DOMAIN}", f"{user}@{DOMAIN}",
+                         body="are you there?", timeout=40)
+        took = time.time() - t0
+        check(status(r) == 202, f"{user} ({tp or 'udp'}): {r!r}")
+        check(took < 3, f"{user} ({tp or 'udp'}): 202 after {took:.1f} s")
+        print(f"dead contact {user} {tp or ';transport=udp'}: 202 after "
+              f"{took:.2f} s")
+
+
 if __name__ == "__main__":
     what = sys.argv[1]
     if what == "rules":
@@ -252,5 +284,7 @@ if __name__ == "__main__":
         durability(sys.argv[2], sys.argv[3], sys.argv[4])
     elif what == "full":
         full(int(sys.argv[2]))
+    elif what == "dead":
+        dead(int(sys.argv[2]))
     else:
         check(False, "unknown check")

@@ -203,6 +203,10 @@ offline)
 	wait "$uas" || fail "carol did not get her stored MESSAGE"
 	$PY "$here/offline.py" rules "$port" || fail "offline rules"
 	;;
+deadcontact)
+	start_daemon
+	$PY "$here/offline.py" dead "$port" || fail "dead contacts"
+	;;
 durability)
 	# Group commit at the end of each loop turn, and in a 20 ms window.
 	$PY "$here/offline.py" durability "$bin" "$work" 0 ||
