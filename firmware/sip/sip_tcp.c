@@ -22,6 +22,9 @@ struct tcp_conn {
 	uint32_t gen;
 	int lidx;
 	int connecting;
+	int accepted;		/* the peer connected to us */
+	int served;		/* a complete message arrived */
+	int partial;		/* part of a message is waiting */
 	struct port_addr peer;
 	struct tmr idle;
 	char *tx;
@@ -52,9 +55,33 @@ static void conn_idle(void *arg)
 	conn_close(c);
 }
 
+/* The timer that closes a connection: a message begun must end within
+ * TCP_MESSAGE_S, an accepted connection must bring its first request
+ * within TCP_FIRST_S, and any connection idle for TCP_IDLE_S goes. */
 static void conn_touch(struct tcp_conn *c)
 {
-	tmr_start(&c->idle, CONFIG_SIMPLED_TCP_IDLE_S * 1000u, conn_idle, c);
+	uint32_t s = CONFIG_SIMPLED_TCP_IDLE_S;
+
+	if (c->partial) {
+		return; /* the message deadline runs */
+	}
+	if (c->accepted && !c->served) {
+		s = CONFIG_SIMPLED_TCP_FIRST_S;
+	}
+	tmr_start(&c->idle, s * 1000u, conn_idle, c);
+}
+
+/* After input was framed: a partial message starts its deadline once. */
+static void conn_rearm(struct tcp_conn *c)
+{
+	if (c->rx_len && !c->partial) {
+		c->partial = 1;
+		tmr_start(&c->idle, CONFIG_SIMPLED_TCP_MESSAGE_S * 1000u,
+			  conn_idle, c);
+	} else if (!c->rx_len && !c->skip) {
+		c->partial = 0;
+		conn_touch(c);
+	}
 }
 
 static void conn_event(int sock, unsigned ev, void *arg);
@@ -152,6 +179,8 @@ static int conn_frame(struct tcp_conn *c)
 		if (c->rx_len < total) {
 			return 0;
 		}
+		c->served = 1;
+		c->partial = 0;
 		sip_core_recv(c->rx, total, &f);
 		/* The handler may have closed this connection. */
 		if (conns[f.conn] != c || c->gen != f.gen) {
@@ -211,7 +240,6 @@ static void conn_event(int sock, unsigned ev, void *arg)
 			goto close;
 		}
 		c->rx_len += got;
-		conn_touch(c);
 		err = conn_frame(c);
 		if (err == ECANCELED) {
 			return;
@@ -219,6 +247,7 @@ static void conn_event(int sock, unsigned ev, void *arg)
 		if (err) {
 			goto close;
 		}
+		conn_rearm(c);
 	}
 	return;
 close:
@@ -234,6 +263,44 @@ close:
 	}
 }
 
+static unsigned conns_from(const struct port_addr *peer)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < CONFIG_SIMPLED_MAX_TCP_CONNS; i++) {
+		if (conns[i] && conns[i]->accepted &&
+		    !memcmp(conns[i]->peer.ip, peer->ip, sizeof(peer->ip)) &&
+		    conns[i]->peer.family == peer->family) {
+			n++;
+		}
+	}
+	return n;
+}
+
+/* The pool is full: close the oldest accepted connection that has not
+ * yet brought a complete request (slow or silent peers), so that one
+ * more peer can be served. Peers that did are kept. */
+static void evict_waiting(void)
+{
+	struct tcp_conn *victim = NULL;
+	unsigned i;
+
+	for (i = 0; i < CONFIG_SIMPLED_MAX_TCP_CONNS; i++) {
+		struct tcp_conn *c = conns[i];
+
+		if (c && c->accepted && !c->served &&
+		    (!victim || (int32_t)(c->gen - victim->gen) < 0)) {
+			victim = c;
+		}
+	}
+	if (victim) {
+		LOG_DBG("TCP pool full: closing a connection still waiting "
+			"for its first request");
+		stat_inc(sip_stat_tcp_evicted);
+		conn_close(victim);
+	}
+}
+
 void sip_tp_tcp_accept(int sock, unsigned ev, void *arg)
 {
 	int lidx = (int)(intptr_t)arg;
@@ -242,13 +309,22 @@ void sip_tp_tcp_accept(int sock, unsigned ev, void *arg)
 
 	(void)ev;
 	while (port_tcp_accept(sock, &csock, &peer) == 0) {
-		struct tcp_conn *c = conn_new(csock, lidx, &peer);
+		struct tcp_conn *c = NULL;
 
+		if (conns_from(&peer) < CONFIG_SIMPLED_TCP_PER_SOURCE) {
+			if (pool_info(&sip_tcp_pool)->used ==
+			    pool_size(&sip_tcp_pool)) {
+				evict_waiting();
+			}
+			c = conn_new(csock, lidx, &peer);
+		}
 		if (!c) {
-			LOG_WRN("TCP connection refused: pool exhausted");
+			stat_inc(sip_stat_tcp_refused);
 			port_close(csock);
 			continue;
 		}
+		c->accepted = 1;
+		conn_touch(c);
 		stat_inc(sip_stat_tcp_accepted);
 		port_watch(csock, PORT_EV_READ, conn_event, c);
 	}

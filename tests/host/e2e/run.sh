@@ -203,6 +203,11 @@ offline)
 	wait "$uas" || fail "carol did not get her stored MESSAGE"
 	$PY "$here/offline.py" rules "$port" || fail "offline rules"
 	;;
+tcpslow)
+	start_daemon
+	$PY "$here/tcpslow.py" "$port" || fail "slow TCP clients"
+	alive
+	;;
 deadcontact)
 	start_daemon
 	$PY "$here/offline.py" dead "$port" || fail "dead contacts"
