@@ -200,8 +200,9 @@ void sip_core_recv(const char *buf, size_t len, const struct sip_flow *f)
 	sip_reply(st, 405, NULL, hdr, NULL, NULL, 0);
 }
 
-void sip_core_too_large(const char *hdrs, size_t len,
-			const struct sip_flow *f)
+void sip_core_refuse_head(const char *hdrs, size_t len,
+			  const struct sip_flow *f, int code,
+			  const char *reason)
 {
 	struct sip_msg *m = NULL;
 	const char *why;
@@ -211,7 +212,7 @@ void sip_core_too_large(const char *hdrs, size_t len,
 	sip_msg_parse(&m, hdrs, len, f, &why);
 	stat_inc(sip_stat_rx_dropped);
 	if (m && m->is_request && sd_pl_casecmp(m->method, "ACK")) {
-		sip_reply_stateless(m, 513, NULL, NULL);
+		sip_reply_stateless(m, code, reason, NULL);
 	}
 	sip_msg_free(m);
 }

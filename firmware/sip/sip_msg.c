@@ -481,12 +481,13 @@ int sip_frame_content_length(const char *hdrs, size_t len, uint32_t *cl)
 			if (!sd_pl_casecmp(n, "Content-Length") ||
 			    !sd_pl_casecmp(n, "l")) {
 				return sd_pl_u32(sd_pl_trim(sd_pl(colon + 1,
-					(size_t)(e - colon - 1))), cl);
+					(size_t)(e - colon - 1))), cl) ?
+				       EBADMSG : 0;
 			}
 		}
 		p = skip_eol(e, end);
 	}
-	return 0;
+	return ENOENT;
 }
 
 void sip_msg_free(struct sip_msg *m)

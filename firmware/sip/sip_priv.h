@@ -25,7 +25,8 @@ void sip_msg_free(struct sip_msg *m);
 void sip_response_flow(const struct sip_msg *m, struct sip_flow *f);
 /** The full name of a header the layer knows ("Call-ID"). */
 const char *sip_hdr_name(enum sip_hdr_id id);
-/** Content-Length from a header block, for stream framing. */
+/** Content-Length from a header block, for stream framing.
+ * @return 0, ENOENT (none) or EBADMSG (not a number). */
 int sip_frame_content_length(const char *hdrs, size_t len, uint32_t *cl);
 const char *sip_reason(int code);
 /** ;name[=value] among the parameters in s: .p NULL when absent, .l 0 for
@@ -118,9 +119,11 @@ int sip_proxy_parse(const char *uri, struct sip_addr *a, char *why,
 
 /* sip_core.c */
 void sip_core_recv(const char *buf, size_t len, const struct sip_flow *f);
-/** A stream message over the size limit: answer 513 from its headers. */
-void sip_core_too_large(const char *hdrs, size_t len,
-			const struct sip_flow *f);
+/** A stream message that cannot be taken (513 too large, 400 without
+ * Content-Length): answer code from its headers alone. */
+void sip_core_refuse_head(const char *hdrs, size_t len,
+			  const struct sip_flow *f, int code,
+			  const char *reason);
 /** Answer a message we hold no transaction for (overload, 400, 513). */
 void sip_reply_stateless(const struct sip_msg *req, int code,
 			 const char *reason, const char *hdrs);

@@ -13,6 +13,9 @@
 #include "stat.h"
 #include "tmr.h"
 
+/* A refused message's body longer than this is not skipped: the
+ * connection closes after the 513. */
+#define TP_SKIP_MAX (64 * CONFIG_SIMPLED_MAX_MSG_SIZE)
 /* Pending TCP output beyond this closes the connection (slow reader). */
 #define TP_TX_MAX (4 * CONFIG_SIMPLED_MAX_MSG_SIZE)
 
@@ -109,6 +112,33 @@ static struct tcp_conn *conn_new(int sock, int lidx,
 	return c;
 }
 
+/* How many keep-alive pings (CRLF CRLF) are in the n bytes at p. */
+static unsigned count_pings(const char *p, size_t n)
+{
+	unsigned pings = 0;
+	size_t i;
+
+	for (i = 0; i + 3 < n; i++) {
+		if (!memcmp(p + i, "\r\n\r\n", 4)) {
+			pings++;
+			i += 3;
+		}
+	}
+	return pings;
+}
+
+static int conn_queue(struct tcp_conn *c, const char *buf, size_t len);
+static int conn_flush(struct tcp_conn *c);
+
+/* One pong (CRLF) for the pings just read. @return 0 or an error after
+ * which the connection closes. */
+static int conn_pong(struct tcp_conn *c)
+{
+	int err = conn_queue(c, "\r\n", 2);
+
+	return err ? err : conn_flush(c);
+}
+
 static void conn_flow(const struct tcp_conn *c, struct sip_flow *f)
 {
 	sip_tp_flow(f, SIP_TP_TCP, c->lidx, &c->peer);
@@ -123,6 +153,7 @@ static int conn_frame(struct tcp_conn *c)
 	for (;;) {
 		char *hend;
 		size_t off = 0, hlen, total;
+		int err;
 		uint32_t cl;
 		struct sip_flow f;
 
@@ -136,14 +167,20 @@ static int conn_frame(struct tcp_conn *c)
 				return 0;
 			}
 		}
-		/* CRLF keep-alives between messages (RFC 5626 3.5.1). */
+		/* CRLF keep-alives between messages: each ping (CRLF CRLF)
+		 * gets a pong (CRLF), RFC 5626 3.5.1. */
 		while (off < c->rx_len &&
 		       (c->rx[off] == '\r' || c->rx[off] == '\n')) {
 			off++;
 		}
 		if (off) {
+			unsigned pings = count_pings(c->rx, off);
+
 			memmove(c->rx, c->rx + off, c->rx_len - off);
 			c->rx_len -= off;
+			if (pings && conn_pong(c)) {
+				return EIO;
+			}
 		}
 		if (!c->rx_len) {
 			return 0;
@@ -159,23 +196,32 @@ static int conn_frame(struct tcp_conn *c)
 			return 0;
 		}
 		hlen = (size_t)(hend - c->rx) + 4;
-		if (sip_frame_content_length(c->rx, hlen, &cl)) {
+		conn_flow(c, &f);
+		err = sip_frame_content_length(c->rx, hlen, &cl);
+		if (err == EBADMSG) {
 			stat_inc(sip_stat_rx_dropped);
 			return EBADMSG;
 		}
-		conn_flow(c, &f);
-		total = hlen + cl;
-		if (total > CONFIG_SIMPLED_MAX_MSG_SIZE) {
-			/* Answer 513 from the headers, drop the body. */
-			sip_core_too_large(c->rx, hlen, &f);
+		if (err || cl > CONFIG_SIMPLED_MAX_MSG_SIZE - hlen) {
+			/* Answer from the headers: 400 without a length
+			 * (RFC 3261 18.3; taken as no body), else 513 and the
+			 * body is dropped (a length past any sane message
+			 * ends the connection: it cannot be skipped). */
+			sip_core_refuse_head(c->rx, hlen, &f,
+					     err ? 400 : 513, err ?
+					     "Missing Content-Length" : NULL);
 			if (conns[f.conn] != c || c->gen != f.gen) {
 				return ECANCELED; /* closed while answering */
 			}
-			c->skip = cl;
+			if (!err && cl > TP_SKIP_MAX) {
+				return EMSGSIZE;
+			}
+			c->skip = err ? 0 : cl;
 			memmove(c->rx, c->rx + hlen, c->rx_len - hlen);
 			c->rx_len -= hlen;
 			continue;
 		}
+		total = hlen + cl;
 		if (c->rx_len < total) {
 			return 0;
 		}

@@ -87,6 +87,23 @@ def main():
         s.sendall(m[30:])
         rs = tcp_read(s, 1)
         check(len(rs) == 1 and status(rs[0]) == 200, "split request")
+        # A keep-alive ping (CRLF CRLF) gets a pong (CRLF), RFC 5626 3.5.1.
+        s.sendall(b"\r\n\r\n")
+        s.settimeout(2)
+        check(s.recv(2) == b"\r\n", "no pong for a CRLF ping")
+        # A stream request must say its length (RFC 3261 18.3): 400.
+        s.sendall(req("OPTIONS", "nolen", transport="TCP")
+                  .replace(b"Content-Length: 0\r\n", b""))
+        rs = tcp_read(s, 1)
+        check(len(rs) == 1 and status(rs[0]) == 400 and
+              b"Content-Length" in rs[0].split(b"\r\n")[0],
+              f"no 400 for a missing Content-Length: {rs!r}")
+        # A length near 2^32 is too large, not a wrapped small number.
+        s.sendall(req("MESSAGE", "huge", transport="TCP")
+                  .replace(b"Content-Length: 0", b"Content-Length: 4294967295"))
+        rs = tcp_read(s, 1)
+        check(len(rs) == 1 and status(rs[0]) == 513,
+              f"no 513 for Content-Length 2^32-1: {rs!r}")
         s.close()
     elif check_name == "tcp_too_large":
         s = socket.create_connection(("127.0.0.1", port), timeout=3)
