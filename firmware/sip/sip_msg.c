@@ -424,7 +424,10 @@ static int refuse(struct sip_msg **mp, struct sip_msg *m, int err)
 void sip_response_flow(const struct sip_msg *m, struct sip_flow *f)
 {
 	*f = m->flow;
-	if (f->tp == SIP_TP_UDP && !m->via_rport) {
+	/* UDP: to the source port only when the client asked (rport).
+	 * TCP: the connection (conn/gen) while it lives; once it is gone,
+	 * a new one to the sent-by port (RFC 3261 18.2.2). */
+	if (f->tp == SIP_TP_TCP || !m->via_rport) {
 		f->peer.port = m->via_port;
 	}
 }

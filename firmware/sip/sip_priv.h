@@ -21,7 +21,8 @@ int sip_msg_parse(struct sip_msg **mp, const char *buf, size_t len,
 		  const struct sip_flow *flow, const char **why);
 void sip_msg_free(struct sip_msg *m);
 /** Where responses to m go (RFC 3261 18.2.2, RFC 3581): over its flow;
- * on UDP to the top Via's port unless it asked for rport. */
+ * on UDP to the top Via's port unless it asked for rport; on TCP over its
+ * connection, or once that is gone a new one to the top Via's port. */
 void sip_response_flow(const struct sip_msg *m, struct sip_flow *f);
 /** The full name of a header the layer knows ("Call-ID"). */
 const char *sip_hdr_name(enum sip_hdr_id id);

@@ -117,6 +117,52 @@ def main():
         rs = tcp_read(s, 1)
         check(len(rs) == 1 and status(rs[0]) == 200, "after 513")
         s.close()
+    elif check_name == "tcp_reply_after_close":
+        # RFC 3261 18.2.2: the answer to a TCP request whose connection
+        # is gone goes to the Via sent-by port, not the source port.
+        alice = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        alice.bind(("127.0.0.1", 0))
+        alice.settimeout(3)
+        ap = alice.getsockname()[1]
+        alice.sendto((f"REGISTER sip:{DOMAIN} SIP/2.0\r\n"
+                      f"Via: SIP/2.0/UDP 127.0.0.1:{ap};branch=z9hG4bKra\r\n"
+                      f"From: <sip:ana@{DOMAIN}>;tag=a\r\n"
+                      f"To: <sip:ana@{DOMAIN}>\r\nCall-ID: ra@py\r\n"
+                      f"CSeq: 1 REGISTER\r\nMax-Forwards: 70\r\n"
+                      f"Contact: <sip:ana@127.0.0.1:{ap}>\r\n"
+                      f"Expires: 600\r\nContent-Length: 0\r\n\r\n")
+                     .encode(), ("127.0.0.1", port))
+        check(status(alice.recv(65535)) == 200, "ana register")
+        lsn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lsn.bind(("127.0.0.1", 0))
+        lsn.listen(4)
+        lsn.settimeout(5)
+        lp = lsn.getsockname()[1]
+        s = socket.create_connection(("127.0.0.1", port), timeout=3)
+        body = "answer me later"
+        s.sendall((f"MESSAGE sip:ana@{DOMAIN} SIP/2.0\r\n"
+                   f"Via: SIP/2.0/TCP 127.0.0.1:{lp};branch=z9hG4bKrb\r\n"
+                   f"From: <sip:raw@{DOMAIN}>;tag=rb\r\n"
+                   f"To: <sip:ana@{DOMAIN}>\r\nCall-ID: rb@py\r\n"
+                   f"CSeq: 1 MESSAGE\r\nMax-Forwards: 70\r\n"
+                   f"Content-Type: text/plain\r\n"
+                   f"Content-Length: {len(body)}\r\n\r\n{body}").encode())
+        m = alice.recv(65535)
+        check(m.startswith(b"MESSAGE "), f"ana got {m[:40]!r}")
+        s.close()  # the request's connection is gone before the answer
+        head = m.split(b"\r\n\r\n", 1)[0].decode()
+        keep = [ln for ln in head.split("\r\n")[1:]
+                if ln.split(":")[0] in ("Via", "From", "To", "Call-ID",
+                                        "CSeq")]
+        alice.sendto(("SIP/2.0 200 OK\r\n" + "\r\n".join(keep) +
+                      "\r\nContent-Length: 0\r\n\r\n").encode(),
+                     ("127.0.0.1", port))
+        c, _ = lsn.accept()
+        c.settimeout(3)
+        rs = tcp_read(c, 1)
+        check(len(rs) == 1 and status(rs[0]) == 200 and b"rb@py" in rs[0],
+              f"no 200 at the Via sent-by port: {rs!r}")
+        c.close()
     else:
         check(False, f"unknown check {check_name}")
 

@@ -157,6 +157,7 @@ malformed)
 	raw garbage "$port"
 	raw tcp_framing "$port"
 	raw tcp_too_large "$port"
+	raw tcp_reply_after_close "$port"
 	alive
 	;;
 message)
