@@ -53,9 +53,15 @@ static void conn_close(struct tcp_conn *c)
 static void conn_idle(void *arg)
 {
 	struct tcp_conn *c = arg;
+	struct port_addr peer = c->peer;
+	int connecting = c->connecting;
 
-	LOG_DBG("closing idle TCP connection");
+	LOG_DBG("closing %s TCP connection",
+		connecting ? "a connect that timed out:" : "an idle");
 	conn_close(c);
+	if (connecting) {
+		sip_txn_peer_failed(&peer);
+	}
 }
 
 /* The timer that closes a connection: a message begun must end within
@@ -65,8 +71,8 @@ static void conn_touch(struct tcp_conn *c)
 {
 	uint32_t s = CONFIG_SIMPLED_TCP_IDLE_S;
 
-	if (c->partial) {
-		return; /* the message deadline runs */
+	if (c->partial || c->connecting) {
+		return; /* the message or connect deadline runs */
 	}
 	if (c->accepted && !c->served) {
 		s = CONFIG_SIMPLED_TCP_FIRST_S;
@@ -268,7 +274,10 @@ static void conn_event(int sock, unsigned ev, void *arg)
 
 	(void)sock;
 	if (ev & PORT_EV_WRITE) {
-		c->connecting = 0;
+		if (c->connecting) {
+			c->connecting = 0;
+			conn_touch(c);
+		}
 		err = conn_flush(c);
 		if (err) {
 			goto close;
@@ -427,6 +436,8 @@ int sip_tp_tcp_send(const struct sip_flow *f, const char *buf, size_t len)
 			return ENOMEM;
 		}
 		c->connecting = 1;
+		tmr_start(&c->idle, CONFIG_SIMPLED_TCP_CONNECT_S * 1000u,
+			  conn_idle, c);
 		err = conn_queue(c, buf, len);
 		if (!err) {
 			err = port_watch(sock, PORT_EV_READ | PORT_EV_WRITE,

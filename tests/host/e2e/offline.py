@@ -274,6 +274,34 @@ def dead(port):
         check(took < 3, f"{user} ({tp or 'udp'}): 202 after {took:.1f} s")
         print(f"dead contact {user} {tp or ';transport=udp'}: 202 after "
               f"{took:.2f} s")
+    # A TCP contact that never answers the connect (its accept queue is
+    # full, so SYNs are dropped): the connect times out in 4 s.
+    lsn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    lsn.bind(("127.0.0.1", 0))
+    lsn.listen(0)
+    lp = lsn.getsockname()[1]
+    fill = []
+    for _ in range(4):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", lp))
+        fill.append(s)
+    time.sleep(0.2)
+    ua = UA(port)
+    r = ua.transact("REGISTER", f"sip:{DOMAIN}", f"sam@{DOMAIN}",
+                    f"Contact: <sip:sam@127.0.0.1:{lp};transport=tcp>\r\n"
+                    "Expires: 600\r\n")
+    check(status(r) == 200, f"register sam: {r!r}")
+    t0 = time.time()
+    r = bob.transact("MESSAGE", f"sip:sam@{DOMAIN}", f"sam@{DOMAIN}",
+                     body="hello?", timeout=40)
+    took = time.time() - t0
+    check(status(r) == 202, f"sam (silent TCP): {r!r}")
+    check(took < 6, f"sam (silent TCP): 202 after {took:.1f} s")
+    print(f"silent TCP contact: 202 after {took:.2f} s")
+    for s in fill:
+        s.close()
+    lsn.close()
 
 
 if __name__ == "__main__":
