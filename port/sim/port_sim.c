@@ -28,6 +28,8 @@ struct sim_sock {
 };
 
 static struct sim_sock socks[SIM_MAX_SOCKS];
+static unsigned loss, dup, reorder;
+static uint32_t rnd;
 static uint32_t now_ms;
 static uint64_t elapsed_ms;	/* since sim_reset, for the wall clock */
 static const int64_t wall_s = 1767225600; /* 2026-01-01T00:00:00Z */
@@ -61,6 +63,54 @@ void sim_reset(uint32_t t)
 	}
 	now_ms = t;
 	elapsed_ms = 0;
+	loss = dup = reorder = 0;
+}
+
+void sim_impair(unsigned loss_pct, unsigned dup_pct, unsigned reorder_pct,
+		uint32_t seed)
+{
+	loss = loss_pct;
+	dup = dup_pct;
+	reorder = reorder_pct;
+	rnd = seed ? seed : 1;
+}
+
+/* True with pct percent chance (xorshift32: the same run every time). */
+static int chance(unsigned pct)
+{
+	if (!pct) {
+		return 0;
+	}
+	rnd ^= rnd << 13;
+	rnd ^= rnd >> 17;
+	rnd ^= rnd << 5;
+	return rnd % 100 < pct;
+}
+
+static int enqueue(struct sim_sock *to, const struct port_addr *src,
+		   const void *buf, size_t len)
+{
+	struct dgram *d = malloc(sizeof(*d) + len);
+
+	if (!d) {
+		return ENOMEM;
+	}
+	d->src = *src;
+	d->len = len;
+	memcpy(d->data, buf, len);
+	if (to->head && chance(reorder)) {
+		d->next = to->head; /* overtakes what is queued */
+		to->head = d;
+		return 0;
+	}
+	d->next = NULL;
+	if (to->tail) {
+		to->tail->next = d;
+	} else {
+		to->head = d;
+	}
+	to->tail = d;
+	return 0;
 }
 
 unsigned sim_pending(void)
@@ -200,7 +250,6 @@ int port_sendto(int sock, const void *buf, size_t len,
 		const struct port_addr *dst)
 {
 	struct sim_sock *s = sock_get(sock);
-	struct dgram *d;
 	int i;
 
 	if (!s) {
@@ -211,24 +260,13 @@ int port_sendto(int sock, const void *buf, size_t len,
 			break;
 		}
 	}
-	if (i == SIM_MAX_SOCKS) {
-		return 0; /* nobody listens: the datagram is lost */
+	if (i == SIM_MAX_SOCKS || chance(loss)) {
+		return 0; /* nobody listens, or the network lost it */
 	}
-	d = malloc(sizeof(*d) + len);
-	if (!d) {
+	if (chance(dup) && enqueue(&socks[i], &s->addr, buf, len)) {
 		return ENOMEM;
 	}
-	d->next = NULL;
-	d->src = s->addr;
-	d->len = len;
-	memcpy(d->data, buf, len);
-	if (socks[i].tail) {
-		socks[i].tail->next = d;
-	} else {
-		socks[i].head = d;
-	}
-	socks[i].tail = d;
-	return 0;
+	return enqueue(&socks[i], &s->addr, buf, len);
 }
 
 int port_recv_error(int sock, void *buf, size_t *len, struct port_addr *dst)

@@ -12,6 +12,12 @@
 
 /** Close every socket, drop queued datagrams, set the clock. */
 void sim_reset(uint32_t now_ms);
+/** Make the network unreliable from now on, for every datagram sent:
+ * loss, duplication and reordering (each a percentage), decided by a
+ * generator started from seed so that a run is always the same. All 0:
+ * reliable again (sim_reset() does that too). */
+void sim_impair(unsigned loss_pct, unsigned dup_pct, unsigned reorder_pct,
+		uint32_t seed);
 /** Datagrams queued on watched sockets, i.e. work the loop still has. */
 unsigned sim_pending(void);
 

@@ -248,6 +248,63 @@ static void test_relay_keeps_route_set(void **state)
 	h_stop();
 }
 
+/* An unreliable network (20% loss, 10% duplicated, 10% reordered, both
+ * ways): bob retransmits as a UAC does, alice answers every copy, and
+ * every MESSAGE ends with bob holding its 200 and alice having seen it
+ * in exactly one client transaction of ours (one branch). */
+static void test_lossy_network(void **state)
+{
+	static char sent[4096], branches[20][64];
+	int alice, bob, i, t, n_br = 0;
+	const char *r;
+
+	(void)state;
+	h_start(NULL);
+	alice = h_client(2);
+	bob = h_client(3);
+	assert_int_equal(h_register(alice, 2, "alice", 3600), 200);
+	sim_impair(20, 10, 10, 42);
+	for (i = 0; i < 20; i++) {
+		char tok[16], body[32];
+		int final = 0;
+
+		snprintf(tok, sizeof(tok), "lossy%d", i);
+		snprintf(body, sizeof(body), "message %d", i);
+		for (t = 0; t < 12 && !final; t++) {
+			/* Same branch every time: a retransmission. */
+			h_request(bob, &(struct h_req){.method = "MESSAGE",
+				.n = 3, .from = "bob", .to = "alice",
+				.from_tag = tok, .call_id = tok, .branch = tok,
+				.body = body});
+			h_run(500);
+			while ((r = h_recv(alice)) != NULL) {
+				const char *b = strstr(r, "branch=");
+				int k;
+
+				snprintf(sent, sizeof(sent), "%s", r);
+				h_answer(alice, sent, 200);
+				for (k = 0; b && k < n_br &&
+				     strncmp(branches[k], b, 34); k++) {
+				}
+				if (b && k == n_br) {
+					snprintf(branches[n_br++], 64, "%.34s",
+						 b);
+				}
+			}
+			while ((r = h_recv(bob)) != NULL) {
+				final |= h_status(r) == 200;
+			}
+		}
+		assert_true(final);
+		assert_int_equal(n_br, i + 1);
+	}
+	sim_impair(0, 0, 0, 0);
+	h_run(40000);
+	h_drain(alice);
+	h_drain(bob);
+	h_stop();
+}
+
 /* A request that comes back holding our own Via is a loop: 482, and
  * nothing is sent on (RFC 3261 16.3 step 4, RFC 5393). */
 static void test_loop_482(void **state)
@@ -492,6 +549,7 @@ int main(void)
 		cmocka_unit_test(test_max_breadth),
 		cmocka_unit_test(test_relay_keeps_route_set),
 		cmocka_unit_test(test_loop_482),
+		cmocka_unit_test(test_lossy_network),
 #ifdef CONFIG_SIMPLED_PRESENCE
 		cmocka_unit_test(test_subscribe_200_copies_record_route),
 #endif
