@@ -78,11 +78,14 @@ int port_watch(int sock, unsigned events, port_ev_h *h, void *arg);
 
 /**
  * Wait at most timeout_ms (negative: no limit) for socket events and run
- * their handlers. Returns 0, or EINTR when a signal arrived.
+ * their handlers. A signal of port_signals_take() ends the wait at once,
+ * also one that arrived before the call and was not taken yet. Returns 0,
+ * or EINTR when another signal interrupted the wait.
  */
 int port_poll(int timeout_ms);
 
-/** Signals folded into flags: read and cleared by the loop. */
+/** Signals folded into flags by port_poll(): read and cleared by the loop
+ * after each poll. TERM stands for SIGTERM and SIGINT. */
 enum {
 	PORT_SIG_TERM = 1,
 	PORT_SIG_HUP = 2,

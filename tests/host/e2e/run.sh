@@ -309,6 +309,31 @@ lifecycle)
 		fail "binary links osip_message_to_str"
 	fi
 	;;
+sigterm|sigrace)
+	# SIGTERM with nothing due for a long time: at random moments around
+	# an answer (sigterm), or, in the daemon built with
+	# tests/host/sigrace/wrap.c, sent by itself just before it sleeps
+	# (sigrace). Each time it must exit 0 within 1 s.
+	port=$(free_port)
+	idle=""
+	has offline && idle="$idle
+config offline
+	option check_time '3600'"
+	has presence && idle="$idle
+config presence
+	option clean_period '3600'"
+	cat > "$work/simpled.conf" <<CONF
+config simpled 'main'
+	list domain '$domain'
+	list listen 'udp:127.0.0.1:$port'
+	option state_dir '$work/state'
+$idle
+CONF
+	tries=100
+	[ "$case" = sigrace ] && tries=3
+	$PY "$here/process.py" "$case" "$bin" "$work/simpled.conf" "$port" \
+		"$tries" || fail "SIGTERM not handled at once"
+	;;
 *)
 	fail "unknown case"
 	;;
