@@ -54,6 +54,9 @@ int port_random(void *buf, size_t len);
 
 /** Log sink: stderr by default, syslog once port_log_syslog() is called. */
 void port_log_syslog(const char *ident);
+/** While on, error lines also go to stderr when syslog is the sink: a
+ * failed start-up reaches whoever started the daemon. */
+void port_log_errors_to_stderr(int on);
 void port_log(int level, const char *line);
 
 int port_udp_open(int *sock, const struct port_addr *bind);

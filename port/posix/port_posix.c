@@ -40,6 +40,7 @@ static struct watch watches[PORT_MAX_FDS];
 static int epfd = -1;
 static int sigfd = -1;
 static int use_syslog;
+static int errors_to_stderr;
 /* Signals read from sigfd, for port_signals_take(); written by port_poll()
  * only, never from a handler. */
 static unsigned sig_flags;
@@ -180,6 +181,11 @@ void port_log_syslog(const char *ident)
 	use_syslog = 1;
 }
 
+void port_log_errors_to_stderr(int on)
+{
+	errors_to_stderr = on;
+}
+
 void port_log(int level, const char *line)
 {
 	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
@@ -190,7 +196,8 @@ void port_log(int level, const char *line)
 	}
 	if (use_syslog) {
 		syslog(prio[level], "%s", line);
-	} else {
+	}
+	if (!use_syslog || (errors_to_stderr && level == PORT_LOG_ERR)) {
 		fprintf(stderr, "simpled[%s]: %s\n", tag[level], line);
 	}
 }
