@@ -54,6 +54,9 @@ int port_random(void *buf, size_t len);
 
 /** Log sink: stderr by default, syslog once port_log_syslog() is called. */
 void port_log_syslog(const char *ident);
+/** While on, error lines also go to stderr when syslog is the sink: a
+ * failed start-up reaches whoever started the daemon. */
+void port_log_errors_to_stderr(int on);
 void port_log(int level, const char *line);
 
 int port_udp_open(int *sock, const struct port_addr *bind);
@@ -86,11 +89,14 @@ int port_watch(int sock, unsigned events, port_ev_h *h, void *arg);
 
 /**
  * Wait at most timeout_ms (negative: no limit) for socket events and run
- * their handlers. Returns 0, or EINTR when a signal arrived.
+ * their handlers. A signal of port_signals_take() ends the wait at once,
+ * also one that arrived before the call and was not taken yet. Returns 0,
+ * or EINTR when another signal interrupted the wait.
  */
 int port_poll(int timeout_ms);
 
-/** Signals folded into flags: read and cleared by the loop. */
+/** Signals folded into flags by port_poll(): read and cleared by the loop
+ * after each poll. TERM stands for SIGTERM and SIGINT. */
 enum {
 	PORT_SIG_TERM = 1,
 	PORT_SIG_HUP = 2,

@@ -32,6 +32,13 @@ static struct sip_cfg sip_view;
 
 static const char *const log_levels[] = {"err", "warn", "info", "debug",
 					 NULL};
+/* syslog's names for the same levels; notice is logged as info. */
+static const struct cfg_alias log_level_aliases[] = {
+	{"error", LOG_LVL_ERR},
+	{"warning", LOG_LVL_WARN},
+	{"notice", LOG_LVL_INFO},
+	{NULL, 0},
+};
 static const char *const log_targets[] = {"stderr", "syslog", NULL};
 
 static int check_domain(const char *v, char *why, size_t whylen)
@@ -63,7 +70,8 @@ static const struct cfg_opt main_opts[] = {
 	CFG_LIST_OPT(A, "listen", listen, n_listen,
 		     "udp:127.0.0.1:5060 tcp:127.0.0.1:5060", sip_listen_check),
 	CFG_STR_OPT(A, "state_dir", state_dir, "./simpled-state", NULL),
-	CFG_ENUM_OPT(A, "log_level", log_level, "info", log_levels),
+	CFG_ENUM_ALIAS_OPT(A, "log_level", log_level, "info", log_levels,
+			   log_level_aliases),
 	CFG_ENUM_OPT(A, "log_target", log_target, "stderr", log_targets),
 	CFG_STR_OPT(A, "outbound_proxy", outbound_proxy, "", sip_proxy_check),
 };

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define LOG_MODULE "simpled"
@@ -23,33 +24,81 @@ static void usage(FILE *f)
 		"  --version  print the version and exit\n");
 }
 
-static int daemonize(void)
+/* Point fd at /dev/null. */
+static void to_null(int fd)
 {
-	pid_t pid = fork();
-	int fd;
+	int nul = open("/dev/null", O_RDWR);
 
-	if (pid < 0) {
+	if (nul >= 0 && nul != fd) {
+		dup2(nul, fd);
+		close(nul);
+	}
+}
+
+/*
+ * Without -f: fork, and let the child start while the caller waits. The
+ * parent never returns from here: it reads one byte from the child through
+ * a pipe and exits 0 once the child serves, or 1 when its start-up failed
+ * (the reason is already on the caller's stderr) or it died; after a
+ * failure it waits for the child, so nothing is left running. In the child
+ * it returns 0 with the pipe's write end in *report, for detach_done().
+ */
+static int detach(int *report)
+{
+	int fds[2], st;
+	char ok = 1;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe(fds) < 0) {
 		return errno;
 	}
+	pid = fork();
+	if (pid < 0) {
+		st = errno;
+		close(fds[0]);
+		close(fds[1]);
+		return st;
+	}
 	if (pid > 0) {
-		_exit(0);
-	}
-	setsid();
-	fd = open("/dev/null", O_RDWR);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		if (fd > 2) {
-			close(fd);
+		close(fds[1]);
+		do {
+			n = read(fds[0], &ok, 1);
+		} while (n < 0 && errno == EINTR);
+		if (n == 1 && ok == 0) {
+			_exit(0);
 		}
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+		}
+		_exit(1);
 	}
+	close(fds[0]);
+	setsid();
+	to_null(0);
+	to_null(1);
+	*report = fds[1];
 	return 0;
+}
+
+/* In the child, start-up over: tell the parent. A daemon that serves lets
+ * the caller's stderr go (it logs to syslog) before the caller returns. */
+static void detach_done(int report, int err)
+{
+	char ok = err ? 1 : 0;
+
+	if (!err) {
+		port_log_errors_to_stderr(0);
+		to_null(2);
+	}
+	while (write(report, &ok, 1) < 0 && errno == EINTR) {
+	}
+	close(report);
 }
 
 int main(int argc, char **argv)
 {
 	const char *path = NULL;
-	int foreground = 0, debug = 0, i, err;
+	int foreground = 0, debug = 0, report = -1, i, err;
 	char why[512];
 
 	for (i = 1; i < argc; i++) {
@@ -83,17 +132,29 @@ int main(int argc, char **argv)
 	if (app_cfg.log_level > LOG_LVL_DEBUG) {
 		app_cfg.log_level = LOG_LVL_DEBUG;
 	}
-	if (app_cfg.log_target == APP_LOG_SYSLOG) {
+	/* Detached, the daemon has no stderr: it logs to syslog whatever
+	 * log_target says. Start-up errors go to stderr as well, for whoever
+	 * started it. */
+	if (!foreground || app_cfg.log_target == APP_LOG_SYSLOG) {
 		port_log_syslog("simpled");
 	}
-	if (!foreground && daemonize()) {
-		fprintf(stderr, "simpled: cannot daemonize\n");
-		return 1;
+	port_log_errors_to_stderr(1);
+	if (!foreground) {
+		err = detach(&report);
+		if (err) {
+			fprintf(stderr, "simpled: cannot detach: %s\n",
+				strerror(err));
+			return 1;
+		}
 	}
 	err = app_start();
+	if (!foreground) {
+		detach_done(report, err);
+	}
 	if (err) {
 		return 1;
 	}
+	port_log_errors_to_stderr(0);
 	loop_run(NULL);
 	LOG_INF("stopping");
 	app_stop();

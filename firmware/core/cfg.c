@@ -13,6 +13,26 @@
 /* Biggest configuration file read, in bytes. */
 #define CFG_FILE_MAX (256 * 1024)
 
+/* "name: 'val' is not one of a, b, c": the names, then the aliases. */
+static void enum_names(const struct cfg_opt *o, const char *val, char *why,
+		       size_t whylen)
+{
+	const char *sep = " ";
+	size_t l;
+	int i;
+
+	snprintf(why, whylen, "%s: '%s' is not one of", o->name, val);
+	for (i = 0; o->names[i]; i++) {
+		l = strlen(why);
+		snprintf(why + l, whylen - l, "%s%s", sep, o->names[i]);
+		sep = ", ";
+	}
+	for (i = 0; o->aliases && o->aliases[i].name; i++) {
+		l = strlen(why);
+		snprintf(why + l, whylen - l, "%s%s", sep, o->aliases[i].name);
+	}
+}
+
 static int set_value(const struct cfg_sect *s, const struct cfg_opt *o,
 		     const char *val, int is_list, char *why, size_t whylen)
 {
@@ -84,13 +104,13 @@ static int set_value(const struct cfg_sect *s, const struct cfg_opt *o,
 				return 0;
 			}
 		}
-		snprintf(why, whylen, "%s: '%s' is not one of", o->name, val);
-		for (i = 0; o->names[i]; i++) {
-			size_t l = strlen(why);
-
-			snprintf(why + l, whylen - l, "%s %s", i ? "," : "",
-				 o->names[i]);
+		for (i = 0; o->aliases && o->aliases[i].name; i++) {
+			if (!strcmp(val, o->aliases[i].name)) {
+				*(int *)field = o->aliases[i].value;
+				return 0;
+			}
 		}
+		enum_names(o, val, why, whylen);
 		return EINVAL;
 	case CFG_LIST: {
 		unsigned *cnt = (unsigned *)((char *)s->base + o->cnt_off);

@@ -18,12 +18,18 @@ enum cfg_type {
 	CFG_STR,	/**< char[size] */
 	CFG_INT,	/**< int within [min, max] */
 	CFG_BOOL,	/**< int 0/1: 0, 1, on, off, yes, no, true, false */
-	CFG_ENUM,	/**< int index into names[] */
+	CFG_ENUM,	/**< int index into names[], or an alias's value */
 	CFG_LIST,	/**< char[max][size] with an unsigned count at cnt_off */
 };
 
 /** Extra validation of a value; writes a reason on failure. */
 typedef int (cfg_check_h)(const char *val, char *why, size_t whylen);
+
+/** Another name a CFG_ENUM option accepts for one of its values. */
+struct cfg_alias {
+	const char *name;
+	int value;		/**< an index into the option's names[] */
+};
 
 struct cfg_opt {
 	const char *name;
@@ -35,6 +41,8 @@ struct cfg_opt {
 	const char *dflt;	/**< default, parsed like a value (a list:
 				 * values separated by spaces); NULL none */
 	const char *const *names; /**< CFG_ENUM: NULL-terminated */
+	const struct cfg_alias *aliases; /**< CFG_ENUM: more names, ended
+					  * by a NULL name; NULL: none */
 	cfg_check_h *check;
 	const char *off_switch;	/**< set: refused, its module is not built */
 };
@@ -55,18 +63,23 @@ struct cfg_sect {
  * written with these. */
 #define CFG_FIELD_SIZE(T, f) sizeof(((T *)0)->f)
 #define CFG_INT_OPT(T, n, f, lo, hi, d)                                   \
-	{n, CFG_INT, offsetof(T, f), lo, hi, 0, 0, d, NULL, NULL, NULL}
+	{n, CFG_INT, offsetof(T, f), lo, hi, 0, 0, d, NULL, NULL, NULL, NULL}
 #define CFG_BOOL_OPT(T, n, f, d)                                          \
-	{n, CFG_BOOL, offsetof(T, f), 0, 1, 0, 0, d, NULL, NULL, NULL}
+	{n, CFG_BOOL, offsetof(T, f), 0, 1, 0, 0, d, NULL, NULL, NULL, NULL}
 #define CFG_STR_OPT(T, n, f, d, chk)                                      \
 	{n, CFG_STR, offsetof(T, f), 0, 0, CFG_FIELD_SIZE(T, f), 0, d, NULL, \
-	 chk, NULL}
+	 NULL, chk, NULL}
 #define CFG_ENUM_OPT(T, n, f, d, names)                                   \
-	{n, CFG_ENUM, offsetof(T, f), 0, 0, 0, 0, d, names, NULL, NULL}
+	CFG_ENUM_ALIAS_OPT(T, n, f, d, names, NULL)
+/* An enum that also takes the names in aliases (a NULL-name-ended table
+ * of struct cfg_alias) for some of its values. */
+#define CFG_ENUM_ALIAS_OPT(T, n, f, d, names, aliases)                    \
+	{n, CFG_ENUM, offsetof(T, f), 0, 0, 0, 0, d, names, aliases, NULL,   \
+	 NULL}
 #define CFG_LIST_OPT(T, n, f, cnt, d, chk)                                \
 	{n, CFG_LIST, offsetof(T, f), 0,                                     \
 	 CFG_FIELD_SIZE(T, f) / CFG_FIELD_SIZE(T, f[0]),                     \
-	 CFG_FIELD_SIZE(T, f[0]), offsetof(T, cnt), d, NULL, chk, NULL}
+	 CFG_FIELD_SIZE(T, f[0]), offsetof(T, cnt), d, NULL, NULL, chk, NULL}
 
 /** Fill every option of every section with its default. */
 int cfg_defaults(const struct cfg_sect *s, size_t n, char *err,

@@ -1,5 +1,12 @@
 /** @file port_posix.c  POSIX port: non-blocking sockets, epoll, monotonic
  * clock, getrandom and stderr/syslog logging for Linux and OpenWrt.
+ *
+ * Signals: SIGTERM, SIGINT and SIGHUP are blocked and read from a signalfd
+ * that epoll watches beside the sockets, so a signal sent at any moment,
+ * including just before the loop goes to sleep, wakes epoll_wait() at once
+ * (a handler setting a flag would be seen only after the next event or
+ * timer). They stay blocked after port_close_all(): one arriving while the
+ * daemon stops is left pending, not taken as a kill.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -12,6 +19,7 @@
 #include <linux/errqueue.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <syslog.h>
 #include <time.h>
@@ -31,21 +39,57 @@ struct watch {
 
 static struct watch watches[PORT_MAX_FDS];
 static int epfd = -1;
+static int sigfd = -1;
 static int use_syslog;
-static volatile sig_atomic_t sig_flags;
+static int errors_to_stderr;
+/* Signals read from sigfd, for port_signals_take(); written by port_poll()
+ * only, never from a handler. */
+static unsigned sig_flags;
 
-static void on_signal(int sig)
+/* Block the signals the loop takes and open a signalfd for them, watched
+ * by epoll. Blocking first: one sent before signalfd() stays pending. */
+static int signals_open(void)
 {
-	if (sig == SIGTERM || sig == SIGINT) {
-		sig_flags |= PORT_SIG_TERM;
-	} else if (sig == SIGHUP) {
-		sig_flags |= PORT_SIG_HUP;
+	struct epoll_event ev;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0) {
+		return errno;
+	}
+	sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (sigfd < 0) {
+		return errno;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.events = EPOLLIN;
+	ev.data.fd = sigfd;
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, sigfd, &ev) < 0) {
+		return errno;
+	}
+	return 0;
+}
+
+/* Fold every signal queued on sigfd into sig_flags. */
+static void signals_read(void)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT) {
+			sig_flags |= PORT_SIG_TERM;
+		} else if (si.ssi_signo == SIGHUP) {
+			sig_flags |= PORT_SIG_HUP;
+		}
 	}
 }
 
 int port_init(void)
 {
-	struct sigaction sa;
+	int err;
 
 	if (epfd >= 0) {
 		return 0;
@@ -54,12 +98,11 @@ int port_init(void)
 	if (epfd < 0) {
 		return errno;
 	}
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
+	err = signals_open();
+	if (err) {
+		port_close_all();
+		return err;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
 }
@@ -73,15 +116,20 @@ void port_close_all(void)
 			port_close(fd);
 		}
 	}
+	if (sigfd >= 0) {
+		close(sigfd);
+		sigfd = -1;
+	}
 	if (epfd >= 0) {
 		close(epfd);
 		epfd = -1;
 	}
+	sig_flags = 0;
 }
 
 unsigned port_signals_take(void)
 {
-	unsigned s = (unsigned)sig_flags;
+	unsigned s = sig_flags;
 
 	sig_flags = 0;
 	return s;
@@ -134,6 +182,11 @@ void port_log_syslog(const char *ident)
 	use_syslog = 1;
 }
 
+void port_log_errors_to_stderr(int on)
+{
+	errors_to_stderr = on;
+}
+
 void port_log(int level, const char *line)
 {
 	static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG};
@@ -144,7 +197,8 @@ void port_log(int level, const char *line)
 	}
 	if (use_syslog) {
 		syslog(prio[level], "%s", line);
-	} else {
+	}
+	if (!use_syslog || (errors_to_stderr && level == PORT_LOG_ERR)) {
 		fprintf(stderr, "simpled[%s]: %s\n", tag[level], line);
 	}
 }
@@ -487,6 +541,10 @@ int port_poll(int timeout_ms)
 		int fd = evs[i].data.fd;
 		unsigned e = 0;
 
+		if (fd == sigfd) {
+			signals_read();
+			continue;
+		}
 		if (evs[i].events & EPOLLIN) {
 			e |= PORT_EV_READ;
 		}

@@ -177,6 +177,11 @@ void port_log_syslog(const char *ident)
 	(void)ident;
 }
 
+void port_log_errors_to_stderr(int on)
+{
+	(void)on;
+}
+
 void port_log(int level, const char *line)
 {
 	if (getenv("SIM_LOG")) {

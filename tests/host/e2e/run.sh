@@ -13,11 +13,27 @@ domain=simpled.test
 pid=
 PY=/usr/bin/python3
 
+# Daemons started in the background (no -f) by this case: found by their
+# configuration path, unique to this run.
+bg_pids() {
+	pgrep -f -- "-c $work/bg.conf" 2>/dev/null
+}
+
+# running PID: the process exists and has not exited (not a zombie).
+running() {
+	local st
+	st=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
+	[ -n "$st" ] && [ "$st" != Z ]
+}
+
 cleanup() {
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 		kill -TERM "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	fi
+	for p in $(bg_pids); do
+		kill -TERM "$p" 2>/dev/null
+	done
 }
 trap cleanup EXIT
 
@@ -318,6 +334,91 @@ lifecycle)
 	if nm "$bin" 2>/dev/null | grep -q " T osip_message_to_str$"; then
 		fail "binary links osip_message_to_str"
 	fi
+	;;
+background)
+	# Without -f the caller's exit status tells whether start-up worked:
+	# a listen address already taken is 1, with the address on stderr.
+	port=$(free_port)
+	cat > "$work/bg.conf" <<CONF
+config simpled 'main'
+	list domain '$domain'
+	list listen 'udp:127.0.0.1:$port'
+	list listen 'tcp:127.0.0.1:$port'
+	option state_dir '$work/state'
+CONF
+	$PY -c 'import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+open(sys.argv[2], "w").close()
+time.sleep(20)' "$port" "$work/held" &
+	holder=$!
+	for _ in $(seq 1 100); do
+		[ -f "$work/held" ] && break
+		sleep 0.05
+	done
+	[ -f "$work/held" ] || fail "could not take the port"
+	timeout 10 "$bin" -c "$work/bg.conf" > "$work/bg.out" 2> "$work/bg.err"
+	rc=$?
+	# Whatever the exit status, no daemon is left behind.
+	sleep 0.2
+	left=$(bg_pids)
+	kill "$holder"
+	wait "$holder" 2>/dev/null
+	[ $rc -eq 1 ] || fail "bind failure in the background: exit status" \
+		"$rc, not 1"
+	grep -q "udp:127.0.0.1:$port" "$work/bg.err" ||
+		fail "no address on stderr: $(cat "$work/bg.err")"
+	[ -z "$left" ] || fail "a daemon is left running after a failed start"
+	# A good start: the caller gets 0 once the daemon listens, so it
+	# answers at once, over TCP too; it is detached (its stdin, stdout
+	# and stderr are /dev/null, nothing more reaches the caller) and
+	# stops on SIGTERM.
+	timeout 10 "$bin" -c "$work/bg.conf" > "$work/bg.out" 2> "$work/bg.err"
+	rc=$?
+	[ $rc -eq 0 ] || fail "background start: exit status $rc: $(cat "$work/bg.err")"
+	raw tcp_framing "$port"
+	sipp_run "$work/options.xml" -m 1
+	bg=$(bg_pids)
+	[ "$(echo "$bg" | wc -w)" -eq 1 ] || fail "daemons running: '$bg'"
+	for fd in 0 1 2; do
+		[ "$(readlink "/proc/$bg/fd/$fd")" = /dev/null ] ||
+			fail "fd $fd of the daemon is $(readlink "/proc/$bg/fd/$fd")"
+	done
+	kill -TERM "$bg"
+	# Not our child: gone, or a zombie nobody reaps yet, once it exited.
+	for _ in $(seq 1 100); do
+		running "$bg" || break
+		sleep 0.05
+	done
+	running "$bg" && fail "background daemon ignored SIGTERM"
+	[ ! -s "$work/bg.err" ] || fail "the daemon wrote to the caller's" \
+		"stderr: $(head -c 300 "$work/bg.err")"
+	[ ! -s "$work/bg.out" ] || fail "the daemon wrote to stdout"
+	;;
+sigterm|sigrace)
+	# SIGTERM with nothing due for a long time: at random moments around
+	# an answer (sigterm), or, in the daemon built with
+	# tests/host/sigrace/wrap.c, sent by itself just before it sleeps
+	# (sigrace). Each time it must exit 0 within 1 s.
+	port=$(free_port)
+	idle=""
+	has offline && idle="$idle
+config offline
+	option check_time '3600'"
+	has presence && idle="$idle
+config presence
+	option clean_period '3600'"
+	cat > "$work/simpled.conf" <<CONF
+config simpled 'main'
+	list domain '$domain'
+	list listen 'udp:127.0.0.1:$port'
+	option state_dir '$work/state'
+$idle
+CONF
+	tries=100
+	[ "$case" = sigrace ] && tries=3
+	$PY "$here/process.py" "$case" "$bin" "$work/simpled.conf" "$port" \
+		"$tries" || fail "SIGTERM not handled at once"
 	;;
 *)
 	fail "unknown case"

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "app.h"
+#include "log.h"
 #include "mod.h"
 #include "pool.h"
 #include "reg.h"
@@ -104,7 +105,8 @@ static void test_errors_name_file_and_line(void **state)
 	expect_error("config simpled\n\tlist listen 'udp:1.2.3.4:99999'\n",
 		     "bad port");
 	expect_error("config simpled\n\toption log_level loud\n",
-		     "log_level: 'loud' is not one of err, warn, info, debug");
+		     "log_level: 'loud' is not one of err, warn, info, debug, "
+		     "error, warning, notice");
 	expect_error("config simpled\n\toption outbound_proxy 'http://x'\n",
 		     "outbound_proxy 'http://x': must start with sip:");
 	expect_error("config simpled\n\tlist domain 'bad domain'\n",
@@ -117,6 +119,42 @@ static void test_errors_name_file_and_line(void **state)
 		     "\toption max_expires 50\n",
 		     "max_expires (50) is below min_expires (100)");
 	expect_error("frobnicate\n", "(text):1: unknown keyword 'frobnicate'");
+}
+
+/* log_level takes syslog's names too: error, warning, and notice for
+ * info. The aliases belong to log_level only. */
+static void test_log_level_names(void **state)
+{
+	static const struct {
+		const char *name;
+		int level;
+	} names[] = {
+		{"err", LOG_LVL_ERR},     {"error", LOG_LVL_ERR},
+		{"warn", LOG_LVL_WARN},   {"warning", LOG_LVL_WARN},
+		{"info", LOG_LVL_INFO},   {"notice", LOG_LVL_INFO},
+		{"debug", LOG_LVL_DEBUG},
+	};
+	char text[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		snprintf(text, sizeof(text),
+			 "config simpled\n\toption log_level '%s'\n",
+			 names[i].name);
+		if (load(text)) {
+			fail_msg("log_level %s: %s", names[i].name, err);
+		}
+		assert_int_equal(app_cfg.log_level, names[i].level);
+	}
+	expect_error("config simpled\n\toption log_level Warning\n",
+		     "(text):2: log_level: 'Warning' is not one of");
+	expect_error("config simpled\n\toption log_target notice\n",
+		     "(text):2: log_target: 'notice' is not one of stderr, "
+		     "syslog");
+	assert_int_equal(load("config simpled\n\toption log_target syslog\n"),
+			 0);
+	assert_int_equal(app_cfg.log_target, APP_LOG_SYSLOG);
 }
 
 /* A service left out of the build: its section and its pools' `limits`
@@ -207,6 +245,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_full_file),
 		cmocka_unit_test(test_errors_name_file_and_line),
+		cmocka_unit_test(test_log_level_names),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_switched_off_services),
 		cmocka_unit_test(test_shipped_file_matches_defaults),
