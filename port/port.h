@@ -65,7 +65,12 @@ int port_local_addr(int sock, struct port_addr *addr);
 
 int port_sendto(int sock, const void *buf, size_t len,
 		const struct port_addr *dst);
-/** @return EAGAIN when nothing is queued. */
+/**
+ * Receive one datagram into buf (*len bytes of room; *len is set to what
+ * was stored). @return EAGAIN when nothing is queued; EMSGSIZE when the
+ * datagram was longer than *len: buf then holds its first *len bytes and
+ * the rest is lost (*src is set).
+ */
 int port_recvfrom(int sock, void *buf, size_t *len, struct port_addr *src);
 /** Stream send; *sent may be short. EAGAIN when the socket is full. */
 int port_send(int sock, const void *buf, size_t len, size_t *sent);

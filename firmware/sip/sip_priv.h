@@ -14,11 +14,22 @@
 /* sip_msg.c */
 /**
  * Index and parse one message. On EBADMSG *why names the fault and *mp may
- * still hold the message when enough of it was read to answer 400.
+ * still hold the message when enough of it was read to answer it (with
+ * (*mp)->fault: 400, 416 or 505).
  * @return 0, EBADMSG or ENOMEM (budget spent: answer 503).
  */
 int sip_msg_parse(struct sip_msg **mp, const char *buf, size_t len,
 		  const struct sip_flow *flow, const char **why);
+/**
+ * Index only the head of a message that will not be processed (over the
+ * size limit, or not framable): start line and the header lines in buf,
+ * which may end before the header section does. libosip2 never sees it.
+ * @return 0 with *mp when it is a request whose Via, From, To, Call-ID
+ * and CSeq were all read, so an answer can be addressed; else EBADMSG
+ * (or ENOMEM) and *mp NULL.
+ */
+int sip_msg_parse_head(struct sip_msg **mp, const char *buf, size_t len,
+		       const struct sip_flow *flow);
 void sip_msg_free(struct sip_msg *m);
 /** Where responses to m go (RFC 3261 18.2.2, RFC 3581): over its flow;
  * on UDP to the top Via's port unless it asked for rport. */
@@ -117,8 +128,14 @@ int sip_proxy_parse(const char *uri, struct sip_addr *a, char *why,
 
 /* sip_core.c */
 void sip_core_recv(const char *buf, size_t len, const struct sip_flow *f);
-/** A stream message over the size limit: answer 513 from its headers. */
+/** A message over the size limit (a stream's header section, or the
+ * first CONFIG_SIMPLED_MAX_MSG_SIZE bytes of a datagram): 513 when what
+ * is here addresses it, else dropped and counted. */
 void sip_core_too_large(const char *hdrs, size_t len,
+			const struct sip_flow *f);
+/** A stream header section whose Content-Length cannot frame the body:
+ * 400 when it can be addressed (the connection is closed after). */
+void sip_core_bad_frame(const char *hdrs, size_t len,
 			const struct sip_flow *f);
 /** Answer a message we hold no transaction for (overload, 400, 513). */
 void sip_reply_stateless(const struct sip_msg *req, int code,

@@ -94,7 +94,7 @@ static void conn_flow(const struct tcp_conn *c, struct sip_flow *f)
 static int conn_frame(struct tcp_conn *c)
 {
 	for (;;) {
-		char *hend;
+		const char *hend;
 		size_t off = 0, hlen, total;
 		uint32_t cl;
 		struct sip_flow f;
@@ -121,8 +121,9 @@ static int conn_frame(struct tcp_conn *c)
 		if (!c->rx_len) {
 			return 0;
 		}
-		c->rx[c->rx_len] = '\0';
-		hend = strstr(c->rx, "\r\n\r\n");
+		/* Not strstr(): a header may hold a quoted NUL (RFC 4475
+		 * intmeth). */
+		hend = memmem(c->rx, c->rx_len, "\r\n\r\n", 4);
 		if (!hend) {
 			if (c->rx_len >= CONFIG_SIMPLED_MAX_MSG_SIZE) {
 				LOG_DBG("TCP header section too large");
@@ -132,11 +133,14 @@ static int conn_frame(struct tcp_conn *c)
 			return 0;
 		}
 		hlen = (size_t)(hend - c->rx) + 4;
-		if (sip_frame_content_length(c->rx, hlen, &cl)) {
-			stat_inc(sip_stat_rx_dropped);
-			return EBADMSG;
-		}
 		conn_flow(c, &f);
+		if (sip_frame_content_length(c->rx, hlen, &cl)) {
+			/* Where the body ends is unknown: answer 400 from the
+			 * headers, then close. */
+			sip_core_bad_frame(c->rx, hlen, &f);
+			return conns[f.conn] != c || c->gen != f.gen ?
+			       ECANCELED : EBADMSG;
+		}
 		total = hlen + cl;
 		if (total > CONFIG_SIMPLED_MAX_MSG_SIZE) {
 			/* Answer 513 from the headers, drop the body. */

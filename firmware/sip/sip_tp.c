@@ -23,7 +23,9 @@ struct listener {
 
 static struct listener listeners[CONFIG_SIMPLED_MAX_LISTEN];
 static unsigned n_listeners;
-static char udp_rx[65536];
+/* A datagram's first CONFIG_SIMPLED_MAX_MSG_SIZE bytes: a longer one is
+ * answered 513 from them, or dropped (sip_core_too_large()). */
+static char udp_rx[CONFIG_SIMPLED_MAX_MSG_SIZE + 1];
 
 static void udp_event(int sock, unsigned ev, void *arg)
 {
@@ -33,13 +35,18 @@ static void udp_event(int sock, unsigned ev, void *arg)
 	(void)ev;
 	for (i = 0; i < TP_UDP_BURST; i++) {
 		struct sip_flow f;
-		size_t len = sizeof(udp_rx) - 1;
+		size_t len = CONFIG_SIMPLED_MAX_MSG_SIZE;
 		int err;
 
 		sip_tp_flow(&f, SIP_TP_UDP, lidx, NULL);
 		err = port_recvfrom(sock, udp_rx, &len, &f.peer);
 		if (err == EAGAIN) {
 			return;
+		}
+		if (err == EMSGSIZE) {
+			/* Only its first len bytes are here. */
+			sip_core_too_large(udp_rx, len, &f);
+			continue;
 		}
 		if (err) {
 			stat_inc(sip_stat_rx_dropped);
