@@ -264,11 +264,15 @@ static void test_token_method_and_nul(void **state)
 		"!interesting-Method0123456789_*+`.%indeed'~ "
 		"sip:1_unusual.URI~(to-be!sure)&isn't+it$/crazy?,/;;*"
 		"@example.com SIP/2.0\r\n"
-		"Via: SIP/2.0/TCP host1.example.com;branch=z9hG4bK-.!%66*_+`'~\r\n"
-		"To: \"BEL:\\\x07 NUL:\\\x00 DEL:\\\x7f\" <sip:a@example.com>\r\n"
-		"From: token1~` token2'+_ <sip:mundane@example.com>;tag=_t~1\r\n"
+		"Via: SIP/2.0/TCP host1.example.com"
+		";branch=z9hG4bK-.!%66*_+`'~\r\n"
+		"To: \"BEL:\\\x07 NUL:\\\x00 DEL:\\\x7f\" "
+		"<sip:a@example.com>\r\n"
+		"From: token1~` token2'+_ "
+		"<sip:mundane@example.com>;tag=_t~1\r\n"
 		"Call-ID: intmeth.word%ZK-!.*_+'@word`~)(><:\\/\"][?}{\r\n"
-		"CSeq: 139122385 !interesting-Method0123456789_*+`.%indeed'~\r\n"
+		"CSeq: 139122385 "
+		"!interesting-Method0123456789_*+`.%indeed'~\r\n"
 		"Max-Forwards: 255\r\nContent-Length: 0\r\n\r\n";
 	struct sip_flow f = {.tp = SIP_TP_UDP, .conn = -1};
 	struct sip_msg *m = NULL;
