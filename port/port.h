@@ -68,7 +68,12 @@ int port_local_addr(int sock, struct port_addr *addr);
 
 int port_sendto(int sock, const void *buf, size_t len,
 		const struct port_addr *dst);
-/** @return EAGAIN when nothing is queued. */
+/**
+ * Receive one datagram into buf (*len bytes of room; *len is set to what
+ * was stored). @return EAGAIN when nothing is queued; EMSGSIZE when the
+ * datagram was longer than *len: buf then holds its first *len bytes and
+ * the rest is lost (*src is set).
+ */
 int port_recvfrom(int sock, void *buf, size_t *len, struct port_addr *src);
 /**
  * The next error a UDP socket was told of (an ICMP unreachable for a

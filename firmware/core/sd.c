@@ -138,6 +138,9 @@ void sd_buf_add(struct sd_buf *b, const char *s, size_t n)
 		b->overflow = 1;
 		return;
 	}
+	if (!n) {
+		return; /* an absent slice has no pointer (RFC 2543 From) */
+	}
 	memcpy(b->p + b->len, s, n);
 	b->len += n;
 	b->p[b->len] = '\0';
@@ -185,6 +188,42 @@ void sd_rand_hex(char *buf, size_t n)
 		buf[i] = hex[r[i % sizeof(r)] & 15];
 	}
 	buf[n] = '\0';
+}
+
+/* FNV-1a, 64 bit, from a seeded offset basis. */
+static uint64_t fnv64(uint64_t h, struct sd_pl pl)
+{
+	size_t i;
+
+	for (i = 0; i < pl.l; i++) {
+		h ^= (uint8_t)pl.p[i];
+		h *= 0x100000001b3ull;
+	}
+	return h;
+}
+
+void sd_key_fit(char *key, size_t size, struct sd_pl pl)
+{
+	static uint64_t seed[2];
+	static int seeded;
+	uint64_t h0, h1;
+
+	if (pl.l < size) {
+		memcpy(key, pl.p, pl.l);
+		key[pl.l] = '\0';
+		return;
+	}
+	if (!seeded) {
+		port_random(seed, sizeof(seed));
+		seed[0] ^= 0xcbf29ce484222325ull;
+		seed[1] ^= 0x84222325cbf29ce4ull;
+		seeded = 1;
+	}
+	/* Two independent 64-bit halves; the length goes into both. */
+	h0 = fnv64(seed[0] ^ pl.l, pl);
+	h1 = fnv64(seed[1] + pl.l * 0x9e3779b97f4a7c15ull, pl);
+	snprintf(key, size, "\x01%016llx%016llx", (unsigned long long)h0,
+		 (unsigned long long)h1);
 }
 
 #include "sd_hash.h"

@@ -57,4 +57,19 @@ void sd_buf_printf(struct sd_buf *b, const char *fmt, ...)
 /** n random lower-case hex characters plus NUL into buf[n + 1]. */
 void sd_rand_hex(char *buf, size_t n);
 
+/* Length of what sd_key_fit() writes for a slice that does not fit:
+ * SOH, 32 hex digits, NUL. */
+#define SD_KEY_HASHED_LEN 34
+
+/**
+ * A fixed-size key for a slice a peer may legitimately send longer than
+ * any bound we keep (Call-ID, branch): the slice itself when it fits in
+ * size - 1 bytes, else SOH and a 128-bit hash of it in hex, which no
+ * literal slice can equal (SOH is no SIP text character). Two slices get
+ * the same key when they are equal; different long ones only on a hash
+ * collision (keyed with a random seed per process). size must be at least
+ * SD_KEY_HASHED_LEN.
+ */
+void sd_key_fit(char *key, size_t size, struct sd_pl pl);
+
 #endif

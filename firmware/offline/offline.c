@@ -511,7 +511,8 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 	if (hdr_copy(req, SIP_HDR_FROM, from, sizeof(from)) ||
 	    hdr_copy(req, SIP_HDR_TO, to, sizeof(to)) ||
 	    hdr_copy(req, SIP_HDR_CONTENT_TYPE, ctype, sizeof(ctype)) ||
-	    sd_pl_copy(req->call_id, callid, sizeof(callid)) ||
+	    (offline_cfg.use_mode &&
+	     sd_pl_copy(req->call_id, callid, sizeof(callid))) ||
 	    extra_copy(req, extra, sizeof(extra))) {
 		stat_inc(offline_stat_refused);
 		sip_reply(st, 413, "Header too long to store", NULL, NULL, NULL,

@@ -86,16 +86,21 @@ unsigned reg_binding_count(void)
 static int aor_print(const char *user, const char *dom, char *buf,
 		     size_t size)
 {
+	size_t ul;
 	int n;
 
 	if (!user || !user[0]) {
 		return EINVAL;
 	}
-	n = snprintf(buf, size, "%s@%s", user, dom);
-	if (n < 0 || (size_t)n >= size) {
+	if (sip_user_canon(user, buf, size)) {
 		return ENAMETOOLONG;
 	}
-	for (n = (int)strlen(user) + 1; buf[n]; n++) {
+	ul = strlen(buf);
+	n = snprintf(buf + ul, size - ul, "@%s", dom);
+	if (n < 0 || (size_t)n >= size - ul) {
+		return ENAMETOOLONG;
+	}
+	for (n = (int)ul + 1; buf[n]; n++) {
 		if (buf[n] >= 'A' && buf[n] <= 'Z') {
 			buf[n] = (char)(buf[n] + 32);
 		}
@@ -337,10 +342,8 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 			  "To URI too long", NULL, NULL, NULL, 0);
 		return;
 	}
-	if (sd_pl_copy(req->call_id, callid, sizeof(callid))) {
-		sip_reply(st, 400, "Call-ID too long", NULL, NULL, NULL, 0);
-		return;
-	}
+	/* Only compared, never sent: a long Call-ID is kept as its hash. */
+	sd_key_fit(callid, sizeof(callid), req->call_id);
 	err = sip_hdr_u32(st, sip_msg_hdr(req, SIP_HDR_EXPIRES), "Expires",
 			  &hdr_e);
 	if (err == EBADMSG) {

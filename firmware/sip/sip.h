@@ -84,6 +84,10 @@ struct sip_msg {
 	int via_rport;		/**< top Via asks for rport (RFC 3581) */
 	struct sd_pl to_tag;
 	struct sd_pl from_tag;
+	/** What answers a request refused by the parse: 400, or 416 for a
+	 * Request-URI scheme we do not serve, 505 for another SIP version
+	 * (0 until a fault is found). */
+	int fault;
 };
 
 /** First header with this id, or NULL. */
@@ -168,9 +172,15 @@ int sip_contact_flow(const osip_uri_t *u, const struct sip_flow *src,
 int sip_peer_flow(enum sip_tp_type tp, const struct port_addr *peer,
 		  struct sip_flow *out);
 
-/** Write a URI (scheme:user@host:port;params) from libosip2's view.
+/** Write a URI (scheme:user@host:port;params) from libosip2's view, its
+ * user part as sip_user_canon() writes it.
  * @return 0 or ENAMETOOLONG / EINVAL. */
 int sip_uri_print(const osip_uri_t *u, char *buf, size_t size);
+/** A URI user part of libosip2's view (still escaped) in the form that
+ * compares: escapes of unreserved characters decoded, the others kept in
+ * upper case, so "%61lice" is "alice" and "bob%00evil" is not "bob".
+ * @return 0 or ENAMETOOLONG. */
+int sip_user_canon(const char *user, char *buf, size_t size);
 
 /** Relay a request as a stateful proxy would (RFC 3261 16.6): new
  * Request-URI, our Via on top, Max-Forwards decremented, the Route

@@ -189,6 +189,50 @@ static void build_via(struct sd_buf *b, const struct sip_flow *flow,
 		      sent_by, branch);
 }
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9') {
+		return c - '0';
+	}
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* A URI user part as it compares (RFC 3261 19.1.4): an escaped unreserved
+ * character is that character, any other escape stays one in upper case.
+ * The parse leaves escapes in libosip2's strings (osip_text()), so an
+ * escaped NUL is "%00" here, never the end of the string. */
+static void user_canon(struct sd_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		int hi = s[0] == '%' ? hexval(s[1]) : -1;
+		int lo = hi >= 0 ? hexval(s[2]) : -1;
+		char c;
+
+		if (lo < 0) {
+			sd_buf_add(b, s, 1);
+			continue;
+		}
+		c = (char)(hi * 16 + lo);
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || (c && strchr("-_.!~*'()", c))) {
+			sd_buf_add(b, &c, 1);
+		} else {
+			sd_buf_printf(b, "%%%02X", (unsigned char)c);
+		}
+		s += 2;
+	}
+}
+
+int sip_user_canon(const char *user, char *buf, size_t size)
+{
+	struct sd_buf b;
+
+	sd_buf_init(&b, buf, size);
+	user_canon(&b, user);
+	return b.overflow ? ENAMETOOLONG : 0;
+}
+
 int sip_uri_print(const osip_uri_t *u, char *buf, size_t size)
 {
 	struct sd_buf b;
@@ -201,7 +245,7 @@ int sip_uri_print(const osip_uri_t *u, char *buf, size_t size)
 	sd_buf_init(&b, buf, size);
 	sd_buf_printf(&b, "%s:", u->scheme);
 	if (u->username) {
-		sd_buf_str(&b, u->username);
+		user_canon(&b, u->username);
 		if (u->password) {
 			sd_buf_printf(&b, ":%s", u->password);
 		}

@@ -80,8 +80,8 @@ void sip_reply_stateless(const struct sip_msg *req, int code,
 	}
 }
 
-/* Answer a request we keep no transaction for (503 when overloaded, else
- * counted as a bad request), and drop it. */
+/* Answer a request we keep no transaction for (503 when overloaded; a
+ * 400 is counted as a bad request), and drop it. */
 static void refuse(struct sip_msg *m, int code, const char *reason)
 {
 	if (code == 503) {
@@ -89,25 +89,44 @@ static void refuse(struct sip_msg *m, int code, const char *reason)
 		sip_reply_stateless(m, 503, SIP_OVERLOAD_REASON,
 				    SIP_OVERLOAD_HDRS);
 	} else {
-		stat_inc(sip_stat_bad_requests);
+		if (code == 400) {
+			stat_inc(sip_stat_bad_requests);
+		}
 		sip_reply_stateless(m, code, reason, NULL);
 	}
 	sip_msg_free(m);
 }
 
-/* Require: we support no extensions (RFC 3261 8.2.2.3). */
+/* Require and Proxy-Require: we support no extensions (RFC 3261 8.2.2.3,
+ * 16.3): 420 naming every option asked for, over all their lines. */
 static int check_require(struct sip_stx *st, const struct sip_msg *m)
 {
-	const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_REQUIRE);
-	char hdr[300];
+	static char hdr[CONFIG_SIMPLED_MAX_MSG_SIZE / 2];
+	struct sd_buf b;
+	unsigned i, n = 0;
 
-	if (!h || !sd_pl_casecmp(m->method, "ACK") ||
+	if (!sd_pl_casecmp(m->method, "ACK") ||
 	    !sd_pl_casecmp(m->method, "CANCEL")) {
 		return 0;
 	}
-	snprintf(hdr, sizeof(hdr), "Unsupported: %.*s\r\n",
-		 (int)(h->value.l > 200 ? 200 : h->value.l), h->value.p);
-	sip_reply(st, 420, NULL, hdr, NULL, NULL, 0);
+	sd_buf_init(&b, hdr, sizeof(hdr));
+	sd_buf_str(&b, "Unsupported: ");
+	for (i = 0; i < m->nhdrs; i++) {
+		const struct sip_hdr *h = &m->hdrs[i];
+
+		if ((h->id != SIP_HDR_REQUIRE &&
+		     h->id != SIP_HDR_PROXY_REQUIRE) || !h->value.l) {
+			continue;
+		}
+		sd_buf_str(&b, n++ ? ", " : "");
+		sd_buf_pl(&b, h->value);
+	}
+	if (!n) {
+		return 0;
+	}
+	sd_buf_str(&b, "\r\n");
+	/* The request is no bigger than a message: the list fits. */
+	sip_reply(st, 420, NULL, b.overflow ? NULL : hdr, NULL, NULL, 0);
 	return EPROTONOSUPPORT;
 }
 
@@ -122,6 +141,12 @@ void sip_core_recv(const char *buf, size_t len, const struct sip_flow *f)
 	uint32_t mf;
 	int err;
 
+	if (len > CONFIG_SIMPLED_MAX_MSG_SIZE) {
+		/* Never handed to libosip2. */
+		sip_core_refuse_head(buf, CONFIG_SIMPLED_MAX_MSG_SIZE, f, 513,
+				     NULL);
+		return;
+	}
 	err = sip_msg_parse(&m, buf, len, f, &why);
 	if (!m) {
 		stat_inc(*(err == ENOMEM ? &stat_overload :
@@ -147,12 +172,8 @@ void sip_core_recv(const char *buf, size_t len, const struct sip_flow *f)
 		sip_msg_free(m); /* never answer an ACK */
 		return;
 	}
-	if (len > CONFIG_SIMPLED_MAX_MSG_SIZE) {
-		refuse(m, 513, NULL);
-		return;
-	}
 	if (err) {
-		refuse(m, err == ENOMEM ? 503 : 400, why);
+		refuse(m, err == ENOMEM ? 503 : m->fault, why);
 		return;
 	}
 	err = sip_stx_receive(&st, m);
@@ -205,13 +226,19 @@ void sip_core_refuse_head(const char *hdrs, size_t len,
 			  const char *reason)
 {
 	struct sip_msg *m = NULL;
-	const char *why;
 
-	/* Only the header section is here, so the body check fails; what
-	 * matters is whether a response can be addressed. */
-	sip_msg_parse(&m, hdrs, len, f, &why);
 	stat_inc(sip_stat_rx_dropped);
-	if (m && m->is_request && sd_pl_casecmp(m->method, "ACK")) {
+	if (sip_msg_parse_head(&m, hdrs, len, f)) {
+		if (code == 513) {
+			stat_inc(sip_stat_rx_oversize_dropped);
+			LOG_DBG("dropped a message over the size limit");
+		}
+		return;
+	}
+	if (sd_pl_casecmp(m->method, "ACK")) {
+		if (code == 400) {
+			stat_inc(sip_stat_bad_requests);
+		}
 		sip_reply_stateless(m, code, reason, NULL);
 	}
 	sip_msg_free(m);

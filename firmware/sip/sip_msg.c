@@ -27,18 +27,52 @@ static const struct {
 	{"Record-Route", 0, SIP_HDR_RECORD_ROUTE},
 	{"Require", 0, SIP_HDR_REQUIRE},
 	{"Proxy-Require", 0, SIP_HDR_PROXY_REQUIRE},
+	/* Headers without an id of their own that have a compact form:
+	 * RFC 3261 7.3.3 (e, s, k), RFC 3265 (o, u), RFC 3515 (r), RFC 3892
+	 * (b), RFC 3841 (j, d, a), RFC 4028 (x), RFC 4474 (y). */
+	{"Content-Encoding", 'e', SIP_HDR_OTHER},
+	{"Subject", 's', SIP_HDR_OTHER},
+	{"Supported", 'k', SIP_HDR_OTHER},
+	{"Event", 'o', SIP_HDR_OTHER},
+	{"Allow-Events", 'u', SIP_HDR_OTHER},
+	{"Refer-To", 'r', SIP_HDR_OTHER},
+	{"Referred-By", 'b', SIP_HDR_OTHER},
+	{"Reject-Contact", 'j', SIP_HDR_OTHER},
+	{"Request-Disposition", 'd', SIP_HDR_OTHER},
+	{"Session-Expires", 'x', SIP_HDR_OTHER},
+	{"Identity", 'y', SIP_HDR_OTHER},
+	{"Accept-Contact", 'a', SIP_HDR_OTHER},
 };
+
+#define N_HDR_NAMES (sizeof(hdr_names) / sizeof(hdr_names[0]))
+
+/* Is a header line's name this full name, or its compact form? */
+static int name_is(struct sd_pl name, const char *full)
+{
+	size_t i;
+
+	if (!sd_pl_casecmp(name, full)) {
+		return 1;
+	}
+	if (name.l != 1) {
+		return 0;
+	}
+	for (i = 0; i < N_HDR_NAMES; i++) {
+		if (hdr_names[i].compact &&
+		    (name.p[0] | 0x20) == hdr_names[i].compact) {
+			return !strcasecmp(hdr_names[i].name, full);
+		}
+	}
+	return 0;
+}
 
 static enum sip_hdr_id hdr_id(struct sd_pl name)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(hdr_names) / sizeof(hdr_names[0]); i++) {
-		if (name.l == 1 && hdr_names[i].compact &&
-		    (name.p[0] | 0x20) == hdr_names[i].compact) {
-			return hdr_names[i].id;
-		}
-		if (!sd_pl_casecmp(name, hdr_names[i].name)) {
+	for (i = 0; i < N_HDR_NAMES; i++) {
+		if (hdr_names[i].id != SIP_HDR_OTHER &&
+		    name_is(name, hdr_names[i].name)) {
 			return hdr_names[i].id;
 		}
 	}
@@ -49,7 +83,7 @@ const char *sip_hdr_name(enum sip_hdr_id id)
 {
 	size_t i;
 
-	for (i = 0; i < sizeof(hdr_names) / sizeof(hdr_names[0]); i++) {
+	for (i = 0; i < N_HDR_NAMES; i++) {
 		if (hdr_names[i].id == id) {
 			return hdr_names[i].name;
 		}
@@ -76,7 +110,7 @@ const struct sip_hdr *sip_msg_hdr_name(const struct sip_msg *m,
 	unsigned i;
 
 	for (i = 0; i < m->nhdrs; i++) {
-		if (!sd_pl_casecmp(m->hdrs[i].name, name)) {
+		if (name_is(m->hdrs[i].name, name)) {
 			return &m->hdrs[i];
 		}
 	}
@@ -106,59 +140,138 @@ static const char *skip_eol(const char *p, const char *end)
 static int is_token_char(char c)
 {
 	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       (c >= '0' && c <= '9') || strchr("-.!%*_+`'~", c);
+	       (c >= '0' && c <= '9') || (c && strchr("-.!%*_+`'~", c));
 }
 
-static int scan_start_line(struct sip_msg *m, const char *p,
-			   const char *e, const char **why)
+static int is_lws(char c)
 {
-	const char *sp1 = memchr(p, ' ', (size_t)(e - p));
-	const char *sp2;
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 
-	if (!sp1) {
-		*why = "Malformed start line";
-		return EBADMSG;
+/* "SIP/" 1*DIGIT "." 1*DIGIT (RFC 3261 25.1 SIP-Version). */
+static int is_sip_version(struct sd_pl v)
+{
+	size_t i = 4, d;
+
+	if (v.l < 7 || strncasecmp(v.p, "SIP/", 4)) {
+		return 0;
 	}
-	sp2 = memchr(sp1 + 1, ' ', (size_t)(e - sp1 - 1));
+	for (d = i; i < v.l && v.p[i] >= '0' && v.p[i] <= '9'; i++) {
+	}
+	if (i == d || i == v.l || v.p[i] != '.') {
+		return 0;
+	}
+	for (d = ++i; i < v.l && v.p[i] >= '0' && v.p[i] <= '9'; i++) {
+	}
+	return i > d && i == v.l;
+}
+
+/* The first fault of a message is the one reported. */
+static void fault(struct sip_msg *m, int code, const char **why,
+		  const char *what)
+{
+	if (!m->fault) {
+		m->fault = code;
+		*why = what;
+	}
+}
+
+/* A response's status line, or a request line. A request line that is
+ * not exactly Method SP Request-URI SP SIP-Version (RFC 3261 7.1) is
+ * still split on its blanks so that its fault can be answered 400. */
+static void scan_start_line(struct sip_msg *m, const char *p,
+			    const char *e, const char **why)
+{
+	struct sd_pl part[3];
+	const char *q = p;
+	unsigned n = 0;
+	int odd = 0;
+
 	if ((size_t)(e - p) > 7 && !strncmp(p, "SIP/2.0 ", 8)) {
+		const char *sp1 = p + 7, *sp2;
 		uint32_t code;
 
 		m->is_request = 0;
+		sp2 = memchr(sp1 + 1, ' ', (size_t)(e - sp1 - 1));
 		if (!sp2) {
 			sp2 = e;
 		}
 		if (sd_pl_u32(sd_pl(sp1 + 1, (size_t)(sp2 - sp1 - 1)),
 			      &code) || code < 100 || code > 699) {
-			*why = "Malformed status code";
-			return EBADMSG;
+			fault(m, 400, why, "Malformed status code");
+			return;
 		}
 		m->status = (int)code;
 		m->reason = sp2 < e ? sd_pl(sp2 + 1, (size_t)(e - sp2 - 1)) :
 				      sd_pl(e, 0);
-		return 0;
+		return;
 	}
 	m->is_request = 1;
-	if (!sp2 || sp2 == sp1 + 1 || sp1 == p) {
-		*why = "Malformed request line";
-		return EBADMSG;
-	}
-	m->method = sd_pl(p, (size_t)(sp1 - p));
-	m->ruri = sd_pl(sp1 + 1, (size_t)(sp2 - sp1 - 1));
-	m->version = sd_pl(sp2 + 1, (size_t)(e - sp2 - 1));
-	for (p = m->method.p; p < sp1; p++) {
-		if (!is_token_char(*p)) {
-			*why = "Malformed method";
-			return EBADMSG;
+	while (q < e) {
+		const char *w = q;
+
+		while (q < e && *q != ' ' && *q != '\t') {
+			q++;
+		}
+		if (q > w) {
+			if (n < 3) {
+				part[n] = sd_pl(w, (size_t)(q - w));
+			} else {
+				part[2] = sd_pl(w, (size_t)(q - w));
+			}
+			n++;
+		}
+		if (q < e && (q == p || q + 1 == e || q[1] == ' ' ||
+			      q[1] == '\t' || *q != ' ')) {
+			odd = 1; /* leading, trailing or doubled blank */
+		}
+		while (q < e && (*q == ' ' || *q == '\t')) {
+			q++;
 		}
 	}
-	if (sd_pl_casecmp(m->version, "SIP/2.0")) {
-		*why = "Unsupported SIP version";
-		return EBADMSG;
+	if (n >= 1) {
+		m->method = part[0];
 	}
-	return 0;
+	if (n >= 3) {
+		m->ruri = part[1];
+		m->version = part[2];
+	}
+	if (n != 3 || odd) {
+		fault(m, 400, why, "Malformed request line");
+		return;
+	}
+	for (q = m->method.p; q < m->method.p + m->method.l; q++) {
+		if (!is_token_char(*q)) {
+			fault(m, 400, why, "Malformed method");
+			return;
+		}
+	}
+	if (!sd_pl_casecmp(m->version, "SIP/2.0")) {
+		return;
+	}
+	if (is_sip_version(m->version)) {
+		fault(m, 505, why, "Unsupported SIP version");
+	} else {
+		fault(m, 400, why, "Malformed request line");
+	}
 }
 
-/* Index header lines; folded continuation lines join the previous one. */
+/* Trim SP, HTAB and the CRLF of folded lines on both sides. */
+static struct sd_pl trim_lws(struct sd_pl pl)
+{
+	while (pl.l && is_lws(pl.p[0])) {
+		pl.p++;
+		pl.l--;
+	}
+	while (pl.l && is_lws(pl.p[pl.l - 1])) {
+		pl.l--;
+	}
+	return pl;
+}
+
+/* Index header lines; folded continuation lines join the previous one.
+ * On a fault the lines read so far stay indexed, so that an answer can
+ * still be addressed. */
 static int scan_headers(struct sip_msg *m, const char **pp, const char *end,
 			const char **why)
 {
@@ -177,7 +290,7 @@ static int scan_headers(struct sip_msg *m, const char **pp, const char *end,
 		if ((*p == ' ' || *p == '\t') && m->nhdrs) {
 			h = &m->hdrs[m->nhdrs - 1];
 			h->value.l = (size_t)(e - h->value.p);
-			h->value = sd_pl_trim(h->value);
+			h->value = trim_lws(h->value);
 			p = skip_eol(e, end);
 			continue;
 		}
@@ -192,8 +305,7 @@ static int scan_headers(struct sip_msg *m, const char **pp, const char *end,
 		}
 		h = &m->hdrs[m->nhdrs++];
 		h->name = sd_pl_trim(sd_pl(p, (size_t)(colon - p)));
-		h->value = sd_pl_trim(sd_pl(colon + 1,
-					    (size_t)(e - colon - 1)));
+		h->value = trim_lws(sd_pl(colon + 1, (size_t)(e - colon - 1)));
 		h->id = hdr_id(h->name);
 		if (!h->name.l) {
 			*why = "Malformed header line (empty name)";
@@ -201,8 +313,29 @@ static int scan_headers(struct sip_msg *m, const char **pp, const char *end,
 		}
 		p = skip_eol(e, end);
 	}
+	*pp = end;
 	*why = "Message ends inside the header section";
 	return EBADMSG;
+}
+
+/* A NUL byte is text only as a quoted-pair inside a quoted string (RFC
+ * 4475 intmeth); anywhere else in the header section it is a fault. */
+static int nul_outside_quotes(const char *p, const char *end)
+{
+	int inq = 0;
+
+	for (; p < end; p++) {
+		if (inq && *p == '\\' && p + 1 < end) {
+			p++;
+		} else if (*p == '"') {
+			inq = !inq;
+		} else if (*p == '\n') {
+			inq = 0;
+		} else if (!*p) {
+			return 1;
+		}
+	}
+	return 0;
 }
 
 /* Find ;name=value among the parameters in s (a header value portion). */
@@ -219,12 +352,12 @@ struct sd_pl sip_param(struct sd_pl s, const char *name)
 			continue;
 		}
 		i++;
-		while (i < s.l && (s.p[i] == ' ' || s.p[i] == '\t')) {
+		while (i < s.l && is_lws(s.p[i])) {
 			i++;
 		}
 		if (i + nl <= s.l && !strncasecmp(s.p + i, name, nl)) {
 			j = i + nl;
-			while (j < s.l && (s.p[j] == ' ' || s.p[j] == '\t')) {
+			while (j < s.l && is_lws(s.p[j])) {
 				j++;
 			}
 			if (j < s.l && s.p[j] == '=') {
@@ -234,7 +367,7 @@ struct sd_pl sip_param(struct sd_pl s, const char *name)
 				       s.p[k] != ',') {
 					k++;
 				}
-				return sd_pl_trim(sd_pl(s.p + j, k - j));
+				return trim_lws(sd_pl(s.p + j, k - j));
 			}
 			if (j == s.l || s.p[j] == ';' || s.p[j] == ',') {
 				return sd_pl(s.p + j, 0);
@@ -282,65 +415,146 @@ size_t sip_first_elem_len(struct sd_pl v)
 	return v.l;
 }
 
-/* Top Via: "SIP/2.0/UDP host:port;params". */
+/* A token of the Via's sent-protocol, after LWS. */
+static struct sd_pl via_token(const char **pp, const char *e)
+{
+	const char *p = *pp, *t;
+
+	while (p < e && is_lws(*p)) {
+		p++;
+	}
+	for (t = p; p < e && is_token_char(*p); p++) {
+	}
+	*pp = p;
+	return sd_pl(t, (size_t)(p - t));
+}
+
+/* LWS, then c. */
+static int via_sep(const char **pp, const char *e, char c)
+{
+	const char *p = *pp;
+
+	while (p < e && is_lws(*p)) {
+		p++;
+	}
+	if (p == e || *p != c) {
+		return 0;
+	}
+	*pp = p + 1;
+	return 1;
+}
+
+/* Top Via: sent-protocol LWS sent-by *( SEMI via-params ), where
+ * sent-protocol is name SLASH version SLASH transport and LWS may stand
+ * around each slash, folded lines included (RFC 3261 25.1; RFC 4475
+ * wsinv). The sent-by is read even when the protocol is not SIP/2.0, so
+ * that the refusal can be addressed. */
 static const char *parse_via(struct sip_msg *m)
 {
 	const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_VIA);
-	struct sd_pl v, via, params;
-	const char *sp, *rb, *colon;
+	struct sd_pl name, version, transport, via;
+	const char *p, *e, *host, *hend;
 	uint32_t port;
-	size_t i;
 
 	if (!h) {
 		return "Missing Via header";
 	}
 	via = sd_pl(h->value.p, sip_first_elem_len(h->value));
-	sp = memchr(via.p, ' ', via.l);
-	if (!sp || via.l < 12 || strncasecmp(via.p, "SIP/2.0/", 8)) {
+	p = via.p;
+	e = via.p + via.l;
+	name = via_token(&p, e);
+	if (!name.l || !via_sep(&p, e, '/')) {
 		return "Malformed Via header";
 	}
-	v = sd_pl_trim(sd_pl(sp, via.l - (size_t)(sp - via.p)));
-	for (i = 0; i < v.l && v.p[i] != ';'; i++) {
+	version = via_token(&p, e);
+	if (!version.l || !via_sep(&p, e, '/')) {
+		return "Malformed Via header";
 	}
-	params = sd_pl(v.p + i, v.l - i);
+	transport = via_token(&p, e);
+	if (!transport.l || p == e || !is_lws(*p)) {
+		return "Malformed Via header";
+	}
+	while (p < e && is_lws(*p)) {
+		p++;
+	}
+	host = p;
+	if (p < e && *p == '[') {
+		while (p < e && *p != ']') {
+			p++;
+		}
+		if (p < e) {
+			p++;
+		}
+	} else {
+		while (p < e && *p != ':' && *p != ';' && !is_lws(*p)) {
+			p++;
+		}
+	}
+	hend = p;
+	if (hend == host) {
+		return "Malformed Via header";
+	}
 	m->via_port = 5060;
-	m->sent_by = sd_pl_trim(sd_pl(v.p, i));
-	if (!m->sent_by.l) {
-		return "Malformed Via header";
-	}
-	rb = memchr(m->sent_by.p, ']', m->sent_by.l);
-	sp = rb ? rb : m->sent_by.p;
-	colon = memchr(sp, ':', m->sent_by.l - (size_t)(sp - m->sent_by.p));
-	if (colon) {
-		if (sd_pl_u32(sd_pl(colon + 1, m->sent_by.l -
-				    (size_t)(colon + 1 - m->sent_by.p)),
-			      &port) || port == 0 || port > 65535) {
-			m->sent_by.l = 0;
+	if (via_sep(&p, e, ':')) {
+		const char *d;
+
+		while (p < e && is_lws(*p)) {
+			p++;
+		}
+		for (d = p; p < e && *p >= '0' && *p <= '9'; p++) {
+		}
+		if (sd_pl_u32(sd_pl(d, (size_t)(p - d)), &port) || port == 0 ||
+		    port > 65535) {
 			return "Malformed Via header (port)";
 		}
 		m->via_port = (uint16_t)port;
+		hend = p;
 	}
-	m->branch = sip_param(params, "branch");
-	m->via_rport = sip_param(params, "rport").p != NULL;
+	m->sent_by = sd_pl(host, (size_t)(hend - host));
+	while (p < e && is_lws(*p)) {
+		p++;
+	}
+	if (p < e && *p != ';') {
+		m->sent_by.l = 0;
+		return "Malformed Via header";
+	}
+	m->branch = sip_param(sd_pl(p, (size_t)(e - p)), "branch");
+	m->via_rport = sip_param(sd_pl(p, (size_t)(e - p)), "rport").p !=
+		       NULL;
+	if (sd_pl_casecmp(name, "SIP") || sd_pl_casecmp(version, "2.0")) {
+		return "Malformed Via header (not SIP/2.0)";
+	}
 	return NULL;
 }
 
+/* CSeq: number LWS method. The method is read even when the number is
+ * wrong, so that the 400 can be addressed (RFC 4475 scalar02). */
 static const char *parse_cseq(struct sip_msg *m)
 {
 	const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_CSEQ);
-	const char *sp;
+	const char *p, *e, *d;
+	int bad;
 
 	if (!h) {
 		return "Missing CSeq header";
 	}
-	sp = memchr(h->value.p, ' ', h->value.l);
-	if (!sp || sd_pl_u32(sd_pl(h->value.p, (size_t)(sp - h->value.p)),
-			     &m->cseq) || m->cseq > 0x7fffffffu) {
-		return "Malformed CSeq header";
+	p = h->value.p;
+	e = p + h->value.l;
+	for (d = p; p < e && *p >= '0' && *p <= '9'; p++) {
 	}
-	m->cseq_method = sd_pl_trim(sd_pl(sp, h->value.l -
-					  (size_t)(sp - h->value.p)));
-	if (!m->cseq_method.l) {
+	bad = p == d || p == e || !is_lws(*p) ||
+	      sd_pl_u32(sd_pl(d, (size_t)(p - d)), &m->cseq) ||
+	      m->cseq > 0x7fffffffu;
+	while (p < e && !is_lws(*p)) {
+		p++;
+	}
+	m->cseq_method = trim_lws(sd_pl(p, (size_t)(e - p)));
+	for (p = m->cseq_method.p; p < e; p++) {
+		if (!is_token_char(*p)) {
+			bad = 1;
+		}
+	}
+	if (bad || !m->cseq_method.l) {
 		return "Malformed CSeq header";
 	}
 	if (m->is_request && (m->cseq_method.l != m->method.l ||
@@ -380,26 +594,124 @@ static const char *parse_addr_tag(const struct sip_msg *m,
 
 /* Read every essential header; the first fault found is reported, but
  * all are read so that a 400 can still be addressed. */
-static int essentials(struct sip_msg *m, const char **why)
+static void essentials(struct sip_msg *m, const char **why)
 {
-	const char *fault[5];
+	const char *f[5];
 	int i;
 
-	fault[0] = parse_via(m);
-	fault[1] = parse_addr_tag(m, SIP_HDR_FROM, "Missing From header",
-				  &m->from_tag);
-	fault[2] = parse_addr_tag(m, SIP_HDR_TO, "Missing To header",
-				  &m->to_tag);
-	fault[3] = required(m, SIP_HDR_CALL_ID, "Missing Call-ID header",
-			    &m->call_id);
-	fault[4] = parse_cseq(m);
+	f[0] = parse_via(m);
+	f[1] = parse_addr_tag(m, SIP_HDR_FROM, "Missing From header",
+			      &m->from_tag);
+	f[2] = parse_addr_tag(m, SIP_HDR_TO, "Missing To header",
+			      &m->to_tag);
+	f[3] = required(m, SIP_HDR_CALL_ID, "Missing Call-ID header",
+			&m->call_id);
+	f[4] = parse_cseq(m);
 	for (i = 0; i < 5; i++) {
-		if (fault[i]) {
-			*why = fault[i];
-			return EBADMSG;
+		if (f[i]) {
+			fault(m, 400, why, f[i]);
 		}
 	}
+}
+
+/* Headers that may appear once (RFC 4475 multi01, mcl01). */
+static const struct {
+	enum sip_hdr_id id;
+	const char *fault;
+} single[] = {
+	{SIP_HDR_FROM, "More than one From header"},
+	{SIP_HDR_TO, "More than one To header"},
+	{SIP_HDR_CALL_ID, "More than one Call-ID header"},
+	{SIP_HDR_CSEQ, "More than one CSeq header"},
+	{SIP_HDR_MAX_FORWARDS, "More than one Max-Forwards header"},
+	{SIP_HDR_CONTENT_LENGTH, "More than one Content-Length header"},
+	{SIP_HDR_CONTENT_TYPE, "More than one Content-Type header"},
+};
+
+/* An addr-spec outside <> cannot hold URI headers: its '?' would be
+ * ambiguous (RFC 3261 20; RFC 4475 regbadct). */
+static int bare_uri_headers(struct sd_pl v)
+{
+	while (v.l) {
+		size_t n = sip_first_elem_len(v);
+		struct sd_pl el = sd_pl(v.p, n);
+
+		if (!memchr(el.p, '<', el.l) && !memchr(el.p, '"', el.l) &&
+		    memchr(el.p, '?', el.l)) {
+			return 1;
+		}
+		v = n < v.l ? sd_pl(v.p + n + 1, v.l - n - 1) : sd_pl(v.p, 0);
+	}
 	return 0;
+}
+
+static void header_checks(struct sip_msg *m, const char **why)
+{
+	static const struct {
+		enum sip_hdr_id id;
+		const char *fault;
+	} addr[] = {
+		{SIP_HDR_FROM, "Malformed From header (URI with headers needs "
+			       "<>)"},
+		{SIP_HDR_TO, "Malformed To header (URI with headers needs <>)"},
+		{SIP_HDR_CONTACT, "Malformed Contact header (URI with headers "
+				  "needs <>)"},
+	};
+	size_t i;
+	unsigned j, n;
+
+	for (i = 0; i < sizeof(single) / sizeof(single[0]); i++) {
+		for (j = 0, n = 0; j < m->nhdrs; j++) {
+			n += m->hdrs[j].id == single[i].id;
+		}
+		if (n > 1) {
+			fault(m, 400, why, single[i].fault);
+		}
+	}
+	for (i = 0; i < sizeof(addr) / sizeof(addr[0]); i++) {
+		for (j = 0; j < m->nhdrs; j++) {
+			if (m->hdrs[j].id == addr[i].id &&
+			    bare_uri_headers(m->hdrs[j].value)) {
+				fault(m, 400, why, addr[i].fault);
+			}
+		}
+	}
+}
+
+/* The Request-URI's scheme: 416 for one we do not serve, whatever else
+ * the URI holds (RFC 4475 unkscm, novelsc); a SIP URI with headers is no
+ * Request-URI (RFC 3261 19.1.5; RFC 4475 escruri). */
+static void check_ruri(struct sip_msg *m, const char **why)
+{
+	struct sd_pl r = m->ruri;
+	size_t i;
+
+	for (i = 0; i < r.l && r.p[i] != ':'; i++) {
+		char c = r.p[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (i && ((c >= '0' && c <= '9') || c == '+' || c == '-' ||
+			     c == '.')))) {
+			fault(m, 400, why, "Malformed Request-URI");
+			return;
+		}
+	}
+	if (!i || i == r.l) {
+		fault(m, 400, why, "Malformed Request-URI");
+		return;
+	}
+	r.l = i;
+	if (sd_pl_casecmp(r, "sip") && sd_pl_casecmp(r, "sips")) {
+		fault(m, 416, why, "Unsupported URI scheme");
+		return;
+	}
+	/* The user part may hold '?' (RFC 4475 intmeth); headers start
+	 * after the host, and '@' cannot appear in them. */
+	for (i = m->ruri.l; i > r.l && m->ruri.p[i - 1] != '@'; i--) {
+	}
+	if (memchr(m->ruri.p + i, '?', m->ruri.l - i)) {
+		fault(m, 400, why, "Request-URI with headers");
+	}
 }
 
 /* A response can be matched by the client from the top Via and the CSeq
@@ -414,6 +726,9 @@ static int answerable(const struct sip_msg *m)
 static int refuse(struct sip_msg **mp, struct sip_msg *m, int err)
 {
 	if (m->is_request && m->method.l && answerable(m)) {
+		if (!m->fault) {
+			m->fault = 400;
+		}
 		*mp = m;
 	} else {
 		sip_msg_free(m);
@@ -432,8 +747,8 @@ void sip_response_flow(const struct sip_msg *m, struct sip_flow *f)
 	}
 }
 
-static int check_body(struct sip_msg *m, const char *body, const char *end,
-		      const char **why)
+static void check_body(struct sip_msg *m, const char *body, const char *end,
+		       const char **why)
 {
 	const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_CONTENT_LENGTH);
 	size_t avail = (size_t)(end - body);
@@ -442,55 +757,56 @@ static int check_body(struct sip_msg *m, const char *body, const char *end,
 	if (!h) {
 		/* Optional on UDP: the body is the rest of the datagram. */
 		m->body = sd_pl(body, avail);
-		return 0;
+		return;
 	}
 	if (sd_pl_u32(h->value, &cl)) {
-		*why = "Malformed Content-Length header";
-		return EBADMSG;
+		fault(m, 400, why, "Malformed Content-Length header");
+		return;
 	}
 	if (cl > avail) {
-		*why = "Content-Length is larger than the body";
-		return EBADMSG;
+		fault(m, 400, why, "Content-Length is larger than the body");
+		return;
 	}
 	m->body = sd_pl(body, cl);
-	return 0;
 }
 
-static int check_max_forwards(const struct sip_msg *m, const char **why)
+static void check_max_forwards(struct sip_msg *m, const char **why)
 {
 	const struct sip_hdr *h = sip_msg_hdr(m, SIP_HDR_MAX_FORWARDS);
 	uint32_t mf;
 
 	if (h && (sd_pl_u32(h->value, &mf) || mf > 255)) {
-		*why = "Malformed Max-Forwards header";
-		return EBADMSG;
+		fault(m, 400, why, "Malformed Max-Forwards header");
 	}
-	return 0;
 }
 
 int sip_frame_content_length(const char *hdrs, size_t len, uint32_t *cl)
 {
 	const char *p = hdrs, *end = hdrs + len;
+	int seen = 0;
 
 	*cl = 0;
 	while (p < end) {
 		const char *e = line_end(p, end);
 		const char *colon = memchr(p, ':', (size_t)(e - p));
 
-		if (colon) {
-			struct sd_pl n = sd_pl_trim(sd_pl(p, (size_t)(colon -
-								   p)));
+		if (colon && name_is(sd_pl_trim(sd_pl(p, (size_t)(colon - p))),
+				     "Content-Length")) {
+			uint32_t v;
 
-			if (!sd_pl_casecmp(n, "Content-Length") ||
-			    !sd_pl_casecmp(n, "l")) {
-				return sd_pl_u32(sd_pl_trim(sd_pl(colon + 1,
-					(size_t)(e - colon - 1))), cl) ?
-				       EBADMSG : 0;
+			if (sd_pl_u32(trim_lws(sd_pl(colon + 1,
+				(size_t)(e - colon - 1))), &v) ||
+			    (seen && v != *cl)) {
+				/* No way to know where the body ends
+				 * (RFC 4475 ncl, mcl01). */
+				return EBADMSG;
 			}
+			*cl = v;
+			seen = 1;
 		}
 		p = skip_eol(e, end);
 	}
-	return ENOENT;
+	return seen ? 0 : ENOENT;
 }
 
 void sip_msg_free(struct sip_msg *m)
@@ -515,72 +831,159 @@ void sip_msg_free(struct sip_msg *m)
 	mem_free(m);
 }
 
-int sip_msg_parse(struct sip_msg **mp, const char *buf, size_t len,
-		  const struct sip_flow *flow, const char **why)
+/* A new message holding a copy of buf. */
+static struct sip_msg *msg_new(const char *buf, size_t len,
+			       const struct sip_flow *flow)
 {
-	struct sip_msg *m;
-	struct mem_arena *prev;
-	const char *p, *end, *e;
-	int err;
+	struct sip_msg *m = mem_zalloc(sizeof(*m));
 
-	*mp = NULL;
-	*why = NULL;
-	m = mem_zalloc(sizeof(*m));
 	if (!m) {
-		return ENOMEM;
+		return NULL;
 	}
 	m->buf = mem_alloc(len + 1);
 	if (!m->buf) {
 		mem_free(m);
-		return ENOMEM;
+		return NULL;
 	}
 	memcpy(m->buf, buf, len);
 	m->buf[len] = '\0';
 	m->len = len;
 	m->flow = *flow;
-	p = m->buf;
-	end = m->buf + len;
-	e = line_end(p, end);
-	err = scan_start_line(m, p, e, why);
-	/* After a bad version, keep reading so the 400 can be addressed. */
-	if (!err || (m->is_request && m->ruri.l)) {
-		const char *w2 = NULL;
-		int e2;
+	return m;
+}
 
-		p = skip_eol(e, end);
-		e2 = scan_headers(m, &p, end, &w2);
-		if (!e2) {
-			e2 = essentials(m, &w2);
-		}
-		if (!e2) {
-			e2 = check_body(m, p, end, &w2);
-		}
-		if (!e2 && m->is_request) {
-			e2 = check_max_forwards(m, &w2);
-		}
-		if (!err && e2) {
-			err = e2;
-			*why = w2;
+/* Start line, header index and essentials. @return where the header
+ * section ends (the body starts), or NULL when it is not complete. */
+static const char *read_head(struct sip_msg *m, const char **why)
+{
+	const char *p = m->buf, *end = m->buf + m->len;
+	const char *e = line_end(p, end);
+	const char *w = NULL;
+
+	scan_start_line(m, p, e, why);
+	if (m->is_request && !m->method.l) {
+		return NULL;
+	}
+	p = skip_eol(e, end);
+	if (scan_headers(m, &p, end, &w)) {
+		fault(m, 400, why, w);
+		p = NULL;
+	}
+	essentials(m, why);
+	header_checks(m, why);
+	if (m->is_request && m->ruri.l) {
+		check_ruri(m, why);
+	}
+	return p;
+}
+
+/* The text libosip2 parses: the header section with every '%' written
+ * "%25" and a quoted NUL as a space, then the body as it is. libosip2
+ * unescapes URI user, password, parameters and headers in place into C
+ * strings, which would cut "bob%00evil" to "bob" and make %00 and %00%00
+ * equal (RFC 4475 escnull); on this text it leaves them escaped instead.
+ * simpled reads from libosip2 only URIs and Contact parameters, so the
+ * other header values it changes are never looked at. mem_free() it. */
+static char *osip_text(const struct sip_msg *m, const char *body,
+		       size_t *olen)
+{
+	size_t hl = (size_t)(body - m->buf), n = 0, i, o = 0;
+	char *t;
+
+	for (i = 0; i < hl; i++) {
+		n += m->buf[i] == '%';
+	}
+	t = mem_alloc(m->len + 2 * n + 1);
+	if (!t) {
+		return NULL;
+	}
+	for (i = 0; i < hl; i++) {
+		char c = m->buf[i];
+
+		if (c == '%') {
+			memcpy(t + o, "%25", 3);
+			o += 3;
+		} else {
+			t[o++] = c ? c : ' ';
 		}
 	}
-	if (err) {
-		return refuse(mp, m, err);
+	memcpy(t + o, body, m->len - hl);
+	o += m->len - hl;
+	t[o] = '\0';
+	*olen = o;
+	return t;
+}
+
+int sip_msg_parse(struct sip_msg **mp, const char *buf, size_t len,
+		  const struct sip_flow *flow, const char **why)
+{
+	struct sip_msg *m;
+	struct mem_arena *prev;
+	const char *body;
+	char *text;
+	size_t tlen = 0;
+
+	*mp = NULL;
+	*why = NULL;
+	m = msg_new(buf, len, flow);
+	if (!m) {
+		return ENOMEM;
+	}
+	body = read_head(m, why);
+	if (body && nul_outside_quotes(m->buf, body)) {
+		fault(m, 400, why, "Malformed header section (NUL byte)");
+	}
+	if (body && !m->fault) {
+		check_body(m, body, m->buf + m->len, why);
+	}
+	if (body && !m->fault && m->is_request) {
+		check_max_forwards(m, why);
+	}
+	if (m->fault || !body) {
+		return refuse(mp, m, EBADMSG);
+	}
+	text = osip_text(m, body, &tlen);
+	if (!text) {
+		return refuse(mp, m, ENOMEM);
 	}
 	/* The typed view; its allocations belong to the message's arena. */
 	prev = mem_arena_enter(&m->arena);
 	if (osip_message_init(&m->osip) == 0) {
-		if (osip_message_parse(m->osip, m->buf, len) != 0) {
+		if (osip_message_parse(m->osip, text, tlen) != 0) {
 			osip_message_free(m->osip);
 			m->osip = NULL;
 		}
 	}
 	mem_arena_leave(prev);
+	mem_free(text);
 	if (!m->osip) {
 		if (m->arena.failed) {
 			return refuse(mp, m, ENOMEM);
 		}
-		*why = "Malformed request";
+		fault(m, 400, why, "Malformed request");
 		return refuse(mp, m, EBADMSG);
+	}
+	*mp = m;
+	return 0;
+}
+
+int sip_msg_parse_head(struct sip_msg **mp, const char *buf, size_t len,
+		       const struct sip_flow *flow)
+{
+	const char *why = NULL;
+	struct sip_msg *m;
+
+	*mp = NULL;
+	m = msg_new(buf, len, flow);
+	if (!m) {
+		return ENOMEM;
+	}
+	read_head(m, &why);
+	if (!m->is_request || !m->method.l || !answerable(m) ||
+	    !m->call_id.l || !sip_msg_hdr(m, SIP_HDR_FROM) ||
+	    !sip_msg_hdr(m, SIP_HDR_TO)) {
+		sip_msg_free(m);
+		return EBADMSG;
 	}
 	*mp = m;
 	return 0;
@@ -615,6 +1018,7 @@ const char *sip_reason(int code)
 	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
 	case 504: return "Server Time-out";
+	case 505: return "Version Not Supported";
 	case 513: return "Message Too Large";
 	default:
 		return code < 300 ? "OK" : code < 400 ? "Redirect" :

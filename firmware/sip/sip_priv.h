@@ -14,11 +14,22 @@
 /* sip_msg.c */
 /**
  * Index and parse one message. On EBADMSG *why names the fault and *mp may
- * still hold the message when enough of it was read to answer 400.
+ * still hold the message when enough of it was read to answer it (with
+ * (*mp)->fault: 400, 416 or 505).
  * @return 0, EBADMSG or ENOMEM (budget spent: answer 503).
  */
 int sip_msg_parse(struct sip_msg **mp, const char *buf, size_t len,
 		  const struct sip_flow *flow, const char **why);
+/**
+ * Index only the head of a message that will not be processed (over the
+ * size limit, or not framable): start line and the header lines in buf,
+ * which may end before the header section does. libosip2 never sees it.
+ * @return 0 with *mp when it is a request whose Via, From, To, Call-ID
+ * and CSeq were all read, so an answer can be addressed; else EBADMSG
+ * (or ENOMEM) and *mp NULL.
+ */
+int sip_msg_parse_head(struct sip_msg **mp, const char *buf, size_t len,
+		       const struct sip_flow *flow);
 void sip_msg_free(struct sip_msg *m);
 /** Where responses to m go (RFC 3261 18.2.2, RFC 3581): over its flow;
  * on UDP to the top Via's port unless it asked for rport; on TCP over its
@@ -120,8 +131,11 @@ int sip_proxy_parse(const char *uri, struct sip_addr *a, char *why,
 
 /* sip_core.c */
 void sip_core_recv(const char *buf, size_t len, const struct sip_flow *f);
-/** A stream message that cannot be taken (513 too large, 400 without
- * Content-Length): answer code from its headers alone. */
+/** A message that cannot be taken as it is (513 over the size limit: a
+ * stream's header section, or the first CONFIG_SIMPLED_MAX_MSG_SIZE
+ * bytes of a datagram; 400 for a stream whose Content-Length is missing
+ * or cannot frame the body): code when what is here addresses it, else
+ * dropped and counted. */
 void sip_core_refuse_head(const char *hdrs, size_t len,
 			  const struct sip_flow *f, int code,
 			  const char *reason);

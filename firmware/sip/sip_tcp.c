@@ -157,7 +157,7 @@ static void conn_flow(const struct tcp_conn *c, struct sip_flow *f)
 static int conn_frame(struct tcp_conn *c)
 {
 	for (;;) {
-		char *hend;
+		const char *hend;
 		size_t off = 0, hlen, total;
 		int err;
 		uint32_t cl;
@@ -191,8 +191,9 @@ static int conn_frame(struct tcp_conn *c)
 		if (!c->rx_len) {
 			return 0;
 		}
-		c->rx[c->rx_len] = '\0';
-		hend = strstr(c->rx, "\r\n\r\n");
+		/* Not strstr(): a header may hold a quoted NUL (RFC 4475
+		 * intmeth). */
+		hend = memmem(c->rx, c->rx_len, "\r\n\r\n", 4);
 		if (!hend) {
 			if (c->rx_len >= CONFIG_SIMPLED_MAX_MSG_SIZE) {
 				LOG_DBG("TCP header section too large");
@@ -205,8 +206,12 @@ static int conn_frame(struct tcp_conn *c)
 		conn_flow(c, &f);
 		err = sip_frame_content_length(c->rx, hlen, &cl);
 		if (err == EBADMSG) {
-			stat_inc(sip_stat_rx_dropped);
-			return EBADMSG;
+			/* Where the body ends is unknown: answer 400 from the
+			 * headers, then close (RFC 4475 ncl, mcl01). */
+			sip_core_refuse_head(c->rx, hlen, &f, 400,
+					     "Malformed Content-Length header");
+			return conns[f.conn] != c || c->gen != f.gen ?
+			       ECANCELED : EBADMSG;
 		}
 		if (err || cl > CONFIG_SIMPLED_MAX_MSG_SIZE - hlen) {
 			/* Answer from the headers: 400 without a length

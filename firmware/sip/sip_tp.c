@@ -23,7 +23,9 @@ struct listener {
 
 static struct listener listeners[CONFIG_SIMPLED_MAX_LISTEN];
 static unsigned n_listeners;
-static char udp_rx[65536];
+/* A datagram's first CONFIG_SIMPLED_MAX_MSG_SIZE bytes: a longer one is
+ * answered 513 from them, or dropped (sip_core_refuse_head()). */
+static char udp_rx[CONFIG_SIMPLED_MAX_MSG_SIZE + 1];
 
 /* ICMP unreachables for what we sent: the transactions they match end
  * early (bounded: at most a burst per event). */
@@ -55,13 +57,18 @@ static void udp_event(int sock, unsigned ev, void *arg)
 	}
 	for (i = 0; i < TP_UDP_BURST; i++) {
 		struct sip_flow f;
-		size_t len = sizeof(udp_rx) - 1;
+		size_t len = CONFIG_SIMPLED_MAX_MSG_SIZE;
 		int err;
 
 		sip_tp_flow(&f, SIP_TP_UDP, lidx, NULL);
 		err = port_recvfrom(sock, udp_rx, &len, &f.peer);
 		if (err == EAGAIN) {
 			return;
+		}
+		if (err == EMSGSIZE) {
+			/* Only its first len bytes are here. */
+			sip_core_refuse_head(udp_rx, len, &f, 513, NULL);
+			continue;
 		}
 		if (err) {
 			stat_inc(sip_stat_rx_dropped);

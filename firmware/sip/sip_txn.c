@@ -197,15 +197,20 @@ static void stx_free(struct sip_stx *st)
 	pool_put(&sip_stx_pool, st);
 }
 
-static int stx_key(char *key, const struct sip_msg *m)
+/* The transaction key: branch, sent-by and method (RFC 3261 17.2.3), or
+ * for an RFC 2543 peer the Call-ID, CSeq and From tag. Its parts are as
+ * long as the peer made them: a key longer than STX_KEY_MAX is kept as
+ * its hash (sd_key_fit), so retransmissions still match. */
+static void stx_key(char *key, const struct sip_msg *m)
 {
+	static char whole[CONFIG_SIMPLED_MAX_MSG_SIZE + 32];
 	struct sd_pl method = m->method;
 	struct sd_buf b;
 
 	if (!sd_pl_casecmp(method, "ACK")) {
 		method = sd_pl("INVITE", 6);
 	}
-	sd_buf_init(&b, key, STX_KEY_MAX);
+	sd_buf_init(&b, whole, sizeof(whole));
 	if (m->branch.l > 7 && !strncmp(m->branch.p, "z9hG4bK", 7)) {
 		sd_buf_pl(&b, m->branch);
 		sd_buf_str(&b, "|");
@@ -218,7 +223,8 @@ static int stx_key(char *key, const struct sip_msg *m)
 	}
 	sd_buf_str(&b, "|");
 	sd_buf_pl(&b, method);
-	return b.overflow ? EBADMSG : 0;
+	/* The parts are slices of one message, so whole holds them. */
+	sd_key_fit(key, STX_KEY_MAX, sd_pl(b.p, b.len));
 }
 
 static void stx_end(void *arg)
@@ -251,9 +257,7 @@ int sip_stx_receive(struct sip_stx **stp, struct sip_msg *req)
 	char key[STX_KEY_MAX];
 
 	*stp = NULL;
-	if (stx_key(key, req)) {
-		return EBADMSG;
-	}
+	stx_key(key, req);
 	HASH_FIND_STR(stx_table, key, st);
 	if (!sd_pl_casecmp(req->method, "ACK")) {
 		if (st && st->invite && st->state == STX_COMPLETED) {

@@ -452,9 +452,12 @@ int port_recvfrom(int sock, void *buf, size_t *len, struct port_addr *src)
 		return sock_errno();
 	}
 	from_sockaddr(src, &ss);
-	/* A datagram bigger than the buffer: report its real size. */
+	/* MSG_TRUNC: n is the datagram's real size; the buffer holds its
+	 * first *len bytes. */
 	err = (size_t)n > *len ? EMSGSIZE : 0;
-	*len = (size_t)n;
+	if (!err) {
+		*len = (size_t)n;
+	}
 	return err;
 }
 

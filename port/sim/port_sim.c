@@ -301,7 +301,9 @@ int port_recvfrom(int sock, void *buf, size_t *len, struct port_addr *src)
 	}
 	*src = d->src;
 	if (d->len > *len) {
-		*len = d->len;
+		/* As recvfrom() with MSG_TRUNC: the first bytes, then the
+		 * rest is lost. */
+		memcpy(buf, d->data, *len);
 		free(d);
 		return EMSGSIZE;
 	}

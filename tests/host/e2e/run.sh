@@ -317,6 +317,14 @@ sipsak)
 	grep -q "All usrloc tests completed successful" "$work/sipsak-u.out" ||
 		fail "sipsak usrloc did not complete"
 	;;
+torture)
+	# RFC 4475: every message over UDP and TCP, each to a daemon of its
+	# own (torture.py starts and stops them; exit 0 checked there).
+	kept=480
+	has offline && kept=202
+	$PY "$here/torture.py" "$bin" "$work" "$kept" ||
+		fail "RFC 4475 torture messages"
+	;;
 lifecycle)
 	# A bad config stops start-up with file:line and exit status 1.
 	printf "config simpled 'main'\n\toption colour blue\n" > "$work/bad.conf"

@@ -727,6 +727,34 @@ static void test_publish_open_delivers_offline(void **state)
 
 #endif
 
+/* Event in its compact form "o" (RFC 3265) is understood by PUBLISH and
+ * SUBSCRIBE. */
+static void test_compact_event(void **state)
+{
+	const char *n;
+	int a, b;
+
+	(void)state;
+	h_start(NULL);
+	a = h_client(2);
+	b = h_client(3);
+	snprintf(resp, sizeof(resp), "%s", h_request_wait(a, &(struct h_req){
+		.method = "PUBLISH", .n = 2, .from = "alice",
+		.hdrs = "o: presence\nExpires: 600\n",
+		.ctype = "application/pidf+xml",
+		.body = pidf("alice", "t1", 1)}));
+	assert_int_equal(h_status(resp), 200);
+	h_request(b, &(struct h_req){.method = "SUBSCRIBE", .n = 3,
+		.from = "bob", .to = "alice", .call_id = "cmp-sub",
+		.contact = "<sip:bob@10.0.0.3:5060>",
+		.hdrs = "o: presence\nExpires: 600\n"});
+	h_run(10);
+	n = subscribed(b);
+	assert_non_null(strstr(n, "<basic>open</basic>"));
+	h_run(40000);
+	h_stop();
+}
+
 static void test_slow_notify_coalesces(void **state)
 {
 	int a, b;
@@ -775,6 +803,7 @@ int main(void)
 		cmocka_unit_test_setup(test_publish_open_delivers_offline, reset),
 #endif
 		cmocka_unit_test_setup(test_slow_notify_coalesces, reset),
+		cmocka_unit_test_setup(test_compact_event, reset),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

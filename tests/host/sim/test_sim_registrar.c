@@ -130,6 +130,60 @@ static void test_refusals(void **state)
 	h_stop();
 }
 
+/* RFC 4475 escnull: escaped NULs in user parts are kept, so %00 and
+ * %00%00 are two contacts and bob%00evil is not bob. A long Call-ID is
+ * valid and registers. */
+static void test_escaped_user_parts(void **state)
+{
+	static char longid[400];
+	int c, c3;
+	const char *r;
+
+	(void)state;
+	h_start(NULL);
+	c = h_client(2);
+	c3 = h_client(3);
+	r = h_send_wait(c,
+		"REGISTER sip:" H_DOMAIN " SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKnul\n"
+		"From: <sip:null-%%00-null@" H_DOMAIN ">;tag=n\n"
+		"To: <sip:null-%%00-null@" H_DOMAIN ">\nCall-ID: nul\n"
+		"CSeq: 1 REGISTER\nContact: <sip:%%00@10.0.0.2>\n"
+		"Contact: <sip:%%00%%00@10.0.0.2>\nl: 0\n\n");
+	assert_int_equal(h_status(r), 200);
+	assert_int_equal(h_hdr_count(r, "Contact"), 2);
+	assert_int_equal(reg_binding_count(), 2);
+	/* bob%00evil registers a contact of its own... */
+	r = reg(c, "bob%00evil", "<sip:evil@10.0.0.2:5060>", NULL);
+	assert_int_equal(h_status(r), 200);
+	/* ...which a MESSAGE for bob does not reach: bob has none. */
+	h_message(c3, 3, "bob@" H_DOMAIN, "nul1", NULL, "hi");
+	r = h_wait(c3);
+	assert_int_equal(h_status(r), H_KEPT);
+	assert_null(h_recv(c));
+	memset(longid, 'c', 300);
+	r = h_send_wait(c,
+		"REGISTER sip:" H_DOMAIN " SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKlid\n"
+		"From: <sip:carol@" H_DOMAIN ">;tag=n\n"
+		"To: <sip:carol@" H_DOMAIN ">\nCall-ID: %s\n"
+		"CSeq: 1 REGISTER\nContact: <sip:carol@10.0.0.2>\nl: 0\n\n",
+		longid);
+	assert_int_equal(h_status(r), 200);
+	/* The same Call-ID and an old CSeq is still told apart. */
+	r = h_send_wait(c,
+		"REGISTER sip:" H_DOMAIN " SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKlid2\n"
+		"From: <sip:carol@" H_DOMAIN ">;tag=n\n"
+		"To: <sip:carol@" H_DOMAIN ">\nCall-ID: %s\n"
+		"CSeq: 1 REGISTER\nContact: <sip:carol@10.0.0.2>\nl: 0\n\n",
+		longid);
+	assert_int_equal(h_status(r), 400);
+	assert_non_null(strstr(r, "CSeq out of order"));
+	h_run(40000);
+	h_stop();
+}
+
 static void test_pool_exhaustion_503(void **state)
 {
 	int c, i, ok = 0, busy = 0;
@@ -169,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_expires_bounds),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_pool_exhaustion_503),
+		cmocka_unit_test(test_escaped_user_parts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

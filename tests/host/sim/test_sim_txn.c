@@ -454,6 +454,131 @@ static void test_request_checks(void **state)
 	h_stop();
 }
 
+/* RFC 4475 faults that were dropped or answered wrong: each gets the
+ * answer the RFC names. */
+static void test_torture_answers(void **state)
+{
+	static char longid[400], longbr[400], first[4096];
+	int c;
+	const char *r;
+
+	(void)state;
+	h_start(NULL);
+	c = h_client(2);
+	/* badvers: 505, not silence. */
+	r = h_send_wait(c,
+		"OPTIONS sip:" H_DOMAIN " SIP/7.0\n"
+		"Via: SIP/7.0/UDP 10.0.0.2;branch=z9hG4bKv7\n"
+		"From: <sip:bob@" H_DOMAIN ">;tag=b\nTo: <sip:" H_DOMAIN ">\n"
+		"Call-ID: v7\nCSeq: 1 OPTIONS\nl: 0\n\n");
+	assert_int_equal(h_status(r), 505);
+	/* lwsstart: two SP in the request line, 400. */
+	r = h_send_wait(c,
+		"OPTIONS  sip:" H_DOMAIN "  SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKsp\n"
+		"From: <sip:bob@" H_DOMAIN ">;tag=b\nTo: <sip:" H_DOMAIN ">\n"
+		"Call-ID: sp\nCSeq: 1 OPTIONS\nl: 0\n\n");
+	assert_int_equal(h_status(r), 400);
+	/* scalar02: numbers above 2^32-1 are 400, not dropped. */
+	r = h_send_wait(c,
+		"OPTIONS sip:" H_DOMAIN " SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKbig\n"
+		"From: <sip:bob@" H_DOMAIN ">;tag=b\nTo: <sip:" H_DOMAIN ">\n"
+		"Call-ID: big\nCSeq: 36893488147419103232 OPTIONS\nl: 0\n\n");
+	assert_int_equal(h_status(r), 400);
+	r = h_send_wait(c,
+		"REGISTER sip:" H_DOMAIN " SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKbige\n"
+		"From: <sip:bob@" H_DOMAIN ">;tag=b\n"
+		"To: <sip:bob@" H_DOMAIN ">\nCall-ID: bige\n"
+		"CSeq: 1 REGISTER\nContact: <sip:bob@10.0.0.2>\n"
+		"Expires: 4294967296\nl: 0\n\n");
+	assert_int_equal(h_status(r), 400);
+	/* novelsc: a scheme we do not serve is 416, however it parses. */
+	r = h_send_wait(c,
+		"OPTIONS soap.beep://192.0.2.103:3002 SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKsb\n"
+		"From: <sip:bob@" H_DOMAIN ">;tag=b\nTo: <sip:" H_DOMAIN ">\n"
+		"Call-ID: sb\nCSeq: 1 OPTIONS\nl: 0\n\n");
+	assert_int_equal(h_status(r), 416);
+	/* bext01: Proxy-Require is refused like Require. */
+	r = h_send_wait(c,
+		"OPTIONS sip:" H_DOMAIN " SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKpr\n"
+		"From: <sip:bob@" H_DOMAIN ">;tag=b\nTo: <sip:" H_DOMAIN ">\n"
+		"Call-ID: pr\nCSeq: 1 OPTIONS\n"
+		"Proxy-Require: noProxiesSupportThis\nl: 0\n\n");
+	assert_int_equal(h_status(r), 420);
+	assert_string_equal(h_hdr(r, "Unsupported"), "noProxiesSupportThis");
+	/* A Call-ID and a branch longer than any fixed key are valid: the
+	 * request is answered and its retransmission matched. */
+	memset(longid, 'c', 300);
+	memset(longbr, 'b', 300);
+	r = h_send_wait(c,
+		"OPTIONS sip:" H_DOMAIN " SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bK%s\n"
+		"From: <sip:bob@" H_DOMAIN ">;tag=b\nTo: <sip:" H_DOMAIN ">\n"
+		"Call-ID: %s\nCSeq: 1 OPTIONS\nl: 0\n\n", longbr, longid);
+	assert_int_equal(h_status(r), 200);
+	assert_string_equal(h_hdr(r, "Call-ID"), longid);
+	snprintf(first, sizeof(first), "%s", r);
+	r = h_send_wait(c,
+		"OPTIONS sip:" H_DOMAIN " SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bK%s\n"
+		"From: <sip:bob@" H_DOMAIN ">;tag=b\nTo: <sip:" H_DOMAIN ">\n"
+		"Call-ID: %s\nCSeq: 1 OPTIONS\nl: 0\n\n", longbr, longid);
+	assert_string_equal(r, first);
+	assert_int_equal(stat_value("rx_retransmissions"), 1);
+	/* The same long branch but for another method is another
+	 * transaction (the hash covers the whole key). */
+	r = h_send_wait(c,
+		"MESSAGE sip:" H_DOMAIN " SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bK%s\n"
+		"From: <sip:bob@" H_DOMAIN ">;tag=b\nTo: <sip:" H_DOMAIN ">\n"
+		"Call-ID: %s\nCSeq: 2 MESSAGE\nl: 0\n\n", longbr, longid);
+	assert_int_not_equal(h_status(r), 200);
+	assert_int_equal(stat_value("rx_retransmissions"), 1);
+	h_run(40000);
+	h_stop();
+}
+
+/* A datagram over CONFIG_SIMPLED_MAX_MSG_SIZE: 513 when what arrived
+ * holds Via, From, To, Call-ID and CSeq; else dropped and counted. */
+static void test_oversized_datagram(void **state)
+{
+	static char pad[CONFIG_SIMPLED_MAX_MSG_SIZE + 1000];
+	int c;
+	const char *r;
+
+	(void)state;
+	h_start(NULL);
+	c = h_client(2);
+	memset(pad, 'x', sizeof(pad) - 1);
+	r = h_send_wait(c,
+		"MESSAGE sip:alice@" H_DOMAIN " SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKover\n"
+		"From: <sip:bob@" H_DOMAIN ">;tag=b\n"
+		"To: <sip:alice@" H_DOMAIN ">\nCall-ID: over\n"
+		"CSeq: 1 MESSAGE\nContent-Type: text/plain\n"
+		"Content-Length: %zu\n\n%s", strlen(pad), pad);
+	assert_int_equal(h_status(r), 513);
+	assert_string_equal(h_hdr(r, "Call-ID"), "over");
+	/* The padding comes first: the Call-ID is past the limit. */
+	r = h_send_wait(c,
+		"MESSAGE sip:alice@" H_DOMAIN " SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2;branch=z9hG4bKover2\n"
+		"X-Pad: %s\n"
+		"From: <sip:bob@" H_DOMAIN ">;tag=b\n"
+		"To: <sip:alice@" H_DOMAIN ">\nCall-ID: over2\n"
+		"CSeq: 1 MESSAGE\nContent-Length: 0\n\n", pad);
+	assert_null(r);
+	assert_int_equal(stat_value("rx_oversize_dropped"), 1);
+	/* Still serving. */
+	assert_int_equal(h_register(c, 2, "bob", 600), 200);
+	h_run(40000);
+	h_stop();
+}
+
 static void test_txn_pool_reclaims_completed(void **state)
 {
 	int c, alice, i;
@@ -555,6 +680,8 @@ int main(void)
 #endif
 		cmocka_unit_test(test_invite_405_until_ack),
 		cmocka_unit_test(test_request_checks),
+		cmocka_unit_test(test_torture_answers),
+		cmocka_unit_test(test_oversized_datagram),
 		cmocka_unit_test(test_txn_pool_reclaims_completed),
 		cmocka_unit_test(test_oom_sweep_relay),
 	};
