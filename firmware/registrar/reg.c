@@ -363,15 +363,18 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 	if (star) {
 		struct reg_binding *b;
 
-		while (a && (b = a->bindings)) {
-			int last = a->n == 1;
-
-			if (strcmp(b->callid, callid) == 0 && req->cseq <=
-			    b->cseq) {
+		/* RFC 3261 10.3 step 6: one binding out of order aborts the
+		 * whole update, so check them all before removing any. */
+		for (b = a ? a->bindings : NULL; b; b = b->next) {
+			if (!strcmp(b->callid, callid) &&
+			    req->cseq <= b->cseq) {
 				sip_reply(st, 400, "CSeq out of order", NULL,
 					  NULL, NULL, 0);
 				return;
 			}
+		}
+		while (a && (b = a->bindings)) {
+			int last = a->n == 1;
 			struct reg_binding gone = *b;
 
 			stat_inc(reg_stat_bindings_removed);

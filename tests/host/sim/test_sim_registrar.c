@@ -161,6 +161,51 @@ static void test_pool_exhaustion_503(void **state)
 	h_stop();
 }
 
+/* A REGISTER for user from client n with a Contact, a Call-ID and a CSeq;
+ * the answer. */
+static const char *reg_from(int sock, int n, const char *user,
+			    const char *contact, const char *call_id,
+			    unsigned cseq)
+{
+	return h_request_wait(sock, &(struct h_req){.method = "REGISTER",
+		.n = n, .from = user, .contact = contact, .call_id = call_id,
+		.cseq = cseq, .hdrs = "Expires: 600\n"});
+}
+
+/* Contact: * whose Call-ID/CSeq check fails for one binding
+ * changes nothing (RFC 3261 10.3 step 6: the update is aborted). */
+static void test_star_out_of_order_changes_nothing(void **state)
+{
+	int c2, c3;
+	const char *r;
+
+	(void)state;
+	h_start(NULL);
+	c2 = h_client(2);
+	c3 = h_client(3);
+	assert_int_equal(h_status(reg_from(c2, 2, "alice",
+		"<sip:alice@10.0.0.2>", "ca", 5)), 200);
+	assert_int_equal(h_status(reg_from(c3, 3, "alice",
+		"<sip:alice@10.0.0.3>", "cb", 5)), 200);
+	assert_int_equal(reg_binding_count(), 2);
+	/* Same Call-ID as the first binding, CSeq not higher: refused, and
+	 * the other binding (another Call-ID) stays too. */
+	r = h_request_wait(c2, &(struct h_req){.method = "REGISTER", .n = 2,
+		.from = "alice", .contact = "*", .call_id = "ca", .cseq = 5,
+		.hdrs = "Expires: 0\n"});
+	assert_int_equal(h_status(r), 400);
+	assert_non_null(strstr(r, "CSeq out of order"));
+	assert_int_equal(reg_binding_count(), 2);
+	assert_int_equal(stat_value("registrar_bindings_removed"), 0);
+	/* A higher CSeq removes both. */
+	r = h_request_wait(c2, &(struct h_req){.method = "REGISTER", .n = 2,
+		.from = "alice", .contact = "*", .call_id = "ca", .cseq = 6,
+		.hdrs = "Expires: 0\n"});
+	assert_int_equal(h_status(r), 200);
+	assert_int_equal(reg_binding_count(), 0);
+	h_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -169,6 +214,7 @@ int main(void)
 		cmocka_unit_test(test_expires_bounds),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_pool_exhaustion_503),
+		cmocka_unit_test(test_star_out_of_order_changes_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
