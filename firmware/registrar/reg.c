@@ -704,6 +704,12 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 				  NULL, NULL, NULL, 0);
 			return;
 		}
+		/* A MESSAGE relayed there would come back to us. */
+		if (sip_is_own_address(&x->flow.peer)) {
+			sip_reply(st, 403, "Contact points at this server",
+				  NULL, NULL, NULL, 0);
+			return;
+		}
 		if (contact_expires(c, have_hdr, hdr_e, &x->expires)) {
 			sip_reply(st, 400, "Malformed expires parameter", NULL,
 				  NULL, NULL, 0);

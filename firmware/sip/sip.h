@@ -145,6 +145,16 @@ typedef void (sip_resp_h)(int code, const struct sip_msg *resp, void *arg);
 /** The first served domain (the one listen IPs stand for). */
 const char *sip_cfg_domain(void);
 
+/**
+ * Would a request sent to a come back to us (loop prevention, in the
+ * spirit of RFC 5393)? Yes when its port is one of our listen ports and
+ * its IP that listener's address, any loopback address (127.0.0.0/8,
+ * ::1), or, for a listener on 0.0.0.0 or ::, any address of the host.
+ * IPv4-mapped IPv6 addresses count as the IPv4 address.
+ * @return 1 or 0.
+ */
+int sip_is_own_address(const struct port_addr *a);
+
 /** Served-domain test, used by services (domain lists come from cfg). */
 int sip_is_local_host(struct sd_pl host);
 /** The served domain a local host stands for (listen IPs map to the

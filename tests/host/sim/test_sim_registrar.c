@@ -9,7 +9,9 @@
 
 #include "harness.h"
 #include "mem.h"
+#include "port_sim.h"
 #include "reg.h"
+#include "sd.h"
 #include "stat.h"
 
 /* A REGISTER for user from client 2 (user@host for another domain) with
@@ -407,6 +409,59 @@ static void test_oom_sweep_uri_refresh(void **state)
 	h_stop();
 }
 
+/* A contact that is simpled itself is never bound (a MESSAGE
+ * to it would come back to us). */
+static void test_self_contact_refused(void **state)
+{
+	static const char *const own[] = {
+		"<sip:alice@10.0.0.1:5060>",	/* our listen address */
+		"<sip:alice@10.0.0.1>",		/* 5060 by default */
+		"<sip:alice@127.0.0.1:5060>",	/* loopback is always us */
+		"<sip:alice@127.1.2.3;transport=udp>",
+	};
+	struct port_addr a;
+	const char *r;
+	unsigned i;
+	int c;
+
+	(void)state;
+	h_start(NULL);
+	c = h_client(2);
+	for (i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+		r = reg(c, "alice", own[i], NULL);
+		assert_int_equal(h_status(r), 403);
+		assert_non_null(strstr(r, "403 Contact points at this server"));
+	}
+	assert_int_equal(reg_binding_count(), 0);
+	/* Our address at another port, or another host at our port, is
+	 * someone else. */
+	assert_int_equal(h_status(reg(c, "alice", "<sip:alice@10.0.0.1:5070>",
+				      NULL)), 200);
+	assert_int_equal(h_status(reg(c, "alice", "<sip:alice@127.0.0.1:5061>",
+				      NULL)), 200);
+	assert_int_equal(reg_binding_count(), 2);
+	h_stop();
+
+	/* A wildcard listener answers on every address of the host. */
+	h_start("config simpled 'main'\n\tlist listen 'udp:0.0.0.0:5070'\n");
+	assert_int_equal(sd_addr_parse(&a, "192.168.1.1", 0), 0);
+	sim_local_addr(&a);
+	c = h_client(2);
+	r = reg(c, "alice", "<sip:alice@192.168.1.1:5070>", NULL);
+	assert_int_equal(h_status(r), 403);
+	assert_non_null(strstr(r, "Contact points at this server"));
+	assert_int_equal(h_status(reg(c, "alice",
+		"<sip:alice@127.0.0.1:5070>", NULL)), 403);
+	/* Not a local address, or a local one at a port only a specific
+	 * listener of another address has. */
+	assert_int_equal(h_status(reg(c, "alice", "<sip:alice@10.0.0.7:5070>",
+				      NULL)), 200);
+	assert_int_equal(h_status(reg(c, "alice",
+		"<sip:alice@192.168.1.1:5060>", NULL)), 200);
+	assert_int_equal(reg_binding_count(), 2);
+	h_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -419,6 +474,7 @@ int main(void)
 		cmocka_unit_test(test_uri_comparison_19_1_4),
 		cmocka_unit_test(test_instance_replaces_binding),
 		cmocka_unit_test(test_oom_sweep_uri_refresh),
+		cmocka_unit_test(test_self_contact_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
