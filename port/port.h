@@ -65,6 +65,9 @@ int port_tcp_accept(int lsock, int *sock, struct port_addr *peer);
 /** Non-blocking connect; completion is reported as PORT_EV_WRITE. */
 int port_tcp_connect(int *sock, const struct port_addr *dst);
 int port_local_addr(int sock, struct port_addr *addr);
+/** Is a (IP only) an address of one of this host's interfaces, i.e. one
+ * a listener on 0.0.0.0 or :: answers on? @return 1 or 0. */
+int port_addr_is_local(const struct port_addr *a);
 
 int port_sendto(int sock, const void *buf, size_t len,
 		const struct port_addr *dst);

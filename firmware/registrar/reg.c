@@ -1,12 +1,15 @@
 /** @file reg.c  REGISTER (RFC 3261 10.3) over fixed pools. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #define LOG_MODULE "reg"
 #include "cfg.h"
 #include "log.h"
+#include "mem.h"
 #include "reg.h"
 #include "sd_hash.h"
 #include "tmr.h"
@@ -19,6 +22,9 @@
 
 struct reg_aor;
 
+/* What names a binding: its instance-id and reg-id when the contact
+ * has a +sip.instance (RFC 5626 section 6, RFC 5627), else its URI as
+ * RFC 3261 19.1.4 compares it. */
 struct reg_binding {
 	struct reg_binding *next;
 	struct reg_aor *aor;
@@ -26,9 +32,13 @@ struct reg_binding {
 	uint32_t cseq;
 	int q;			/* q * 1000, -1 when not given */
 	int accepts_message;
+	uint32_t reg_id;	/* RFC 5626 flow; 0: none, or no instance */
+	uint32_t uri_hash;	/* of the URI parts 19.1.4 needs equal */
 	struct sip_flow flow;
 	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
 	char callid[CONFIG_SIMPLED_MAX_CALLID_LEN];
+	/* "<urn:...>" as the contact gave it inside its quotes; "" none */
+	char instance[CONFIG_SIMPLED_MAX_INSTANCE_LEN];
 };
 
 struct reg_aor {
@@ -92,7 +102,7 @@ static int aor_print(const char *user, const char *dom, char *buf,
 	if (!user || !user[0]) {
 		return EINVAL;
 	}
-	if (sip_user_canon(user, buf, size)) {
+	if (sip_uri_canon(user, buf, size)) {
 		return ENAMETOOLONG;
 	}
 	ul = strlen(buf);
@@ -208,10 +218,15 @@ unsigned reg_lookup(const char *aor, reg_contact_h *h, void *arg)
 	return n;
 }
 
-/* One Contact of a REGISTER, checked before anything changes. */
+/* One Contact of a REGISTER, checked before anything changes. url is
+ * the request's, borrowed for the handler. */
 struct reg_contact_req {
 	int accepts_message;
+	const osip_uri_t *url;
 	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
+	char instance[CONFIG_SIMPLED_MAX_INSTANCE_LEN];
+	uint32_t reg_id;
+	uint32_t uri_hash;
 	struct sip_flow flow;
 	uint32_t expires;
 	int q;
@@ -219,16 +234,236 @@ struct reg_contact_req {
 	struct reg_binding *fresh;
 };
 
-static struct reg_binding *binding_find(struct reg_aor *a, const char *uri)
+/* A URI part as it compares (escapes of unreserved characters decoded,
+ * sip_uri_canon()); as given when that would not fit. */
+static const char *canon(const char *s, char *buf, size_t size)
 {
-	struct reg_binding *b;
+	return s && !sip_uri_canon(s, buf, size) ? buf : s;
+}
 
-	for (b = a ? a->bindings : NULL; b; b = b->next) {
-		if (!strcmp(b->uri, uri)) {
-			return b;
+/* Both absent, or both there and equal (with or without case). */
+static int part_eq(const char *x, const char *y, int nocase)
+{
+	char bx[CONFIG_SIMPLED_MAX_URI_LEN], by[CONFIG_SIMPLED_MAX_URI_LEN];
+
+	if (!x || !y) {
+		return x == y;
+	}
+	x = canon(x, bx, sizeof(bx));
+	y = canon(y, by, sizeof(by));
+	return nocase ? !strcasecmp(x, y) : !strcmp(x, y);
+}
+
+/* The port as a number; -1 when the URI has none (19.1.4: an omitted
+ * port is not 5060). */
+static long uri_port(const osip_uri_t *u)
+{
+	return u->port && u->port[0] ? strtol(u->port, NULL, 10) : -1;
+}
+
+static const osip_uri_param_t *uri_param(const osip_uri_t *u,
+					  const char *name)
+{
+	const osip_uri_param_t *p;
+	int pos;
+
+	for (pos = 0; !osip_list_eol(&u->url_params, pos); pos++) {
+		p = osip_list_get(&u->url_params, pos);
+		if (p->gname && !strcasecmp(p->gname, name)) {
+			return p;
 		}
 	}
 	return NULL;
+}
+
+/* Each uri-parameter of x matches y's, or y has none of that name and
+ * it is not one of those that count when only one URI has them. */
+static int uri_params_cover(const osip_uri_t *x, const osip_uri_t *y)
+{
+	static const char *const always[] = {"transport", "user", "ttl",
+					     "method", "maddr"};
+	const osip_uri_param_t *p, *q;
+	unsigned i;
+	int pos;
+
+	for (pos = 0; !osip_list_eol(&x->url_params, pos); pos++) {
+		p = osip_list_get(&x->url_params, pos);
+		if (!p->gname) {
+			continue;
+		}
+		q = uri_param(y, p->gname);
+		if (q) {
+			if (!part_eq(p->gvalue ? p->gvalue : "",
+				     q->gvalue ? q->gvalue : "", 1)) {
+				return 0;
+			}
+			continue;
+		}
+		for (i = 0; i < sizeof(always) / sizeof(always[0]); i++) {
+			if (!strcasecmp(p->gname, always[i])) {
+				return 0;
+			}
+		}
+	}
+	return 1;
+}
+
+/*
+ * RFC 3261 19.1.4 on libosip2's view (still escaped: parts compare as
+ * sip_uri_canon() writes them): scheme and host without case, user and
+ * password with, the port as given (omitted is not 5060), parameters as
+ * uri_params_cover() says.
+ * URI headers are not kept with a binding (sip_uri_print() drops them),
+ * so they are not compared.
+ */
+static int uri_eq(const osip_uri_t *x, const osip_uri_t *y)
+{
+	return part_eq(x->scheme, y->scheme, 1) &&
+	       part_eq(x->username, y->username, 0) &&
+	       part_eq(x->password, y->password, 0) &&
+	       part_eq(x->host, y->host, 1) && uri_port(x) == uri_port(y) &&
+	       uri_params_cover(x, y) && uri_params_cover(y, x);
+}
+
+static uint32_t hash_part(uint32_t h, const char *s, int nocase)
+{
+	char buf[CONFIG_SIMPLED_MAX_URI_LEN];
+
+	s = canon(s, buf, sizeof(buf));
+	/* FNV-1a; an absent part hashes apart from an empty one. */
+	h = (h ^ (s ? 1u : 2u)) * 16777619u;
+	for (; s && *s; s++) {
+		h = (h ^ (uint8_t)(nocase ? tolower((unsigned char)*s) : *s)) *
+		    16777619u;
+	}
+	return h;
+}
+
+/* Equal URIs (uri_eq()) hash equal: only stored bindings whose hash
+ * matches are parsed again to compare. */
+static uint32_t uri_hash(const osip_uri_t *u)
+{
+	uint32_t h = 2166136261u;
+
+	h = hash_part(h, u->scheme, 1);
+	h = hash_part(h, u->username, 0);
+	h = hash_part(h, u->password, 0);
+	h = hash_part(h, u->host, 1);
+	return (h ^ (uint32_t)uri_port(u)) * 16777619u;
+}
+
+/* The value without its "<" ">" (RFC 5626: "<" instance-val ">"). */
+static struct sd_pl instance_val(const char *s)
+{
+	size_t l = strlen(s);
+
+	if (l >= 2 && s[0] == '<' && s[l - 1] == '>') {
+		return sd_pl(s + 1, l - 2);
+	}
+	return sd_pl(s, l);
+}
+
+/*
+ * Instance-ids are URNs, equal when lexically equivalent (RFC 8141):
+ * "urn" and the namespace id without case, the hex digits of %-escapes
+ * without case, and a uuid (RFC 4122) without case at all. Anything
+ * that is not a URN compares byte for byte.
+ */
+static int instance_eq(const char *xs, const char *ys)
+{
+	struct sd_pl x = instance_val(xs), y = instance_val(ys);
+	size_t i, nid = 0, esc = 0;
+	int uuid = 0;
+
+	if (x.l != y.l) {
+		return 0;
+	}
+	if (x.l > 4 && !strncasecmp(x.p, "urn:", 4) &&
+	    !strncasecmp(y.p, "urn:", 4)) {
+		for (nid = 4; nid < x.l && x.p[nid] != ':'; nid++) {
+		}
+		uuid = nid == 8 && !strncasecmp(x.p + 4, "uuid", 4);
+	}
+	for (i = 0; i < x.l; i++) {
+		int fold = i < nid || uuid || esc;
+
+		if (esc) {
+			esc--;
+		} else if (nid && x.p[i] == '%') {
+			esc = 2;
+		}
+		if (fold ? tolower((unsigned char)x.p[i]) !=
+			   tolower((unsigned char)y.p[i]) :
+			   x.p[i] != y.p[i]) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* Is the stored binding b the request's contact x? ENOMEM when its URI
+ * could not be parsed again within the budget. */
+static int binding_is(const struct reg_binding *b,
+		      const struct reg_contact_req *x, int *err)
+{
+	struct mem_arena ar = {0}, *prev;
+	osip_uri_t *u = NULL;
+	int eq = 0;
+
+	if (x->instance[0] || b->instance[0]) {
+		return x->instance[0] && b->instance[0] &&
+		       x->reg_id == b->reg_id &&
+		       instance_eq(x->instance, b->instance);
+	}
+	if (b->uri_hash != x->uri_hash) {
+		return 0;
+	}
+	if (!strcmp(b->uri, x->uri)) {
+		return 1;
+	}
+	/* What libosip2 forgets to free goes with the arena. */
+	prev = mem_arena_enter(&ar);
+	if (!osip_uri_init(&u) && !osip_uri_parse(u, b->uri)) {
+		eq = uri_eq(x->url, u);
+	}
+	osip_uri_free(u);
+	mem_arena_leave(prev);
+	mem_arena_release(&ar);
+	if (ar.failed) {
+		*err = ENOMEM;
+	}
+	return eq;
+}
+
+static int binding_find(struct reg_aor *a, const struct reg_contact_req *x,
+			struct reg_binding **bp)
+{
+	struct reg_binding *b;
+	int err = 0;
+
+	*bp = NULL;
+	for (b = a ? a->bindings : NULL; b && !err; b = b->next) {
+		if (binding_is(b, x, &err)) {
+			*bp = b;
+			return 0;
+		}
+	}
+	return err;
+}
+
+/* Two contacts of one request that name the same binding. */
+static int contact_same(const struct reg_contact_req *x,
+			const struct reg_contact_req *y)
+{
+	if (x->existing && x->existing == y->existing) {
+		return 1;
+	}
+	if (x->instance[0] || y->instance[0]) {
+		return x->instance[0] && y->instance[0] &&
+		       x->reg_id == y->reg_id &&
+		       instance_eq(x->instance, y->instance);
+	}
+	return uri_eq(x->url, y->url);
 }
 
 static void reply_ok(struct sip_stx *st, struct reg_aor *a)
@@ -239,8 +474,16 @@ static void reply_ok(struct sip_stx *st, struct reg_aor *a)
 
 	sd_buf_init(&b, hdrs, sizeof(hdrs));
 	for (x = a ? a->bindings : NULL; x; x = x->next) {
-		sd_buf_printf(&b, "Contact: <%s>;expires=%u\r\n", x->uri,
+		sd_buf_printf(&b, "Contact: <%s>;expires=%u", x->uri,
 			      binding_left_s(x));
+		if (x->instance[0]) {
+			sd_buf_printf(&b, ";+sip.instance=\"%s\"",
+				      x->instance);
+		}
+		if (x->reg_id) {
+			sd_buf_printf(&b, ";reg-id=%u", x->reg_id);
+		}
+		sd_buf_str(&b, "\r\n");
 	}
 	/* A binding list too long for one response: answer without it
 	 * rather than a truncated one. The bindings stand. */
@@ -313,6 +556,54 @@ static int contact_q(osip_contact_t *c)
 	return (int)(q * 1000 + 0.5);
 }
 
+/*
+ * The contact's +sip.instance (RFC 5626 4.1: a quoted "<" URN ">") into
+ * buf, "" when it has none, and its reg-id (1 to 2^31-1), which counts
+ * only with an instance. The value is written back in our 200, so it may
+ * hold only characters a URN may.
+ * @return 0, EBADMSG (with *why) or ENAMETOOLONG.
+ */
+static int contact_instance(osip_contact_t *c, char *buf, size_t size,
+			    uint32_t *reg_id, const char **why)
+{
+	osip_generic_param_t *p = NULL;
+	struct sd_pl v;
+	size_t i;
+
+	buf[0] = '\0';
+	*reg_id = 0;
+	if (osip_contact_param_get_byname(c, "+sip.instance", &p) || !p) {
+		return 0;
+	}
+	*why = "Malformed +sip.instance parameter";
+	v = sd_pl_str(p->gvalue ? p->gvalue : "");
+	if (v.l >= 2 && v.p[0] == '"' && v.p[v.l - 1] == '"') {
+		v = sd_pl(v.p + 1, v.l - 2);
+	}
+	for (i = 0; i < v.l; i++) {
+		if (v.p[i] <= ' ' || v.p[i] > '~' || v.p[i] == '"' ||
+		    v.p[i] == '\\') {
+			return EBADMSG;
+		}
+	}
+	if (sd_pl_copy(v, buf, size)) {
+		return ENAMETOOLONG;
+	}
+	if (!instance_val(buf).l) {
+		return EBADMSG;
+	}
+	p = NULL;
+	if (osip_contact_param_get_byname(c, "reg-id", &p) || !p) {
+		return 0;
+	}
+	*why = "Malformed reg-id parameter";
+	if (!p->gvalue || sd_pl_u32(sd_pl_str(p->gvalue), reg_id) ||
+	    *reg_id == 0 || *reg_id > 0x7fffffffu) {
+		return EBADMSG;
+	}
+	return 0;
+}
+
 static void on_register(struct sip_stx *st, const struct sip_msg *req)
 {
 	static struct reg_contact_req ch[REG_MAX_PER_REQUEST];
@@ -324,6 +615,7 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 	uint32_t hdr_e = 0;
 	int have_hdr = 0, star = 0, err, pos;
 	unsigned n = 0, i, need = 0, after;
+	const char *why = NULL;
 	char mhdr[64];
 
 	if (!sip_is_local_host(sd_pl_str(om->req_uri->host))) {
@@ -366,15 +658,18 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 	if (star) {
 		struct reg_binding *b;
 
-		while (a && (b = a->bindings)) {
-			int last = a->n == 1;
-
-			if (strcmp(b->callid, callid) == 0 && req->cseq <=
-			    b->cseq) {
+		/* RFC 3261 10.3 step 6: one binding out of order aborts the
+		 * whole update, so check them all before removing any. */
+		for (b = a ? a->bindings : NULL; b; b = b->next) {
+			if (!strcmp(b->callid, callid) &&
+			    req->cseq <= b->cseq) {
 				sip_reply(st, 400, "CSeq out of order", NULL,
 					  NULL, NULL, 0);
 				return;
 			}
+		}
+		while (a && (b = a->bindings)) {
+			int last = a->n == 1;
 			struct reg_binding gone = *b;
 
 			stat_inc(reg_stat_bindings_removed);
@@ -412,8 +707,24 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 				  "Malformed Contact URI", NULL, NULL, NULL, 0);
 			return;
 		}
+		err = contact_instance(c, x->instance, sizeof(x->instance),
+				       &x->reg_id, &why);
+		if (err) {
+			sip_reply(st, 400, err == ENAMETOOLONG ?
+				  "+sip.instance too long" : why, NULL, NULL,
+				  NULL, 0);
+			return;
+		}
+		x->url = c->url;
+		x->uri_hash = uri_hash(c->url);
 		if (sip_contact_flow(c->url, &req->flow, &x->flow)) {
 			sip_reply(st, 400, "Contact URI cannot be reached",
+				  NULL, NULL, NULL, 0);
+			return;
+		}
+		/* A MESSAGE relayed there would come back to us. */
+		if (sip_is_own_address(&x->flow.peer)) {
+			sip_reply(st, 403, "Contact points at this server",
 				  NULL, NULL, NULL, 0);
 			return;
 		}
@@ -430,7 +741,10 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 		}
 		x->q = contact_q(c);
 		x->accepts_message = accepts_message(c, req);
-		x->existing = binding_find(a, x->uri);
+		if (binding_find(a, x, &x->existing)) {
+			sip_reply_errno(st, ENOMEM);
+			return;
+		}
 		if (x->existing && !strcmp(x->existing->callid, callid) &&
 		    req->cseq <= x->existing->cseq) {
 			sip_reply(st, 400, "CSeq out of order", NULL, NULL,
@@ -438,7 +752,7 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 			return;
 		}
 		for (i = 0; i + 1 < n; i++) {
-			if (!strcmp(ch[i].uri, x->uri)) {
+			if (contact_same(&ch[i], x)) {
 				sip_reply(st, 400, "Contact listed twice", NULL,
 					  NULL, NULL, 0);
 				return;
@@ -502,7 +816,6 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 		}
 		if (!b) {
 			b = ch[i].fresh;
-			strcpy(b->uri, ch[i].uri);
 			b->aor = a;
 			b->next = a->bindings;
 			a->bindings = b;
@@ -510,6 +823,13 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 			n_bindings++;
 			stat_inc(reg_stat_bindings_added);
 		}
+		/* A binding found by instance or by 19.1.4 takes the
+		 * contact as now registered (a new address after a NAT
+		 * rebinding). */
+		strcpy(b->uri, ch[i].uri);
+		strcpy(b->instance, ch[i].instance);
+		b->reg_id = ch[i].reg_id;
+		b->uri_hash = ch[i].uri_hash;
 		strcpy(b->callid, callid);
 		b->cseq = req->cseq;
 		b->q = ch[i].q;

@@ -149,6 +149,16 @@ typedef void (sip_resp_h)(int code, const struct sip_msg *resp, void *arg);
 /** The first served domain (the one listen IPs stand for). */
 const char *sip_cfg_domain(void);
 
+/**
+ * Would a request sent to a come back to us (loop prevention, in the
+ * spirit of RFC 5393)? Yes when its port is one of our listen ports and
+ * its IP that listener's address, any loopback address (127.0.0.0/8,
+ * ::1), or, for a listener on 0.0.0.0 or ::, any address of the host.
+ * IPv4-mapped IPv6 addresses count as the IPv4 address.
+ * @return 1 or 0.
+ */
+int sip_is_own_address(const struct port_addr *a);
+
 /** Served-domain test, used by services (domain lists come from cfg). */
 int sip_is_local_host(struct sd_pl host);
 /** The served domain a local host stands for (listen IPs map to the
@@ -173,14 +183,15 @@ int sip_peer_flow(enum sip_tp_type tp, const struct port_addr *peer,
 		  struct sip_flow *out);
 
 /** Write a URI (scheme:user@host:port;params) from libosip2's view, its
- * user part as sip_user_canon() writes it.
+ * user part and parameters as sip_uri_canon() writes them.
  * @return 0 or ENAMETOOLONG / EINVAL. */
 int sip_uri_print(const osip_uri_t *u, char *buf, size_t size);
-/** A URI user part of libosip2's view (still escaped) in the form that
- * compares: escapes of unreserved characters decoded, the others kept in
- * upper case, so "%61lice" is "alice" and "bob%00evil" is not "bob".
+/** A URI part of libosip2's view (user, parameter name or value: still
+ * escaped) in the form that compares (RFC 3261 19.1.4): escapes of
+ * unreserved characters decoded, the others kept in upper case, so
+ * "%61lice" is "alice" and "bob%00evil" is not "bob".
  * @return 0 or ENAMETOOLONG. */
-int sip_user_canon(const char *user, char *buf, size_t size);
+int sip_uri_canon(const char *user, char *buf, size_t size);
 
 /** Relay a request as a stateful proxy would (RFC 3261 16.6): new
  * Request-URI, our Via on top, Max-Forwards decremented, the Route

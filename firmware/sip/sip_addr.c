@@ -213,6 +213,7 @@ int sip_contact_flow(const osip_uri_t *u, const struct sip_flow *src,
 	osip_uri_param_t *prm = NULL;
 	struct sd_pl tp = SD_PL_INIT, port = SD_PL_INIT;
 	struct sip_addr a;
+	char tpbuf[16];
 	unsigned f;
 
 	*out = *src;
@@ -221,7 +222,9 @@ int sip_contact_flow(const osip_uri_t *u, const struct sip_flow *src,
 	}
 	if (!osip_uri_uparam_get_byname((osip_uri_t *)u, "transport", &prm) &&
 	    prm && prm->gvalue) {
-		tp = sd_pl_str(prm->gvalue);
+		/* As it compares: ";transport=%55dp" is UDP. */
+		tp = sd_pl_str(sip_uri_canon(prm->gvalue, tpbuf, sizeof(tpbuf)) ?
+			       prm->gvalue : tpbuf);
 	}
 	if (u->port && u->port[0]) {
 		port = sd_pl_str(u->port);

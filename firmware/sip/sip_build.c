@@ -224,7 +224,7 @@ static void user_canon(struct sd_buf *b, const char *s)
 	}
 }
 
-int sip_user_canon(const char *user, char *buf, size_t size)
+int sip_uri_canon(const char *user, char *buf, size_t size)
 {
 	struct sd_buf b;
 
@@ -261,9 +261,11 @@ int sip_uri_print(const osip_uri_t *u, char *buf, size_t size)
 	}
 	while (!osip_list_eol(&u->url_params, pos)) {
 		prm = osip_list_get(&u->url_params, pos++);
-		sd_buf_printf(&b, ";%s", prm->gname);
+		sd_buf_str(&b, ";");
+		user_canon(&b, prm->gname);
 		if (prm->gvalue) {
-			sd_buf_printf(&b, "=%s", prm->gvalue);
+			sd_buf_str(&b, "=");
+			user_canon(&b, prm->gvalue);
 		}
 	}
 	return b.overflow ? ENAMETOOLONG : 0;

@@ -949,7 +949,11 @@ int sip_msg_parse(struct sip_msg **mp, const char *buf, size_t len,
 	/* The typed view; its allocations belong to the message's arena. */
 	prev = mem_arena_enter(&m->arena);
 	if (osip_message_init(&m->osip) == 0) {
-		if (osip_message_parse(m->osip, text, tlen) != 0) {
+		/* libosip2 drops what it cannot allocate (a Contact's
+		 * ;transport=) and may still report success: a view built
+		 * while an allocation failed is not the message. */
+		if (osip_message_parse(m->osip, text, tlen) != 0 ||
+		    m->arena.failed) {
 			osip_message_free(m->osip);
 			m->osip = NULL;
 		}

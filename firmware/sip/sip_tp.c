@@ -211,6 +211,72 @@ void sip_tp_sent_by(const struct sip_flow *f, char *buf, size_t size,
 	}
 }
 
+static int ip_eq(const struct port_addr *x, const struct port_addr *y)
+{
+	return x->family == y->family &&
+	       !memcmp(x->ip, y->ip, x->family == PORT_AF_INET6 ? 16 : 4);
+}
+
+static int is_loopback(const struct port_addr *a)
+{
+	static const uint8_t lo6[16] = {[15] = 1};
+
+	if (a->family == PORT_AF_INET) {
+		return a->ip[0] == 127;
+	}
+	return !memcmp(a->ip, lo6, sizeof(lo6));
+}
+
+/* An address of the host: one we listen on, or one the port knows. */
+static int is_host_ip(const struct port_addr *a)
+{
+	unsigned i;
+
+	for (i = 0; i < n_listeners; i++) {
+		if (ip_eq(&listeners[i].addr, a)) {
+			return 1;
+		}
+	}
+	return port_addr_is_local(a);
+}
+
+int sip_is_own_address(const struct port_addr *a)
+{
+	static const uint8_t v4mapped[12] = {[10] = 0xff, [11] = 0xff};
+	struct port_addr x;
+	unsigned i;
+	int host = -1; /* is_host_ip(), asked at most once */
+
+	if (!a) {
+		return 0;
+	}
+	x = *a;
+	if (x.family == PORT_AF_INET6 &&
+	    !memcmp(x.ip, v4mapped, sizeof(v4mapped))) {
+		x.family = PORT_AF_INET;
+		memmove(x.ip, x.ip + 12, 4);
+	}
+	for (i = 0; i < n_listeners; i++) {
+		const struct port_addr *l = &listeners[i].addr;
+
+		if (l->port != x.port) {
+			continue;
+		}
+		if (is_loopback(&x) || ip_eq(l, &x)) {
+			return 1;
+		}
+		if (l->family == x.family && is_unspecified(l)) {
+			if (host < 0) {
+				host = is_host_ip(&x);
+			}
+			if (host) {
+				return 1;
+			}
+		}
+	}
+	return 0;
+}
+
 int sip_tp_is_local_ip(struct sd_pl host)
 {
 	struct sip_addr a;

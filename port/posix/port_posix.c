@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -421,6 +422,38 @@ int port_local_addr(int sock, struct port_addr *addr)
 	}
 	from_sockaddr(addr, &ss);
 	return 0;
+}
+
+int port_addr_is_local(const struct port_addr *a)
+{
+	struct ifaddrs *ifs = NULL, *i;
+	int found = 0;
+
+	/* Asked afresh each time: a router's addresses come and go (PPP,
+	 * DHCP), and the question is rare (a contact at our own port). */
+	if (getifaddrs(&ifs)) {
+		return 0;
+	}
+	for (i = ifs; i && !found; i = i->ifa_next) {
+		struct sockaddr_storage ss;
+		struct port_addr x;
+		size_t sl;
+
+		if (!i->ifa_addr || (i->ifa_addr->sa_family != AF_INET &&
+				     i->ifa_addr->sa_family != AF_INET6)) {
+			continue;
+		}
+		sl = i->ifa_addr->sa_family == AF_INET6 ?
+		     sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+		memset(&ss, 0, sizeof(ss));
+		memcpy(&ss, i->ifa_addr, sl);
+		from_sockaddr(&x, &ss);
+		found = x.family == a->family &&
+			!memcmp(x.ip, a->ip,
+				a->family == PORT_AF_INET6 ? 16 : 4);
+	}
+	freeifaddrs(ifs);
+	return found;
 }
 
 int port_sendto(int sock, const void *buf, size_t len,

@@ -10,6 +10,8 @@
 #include "port_sim.h"
 
 #define SIM_MAX_SOCKS 64
+/* Interface addresses of the simulated host (sim_local_addr()). */
+#define SIM_MAX_LOCAL 8
 
 struct dgram {
 	struct dgram *next;
@@ -30,6 +32,8 @@ struct sim_sock {
 static struct sim_sock socks[SIM_MAX_SOCKS];
 static unsigned loss, dup, reorder;
 static uint32_t rnd;
+static struct port_addr local[SIM_MAX_LOCAL];
+static unsigned n_local;
 static uint32_t now_ms;
 static uint64_t elapsed_ms;	/* since sim_reset, for the wall clock */
 static const int64_t wall_s = 1767225600; /* 2026-01-01T00:00:00Z */
@@ -64,6 +68,7 @@ void sim_reset(uint32_t t)
 	now_ms = t;
 	elapsed_ms = 0;
 	loss = dup = reorder = 0;
+	n_local = 0;
 }
 
 void sim_impair(unsigned loss_pct, unsigned dup_pct, unsigned reorder_pct,
@@ -110,6 +115,27 @@ static int enqueue(struct sim_sock *to, const struct port_addr *src,
 		to->head = d;
 	}
 	to->tail = d;
+	return 0;
+}
+
+void sim_local_addr(const struct port_addr *a)
+{
+	if (n_local < SIM_MAX_LOCAL) {
+		local[n_local++] = *a;
+	}
+}
+
+int port_addr_is_local(const struct port_addr *a)
+{
+	size_t n = a->family == PORT_AF_INET6 ? 16 : 4;
+	unsigned i;
+
+	for (i = 0; i < n_local; i++) {
+		if (local[i].family == a->family &&
+		    !memcmp(local[i].ip, a->ip, n)) {
+			return 1;
+		}
+	}
 	return 0;
 }
 

@@ -20,5 +20,8 @@ void sim_impair(unsigned loss_pct, unsigned dup_pct, unsigned reorder_pct,
 		uint32_t seed);
 /** Datagrams queued on watched sockets, i.e. work the loop still has. */
 unsigned sim_pending(void);
+/** Give the simulated host one more interface address (what a wildcard
+ * listener answers on); sim_reset() forgets them all. */
+void sim_local_addr(const struct port_addr *a);
 
 #endif

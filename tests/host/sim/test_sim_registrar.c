@@ -8,7 +8,10 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "mem.h"
+#include "port_sim.h"
 #include "reg.h"
+#include "sd.h"
 #include "stat.h"
 
 /* A REGISTER for user from client 2 (user@host for another domain) with
@@ -215,6 +218,304 @@ static void test_pool_exhaustion_503(void **state)
 	h_stop();
 }
 
+/* A REGISTER for user from client n with a Contact, a Call-ID and a CSeq;
+ * the answer. */
+static const char *reg_from(int sock, int n, const char *user,
+			    const char *contact, const char *call_id,
+			    unsigned cseq)
+{
+	return h_request_wait(sock, &(struct h_req){.method = "REGISTER",
+		.n = n, .from = user, .contact = contact, .call_id = call_id,
+		.cseq = cseq, .hdrs = "Expires: 600\n"});
+}
+
+/* Contact: * whose Call-ID/CSeq check fails for one binding
+ * changes nothing (RFC 3261 10.3 step 6: the update is aborted). */
+static void test_star_out_of_order_changes_nothing(void **state)
+{
+	int c2, c3;
+	const char *r;
+
+	(void)state;
+	h_start(NULL);
+	c2 = h_client(2);
+	c3 = h_client(3);
+	assert_int_equal(h_status(reg_from(c2, 2, "alice",
+		"<sip:alice@10.0.0.2>", "ca", 5)), 200);
+	assert_int_equal(h_status(reg_from(c3, 3, "alice",
+		"<sip:alice@10.0.0.3>", "cb", 5)), 200);
+	assert_int_equal(reg_binding_count(), 2);
+	/* Same Call-ID as the first binding, CSeq not higher: refused, and
+	 * the other binding (another Call-ID) stays too. */
+	r = h_request_wait(c2, &(struct h_req){.method = "REGISTER", .n = 2,
+		.from = "alice", .contact = "*", .call_id = "ca", .cseq = 5,
+		.hdrs = "Expires: 0\n"});
+	assert_int_equal(h_status(r), 400);
+	assert_non_null(strstr(r, "CSeq out of order"));
+	assert_int_equal(reg_binding_count(), 2);
+	assert_int_equal(stat_value("registrar_bindings_removed"), 0);
+	/* A higher CSeq removes both. */
+	r = h_request_wait(c2, &(struct h_req){.method = "REGISTER", .n = 2,
+		.from = "alice", .contact = "*", .call_id = "ca", .cseq = 6,
+		.hdrs = "Expires: 0\n"});
+	assert_int_equal(h_status(r), 200);
+	assert_int_equal(reg_binding_count(), 0);
+	h_stop();
+}
+
+/* Contact URIs compare as RFC 3261 19.1.4 says, not as
+ * strings. */
+static void test_uri_comparison_19_1_4(void **state)
+{
+	int c;
+	const char *r;
+
+	(void)state;
+	h_start(NULL);
+	c = h_client(2);
+	r = reg(c, "alice", "<sip:Alice@host.example;transport=udp>", NULL);
+	assert_int_equal(h_status(r), 200);
+	/* Host and parameters without case, escapes as what they stand
+	 * for, a parameter only one side has ignored: the same binding,
+	 * now shown as last registered. */
+	r = reg(c, "alice", "<sip:Alice@HOST.example;Transport=UDP>", NULL);
+	assert_int_equal(h_status(r), 200);
+	assert_int_equal(reg_binding_count(), 1);
+	assert_string_equal(h_hdr(r, "Contact"),
+			    "<sip:Alice@HOST.example;Transport=UDP>;"
+			    "expires=3600");
+	r = reg(c, "alice", "<sip:%41lice@host.example;transport=%55dp;"
+		"ob>", NULL);
+	assert_int_equal(h_status(r), 200);
+	assert_int_equal(reg_binding_count(), 1);
+	assert_string_equal(h_hdr(r, "Contact"),
+			    "<sip:Alice@host.example;transport=Udp;ob>;"
+			    "expires=3600");
+	/* The user part keeps its case. */
+	assert_int_equal(h_status(reg(c, "alice",
+		"<sip:alice@host.example;transport=udp>", NULL)), 200);
+	assert_int_equal(reg_binding_count(), 2);
+	/* Port 5060 given is not port omitted; transport, user, ttl,
+	 * method and maddr count when only one side has them; any other
+	 * parameter both have must be equal. */
+	assert_int_equal(h_status(reg(c, "alice",
+		"<sip:Alice@host.example:5060;transport=udp>", NULL)), 200);
+	assert_int_equal(reg_binding_count(), 3);
+	assert_int_equal(h_status(reg(c, "alice",
+		"<sip:Alice@host.example>", NULL)), 200);
+	assert_int_equal(reg_binding_count(), 4);
+	assert_int_equal(h_status(reg(c, "alice",
+		"<sip:Alice@host.example;transport=udp;user=ip>", NULL)), 200);
+	assert_int_equal(reg_binding_count(), 5);
+	assert_int_equal(h_status(reg(c, "alice",
+		"<sip:Alice@host.example;transport=udp;maddr=10.0.0.9>", NULL)),
+		200);
+	assert_int_equal(reg_binding_count(), 6);
+	assert_int_equal(h_status(reg(c, "alice",
+		"<sip:Alice@host.example;transport=udp;ob=1>", NULL)), 200);
+	assert_int_equal(reg_binding_count(), 7);
+	/* Two contacts of one request that are the same URI. */
+	r = reg(c, "bob", "<sip:bob@10.0.0.2;transport=udp>, "
+		"<sip:bob@10.0.0.2;TRANSPORT=UDP;x=1>", NULL);
+	assert_int_equal(h_status(r), 400);
+	assert_non_null(strstr(r, "Contact listed twice"));
+	/* Removal finds the binding the same way (;OB tells it from the
+	 * ;ob=1 one). */
+	assert_int_equal(h_status(reg(c, "alice",
+		"<sip:Alice@Host.Example;TRANSPORT=udp;OB>;expires=0", NULL)),
+		200);
+	assert_int_equal(reg_binding_count(), 6);
+	r = reg(c, "alice", NULL, NULL);
+	assert_int_equal(h_hdr_count(r, "Contact"), 6);
+	assert_null(strstr(r, "transport=Udp;ob>"));
+	assert_non_null(strstr(r, "transport=udp;ob=1>"));
+	h_stop();
+}
+
+#define INST_X "+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-" \
+	"00A0C91E6BF6>\""
+#define INST_X_LOWER "+sip.instance=\"<urn:uuid:00000000-0000-1000-" \
+	"8000-00a0c91e6bf6>\""
+
+/* Bindings with +sip.instance are one per instance and reg-id
+ * (RFC 5626 section 6, RFC 5627), whatever their URI. */
+static void test_instance_replaces_binding(void **state)
+{
+	int c2, c3, c5, bob;
+	const char *r;
+
+	(void)state;
+	h_start(NULL);
+	c2 = h_client(2);
+	c3 = h_client(3);
+	c5 = h_client(5);
+	bob = h_client(4);
+	r = reg_from(c2, 2, "alice", "<sip:alice@10.0.0.2:5060>;" INST_X,
+		     "nat", 1);
+	assert_int_equal(h_status(r), 200);
+	/* The NAT gave the device a new address: same instance, new URI
+	 * (the uuid in lower case is the same URN). */
+	r = reg_from(c3, 3, "alice", "<sip:alice@10.0.0.3:5060>;"
+		     INST_X_LOWER, "nat", 2);
+	assert_int_equal(h_status(r), 200);
+	assert_int_equal(reg_binding_count(), 1);
+	assert_int_equal(h_hdr_count(r, "Contact"), 1);
+	assert_string_equal(h_hdr(r, "Contact"), "<sip:alice@10.0.0.3:5060>;"
+			    "expires=600;" INST_X_LOWER);
+	/* A MESSAGE goes to the new address only. */
+	h_message(bob, 4, "alice@" H_DOMAIN, "i1", NULL, "hi");
+	r = h_wait(c3);
+	assert_non_null(r);
+	assert_int_equal(strncmp(r, "MESSAGE sip:alice@10.0.0.3:5060 ", 32),
+			 0);
+	assert_null(h_recv(c2));
+	h_answer(c3, r, 200);
+	assert_int_equal(h_status(h_wait(bob)), 200);
+
+	/* Two flows of one instance (reg-id 1 and 2) are two bindings; a
+	 * flow registered again from a new address replaces its own. */
+	assert_int_equal(h_status(reg_from(c2, 2, "carol",
+		"<sip:carol@10.0.0.2>;" INST_X ";reg-id=1", "f1", 1)), 200);
+	assert_int_equal(h_status(reg_from(c3, 3, "carol",
+		"<sip:carol@10.0.0.3>;" INST_X ";reg-id=2", "f2", 1)), 200);
+	assert_int_equal(reg_binding_count(), 3);
+	r = reg_from(c5, 5, "carol", "<sip:carol@10.0.0.5>;" INST_X
+		     ";reg-id=1", "f1", 2);
+	assert_int_equal(h_status(r), 200);
+	assert_int_equal(reg_binding_count(), 3);
+	assert_int_equal(h_hdr_count(r, "Contact"), 2);
+	assert_non_null(strstr(r, "<sip:carol@10.0.0.5>;expires=600;" INST_X
+			       ";reg-id=1"));
+	assert_non_null(strstr(r, "<sip:carol@10.0.0.3>;expires=600;" INST_X
+			       ";reg-id=2"));
+	assert_null(strstr(r, "10.0.0.2"));
+	/* Removing a flow goes by its reg-id, not by its URI. */
+	r = reg_from(c5, 5, "carol", "<sip:carol@10.0.0.5>;" INST_X
+		     ";reg-id=2;expires=0", "f2", 2);
+	assert_int_equal(h_status(r), 200);
+	assert_int_equal(reg_binding_count(), 2);
+	assert_non_null(strstr(r, "<sip:carol@10.0.0.5>;expires=600;" INST_X
+			       ";reg-id=1"));
+	/* The same flow twice in one request. */
+	r = reg_from(c5, 5, "carol", "<sip:carol@10.0.0.5>;" INST_X
+		     ";reg-id=1, <sip:carol@10.0.0.6>;" INST_X_LOWER
+		     ";reg-id=1", "f1", 3);
+	assert_int_equal(h_status(r), 400);
+	assert_non_null(strstr(r, "Contact listed twice"));
+	/* What a malformed or overlong instance or reg-id gets; a reg-id
+	 * without an instance means nothing. */
+	r = reg(c5, "dave", "<sip:dave@10.0.0.5>;+sip.instance=\"<>\"", NULL);
+	assert_non_null(strstr(r, "400 Malformed +sip.instance parameter"));
+	r = reg(c5, "dave", "<sip:dave@10.0.0.5>;+sip.instance=\"<urn:x:a "
+		"b>\"", NULL);
+	assert_non_null(strstr(r, "400 Malformed +sip.instance parameter"));
+	r = reg(c5, "dave", "<sip:dave@10.0.0.5>;" INST_X ";reg-id=0", NULL);
+	assert_non_null(strstr(r, "400 Malformed reg-id parameter"));
+	r = reg(c5, "dave", "<sip:dave@10.0.0.5>;+sip.instance=\"<urn:x:"
+		"0123456789012345678901234567890123456789012345678901234567890"
+		"123456789012345678901234567890123456789>\"", NULL);
+	assert_non_null(strstr(r, "400 +sip.instance too long"));
+	r = reg(c5, "dave", "<sip:dave@10.0.0.5>;reg-id=3", NULL);
+	assert_int_equal(h_status(r), 200);
+	assert_string_equal(h_hdr(r, "Contact"),
+			    "<sip:dave@10.0.0.5>;expires=3600");
+	h_run(40000);
+	h_stop();
+}
+
+/* Every allocation of a refresh that parses the stored URI again fails
+ * once in turn: 200 or 503, the binding stays one, nothing leaks. */
+static void test_oom_sweep_uri_refresh(void **state)
+{
+	static const char *const form[] = {
+		"<sip:Alice@host.example;transport=udp>",
+		"<sip:Alice@HOST.example;Transport=UDP>",
+	};
+	int c, n, cur = 0, fails_seen = 0;
+	unsigned long before;
+
+	(void)state;
+	h_start(NULL);
+	c = h_client(2);
+	assert_int_equal(h_status(reg(c, "alice", form[0], NULL)), 200);
+	for (n = 1; n < 200; n++) {
+		int code;
+
+		before = mem_fails();
+		mem_fail_nth((unsigned long)n);
+		/* The other spelling: equal only by 19.1.4. */
+		code = h_status(reg(c, "alice", form[!cur], NULL));
+		mem_fail_nth(0);
+		h_drain(c);
+		assert_true(code == 0 || code == 200 || code == 503);
+		assert_int_equal(reg_binding_count(), 1);
+		if (code == 200) {
+			cur = !cur;
+		}
+		if (mem_fails() == before) {
+			break;
+		}
+		fails_seen++;
+	}
+	assert_true(fails_seen > 2);
+	assert_true(n < 200);
+	h_run(40000);
+	h_stop();
+}
+
+/* A contact that is simpled itself is never bound (a MESSAGE
+ * to it would come back to us). */
+static void test_self_contact_refused(void **state)
+{
+	static const char *const own[] = {
+		"<sip:alice@10.0.0.1:5060>",	/* our listen address */
+		"<sip:alice@10.0.0.1>",		/* 5060 by default */
+		"<sip:alice@127.0.0.1:5060>",	/* loopback is always us */
+		"<sip:alice@127.1.2.3;transport=udp>",
+	};
+	struct port_addr a;
+	const char *r;
+	unsigned i;
+	int c;
+
+	(void)state;
+	h_start(NULL);
+	c = h_client(2);
+	for (i = 0; i < sizeof(own) / sizeof(own[0]); i++) {
+		r = reg(c, "alice", own[i], NULL);
+		assert_int_equal(h_status(r), 403);
+		assert_non_null(strstr(r, "403 Contact points at this server"));
+	}
+	assert_int_equal(reg_binding_count(), 0);
+	/* Our address at another port, or another host at our port, is
+	 * someone else. */
+	assert_int_equal(h_status(reg(c, "alice", "<sip:alice@10.0.0.1:5070>",
+				      NULL)), 200);
+	assert_int_equal(h_status(reg(c, "alice", "<sip:alice@127.0.0.1:5061>",
+				      NULL)), 200);
+	assert_int_equal(reg_binding_count(), 2);
+	h_stop();
+
+	/* A wildcard listener answers on every address of the host. */
+	h_start("config simpled 'main'\n\tlist listen 'udp:0.0.0.0:5070'\n");
+	assert_int_equal(sd_addr_parse(&a, "192.168.1.1", 0), 0);
+	sim_local_addr(&a);
+	c = h_client(2);
+	r = reg(c, "alice", "<sip:alice@192.168.1.1:5070>", NULL);
+	assert_int_equal(h_status(r), 403);
+	assert_non_null(strstr(r, "Contact points at this server"));
+	assert_int_equal(h_status(reg(c, "alice",
+		"<sip:alice@127.0.0.1:5070>", NULL)), 403);
+	/* Not a local address, or a local one at a port only a specific
+	 * listener of another address has. */
+	assert_int_equal(h_status(reg(c, "alice", "<sip:alice@10.0.0.7:5070>",
+				      NULL)), 200);
+	assert_int_equal(h_status(reg(c, "alice",
+		"<sip:alice@192.168.1.1:5060>", NULL)), 200);
+	assert_int_equal(reg_binding_count(), 2);
+	h_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -224,6 +525,11 @@ int main(void)
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_pool_exhaustion_503),
 		cmocka_unit_test(test_escaped_user_parts),
+		cmocka_unit_test(test_star_out_of_order_changes_nothing),
+		cmocka_unit_test(test_uri_comparison_19_1_4),
+		cmocka_unit_test(test_instance_replaces_binding),
+		cmocka_unit_test(test_oom_sweep_uri_refresh),
+		cmocka_unit_test(test_self_contact_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
