@@ -144,6 +144,9 @@ void sip_reply_stateless(const struct sip_msg *req, int code,
 			 const char *reason, const char *hdrs);
 
 /* sip_txn.c */
+/* A request for UDP longer than this goes over TCP first (RFC 3261
+ * 18.1.1: 200 bytes under a 1500-byte MTU). */
+#define SIP_UDP_MAX_REQ 1300
 int sip_txn_init(void);
 /**
  * A request we sent could not reach dst: buf holds its start as the

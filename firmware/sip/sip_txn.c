@@ -68,6 +68,9 @@ struct sip_ctx {
 	char *req;
 	size_t len;
 	struct sip_flow dst;
+	char *alt;		/* UDP form of a large request tried on TCP */
+	size_t alt_len;
+	struct sip_flow alt_dst;
 	enum ctx_state state;
 	uint32_t interval;
 	struct tmr tmr_e;	/* E, then K */
@@ -452,6 +455,7 @@ static void ctx_free(struct sip_ctx *ctx)
 		HASH_DEL(ctx_table, ctx);
 	}
 	mem_free(ctx->req);
+	mem_free(ctx->alt);
 	n_ctx--;
 	pool_put(&sip_ctx_pool, ctx);
 }
@@ -502,6 +506,9 @@ static void ctx_timer_e(void *arg)
 	ctx->interval = backoff(ctx->interval);
 	tmr_start(&ctx->tmr_e, ctx->interval, ctx_timer_e, ctx);
 }
+
+static void ctx_arm(struct sip_ctx *ctx);
+static int ctx_fallback(struct sip_ctx *ctx);
 
 /* End a transaction that got no final answer with code: freed before
  * the callback, which may start a new request. */
@@ -570,11 +577,46 @@ void sip_txn_peer_failed(const struct port_addr *peer)
 	}
 	for (i = 0; i < n; i++) {
 		HASH_FIND_STR(ctx_table, doomed[i], ctx);
-		if (waits_on_peer(ctx, peer)) {
-			stat_inc(sip_stat_unreachable);
-			ctx_fail(ctx, 503);
+		if (!waits_on_peer(ctx, peer)) {
+			continue;
 		}
+		/* A large request tried on TCP goes over UDP instead. */
+		if (ctx->alt && !ctx_fallback(ctx)) {
+			ctx_arm(ctx);
+			continue;
+		}
+		stat_inc(sip_stat_unreachable);
+		ctx_fail(ctx, 503);
 	}
+}
+
+/* The RFC 3261 timers of a request just sent: E (UDP) and F. */
+static void ctx_arm(struct sip_ctx *ctx)
+{
+	tmr_cancel(&ctx->tmr_e);
+	if (ctx->dst.tp == SIP_TP_UDP) {
+		ctx->interval = T1;
+		tmr_start(&ctx->tmr_e, T1, ctx_timer_e, ctx);
+	}
+	tmr_start(&ctx->tmr_f, 64 * T1, ctx_timer_f, ctx);
+}
+
+/* TCP could not carry a large request: send its UDP form instead, as
+ * the same transaction (RFC 3261 18.1.1). @return 0 or the UDP error. */
+static int ctx_fallback(struct sip_ctx *ctx)
+{
+	int err;
+
+	mem_free(ctx->req);
+	ctx->req = ctx->alt;
+	ctx->len = ctx->alt_len;
+	ctx->dst = ctx->alt_dst;
+	ctx->alt = NULL;
+	err = sip_tp_send(&ctx->dst, ctx->req, ctx->len);
+	if (!err) {
+		stat_inc(sip_stat_tcp_fallbacks);
+	}
+	return err;
 }
 
 /* Send buf (len bytes, copied) to dst and run the RFC 3261 timers. On
@@ -605,28 +647,74 @@ static int ctx_send(struct sip_ctx *ctx, const struct sip_flow *dst,
 	}
 	ctx->state = CTX_TRYING;
 	err = sip_tp_send(dst, buf, len);
+	if (err && ctx->alt) {
+		err = ctx_fallback(ctx);
+	}
 	if (err) {
 		ctx_free(ctx);
 		return err;
 	}
 	stat_inc(sip_stat_tx_requests);
-	if (dst->tp == SIP_TP_UDP) {
-		ctx->interval = T1;
-		tmr_start(&ctx->tmr_e, T1, ctx_timer_e, ctx);
-	}
-	tmr_start(&ctx->tmr_f, 64 * T1, ctx_timer_f, ctx);
+	ctx_arm(ctx);
 	return 0;
 }
 
-/* Send what was written for ctx, or free ctx when it did not fit. */
-static int ctx_send_built(struct sip_ctx *ctx, const struct sd_buf *b,
-			  const struct sip_flow *dst, const char *method)
+/* Writes a request for flow out with branch (its Via says out). */
+typedef void (build_h)(struct sd_buf *b, const struct sip_flow *out,
+		       const char *branch, const void *arg);
+
+struct relay_build {
+	const struct sip_msg *req;
+	const char *ruri;
+	int max_breadth;
+};
+
+static void build_relay(struct sd_buf *b, const struct sip_flow *out,
+			const char *branch, const void *arg)
 {
-	if (b->overflow) {
+	const struct relay_build *rb = arg;
+
+	sip_build_relay(b, rb->req, rb->ruri, out, branch, rb->max_breadth);
+}
+
+static void build_request(struct sd_buf *b, const struct sip_flow *out,
+			  const char *branch, const void *arg)
+{
+	sip_build_request(b, arg, out, branch);
+}
+
+/* Write the request for dst and send it in ctx; ctx is freed when it
+ * does not fit or cannot leave. A request for UDP longer than
+ * SIP_UDP_MAX_REQ goes over TCP to the same address when we listen on
+ * TCP there, its UDP form kept for a refusal (RFC 3261 18.1.1). */
+static int ctx_build_send(struct sip_ctx *ctx, const struct sip_flow *dst,
+			  const char *method, build_h *build, const void *arg)
+{
+	struct sip_flow tcp;
+	struct sd_buf b;
+
+	sd_buf_init(&b, txbuf, sizeof(txbuf));
+	build(&b, dst, ctx->branch, arg);
+	if (b.overflow) {
 		ctx_free(ctx);
 		return EMSGSIZE;
 	}
-	return ctx_send(ctx, dst, method, b->p, b->len);
+	if (dst->tp == SIP_TP_UDP && b.len > SIP_UDP_MAX_REQ &&
+	    !sip_peer_flow(SIP_TP_TCP, &dst->peer, &tcp)) {
+		ctx->alt = mem_strndup(b.p, b.len);
+		ctx->alt_len = b.len;
+		ctx->alt_dst = *dst;
+		sd_buf_init(&b, txbuf, sizeof(txbuf));
+		build(&b, &tcp, ctx->branch, arg);
+		if (ctx->alt && !b.overflow) {
+			return ctx_send(ctx, &tcp, method, b.p, b.len);
+		}
+		mem_free(ctx->alt); /* no memory for two forms: UDP only */
+		ctx->alt = NULL;
+		sd_buf_init(&b, txbuf, sizeof(txbuf));
+		build(&b, dst, ctx->branch, arg);
+	}
+	return ctx_send(ctx, dst, method, b.p, b.len);
 }
 
 int sip_relay(const struct sip_msg *req, const char *ruri,
@@ -634,7 +722,7 @@ int sip_relay(const struct sip_msg *req, const char *ruri,
 	      void *arg)
 {
 	struct sip_ctx *ctx;
-	struct sd_buf b;
+	struct relay_build rb;
 	char method[16];
 	char uri[CONFIG_SIMPLED_MAX_MSG_SIZE / 4];
 	int err;
@@ -652,16 +740,16 @@ int sip_relay(const struct sip_msg *req, const char *ruri,
 	if (err) {
 		return err;
 	}
-	sd_buf_init(&b, txbuf, sizeof(txbuf));
-	sip_build_relay(&b, req, ruri, dst, ctx->branch, max_breadth);
-	return ctx_send_built(ctx, &b, dst, method);
+	rb.req = req;
+	rb.ruri = ruri;
+	rb.max_breadth = max_breadth;
+	return ctx_build_send(ctx, dst, method, build_relay, &rb);
 }
 
 int sip_request_send(const struct sip_request *r, const struct sip_flow *dst,
 		     sip_resp_h *h, void *arg)
 {
 	struct sip_ctx *ctx;
-	struct sd_buf b;
 	int err;
 
 	if (!r || !r->method || !r->ruri || !r->from || !r->to) {
@@ -671,9 +759,7 @@ int sip_request_send(const struct sip_request *r, const struct sip_flow *dst,
 	if (err) {
 		return err;
 	}
-	sd_buf_init(&b, txbuf, sizeof(txbuf));
-	sip_build_request(&b, r, dst, ctx->branch);
-	return ctx_send_built(ctx, &b, dst, r->method);
+	return ctx_build_send(ctx, dst, r->method, build_request, r);
 }
 
 void sip_ctx_receive(struct sip_msg *resp)

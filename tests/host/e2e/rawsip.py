@@ -163,6 +163,66 @@ def main():
         check(len(rs) == 1 and status(rs[0]) == 200 and b"rb@py" in rs[0],
               f"no 200 at the Via sent-by port: {rs!r}")
         c.close()
+    elif check_name == "big_over_tcp":
+        # RFC 3261 18.1.1: a request over 1300 bytes for a UDP contact is
+        # sent over TCP to the same address, and over UDP when TCP is
+        # refused there.
+        body = "b" * 2000
+        for user, with_tcp in (("tina", True), ("uma", False)):
+            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            u.bind(("127.0.0.1", 0))
+            u.settimeout(3)
+            cp = u.getsockname()[1]
+            lsn = None
+            if with_tcp:
+                lsn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                lsn.bind(("127.0.0.1", cp))
+                lsn.listen(4)
+                lsn.settimeout(3)
+            u.sendto((f"REGISTER sip:{DOMAIN} SIP/2.0\r\n"
+                      f"Via: SIP/2.0/UDP 127.0.0.1:{cp};branch=z9hG4bK{user}\r\n"
+                      f"From: <sip:{user}@{DOMAIN}>;tag=a\r\n"
+                      f"To: <sip:{user}@{DOMAIN}>\r\nCall-ID: {user}@py\r\n"
+                      f"CSeq: 1 REGISTER\r\nMax-Forwards: 70\r\n"
+                      f"Contact: <sip:{user}@127.0.0.1:{cp}>\r\n"
+                      f"Expires: 600\r\nContent-Length: 0\r\n\r\n")
+                     .encode(), ("127.0.0.1", port))
+            check(status(u.recv(65535)) == 200, f"{user} register")
+            bob = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            bob.settimeout(3)
+            bob.sendto(req("MESSAGE", f"big{user}",
+                           extra="Content-Type: text/plain\r\n",
+                           body=body).replace(
+                               f"MESSAGE sip:{DOMAIN}".encode(),
+                               f"MESSAGE sip:{user}@{DOMAIN}".encode()),
+                       ("127.0.0.1", port))
+            if with_tcp:
+                c, _ = lsn.accept()
+                c.settimeout(3)
+                m = tcp_read(c, 1)[0]
+                check(b"SIP/2.0/TCP" in m.split(b"\r\n")[1],
+                      f"no TCP Via: {m[:200]!r}")
+                out = c
+            else:
+                m = u.recv(65535)
+                out = None
+            check(m.startswith(b"MESSAGE ") and body.encode() in m,
+                  f"{user} did not get the big MESSAGE: {m[:80]!r}")
+            head = m.split(b"\r\n\r\n", 1)[0].decode()
+            keep = [ln for ln in head.split("\r\n")[1:]
+                    if ln.split(":")[0] in ("Via", "From", "To", "Call-ID",
+                                            "CSeq")]
+            ans = ("SIP/2.0 200 OK\r\n" + "\r\n".join(keep) +
+                   "\r\nContent-Length: 0\r\n\r\n").encode()
+            if out:
+                out.sendall(ans)
+            else:
+                u.sendto(ans, ("127.0.0.1", port))
+            r = bob.recv(65535)
+            check(status(r) == 200, f"bob got {r[:40]!r} for {user}")
+            if out:
+                out.close()
+                lsn.close()
     else:
         check(False, f"unknown check {check_name}")
 

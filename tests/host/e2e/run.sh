@@ -174,6 +174,7 @@ malformed)
 	raw tcp_framing "$port"
 	raw tcp_too_large "$port"
 	raw tcp_reply_after_close "$port"
+	raw big_over_tcp "$port"
 	alive
 	;;
 message)
