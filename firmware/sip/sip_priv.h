@@ -143,6 +143,30 @@ void sip_core_refuse_head(const char *hdrs, size_t len,
 void sip_reply_stateless(const struct sip_msg *req, int code,
 			 const char *reason, const char *hdrs);
 
+/* sip_frame.c */
+enum sip_frame_what {
+	SIP_FRAME_MORE,		/**< a message has not fully arrived */
+	SIP_FRAME_MESSAGE,	/**< a whole message: len bytes after lead */
+	SIP_FRAME_REFUSE,	/**< answer code from the head (hlen bytes
+				 * after lead), drop it and skip bytes */
+	SIP_FRAME_CLOSE,	/**< answer code (when set) from the head,
+				 * then close: the stream cannot go on */
+};
+
+struct sip_frame {
+	enum sip_frame_what what;
+	size_t lead;		/**< CR/LF keep-alive bytes first */
+	unsigned pings;		/**< CRLF CRLF pings among them: a pong each */
+	size_t hlen;		/**< the header section, with its empty line */
+	size_t len;		/**< MESSAGE: the message */
+	size_t skip;		/**< REFUSE: body bytes to drop after the head */
+	int code;
+	const char *reason;
+};
+
+/** What the len bytes at buf (a stream's unread input) hold next. */
+void sip_frame_next(const char *buf, size_t len, struct sip_frame *f);
+
 /* sip_txn.c */
 /* A request for UDP longer than this goes over TCP first (RFC 3261
  * 18.1.1: 200 bytes under a 1500-byte MTU). */

@@ -13,9 +13,6 @@
 #include "stat.h"
 #include "tmr.h"
 
-/* A refused message's body longer than this is not skipped: the
- * connection closes after the 513. */
-#define TP_SKIP_MAX (64 * CONFIG_SIMPLED_MAX_MSG_SIZE)
 /* Pending TCP output beyond this closes the connection (slow reader). */
 #define TP_TX_MAX (4 * CONFIG_SIMPLED_MAX_MSG_SIZE)
 
@@ -118,21 +115,6 @@ static struct tcp_conn *conn_new(int sock, int lidx,
 	return c;
 }
 
-/* How many keep-alive pings (CRLF CRLF) are in the n bytes at p. */
-static unsigned count_pings(const char *p, size_t n)
-{
-	unsigned pings = 0;
-	size_t i;
-
-	for (i = 0; i + 3 < n; i++) {
-		if (!memcmp(p + i, "\r\n\r\n", 4)) {
-			pings++;
-			i += 3;
-		}
-	}
-	return pings;
-}
-
 static int conn_queue(struct tcp_conn *c, const char *buf, size_t len);
 static int conn_flush(struct tcp_conn *c);
 
@@ -152,99 +134,70 @@ static void conn_flow(const struct tcp_conn *c, struct sip_flow *f)
 	f->gen = c->gen;
 }
 
-/* Deliver every complete message in the buffer. @return 0 or an error
- * after which the connection must close. */
+/* Drop n bytes from the front of the input. */
+static void conn_consume(struct tcp_conn *c, size_t n)
+{
+	memmove(c->rx, c->rx + n, c->rx_len - n);
+	c->rx_len -= n;
+}
+
+/* Deliver every complete message in the buffer (sip_frame_next() says
+ * where they are). @return 0 or an error after which the connection
+ * must close (ECANCELED: it was closed while a message was handled). */
 static int conn_frame(struct tcp_conn *c)
 {
 	for (;;) {
-		const char *hend;
-		size_t off = 0, hlen, total;
-		int err;
-		uint32_t cl;
+		struct sip_frame fr;
 		struct sip_flow f;
 
 		if (c->skip) {
 			size_t n = c->skip < c->rx_len ? c->skip : c->rx_len;
 
-			memmove(c->rx, c->rx + n, c->rx_len - n);
-			c->rx_len -= n;
+			conn_consume(c, n);
 			c->skip -= n;
 			if (c->skip) {
 				return 0;
 			}
 		}
-		/* CRLF keep-alives between messages: each ping (CRLF CRLF)
-		 * gets a pong (CRLF), RFC 5626 3.5.1. */
-		while (off < c->rx_len &&
-		       (c->rx[off] == '\r' || c->rx[off] == '\n')) {
-			off++;
+		sip_frame_next(c->rx, c->rx_len, &fr);
+		conn_consume(c, fr.lead);
+		if (fr.pings && conn_pong(c)) {
+			return EIO;
 		}
-		if (off) {
-			unsigned pings = count_pings(c->rx, off);
-
-			memmove(c->rx, c->rx + off, c->rx_len - off);
-			c->rx_len -= off;
-			if (pings && conn_pong(c)) {
-				return EIO;
-			}
-		}
-		if (!c->rx_len) {
+		conn_flow(c, &f);
+		switch (fr.what) {
+		case SIP_FRAME_MORE:
 			return 0;
-		}
-		/* Not strstr(): a header may hold a quoted NUL (RFC 4475
-		 * intmeth). */
-		hend = memmem(c->rx, c->rx_len, "\r\n\r\n", 4);
-		if (!hend) {
-			if (c->rx_len >= CONFIG_SIMPLED_MAX_MSG_SIZE) {
+		case SIP_FRAME_CLOSE:
+			if (!fr.code) {
 				LOG_DBG("TCP header section too large");
 				stat_inc(sip_stat_rx_dropped);
-				return EMSGSIZE;
+			} else {
+				sip_core_refuse_head(c->rx, fr.hlen, &f,
+						     fr.code, fr.reason);
 			}
-			return 0;
-		}
-		hlen = (size_t)(hend - c->rx) + 4;
-		conn_flow(c, &f);
-		err = sip_frame_content_length(c->rx, hlen, &cl);
-		if (err == EBADMSG) {
-			/* Where the body ends is unknown: answer 400 from the
-			 * headers, then close (RFC 4475 ncl, mcl01). */
-			sip_core_refuse_head(c->rx, hlen, &f, 400,
-					     "Malformed Content-Length header");
 			return conns[f.conn] != c || c->gen != f.gen ?
 			       ECANCELED : EBADMSG;
-		}
-		if (err || cl > CONFIG_SIMPLED_MAX_MSG_SIZE - hlen) {
-			/* Answer from the headers: 400 without a length
-			 * (RFC 3261 18.3; taken as no body), else 513 and the
-			 * body is dropped (a length past any sane message
-			 * ends the connection: it cannot be skipped). */
-			sip_core_refuse_head(c->rx, hlen, &f,
-					     err ? 400 : 513, err ?
-					     "Missing Content-Length" : NULL);
+		case SIP_FRAME_REFUSE:
+			sip_core_refuse_head(c->rx, fr.hlen, &f, fr.code,
+					     fr.reason);
 			if (conns[f.conn] != c || c->gen != f.gen) {
 				return ECANCELED; /* closed while answering */
 			}
-			if (!err && cl > TP_SKIP_MAX) {
-				return EMSGSIZE;
-			}
-			c->skip = err ? 0 : cl;
-			memmove(c->rx, c->rx + hlen, c->rx_len - hlen);
-			c->rx_len -= hlen;
+			conn_consume(c, fr.hlen);
+			c->skip = fr.skip;
 			continue;
-		}
-		total = hlen + cl;
-		if (c->rx_len < total) {
-			return 0;
+		case SIP_FRAME_MESSAGE:
+			break;
 		}
 		c->served = 1;
 		c->partial = 0;
-		sip_core_recv(c->rx, total, &f);
+		sip_core_recv(c->rx, fr.len, &f);
 		/* The handler may have closed this connection. */
 		if (conns[f.conn] != c || c->gen != f.gen) {
 			return ECANCELED;
 		}
-		memmove(c->rx, c->rx + total, c->rx_len - total);
-		c->rx_len -= total;
+		conn_consume(c, fr.len);
 	}
 }
 
