@@ -26,9 +26,30 @@ static unsigned count_pings(const char *p, size_t n)
 	return pings;
 }
 
+/* The header section up to and with its empty line, however the line
+ * ends are written (CRLF or LF, as the parser takes them); byte by byte,
+ * so a quoted NUL (RFC 4475 intmeth) is no end. @return its length, 0
+ * when it has not all arrived. */
+static size_t head_len(const char *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] != '\n') {
+			continue;
+		}
+		if (i + 1 < len && p[i + 1] == '\n') {
+			return i + 2;
+		}
+		if (i + 2 < len && p[i + 1] == '\r' && p[i + 2] == '\n') {
+			return i + 3;
+		}
+	}
+	return 0;
+}
+
 void sip_frame_next(const char *buf, size_t len, struct sip_frame *f)
 {
-	const char *hend;
 	uint32_t cl;
 	int err;
 
@@ -45,15 +66,13 @@ void sip_frame_next(const char *buf, size_t len, struct sip_frame *f)
 	if (!len) {
 		return;
 	}
-	/* Not strstr(): a header may hold a quoted NUL (RFC 4475 intmeth). */
-	hend = memmem(buf, len, "\r\n\r\n", 4);
-	if (!hend) {
+	f->hlen = head_len(buf, len);
+	if (!f->hlen) {
 		if (len >= CONFIG_SIMPLED_MAX_MSG_SIZE) {
 			f->what = SIP_FRAME_CLOSE; /* a head past the limit */
 		}
 		return;
 	}
-	f->hlen = (size_t)(hend - buf) + 4;
 	err = sip_frame_content_length(buf, f->hlen, &cl);
 	if (err == EBADMSG) {
 		/* Where the body ends is unknown (RFC 4475 ncl, mcl01). */

@@ -87,6 +87,13 @@ def main():
         s.sendall(m[30:])
         rs = tcp_read(s, 1)
         check(len(rs) == 1 and status(rs[0]) == 200, "split request")
+        # LF-only line ends frame as the parser reads them (it takes them
+        # over UDP too).
+        s.sendall(req("OPTIONS", "lf", transport="TCP").replace(b"\r\n",
+                                                                b"\n"))
+        rs = tcp_read(s, 1)
+        check(len(rs) == 1 and status(rs[0]) == 200,
+              f"LF-only request over TCP: {rs!r}")
         # A keep-alive ping (CRLF CRLF) gets a pong (CRLF), RFC 5626 3.5.1.
         s.sendall(b"\r\n\r\n")
         s.settimeout(2)

@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (f.what == SIP_FRAME_CLOSE) {
 				return 0;
 			}
-			if (f.hlen > rx_len || f.hlen < 4) {
+			if (f.hlen > rx_len || f.hlen < 2) {
 				abort();
 			}
 			if (f.what == SIP_FRAME_REFUSE) {
