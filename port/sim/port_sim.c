@@ -30,7 +30,7 @@ struct sim_sock {
 static struct sim_sock socks[SIM_MAX_SOCKS];
 static uint32_t now_ms;
 static uint64_t elapsed_ms;	/* since sim_reset, for the wall clock */
-static const int64_t wall_s = 1767225600; /* 2026-01-01T00:00:00Z */
+static int64_t wall_s = SIM_WALL_DEFAULT_S;
 
 static int addr_eq(const struct port_addr *a, const struct port_addr *b)
 {
@@ -61,6 +61,11 @@ void sim_reset(uint32_t t)
 	}
 	now_ms = t;
 	elapsed_ms = 0;
+}
+
+void sim_set_wall_s(int64_t s)
+{
+	wall_s = s - (int64_t)(elapsed_ms / 1000u);
 }
 
 unsigned sim_pending(void)

@@ -15,6 +15,7 @@
 #include "harness.h"
 #include "offline.h"
 #include "port.h"
+#include "port_sim.h"
 #include "stat.h"
 #include "store.h"
 
@@ -84,6 +85,28 @@ static void test_stored_then_delivered_on_register(void **state)
 	answer(r, 200);
 	assert_int_equal(offline_count(ALICE), 0);
 	assert_int_equal(stat_value("offline_dumped"), 1);
+	h_run(40000);
+	h_stop();
+}
+
+/* A message stored after 2038-01-19 (where a 32-bit time_t ends) is
+ * dated right in its Date header and its [stored ...] prefix. */
+static void test_dates_after_2038(void **state)
+{
+	const char *r;
+
+	(void)state;
+	start(NULL);
+	sim_set_wall_s(2214129600); /* 2040-02-29T12:00:00Z */
+	assert_int_equal(store_for_alice("y1", NULL, "leap day"), 202);
+	h_run(5000);
+	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
+	r = alice_gets(10, NULL);
+	assert_string_equal(h_hdr(r, "Date"), "Wed, 29 Feb 2040 12:00:00 GMT");
+	assert_string_equal(h_body(r), "[stored 2040-02-29 12:00:00 UTC] "
+				       "leap day");
+	answer(r, 200);
+	assert_int_equal(offline_count(ALICE), 0);
 	h_run(40000);
 	h_stop();
 }
@@ -473,6 +496,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stored_then_delivered_on_register),
+		cmocka_unit_test(test_dates_after_2038),
 		cmocka_unit_test(test_order_and_no_double_send),
 		cmocka_unit_test(test_failed_delivery_retries_then_gives_up),
 		cmocka_unit_test(test_quota),
