@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include "app.h"
 #include "harness.h"
 #include "offline.h"
 #include "port.h"
@@ -451,6 +452,35 @@ static void test_delivers_from_schema1_store(void **state)
 }
 #endif
 
+/* The largest map_size_kb the build takes opens a store of that size that
+ * stores. A 32-bit build maps at most 1 GiB: a larger Kconfig ceiling
+ * (.ci/dev builds armhf with the largest, 4194304 KiB) is refused at start
+ * above that, not wrapped (4194304 * 1024 is 0 in a 32-bit size_t, and
+ * every MESSAGE to be stored was answered 503). */
+static void test_largest_map_stores(void **state)
+{
+	char cfg[128], err[256];
+	long kb = CONFIG_SIMPLED_STORE_MAP_MAX_KB;
+
+	(void)state;
+#if SIZE_MAX <= UINT32_MAX && CONFIG_SIMPLED_STORE_MAP_MAX_KB > 1048576
+	snprintf(cfg, sizeof(cfg), "config storage\n\toption map_size_kb %ld\n",
+		 kb);
+	err[0] = '\0';
+	assert_int_not_equal(app_configure(NULL, cfg, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "is outside 256..1048576"));
+	kb = 1048576;
+#endif
+	snprintf(cfg, sizeof(cfg), "config storage\n\toption map_size_kb %ld\n",
+		 kb);
+	start(cfg);
+	assert_int_equal(store_for_alice("m1", NULL, "in a large map"), 202);
+	assert_int_equal(offline_count(ALICE), 1);
+	h_run(40000);
+	h_stop();
+	(void)err;
+}
+
 /* The index of waiting messages is a pool too: one more is 503. */
 static void test_message_pool_full_503(void **state)
 {
@@ -508,6 +538,7 @@ int main(void)
 		cmocka_unit_test(test_failed_commit_answers_500),
 		cmocka_unit_test(test_full_store_answers_503),
 		cmocka_unit_test(test_message_pool_full_503),
+		cmocka_unit_test(test_largest_map_stores),
 #if UINTPTR_MAX == UINT64_MAX
 		cmocka_unit_test(test_delivers_from_schema1_store),
 #endif
