@@ -23,6 +23,11 @@ sd_find_lib(MBEDCRYPTO_LIB mbedcrypto)
 
 
 
+# A cross build (cmake/toolchain-armhf.cmake) finds the same names in the
+# target's multiarch directory (/usr/lib/arm-linux-gnueabihf). cmocka is
+# the shared library in every build: Debian ships no libcmocka.a (amd64
+# nor armhf), so the test binaries are dynamic (under qemu they run
+# through the loader of libc6:armhf).
 if(SIMPLED_TESTS)
 	find_path(CMOCKA_INCLUDE_DIR cmocka.h REQUIRED)
 	find_library(CMOCKA_LIB NAMES cmocka REQUIRED)

@@ -4,6 +4,7 @@
  * table_names[], then typed functions in a file of their own.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -38,6 +39,17 @@ static size_t map_bytes;
 MDB_dbi store_dbi[T__COUNT];
 
 struct store_cfg store_cfg;
+/* A 32-bit process maps the whole store into its 4 GiB address space,
+ * beside its heap, stack and libraries, and map_size_kb * 1024 must fit a
+ * size_t: there the ceiling is at most 1 GiB, whatever Kconfig allows (a
+ * 4194304 KiB map wrapped to 0 bytes, and every MESSAGE to be stored was
+ * answered 503; 3 GiB does not map). */
+#if SIZE_MAX <= UINT32_MAX && CONFIG_SIMPLED_STORE_MAP_MAX_KB > 1048576
+#define STORE_MAP_MAX_KB 1048576
+#else
+#define STORE_MAP_MAX_KB CONFIG_SIMPLED_STORE_MAP_MAX_KB
+#endif
+
 /* map_size_kb defaults to 16 MiB, or the ceiling when that is lower. */
 #if CONFIG_SIMPLED_STORE_MAP_MAX_KB < 16384
 #define STORE_MAP_DFLT CFG_NUM(CONFIG_SIMPLED_STORE_MAP_MAX_KB)
@@ -47,8 +59,8 @@ struct store_cfg store_cfg;
 
 #define S struct store_cfg
 static const struct cfg_opt store_opts[] = {
-	CFG_INT_OPT(S, "map_size_kb", map_size_kb, 256,
-		    CONFIG_SIMPLED_STORE_MAP_MAX_KB, STORE_MAP_DFLT),
+	CFG_INT_OPT(S, "map_size_kb", map_size_kb, 256, STORE_MAP_MAX_KB,
+		    STORE_MAP_DFLT),
 	CFG_INT_OPT(S, "commit_window_ms", commit_window_ms, 0, 1000, "2"),
 };
 #undef S

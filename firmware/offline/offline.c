@@ -191,6 +191,10 @@ static void first_taker(const struct reg_contact *c, void *arg)
 	}
 }
 
+/* Arrival dates are int64_t seconds; gmtime_r() must take them past 2038
+ * (32-bit glibc: _TIME_BITS=64, set by the build). */
+_Static_assert(sizeof(time_t) >= 8, "time_t must be 64-bit");
+
 static size_t dated_body(const struct store_msg *m, const char **body)
 {
 	char date[64];

@@ -153,6 +153,9 @@ uint64_t port_now_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* time() past 2038 (32-bit glibc: _TIME_BITS=64, set by the build). */
+_Static_assert(sizeof(time_t) >= 8, "time_t must be 64-bit");
+
 int64_t port_wall_s(void)
 {
 	return (int64_t)time(NULL);

@@ -36,7 +36,7 @@ static struct port_addr local[SIM_MAX_LOCAL];
 static unsigned n_local;
 static uint32_t now_ms;
 static uint64_t elapsed_ms;	/* since sim_reset, for the wall clock */
-static const int64_t wall_s = 1767225600; /* 2026-01-01T00:00:00Z */
+static int64_t wall_s = SIM_WALL_DEFAULT_S;
 
 static int addr_eq(const struct port_addr *a, const struct port_addr *b)
 {
@@ -137,6 +137,11 @@ int port_addr_is_local(const struct port_addr *a)
 		}
 	}
 	return 0;
+}
+
+void sim_set_wall_s(int64_t s)
+{
+	wall_s = s - (int64_t)(elapsed_ms / 1000u);
 }
 
 unsigned sim_pending(void)

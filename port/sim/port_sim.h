@@ -10,7 +10,12 @@
 
 #include "port.h"
 
-/** Close every socket, drop queued datagrams, set the clock. */
+/** The wall clock after sim_reset() until sim_set_wall_s() moves it. */
+#define SIM_WALL_DEFAULT_S 1767225600 /* 2026-01-01T00:00:00Z */
+
+/** Close every socket, drop queued datagrams, set the clock. The wall
+ * clock goes back to the last sim_set_wall_s() value (as a daemon restart
+ * in a test does). */
 void sim_reset(uint32_t now_ms);
 /** Make the network unreliable from now on, for every datagram sent:
  * loss, duplication and reordering (each a percentage), decided by a
@@ -18,6 +23,9 @@ void sim_reset(uint32_t now_ms);
  * reliable again (sim_reset() does that too). */
 void sim_impair(unsigned loss_pct, unsigned dup_pct, unsigned reorder_pct,
 		uint32_t seed);
+/** Set the wall clock (port_wall_s()) to s seconds since the epoch; it
+ * moves on with the virtual time. */
+void sim_set_wall_s(int64_t s);
 /** Datagrams queued on watched sockets, i.e. work the loop still has. */
 unsigned sim_pending(void);
 /** Give the simulated host one more interface address (what a wildcard

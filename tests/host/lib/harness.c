@@ -65,6 +65,7 @@ void h_start_with_store(const char *extra_cfg, const char *data_mdb)
 	size_t n;
 
 	sim_reset(0xfffff000u);
+	sim_set_wall_s(SIM_WALL_DEFAULT_S);
 	make_state_dir();
 	wipe_state();
 	snprintf(dst, sizeof(dst), "%s/data.mdb", state_dir);
@@ -99,6 +100,7 @@ static void start(const char *extra_cfg, int keep)
 	}
 	if (!keep) {
 		sim_reset(0xfffff000u); /* near the 32-bit wrap on purpose */
+		sim_set_wall_s(SIM_WALL_DEFAULT_S);
 	}
 	stat_reset();
 	make_state_dir();

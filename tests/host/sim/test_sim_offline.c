@@ -12,9 +12,11 @@
 #include <errno.h>
 #include <stdint.h>
 
+#include "app.h"
 #include "harness.h"
 #include "offline.h"
 #include "port.h"
+#include "port_sim.h"
 #include "stat.h"
 #include "store.h"
 
@@ -84,6 +86,28 @@ static void test_stored_then_delivered_on_register(void **state)
 	answer(r, 200);
 	assert_int_equal(offline_count(ALICE), 0);
 	assert_int_equal(stat_value("offline_dumped"), 1);
+	h_run(40000);
+	h_stop();
+}
+
+/* A message stored after 2038-01-19 (where a 32-bit time_t ends) is
+ * dated right in its Date header and its [stored ...] prefix. */
+static void test_dates_after_2038(void **state)
+{
+	const char *r;
+
+	(void)state;
+	start(NULL);
+	sim_set_wall_s(2214129600); /* 2040-02-29T12:00:00Z */
+	assert_int_equal(store_for_alice("y1", NULL, "leap day"), 202);
+	h_run(5000);
+	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
+	r = alice_gets(10, NULL);
+	assert_string_equal(h_hdr(r, "Date"), "Wed, 29 Feb 2040 12:00:00 GMT");
+	assert_string_equal(h_body(r), "[stored 2040-02-29 12:00:00 UTC] "
+				       "leap day");
+	answer(r, 200);
+	assert_int_equal(offline_count(ALICE), 0);
 	h_run(40000);
 	h_stop();
 }
@@ -426,6 +450,31 @@ static void test_delivers_from_schema1_store(void **state)
 	h_run(40000);
 	h_stop();
 }
+#else
+/* A 32-bit build cannot read that 64-bit file: it is refused at start
+ * (a log line), not misread, and a MESSAGE that would be stored is
+ * answered 500 while the daemon goes on serving. */
+static void test_refuses_64bit_store(void **state)
+{
+	char path[1024];
+	const char *r;
+	int c;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/store-schema1/data.mdb",
+		 getenv("SIMPLED_DATA"));
+	h_start_with_store(NULL, path);
+	assert_int_equal(offline_count("carol@" H_DOMAIN), 0);
+	c = h_client(4);
+	h_message(c, 4, "carol@" H_DOMAIN, "r64", NULL, "hello carol");
+	r = h_wait(c);
+	assert_non_null(r);
+	assert_int_equal(h_status(r), 500);
+	assert_non_null(strstr(r, "Message store unavailable"));
+	assert_int_equal(h_register(c, 4, "carol", 600), 200);
+	h_run(40000);
+	h_stop();
+}
 #endif
 
 /* With one client transaction, the answer to the first delivery starts
@@ -450,6 +499,35 @@ static void test_callback_keeps_new_transaction(void **state)
 	assert_true(h_drain(alice) >= 2);
 	h_run(40000);
 	h_stop();
+}
+
+/* The largest map_size_kb the build takes opens a store of that size that
+ * stores. A 32-bit build maps at most 1 GiB: a larger Kconfig ceiling
+ * (.ci/dev builds armhf with the largest, 4194304 KiB) is refused at start
+ * above that, not wrapped (4194304 * 1024 is 0 in a 32-bit size_t, and
+ * every MESSAGE to be stored was answered 503). */
+static void test_largest_map_stores(void **state)
+{
+	char cfg[128], err[256];
+	long kb = CONFIG_SIMPLED_STORE_MAP_MAX_KB;
+
+	(void)state;
+#if SIZE_MAX <= UINT32_MAX && CONFIG_SIMPLED_STORE_MAP_MAX_KB > 1048576
+	snprintf(cfg, sizeof(cfg), "config storage\n\toption map_size_kb %ld\n",
+		 kb);
+	err[0] = '\0';
+	assert_int_not_equal(app_configure(NULL, cfg, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "is outside 256..1048576"));
+	kb = 1048576;
+#endif
+	snprintf(cfg, sizeof(cfg), "config storage\n\toption map_size_kb %ld\n",
+		 kb);
+	start(cfg);
+	assert_int_equal(store_for_alice("m1", NULL, "in a large map"), 202);
+	assert_int_equal(offline_count(ALICE), 1);
+	h_run(40000);
+	h_stop();
+	(void)err;
 }
 
 /* The index of waiting messages is a pool too: one more is 503. */
@@ -497,6 +575,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stored_then_delivered_on_register),
+		cmocka_unit_test(test_dates_after_2038),
 		cmocka_unit_test(test_order_and_no_double_send),
 		cmocka_unit_test(test_failed_delivery_retries_then_gives_up),
 		cmocka_unit_test(test_quota),
@@ -509,8 +588,11 @@ int main(void)
 		cmocka_unit_test(test_full_store_answers_503),
 		cmocka_unit_test(test_message_pool_full_503),
 		cmocka_unit_test(test_callback_keeps_new_transaction),
+		cmocka_unit_test(test_largest_map_stores),
 #if UINTPTR_MAX == UINT64_MAX
 		cmocka_unit_test(test_delivers_from_schema1_store),
+#else
+		cmocka_unit_test(test_refuses_64bit_store),
 #endif
 		cmocka_unit_test(test_full_store_space_comes_back),
 	};
