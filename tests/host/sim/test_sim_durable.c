@@ -25,6 +25,14 @@
 	H_DOMAIN "\"><tuple id=\"t\"><status><basic>open</basic></status>" \
 	"</tuple></presence>"
 
+/* The daemon with a 50 ms commit window, settled; client 2's socket. */
+static int start_windowed(void)
+{
+	h_start(WINDOW);
+	h_run(100);
+	return h_client(2);
+}
+
 /* Nothing for sock during the first 20 ms of the window; its answer
  * once the window (50 ms) has ended. */
 static const char *answer_after_commit(int sock)
@@ -60,9 +68,7 @@ static void test_publish_200_after_commit(void **state)
 	int a;
 
 	(void)state;
-	h_start(WINDOW);
-	a = h_client(2);
-	h_run(100);
+	a = start_windowed();
 	publish(a, NULL);
 	r = answer_after_commit(a);
 	assert_int_equal(h_status(r), 200);
@@ -79,9 +85,7 @@ static void test_failed_commit_publish_500(void **state)
 	int a;
 
 	(void)state;
-	h_start(WINDOW);
-	a = h_client(2);
-	h_run(100);
+	a = start_windowed();
 	store_test_fail_commit(EIO);
 	publish(a, NULL);
 	assert_int_equal(h_status(answer_after_commit(a)), 500);
@@ -96,9 +100,7 @@ static void test_rule_answer_after_commit(void **state)
 	int a;
 
 	(void)state;
-	h_start(WINDOW);
-	a = h_client(2);
-	h_run(100);
+	a = start_windowed();
 	h_request(a, &(struct h_req){.method = "MESSAGE", .n = 2,
 		.from = "alice", .to = "presence",
 		.body = "allow bob@" H_DOMAIN});
@@ -114,9 +116,7 @@ static void test_room_command_answer_after_commit(void **state)
 	int a;
 
 	(void)state;
-	h_start(WINDOW);
-	a = h_client(2);
-	h_run(100);
+	a = start_windowed();
 	h_request(a, &(struct h_req){.method = "MESSAGE", .n = 2,
 		.from = "alice", .to = "chat", .body = "#create lobby"});
 	assert_int_equal(h_status(answer_after_commit(a)), 200);
