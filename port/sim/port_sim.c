@@ -20,9 +20,20 @@ struct dgram {
 	uint8_t data[];
 };
 
+enum sim_kind {
+	SIM_UDP = 0,
+	SIM_LISTEN,	/* head: connections waiting for accept (src = peer,
+			 * len = the server end's socket) */
+	SIM_STREAM,	/* head: bytes in order, as chunks */
+};
+
 struct sim_sock {
 	int used;
+	enum sim_kind kind;
 	struct port_addr addr;
+	struct port_addr peer;	/* SIM_STREAM */
+	int other;		/* SIM_STREAM: the other end, -1 once closed */
+	size_t off;		/* SIM_STREAM: bytes of head already read */
 	struct dgram *head, *tail;
 	port_ev_h *h;
 	void *arg;
@@ -144,14 +155,62 @@ void sim_set_wall_s(int64_t s)
 	wall_s = s - (int64_t)(elapsed_ms / 1000u);
 }
 
+/* Work for a reader: a datagram, a connection to accept, stream bytes,
+ * or the end of a stream whose peer closed. */
+static int sim_readable(const struct sim_sock *s)
+{
+	return s->head || (s->kind == SIM_STREAM && s->other < 0);
+}
+
+static int enqueue_stream(struct sim_sock *to, const void *buf, size_t len)
+{
+	struct dgram *d = malloc(sizeof(*d) + len);
+
+	if (!d) {
+		return ENOMEM;
+	}
+	d->next = NULL;
+	d->src = to->peer;
+	d->len = len;
+	memcpy(d->data, buf, len);
+	if (to->tail) {
+		to->tail->next = d;
+	} else {
+		to->head = d;
+	}
+	to->tail = d;
+	return 0;
+}
+
+/* The simulated host's own address: the first one given to
+ * sim_local_addr(), else the first UDP socket's (the daemon's). */
+static void sd_sim_host(struct port_addr *a)
+{
+	int i;
+
+	memset(a, 0, sizeof(*a));
+	if (n_local) {
+		*a = local[0];
+		a->port = 0;
+		return;
+	}
+	for (i = 0; i < SIM_MAX_SOCKS; i++) {
+		if (socks[i].used && socks[i].kind != SIM_STREAM) {
+			*a = socks[i].addr;
+			a->port = 0;
+			return;
+		}
+	}
+}
+
 unsigned sim_pending(void)
 {
 	unsigned n = 0;
 	int i;
 
 	for (i = 0; i < SIM_MAX_SOCKS; i++) {
-		if (socks[i].used && socks[i].head &&
-		    (socks[i].events & PORT_EV_READ)) {
+		if (socks[i].used && (socks[i].events & PORT_EV_READ) &&
+		    sim_readable(&socks[i])) {
 			n++;
 		}
 	}
@@ -233,7 +292,8 @@ int port_udp_open(int *sock, const struct port_addr *bind)
 	int i;
 
 	for (i = 0; i < SIM_MAX_SOCKS; i++) {
-		if (socks[i].used && addr_eq(&socks[i].addr, bind)) {
+		if (socks[i].used && socks[i].kind == SIM_UDP &&
+		    addr_eq(&socks[i].addr, bind)) {
 			return EADDRINUSE;
 		}
 	}
@@ -249,26 +309,115 @@ int port_udp_open(int *sock, const struct port_addr *bind)
 	return EMFILE;
 }
 
+static int sock_new(int *sock, enum sim_kind kind,
+		    const struct port_addr *addr)
+{
+	int i;
+
+	for (i = 0; i < SIM_MAX_SOCKS; i++) {
+		if (!socks[i].used) {
+			memset(&socks[i], 0, sizeof(socks[i]));
+			socks[i].used = 1;
+			socks[i].kind = kind;
+			socks[i].addr = *addr;
+			socks[i].other = -1;
+			*sock = i;
+			return 0;
+		}
+	}
+	return EMFILE;
+}
+
 int port_tcp_listen(int *sock, const struct port_addr *bind)
 {
-	(void)sock;
-	(void)bind;
-	return ENOTSUP;
+	int i;
+
+	for (i = 0; i < SIM_MAX_SOCKS; i++) {
+		if (socks[i].used && socks[i].kind == SIM_LISTEN &&
+		    addr_eq(&socks[i].addr, bind)) {
+			return EADDRINUSE;
+		}
+	}
+	return sock_new(sock, SIM_LISTEN, bind);
 }
 
 int port_tcp_accept(int lsock, int *sock, struct port_addr *peer)
 {
-	(void)lsock;
-	(void)sock;
-	(void)peer;
-	return ENOTSUP;
+	struct sim_sock *l = sock_get(lsock);
+	struct dgram *d;
+
+	if (!l || l->kind != SIM_LISTEN) {
+		return EBADF;
+	}
+	d = l->head;
+	if (!d) {
+		return EAGAIN;
+	}
+	l->head = d->next;
+	if (!l->head) {
+		l->tail = NULL;
+	}
+	*sock = (int)d->len;
+	*peer = d->src;
+	free(d);
+	return 0;
+}
+
+int sim_tcp_connect(int *sock, const struct port_addr *from,
+		    const struct port_addr *to)
+{
+	static uint16_t ephemeral = 40000;
+	struct port_addr src = *from;
+	struct dgram *d;
+	int l, c, s;
+
+	for (l = 0; l < SIM_MAX_SOCKS; l++) {
+		if (socks[l].used && socks[l].kind == SIM_LISTEN &&
+		    addr_eq(&socks[l].addr, to)) {
+			break;
+		}
+	}
+	if (l == SIM_MAX_SOCKS) {
+		return ECONNREFUSED;
+	}
+	if (!src.port) {
+		src.port = ephemeral++;
+	}
+	d = malloc(sizeof(*d));
+	if (!d || sock_new(&c, SIM_STREAM, &src)) {
+		free(d);
+		return ENOMEM;
+	}
+	if (sock_new(&s, SIM_STREAM, to)) {
+		port_close(c);
+		free(d);
+		return ENOMEM;
+	}
+	socks[c].peer = *to;
+	socks[c].other = s;
+	socks[s].peer = src;
+	socks[s].other = c;
+	d->next = NULL;
+	d->src = src;
+	d->len = (size_t)s;
+	if (socks[l].tail) {
+		socks[l].tail->next = d;
+	} else {
+		socks[l].head = d;
+	}
+	socks[l].tail = d;
+	*sock = c;
+	return 0;
 }
 
 int port_tcp_connect(int *sock, const struct port_addr *dst)
 {
-	(void)sock;
-	(void)dst;
-	return ENOTSUP;
+	struct port_addr from;
+
+	/* From the simulated host's first address (10.0.0.1 in the tests'
+	 * harness), an ephemeral port. */
+	sd_sim_host(&from);
+	return sim_tcp_connect(sock, &from, dst);
 }
 
 int port_local_addr(int sock, struct port_addr *addr)
@@ -292,7 +441,8 @@ int port_sendto(int sock, const void *buf, size_t len,
 		return EBADF;
 	}
 	for (i = 0; i < SIM_MAX_SOCKS; i++) {
-		if (socks[i].used && addr_eq(&socks[i].addr, dst)) {
+		if (socks[i].used && socks[i].kind == SIM_UDP &&
+		    addr_eq(&socks[i].addr, dst)) {
 			break;
 		}
 	}
@@ -346,20 +496,55 @@ int port_recvfrom(int sock, void *buf, size_t *len, struct port_addr *src)
 
 int port_send(int sock, const void *buf, size_t len, size_t *sent)
 {
-	(void)sock;
-	(void)buf;
-	(void)len;
+	struct sim_sock *s = sock_get(sock);
+
 	*sent = 0;
-	return ENOTSUP;
+	if (!s || s->kind != SIM_STREAM) {
+		return EBADF;
+	}
+	if (s->other < 0) {
+		return EPIPE;
+	}
+	/* A reliable stream: no loss, duplication or reordering. */
+	if (enqueue_stream(&socks[s->other], buf, len)) {
+		return ENOMEM;
+	}
+	*sent = len;
+	return 0;
 }
 
 int port_recv(int sock, void *buf, size_t len, size_t *got)
 {
-	(void)sock;
-	(void)buf;
-	(void)len;
+	struct sim_sock *s = sock_get(sock);
+	uint8_t *out = buf;
+
 	*got = 0;
-	return ENOTSUP;
+	if (!s || s->kind != SIM_STREAM) {
+		return EBADF;
+	}
+	while (s->head && *got < len) {
+		struct dgram *d = s->head;
+		size_t n = d->len - s->off;
+
+		if (n > len - *got) {
+			n = len - *got;
+		}
+		memcpy(out + *got, d->data + s->off, n);
+		*got += n;
+		s->off += n;
+		if (s->off == d->len) {
+			s->head = d->next;
+			if (!s->head) {
+				s->tail = NULL;
+			}
+			s->off = 0;
+			free(d);
+		}
+	}
+	if (*got || s->other < 0) {
+		return 0; /* data, or 0 bytes: the peer closed */
+	}
+	return EAGAIN;
 }
 
 int port_close(int sock)
@@ -368,6 +553,18 @@ int port_close(int sock)
 
 	if (!s) {
 		return EBADF;
+	}
+	if (s->kind == SIM_STREAM && s->other >= 0) {
+		socks[s->other].other = -1; /* it reads EOF */
+	}
+	if (s->kind == SIM_LISTEN) {
+		while (s->head) { /* never accepted: close their ends */
+			struct dgram *d = s->head;
+
+			s->head = d->next;
+			port_close((int)d->len);
+			free(d);
+		}
 	}
 	sock_flush(s);
 	memset(s, 0, sizeof(*s));
@@ -394,9 +591,19 @@ int port_poll(int timeout_ms)
 	for (i = 0; i < SIM_MAX_SOCKS; i++) {
 		struct sim_sock *s = &socks[i];
 
-		if (s->used && s->head && (s->events & PORT_EV_READ) &&
-		    s->h) {
-			s->h(i, PORT_EV_READ, s->arg);
+		unsigned ev = 0;
+
+		if (!s->used || !s->h) {
+			continue;
+		}
+		if ((s->events & PORT_EV_READ) && sim_readable(s)) {
+			ev |= PORT_EV_READ;
+		}
+		if ((s->events & PORT_EV_WRITE) && s->kind == SIM_STREAM) {
+			ev |= PORT_EV_WRITE; /* always room in memory */
+		}
+		if (ev) {
+			s->h(i, ev, s->arg);
 			delivered = 1;
 		}
 	}

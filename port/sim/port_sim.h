@@ -26,6 +26,12 @@ void sim_impair(unsigned loss_pct, unsigned dup_pct, unsigned reorder_pct,
 /** Set the wall clock (port_wall_s()) to s seconds since the epoch; it
  * moves on with the virtual time. */
 void sim_set_wall_s(int64_t s);
+/** A TCP connection from `from` (port 0: an ephemeral one) to a
+ * listener at `to`: *sock is the client end (port_send, port_recv,
+ * port_close), the server end waits for port_tcp_accept(). Streams are
+ * reliable and always writable. @return 0 or ECONNREFUSED. */
+int sim_tcp_connect(int *sock, const struct port_addr *from,
+		    const struct port_addr *to);
 /** Datagrams queued on watched sockets, i.e. work the loop still has. */
 unsigned sim_pending(void);
 /** Give the simulated host one more interface address (what a wildcard

@@ -406,11 +406,12 @@ void h_message(int sock, int n, const char *to, const char *token,
 		.branch = token, .rport = 1, .hdrs = extra, .body = body});
 }
 
-void h_answer(int sock, const char *req, int code)
+/* A response to req with code, LF line ends, without Content-Length. */
+static const char *answer_text(const char *req, int code)
 {
 	static const char *const copied[] = {"Via", "From", "To", "Call-ID",
 					     "CSeq"};
-	char out[8192];
+	static char out[8192];
 	size_t o, i;
 
 	o = (size_t)snprintf(out, sizeof(out), "SIP/2.0 %d Whatever\n", code);
@@ -423,7 +424,17 @@ void h_answer(int sock, const char *req, int code)
 				      !strcmp(copied[i], "To") ? ";tag=u" : "");
 		assert_true(o < sizeof(out));
 	}
-	h_send(sock, "%sContent-Length: 0\n\n", out);
+	return out;
+}
+
+void h_answer(int sock, const char *req, int code)
+{
+	h_send(sock, "%sContent-Length: 0\n\n", answer_text(req, code));
+}
+
+void h_answer_tcp(int sock, const char *req, int code)
+{
+	h_tcp_send(sock, "%sContent-Length: 0\n\n", answer_text(req, code));
 }
 
 const char *h_body(const char *msg)
@@ -431,4 +442,103 @@ const char *h_body(const char *msg)
 	const char *b = msg ? strstr(msg, "\r\n\r\n") : NULL;
 
 	return b ? b + 4 : "";
+}
+
+/* ------------------------------------------------------------------ TCP */
+
+static char tcp_in[65536];
+static size_t tcp_in_len;
+static char tcp_msg[65536];
+
+int h_tcp_client(int n)
+{
+	struct port_addr from, to;
+	char ip[32];
+	int sock;
+
+	snprintf(ip, sizeof(ip), "10.0.0.%d", n);
+	assert_int_equal(sd_addr_parse(&from, ip, 0), 0);
+	assert_int_equal(sd_addr_parse(&to, H_SERVER, 5060), 0);
+	assert_int_equal(sim_tcp_connect(&sock, &from, &to), 0);
+	tcp_in_len = 0;
+	return sock;
+}
+
+void h_tcp_send(int sock, const char *fmt, ...)
+{
+	static char raw[16384], out[16384];
+	size_t i, o = 0, sent;
+	int in_body = 0;
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	assert_true(n >= 0 && (size_t)n < sizeof(raw));
+	for (i = 0; raw[i]; i++) {
+		if (!in_body && raw[i] == '\n' && (i == 0 ||
+						   raw[i - 1] != '\r')) {
+			out[o++] = '\r';
+		}
+		out[o++] = raw[i];
+		if (!in_body && i >= 1 && raw[i] == '\n' &&
+		    raw[i - 1] == '\n') {
+			in_body = 1;
+		}
+	}
+	assert_int_equal(port_send(sock, out, o, &sent), 0);
+	assert_int_equal(sent, o);
+}
+
+/* Move what the server sent into tcp_in. */
+static void tcp_fill(int sock)
+{
+	size_t got = 0;
+
+	while (tcp_in_len < sizeof(tcp_in) - 1 &&
+	       !port_recv(sock, tcp_in + tcp_in_len,
+			  sizeof(tcp_in) - 1 - tcp_in_len, &got) && got) {
+		tcp_in_len += got;
+	}
+	tcp_in[tcp_in_len] = '\0';
+}
+
+const char *h_tcp_recv(int sock)
+{
+	const char *hend, *cl;
+	size_t hlen, len;
+
+	h_run(10);
+	tcp_fill(sock);
+	hend = memmem(tcp_in, tcp_in_len, "\r\n\r\n", 4);
+	if (!hend) {
+		return NULL;
+	}
+	hlen = (size_t)(hend - tcp_in) + 4;
+	cl = memmem(tcp_in, hlen, "\r\nContent-Length: ", 18);
+	len = hlen + (cl ? strtoul(cl + 18, NULL, 10) : 0);
+	if (len > tcp_in_len) {
+		return NULL;
+	}
+	memcpy(tcp_msg, tcp_in, len);
+	tcp_msg[len] = '\0';
+	memmove(tcp_in, tcp_in + len, tcp_in_len - len);
+	tcp_in_len -= len;
+	return tcp_msg;
+}
+
+const char *h_tcp_pending(void)
+{
+	tcp_in[tcp_in_len] = '\0';
+	return tcp_in;
+}
+
+int h_tcp_closed(int sock)
+{
+	char b[1];
+	size_t got = 1;
+
+	/* Nothing asked for: 0 only at the end of the stream. */
+	return port_recv(sock, b, 0, &got) == 0;
 }

@@ -95,12 +95,31 @@ void h_request(int sock, const struct h_req *r);
 /** h_request(), then h_wait(): the next datagram for sock, or NULL. */
 const char *h_request_wait(int sock, const struct h_req *r);
 
+/** A TCP connection from client n (10.0.0.<n>, an ephemeral port) to
+ * the server's TCP listener (start with H_TCP in the config). */
+int h_tcp_client(int n);
+/** Write text (LF line ends of the head become CRLF, as h_send()). */
+void h_tcp_send(int sock, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/** Run the loop 10 ms, then the next whole message the server sent on
+ * the connection (framed by Content-Length), or NULL. */
+const char *h_tcp_recv(int sock);
+/** Bytes the server sent that are not a message yet (e.g. a pong). */
+const char *h_tcp_pending(void);
+/** Has the server closed the connection? */
+int h_tcp_closed(int sock);
+
+/* The config line that adds the server's TCP listener. */
+#define H_TCP "config simpled 'main'\n\tlist listen 'tcp:" H_SERVER ":5060'\n"
+
 /** Send a MESSAGE from bob at client n to `to` (user@host) with extra
  * header lines (each ending in LF) and a text/plain body. */
 void h_message(int sock, int n, const char *to, const char *token,
 	       const char *extra, const char *body);
 /** Answer a request a client received with the given status. */
 void h_answer(int sock, const char *req, int code);
+/** The same on a TCP connection of h_tcp_client(). */
+void h_answer_tcp(int sock, const char *req, int code);
 /** Body of a message (after the blank line), or "". */
 const char *h_body(const char *msg);
 /** REGISTER user at client n with expires; returns the status. */
