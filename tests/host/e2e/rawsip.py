@@ -56,6 +56,29 @@ def tcp_read(s, n=1):
     return out
 
 
+def udp_and_tcp(with_tcp):
+    """A UDP socket on a free port, and a TCP listener on the same port
+    number when asked (retried until a number is free for both)."""
+    for _ in range(50):
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind(("127.0.0.1", 0))
+        u.settimeout(3)
+        if not with_tcp:
+            return u, None
+        t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            t.bind(("127.0.0.1", u.getsockname()[1]))
+        except OSError:
+            u.close()
+            t.close()
+            continue
+        t.listen(4)
+        t.settimeout(3)
+        return u, t
+    check(False, "no port free for both UDP and TCP")
+    return None, None
+
+
 def check(cond, what):
     if not cond:
         print(f"rawsip: {what}", file=sys.stderr)
@@ -176,16 +199,8 @@ def main():
         # refused there.
         body = "b" * 2000
         for user, with_tcp in (("tina", True), ("uma", False)):
-            u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            u.bind(("127.0.0.1", 0))
-            u.settimeout(3)
+            u, lsn = udp_and_tcp(with_tcp)
             cp = u.getsockname()[1]
-            lsn = None
-            if with_tcp:
-                lsn = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-                lsn.bind(("127.0.0.1", cp))
-                lsn.listen(4)
-                lsn.settimeout(3)
             u.sendto((f"REGISTER sip:{DOMAIN} SIP/2.0\r\n"
                       f"Via: SIP/2.0/UDP 127.0.0.1:{cp};branch=z9hG4bK{user}\r\n"
                       f"From: <sip:{user}@{DOMAIN}>;tag=a\r\n"
