@@ -57,15 +57,38 @@ static int addr_eq(const struct port_addr *a, const struct port_addr *b)
 	       memcmp(a->ip, b->ip, n) == 0;
 }
 
+/* A socket's queue: datagrams, waiting connections or stream chunks. */
+static void queue_append(struct sim_sock *s, struct dgram *d)
+{
+	d->next = NULL;
+	if (s->tail) {
+		s->tail->next = d;
+	} else {
+		s->head = d;
+	}
+	s->tail = d;
+}
+
+static struct dgram *queue_pop(struct sim_sock *s)
+{
+	struct dgram *d = s->head;
+
+	if (d) {
+		s->head = d->next;
+		if (!s->head) {
+			s->tail = NULL;
+		}
+	}
+	return d;
+}
+
 static void sock_flush(struct sim_sock *s)
 {
-	while (s->head) {
-		struct dgram *d = s->head;
+	struct dgram *d;
 
-		s->head = d->next;
+	while ((d = queue_pop(s))) {
 		free(d);
 	}
-	s->tail = NULL;
 }
 
 void sim_reset(uint32_t t)
@@ -119,13 +142,7 @@ static int enqueue(struct sim_sock *to, const struct port_addr *src,
 		to->head = d;
 		return 0;
 	}
-	d->next = NULL;
-	if (to->tail) {
-		to->tail->next = d;
-	} else {
-		to->head = d;
-	}
-	to->tail = d;
+	queue_append(to, d);
 	return 0;
 }
 
@@ -169,16 +186,10 @@ static int enqueue_stream(struct sim_sock *to, const void *buf, size_t len)
 	if (!d) {
 		return ENOMEM;
 	}
-	d->next = NULL;
 	d->src = to->peer;
 	d->len = len;
 	memcpy(d->data, buf, len);
-	if (to->tail) {
-		to->tail->next = d;
-	} else {
-		to->head = d;
-	}
-	to->tail = d;
+	queue_append(to, d);
 	return 0;
 }
 
@@ -349,13 +360,9 @@ int port_tcp_accept(int lsock, int *sock, struct port_addr *peer)
 	if (!l || l->kind != SIM_LISTEN) {
 		return EBADF;
 	}
-	d = l->head;
+	d = queue_pop(l);
 	if (!d) {
 		return EAGAIN;
-	}
-	l->head = d->next;
-	if (!l->head) {
-		l->tail = NULL;
 	}
 	*sock = (int)d->len;
 	*peer = d->src;
@@ -397,15 +404,9 @@ int sim_tcp_connect(int *sock, const struct port_addr *from,
 	socks[c].other = s;
 	socks[s].peer = src;
 	socks[s].other = c;
-	d->next = NULL;
 	d->src = src;
 	d->len = (size_t)s;
-	if (socks[l].tail) {
-		socks[l].tail->next = d;
-	} else {
-		socks[l].head = d;
-	}
-	socks[l].tail = d;
+	queue_append(&socks[l], d);
 	*sock = c;
 	return 0;
 }
@@ -472,13 +473,9 @@ int port_recvfrom(int sock, void *buf, size_t *len, struct port_addr *src)
 	if (!s) {
 		return EBADF;
 	}
-	d = s->head;
+	d = queue_pop(s);
 	if (!d) {
 		return EAGAIN;
-	}
-	s->head = d->next;
-	if (!s->head) {
-		s->tail = NULL;
 	}
 	*src = d->src;
 	if (d->len > *len) {
@@ -533,12 +530,8 @@ int port_recv(int sock, void *buf, size_t len, size_t *got)
 		*got += n;
 		s->off += n;
 		if (s->off == d->len) {
-			s->head = d->next;
-			if (!s->head) {
-				s->tail = NULL;
-			}
+			free(queue_pop(s));
 			s->off = 0;
-			free(d);
 		}
 	}
 	if (*got || s->other < 0) {
@@ -558,10 +551,9 @@ int port_close(int sock)
 		socks[s->other].other = -1; /* it reads EOF */
 	}
 	if (s->kind == SIM_LISTEN) {
-		while (s->head) { /* never accepted: close their ends */
-			struct dgram *d = s->head;
+		struct dgram *d;
 
-			s->head = d->next;
+		while ((d = queue_pop(s))) { /* never accepted: close ends */
 			port_close((int)d->len);
 			free(d);
 		}
