@@ -47,6 +47,13 @@ static void conn_close(struct tcp_conn *c)
 	pool_put(&sip_tcp_pool, c);
 }
 
+/* True when the connection in slot with generation gen is no longer c:
+ * a handler closed it (and the slot may hold a new one). */
+static int conn_gone(const struct tcp_conn *c, int slot, uint32_t gen)
+{
+	return conns[slot] != c || c->gen != gen;
+}
+
 static void conn_idle(void *arg)
 {
 	struct tcp_conn *c = arg;
@@ -92,8 +99,9 @@ static void conn_rearm(struct tcp_conn *c)
 
 static void conn_event(int sock, unsigned ev, void *arg);
 
+/* A connection the peer made (accepted) or one we are making. */
 static struct tcp_conn *conn_new(int sock, int lidx,
-				 const struct port_addr *peer)
+				 const struct port_addr *peer, int accepted)
 {
 	struct tcp_conn *c;
 	int i;
@@ -110,6 +118,8 @@ static struct tcp_conn *conn_new(int sock, int lidx,
 	c->gen = ++conn_gen;
 	c->lidx = lidx;
 	c->peer = *peer;
+	c->accepted = accepted;
+	c->connecting = !accepted;
 	conns[i] = c;
 	conn_touch(c);
 	return c;
@@ -176,12 +186,12 @@ static int conn_frame(struct tcp_conn *c)
 				sip_core_refuse_head(c->rx, fr.hlen, &f,
 						     fr.code, fr.reason);
 			}
-			return conns[f.conn] != c || c->gen != f.gen ?
-			       ECANCELED : EBADMSG;
+			return conn_gone(c, f.conn, f.gen) ? ECANCELED :
+			       EBADMSG;
 		case SIP_FRAME_REFUSE:
 			sip_core_refuse_head(c->rx, fr.hlen, &f, fr.code,
 					     fr.reason);
-			if (conns[f.conn] != c || c->gen != f.gen) {
+			if (conn_gone(c, f.conn, f.gen)) {
 				return ECANCELED; /* closed while answering */
 			}
 			conn_consume(c, fr.hlen);
@@ -194,7 +204,7 @@ static int conn_frame(struct tcp_conn *c)
 		c->partial = 0;
 		sip_core_recv(c->rx, fr.len, &f);
 		/* The handler may have closed this connection. */
-		if (conns[f.conn] != c || c->gen != f.gen) {
+		if (conn_gone(c, f.conn, f.gen)) {
 			return ECANCELED;
 		}
 		conn_consume(c, fr.len);
@@ -264,7 +274,7 @@ static void conn_event(int sock, unsigned ev, void *arg)
 	}
 	return;
 close:
-	if (conns[slot] == c && c->gen == gen) {
+	if (!conn_gone(c, slot, gen)) {
 		struct port_addr peer = c->peer;
 
 		conn_close(c);
@@ -329,15 +339,13 @@ void sip_tp_tcp_accept(int sock, unsigned ev, void *arg)
 			    pool_size(&sip_tcp_pool)) {
 				evict_waiting();
 			}
-			c = conn_new(csock, lidx, &peer);
+			c = conn_new(csock, lidx, &peer, 1);
 		}
 		if (!c) {
 			stat_inc(sip_stat_tcp_refused);
 			port_close(csock);
 			continue;
 		}
-		c->accepted = 1;
-		conn_touch(c);
 		stat_inc(sip_stat_tcp_accepted);
 		port_watch(csock, PORT_EV_READ, conn_event, c);
 	}
@@ -388,12 +396,11 @@ int sip_tp_tcp_send(const struct sip_flow *f, const char *buf, size_t len)
 		if (err) {
 			return err;
 		}
-		c = conn_new(sock, lidx, &f->peer);
+		c = conn_new(sock, lidx, &f->peer, 0);
 		if (!c) {
 			port_close(sock);
 			return ENOMEM;
 		}
-		c->connecting = 1;
 		tmr_start(&c->idle, CONFIG_SIMPLED_TCP_CONNECT_S * 1000u,
 			  conn_idle, c);
 		err = conn_queue(c, buf, len);
