@@ -26,9 +26,6 @@ static const char *const table_names[T__COUNT] = {
 	"meta", "msg",
 	"pres_doc", "pres_sub", "pres_rule", "imc_room", "imc_member",
 };
-/* Tables of older schemas, opened only to migrate them. */
-#define STORE_OLD_TABLES 4
-
 /* Part of the map never filled by new records, so that deletes (which
  * copy pages on write) still work in a full store. */
 #define STORE_HEADROOM_PCT 10
@@ -275,12 +272,6 @@ uint64_t store_get_be64(const uint8_t *p)
 	return v;
 }
 
-/* Times are stored offset so that negative values still sort. */
-uint64_t store_time_key(int64_t t)
-{
-	return (uint64_t)t ^ (UINT64_C(1) << 63);
-}
-
 /* The schema this store was written with; a new store gets ours, an
  * older one is migrated (in the open group, committed by the caller). */
 static int check_schema(void)
@@ -338,7 +329,7 @@ int store_open(const char *dir, size_t map_size)
 	rc = mdb_env_create(&store_env);
 	if (!rc) {
 		rc = mdb_env_set_maxdbs(store_env,
-					T__COUNT + STORE_OLD_TABLES);
+					T__COUNT + STORE_V1_TABLES);
 	}
 	if (!rc) {
 		rc = mdb_env_set_mapsize(store_env, map_size);

@@ -385,14 +385,12 @@ static int change_begin(struct msg_change *c, const char *owner,
 int store_msg_del(const char *owner, uint64_t id)
 {
 	struct msg_change c;
-	MDB_val k = {8, c.key};
 	int rc = change_begin(&c, owner, id);
 
 	if (rc) {
 		return rc;
 	}
-	rc = mdb_del(c.t, store_dbi[T_MSG], &k, NULL);
-	rc = store_txn_end(c.t, rc == MDB_NOTFOUND ? 0 : store_map_err(rc));
+	rc = store_txn_end(c.t, store_del(c.t, T_MSG, c.key, 8));
 	if (!rc) {
 		index_del(c.o, c.e, c.prev);
 	}
@@ -576,8 +574,8 @@ int64_t store_msg_next_due(void)
 
 int store_msg_migrate_v1(MDB_txn *t, unsigned *kept)
 {
-	static const char *const old[] = {"msg_owner", "msg_exp",
-					  "msg_send"};
+	static const char *const old[STORE_V1_TABLES] = {
+		"msg_owner", "msg_exp", "msg_send"};
 	MDB_dbi dbi;
 	MDB_stat st;
 	unsigned i;
@@ -585,7 +583,7 @@ int store_msg_migrate_v1(MDB_txn *t, unsigned *kept)
 
 	/* Schema 1 had the same records under the same keys, plus three
 	 * index tables on disk that the index in memory replaces. */
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < STORE_V1_TABLES; i++) {
 		rc = mdb_dbi_open(t, old[i], 0, &dbi);
 		if (rc == MDB_NOTFOUND) {
 			continue;
