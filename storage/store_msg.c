@@ -47,11 +47,13 @@ struct msg_owner {
 	UT_hash_handle hh;
 	struct msg_entry *head, *tail;
 	unsigned count;
+	unsigned reminders;	/* entries with a send_at */
 	char name[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
 };
 
 static struct msg_owner *owners;
 static unsigned total;
+static unsigned reminders;	/* of all owners: the due scans skip work */
 static uint64_t next_id;
 
 static int msg_decode(const MDB_val *k, const MDB_val *v,
@@ -136,6 +138,15 @@ static void owner_drop(struct msg_owner *o)
 
 /* Index a message at the end of its owner's list (ids only grow).
  * @return 0 or ENOSPC (a pool is full). */
+/* Count a reminder in (delta 1) or out (-1) of o; no send_at, none. */
+static void reminder_count(struct msg_owner *o, int64_t send_at, int delta)
+{
+	if (send_at) {
+		o->reminders += (unsigned)delta;
+		reminders += (unsigned)delta;
+	}
+}
+
 static int index_add(const char *owner, uint64_t id, int64_t expires,
 		     int64_t send_at)
 {
@@ -156,6 +167,7 @@ static int index_add(const char *owner, uint64_t id, int64_t expires,
 	e->id = id;
 	e->expires = expires;
 	e->send_at = send_at;
+	reminder_count(o, send_at, 1);
 	if (o->tail) {
 		o->tail->next = e;
 	} else {
@@ -191,6 +203,7 @@ static void index_del(struct msg_owner *o, struct msg_entry *e,
 	if (o->tail == e) {
 		o->tail = prev;
 	}
+	reminder_count(o, e->send_at, -1);
 	pool_put(&store_msg_pool, e);
 	total--;
 	if (!--o->count) {
@@ -212,6 +225,7 @@ static void index_drop(void)
 		owner_drop(o);
 	}
 	total = 0;
+	reminders = 0;
 }
 
 /* Rebuild the index and the next id from the table (in id order, so
@@ -425,6 +439,8 @@ int store_msg_update(const char *owner, uint64_t id, uint32_t tries,
 	}
 	rc = store_txn_end(c.t, rc);
 	if (!rc) {
+		reminder_count(c.o, c.e->send_at, -1);
+		reminder_count(c.o, send_at, 1);
 		c.e->send_at = send_at;
 	}
 	return rc;
@@ -534,14 +550,21 @@ int store_msg_due(int64_t now, unsigned max, store_msg_h *h, void *arg)
 	struct msg_owner *o, *tmp;
 	unsigned found = 0;
 	MDB_txn *t;
-	int rc = store_txn_begin(&t, MDB_RDONLY);
+	int rc;
 
+	if (!reminders) {
+		return 0;
+	}
+	rc = store_txn_begin(&t, MDB_RDONLY);
 	if (rc) {
 		return rc;
 	}
 	HASH_ITER(hh, owners, o, tmp) {
 		struct msg_entry *e;
 
+		if (!o->reminders) {
+			continue;
+		}
 		for (e = o->head; e && found < max; e = e->next) {
 			if (e->send_at && e->send_at <= now) {
 				visit(t, e, h, arg);
@@ -558,9 +581,15 @@ int64_t store_msg_next_due(void)
 	struct msg_owner *o, *tmp;
 	int64_t when = 0;
 
+	if (!reminders) {
+		return 0;
+	}
 	HASH_ITER(hh, owners, o, tmp) {
 		struct msg_entry *e;
 
+		if (!o->reminders) {
+			continue;
+		}
 		for (e = o->head; e; e = e->next) {
 			if (e->send_at && (!when || e->send_at < when)) {
 				when = e->send_at;

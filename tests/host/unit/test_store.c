@@ -125,6 +125,21 @@ static void test_expiry_and_reminders(void **state)
 	/* Clearing the send time takes it out of the reminder index. */
 	assert_int_equal(store_msg_update("a@x", r, 2, 0), 0);
 	assert_int_equal(store_msg_next_due(), 0);
+	memset(&s, 0, sizeof(s));
+	store_msg_due(500, 64, collect, &s);
+	assert_int_equal(s.n, 0);
+	/* Setting one puts it back; another owner's is found beside it;
+	 * a deleted message's is gone. */
+	assert_int_equal(store_msg_update("a@x", r, 3, 700), 0);
+	put("b@x", "b's", 9000, 600, 0);
+	assert_int_equal(store_msg_next_due(), 600);
+	store_msg_due(700, 64, collect, &s);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(store_msg_del("a@x", r), 0);
+	assert_int_equal(store_msg_next_due(), 600);
+	store_close();
+	assert_int_equal(store_open(dir, 1u << 20), 0);
+	assert_int_equal(store_msg_next_due(), 600);
 	store_close();
 }
 
