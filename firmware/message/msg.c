@@ -102,7 +102,7 @@ static void relay_answer(struct msg_relay *r)
 	/* Every contact of a local user failed as if unreachable: keep the
 	 * message for later (msilo). A decline (4xx but 408/480, 6xx) is
 	 * the user's answer and goes back as it is. */
-	if (r->aor[0] && (code == 408 || code == 480 || code / 100 == 5)) {
+	if (r->aor[0] && msg_unreachable(code)) {
 		stat_inc(msg_stat_failed);
 		keep_or_480(r->st, r->req, r->aor);
 		r->st = NULL;
@@ -210,7 +210,7 @@ static void on_message(struct sip_stx *st, const struct sip_msg *req)
 	char aor[CONFIG_SIMPLED_MAX_URI_LEN];
 	struct msg_in in = {st, req};
 	uint32_t breadth = MSG_MAX_BREADTH;
-	unsigned n;
+	unsigned n = 1; /* bindings of a local user; a proxied one: 1 */
 	int err;
 
 	if (hook_run(&claims, &in)) {
@@ -233,7 +233,7 @@ static void on_message(struct sip_stx *st, const struct sip_msg *req)
 		return;
 	}
 #endif
-	if (!err && !reg_lookup(aor, NULL, NULL)) {
+	if (!err && !(n = reg_lookup(aor, NULL, NULL))) {
 		stat_inc(msg_stat_no_binding);
 		keep_or_480(st, req, aor);
 		return;
@@ -245,7 +245,6 @@ static void on_message(struct sip_stx *st, const struct sip_msg *req)
 	}
 	/* RFC 5393: the branches share the request's Max-Breadth (60 when
 	 * it has none); none may be sent with 0. */
-	n = err ? 1 : reg_lookup(aor, NULL, NULL);
 	if (n > CONFIG_SIMPLED_MAX_FORKS) {
 		n = CONFIG_SIMPLED_MAX_FORKS;
 	}

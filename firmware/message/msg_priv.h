@@ -2,6 +2,14 @@
 #ifndef MSG_PRIV_H
 #define MSG_PRIV_H
 
+/* A final answer that means the user could not be reached (no answer,
+ * unavailable, a server failure), not that they declined: the message is
+ * kept for later. */
+static inline int msg_unreachable(int code)
+{
+	return code == 408 || code == 480 || code / 100 == 5;
+}
+
 /* msg_send.c: free what is still waiting for answers (at stop). */
 void msg_send_stop(void);
 

@@ -102,7 +102,7 @@ static void on_member_answer(int code, const struct sip_msg *resp, void *arg)
 	(void)resp;
 	if (code >= 200 && code < 300) {
 		fb->delivered = 1;
-	} else if (code == 408 || code == 480 || code / 100 == 5) {
+	} else if (msg_unreachable(code)) {
 		fb->unreachable = 1;
 	}
 	if (!--fb->pending) {
