@@ -113,12 +113,16 @@ void sd_addr_str(const struct port_addr *a, char *buf, size_t size)
 	}
 }
 
-int sd_addr_eq(const struct port_addr *a, const struct port_addr *b)
+int sd_addr_ip_eq(const struct port_addr *a, const struct port_addr *b)
 {
 	size_t n = a->family == PORT_AF_INET6 ? 16 : 4;
 
-	return a->family == b->family && a->port == b->port &&
-	       !memcmp(a->ip, b->ip, n);
+	return a->family == b->family && !memcmp(a->ip, b->ip, n);
+}
+
+int sd_addr_eq(const struct port_addr *a, const struct port_addr *b)
+{
+	return a->port == b->port && sd_addr_ip_eq(a, b);
 }
 
 void sd_buf_init(struct sd_buf *b, char *p, size_t size)

@@ -37,6 +37,8 @@ int sd_addr_parse(struct port_addr *a, const char *ip, uint16_t port);
 void sd_addr_ip_str(const struct port_addr *a, char *buf, size_t size);
 /** "1.2.3.4:5060" or "[::1]:5060". */
 void sd_addr_str(const struct port_addr *a, char *buf, size_t size);
+/** Same family and IP (and, for sd_addr_eq, port). */
+int sd_addr_ip_eq(const struct port_addr *a, const struct port_addr *b);
 int sd_addr_eq(const struct port_addr *a, const struct port_addr *b);
 
 /** A bounded text writer; overflow is sticky and reported at the end. */

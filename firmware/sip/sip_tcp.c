@@ -292,8 +292,7 @@ static unsigned conns_from(const struct port_addr *peer)
 
 	for (i = 0; i < CONFIG_SIMPLED_MAX_TCP_CONNS; i++) {
 		if (conns[i] && conns[i]->accepted &&
-		    !memcmp(conns[i]->peer.ip, peer->ip, sizeof(peer->ip)) &&
-		    conns[i]->peer.family == peer->family) {
+		    sd_addr_ip_eq(&conns[i]->peer, peer)) {
 			n++;
 		}
 	}

@@ -211,12 +211,6 @@ void sip_tp_sent_by(const struct sip_flow *f, char *buf, size_t size,
 	}
 }
 
-static int ip_eq(const struct port_addr *x, const struct port_addr *y)
-{
-	return x->family == y->family &&
-	       !memcmp(x->ip, y->ip, x->family == PORT_AF_INET6 ? 16 : 4);
-}
-
 static int is_loopback(const struct port_addr *a)
 {
 	static const uint8_t lo6[16] = {[15] = 1};
@@ -227,17 +221,23 @@ static int is_loopback(const struct port_addr *a)
 	return !memcmp(a->ip, lo6, sizeof(lo6));
 }
 
-/* An address of the host: one we listen on, or one the port knows. */
-static int is_host_ip(const struct port_addr *a)
+/* An IP address one of our listeners is bound to. */
+static int listens_on_ip(const struct port_addr *a)
 {
 	unsigned i;
 
 	for (i = 0; i < n_listeners; i++) {
-		if (ip_eq(&listeners[i].addr, a)) {
+		if (sd_addr_ip_eq(&listeners[i].addr, a)) {
 			return 1;
 		}
 	}
-	return port_addr_is_local(a);
+	return 0;
+}
+
+/* An address of the host: one we listen on, or one the port knows. */
+static int is_host_ip(const struct port_addr *a)
+{
+	return listens_on_ip(a) || port_addr_is_local(a);
 }
 
 int sip_is_own_address(const struct port_addr *a)
@@ -262,7 +262,7 @@ int sip_is_own_address(const struct port_addr *a)
 		if (l->port != x.port) {
 			continue;
 		}
-		if (is_loopback(&x) || ip_eq(l, &x)) {
+		if (is_loopback(&x) || sd_addr_ip_eq(l, &x)) {
 			return 1;
 		}
 		if (l->family == x.family && is_unspecified(l)) {
@@ -280,20 +280,11 @@ int sip_is_own_address(const struct port_addr *a)
 int sip_tp_is_local_ip(struct sd_pl host)
 {
 	struct sip_addr a;
-	unsigned faults, i;
+	unsigned faults;
 
 	if (sip_addr_parse(&a, sd_pl(NULL, 0), host, sd_pl(NULL, 0), 0,
 			   &faults)) {
 		return 0;
 	}
-	for (i = 0; i < n_listeners; i++) {
-		const struct port_addr *l = &listeners[i].addr;
-
-		if (l->family == a.addr.family &&
-		    !memcmp(l->ip, a.addr.ip,
-			    l->family == PORT_AF_INET6 ? 16 : 4)) {
-			return 1;
-		}
-	}
-	return 0;
+	return listens_on_ip(&a.addr);
 }

@@ -341,8 +341,7 @@ int port_recv_error(int sock, void *buf, size_t *len, struct port_addr *dst)
 	mh.msg_controllen = sizeof(ctl);
 	n = recvmsg(sock, &mh, MSG_ERRQUEUE | MSG_DONTWAIT);
 	if (n < 0) {
-		return errno == EAGAIN || errno == EWOULDBLOCK ? EAGAIN :
-		       errno;
+		return sock_errno();
 	}
 	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 		struct sock_extended_err ee;
