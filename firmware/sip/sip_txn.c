@@ -361,15 +361,16 @@ static int stx_send(struct sip_stx *st, int final)
 	return err;
 }
 
-/* Check the arguments of an answer and build it. @return 0 or EINVAL. */
-static int reply_build(struct sip_stx *st, int code, int lowest,
+/* Check the arguments of an answer and build it; *code becomes the code
+ * written (500 for one too large). @return 0 or EINVAL. */
+static int reply_build(struct sip_stx *st, int *code, int lowest,
 		       const char *reason, const char *hdrs,
 		       const char *ctype, const char *body, size_t blen)
 {
-	if (!st || !st->req || code < lowest || code > 699) {
+	if (!st || !st->req || *code < lowest || *code > 699) {
 		return EINVAL;
 	}
-	stx_build(st, code, reason, hdrs, ctype, body, blen);
+	*code = stx_build(st, *code, reason, hdrs, ctype, body, blen);
 	return 0;
 }
 
@@ -377,7 +378,7 @@ int sip_reply(struct sip_stx *st, int code, const char *reason,
 	      const char *hdrs, const char *ctype, const char *body,
 	      size_t blen)
 {
-	int err = reply_build(st, code, 100, reason, hdrs, ctype, body, blen);
+	int err = reply_build(st, &code, 100, reason, hdrs, ctype, body, blen);
 
 	return err ? err : stx_send(st, code >= 200);
 }
@@ -386,7 +387,7 @@ int sip_reply_hold(struct sip_stx *st, int code, const char *reason,
 		   const char *hdrs, const char *ctype, const char *body,
 		   size_t blen)
 {
-	int err = reply_build(st, code, 200, reason, hdrs, ctype, body, blen);
+	int err = reply_build(st, &code, 200, reason, hdrs, ctype, body, blen);
 
 	if (err) {
 		return err;
