@@ -235,13 +235,11 @@ void sip_core_refuse_head(const char *hdrs, size_t len,
 		}
 		return;
 	}
-	if (sd_pl_casecmp(m->method, "ACK")) {
-		if (code == 400) {
-			stat_inc(sip_stat_bad_requests);
-		}
-		sip_reply_stateless(m, code, reason, NULL);
+	if (!sd_pl_casecmp(m->method, "ACK")) {
+		sip_msg_free(m); /* an ACK is never answered */
+		return;
 	}
-	sip_msg_free(m);
+	refuse(m, code, reason);
 }
 
 const char *sip_cfg_domain(void)
