@@ -126,17 +126,28 @@ static int chance(unsigned pct)
 	return rnd % 100 < pct;
 }
 
+/* A queue entry holding a copy of len bytes from src (NULL: no memory). */
+static struct dgram *dgram_new(const struct port_addr *src, const void *buf,
+			       size_t len)
+{
+	struct dgram *d = malloc(sizeof(*d) + len);
+
+	if (d) {
+		d->src = *src;
+		d->len = len;
+		memcpy(d->data, buf, len);
+	}
+	return d;
+}
+
 static int enqueue(struct sim_sock *to, const struct port_addr *src,
 		   const void *buf, size_t len)
 {
-	struct dgram *d = malloc(sizeof(*d) + len);
+	struct dgram *d = dgram_new(src, buf, len);
 
 	if (!d) {
 		return ENOMEM;
 	}
-	d->src = *src;
-	d->len = len;
-	memcpy(d->data, buf, len);
 	if (to->head && chance(reorder)) {
 		d->next = to->head; /* overtakes what is queued */
 		to->head = d;
@@ -181,14 +192,11 @@ static int sim_readable(const struct sim_sock *s)
 
 static int enqueue_stream(struct sim_sock *to, const void *buf, size_t len)
 {
-	struct dgram *d = malloc(sizeof(*d) + len);
+	struct dgram *d = dgram_new(&to->peer, buf, len);
 
 	if (!d) {
 		return ENOMEM;
 	}
-	d->src = to->peer;
-	d->len = len;
-	memcpy(d->data, buf, len);
 	queue_append(to, d);
 	return 0;
 }
@@ -298,26 +306,18 @@ static struct sim_sock *sock_get(int sock)
 	return &socks[sock];
 }
 
-int port_udp_open(int *sock, const struct port_addr *bind)
+/* The socket of kind bound to a (-1: none). */
+static int sock_find(enum sim_kind kind, const struct port_addr *a)
 {
 	int i;
 
 	for (i = 0; i < SIM_MAX_SOCKS; i++) {
-		if (socks[i].used && socks[i].kind == SIM_UDP &&
-		    addr_eq(&socks[i].addr, bind)) {
-			return EADDRINUSE;
+		if (socks[i].used && socks[i].kind == kind &&
+		    addr_eq(&socks[i].addr, a)) {
+			return i;
 		}
 	}
-	for (i = 0; i < SIM_MAX_SOCKS; i++) {
-		if (!socks[i].used) {
-			memset(&socks[i], 0, sizeof(socks[i]));
-			socks[i].used = 1;
-			socks[i].addr = *bind;
-			*sock = i;
-			return 0;
-		}
-	}
-	return EMFILE;
+	return -1;
 }
 
 static int sock_new(int *sock, enum sim_kind kind,
@@ -339,15 +339,18 @@ static int sock_new(int *sock, enum sim_kind kind,
 	return EMFILE;
 }
 
+int port_udp_open(int *sock, const struct port_addr *bind)
+{
+	if (sock_find(SIM_UDP, bind) >= 0) {
+		return EADDRINUSE;
+	}
+	return sock_new(sock, SIM_UDP, bind);
+}
+
 int port_tcp_listen(int *sock, const struct port_addr *bind)
 {
-	int i;
-
-	for (i = 0; i < SIM_MAX_SOCKS; i++) {
-		if (socks[i].used && socks[i].kind == SIM_LISTEN &&
-		    addr_eq(&socks[i].addr, bind)) {
-			return EADDRINUSE;
-		}
+	if (sock_find(SIM_LISTEN, bind) >= 0) {
+		return EADDRINUSE;
 	}
 	return sock_new(sock, SIM_LISTEN, bind);
 }
@@ -376,15 +379,9 @@ int sim_tcp_connect(int *sock, const struct port_addr *from,
 	static uint16_t ephemeral = 40000;
 	struct port_addr src = *from;
 	struct dgram *d;
-	int l, c, s;
+	int l = sock_find(SIM_LISTEN, to), c, s;
 
-	for (l = 0; l < SIM_MAX_SOCKS; l++) {
-		if (socks[l].used && socks[l].kind == SIM_LISTEN &&
-		    addr_eq(&socks[l].addr, to)) {
-			break;
-		}
-	}
-	if (l == SIM_MAX_SOCKS) {
+	if (l < 0) {
 		return ECONNREFUSED;
 	}
 	if (!src.port) {
@@ -441,13 +438,8 @@ int port_sendto(int sock, const void *buf, size_t len,
 	if (!s) {
 		return EBADF;
 	}
-	for (i = 0; i < SIM_MAX_SOCKS; i++) {
-		if (socks[i].used && socks[i].kind == SIM_UDP &&
-		    addr_eq(&socks[i].addr, dst)) {
-			break;
-		}
-	}
-	if (i == SIM_MAX_SOCKS || chance(loss)) {
+	i = sock_find(SIM_UDP, dst);
+	if (i < 0 || chance(loss)) {
 		return 0; /* nobody listens, or the network lost it */
 	}
 	if (chance(dup) && enqueue(&socks[i], &s->addr, buf, len)) {
