@@ -401,6 +401,14 @@ static int instance_eq(const char *xs, const char *ys)
 	return 1;
 }
 
+/* RFC 5626, when either contact has a +sip.instance: one binding per
+ * instance and reg-id, never the same as a contact without one. */
+static int instance_same(const char *xi, uint32_t xr, const char *yi,
+			 uint32_t yr)
+{
+	return xi[0] && yi[0] && xr == yr && instance_eq(xi, yi);
+}
+
 /* Is the stored binding b the request's contact x? ENOMEM when its URI
  * could not be parsed again within the budget. */
 static int binding_is(const struct reg_binding *b,
@@ -411,9 +419,8 @@ static int binding_is(const struct reg_binding *b,
 	int eq = 0;
 
 	if (x->instance[0] || b->instance[0]) {
-		return x->instance[0] && b->instance[0] &&
-		       x->reg_id == b->reg_id &&
-		       instance_eq(x->instance, b->instance);
+		return instance_same(x->instance, x->reg_id, b->instance,
+				     b->reg_id);
 	}
 	if (b->uri_hash != x->uri_hash) {
 		return 0;
@@ -459,9 +466,8 @@ static int contact_same(const struct reg_contact_req *x,
 		return 1;
 	}
 	if (x->instance[0] || y->instance[0]) {
-		return x->instance[0] && y->instance[0] &&
-		       x->reg_id == y->reg_id &&
-		       instance_eq(x->instance, y->instance);
+		return instance_same(x->instance, x->reg_id, y->instance,
+				     y->reg_id);
 	}
 	return uri_eq(x->url, y->url);
 }
