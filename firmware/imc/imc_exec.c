@@ -122,6 +122,7 @@ static int run_create(struct imc_room **rp, const char *room, int priv,
 		      const char *sender)
 {
 	struct imc_room *r = *rp;
+	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
 
 	if (r) {
 		if (imc_cfg.check_on_create) {
@@ -139,8 +140,9 @@ static int run_create(struct imc_room **rp, const char *room, int priv,
 		return 503;
 	}
 	*rp = r;
-	imc_say("Room %s created (%s); its address is sip:%s@%s.", r->name,
-		priv ? "private" : "public", r->name, imc_rooms_domain());
+	imc_room_uri(r->name, uri, sizeof(uri));
+	imc_say("Room %s created (%s); its address is %s.", r->name,
+		priv ? "private" : "public", uri);
 	return 200;
 }
 

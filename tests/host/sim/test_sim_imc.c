@@ -104,7 +104,8 @@ static void test_rooms_roles_and_fanout(void **state)
 	(void)state;
 	start(NULL);
 	assert_int_equal(say(2, "alice", "chat", "#create lobby"), 200);
-	assert_non_null(strstr(h_body(resp), "Room lobby created (public)"));
+	assert_non_null(strstr(h_body(resp), "Room lobby created (public); its "
+				"address is sip:lobby@" D "."));
 	assert_int_equal(imc_room_count(), 1);
 	assert_int_equal(say(3, "bob", "lobby", "#join"), 200);
 	assert_non_null(strstr(h_body(resp), "You joined lobby (2 members)"));
