@@ -54,7 +54,6 @@ static void changed(const char *owner)
 	hook_run(&observers, &ch);
 }
 static struct dump *dumps;
-static int store_ok;
 static struct tmr tick_tmr, due_tmr;
 static unsigned ticks;
 static char body_buf[CONFIG_SIMPLED_MAX_MSG_SIZE];
@@ -92,7 +91,7 @@ static const struct cfg_sect offline_sect = {
 
 unsigned offline_count(const char *owner)
 {
-	return store_ok ? store_msg_count(owner) : 0;
+	return store_is_open() ? store_msg_count(owner) : 0;
 }
 
 /* ------------------------------------------------------------- delivery */
@@ -264,7 +263,7 @@ static void dump_next(struct dump *d)
 	p.now = port_wall_s();
 	p.d = d;
 	p.to = &to;
-	if (store_ok) {
+	if (store_is_open()) {
 		reg_lookup(d->owner, first_taker, &to);
 		if (to.found) {
 			store_msg_list(d->owner, send_one, &p);
@@ -286,7 +285,7 @@ static int on_reg_change(void *ev, void *arg)
 
 	(void)arg;
 	if ((ch->ev == REG_ADDED || ch->ev == REG_REFRESHED) &&
-	    ch->c->accepts_message && store_ok) {
+	    ch->c->accepts_message && store_is_open()) {
 		dump_kick(ch->aor);
 	}
 	return 0;
@@ -332,7 +331,7 @@ static void due_fire(void *arg)
  * dump stays in the index and is found again a tick later. */
 static void arm_due(void)
 {
-	int64_t next = store_ok ? store_msg_next_due() : 0;
+	int64_t next = store_is_open() ? store_msg_next_due() : 0;
 	int64_t now = port_wall_s();
 	int64_t wait;
 
@@ -360,7 +359,8 @@ static void tick(void *arg)
 	unsigned n = 0, i;
 
 	(void)arg;
-	if (store_ok && ++ticks % (unsigned)offline_cfg.clean_period == 0) {
+	if (store_is_open() &&
+	    ++ticks % (unsigned)offline_cfg.clean_period == 0) {
 		gone.n = 0;
 		store_msg_expire(port_wall_s(), OFFLINE_BATCH, count_expired,
 				 &gone, &n);
@@ -475,7 +475,7 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 	uint32_t v;
 	int err;
 
-	if (!store_ok) {
+	if (!store_is_open()) {
 		answer_refused(st, EIO);
 		return;
 	}
@@ -558,7 +558,7 @@ int offline_put(const char *owner, const char *from, const char *to,
 	struct store_msg m;
 	int err;
 
-	if (!store_ok) {
+	if (!store_is_open()) {
 		return ENODEV;
 	}
 	if (offline_cfg.max_messages &&
@@ -587,7 +587,7 @@ int offline_put(const char *owner, const char *from, const char *to,
 
 void offline_kick(const char *owner)
 {
-	if (store_ok && store_msg_count(owner)) {
+	if (store_is_open() && store_msg_count(owner)) {
 		dump_kick(owner);
 	}
 }
@@ -600,8 +600,7 @@ static int offline_start(void)
 	if (err) {
 		return err;
 	}
-	store_ok = store_is_open();
-	if (!store_ok) {
+	if (!store_is_open()) {
 		LOG_ERR("offline messages unavailable: no store");
 	}
 	err = reg_observe(on_reg_change, NULL);
@@ -625,7 +624,6 @@ static void offline_stop(void)
 		dump_free(d);
 	}
 	hook_clear(&observers);
-	store_ok = 0;
 }
 
 #define MOD_DEF "offline.def"
