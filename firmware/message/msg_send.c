@@ -38,13 +38,9 @@ static void keep(const char *user, const char *from, const char *to,
 }
 
 struct deliver {
-	const char *from;
+	const struct msg_out *m;
+	const char *from;	/* m's users as name-addrs */
 	const char *to;
-	const char *ctype;
-	const char *body;
-	size_t blen;
-	const char *hdrs;
-	unsigned long *sent_stat;
 	unsigned sent;
 	struct fallback *fb;	/* offline fallback, or NULL */
 };
@@ -146,18 +142,18 @@ static void send_to_contact(const struct reg_contact *c, void *arg)
 	r.ruri = c->uri;
 	r.from = d->from;
 	r.to = d->to;
-	r.hdrs = d->hdrs;
-	r.ctype = d->ctype;
-	r.body = d->body;
-	r.blen = d->blen;
+	r.hdrs = d->m->hdrs;
+	r.ctype = d->m->ctype;
+	r.body = d->m->body;
+	r.blen = d->m->blen;
 	if (d->fb) {
 		d->fb->pending++;
 	}
 	if (!sip_request_send(&r, c->flow, d->fb ? on_member_answer : NULL,
 			      d->fb)) {
 		d->sent++;
-		if (d->sent_stat) {
-			stat_inc(*d->sent_stat);
+		if (d->m->sent_stat) {
+			stat_inc(*d->m->sent_stat);
 		}
 	} else if (d->fb) {
 		d->fb->pending--;
@@ -175,13 +171,9 @@ void msg_send(const struct msg_out *m)
 	snprintf(from, sizeof(from), "<%s>", m->from_uri);
 	snprintf(to, sizeof(to), "<sip:%s>", user);
 	memset(&d, 0, sizeof(d));
+	d.m = m;
 	d.from = from;
 	d.to = to;
-	d.ctype = m->ctype;
-	d.body = m->body;
-	d.blen = m->blen;
-	d.hdrs = m->hdrs;
-	d.sent_stat = m->sent_stat;
 	if (m->keep && reg_lookup(user, NULL, NULL)) {
 		d.fb = fallback_new(user, from, m->ctype, m->body, m->blen);
 		if (d.fb) {
