@@ -150,23 +150,22 @@ unsigned sip_txn_count(void)
 	return n_stx + n_ctx;
 }
 
-/* Hex characters of the seed every branch of this process starts with. */
+/* What every branch of this process starts with: z9hG4bK and hex
+ * characters of a seed drawn at start. */
 #define BRANCH_SEED_LEN 8
-static char branch_seed[BRANCH_SEED_LEN + 1];
+#define BRANCH_MARK_LEN (7 + BRANCH_SEED_LEN)
+static char branch_mark[BRANCH_MARK_LEN + 1] = "z9hG4bK";
 
 int sip_txn_sent_by_us(const struct sip_msg *m)
 {
-	char mark[7 + BRANCH_SEED_LEN + 1];
 	unsigned i;
 
-	memcpy(mark, "z9hG4bK", 7);
-	memcpy(mark + 7, branch_seed, BRANCH_SEED_LEN);
-	mark[sizeof(mark) - 1] = '\0';
 	for (i = 0; i < m->nhdrs; i++) {
 		const struct sip_hdr *h = &m->hdrs[i];
 
 		if (h->id == SIP_HDR_VIA &&
-		    memmem(h->value.p, h->value.l, mark, sizeof(mark) - 1)) {
+		    memmem(h->value.p, h->value.l, branch_mark,
+			   BRANCH_MARK_LEN)) {
 			return 1;
 		}
 	}
@@ -177,7 +176,7 @@ int sip_txn_init(void)
 {
 	int err = pool_setup(&sip_stx_pool, sizeof(struct sip_stx));
 
-	sd_rand_hex(branch_seed, BRANCH_SEED_LEN);
+	sd_rand_hex(branch_mark + 7, BRANCH_SEED_LEN);
 	if (!err) {
 		err = pool_setup(&sip_ctx_pool, sizeof(struct sip_ctx));
 	}
@@ -476,9 +475,8 @@ static int ctx_alloc(struct sip_ctx **ctxp, sip_resp_h *h, void *arg)
 	}
 	/* z9hG4bK, this process's seed, then random: a request that comes
 	 * back with one of these in a Via is one we sent (a loop). */
-	memcpy(ctx->branch, "z9hG4bK", 7);
-	memcpy(ctx->branch + 7, branch_seed, BRANCH_SEED_LEN);
-	sd_rand_hex(ctx->branch + 7 + BRANCH_SEED_LEN, 20 - BRANCH_SEED_LEN);
+	memcpy(ctx->branch, branch_mark, BRANCH_MARK_LEN);
+	sd_rand_hex(ctx->branch + BRANCH_MARK_LEN, 20 - BRANCH_SEED_LEN);
 	ctx->h = h;
 	ctx->arg = arg;
 	ctx->state = CTX_NEW;
