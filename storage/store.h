@@ -74,7 +74,13 @@ struct store_msg {
 
 typedef int (store_msg_h)(const struct store_msg *m, void *arg);
 
+/** The most bytes From, To, Content-Type, Call-ID, extra lines and body of
+ * one message may hold together (each string with its NUL): one that could
+ * not be sent again whole is not kept. */
+#define STORE_MSG_MAX CONFIG_SIMPLED_MAX_MSG_SIZE
+
 /** Store a message (into the open group; see store_when_durable()).
+ * @return EMSGSIZE over STORE_MSG_MAX.
  * @return 0 or an error above (ENOSPC also when store_owners is full). */
 int store_msg_put(struct store_msg *m);
 /** Messages of owner in arrival order; h returning non-zero stops. */

@@ -320,20 +320,21 @@ int store_msg_put(struct store_msg *m)
 	r.expires = m->expires;
 	r.send_at = m->send_at;
 	r.blen = (uint32_t)m->blen;
-	for (i = 0; i < 6; i++) {
-		size_t l = strlen(fields[i]) + 1;
-
-		if (l > CONFIG_SIMPLED_STORE_MAX_FIELD) {
-			return EINVAL;
-		}
-		r.len[i] = (uint32_t)l;
-		total_len += l;
-	}
-	total_len += m->blen;
-	if (m->blen > CONFIG_SIMPLED_MAX_MSG_SIZE || !m->owner[0] ||
+	if (!m->owner[0] ||
 	    strlen(m->owner) >= CONFIG_SIMPLED_STORE_MAX_OWNER_LEN) {
 		return EINVAL;
 	}
+	for (i = 0; i < 6; i++) {
+		size_t l = strlen(fields[i]) + 1;
+
+		r.len[i] = (uint32_t)l;
+		total_len += l;
+	}
+	if (m->blen > STORE_MSG_MAX ||
+	    total_len - sizeof(r) - r.len[0] + m->blen > STORE_MSG_MAX) {
+		return EMSGSIZE;
+	}
+	total_len += m->blen;
 	if (!store_has_room(2 * total_len)) {
 		return ENOSPC;
 	}
@@ -418,8 +419,8 @@ int store_msg_update(const char *owner, uint64_t id, uint32_t tries,
 	MDB_val k = {8, c.key}, v;
 	struct msg_rec r;
 	/* LMDB's pages are read-only: records are rewritten from a copy. */
-	static char copy[sizeof(struct msg_rec) + CONFIG_SIMPLED_MAX_MSG_SIZE +
-			 6 * CONFIG_SIMPLED_STORE_MAX_FIELD];
+	static char copy[sizeof(struct msg_rec) +
+			 CONFIG_SIMPLED_STORE_MAX_OWNER_LEN + STORE_MSG_MAX];
 	int rc = change_begin(&c, owner, id);
 
 	if (rc) {

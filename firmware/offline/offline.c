@@ -219,7 +219,7 @@ static size_t dated_body(const struct store_msg *m, const char **body)
 static int send_one(const struct store_msg *m, void *arg)
 {
 	struct pick *p = arg;
-	char hdrs[CONFIG_SIMPLED_STORE_MAX_FIELD + 64];
+	static char hdrs[STORE_MSG_MAX + 64];
 	struct sip_request r;
 	struct tm tm;
 	time_t t = (time_t)m->arrival;
@@ -430,45 +430,50 @@ static void send_notice(const struct sip_msg *req, const char *owner)
 	}
 }
 
-/* A header value copied as a NUL-terminated string; "" when absent. */
-static int hdr_copy(const struct sip_msg *req, enum sip_hdr_id id,
-		    char *buf, size_t size)
+/* v appended to b with a NUL; returns where it starts. */
+static const char *field_add(struct sd_buf *b, struct sd_pl v)
+{
+	const char *start = b->p + b->len;
+
+	sd_buf_pl(b, v);
+	sd_buf_add(b, "", 1);
+	return b->overflow ? "" : start;
+}
+
+/* The value of header id, empty when absent. */
+static struct sd_pl hdr_value(const struct sip_msg *req, enum sip_hdr_id id)
 {
 	const struct sip_hdr *h = sip_msg_hdr(req, id);
 
-	buf[0] = '\0';
-	return h ? sd_pl_copy(h->value, buf, size) : 0;
+	return h ? h->value : sd_pl("", 0);
 }
 
-/* Header lines worth keeping for the recipient. */
-static int extra_copy(const struct sip_msg *req, char *buf, size_t size)
+/* Header lines worth keeping for the recipient, appended with a NUL. */
+static const char *extra_add(struct sd_buf *b, const struct sip_msg *req)
 {
 	static const char *const keep[] = {"Subject", "Priority",
 					   "In-Reply-To", "Reply-To"};
-	struct sd_buf b;
+	const char *start = b->p + b->len;
 	unsigned i, k;
 
-	sd_buf_init(&b, buf, size);
 	for (i = 0; i < req->nhdrs; i++) {
 		for (k = 0; k < sizeof(keep) / sizeof(keep[0]); k++) {
 			if (!sd_pl_casecmp(req->hdrs[i].name, keep[k])) {
-				sd_buf_printf(&b, "%s: ", keep[k]);
-				sd_buf_pl(&b, req->hdrs[i].value);
-				sd_buf_str(&b, "\r\n");
+				sd_buf_printf(b, "%s: ", keep[k]);
+				sd_buf_pl(b, req->hdrs[i].value);
+				sd_buf_str(b, "\r\n");
 			}
 		}
 	}
-	return b.overflow ? ENAMETOOLONG : 0;
+	sd_buf_add(b, "", 1);
+	return b->overflow ? "" : start;
 }
 
 void offline_store(struct sip_stx *st, const struct sip_msg *req,
 		   const char *owner)
 {
-	static char from[CONFIG_SIMPLED_STORE_MAX_FIELD];
-	static char to[CONFIG_SIMPLED_STORE_MAX_FIELD];
-	static char ctype[CONFIG_SIMPLED_STORE_MAX_FIELD];
-	static char callid[CONFIG_SIMPLED_STORE_MAX_FIELD];
-	static char extra[CONFIG_SIMPLED_STORE_MAX_FIELD];
+	static char fields[STORE_MSG_MAX];
+	struct sd_buf b;
 	const struct sip_hdr *h;
 	struct store_msg m;
 	int64_t now = port_wall_s();
@@ -512,23 +517,20 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 			}
 		}
 	}
-	if (hdr_copy(req, SIP_HDR_FROM, from, sizeof(from)) ||
-	    hdr_copy(req, SIP_HDR_TO, to, sizeof(to)) ||
-	    hdr_copy(req, SIP_HDR_CONTENT_TYPE, ctype, sizeof(ctype)) ||
-	    (offline_cfg.use_mode &&
-	     sd_pl_copy(req->call_id, callid, sizeof(callid))) ||
-	    extra_copy(req, extra, sizeof(extra))) {
+	sd_buf_init(&b, fields, sizeof(fields));
+	m.owner = owner;
+	m.from = field_add(&b, hdr_value(req, SIP_HDR_FROM));
+	m.to = field_add(&b, hdr_value(req, SIP_HDR_TO));
+	m.ctype = field_add(&b, hdr_value(req, SIP_HDR_CONTENT_TYPE));
+	m.callid = field_add(&b, offline_cfg.use_mode ? req->call_id
+						      : sd_pl("", 0));
+	m.extra = extra_add(&b, req);
+	if (b.overflow || b.len + req->body.l > STORE_MSG_MAX) {
 		stat_inc(offline_stat_refused);
-		sip_reply(st, 413, "Header too long to store", NULL, NULL, NULL,
-			  0);
+		sip_reply(st, 513, "Message too large to store", NULL, NULL,
+			  NULL, 0);
 		return;
 	}
-	m.owner = owner;
-	m.from = from;
-	m.to = to;
-	m.ctype = ctype;
-	m.callid = offline_cfg.use_mode ? callid : "";
-	m.extra = extra;
 	m.body = req->body.p;
 	m.blen = req->body.l;
 	m.arrival = now;

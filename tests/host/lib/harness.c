@@ -22,7 +22,7 @@
 #include "tmr.h"
 
 static char rxbuf[65536];
-static char hdrbuf[1024];
+static char hdrbuf[2048];
 static char tokbuf[32];
 static unsigned tokn;
 static int running;
@@ -331,7 +331,7 @@ static void put(char *head, size_t size, const char *name, const char *val)
 void h_request(int sock, const struct h_req *r)
 {
 	static char head[4096];
-	char from[128], to[128], ruri[160], branch[64], ftag[64], cid[128];
+	char from[128], to[128], ruri[160], branch[64], ftag[64], cid[2048];
 	char len[24];
 	const char *body = r->body ? r->body : "";
 

@@ -247,6 +247,34 @@ static void test_survives_restart(void **state)
 	h_stop();
 }
 
+/* use_mode keeps the Call-ID: a long one (valid, RFC 3261 25.1) is
+ * stored and delivered whole after a restart. */
+static void test_long_callid_kept(void **state)
+{
+	static char cid[1201];
+	const char *r;
+
+	(void)state;
+	memset(cid, 'c', sizeof(cid) - 1);
+	memcpy(cid, "long-", 5);
+	start("config offline\n\toption use_mode 1\n");
+	h_request(bob, &(struct h_req){.method = "MESSAGE", .n = 3,
+		.from = "bob", .to = ALICE, .call_id = cid,
+		.body = "long call-id"});
+	assert_int_equal(h_status(h_wait(bob)), 202);
+	assert_int_equal(offline_count(ALICE), 1);
+	h_restart("config offline\n\toption use_mode 1\n");
+	bob = h_client(3);
+	alice = h_client(2);
+	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
+	r = alice_gets(10, "long call-id");
+	assert_string_equal(h_hdr(r, "Call-ID"), cid);
+	answer(r, 200);
+	assert_int_equal(offline_count(ALICE), 0);
+	h_run(40000);
+	h_stop();
+}
+
 static void test_sender_notice_and_window(void **state)
 {
 	const char *r;
@@ -582,6 +610,7 @@ int main(void)
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test(test_reminder),
 		cmocka_unit_test(test_survives_restart),
+		cmocka_unit_test(test_long_callid_kept),
 		cmocka_unit_test(test_sender_notice_and_window),
 		cmocka_unit_test(test_group_commit),
 		cmocka_unit_test(test_failed_commit_answers_500),
