@@ -121,7 +121,10 @@ struct pres_sub {
 	int unbound;
 	struct sip_flow flow;
 	char key[PRES_KEY_LEN];		/* callid|remote tag|local tag */
-	char callid[CONFIG_SIMPLED_MAX_CALLID_LEN];
+	/* The Call-ID, repeated whole in every NOTIFY: callid_buf, or from
+	 * the memory budget when longer (pres_sub_set_callid()). */
+	char *callid;
+	char callid_buf[CONFIG_SIMPLED_MAX_CALLID_LEN];
 	char local_tag[PRES_TAG_LEN];
 	char remote_from[CONFIG_SIMPLED_MAX_URI_LEN + PRES_TAG_LEN + 8];
 	char presentity_uri[CONFIG_SIMPLED_MAX_URI_LEN + 4];
@@ -224,10 +227,19 @@ void pres_sub_decide(struct pres_entity *e, const char *watcher,
  */
 void pres_sub_notify(struct pres_sub *s, const char *reason,
 		     const struct pres_sub *changed, const char *what);
-/** The dialog key "callid|remote tag|local tag". @return 0 or
- * ENAMETOOLONG. */
+/** A zeroed subscription from pool pres_subs, or NULL. */
+struct pres_sub *pres_sub_new(void);
+/** Give s back to the pool with what it holds. */
+void pres_sub_free(struct pres_sub *s);
+/** Keep callid in s. @return 0, ENOMEM (budget spent). */
+int pres_sub_set_callid(struct pres_sub *s, struct sd_pl callid);
+/** The dialog key "callid|remote tag|local tag", a Call-ID longer than
+ * CONFIG_SIMPLED_MAX_CALLID_LEN - 1 as its sd_key_fit() hash (which
+ * differs from one run to the next). @return 0 or ENAMETOOLONG. */
 int pres_sub_key(char *key, size_t size, struct sd_pl callid,
 		 struct sd_pl remote_tag, const char *local_tag);
+/** Length of the Call-ID part of the key of s. */
+size_t pres_sub_key_callid_len(const struct pres_sub *s);
 struct pres_sub *pres_sub_find(const char *key);
 /** Index s (key set) and link it to e. @return 0 or ENOMEM. */
 int pres_sub_link(struct pres_sub *s, struct pres_entity *e);

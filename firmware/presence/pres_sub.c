@@ -9,6 +9,7 @@
 
 #define LOG_MODULE "pres"
 #include "log.h"
+#include "mem.h"
 #include "pool.h"
 #include "pres_priv.h"
 #include "reg.h"
@@ -55,17 +56,65 @@ static void sub_remove(struct pres_sub *s)
 	s->ent = NULL;
 	pres_entity_put(e);
 	if (!s->inflight) {
-		pool_put(&pres_sub_pool, s);
+		pres_sub_free(s);
 	}
+}
+
+struct pres_sub *pres_sub_new(void)
+{
+	struct pres_sub *s = pool_get(&pres_sub_pool);
+
+	if (s) {
+		s->callid = s->callid_buf;
+	}
+	return s;
+}
+
+void pres_sub_free(struct pres_sub *s)
+{
+	if (s->callid != s->callid_buf) {
+		mem_free(s->callid);
+	}
+	pool_put(&pres_sub_pool, s);
+}
+
+int pres_sub_set_callid(struct pres_sub *s, struct sd_pl callid)
+{
+	char *p = s->callid_buf;
+
+	if (callid.l >= sizeof(s->callid_buf)) {
+		p = mem_strndup(callid.p, callid.l);
+		if (!p) {
+			return ENOMEM;
+		}
+	} else {
+		memcpy(p, callid.p, callid.l);
+		p[callid.l] = '\0';
+	}
+	if (s->callid != s->callid_buf) {
+		mem_free(s->callid);
+	}
+	s->callid = p;
+	return 0;
 }
 
 int pres_sub_key(char *key, size_t size, struct sd_pl callid,
 		 struct sd_pl remote_tag, const char *local_tag)
 {
-	int n = snprintf(key, size, "%.*s|%.*s|%s", (int)callid.l, callid.p,
-			 (int)remote_tag.l, remote_tag.p, local_tag);
+	char cid[CONFIG_SIMPLED_MAX_CALLID_LEN];
+	int n;
 
+	sd_key_fit(cid, sizeof(cid), callid);
+	n = snprintf(key, size, "%s|%.*s|%s", cid, (int)remote_tag.l,
+		     remote_tag.p, local_tag);
 	return n < 0 || (size_t)n >= size ? ENAMETOOLONG : 0;
+}
+
+size_t pres_sub_key_callid_len(const struct pres_sub *s)
+{
+	size_t l = strlen(s->callid);
+
+	return l < sizeof(s->callid_buf) ? l : SD_KEY_HASHED_LEN - 1;
 }
 
 struct pres_sub *pres_sub_find(const char *key)
@@ -132,7 +181,7 @@ static void on_notify_answer(int code, const struct sip_msg *resp, void *arg)
 	s->inflight--;
 	if (s->zombie) {
 		if (!s->inflight) {
-			pool_put(&pres_sub_pool, s);
+			pres_sub_free(s);
 		}
 		return;
 	}
@@ -422,7 +471,6 @@ static int sub_fill(struct pres_sub *s, struct sip_stx *st,
 	if (!req->osip->from ||
 	    reg_uri_aor(req->osip->from->url,
 			s->watcher, sizeof(s->watcher)) ||
-	    sd_pl_copy(req->call_id, s->callid, sizeof(s->callid)) ||
 	    sd_pl_copy(fh->value, s->remote_from, sizeof(s->remote_from)) ||
 	    sip_uri_print(ct->url, s->contact, sizeof(s->contact)) ||
 	    route_set(req, s->route, sizeof(s->route)) ||
@@ -482,12 +530,15 @@ static void on_subscribe(struct sip_stx *st, const struct sip_msg *req)
 			  NULL, 0);
 		return;
 	}
-	s = pool_get(&pres_sub_pool);
+	s = pres_sub_new();
 	if (!s) {
 		sip_reply_errno(st, ENOMEM);
 		return;
 	}
 	s->pkg = pkg;
+	if (pres_sub_set_callid(s, req->call_id)) {
+		goto refuse; /* budget spent: 503 */
+	}
 	if (sub_fill(s, st, req, fh, ct, aor)) {
 		code = 400;
 		why = "Dialog identifiers too long or malformed";
@@ -523,7 +574,7 @@ static void on_subscribe(struct sip_stx *st, const struct sip_msg *req)
 	return;
 
 refuse:
-	pool_put(&pres_sub_pool, s);
+	pres_sub_free(s);
 	pres_entity_put(e);
 	if (code) {
 		sip_reply(st, code, why, NULL, NULL, NULL, 0);
@@ -559,6 +610,6 @@ void pres_sub_close(void)
 		HASH_DEL(subs, s);
 		sub_unlink(s);
 		n_subs--;
-		pool_put(&pres_sub_pool, s);
+		pres_sub_free(s);
 	}
 }

@@ -83,7 +83,7 @@ static void put_str(struct sd_buf *b, struct sd_pl s)
 /* The remote tag: the middle of the key "callid|remote tag|local tag". */
 static struct sd_pl remote_tag(const struct pres_sub *s)
 {
-	size_t kl = strlen(s->key), cl = strlen(s->callid);
+	size_t kl = strlen(s->key), cl = pres_sub_key_callid_len(s);
 	size_t ll = strlen(s->local_tag);
 
 	if (kl < cl + ll + 2) {
@@ -220,7 +220,8 @@ static int decode_v2(struct pres_sub *s, const char *key, const void *val,
 		     size_t vlen)
 {
 	struct wb_in in = {val, vlen, 0};
-	char rtag[PRES_TAG_LEN], k[PRES_KEY_LEN];
+	static char cid[CONFIG_SIMPLED_MAX_MSG_SIZE];
+	char rtag[PRES_TAG_LEN];
 	unsigned ev, state, decision, tp;
 	const unsigned char *ip;
 	struct port_addr peer;
@@ -243,7 +244,7 @@ static int decode_v2(struct pres_sub *s, const char *key, const void *val,
 	s->remote_cseq = (uint32_t)get_le(&in, 4);
 	s->version = (uint32_t)get_le(&in, 4);
 	s->expires_at = (int64_t)get_le(&in, 8);
-	get_str(&in, s->callid, sizeof(s->callid));
+	get_str(&in, cid, sizeof(cid));
 	get_str(&in, rtag, sizeof(rtag));
 	get_str(&in, s->local_tag, sizeof(s->local_tag));
 	get_str(&in, s->remote_from, sizeof(s->remote_from));
@@ -252,9 +253,21 @@ static int decode_v2(struct pres_sub *s, const char *key, const void *val,
 	get_str(&in, s->contact, sizeof(s->contact));
 	get_str(&in, s->route, sizeof(s->route));
 	if (in.bad || in.left ||
-	    pres_sub_key(k, sizeof(k), sd_pl_str(s->callid),
-			 sd_pl_str(rtag), s->local_tag) || strcmp(k, key)) {
+	    pres_sub_key(s->key, sizeof(s->key), sd_pl_str(cid),
+			 sd_pl_str(rtag), s->local_tag)) {
 		return EBADMSG;
+	}
+	if (strcmp(s->key, key)) {
+		/* A Call-ID too long to be its own key was hashed with the
+		 * seed of an earlier run: the record is written again under
+		 * today's key and the old one swept. */
+		if (strlen(cid) < sizeof(s->callid_buf)) {
+			return EBADMSG;
+		}
+		s->dirty = 1;
+	}
+	if (pres_sub_set_callid(s, sd_pl_str(cid))) {
+		return ENOMEM;
 	}
 	return decoded(s, ev, state, decision, tp, &peer);
 }
@@ -301,11 +314,15 @@ static int decode_v1(struct pres_sub *s, const char *key, const void *val)
 	struct port_addr peer;
 
 	memcpy(&r, val, sizeof(r));
-	if (V1_STR(callid) || V1_STR(local_tag) || V1_STR(remote_from) ||
+	if (v1_str(s->callid_buf, sizeof(s->callid_buf), r.callid,
+		   sizeof(r.callid)) ||
+	    V1_STR(local_tag) || V1_STR(remote_from) ||
 	    V1_STR(presentity_uri) || V1_STR(watcher) || V1_STR(contact) ||
 	    V1_STR(route) || !v1_key_fits(s, key) || r.flow.tp < 0) {
 		return EBADMSG;
 	}
+	strcpy(s->key, key);
+	s->dirty = 1; /* written again as version 2 */
 	s->local_cseq = r.local_cseq;
 	s->remote_cseq = r.remote_cseq;
 	s->version = r.winfo_version;
@@ -330,7 +347,7 @@ static int restore_one(const char *key, const void *val, size_t vlen,
 		       void *arg)
 {
 	struct wb_restore *rs = arg;
-	struct pres_sub *s = pool_get(&pres_sub_pool);
+	struct pres_sub *s = pres_sub_new();
 	struct pres_entity *e = NULL;
 	int v1 = is_v1(val, vlen), err;
 	int64_t until, left;
@@ -345,6 +362,10 @@ static int restore_one(const char *key, const void *val, size_t vlen,
 	if (!err && left > WB_MAX_LEFT) {
 		err = EBADMSG;
 	}
+	if (err == ENOMEM) {
+		rs->failed++;
+		goto out;
+	}
 	if (err) {
 		rs->dropped++;
 		goto out;
@@ -352,7 +373,6 @@ static int restore_one(const char *key, const void *val, size_t vlen,
 	if (left <= 0) {
 		goto out; /* expired while we were down */
 	}
-	strcpy(s->key, key);
 	e = pres_entity_get(s->presentity_uri + 4, 1);
 	if (!e || pres_sub_link(s, e)) {
 		rs->failed++;
@@ -360,14 +380,13 @@ static int restore_one(const char *key, const void *val, size_t vlen,
 	}
 	pres_sub_arm(s, (uint32_t)left);
 	s->expires_at = until;
-	s->dirty = v1; /* written again as version 2 */
 	rs->restored++;
 	rs->migrated += (unsigned)v1;
 	return 0;
 
 out:
 	pres_entity_put(e);
-	pool_put(&pres_sub_pool, s);
+	pres_sub_free(s);
 	return 0;
 }
 
@@ -389,6 +408,7 @@ int pres_wb_init(void)
 	memset(&rs, 0, sizeof(rs));
 	store_rec_walk(STORE_PRES_SUB, "", restore_one, &rs);
 	pres_store_sweep(STORE_PRES_SUB, sub_stale);
+	pres_subs_walk(flush_one, NULL); /* migrated and re-keyed ones */
 	if (rs.dropped) {
 		LOG_WRN("%u subscription records dropped: unknown version or "
 			"malformed", rs.dropped);

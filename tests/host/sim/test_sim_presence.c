@@ -551,6 +551,48 @@ static void test_restart_keeps_documents_and_subscriptions(void **state)
 	h_stop();
 }
 
+/* A Call-ID longer than any bound kept (valid, RFC 3261 25.1) sets up a
+ * dialog whose NOTIFYs repeat it whole, in-dialog requests find it, and
+ * so they do after a restart. */
+static void test_long_callid_dialog(void **state)
+{
+	static char cid[1501];
+	char tag[64];
+	const char *n;
+	int a, b;
+
+	(void)state;
+	memset(cid, 'q', sizeof(cid) - 1);
+	memcpy(cid, "long-", 5);
+	h_start(NULL);
+	a = h_client(2);
+	b = h_client(3);
+	assert_int_equal(publish(a, 2, "alice", NULL, 3600, NULL,
+				 pidf("alice", "t1", 1)), 200);
+	subscribe(b, 3, "bob", "alice", "presence", 3600, cid, NULL);
+	n = subscribed(b);
+	assert_string_equal(h_hdr(n, "Call-ID"), cid);
+	snprintf(tag, sizeof(tag), "%s", resp_totag());
+	subscribe(b, 3, "bob", "alice", "presence", 3600, cid, tag);
+	n = subscribed(b);
+	assert_string_equal(h_hdr(n, "Call-ID"), cid);
+	h_run(40000);
+	h_restart(NULL);
+	a = h_client(2);
+	b = h_client(3);
+	assert_int_equal(pres_sub_count(), 1);
+	assert_int_equal(publish(a, 2, "alice", NULL, 3600, NULL,
+				 pidf("alice", "t2", 0)), 200);
+	n = notify_with(b, "t2");
+	assert_string_equal(h_hdr(n, "Call-ID"), cid);
+	subscribe(b, 3, "bob", "alice", "presence", 0, cid, tag);
+	n = subscribed(b);
+	assert_string_equal(h_hdr(n, "Call-ID"), cid);
+	assert_int_equal(pres_sub_count(), 0);
+	h_run(40000);
+	h_stop();
+}
+
 /* A few bytes of a fixed pseudo-random sequence. */
 static unsigned rnd(void)
 {
@@ -799,6 +841,7 @@ int main(void)
 		cmocka_unit_test_setup(test_restart_keeps_documents_and_subscriptions, reset),
 		cmocka_unit_test_setup(test_restart_drops_bad_records, reset),
 		cmocka_unit_test_setup(test_restart_migrates_version_1, reset),
+		cmocka_unit_test_setup(test_long_callid_dialog, reset),
 #ifdef CONFIG_SIMPLED_OFFLINE
 		cmocka_unit_test_setup(test_publish_open_delivers_offline, reset),
 #endif
