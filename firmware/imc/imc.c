@@ -38,6 +38,8 @@ static struct cfg_opt imc_opts[] = {
 	CFG_BOOL_OPT(I, "offline_members", offline_members, "1"),
 	CFG_INT_OPT(I, "history_size", history_size, 0,
 		    CONFIG_SIMPLED_IMC_MAX_HISTORY, IMC_HISTORY_DFLT),
+	CFG_INT_OPT(I, "max_members", max_members, 0,
+		    CONFIG_SIMPLED_MAX_ROOM_MEMBERS, "100"),
 };
 #undef I
 

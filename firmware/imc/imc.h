@@ -22,6 +22,7 @@ struct imc_cfg {
 	char outbound_proxy[CONFIG_SIMPLED_MAX_STR];
 	int offline_members;
 	int history_size;
+	int max_members;		/**< per room; 0: only the pool */
 };
 
 extern struct imc_cfg imc_cfg;

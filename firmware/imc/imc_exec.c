@@ -105,14 +105,23 @@ static unsigned owner_count(const struct imc_room *r)
 }
 
 /* user takes role in r: m is their invitation, or NULL for a newcomer.
- * @return 0, or 503 with the answer set when r is full. */
+ * @return 0, or with the answer set 403 when r has max_members (what one
+ * message to it may cause is bounded by that), 503 when the pool is dry.*/
 static int admit(struct imc_room *r, struct imc_member *m, const char *user,
 		 enum imc_role role)
 {
 	if (m) {
 		imc_member_set_role(r, m, role);
-	} else if (!imc_member_add(r, user, role)) {
-		imc_say("Room %s is full.", r->name);
+		return 0;
+	}
+	if (imc_cfg.max_members &&
+	    r->n_members >= (unsigned)imc_cfg.max_members) {
+		imc_say("Room %s is full (%d members).", r->name,
+			imc_cfg.max_members);
+		return 403;
+	}
+	if (!imc_member_add(r, user, role)) {
+		imc_say("No room for another member right now.");
 		return 503;
 	}
 	return 0;

@@ -16,9 +16,6 @@
 #define MOD_DEF "msg.def"
 #include "mod_decl.h"
 
-/* Max-Breadth of a request that has none (RFC 5393 4). */
-#define MSG_MAX_BREADTH 60
-
 /* A relayed MESSAGE: one server transaction, up to MAX_FORKS branches. */
 struct msg_relay {
 	struct sip_stx *st;

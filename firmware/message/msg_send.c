@@ -134,7 +134,7 @@ static void send_to_contact(const struct reg_contact *c, void *arg)
 	struct deliver *d = arg;
 	struct sip_request r;
 
-	if (!c->accepts_message) {
+	if (!c->accepts_message || d->sent >= MSG_MAX_BREADTH) {
 		return;
 	}
 	memset(&r, 0, sizeof(r));

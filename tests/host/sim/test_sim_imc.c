@@ -160,6 +160,53 @@ static void test_rooms_roles_and_fanout(void **state)
 	h_stop();
 }
 
+/* What one message to a room may cause is bounded: a room takes at most
+ * max_members (more get 403 with the reason), and a member's copy goes to
+ * at most 60 of their contacts (RFC 5393's default Max-Breadth). */
+static void test_fanout_bounded(void **state)
+{
+	char contacts[4096], hdrs[32];
+	unsigned long before;
+	size_t o;
+	int i, j;
+
+	(void)state;
+	start("config imc\n\toption max_members 3\n");
+	snprintf(hdrs, sizeof(hdrs), "Expires: 3600\n");
+	for (j = 0; j < 5; j++) { /* 14 a time: a REGISTER takes 16 */
+		o = 0;
+		for (i = 0; i < 14; i++) {
+			o += (size_t)snprintf(contacts + o,
+					      sizeof(contacts) - o,
+					      "%s<sip:bob%d@10.0.0.3:5060>",
+					      i ? "," : "", j * 14 + i);
+		}
+		h_request(sock_of[3], &(struct h_req){.method = "REGISTER",
+			.n = 3, .from = "bob", .contact = contacts,
+			.hdrs = hdrs});
+		assert_int_equal(h_status(h_wait(sock_of[3])), 200);
+	}
+	assert_int_equal(say(2, "alice", "chat", "#create small"), 200);
+	assert_int_equal(say(3, "bob", "small", "#join"), 200);
+	assert_int_equal(say(4, "carol", "small", "#join"), 200);
+	got(2);
+	got(3);
+	assert_int_equal(say(5, "dave", "small", "#join"), 403);
+	assert_non_null(strstr(h_body(resp), "Room small is full (3 members)"));
+	got(2);
+	got(3);
+	got(4);
+	before = stat_value("imc_deliveries");
+	assert_int_equal(say(2, "alice", "small", "hi"), 200);
+	got(3);
+	got(4);
+	/* bob: his first registration and 60 of the 70 new contacts share
+	 * the 60; carol: one. */
+	assert_int_equal(stat_value("imc_deliveries") - before, 61);
+	h_run(40000);
+	h_stop();
+}
+
 static void test_private_rooms_and_listing(void **state)
 {
 	(void)state;
@@ -252,6 +299,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rooms_roles_and_fanout),
 		cmocka_unit_test(test_private_rooms_and_listing),
+		cmocka_unit_test(test_fanout_bounded),
 #ifdef CONFIG_SIMPLED_OFFLINE
 		cmocka_unit_test(test_offline_member_and_restart),
 		cmocka_unit_test(test_unreachable_member_gets_it_later),
