@@ -11,6 +11,7 @@ bench_conf "$work" "$port"
 cat >> "$work/simpled.conf" <<CONF
 config imc
 	option history_size '0'
+	option max_members '101'
 config limits
 	option server_txns '4096'
 	option client_txns '4096'
