@@ -234,6 +234,53 @@ unsigned h_drain(int sock)
 	return n;
 }
 
+int h_final(int sock)
+{
+	const char *m;
+	int code = 0;
+
+	while ((m = h_recv(sock)) != NULL) {
+		if (h_status(m) >= 200) {
+			code = h_status(m);
+		}
+	}
+	return code;
+}
+
+unsigned h_oom_sweep(h_exchange_h *x, h_settle_h *settle, const int *ok)
+{
+	unsigned long n, before;
+	unsigned failed = 0;
+	const int *o;
+	int code;
+
+	for (n = 1; n < 1000; n++) {
+		before = mem_fails();
+		mem_fail_nth(n);
+		code = x((int)n, 0);
+		if (!code) {
+			code = x((int)n, 1);
+		}
+		mem_fail_nth(0);
+		if (settle) {
+			settle((int)n);
+		}
+		for (o = ok; *o && *o != code; o++) {
+		}
+		if (!*o) {
+			print_error("allocation %lu failed: final status %d\n",
+				    n, code);
+			fail();
+		}
+		if (mem_fails() == before) {
+			return failed; /* no n-th allocation: all were tried */
+		}
+		failed++;
+	}
+	fail_msg("more than 1000 allocations in one exchange");
+	return failed;
+}
+
 int h_status(const char *msg)
 {
 	if (!msg || strncmp(msg, "SIP/2.0 ", 8)) {

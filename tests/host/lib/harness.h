@@ -55,6 +55,32 @@ const char *h_recv(int sock);
 const char *h_wait(int sock);
 /** Drop everything queued for sock. @return how many were dropped. */
 unsigned h_drain(int sock);
+/** The final status (>= 200) among what is queued for sock, all of it
+ * read; 0 when none came. */
+int h_final(int sock);
+
+/**
+ * One exchange under allocation failure (see h_oom_sweep()): send the
+ * request of try n (the same bytes again when retry is set, as a UDP
+ * client retransmits), let the far side answer whatever reached it, and
+ * return h_final() of the sender.
+ */
+typedef int (h_exchange_h)(int n, int retry);
+
+/** After exchange n, with allocations working again: undo what it set up
+ * (e.g. end its subscription), so that the sweep does not fill a pool. */
+typedef void (h_settle_h)(int n);
+
+/**
+ * Fail the n-th allocation of one exchange, for n = 1, 2, ... until an
+ * exchange makes fewer than n. Each must end with a final status in ok
+ * (0-terminated): a silent one is retried once, and silence again fails
+ * the test, as does a status not in ok. settle (may be NULL) runs after
+ * each. @return how many exchanges had an allocation fail (the caller
+ * asserts it saw enough).
+ */
+unsigned h_oom_sweep(h_exchange_h *x, h_settle_h *settle, const int *ok);
+
 /** Status code of a response text, or 0 for a request. */
 int h_status(const char *msg);
 /** Value of the first header name (case-insensitive) into a static

@@ -207,6 +207,45 @@ static void test_fanout_bounded(void **state)
 	h_stop();
 }
 
+/* alice's message to a room of four: the request, the copies and the
+ * members' answers to them run with allocations failing. */
+static int fanout_exchange(int n, int retry)
+{
+	char body[16];
+	int code;
+
+	(void)retry;
+	snprintf(body, sizeof(body), "m%d", n);
+	code = say(2, "alice", "sweep", body);
+	got(3);
+	got(4);
+	got(5);
+	return code;
+}
+
+static void test_oom_sweep_fanout(void **state)
+{
+	static const int ok[] = {200, 503, 0};
+
+	(void)state;
+	start(NULL);
+	assert_int_equal(say(2, "alice", "chat", "#create sweep"), 200);
+	assert_int_equal(say(3, "bob", "sweep", "#join"), 200);
+	assert_int_equal(say(4, "carol", "sweep", "#join"), 200);
+	assert_int_equal(say(5, "dave", "sweep", "#join"), 200);
+	got(2);
+	got(3);
+	got(4);
+	assert_true(h_oom_sweep(fanout_exchange, NULL, ok) > 5);
+	h_run(40000);
+	got(3);
+	/* Still serving. */
+	assert_int_equal(say(2, "alice", "sweep", "after"), 200);
+	assert_non_null(strstr(got(3), "[alice]: after"));
+	h_run(40000);
+	h_stop();
+}
+
 static void test_private_rooms_and_listing(void **state)
 {
 	(void)state;
@@ -300,6 +339,7 @@ int main(void)
 		cmocka_unit_test(test_rooms_roles_and_fanout),
 		cmocka_unit_test(test_private_rooms_and_listing),
 		cmocka_unit_test(test_fanout_bounded),
+		cmocka_unit_test(test_oom_sweep_fanout),
 #ifdef CONFIG_SIMPLED_OFFLINE
 		cmocka_unit_test(test_offline_member_and_restart),
 		cmocka_unit_test(test_unreachable_member_gets_it_later),

@@ -593,6 +593,98 @@ static void test_long_callid_dialog(void **state)
 	h_stop();
 }
 
+static int sweep_a, sweep_b, sweep_code;
+
+/* alice changes her document while bob watches: the PUBLISH, the NOTIFY
+ * and bob's answer to it all run with allocations failing. */
+static int publish_exchange(int n, int retry)
+{
+	char tuple[16];
+	int code;
+
+	(void)retry;
+	snprintf(tuple, sizeof(tuple), "t%d", n);
+	code = publish(sweep_a, 2, "alice", etag, 3600, NULL,
+		       pidf("alice", tuple, n & 1));
+	if (code == 200) {
+		last_etag();
+	}
+	while (next_notify(sweep_b)) {
+	}
+	return code;
+}
+
+static void test_oom_sweep_publish(void **state)
+{
+	static const int ok[] = {200, 503, 0};
+
+	(void)state;
+	h_start(NULL);
+	sweep_a = h_client(2);
+	sweep_b = h_client(3);
+	assert_int_equal(publish(sweep_a, 2, "alice", NULL, 3600, NULL,
+				 pidf("alice", "t0", 1)), 200);
+	last_etag();
+	subscribe(sweep_b, 3, "bob", "alice", "presence", 3600, "sw", NULL);
+	subscribed(sweep_b);
+	assert_true(h_oom_sweep(publish_exchange, NULL, ok) > 5);
+	/* Still serving, and bob still follows alice. */
+	assert_int_equal(publish(sweep_a, 2, "alice", etag, 3600, NULL,
+				 pidf("alice", "after", 1)), 200);
+	notify_with(sweep_b, "after");
+	h_run(40000);
+	h_stop();
+}
+
+/* bob subscribes to alice: the SUBSCRIBE, its NOTIFY and bob's answer
+ * run with allocations failing. */
+static int subscribe_exchange(int n, int retry)
+{
+	char cid[32];
+
+	(void)retry;
+	snprintf(cid, sizeof(cid), "sw%d", n);
+	resp[0] = '\0';
+	subscribe(sweep_b, 3, "bob", "alice", "presence", 600, cid, NULL);
+	while (next_notify(sweep_b)) {
+	}
+	sweep_code = h_status(resp);
+	return sweep_code;
+}
+
+/* Its subscription ends, so the sweep does not fill the pool. */
+static void subscribe_settle(int n)
+{
+	char cid[32], tag[64];
+
+	if (sweep_code != 200) {
+		return;
+	}
+	snprintf(cid, sizeof(cid), "sw%d", n);
+	snprintf(tag, sizeof(tag), "%s", resp_totag());
+	subscribe(sweep_b, 3, "bob", "alice", "presence", 0, cid, tag);
+	while (next_notify(sweep_b)) {
+	}
+	assert_int_equal(h_status(resp), 200);
+}
+
+static void test_oom_sweep_subscribe(void **state)
+{
+	static const int ok[] = {200, 503, 0};
+
+	(void)state;
+	h_start(NULL);
+	sweep_a = h_client(2);
+	sweep_b = h_client(3);
+	assert_int_equal(publish(sweep_a, 2, "alice", NULL, 3600, NULL,
+				 pidf("alice", "t0", 1)), 200);
+	assert_true(h_oom_sweep(subscribe_exchange, subscribe_settle, ok) >
+		    5);
+	h_run(40000);
+	assert_int_equal(pres_sub_count(), 0);
+	h_stop();
+}
+
 /* A few bytes of a fixed pseudo-random sequence. */
 static unsigned rnd(void)
 {
@@ -842,6 +934,8 @@ int main(void)
 		cmocka_unit_test_setup(test_restart_drops_bad_records, reset),
 		cmocka_unit_test_setup(test_restart_migrates_version_1, reset),
 		cmocka_unit_test_setup(test_long_callid_dialog, reset),
+		cmocka_unit_test_setup(test_oom_sweep_publish, reset),
+		cmocka_unit_test_setup(test_oom_sweep_subscribe, reset),
 #ifdef CONFIG_SIMPLED_OFFLINE
 		cmocka_unit_test_setup(test_publish_open_delivers_offline, reset),
 #endif
