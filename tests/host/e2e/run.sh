@@ -339,9 +339,20 @@ lifecycle)
 	stop_daemon
 	grep -q "stopping" "$work/simpled.log" || fail "no clean stop"
 	# libosip2's serializer crashes under allocation failure; the
-	# daemon must not even link it.
-	if nm "$bin" 2>/dev/null | grep -q " T osip_message_to_str$"; then
+	# daemon must not even link it. The symbol table must be readable
+	# (an unstripped binary): a failing nm is a failure, not a pass.
+	nm "$bin" > "$work/nm.out" 2>&1 || fail "nm failed: $(head -1 "$work/nm.out")"
+	grep -q " T main$" "$work/nm.out" || fail "no symbol table in $bin"
+	if grep -q " T osip_message_to_str$" "$work/nm.out"; then
 		fail "binary links osip_message_to_str"
+	fi
+	# One file on flash: the plain build is static (no interpreter, no
+	# shared libraries).
+	if [ "${SIMPLED_STATIC:-0}" = 1 ]; then
+		readelf -lW "$bin" > "$work/elf.out" 2>&1 || fail "readelf failed"
+		if grep -q "INTERP\|DYNAMIC" "$work/elf.out"; then
+			fail "daemon is not static: $(grep -m1 'INTERP\|DYNAMIC' "$work/elf.out")"
+		fi
 	fi
 	;;
 background)
