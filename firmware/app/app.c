@@ -118,7 +118,8 @@ MOD_ABSENT(imc_absent, "imc", "CONFIG_SIMPLED_IMC", "imc", "rooms",
 #endif
 #ifndef CONFIG_SIMPLED_STORAGE
 MOD_ABSENT(store_absent, "storage", "CONFIG_SIMPLED_STORAGE (selected by "
-	   "a service that keeps state)", "storage", NULL);
+	   "a service that keeps state)", "storage", "store_owners",
+	   "store_messages", NULL);
 #endif
 
 /* Start order: the services in dependency order (each may hook the ones

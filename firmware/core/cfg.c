@@ -9,7 +9,6 @@
 #include "cfg.h"
 
 /* Longest line accepted and longest single token, in bytes. */
-#define CFG_LINE_MAX 1024
 /* Biggest configuration file read, in bytes. */
 #define CFG_FILE_MAX (256 * 1024)
 
@@ -161,6 +160,40 @@ static int set_default(const struct cfg_sect *s, const struct cfg_opt *o,
 		p += n + (p[n] == ' ');
 	}
 	return 0;
+}
+
+void cfg_value_str(const struct cfg_opt *o, const void *base, char *buf,
+		   size_t size)
+{
+	const char *field = (const char *)base + o->off;
+	int v;
+	unsigned i, cnt;
+	size_t len = 0;
+
+	buf[0] = '\0';
+	switch (o->type) {
+	case CFG_STR:
+		snprintf(buf, size, "%s", field);
+		return;
+	case CFG_INT:
+	case CFG_BOOL:
+		memcpy(&v, field, sizeof(v));
+		snprintf(buf, size, "%d", v);
+		return;
+	case CFG_ENUM:
+		memcpy(&v, field, sizeof(v));
+		snprintf(buf, size, "%s", v >= 0 ? o->names[v] : "?");
+		return;
+	case CFG_LIST:
+		memcpy(&cnt, (const char *)base + o->cnt_off, sizeof(cnt));
+		for (i = 0; i < cnt && len < size; i++) {
+			int n = snprintf(buf + len, size - len, "%s%s",
+					 i ? " " : "", field + i * o->size);
+
+			len += n > 0 ? (size_t)n : 0;
+		}
+		return;
+	}
 }
 
 int cfg_defaults(const struct cfg_sect *s, size_t n, char *err,

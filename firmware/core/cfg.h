@@ -14,6 +14,9 @@
 
 #include <stddef.h>
 
+/** The longest line a config file may hold. */
+#define CFG_LINE_MAX 1024
+
 enum cfg_type {
 	CFG_STR,	/**< char[size] */
 	CFG_INT,	/**< int within [min, max] */
@@ -80,6 +83,11 @@ struct cfg_sect {
 	{n, CFG_LIST, offsetof(T, f), 0,                                     \
 	 CFG_FIELD_SIZE(T, f) / CFG_FIELD_SIZE(T, f[0]),                     \
 	 CFG_FIELD_SIZE(T, f[0]), offsetof(T, cnt), d, NULL, NULL, chk, NULL}
+
+/** The current value of option o of the section filled at base, as the
+ * config file would write it (a list: its values separated by spaces). */
+void cfg_value_str(const struct cfg_opt *o, const void *base, char *buf,
+		   size_t size);
 
 /** Fill every option of every section with its default. */
 int cfg_defaults(const struct cfg_sect *s, size_t n, char *err,

@@ -107,10 +107,23 @@ static int limits_sect(struct cfg_sect *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* The sections of the last mod_configure(). */
+static struct cfg_sect sects[MOD_MAX + 1];
+static size_t n_sects;
+
+void mod_sects_walk(mod_sect_h *h, void *arg)
+{
+	size_t i;
+
+	for (i = 0; i < n_sects; i++) {
+		h(&sects[i], arg);
+	}
+}
+
 int mod_configure(const char *path, const char *text, char *err,
 		  size_t errlen)
 {
-	struct cfg_sect s[MOD_MAX + 1];
+	struct cfg_sect *s = sects;
 	size_t n = 0;
 	unsigned i;
 	int rc;
@@ -125,6 +138,7 @@ int mod_configure(const char *path, const char *text, char *err,
 		}
 	}
 	rc = limits_sect(&s[n++], err, errlen);
+	n_sects = n;
 	if (rc) {
 		return rc;
 	}

@@ -84,4 +84,10 @@ void mod_release(void);
 typedef void (mod_stat_h)(const struct stat_def *s, void *arg);
 void mod_stats_walk(mod_stat_h *h, void *arg);
 
+/** Every section the last mod_configure() filled (`limits` too), with the
+ * values it loaded; those of modules left out have off_switch set and no
+ * options, and options of `limits` for their pools have it set too. */
+typedef void (mod_sect_h)(const struct cfg_sect *s, void *arg);
+void mod_sects_walk(mod_sect_h *h, void *arg);
+
 #endif

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "app.h"
+#include "cfg.h"
 #include "log.h"
 #include "mod.h"
 #include "pool.h"
@@ -196,6 +197,8 @@ static void test_switched_off_services(void **state)
 #ifndef CONFIG_SIMPLED_STORAGE
 	expect_error("config storage\n", "(text):1: section 'storage' is not "
 		     "built in");
+	expect_error("config limits\n\toption store_owners 8\n",
+		     "(text):2: 'store_owners' is not built in");
 #else
 	assert_int_equal(load("config storage\n"), 0);
 #endif
@@ -209,34 +212,161 @@ static void test_missing_file(void **state)
 	assert_non_null(strstr(err, "/nonexistent/simpled.conf: cannot open"));
 }
 
-/* The file shipped for the host board states the built-in defaults. */
+/* "section option value" lines: every option of the built sections. */
+#define ALL_OPTS 256
+static char opt_line[ALL_OPTS][CFG_LINE_MAX + 128];
+static unsigned n_opt_lines;
+
+/* What a build without some services refuses: their section types and
+ * their `limits` options ("limits name"). */
+static char off_name[32][96];
+static unsigned n_off;
+
+static void opt_lines(const struct cfg_sect *s, void *arg)
+{
+	size_t i;
+
+	(void)arg;
+	if (s->off_switch) {
+		snprintf(off_name[n_off++], sizeof(off_name[0]), "%s", s->type);
+		return;
+	}
+	for (i = 0; i < s->nopts; i++) {
+		if (s->opts[i].off_switch) {
+			snprintf(off_name[n_off++], sizeof(off_name[0]),
+				 "%s %s", s->type, s->opts[i].name);
+		}
+	}
+	for (i = 0; i < s->nopts; i++) {
+		char v[CFG_LINE_MAX];
+
+		if (s->opts[i].off_switch) {
+			continue;
+		}
+		assert_true(n_opt_lines < ALL_OPTS);
+		cfg_value_str(&s->opts[i], s->base, v, sizeof(v));
+		snprintf(opt_line[n_opt_lines++], sizeof(opt_line[0]),
+			 "%s %s %s", s->type, s->opts[i].name, v);
+	}
+}
+
+/* Does the file text name option (or list) name in a section of type? A
+ * list that is empty by default is named in a comment ("# list name"). */
+static int file_names(const char *text, const char *type, const char *name)
+{
+	char sect[64] = "", word[16], n[64];
+	const char *p = text;
+
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+
+		const char *l = p + strspn(p, " \t");
+
+		if (!strncmp(l, "# list ", 7)) {
+			l += 2;
+		}
+		if (sscanf(l, "config %63s", sect) == 1) {
+			/* the type, as the file writes it */
+		} else if (sscanf(l, "%15s %63s", word, n) == 2 &&
+			   (!strcmp(word, "option") || !strcmp(word, "list")) &&
+			   !strcmp(sect, type) && !strcmp(n, name)) {
+			return 1;
+		}
+		if (!nl) {
+			break;
+		}
+		p = nl + 1;
+	}
+	return 0;
+}
+
+static int is_off(const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < n_off; i++) {
+		if (!strcmp(off_name[i], name)) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* text without the sections and `limits` options this build refuses (a
+ * build of the host board with services switched off). */
+static void drop_off(char *text)
+{
+	char sect[64] = "", word[16], n[64], key[160], *p = text, *out = text;
+	int skip_sect = 0;
+
+	while (*p) {
+		char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) + 1 : strlen(p);
+		int keep = 1;
+
+		if (sscanf(p, "config %63s", sect) == 1) {
+			skip_sect = is_off(sect);
+		} else if (sscanf(p, " %15s %63s", word, n) == 2 &&
+			   !strcmp(word, "option")) {
+			snprintf(key, sizeof(key), "%s %s", sect, n);
+			keep = !is_off(key);
+		}
+		if (keep && !skip_sect) {
+			memmove(out, p, len);
+			out += len;
+		}
+		p += len;
+	}
+	*out = '\0';
+}
+
+/* The file shipped for the host board names every option of every
+ * section built in, each with its built-in default (a build that leaves
+ * services out refuses their parts of it, which are left out here). */
 static void test_shipped_file_matches_defaults(void **state)
 {
+	static char text[32768], dflt[ALL_OPTS][CFG_LINE_MAX + 128];
 	char path[1024];
-	struct app_cfg a;
-	struct reg_cfg r;
-	unsigned sizes[MOD_MAX_POOLS], i;
-	size_t budget;
+	unsigned i, n, missing = 0;
+	FILE *f;
+	size_t len;
 
 	(void)state;
-	assert_int_equal(load(""), 0);
-	a = app_cfg;
-	r = reg_cfg;
-	for (i = 0; mod_pool_at(i); i++) {
-		sizes[i] = pool_size(mod_pool_at(i));
-	}
-	budget = mod_mem_budget();
 	snprintf(path, sizeof(path), "%s/board/%s/simpled.conf",
 		 getenv("SIMPLED_SRC"), getenv("SIMPLED_BOARD"));
-	if (app_configure(path, NULL, err, sizeof(err))) {
-		fail_msg("%s", err);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	len = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[len] = '\0';
+	assert_int_equal(load(""), 0);
+	n_opt_lines = n_off = 0;
+	mod_sects_walk(opt_lines, NULL);
+	n = n_opt_lines;
+	assert_true(n > 10);
+	drop_off(text);
+	memcpy(dflt, opt_line, sizeof(dflt));
+	for (i = 0; i < n; i++) {
+		char type[64], name[64];
+
+		assert_int_equal(sscanf(dflt[i], "%63s %63s", type, name), 2);
+		if (!file_names(text, type, name)) {
+			print_error("%s does not name %s.%s (default: %s)\n",
+				    path, type, name,
+				    dflt[i] + strlen(type) + strlen(name) + 2);
+			missing++;
+		}
 	}
-	assert_memory_equal(&a, &app_cfg, sizeof(a));
-	assert_memory_equal(&r, &reg_cfg, sizeof(r));
-	for (i = 0; mod_pool_at(i); i++) {
-		assert_int_equal(sizes[i], pool_size(mod_pool_at(i)));
+	assert_int_equal(missing, 0);
+	if (app_configure(NULL, text, err, sizeof(err))) {
+		fail_msg("%s: %s", path, err);
 	}
-	assert_int_equal(budget, mod_mem_budget());
+	n_opt_lines = n_off = 0;
+	mod_sects_walk(opt_lines, NULL);
+	assert_int_equal(n_opt_lines, n);
+	for (i = 0; i < n; i++) {
+		assert_string_equal(opt_line[i], dflt[i]);
+	}
 }
 
 int main(void)
