@@ -1,0 +1,192 @@
+/** @file sip_auth.c  Digest computations and nonces (see sip_auth.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "mem.h"
+#include "port.h"
+#include "sd.h"
+#include "sd_hash.h"
+#include "sip_auth.h"
+
+static const char *const alg_names[SIP_AUTH__COUNT] = {"MD5", "SHA-256"};
+
+const char *sip_auth_alg_name(enum sip_auth_alg a)
+{
+	return a < SIP_AUTH__COUNT ? alg_names[a] : "?";
+}
+
+int sip_auth_alg_parse(const char *name, size_t len, enum sip_auth_alg *a)
+{
+	unsigned i;
+
+	for (i = 0; i < SIP_AUTH__COUNT; i++) {
+		if (strlen(alg_names[i]) == len &&
+		    !strncasecmp(name, alg_names[i], len)) {
+			*a = (enum sip_auth_alg)i;
+			return 0;
+		}
+	}
+	return EINVAL;
+}
+
+static void to_hex(const uint8_t *b, size_t n, char *hex)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		hex[2 * i] = digits[b[i] >> 4];
+		hex[2 * i + 1] = digits[b[i] & 15];
+	}
+	hex[2 * n] = '\0';
+}
+
+/* hex = H(the parts joined by ':'), parts ending with NULL. */
+static void hash_joined(enum sip_auth_alg a, char hex[SIP_HEX_MAX],
+			const char *const *parts)
+{
+	/* The longest input: a response over two hashes, a nonce, a
+	 * cnonce and nc; a HA1 over a user, realm and password. */
+	static char buf[2048];
+	uint8_t h[SIP_HASH_MAX];
+	size_t len = 0, n;
+	unsigned i;
+
+	for (i = 0; parts[i]; i++) {
+		n = strlen(parts[i]);
+		if (len + n + 1 >= sizeof(buf)) {
+			n = 0; /* cannot match anything a client computed */
+		}
+		if (i) {
+			buf[len++] = ':';
+		}
+		memcpy(buf + len, parts[i], n);
+		len += n;
+	}
+	to_hex(h, sip_crypto_hash(a, buf, len, h), hex);
+}
+
+void sip_auth_ha1(enum sip_auth_alg a, const char *user, const char *realm,
+		  const char *password, char hex[SIP_HEX_MAX])
+{
+	const char *const parts[] = {user, realm, password, NULL};
+
+	hash_joined(a, hex, parts);
+}
+
+void sip_auth_response(enum sip_auth_alg a, const char *ha1,
+		       const char *nonce, const char *nc, const char *cnonce,
+		       const char *method, const char *uri,
+		       char hex[SIP_HEX_MAX])
+{
+	const char *const a2[] = {method, uri, NULL};
+	char ha2[SIP_HEX_MAX];
+	const char *const parts[] = {ha1, nonce, nc, cnonce, "auth", ha2,
+				     NULL};
+
+	hash_joined(a, ha2, a2);
+	hash_joined(a, hex, parts);
+}
+
+/* --------------------------------------------------------------- nonces */
+
+/* A nonce issued lately and the highest nc used with it. The table is a
+ * ring in issue order over a fixed array; a hash finds an entry. */
+struct nonce_ent {
+	UT_hash_handle hh;
+	uint32_t nc;
+	char nonce[SIP_NONCE_LEN + 1];
+};
+
+static struct nonce_ent *ring, *by_nonce;
+static unsigned ring_size, ring_next;
+static uint8_t secret[32];
+
+int sip_nonce_init(unsigned entries)
+{
+	HASH_CLEAR(hh, by_nonce);
+	mem_free(ring);
+	ring = NULL;
+	ring_size = ring_next = 0;
+	if (!entries) {
+		return 0;
+	}
+	ring = mem_zalloc((size_t)entries * sizeof(*ring));
+	if (!ring) {
+		return ENOMEM;
+	}
+	ring_size = entries;
+	port_random(secret, sizeof(secret));
+	return 0;
+}
+
+static void nonce_mac(const char *head, char mac[33])
+{
+	uint8_t h[SIP_HASH_MAX];
+
+	sip_crypto_hmac(secret, sizeof(secret), head, 24, h);
+	to_hex(h, 16, mac);
+}
+
+void sip_nonce_new(char out[SIP_NONCE_LEN + 1])
+{
+	struct nonce_ent *e;
+	char mac[33], rnd[17];
+
+	sd_rand_hex(rnd, 16);
+	snprintf(out, SIP_NONCE_LEN + 1, "%08x%s",
+		 (unsigned)(port_now_us() / 1000000u), rnd);
+	nonce_mac(out, mac);
+	memcpy(out + 24, mac, 33);
+	if (!ring_size) {
+		return;
+	}
+	e = &ring[ring_next];
+	ring_next = (ring_next + 1) % ring_size;
+	if (e->nonce[0]) {
+		HASH_DEL(by_nonce, e);
+	}
+	memcpy(e->nonce, out, sizeof(e->nonce));
+	e->nc = 0;
+	sd_hash_oom = 0;
+	HASH_ADD_STR(by_nonce, nonce, e);
+	if (sd_hash_oom) {
+		e->nonce[0] = '\0'; /* unknown when used: stale, asked again */
+	}
+}
+
+enum sip_nonce_verdict sip_nonce_check(const char *nonce, uint32_t nc,
+				       uint32_t lifetime_s)
+{
+	struct nonce_ent *e;
+	char mac[33], head[25];
+	unsigned long issued;
+	uint32_t now = (uint32_t)(port_now_us() / 1000000u);
+
+	if (strlen(nonce) != SIP_NONCE_LEN) {
+		return SIP_NONCE_FORGED;
+	}
+	memcpy(head, nonce, 24);
+	head[24] = '\0';
+	nonce_mac(head, mac);
+	if (strcmp(mac, nonce + 24)) {
+		return SIP_NONCE_FORGED;
+	}
+	head[8] = '\0';
+	issued = strtoul(head, NULL, 16);
+	if ((uint32_t)(now - (uint32_t)issued) > lifetime_s) {
+		return SIP_NONCE_STALE;
+	}
+	HASH_FIND_STR(by_nonce, nonce, e);
+	if (!e) {
+		return SIP_NONCE_STALE; /* pushed out by newer ones */
+	}
+	if (nc <= e->nc) {
+		return SIP_NONCE_REPLAY;
+	}
+	e->nc = nc;
+	return SIP_NONCE_OK;
+}

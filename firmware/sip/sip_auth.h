@@ -1,0 +1,70 @@
+/** @file sip_auth.h  Digest authentication (RFC 3261 22, RFC 7616,
+ * RFC 8760): the hashes, the response a client must send, and the nonces
+ * simpled hands out. */
+#ifndef SIP_AUTH_H
+#define SIP_AUTH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum sip_auth_alg {
+	SIP_AUTH_MD5,
+	SIP_AUTH_SHA256,
+	SIP_AUTH__COUNT
+};
+
+/* Bytes of the longest hash (SHA-256), and of its hex form with NUL. */
+#define SIP_HASH_MAX 32
+#define SIP_HEX_MAX (2 * SIP_HASH_MAX + 1)
+
+/** "MD5" or "SHA-256", as in the algorithm parameter. */
+const char *sip_auth_alg_name(enum sip_auth_alg a);
+/** The algorithm named (case-insensitive). @return 0 or EINVAL. */
+int sip_auth_alg_parse(const char *name, size_t len, enum sip_auth_alg *a);
+
+/** HA1 = H(user ":" realm ":" password), lower-case hex. */
+void sip_auth_ha1(enum sip_auth_alg a, const char *user, const char *realm,
+		  const char *password, char hex[SIP_HEX_MAX]);
+
+/** What the response parameter must be for qop=auth (RFC 7616 3.4.1):
+ * H(HA1 ":" nonce ":" nc ":" cnonce ":auth:" H(method ":" uri)). */
+void sip_auth_response(enum sip_auth_alg a, const char *ha1,
+		       const char *nonce, const char *nc, const char *cnonce,
+		       const char *method, const char *uri,
+		       char hex[SIP_HEX_MAX]);
+
+/* sip_crypto.c: the only file that calls mbedTLS. */
+/** out = H(data); @return the hash length (16 or 32). */
+size_t sip_crypto_hash(enum sip_auth_alg a, const void *data, size_t len,
+		       uint8_t out[SIP_HASH_MAX]);
+/** out = HMAC-SHA-256(key, data). */
+void sip_crypto_hmac(const void *key, size_t klen, const void *data,
+		     size_t len, uint8_t out[SIP_HASH_MAX]);
+
+/*
+ * Nonces: "<8 hex: issue time, s><16 hex: random><32 hex: MAC>", the MAC
+ * a keyed hash (a secret drawn at start) of the first two parts, so a
+ * nonce is recognised without a table; a bounded table of the newest
+ * nonces keeps the highest nonce count (nc) used with each, so a replayed
+ * Authorization is refused.
+ */
+#define SIP_NONCE_LEN 56
+
+enum sip_nonce_verdict {
+	SIP_NONCE_OK,		/**< ours, fresh, nc higher than before */
+	SIP_NONCE_STALE,	/**< ours but expired or no longer in the
+				 * table: challenge again with stale=true */
+	SIP_NONCE_REPLAY,	/**< nc not above the highest seen */
+	SIP_NONCE_FORGED,	/**< not made by this process */
+};
+
+/** Set up the table of entries nonces (start-up; 0 frees it) and draw
+ * the secret. @return 0 or ENOMEM. */
+int sip_nonce_init(unsigned entries);
+/** A new nonce issued now (entered in the table, the oldest leaving). */
+void sip_nonce_new(char out[SIP_NONCE_LEN + 1]);
+/** Check nonce used with count nc at now_s, valid for lifetime_s. */
+enum sip_nonce_verdict sip_nonce_check(const char *nonce, uint32_t nc,
+				       uint32_t lifetime_s);
+
+#endif
