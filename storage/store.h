@@ -131,6 +131,17 @@ int store_rec_get(enum store_kind k, const char *key, void *buf,
 int store_rec_walk(enum store_kind k, const char *prefix, store_rec_h *h,
 		   void *arg);
 
+/**
+ * Wall-clock times in records a service encodes itself (a document's or
+ * a subscription's expiry) are written as store_time_to_disk(t) and read
+ * back through store_time_from_disk(): the store keeps its times in a
+ * frame of its own that every wall-clock step (core/wall.h) moves at once,
+ * so that each keeps what it had left. Offline messages' times are kept
+ * so by the store itself.
+ */
+int64_t store_time_to_disk(int64_t t);
+int64_t store_time_from_disk(int64_t t);
+
 /** Bytes the environment's data file uses (pages in use). */
 size_t store_bytes_used(void);
 

@@ -365,6 +365,9 @@ int store_open(const char *dir, size_t map_size)
 	if (!rc) {
 		used_group = 0;
 		used_committed = pages_in_use();
+		rc = store_clock_open();
+	}
+	if (!rc) {
 		rc = store_msg_open();
 	}
 	if (!rc) {
@@ -372,6 +375,7 @@ int store_open(const char *dir, size_t map_size)
 	}
 	if (rc) {
 		LOG_ERR("store in %s unusable: %s", dir, store_strerror(rc));
+		store_clock_close();
 		if (group) {
 			mdb_txn_abort(group);
 			group = NULL;
@@ -394,6 +398,7 @@ void store_close(void)
 	loop_idle_del(commit_now, NULL);
 	commit_report();
 	store_msg_close();
+	store_clock_close();
 	mdb_env_close(store_env);
 	store_env = NULL;
 }

@@ -9,6 +9,9 @@
  * waiting message (pool store_messages) on its owner's list in arrival
  * order (pool store_owners), with the expiry and reminder time, so that
  * counts, the expiry purge and the reminders never read the disk.
+ *
+ * Times on disk and in the index are in the store's frame
+ * (store_clock.c): the API speaks wall-clock seconds and converts.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +21,7 @@
 #include "log.h"
 #include "sd_hash.h"
 #include "store_priv.h"
+#include "wall.h"
 
 #define MOD_DEF "store.def"
 #include "mod_decl.h"
@@ -34,7 +38,7 @@ struct msg_rec {
 
 #define MSG_REC_V1 0x4d530001u
 
-/* A waiting message, on its owner's list. */
+/* A waiting message, on its owner's list; times as on disk. */
 struct msg_entry {
 	struct msg_entry *next;
 	uint64_t id;
@@ -94,9 +98,9 @@ static int msg_decode(const MDB_val *k, const MDB_val *v,
 	m->id = store_get_be64(k->mv_data);
 	m->body = p + off;
 	m->blen = r.blen;
-	m->arrival = r.arrival;
-	m->expires = r.expires;
-	m->send_at = r.send_at;
+	m->arrival = store_time_from_disk(r.arrival);
+	m->expires = store_time_from_disk(r.expires);
+	m->send_at = store_remind_from_disk(r.send_at);
 	m->tries = r.tries;
 	return 0;
 }
@@ -229,14 +233,16 @@ static void index_drop(void)
 }
 
 /* Rebuild the index and the next id from the table (in id order, so
- * every owner's list is in arrival order). */
-static int index_load(void)
+ * every owner's list is in arrival order). *newest: the latest arrival
+ * (0 when none). */
+static int index_load(int64_t *newest)
 {
 	MDB_cursor *c;
 	MDB_txn *t;
 	MDB_val k, v;
 	int rc = store_cursor_begin(T_MSG, MDB_RDONLY, &t, &c);
 
+	*newest = 0;
 	if (rc) {
 		return rc;
 	}
@@ -247,7 +253,11 @@ static int index_load(void)
 			LOG_WRN("unreadable message record skipped");
 			continue;
 		}
-		rc = index_add(m.owner, m.id, m.expires, m.send_at);
+		rc = index_add(m.owner, m.id, store_time_to_disk(m.expires),
+			       store_remind_to_disk(m.send_at));
+		if (m.arrival > *newest) {
+			*newest = m.arrival;
+		}
 		if (m.id >= next_id) {
 			next_id = m.id + 1;
 		}
@@ -259,6 +269,7 @@ static int index_load(void)
 
 int store_msg_open(void)
 {
+	int64_t newest;
 	int rc = pool_setup(&store_owner_pool, sizeof(struct msg_owner));
 
 	if (!rc) {
@@ -271,13 +282,16 @@ int store_msg_open(void)
 	owners = NULL;
 	total = 0;
 	next_id = 1;
-	rc = index_load();
+	rc = index_load(&newest);
 	if (rc) {
 		LOG_ERR("cannot index the waiting messages (%s): raise "
 			"store_owners or store_messages", store_strerror(rc));
 		store_msg_close();
+		return rc;
 	}
-	return rc;
+	/* A clock earlier than a message's arrival is not set yet. */
+	wall_floor(newest);
+	return 0;
 }
 
 void store_msg_close(void)
@@ -289,8 +303,10 @@ void store_msg_close(void)
 
 void store_msg_reindex(void)
 {
+	int64_t newest;
+
 	index_drop();
-	if (index_load()) {
+	if (index_load(&newest)) {
 		LOG_ERR("cannot index the waiting messages again");
 	}
 }
@@ -316,9 +332,9 @@ int store_msg_put(struct store_msg *m)
 	memset(&r, 0, sizeof(r));
 	r.version = MSG_REC_V1;
 	r.tries = m->tries;
-	r.arrival = m->arrival;
-	r.expires = m->expires;
-	r.send_at = m->send_at;
+	r.arrival = store_time_to_disk(m->arrival);
+	r.expires = store_time_to_disk(m->expires);
+	r.send_at = store_remind_to_disk(m->send_at);
 	r.blen = (uint32_t)m->blen;
 	if (!m->owner[0] ||
 	    strlen(m->owner) >= CONFIG_SIMPLED_STORE_MAX_OWNER_LEN) {
@@ -338,7 +354,7 @@ int store_msg_put(struct store_msg *m)
 	if (!store_has_room(2 * total_len)) {
 		return ENOSPC;
 	}
-	rc = index_add(m->owner, next_id, m->expires, m->send_at);
+	rc = index_add(m->owner, next_id, r.expires, r.send_at);
 	if (rc) {
 		return rc;
 	}
@@ -434,15 +450,15 @@ int store_msg_update(const char *owner, uint64_t id, uint32_t tries,
 		memcpy(copy, v.mv_data, v.mv_size);
 		memcpy(&r, copy, sizeof(r));
 		r.tries = tries;
-		r.send_at = send_at;
+		r.send_at = store_remind_to_disk(send_at);
 		memcpy(copy, &r, sizeof(r));
 		rc = store_put(c.t, T_MSG, c.key, 8, copy, v.mv_size);
 	}
 	rc = store_txn_end(c.t, rc);
 	if (!rc) {
 		reminder_count(c.o, c.e->send_at, -1);
-		reminder_count(c.o, send_at, 1);
-		c.e->send_at = send_at;
+		reminder_count(c.o, r.send_at, 1);
+		c.e->send_at = r.send_at;
 	}
 	return rc;
 }
@@ -513,6 +529,7 @@ int store_msg_expire(int64_t now, unsigned max, store_msg_h *h, void *arg,
 	if (max > 64) {
 		max = 64;
 	}
+	now = store_time_to_disk(now);
 	if (h) {
 		rc = store_txn_begin(&t, MDB_RDONLY);
 		if (rc) {
@@ -556,6 +573,7 @@ int store_msg_due(int64_t now, unsigned max, store_msg_h *h, void *arg)
 	if (!reminders) {
 		return 0;
 	}
+	now = store_remind_to_disk(now);
 	rc = store_txn_begin(&t, MDB_RDONLY);
 	if (rc) {
 		return rc;
@@ -597,7 +615,7 @@ int64_t store_msg_next_due(void)
 			}
 		}
 	}
-	return when;
+	return store_remind_from_disk(when);
 }
 
 /* --------------------------------------------------------- schema 1 */

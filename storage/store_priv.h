@@ -50,6 +50,14 @@ int store_has_room(size_t bytes);
 void store_be64(uint8_t *p, uint64_t v);
 uint64_t store_get_be64(const uint8_t *p);
 
+/* store_clock.c: the offsets of the times on disk, read at open (before
+ * the index is built) and watched for steps until close; reminder times
+ * have their own (see store_clock.c). */
+int store_clock_open(void);
+void store_clock_close(void);
+int64_t store_remind_to_disk(int64_t t);
+int64_t store_remind_from_disk(int64_t t);
+
 /* store_msg.c: the in-memory index of waiting messages, built at open
  * and dropped at close; moving schema 1's messages (in transaction t). */
 int store_msg_open(void);

@@ -14,6 +14,7 @@
 #include "reg.h"
 #include "sip.h"
 #include "tmr.h"
+#include "wall.h"
 #ifdef CONFIG_SIMPLED_STORAGE
 #include "store.h"
 #endif
@@ -237,6 +238,9 @@ int app_start(void)
 		LOG_ERR("timers: %s", strerror(err));
 		return err;
 	}
+	/* Before the store, which tells the clock the newest time it
+	 * holds and follows its steps. */
+	wall_reset();
 	err = make_state_dir(app_cfg.state_dir);
 	if (err) {
 		LOG_ERR("state_dir %s: %s", app_cfg.state_dir, strerror(err));
@@ -273,6 +277,8 @@ fail:
 
 void app_stop(void)
 {
+	/* A step since the last turn is taken before the last writes. */
+	wall_check();
 #ifdef CONFIG_SIMPLED_STORAGE
 	/* Answers waiting for a group commit go out while SIP is up. */
 	store_flush();

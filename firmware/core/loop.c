@@ -2,6 +2,7 @@
 #include "loop.h"
 #include "port.h"
 #include "tmr.h"
+#include "wall.h"
 
 static struct hook_list idle;
 
@@ -17,12 +18,17 @@ void loop_idle_del(hook_h *h, void *arg)
 
 void loop_once(int max_wait_ms)
 {
-	int wait = tmr_next_ms();
+	int wait;
 
+	/* A wall-clock step is taken before anything of the turn reads the
+	 * clock, and again after the wait (handlers ran on the old frame). */
+	wall_check();
+	wait = tmr_next_ms();
 	if (max_wait_ms >= 0 && (wait < 0 || wait > max_wait_ms)) {
 		wait = max_wait_ms;
 	}
 	port_poll(wait);
+	wall_check();
 	tmr_expire();
 	hook_run(&idle, NULL);
 }

@@ -31,6 +31,12 @@ static inline int tmr_active(const struct tmr *t)
 	return t->pos != 0;
 }
 
+/** Milliseconds until an armed t fires (0 when due), on now_ms. */
+static inline uint32_t tmr_left_ms(const struct tmr *t, uint32_t now_ms)
+{
+	return tmr_before(now_ms, t->when) ? t->when - now_ms : 0;
+}
+
 /**
  * Size the heap for at most cap armed timers (start-up only; the daemon
  * derives cap from its pools, each of whose objects embeds at most two

@@ -21,6 +21,7 @@
 #include "sd_hash.h"
 #include "store.h"
 #include "tmr.h"
+#include "wall.h"
 
 #define MOD_DEF "offline.def"
 #include "mod_decl.h"
@@ -260,7 +261,7 @@ static void dump_next(struct dump *d)
 	}
 	memset(&p, 0, sizeof(p));
 	memset(&to, 0, sizeof(to));
-	p.now = port_wall_s();
+	p.now = wall_now();
 	p.d = d;
 	p.to = &to;
 	if (store_is_open()) {
@@ -320,7 +321,7 @@ static void due_fire(void *arg)
 
 	(void)arg;
 	due.n = 0;
-	store_msg_due(port_wall_s(), OFFLINE_BATCH, note_due, &due);
+	store_msg_due(wall_now(), OFFLINE_BATCH, note_due, &due);
 	for (i = 0; i < due.n; i++) {
 		dump_kick(due.owner[i]);
 	}
@@ -332,7 +333,7 @@ static void due_fire(void *arg)
 static void arm_due(void)
 {
 	int64_t next = store_is_open() ? store_msg_next_due() : 0;
-	int64_t now = port_wall_s();
+	int64_t now = wall_now();
 	int64_t wait;
 
 	tmr_cancel(&due_tmr);
@@ -362,7 +363,7 @@ static void tick(void *arg)
 	if (store_is_open() &&
 	    ++ticks % (unsigned)offline_cfg.clean_period == 0) {
 		gone.n = 0;
-		store_msg_expire(port_wall_s(), OFFLINE_BATCH, count_expired,
+		store_msg_expire(wall_now(), OFFLINE_BATCH, count_expired,
 				 &gone, &n);
 		if (n == OFFLINE_BATCH) {
 			ticks--; /* more to purge: again next tick */
@@ -476,7 +477,7 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 	struct sd_buf b;
 	const struct sip_hdr *h;
 	struct store_msg m;
-	int64_t now = port_wall_s();
+	int64_t now = wall_now();
 	uint32_t v;
 	int err;
 
@@ -577,7 +578,7 @@ int offline_put(const char *owner, const char *from, const char *to,
 	m.extra = "";
 	m.body = body;
 	m.blen = blen;
-	m.arrival = port_wall_s();
+	m.arrival = wall_now();
 	m.expires = m.arrival + offline_cfg.expire_time;
 	err = store_msg_put(&m);
 	if (!err) {

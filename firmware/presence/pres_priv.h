@@ -112,7 +112,6 @@ struct pres_sub {
 	uint32_t local_cseq;
 	uint32_t remote_cseq;
 	uint32_t version;		/* winfo document version */
-	int64_t expires_at;		/* wall clock, for write-back */
 	unsigned inflight;		/* NOTIFYs awaiting an answer */
 	int zombie;			/* removed, freed when inflight is 0 */
 	int dirty;			/* write-back pending */
@@ -245,6 +244,13 @@ struct pres_sub *pres_sub_find(const char *key);
 int pres_sub_link(struct pres_sub *s, struct pres_entity *e);
 /** (Re)start the expiry of s, expires s from now. */
 void pres_sub_arm(struct pres_sub *s, uint32_t expires);
+/** Seconds until s expires, rounded up: its timer runs on the monotonic
+ * clock, which no wall-clock step moves. */
+static inline int64_t pres_sub_left(const struct pres_sub *s)
+{
+	return tmr_active(&s->tmr) ?
+	       (tmr_left_ms(&s->tmr, port_now_ms()) + 999u) / 1000u : 0;
+}
 typedef void (pres_sub_h)(struct pres_sub *s, void *arg);
 void pres_subs_walk(pres_sub_h *h, void *arg);
 

@@ -18,6 +18,7 @@
 #include "reg.h"
 #include "stat.h"
 #include "store.h"
+#include "wall.h"
 
 
 struct doc_ext {
@@ -58,12 +59,14 @@ static void set_etag(struct pres_doc *d)
 		 ext(d)->gen & 0xffffffu);
 }
 
-/* Record: int64 expires, content type, NUL, body. */
-static int doc_write(struct pres_doc *d, int64_t expires,
+/* Record: int64 expiry (store_time_to_disk() of the wall time), content
+ * type, NUL, body. */
+static int doc_write(struct pres_doc *d, int64_t until,
 		     const struct sip_msg *req)
 {
 	char key[PRES_DOC_KEY_LEN];
 	size_t tl = strlen(PRES_PIDF_TYPE) + 1;
+	int64_t expires = store_time_to_disk(until);
 
 	if (8 + tl + req->body.l > sizeof(rec)) {
 		return EMSGSIZE;
@@ -292,7 +295,7 @@ static void on_publish(struct sip_stx *st, const struct sip_msg *req)
 		pres_entity_put(e);
 		return;
 	}
-	until = port_wall_s() + expires;
+	until = wall_now() + expires;
 	if (!d) {
 		e = pres_entity_get(aor, 1);
 		d = e ? doc_new(e, NULL) : NULL;
@@ -342,7 +345,7 @@ static int restore_doc(const char *key, const void *val, size_t vlen,
 	struct pres_entity *e;
 	struct pres_doc *d;
 	char aor[CONFIG_SIMPLED_MAX_URI_LEN];
-	int64_t until, now = port_wall_s();
+	int64_t until, now = wall_now();
 
 	(void)arg;
 	if (!sep || strlen(sep + 1) != PRES_DOC_ID_LEN || vlen < 9 ||
@@ -350,6 +353,7 @@ static int restore_doc(const char *key, const void *val, size_t vlen,
 		return 0;
 	}
 	memcpy(&until, val, 8);
+	until = store_time_from_disk(until);
 	if (until <= now) {
 		return 0; /* expired while we were down: dropped below */
 	}
@@ -378,7 +382,7 @@ static int doc_stale(const char *key, const void *val, size_t vlen)
 		return 0;
 	}
 	memcpy(&until, val, 8);
-	return until <= port_wall_s();
+	return store_time_from_disk(until) <= wall_now();
 }
 
 int pres_publish_init(void)

@@ -206,7 +206,7 @@ void pres_sub_notify(struct pres_sub *s, const char *reason,
 	char contact[CONFIG_SIMPLED_MAX_URI_LEN];
 	struct sip_request r;
 	struct sd_buf b, h;
-	int64_t left = s->expires_at - port_wall_s();
+	int64_t left = pres_sub_left(s);
 	int with_body;
 
 	if (sub_bind(s)) {
@@ -389,7 +389,6 @@ static void sub_expired(void *arg)
 
 void pres_sub_arm(struct pres_sub *s, uint32_t expires)
 {
-	s->expires_at = port_wall_s() + expires;
 	tmr_start(&s->tmr, expires * 1000u, sub_expired, s);
 	s->dirty = 1;
 }

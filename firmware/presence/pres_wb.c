@@ -18,7 +18,8 @@
  *       24    4  our CSeq (NOTIFYs)
  *       28    4  the watcher's CSeq (SUBSCRIBEs)
  *       32    4  winfo document version
- *       36    8  expiry, wall-clock seconds (signed)
+ *       36    8  expiry, wall-clock seconds (signed), in the store's
+ *                frame (store_time_to_disk())
  *       44       eight strings, each a 2-byte length and its bytes (no
  *                NUL): Call-ID, remote tag, local tag, remote From,
  *                presentity URI, watcher AoR, contact URI, route set (its
@@ -44,6 +45,7 @@
 #include "log.h"
 #include "pool.h"
 #include "pres_priv.h"
+#include "wall.h"
 
 #define WB_V2 2
 /* Longer than any expiry granted (max_expires is at most 1000000 s). */
@@ -109,7 +111,8 @@ static void encode(struct sd_buf *b, const struct pres_sub *s)
 	put_le(b, s->local_cseq, 4);
 	put_le(b, s->remote_cseq, 4);
 	put_le(b, s->version, 4);
-	put_le(b, (uint64_t)s->expires_at, 8);
+	put_le(b, (uint64_t)store_time_to_disk(wall_now() + pres_sub_left(s)),
+	       8);
 	put_str(b, sd_pl_str(s->callid));
 	put_str(b, remote_tag(s));
 	put_str(b, sd_pl_str(s->local_tag));
@@ -216,8 +219,9 @@ static int decoded(struct pres_sub *s, unsigned ev, unsigned state,
 	return 0;
 }
 
+/* *until: the expiry as written (before store_time_from_disk()). */
 static int decode_v2(struct pres_sub *s, const char *key, const void *val,
-		     size_t vlen)
+		     size_t vlen, int64_t *until)
 {
 	struct wb_in in = {val, vlen, 0};
 	static char cid[CONFIG_SIMPLED_MAX_MSG_SIZE];
@@ -243,7 +247,7 @@ static int decode_v2(struct pres_sub *s, const char *key, const void *val,
 	s->local_cseq = (uint32_t)get_le(&in, 4);
 	s->remote_cseq = (uint32_t)get_le(&in, 4);
 	s->version = (uint32_t)get_le(&in, 4);
-	s->expires_at = (int64_t)get_le(&in, 8);
+	*until = (int64_t)get_le(&in, 8);
 	get_str(&in, cid, sizeof(cid));
 	get_str(&in, rtag, sizeof(rtag));
 	get_str(&in, s->local_tag, sizeof(s->local_tag));
@@ -308,7 +312,8 @@ static int v1_key_fits(const struct pres_sub *s, const char *key)
 	       key[kl - ll - 1] == '|' && !strcmp(key + kl - ll, s->local_tag);
 }
 
-static int decode_v1(struct pres_sub *s, const char *key, const void *val)
+static int decode_v1(struct pres_sub *s, const char *key, const void *val,
+		     int64_t *until)
 {
 	static struct pres_sub_rec_v1 r; /* LMDB values are not aligned */
 	struct port_addr peer;
@@ -326,7 +331,7 @@ static int decode_v1(struct pres_sub *s, const char *key, const void *val)
 	s->local_cseq = r.local_cseq;
 	s->remote_cseq = r.remote_cseq;
 	s->version = r.winfo_version;
-	s->expires_at = r.expires_at;
+	*until = r.expires_at;
 	memset(&peer, 0, sizeof(peer));
 	peer.family = r.flow.peer.family;
 	peer.port = r.flow.peer.port;
@@ -350,15 +355,15 @@ static int restore_one(const char *key, const void *val, size_t vlen,
 	struct pres_sub *s = pres_sub_new();
 	struct pres_entity *e = NULL;
 	int v1 = is_v1(val, vlen), err;
-	int64_t until, left;
+	int64_t until = 0, left;
 
 	if (!s) {
 		rs->failed++;
 		return 0;
 	}
-	err = v1 ? decode_v1(s, key, val) : decode_v2(s, key, val, vlen);
-	until = s->expires_at;
-	left = until - port_wall_s();
+	err = v1 ? decode_v1(s, key, val, &until) :
+		   decode_v2(s, key, val, vlen, &until);
+	left = store_time_from_disk(until) - wall_now();
 	if (!err && left > WB_MAX_LEFT) {
 		err = EBADMSG;
 	}
@@ -379,7 +384,6 @@ static int restore_one(const char *key, const void *val, size_t vlen,
 		goto out;
 	}
 	pres_sub_arm(s, (uint32_t)left);
-	s->expires_at = until;
 	rs->restored++;
 	rs->migrated += (unsigned)v1;
 	return 0;

@@ -46,7 +46,7 @@ static uint32_t rnd;
 static struct port_addr local[SIM_MAX_LOCAL];
 static unsigned n_local;
 static uint32_t now_ms;
-static uint64_t elapsed_ms;	/* since sim_reset, for the wall clock */
+static uint64_t elapsed_ms;	/* since the start: the monotonic clock */
 static int64_t wall_s = SIM_WALL_DEFAULT_S;
 
 static int addr_eq(const struct port_addr *a, const struct port_addr *b)
@@ -100,7 +100,6 @@ void sim_reset(uint32_t t)
 		memset(&socks[i], 0, sizeof(socks[i]));
 	}
 	now_ms = t;
-	elapsed_ms = 0;
 	loss = dup = reorder = 0;
 	n_local = 0;
 }

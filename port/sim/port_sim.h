@@ -13,9 +13,9 @@
 /** The wall clock after sim_reset() until sim_set_wall_s() moves it. */
 #define SIM_WALL_DEFAULT_S 1767225600 /* 2026-01-01T00:00:00Z */
 
-/** Close every socket, drop queued datagrams, set the clock. The wall
- * clock goes back to the last sim_set_wall_s() value (as a daemon restart
- * in a test does). */
+/** Close every socket, drop queued datagrams, set the millisecond clock.
+ * The wall clock (and port_now_us()) run on: a daemon restart in a test
+ * is not a clock step. */
 void sim_reset(uint32_t now_ms);
 /** Make the network unreliable from now on, for every datagram sent:
  * loss, duplication and reordering (each a percentage), decided by a

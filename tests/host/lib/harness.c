@@ -88,6 +88,14 @@ void h_restart(const char *extra_cfg)
 	start(extra_cfg, 1);
 }
 
+void h_restart_wall(int64_t wall_s, const char *extra_cfg)
+{
+	app_stop();
+	running = 0;
+	sim_set_wall_s(wall_s);
+	start(extra_cfg, 1);
+}
+
 static void start(const char *extra_cfg, int keep)
 {
 	char cfg[4096];

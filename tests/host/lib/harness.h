@@ -33,6 +33,9 @@
 void h_start(const char *extra_cfg);
 /** Stop and start again on the same state (restart, virtual time on). */
 void h_restart(const char *extra_cfg);
+/** The same with the wall clock set to wall_s while the daemon is down,
+ * where no step can be seen. */
+void h_restart_wall(int64_t wall_s, const char *extra_cfg);
 /** Start on a copy of a data.mdb (a store written by another build). */
 void h_start_with_store(const char *extra_cfg, const char *data_mdb);
 const char *h_state_dir(void);
