@@ -62,10 +62,8 @@ static const struct cfg_opt store_opts[] = {
 };
 #undef S
 
-static const struct cfg_sect store_sect = {
-	"storage", store_opts, sizeof(store_opts) / sizeof(store_opts[0]),
-	&store_cfg, NULL
-};
+static const struct cfg_sect store_sect =
+	CFG_SECT("storage", store_opts, &store_cfg);
 
 /*
  * Group commit. Every write joins the open group: one LMDB write

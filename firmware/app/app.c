@@ -13,6 +13,7 @@
 #include "msg.h"
 #include "reg.h"
 #include "sip.h"
+#include "sip_auth.h"
 #include "tmr.h"
 #include "wall.h"
 #ifdef CONFIG_SIMPLED_STORAGE
@@ -79,10 +80,8 @@ static const struct cfg_opt main_opts[] = {
 #undef A
 
 
-static const struct cfg_sect main_sect = {
-	"simpled", main_opts, sizeof(main_opts) / sizeof(main_opts[0]),
-	&app_cfg, NULL
-};
+static const struct cfg_sect main_sect =
+	CFG_SECT("simpled", main_opts, &app_cfg);
 
 const char *app_features(void)
 {
@@ -128,6 +127,7 @@ MOD_ABSENT(store_absent, "storage", "CONFIG_SIMPLED_STORAGE (selected by "
  * its sockets after them all. */
 static const struct mod *const app_mods[] = {
 	&sip_mod,
+	&sip_users_mod,
 #ifdef CONFIG_SIMPLED_STORAGE
 	&store_mod,
 #else

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #define LOG_MODULE "simpled"
@@ -12,16 +13,99 @@
 #include "log.h"
 #include "loop.h"
 #include "port.h"
+#include "sip_auth.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: simpled [-c FILE] [-f] [-d]... [--version]\n"
+		"       simpled [-c FILE] passwd USER [DOMAIN]\n"
 		"  -c FILE    UCI configuration file (default: built-in "
 		"defaults)\n"
 		"  -f         stay in the foreground (procd, systemd)\n"
 		"  -d         more logging (repeat for debug)\n"
-		"  --version  print the version and exit\n");
+		"  --version  print the version and exit\n"
+		"  passwd     read a password (terminal or stdin) and print "
+		"the\n"
+		"             `config user` section holding its hashes; DOMAIN "
+		"defaults\n"
+		"             to the first served domain\n");
+}
+
+/* One line of the password from fd 0 into buf, without echo on a
+ * terminal (prompt on stderr). @return 0 or -1. */
+static int read_password(const char *prompt, char *buf, size_t size)
+{
+	struct termios old, quiet;
+	int tty = isatty(0), ok;
+	size_t n;
+
+	if (tty) {
+		fprintf(stderr, "%s", prompt);
+		if (tcgetattr(0, &old) < 0) {
+			return -1;
+		}
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(0, TCSAFLUSH, &quiet);
+	}
+	ok = fgets(buf, (int)size, stdin) != NULL;
+	if (tty) {
+		tcsetattr(0, TCSAFLUSH, &old);
+		fprintf(stderr, "\n");
+	}
+	if (!ok) {
+		return -1;
+	}
+	n = strcspn(buf, "\r\n");
+	if (!buf[n] && n == size - 1) {
+		return -1; /* longer than the buffer */
+	}
+	buf[n] = '\0';
+	return 0;
+}
+
+/* simpled passwd USER [DOMAIN]: the section for /etc/config/simpled. */
+static int passwd(const char *user, const char *domain)
+{
+	char pw[128], again[128], ha1[SIP_HEX_MAX], ha256[SIP_HEX_MAX];
+
+	if (!sip_user_name_ok(user)) {
+		fprintf(stderr, "simpled: '%s' cannot be a user name (letters, "
+			"digits and -_.!~*'()&=+$,;?/)\n", user);
+		return 2;
+	}
+	if (!domain[0] || strspn(domain, "abcdefghijklmnopqrstuvwxyz"
+				 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") !=
+			  strlen(domain)) {
+		fprintf(stderr, "simpled: '%s' is not a domain name\n",
+			domain);
+		return 2;
+	}
+	if (read_password("Password: ", pw, sizeof(pw))) {
+		fprintf(stderr, "simpled: no password read (at most %zu "
+			"bytes, one line)\n", sizeof(pw) - 1);
+		return 1;
+	}
+	if (isatty(0) && (read_password("Again: ", again, sizeof(again)) ||
+			  strcmp(pw, again))) {
+		fprintf(stderr, "simpled: the passwords differ\n");
+		return 1;
+	}
+	if (!pw[0]) {
+		fprintf(stderr, "simpled: empty password\n");
+		return 1;
+	}
+	sip_auth_ha1(SIP_AUTH_MD5, user, domain, pw, ha1);
+	sip_auth_ha1(SIP_AUTH_SHA256, user, domain, pw, ha256);
+	memset(pw, 0, sizeof(pw));
+	memset(again, 0, sizeof(again));
+	printf("config user\n"
+	       "\toption name '%s'\n"
+	       "\toption domain '%s'\n"
+	       "\toption ha1 '%s'\n"
+	       "\toption ha1_sha256 '%s'\n", user, domain, ha1, ha256);
+	return 0;
 }
 
 /* Point fd at /dev/null. */
@@ -97,7 +181,7 @@ static void detach_done(int report, int err)
 
 int main(int argc, char **argv)
 {
-	const char *path = NULL;
+	const char *path = NULL, *pw_user = NULL, *pw_domain = NULL;
 	int foreground = 0, debug = 0, report = -1, i, err;
 	char why[512];
 
@@ -116,6 +200,11 @@ int main(int argc, char **argv)
 			foreground = 1;
 		} else if (!strcmp(argv[i], "-d")) {
 			debug++;
+		} else if (!strcmp(argv[i], "passwd") && i + 1 < argc &&
+			   i + 3 >= argc) {
+			pw_user = argv[i + 1];
+			pw_domain = i + 2 < argc ? argv[i + 2] : NULL;
+			break;
 		} else {
 			fprintf(stderr, "simpled: unknown argument '%s'\n",
 				argv[i]);
@@ -127,6 +216,12 @@ int main(int argc, char **argv)
 	if (err) {
 		fprintf(stderr, "simpled: %s\n", why);
 		return 1;
+	}
+	if (pw_user) {
+		/* The realm is the user's domain: by default the first one
+		 * served. */
+		return passwd(pw_user, pw_domain ? pw_domain :
+				       app_cfg.domain[0]);
 	}
 	app_cfg.log_level += debug;
 	if (app_cfg.log_level > LOG_LVL_DEBUG) {

@@ -196,26 +196,38 @@ void cfg_value_str(const struct cfg_opt *o, const void *base, char *buf,
 	}
 }
 
+/* Every option of one section (or instance) from its defaults. */
+static int sect_defaults(const struct cfg_sect *s, char *err, size_t errlen)
+{
+	size_t j;
+
+	for (j = 0; j < s->nopts; j++) {
+		const struct cfg_opt *o = &s->opts[j];
+		char why[160];
+
+		if (o->type == CFG_LIST) {
+			*(unsigned *)((char *)s->base + o->cnt_off) = 0;
+		}
+		if (o->dflt && set_default(s, o, why, sizeof(why))) {
+			snprintf(err, errlen, "built-in default: %s", why);
+			return EINVAL;
+		}
+	}
+	return 0;
+}
+
 int cfg_defaults(const struct cfg_sect *s, size_t n, char *err,
 		 size_t errlen)
 {
-	size_t i, j;
+	size_t i;
 
 	for (i = 0; i < n; i++) {
-		for (j = 0; j < s[i].nopts; j++) {
-			const struct cfg_opt *o = &s[i].opts[j];
-			char why[160];
-
-			if (o->type == CFG_LIST) {
-				*(unsigned *)((char *)s[i].base +
-					      o->cnt_off) = 0;
-			}
-			if (o->dflt && set_default(&s[i], o, why,
-						   sizeof(why))) {
-				snprintf(err, errlen, "built-in default: %s",
-					 why);
-				return EINVAL;
-			}
+		if (s[i].max) {
+			*s[i].count = 0; /* instances get theirs as they come */
+			continue;
+		}
+		if (sect_defaults(&s[i], err, errlen)) {
+			return EINVAL;
 		}
 	}
 	return 0;
@@ -282,12 +294,43 @@ static const struct cfg_opt *find_opt(const struct cfg_sect *s,
 	return NULL;
 }
 
+/* The next instance of repeated section s, with its defaults, as inst. */
+static int inst_begin(const struct cfg_sect *s, struct cfg_sect *inst,
+		      char *why, size_t whylen)
+{
+	if (*s->count >= s->max) {
+		snprintf(why, whylen, "more than %u '%s' sections", s->max,
+			 s->type);
+		return ENOSPC;
+	}
+	*inst = *s;
+	inst->base = (char *)s->base + (size_t)*s->count * s->stride;
+	memset(inst->base, 0, s->stride);
+	if (sect_defaults(inst, why, whylen)) {
+		return EINVAL;
+	}
+	(*s->count)++;
+	return 0;
+}
+
+/* cur ends: when it is an instance, let its owner judge it. */
+static int inst_end(const struct cfg_sect *cur, const struct cfg_sect *inst,
+		    char *why, size_t whylen)
+{
+	if (cur != inst || !inst->check) {
+		return 0;
+	}
+	return inst->check(inst->base, why, whylen) ? EINVAL : 0;
+}
+
 int cfg_parse(const char *name, const char *text, const struct cfg_sect *s,
 	      size_t n, char *err, size_t errlen)
 {
 	const struct cfg_sect *cur = NULL;
+	struct cfg_sect inst;	/* cur when it is one of a repeated type */
+	size_t cur_i = 0;
 	const char *p = text;
-	unsigned lineno = 0;
+	unsigned lineno = 0, inst_line = 0;
 	char why[200];
 	char line[CFG_LINE_MAX];
 	/* Lists are replaced, not appended to, the first time a file sets
@@ -339,6 +382,10 @@ int cfg_parse(const char *name, const char *text, const struct cfg_sect *s,
 		if (!strcmp(kw, "config")) {
 			size_t i;
 
+			if (inst_end(cur, &inst, why, sizeof(why))) {
+				lineno = inst_line;
+				goto fail;
+			}
 			if (na <= 0) {
 				snprintf(why, sizeof(why),
 					 "'config' needs a section type");
@@ -352,11 +399,21 @@ int cfg_parse(const char *name, const char *text, const struct cfg_sect *s,
 				goto fail;
 			}
 			cur = &s[i];
+			cur_i = i;
 			if (cur->off_switch) {
 				snprintf(why, sizeof(why), "section '%.64s' "
 					 "is not built in (%s is off)", a,
 					 cur->off_switch);
 				goto fail;
+			}
+			if (cur->max) {
+				if (inst_begin(cur, &inst, why, sizeof(why))) {
+					goto fail;
+				}
+				cur = &inst;
+				inst_line = lineno;
+				memset(reset[cur_i % 32], 0,
+				       sizeof(reset[0]));
 			}
 		} else if (!strcmp(kw, "option") || !strcmp(kw, "list")) {
 			const struct cfg_opt *o;
@@ -380,7 +437,7 @@ int cfg_parse(const char *name, const char *text, const struct cfg_sect *s,
 				goto fail;
 			}
 			if (o->type == CFG_LIST) {
-				size_t si = (size_t)(cur - s) % 32;
+				size_t si = cur_i % 32;
 				size_t oi = (size_t)(o - cur->opts) % 64;
 
 				if (!reset[si][oi]) {
@@ -397,6 +454,10 @@ int cfg_parse(const char *name, const char *text, const struct cfg_sect *s,
 				 "(expected config, option or list)", kw);
 			goto fail;
 		}
+	}
+	if (inst_end(cur, &inst, why, sizeof(why))) {
+		lineno = inst_line;
+		goto fail;
 	}
 	return 0;
 fail:

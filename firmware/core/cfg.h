@@ -56,7 +56,20 @@ struct cfg_sect {
 	size_t nopts;
 	void *base;		/**< the struct the options fill */
 	const char *off_switch;	/**< set: refused, its module is not built */
+	/* A section that may appear several times (`config user`): each
+	 * fills the next of max structs stride bytes apart from base, and
+	 * *count says how many did; check, when set, judges each one when
+	 * it ends (its error is given the line of its `config`). */
+	unsigned max;
+	size_t stride;
+	unsigned *count;
+	int (*check)(const void *inst, char *why, size_t whylen);
 };
+
+/* A section filled once, from the option table opts into *base. */
+#define CFG_SECT(t, opts_, base_)                                         \
+	{.type = t, .opts = opts_,                                           \
+	 .nopts = sizeof(opts_) / sizeof((opts_)[0]), .base = base_}
 
 /* A number as a default string: CFG_NUM(CONFIG_X). */
 #define CFG_NUM_(x) #x

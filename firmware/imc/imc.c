@@ -43,10 +43,8 @@ static struct cfg_opt imc_opts[] = {
 };
 #undef I
 
-static const struct cfg_sect imc_sect = {
-	"imc", imc_opts, sizeof(imc_opts) / sizeof(imc_opts[0]), &imc_cfg,
-	NULL
-};
+static const struct cfg_sect imc_sect =
+	CFG_SECT("imc", imc_opts, &imc_cfg);
 
 const char *imc_rooms_domain(void)
 {

@@ -85,10 +85,8 @@ static const struct cfg_opt offline_opts[] = {
 #undef OFF_BOOL
 #undef OFF_STR
 
-static const struct cfg_sect offline_sect = {
-	"offline", offline_opts, sizeof(offline_opts) / sizeof(offline_opts[0]), &offline_cfg,
-	NULL
-};
+static const struct cfg_sect offline_sect =
+	CFG_SECT("offline", offline_opts, &offline_cfg);
 
 unsigned offline_count(const char *owner)
 {

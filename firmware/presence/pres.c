@@ -47,10 +47,8 @@ static const struct cfg_opt pres_opts[] = {
 #undef P_BOOL
 #undef P_LIST
 
-static const struct cfg_sect pres_sect = {
-	"presence", pres_opts, sizeof(pres_opts) / sizeof(pres_opts[0]),
-	&pres_cfg, NULL
-};
+static const struct cfg_sect pres_sect =
+	CFG_SECT("presence", pres_opts, &pres_cfg);
 
 int pres_expires(struct sip_stx *st, const struct sip_msg *req, int offset)
 {

@@ -81,10 +81,8 @@ static const struct cfg_opt reg_opts[] = {
 };
 #undef R
 
-static const struct cfg_sect reg_sect = {
-	"registrar", reg_opts, sizeof(reg_opts) / sizeof(reg_opts[0]), &reg_cfg,
-	NULL
-};
+static const struct cfg_sect reg_sect =
+	CFG_SECT("registrar", reg_opts, &reg_cfg);
 
 unsigned reg_binding_count(void)
 {

@@ -33,6 +33,29 @@ void sip_auth_response(enum sip_auth_alg a, const char *ha1,
 		       const char *method, const char *uri,
 		       char hex[SIP_HEX_MAX]);
 
+/* ------------------------------------------------------------ accounts */
+
+/* A `config user` section (sip_user.c). The password is kept as given, or
+ * only as its hashes (ha1, ha1_sha256: the file need not hold it). */
+struct sip_user {
+	char name[64];
+	char domain[128];	/**< "" = the first served domain */
+	char display[64];
+	char password[128];
+	char ha1[2 * 16 + 1];		/**< MD5 HA1, hex, or "" */
+	char ha1_sha256[2 * 32 + 1];	/**< SHA-256 HA1, hex, or "" */
+};
+
+/** The accounts module (`config user`, any number up to
+ * CONFIG_SIMPLED_MAX_USERS). */
+extern const struct mod sip_users_mod;
+/** The account name@domain, or NULL. */
+const struct sip_user *sip_user_find(const char *name, const char *domain);
+/** Can name be an account's name (a user part without escapes)? */
+int sip_user_name_ok(const char *name);
+/** How many accounts are configured. */
+unsigned sip_user_count(void);
+
 /* sip_crypto.c: the only file that calls mbedTLS. */
 /** out = H(data); @return the hash length (16 or 32). */
 size_t sip_crypto_hash(enum sip_auth_alg a, const void *data, size_t len,

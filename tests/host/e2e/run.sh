@@ -334,6 +334,18 @@ lifecycle)
 	grep -q "bad.conf:2: unknown option 'colour'" "$work/bad.out" ||
 		fail "no file:line in: $(cat "$work/bad.out")"
 	"$bin" --version | grep -q "^simpled " || fail "--version"
+	# simpled passwd: the hashes of RFC 7616 (checked against Python's),
+	# in a section the daemon's own config loader accepts.
+	echo 'Circle Of Life' | "$bin" passwd bob b.test > "$work/pw.out" ||
+		fail "passwd failed"
+	want=$($PY -c 'import hashlib
+s = b"bob:b.test:Circle Of Life"
+print(hashlib.md5(s).hexdigest(), hashlib.sha256(s).hexdigest())')
+	got="$(sed -n "s/^.option ha1 '\(.*\)'/\1/p" "$work/pw.out") $(sed -n "s/^.option ha1_sha256 '\(.*\)'/\1/p" "$work/pw.out")"
+	[ "$got" = "$want" ] || fail "passwd printed '$got', want '$want'"
+	echo x | "$bin" -c "$work/pw.out" passwd carol > /dev/null ||
+		fail "the section passwd printed is refused"
+	echo x | "$bin" passwd 'b b' > /dev/null 2>&1 && fail "passwd took 'b b'"
 	# SIGTERM stops it cleanly.
 	start_daemon
 	stop_daemon

@@ -14,6 +14,7 @@
 #include "mod.h"
 #include "pool.h"
 #include "reg.h"
+#include "sip_auth.h"
 
 static char err[512];
 
@@ -204,6 +205,60 @@ static void test_switched_off_services(void **state)
 #endif
 }
 
+/* `config user` sections: any number up to the ceiling, each judged when
+ * it ends, its error at the line of its `config`. */
+static void test_user_sections(void **state)
+{
+	static char many[(CONFIG_SIMPLED_MAX_USERS + 1) * 64];
+	char msg[64];
+	const struct sip_user *u;
+	size_t o = 0;
+	unsigned i;
+
+	(void)state;
+	assert_int_equal(load("config user\n\toption name alice\n"
+			      "\toption password secret\n"
+			      "\toption domain a.test\n"
+			      "config simpled 'main'\n\tlist domain a.test\n"
+			      "config user\n\toption name bob\n"
+			      "\toption domain b.test\n\toption ha1 "
+			      "0123456789abcdef0123456789abcdef\n"), 0);
+	assert_int_equal(sip_user_count(), 2);
+	u = sip_user_find("alice", "a.test");
+	assert_non_null(u);
+	assert_string_equal(u->password, "secret");
+	assert_null(sip_user_find("Alice", "a.test"));
+	assert_null(sip_user_find("bob", "a.test"));
+	assert_non_null(sip_user_find("bob", "B.TEST"));
+	/* A file without users has none. */
+	assert_int_equal(load(""), 0);
+	assert_int_equal(sip_user_count(), 0);
+	expect_error("config user\n\toption password x\n",
+		     "(text):1: user: 'name' is missing");
+	expect_error("\nconfig user\n\toption name bob\n",
+		     "(text):2: user bob: no 'password', 'ha1' or "
+		     "'ha1_sha256'");
+	expect_error("config user\n\toption name bob\n\toption ha1 abc\n",
+		     "(text):1: user bob: 'ha1' is not 32 hex digits");
+	expect_error("config user\n\toption name 'b b'\n"
+		     "\toption password x\n",
+		     "(text):1: user: 'name' has characters");
+	expect_error("config user\n\toption name bob\n\toption password x\n"
+		     "\toption ha1_sha256 0123\n",
+		     "(text):1: user bob: 'ha1_sha256' is not 64 hex digits");
+	expect_error("config user\n\toption name bob\n\toption password x\n"
+		     "config user\n\toption name bob\n\toption password y\n",
+		     "(text):4: user bob: configured twice");
+	for (i = 0; i <= CONFIG_SIMPLED_MAX_USERS; i++) {
+		o += (size_t)snprintf(many + o, sizeof(many) - o,
+				      "config user\n\toption name u%u\n"
+				      "\toption password p\n", i);
+	}
+	snprintf(msg, sizeof(msg), ":%u: more than %d 'user' sections",
+		 3 * CONFIG_SIMPLED_MAX_USERS + 1, CONFIG_SIMPLED_MAX_USERS);
+	expect_error(many, msg);
+}
+
 static void test_missing_file(void **state)
 {
 	(void)state;
@@ -227,6 +282,9 @@ static void opt_lines(const struct cfg_sect *s, void *arg)
 	size_t i;
 
 	(void)arg;
+	if (s->max) {
+		return; /* repeated sections (accounts) have no defaults */
+	}
 	if (s->off_switch) {
 		snprintf(off_name[n_off++], sizeof(off_name[0]), "%s", s->type);
 		return;
@@ -377,6 +435,7 @@ int main(void)
 		cmocka_unit_test(test_errors_name_file_and_line),
 		cmocka_unit_test(test_log_level_names),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_user_sections),
 		cmocka_unit_test(test_switched_off_services),
 		cmocka_unit_test(test_shipped_file_matches_defaults),
 	};
