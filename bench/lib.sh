@@ -21,5 +21,6 @@ config simpled 'main'
 	list listen 'udp:127.0.0.1:$2'
 	option state_dir '$1/state'
 	option log_level 'warn'
+	option open_registration '1'
 CONF
 }

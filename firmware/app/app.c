@@ -76,6 +76,7 @@ static const struct cfg_opt main_opts[] = {
 			   log_level_aliases),
 	CFG_ENUM_OPT(A, "log_target", log_target, "stderr", log_targets),
 	CFG_STR_OPT(A, "outbound_proxy", outbound_proxy, "", sip_proxy_check),
+	CFG_BOOL_OPT(A, "open_registration", open_registration, "0"),
 };
 #undef A
 
@@ -128,6 +129,7 @@ MOD_ABSENT(store_absent, "storage", "CONFIG_SIMPLED_STORAGE (selected by "
 static const struct mod *const app_mods[] = {
 	&sip_mod,
 	&sip_users_mod,
+	&sip_auth_mod,
 #ifdef CONFIG_SIMPLED_STORAGE
 	&store_mod,
 #else
@@ -260,6 +262,7 @@ int app_start(void)
 	sip_view.listen = (const void *)app_cfg.listen;
 	sip_view.n_listen = app_cfg.n_listen;
 	sip_view.outbound_proxy = app_cfg.outbound_proxy;
+	sip_view.open_registration = app_cfg.open_registration;
 	err = mod_start();
 	if (!err) {
 		err = sip_init(&sip_view);

@@ -22,6 +22,7 @@ struct app_cfg {
 	int log_level;
 	int log_target;
 	char outbound_proxy[CONFIG_SIMPLED_MAX_STR];
+	int open_registration;		/**< no accounts, nothing challenged */
 };
 
 extern struct app_cfg app_cfg;

@@ -12,6 +12,7 @@
 #include "reg.h"
 #include "sip.h"
 #include "msg_priv.h"
+#include "sip_auth.h"
 
 #define MOD_DEF "msg.def"
 #include "mod_decl.h"
@@ -221,6 +222,17 @@ static void on_message(struct sip_stx *st, const struct sip_msg *req)
 	}
 	if (err && err != ENOENT) {
 		sip_reply(st, 414, "Request-URI Too Long", NULL, NULL, NULL, 0);
+		return;
+	}
+	/* Without open registration only the accounts exist, and only
+	 * they may send to other domains (no open relay). */
+	if (!err && !sip_user_exists(aor)) {
+		sip_reply(st, 404, "No such user", NULL, NULL, NULL, 0);
+		return;
+	}
+	if (err == ENOENT && !sip_open_registration() && !req->auth_user[0]) {
+		sip_reply(st, 403, "Relaying to other domains needs an account",
+			  NULL, NULL, NULL, 0);
 		return;
 	}
 #ifdef CONFIG_SIMPLED_OFFLINE

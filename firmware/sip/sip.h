@@ -84,6 +84,10 @@ struct sip_msg {
 	int via_rport;		/**< top Via asks for rport (RFC 3581) */
 	struct sd_pl to_tag;
 	struct sd_pl from_tag;
+	/** "user@domain" the request authenticated as (sip_authn.c), ""
+	 * when it was not challenged (another domain's user, a method not
+	 * challenged, open registration). */
+	char auth_user[CONFIG_SIMPLED_MAX_URI_LEN];
 	/** What answers a request refused by the parse: 400, or 416 for a
 	 * Request-URI scheme we do not serve, 505 for another SIP version
 	 * (0 until a fault is found). */
@@ -233,7 +237,11 @@ struct sip_cfg {
 	const char (*listen)[CONFIG_SIMPLED_MAX_STR];
 	unsigned n_listen;
 	const char *outbound_proxy;	/**< "" or sip:IP[:port][;transport=] */
+	int open_registration;	/**< nobody is challenged, anyone is a user */
 };
+
+/** Is open registration on (no accounts, nothing challenged)? */
+int sip_open_registration(void);
 
 /** Check a listen spec ("udp:ADDR:PORT", "tcp:[::1]:5060"). */
 int sip_listen_check(const char *spec, char *why, size_t whylen);

@@ -53,8 +53,14 @@ extern const struct mod sip_users_mod;
 const struct sip_user *sip_user_find(const char *name, const char *domain);
 /** Can name be an account's name (a user part without escapes)? */
 int sip_user_name_ok(const char *name);
+/** Does user@domain ("user@domain") exist: an account, or anyone under
+ * open registration? */
+int sip_user_exists(const char *aor);
 /** How many accounts are configured. */
 unsigned sip_user_count(void);
+
+/** Challenges and the check of their answers (`config auth`). */
+extern const struct mod sip_auth_mod;
 
 /* sip_crypto.c: the only file that calls mbedTLS. */
 /** out = H(data); @return the hash length (16 or 32). */

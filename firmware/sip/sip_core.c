@@ -207,6 +207,9 @@ void sip_core_recv(const char *buf, size_t len, const struct sip_flow *f)
 	if (check_require(st, m)) {
 		return;
 	}
+	if (sip_authn_check(st, m)) {
+		return; /* challenged or refused */
+	}
 	rh = route_find(m->method);
 	if (rh) {
 		rh(st, m);
@@ -240,6 +243,11 @@ void sip_core_refuse_head(const char *hdrs, size_t len,
 		return;
 	}
 	refuse(m, code, reason);
+}
+
+int sip_open_registration(void)
+{
+	return sip_cfg && sip_cfg->open_registration;
 }
 
 const char *sip_cfg_domain(void)

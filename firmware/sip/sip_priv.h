@@ -193,4 +193,8 @@ int sip_stx_receive(struct sip_stx **stp, struct sip_msg *req);
 void sip_ctx_receive(struct sip_msg *resp);
 extern const struct sip_cfg *sip_cfg;
 
+/* sip_authn.c: who sent m. @return 0 to go on (m->auth_user set when it
+ * authenticated), or 1 when it was answered (challenged or refused). */
+int sip_authn_check(struct sip_stx *st, struct sip_msg *m);
+
 #endif

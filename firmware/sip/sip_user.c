@@ -104,6 +104,22 @@ const struct sip_user *sip_user_find(const char *name, const char *domain)
 	return NULL;
 }
 
+int sip_user_exists(const char *aor)
+{
+	const char *at = strchr(aor, '@');
+	char name[sizeof(users[0].name)];
+
+	if (sip_open_registration()) {
+		return 1;
+	}
+	if (!at || (size_t)(at - aor) >= sizeof(name)) {
+		return 0;
+	}
+	memcpy(name, aor, (size_t)(at - aor));
+	name[at - aor] = '\0';
+	return sip_user_find(name, at + 1) != NULL;
+}
+
 unsigned sip_user_count(void)
 {
 	return n_users;

@@ -72,6 +72,7 @@ config simpled 'main'
 	list listen 'udp:[::1]:$port'
 	option state_dir '$work/state'
 	option log_level 'debug'
+	option open_registration '1'
 ${1:-}
 CONF
 	"$bin" -f -c "$work/simpled.conf" > "$work/stdout.log" \
@@ -377,6 +378,7 @@ config simpled 'main'
 	list listen 'udp:127.0.0.1:$port'
 	list listen 'tcp:127.0.0.1:$port'
 	option state_dir '$work/state'
+	option open_registration '1'
 CONF
 	$PY -c 'import socket, sys, time
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -445,6 +447,7 @@ config simpled 'main'
 	list domain '$domain'
 	list listen 'udp:127.0.0.1:$port'
 	option state_dir '$work/state'
+	option open_registration '1'
 $idle
 CONF
 	tries=100

@@ -85,7 +85,8 @@ class Daemon:
                     "\tlist domain 'example.org'\n"
                     f"\tlist listen '{transport}:127.0.0.1:0'\n"
                     f"\toption state_dir '{work}/torture-state'\n"
-                    "\toption log_level 'debug'\n")
+                    "\toption log_level 'debug'\n"
+                    "\toption open_registration '1'\n")
         self.logf = open(self.log, "w")
         self.outf = open(os.path.join(work, "torture-stdout.log"), "w")
         self.p = subprocess.Popen([binary, "-f", "-c", conf],

@@ -39,6 +39,7 @@ static void start(void)
 		 "\tlist listen 'udp:10.0.0.1:5060'\n"
 		 "\toption state_dir '%s'\n"
 		 "\toption log_level 'err'\n"
+		 "\toption open_registration '1'\n"
 		 "config imc\n\toption rooms_domain 'example.test'\n"
 		 "config storage\n\toption map_size_kb '4096'\n", dir);
 	sim_reset(0xfffff000u);

@@ -36,6 +36,7 @@ static void start(void)
 		 "\tlist listen 'udp:10.0.0.1:5060'\n"
 		 "\toption state_dir '%s'\n"
 		 "\toption log_level 'err'\n"
+		 "\toption open_registration '1'\n"
 		 "config storage\n\toption map_size_kb '4096'\n", dir);
 	sim_reset(0xfffff000u);
 	if (app_configure(NULL, cfg, err, sizeof(err)) || app_start()) {

@@ -17,7 +17,9 @@
 #include "mem.h"
 #include "mod.h"
 #include "port_sim.h"
+#include "sd.h"
 #include "sip.h"
+#include "sip_auth.h"
 #include "stat.h"
 #include "tmr.h"
 
@@ -121,6 +123,8 @@ static void start(const char *extra_cfg, int keep)
 		 "\tlist listen 'udp:" H_SERVER ":5060'\n"
 		 "\toption state_dir '%s'\n"
 		 "\toption log_level 'debug'\n"
+		 /* Tests of accounts and challenges turn it off. */
+		 "\toption open_registration '1'\n"
 		 "%s",
 		 state_dir, extra_cfg ? extra_cfg : "");
 	err[0] = '\0';
@@ -287,6 +291,74 @@ unsigned h_oom_sweep(h_exchange_h *x, h_settle_h *settle, const int *ok)
 	}
 	fail_msg("more than 1000 allocations in one exchange");
 	return failed;
+}
+
+static const char *hdr_next(const char *p, const char *name, size_t *vl);
+
+/* The value of parameter name (quoted or not) in a challenge line. */
+static void chal_param(const char *line, const char *name, char *buf,
+		       size_t size)
+{
+	char key[32];
+	const char *p;
+	size_t n;
+
+	snprintf(key, sizeof(key), "%s=", name);
+	buf[0] = '\0';
+	p = strstr(line, key);
+	if (!p) {
+		return;
+	}
+	p += strlen(key);
+	if (*p == '"') {
+		p++;
+		n = strcspn(p, "\"");
+	} else {
+		n = strcspn(p, ", \r\n");
+	}
+	if (n >= size) {
+		n = size - 1;
+	}
+	memcpy(buf, p, n);
+	buf[n] = '\0';
+}
+
+const char *h_digest(const char *resp, unsigned n, const char *user,
+		     const char *password, const char *method,
+		     const char *uri, unsigned nc)
+{
+	static char out[1024];
+	int proxy = h_status(resp) == 407;
+	const char *name = proxy ? "Proxy-Authenticate" : "WWW-Authenticate";
+	char line[512], realm[128], nonce[128], alg[16], ha1[SIP_HEX_MAX];
+	char rsp[SIP_HEX_MAX], ncs[16], cnonce[17];
+	const char *p = resp;
+	enum sip_auth_alg a;
+	size_t vl;
+
+	assert_non_null(resp);
+	do {
+		p = hdr_next(p, name, &vl);
+		assert_non_null(p);
+	} while (n--);
+	assert_true(vl < sizeof(line));
+	memcpy(line, p, vl);
+	line[vl] = '\0';
+	chal_param(line, "realm", realm, sizeof(realm));
+	chal_param(line, "nonce", nonce, sizeof(nonce));
+	chal_param(line, "algorithm", alg, sizeof(alg));
+	assert_int_equal(sip_auth_alg_parse(alg, strlen(alg), &a), 0);
+	sip_auth_ha1(a, user, realm, password, ha1);
+	snprintf(ncs, sizeof(ncs), "%08x", nc);
+	sd_rand_hex(cnonce, 16);
+	sip_auth_response(a, ha1, nonce, ncs, cnonce, method, uri, rsp);
+	snprintf(out, sizeof(out),
+		 "%s: Digest username=\"%s\", realm=\"%s\", "
+		 "nonce=\"%s\", uri=\"%s\", response=\"%s\", "
+		 "algorithm=%s, cnonce=\"%s\", qop=auth, nc=%s\n",
+		 proxy ? "Proxy-Authorization" : "Authorization", user, realm,
+		 nonce, uri, rsp, alg, cnonce, ncs);
+	return out;
 }
 
 int h_status(const char *msg)

@@ -84,6 +84,16 @@ typedef void (h_settle_h)(int n);
  */
 unsigned h_oom_sweep(h_exchange_h *x, h_settle_h *settle, const int *ok);
 
+/**
+ * The credentials answering the n-th (from 0) challenge of a 401 or 407
+ * response: an "Authorization: Digest ..." line (Proxy-Authorization for
+ * a 407) ending in LF, with qop=auth, nonce count nc and the account
+ * user's password, for a request of method to uri. Static buffer.
+ */
+const char *h_digest(const char *resp, unsigned n, const char *user,
+		     const char *password, const char *method,
+		     const char *uri, unsigned nc);
+
 /** Status code of a response text, or 0 for a request. */
 int h_status(const char *msg);
 /** Value of the first header name (case-insensitive) into a static

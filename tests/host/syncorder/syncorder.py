@@ -60,6 +60,7 @@ def main(binary, work):
         f.write(f"config simpled 'main'\n\tlist domain '{DOMAIN}'\n"
                 f"\tlist listen 'udp:127.0.0.1:{port}'\n"
                 f"\toption state_dir '{state}'\n"
+                "\toption open_registration '1'\n"
                 "config presence\n\toption auth_policy 'allow_all'\n"
                 "config storage\n\toption commit_window_ms '2'\n")
     env = dict(os.environ, SYNCORDER_LOG=log)

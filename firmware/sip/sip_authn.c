@@ -1,0 +1,508 @@
+/** @file sip_authn.c  Who sent a request: digest challenges and their
+ * answers (RFC 3261 22, RFC 7616, RFC 8760), the `config auth` section,
+ * and the sources refused after failed attempts.
+ *
+ * A REGISTER claims the identity of its To, the other challenged methods
+ * that of their From. When that identity is in a served domain the
+ * request must carry credentials of the account user@domain (realm: the
+ * domain): a REGISTER in an Authorization header after a 401, the others
+ * in a Proxy-Authorization after a 407. A request claiming an identity of
+ * another domain is not challenged (a peer server delivering to a local
+ * user) and reaches the service with no authenticated user.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define LOG_MODULE "auth"
+#include "cfg.h"
+#include "log.h"
+#include "mem.h"
+#include "mod.h"
+#include "sd_hash.h"
+#include "sip_auth.h"
+#include "sip_priv.h"
+#include "stat.h"
+
+struct auth_cfg {
+	char algorithms[SIP_AUTH__COUNT][16];
+	unsigned n_algorithms;
+	int challenge_register;
+	int challenge_message;
+	int challenge_publish;
+	int challenge_subscribe;
+	int nonce_expires;
+	int nonces;
+	int max_failures;
+	int failure_window;
+	int failure_sources;
+};
+
+static struct auth_cfg auth_cfg;
+
+static int check_alg(const char *v, char *why, size_t whylen)
+{
+	enum sip_auth_alg a;
+
+	if (sip_auth_alg_parse(v, strlen(v), &a)) {
+		snprintf(why, whylen, "algorithms: '%s' is not MD5 or SHA-256",
+			 v);
+		return EINVAL;
+	}
+	return 0;
+}
+
+#define C struct auth_cfg
+static const struct cfg_opt auth_opts[] = {
+	CFG_LIST_OPT(C, "algorithms", algorithms, n_algorithms,
+		     "MD5 SHA-256", check_alg),
+	CFG_BOOL_OPT(C, "challenge_register", challenge_register, "1"),
+	CFG_BOOL_OPT(C, "challenge_message", challenge_message, "1"),
+	CFG_BOOL_OPT(C, "challenge_publish", challenge_publish, "1"),
+	CFG_BOOL_OPT(C, "challenge_subscribe", challenge_subscribe, "1"),
+	CFG_INT_OPT(C, "nonce_expires", nonce_expires, 10, 3600, "300"),
+	CFG_INT_OPT(C, "nonces", nonces, 16, 65536, "1024"),
+	CFG_INT_OPT(C, "max_failures", max_failures, 0, 1000, "10"),
+	CFG_INT_OPT(C, "failure_window", failure_window, 1, 86400, "300"),
+	CFG_INT_OPT(C, "failure_sources", failure_sources, 1, 65536, "256"),
+};
+#undef C
+
+static const struct cfg_sect auth_sect = CFG_SECT("auth", auth_opts,
+						  &auth_cfg);
+
+static unsigned long stat_challenges, stat_ok, stat_failed, stat_stale,
+	stat_banned;
+
+static const struct stat_def auth_stats[] = {
+	{"auth_challenges", &stat_challenges},
+	{"auth_ok", &stat_ok},
+	{"auth_failed", &stat_failed},
+	{"auth_stale", &stat_stale},
+	{"auth_source_refused", &stat_banned},
+	{NULL, NULL},
+};
+
+/* ------------------------------------------------------ failing sources */
+
+/* A source address with failed attempts in the current window. A fixed
+ * table; when it is full the entry whose window began first goes. */
+struct fail_src {
+	UT_hash_handle hh;
+	uint8_t key[17];	/* family, IP */
+	uint32_t since_s;	/* first failure of the window */
+	unsigned count;
+};
+
+static struct fail_src *fail_tab, *fail_by_ip;
+
+static uint32_t now_s(void)
+{
+	return (uint32_t)(port_now_us() / 1000000u);
+}
+
+static void src_key(const struct port_addr *a, uint8_t key[17])
+{
+	key[0] = a->family;
+	memcpy(key + 1, a->ip, 16);
+}
+
+static struct fail_src *src_find(const struct port_addr *a)
+{
+	struct fail_src *f;
+	uint8_t key[17];
+
+	src_key(a, key);
+	HASH_FIND(hh, fail_by_ip, key, sizeof(key), f);
+	if (f && now_s() - f->since_s >= (uint32_t)auth_cfg.failure_window) {
+		HASH_DEL(fail_by_ip, f);
+		memset(f, 0, sizeof(*f));
+		return NULL; /* its window is over */
+	}
+	return f;
+}
+
+static int src_refused(const struct port_addr *a)
+{
+	struct fail_src *f;
+
+	if (!auth_cfg.max_failures || !fail_tab) {
+		return 0;
+	}
+	f = src_find(a);
+	return f && f->count >= (unsigned)auth_cfg.max_failures;
+}
+
+static void src_failed(const struct port_addr *a)
+{
+	struct fail_src *f = src_find(a), *slot = NULL;
+	int i;
+
+	if (!fail_tab) {
+		return;
+	}
+	if (!f) {
+		for (i = 0; i < auth_cfg.failure_sources; i++) {
+			if (!fail_tab[i].count) {
+				slot = &fail_tab[i];
+				break;
+			}
+			if (!slot || fail_tab[i].since_s - slot->since_s >
+					     0x80000000u) {
+				slot = &fail_tab[i]; /* began first */
+			}
+		}
+		if (slot->count) {
+			HASH_DEL(fail_by_ip, slot);
+		}
+		memset(slot, 0, sizeof(*slot));
+		src_key(a, slot->key);
+		slot->since_s = now_s();
+		sd_hash_oom = 0;
+		HASH_ADD(hh, fail_by_ip, key, sizeof(slot->key), slot);
+		if (sd_hash_oom) {
+			return;
+		}
+		f = slot;
+	}
+	f->count++;
+}
+
+/* ---------------------------------------------------------- credentials */
+
+/* The parameters of one Digest credential; values unquoted. */
+struct cred {
+	char username[64];
+	char realm[128];
+	char nonce[SIP_NONCE_LEN + 8];
+	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
+	char response[SIP_HEX_MAX];
+	char algorithm[16];
+	char cnonce[128];
+	char qop[16];
+	char nc[16];
+};
+
+/* Copy a parameter value, quoted or not, into buf. @return where it
+ * ended, or NULL when malformed or too long. */
+static const char *param_value(const char *p, const char *end, char *buf,
+			       size_t size)
+{
+	size_t n = 0;
+
+	if (p < end && *p == '"') {
+		for (p++; p < end && *p != '"'; p++) {
+			if (*p == '\\' && p + 1 < end) {
+				p++;
+			}
+			if (n + 1 >= size) {
+				return NULL;
+			}
+			buf[n++] = *p;
+		}
+		if (p >= end) {
+			return NULL;
+		}
+		p++;
+	} else {
+		while (p < end && *p != ',' && *p != ' ' && *p != '\t') {
+			if (n + 1 >= size) {
+				return NULL;
+			}
+			buf[n++] = *p++;
+		}
+	}
+	buf[n] = '\0';
+	return p;
+}
+
+#define CRED_FIELD(name) {#name, offsetof(struct cred, name), \
+			  sizeof(((struct cred *)0)->name)}
+
+/* Parse "Digest k=v, k="v", ..." into c. @return 0 or EINVAL. */
+static int cred_parse(struct sd_pl v, struct cred *c)
+{
+	static const struct {
+		const char *name;
+		size_t off, size;
+	} fields[] = {
+		CRED_FIELD(username), CRED_FIELD(realm), CRED_FIELD(nonce),
+		CRED_FIELD(uri), CRED_FIELD(response), CRED_FIELD(algorithm),
+		CRED_FIELD(cnonce), CRED_FIELD(qop), CRED_FIELD(nc),
+	};
+	const char *p = v.p, *end = v.p + v.l;
+	char skip[512];
+
+	memset(c, 0, sizeof(*c));
+	if (v.l < 7 || strncasecmp(p, "Digest", 6) ||
+	    (p[6] != ' ' && p[6] != '\t')) {
+		return EINVAL;
+	}
+	p += 6;
+	while (p < end) {
+		const char *name;
+		size_t nl, i;
+		char *dst = skip;
+		size_t dsize = sizeof(skip);
+
+		while (p < end && (*p == ' ' || *p == '\t' || *p == ',')) {
+			p++;
+		}
+		if (p >= end) {
+			break;
+		}
+		name = p;
+		while (p < end && *p != '=' && *p != ' ' && *p != '\t') {
+			p++;
+		}
+		nl = (size_t)(p - name);
+		while (p < end && (*p == ' ' || *p == '\t')) {
+			p++;
+		}
+		if (p >= end || *p != '=') {
+			return EINVAL;
+		}
+		p++;
+		while (p < end && (*p == ' ' || *p == '\t')) {
+			p++;
+		}
+		for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+			if (strlen(fields[i].name) == nl &&
+			    !strncasecmp(name, fields[i].name, nl)) {
+				dst = (char *)c + fields[i].off;
+				dsize = fields[i].size;
+				break;
+			}
+		}
+		p = param_value(p, end, dst, dsize);
+		if (!p) {
+			return EINVAL;
+		}
+	}
+	return 0;
+}
+
+/* ----------------------------------------------------------- the check */
+
+static int method_challenged(struct sd_pl m)
+{
+	if (!sd_pl_casecmp(m, "REGISTER")) {
+		return auth_cfg.challenge_register;
+	}
+	if (!sd_pl_casecmp(m, "MESSAGE")) {
+		return auth_cfg.challenge_message;
+	}
+	if (!sd_pl_casecmp(m, "PUBLISH")) {
+		return auth_cfg.challenge_publish;
+	}
+	if (!sd_pl_casecmp(m, "SUBSCRIBE")) {
+		return auth_cfg.challenge_subscribe;
+	}
+	return 0;
+}
+
+/* 401 (REGISTER) or 407 with one challenge per algorithm, in order. */
+static void challenge(struct sip_stx *st, const struct sip_msg *m,
+		      const char *realm, int stale)
+{
+	int reg = !sd_pl_casecmp(m->method, "REGISTER");
+	char nonce[SIP_NONCE_LEN + 1], hdrs[1024];
+	struct sd_buf b;
+	unsigned i;
+
+	sip_nonce_new(nonce);
+	sd_buf_init(&b, hdrs, sizeof(hdrs));
+	for (i = 0; i < auth_cfg.n_algorithms; i++) {
+		sd_buf_printf(&b, "%s: Digest realm=\"%s\", nonce=\"%s\", "
+			      "algorithm=%s, qop=\"auth\"%s\r\n",
+			      reg ? "WWW-Authenticate" : "Proxy-Authenticate",
+			      realm, nonce, auth_cfg.algorithms[i],
+			      stale ? ", stale=true" : "");
+	}
+	stat_inc(stat_challenges);
+	sip_reply(st, reg ? 401 : 407, NULL, b.overflow ? NULL : hdrs, NULL,
+		  NULL, 0);
+}
+
+/* A failed attempt: counted, logged in one stable line, answered. */
+static void failed(struct sip_stx *st, const struct sip_msg *m,
+		   const char *who, const char *why)
+{
+	char ip[64];
+
+	sd_addr_ip_str(&m->flow.peer, ip, sizeof(ip));
+	stat_inc(stat_failed);
+	src_failed(&m->flow.peer);
+	LOG_WRN("authentication failed for %s from %s: %s", who, ip, why);
+	sip_reply(st, 403, why, NULL, NULL, NULL, 0);
+}
+
+/* The HA1 of u for algorithm a, or "" when u keeps no way to make it. */
+static void user_ha1(const struct sip_user *u, const char *realm,
+		     enum sip_auth_alg a, char ha1[SIP_HEX_MAX])
+{
+	const char *kept = a == SIP_AUTH_SHA256 ? u->ha1_sha256 : u->ha1;
+
+	if (u->password[0]) {
+		sip_auth_ha1(a, u->name, realm, u->password, ha1);
+	} else {
+		snprintf(ha1, SIP_HEX_MAX, "%s", kept);
+	}
+}
+
+/* Was alg one of those we offer? */
+static int alg_offered(enum sip_auth_alg a)
+{
+	unsigned i;
+
+	for (i = 0; i < auth_cfg.n_algorithms; i++) {
+		if (!strcasecmp(auth_cfg.algorithms[i], sip_auth_alg_name(a))) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* The credential of m for realm, from its (Proxy-)Authorization headers.
+ * @return 0, ENOENT (none for realm) or EINVAL (malformed). */
+static int cred_find(const struct sip_msg *m, const char *realm,
+		     struct cred *c)
+{
+	const char *name = !sd_pl_casecmp(m->method, "REGISTER") ?
+			   "Authorization" : "Proxy-Authorization";
+	int bad = 0;
+	unsigned i;
+
+	for (i = 0; i < m->nhdrs; i++) {
+		if (sd_pl_casecmp(m->hdrs[i].name, name)) {
+			continue;
+		}
+		if (cred_parse(m->hdrs[i].value, c)) {
+			bad = 1;
+			continue;
+		}
+		if (!strcasecmp(c->realm, realm)) {
+			return 0;
+		}
+	}
+	return bad ? EINVAL : ENOENT;
+}
+
+int sip_authn_check(struct sip_stx *st, struct sip_msg *m)
+{
+	const osip_uri_t *u;
+	const char *dom;
+	char user[64], who[256], ha1[SIP_HEX_MAX], want[SIP_HEX_MAX];
+	const struct sip_user *acct;
+	enum sip_auth_alg alg = SIP_AUTH_MD5;
+	struct cred c;
+	uint32_t nc;
+	char *end;
+	int err;
+
+	m->auth_user[0] = '\0';
+	if (sip_open_registration() || !method_challenged(m->method)) {
+		return 0;
+	}
+	u = !sd_pl_casecmp(m->method, "REGISTER") ?
+	    (m->osip->to ? m->osip->to->url : NULL) :
+	    (m->osip->from ? m->osip->from->url : NULL);
+	dom = u && u->host ? sip_local_domain(sd_pl_str(u->host)) : NULL;
+	if (!dom) {
+		return 0; /* another domain's user: never a local identity */
+	}
+	if (src_refused(&m->flow.peer)) {
+		stat_inc(stat_banned);
+		sip_reply(st, 403, "Too many failed authentications", NULL,
+			  NULL, NULL, 0);
+		return 1;
+	}
+	if (!u->username || sip_uri_canon(u->username, user, sizeof(user))) {
+		sip_reply(st, 400, "No user in the identity claimed", NULL,
+			  NULL, NULL, 0);
+		return 1;
+	}
+	snprintf(who, sizeof(who), "%s@%s", user, dom);
+	err = cred_find(m, dom, &c);
+	if (err == ENOENT) {
+		challenge(st, m, dom, 0);
+		return 1;
+	}
+	if (err || !c.nonce[0] || !c.response[0] || !c.uri[0] ||
+	    strcasecmp(c.qop, "auth") || !c.cnonce[0] || !c.nc[0] ||
+	    (c.algorithm[0] && sip_auth_alg_parse(c.algorithm,
+						  strlen(c.algorithm),
+						  &alg)) ||
+	    !alg_offered(alg)) {
+		failed(st, m, who, "Malformed or unsupported credentials");
+		return 1;
+	}
+	nc = (uint32_t)strtoul(c.nc, &end, 16);
+	acct = sip_user_find(c.username, dom);
+	if (acct) {
+		user_ha1(acct, dom, alg, ha1);
+	}
+	if (!acct || !ha1[0]) {
+		failed(st, m, who, "Wrong user name or password");
+		return 1;
+	}
+	sip_auth_response(alg, ha1, c.nonce, c.nc, c.cnonce,
+			  m->osip->sip_method, c.uri, want);
+	if (*end || strcasecmp(want, c.response)) {
+		failed(st, m, who, "Wrong user name or password");
+		return 1;
+	}
+	/* The password is right: now whether the nonce still holds. */
+	switch (sip_nonce_check(c.nonce, nc,
+				(uint32_t)auth_cfg.nonce_expires)) {
+	case SIP_NONCE_OK:
+		break;
+	case SIP_NONCE_STALE:
+	case SIP_NONCE_FORGED: /* an earlier run's: as good as stale */
+		stat_inc(stat_stale);
+		challenge(st, m, dom, 1);
+		return 1;
+	case SIP_NONCE_REPLAY:
+		failed(st, m, who, "Nonce count replayed");
+		return 1;
+	}
+	if (strcmp(acct->name, user)) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "Authenticated as %s, not %s",
+			 acct->name, user);
+		stat_inc(stat_failed);
+		sip_reply(st, 403, why, NULL, NULL, NULL, 0);
+		return 1;
+	}
+	stat_inc(stat_ok);
+	snprintf(m->auth_user, sizeof(m->auth_user), "%s", who);
+	return 0;
+}
+
+/* ----------------------------------------------------------- the module */
+
+static int auth_start(void)
+{
+	int err = sip_nonce_init((unsigned)auth_cfg.nonces);
+
+	if (err) {
+		return err;
+	}
+	fail_tab = mem_zalloc((size_t)auth_cfg.failure_sources *
+			      sizeof(*fail_tab));
+	return fail_tab ? 0 : ENOMEM;
+}
+
+static void auth_stop(void)
+{
+	HASH_CLEAR(hh, fail_by_ip);
+	mem_free(fail_tab);
+	fail_tab = NULL;
+	sip_nonce_init(0);
+}
+
+const struct mod sip_auth_mod = {"auth", NULL, auth_stats, &auth_sect,
+				 auth_start, auth_stop, NULL, NULL, NULL};

@@ -1,0 +1,284 @@
+/** @file test_sim_auth.c  Accounts and digest authentication on virtual
+ * time: challenges, both algorithms, wrong and unknown credentials,
+ * stale and replayed nonces, identity mismatch, refused sources, users of
+ * other domains, unknown local users and relaying. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "harness.h"
+#include "reg.h"
+#include "stat.h"
+
+/* alice keeps her password in the file, bob only its hashes (of
+ * "bob:example.test:hunter2", as simpled passwd prints them). */
+#define ACCOUNTS                                                         \
+	"config simpled 'main'\n\toption open_registration '0'\n"         \
+	"config user\n\toption name alice\n\toption password wonder\n"    \
+	"config user\n\toption name bob\n"                                 \
+	"\toption ha1 '2b36e019256e48ba60ca90f6429cff8b'\n"              \
+	"\toption ha1_sha256 "                                             \
+	"'ab6938962d2b722b49aa3f52e6c4f1e0d7b7997d30c1c8c092f7775fb72ca9e9'\n"
+
+static char resp[8192];
+
+/* The next answer at c into resp; its status (0: none). */
+static int answer(int c)
+{
+	const char *r = h_wait(c);
+
+	snprintf(resp, sizeof(resp), "%s", r ? r : "");
+	return h_status(resp);
+}
+
+/* A REGISTER of user at client n with extra header lines; the answer. */
+static int reg(int c, int n, const char *user, const char *hdrs)
+{
+	char contact[96], h[1200];
+
+	snprintf(contact, sizeof(contact), "<sip:%s@10.0.0.%d:5060>", user,
+		 n);
+	snprintf(h, sizeof(h), "Expires: 600\n%s", hdrs ? hdrs : "");
+	h_request(c, &(struct h_req){.method = "REGISTER", .n = n,
+		.from = user, .contact = contact, .hdrs = h});
+	return answer(c);
+}
+
+static void test_register_challenge_and_both_algorithms(void **state)
+{
+	int c;
+
+	(void)state;
+	h_start(ACCOUNTS);
+	c = h_client(2);
+	assert_int_equal(reg(c, 2, "alice", NULL), 401);
+	assert_int_equal(h_hdr_count(resp, "WWW-Authenticate"), 2);
+	assert_non_null(strstr(h_hdr(resp, "WWW-Authenticate"),
+			       "realm=\"" H_DOMAIN "\""));
+	assert_non_null(strstr(h_hdr(resp, "WWW-Authenticate"),
+			       "algorithm=MD5"));
+	assert_non_null(strstr(h_hdr(resp, "WWW-Authenticate"),
+			       "qop=\"auth\""));
+	assert_int_equal(reg_binding_count(), 0);
+	/* MD5, the first challenge. */
+	assert_int_equal(reg(c, 2, "alice",
+			     h_digest(resp, 0, "alice", "wonder", "REGISTER",
+				      "sip:" H_DOMAIN, 1)), 200);
+	assert_int_equal(reg_binding_count(), 1);
+	/* SHA-256, the second. */
+	assert_int_equal(reg(c, 2, "alice", NULL), 401);
+	assert_int_equal(reg(c, 2, "alice",
+			     h_digest(resp, 1, "alice", "wonder", "REGISTER",
+				      "sip:" H_DOMAIN, 1)), 200);
+	assert_int_equal(stat_value("auth_ok"), 2);
+	h_run(40000);
+	h_stop();
+}
+
+/* bob's account keeps only hashes: both algorithms work from them. */
+static void test_hashes_only_account(void **state)
+{
+	int c;
+
+	(void)state;
+	h_start(ACCOUNTS);
+	c = h_client(3);
+	assert_int_equal(reg(c, 3, "bob", NULL), 401);
+	assert_int_equal(reg(c, 3, "bob",
+			     h_digest(resp, 1, "bob", "hunter2", "REGISTER",
+				      "sip:" H_DOMAIN, 1)), 200);
+	assert_int_equal(reg(c, 3, "bob", NULL), 401);
+	assert_int_equal(reg(c, 3, "bob",
+			     h_digest(resp, 0, "bob", "hunter2", "REGISTER",
+				      "sip:" H_DOMAIN, 1)), 200);
+	h_run(40000);
+	h_stop();
+}
+
+/* Wrong password, unknown user, another account's credentials, a
+ * replayed nonce count: 403 with the reason, nothing bound. */
+static void test_refusals(void **state)
+{
+	char first[1024];
+	int c;
+
+	(void)state;
+	h_start(ACCOUNTS);
+	c = h_client(2);
+	assert_int_equal(reg(c, 2, "alice", NULL), 401);
+	assert_int_equal(reg(c, 2, "alice",
+			     h_digest(resp, 0, "alice", "wrong", "REGISTER",
+				      "sip:" H_DOMAIN, 1)), 403);
+	assert_non_null(strstr(resp, "Wrong user name or password"));
+	assert_int_equal(reg(c, 2, "mallory", NULL), 401);
+	assert_int_equal(reg(c, 2, "mallory",
+			     h_digest(resp, 0, "mallory", "x", "REGISTER",
+				      "sip:" H_DOMAIN, 1)), 403);
+	assert_non_null(strstr(resp, "Wrong user name or password"));
+	/* bob's good credentials for alice's address of record. */
+	assert_int_equal(reg(c, 2, "alice", NULL), 401);
+	assert_int_equal(reg(c, 2, "alice",
+			     h_digest(resp, 0, "bob", "hunter2", "REGISTER",
+				      "sip:" H_DOMAIN, 1)), 403);
+	assert_non_null(strstr(resp, "Authenticated as bob, not alice"));
+	assert_int_equal(reg_binding_count(), 0);
+	/* The same Authorization again (a captured one replayed). */
+	assert_int_equal(reg(c, 2, "alice", NULL), 401);
+	snprintf(first, sizeof(first), "%s",
+		 h_digest(resp, 0, "alice", "wonder", "REGISTER",
+			  "sip:" H_DOMAIN, 1));
+	assert_int_equal(reg(c, 2, "alice", first), 200);
+	assert_int_equal(reg(c, 2, "alice", first), 403);
+	assert_non_null(strstr(resp, "Nonce count replayed"));
+	assert_int_equal(stat_value("auth_failed"), 4);
+	h_run(40000);
+	h_stop();
+}
+
+/* A nonce past nonce_expires: a new challenge with stale=true (the
+ * client asks again without a new password prompt); after a restart the
+ * old nonces are stale too. */
+static void test_stale_nonce(void **state)
+{
+	char old[1024];
+	int c;
+
+	(void)state;
+	h_start(ACCOUNTS "config auth\n\toption nonce_expires 30\n");
+	c = h_client(2);
+	assert_int_equal(reg(c, 2, "alice", NULL), 401);
+	snprintf(old, sizeof(old), "%s", h_digest(resp, 0, "alice", "wonder",
+						  "REGISTER", "sip:" H_DOMAIN,
+						  1));
+	h_run(31000);
+	assert_int_equal(reg(c, 2, "alice", old), 401);
+	assert_non_null(strstr(h_hdr(resp, "WWW-Authenticate"),
+			       "stale=true"));
+	assert_int_equal(reg(c, 2, "alice",
+			     h_digest(resp, 0, "alice", "wonder", "REGISTER",
+				      "sip:" H_DOMAIN, 1)), 200);
+	assert_int_equal(reg(c, 2, "alice", NULL), 401);
+	snprintf(old, sizeof(old), "%s", h_digest(resp, 0, "alice", "wonder",
+						  "REGISTER", "sip:" H_DOMAIN,
+						  1));
+	h_restart(ACCOUNTS);
+	c = h_client(2);
+	assert_int_equal(reg(c, 2, "alice", old), 401);
+	assert_non_null(strstr(h_hdr(resp, "WWW-Authenticate"),
+			       "stale=true"));
+	h_run(40000);
+	h_stop();
+}
+
+/* After max_failures failed attempts an address is refused, even with
+ * good credentials, until failure_window has passed. */
+static void test_failing_source_refused(void **state)
+{
+	int c, i;
+
+	(void)state;
+	h_start(ACCOUNTS "config auth\n\toption max_failures 3\n"
+		"\toption failure_window 60\n");
+	c = h_client(2);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(reg(c, 2, "alice", NULL), 401);
+		assert_int_equal(reg(c, 2, "alice",
+				     h_digest(resp, 0, "alice", "guess",
+					      "REGISTER", "sip:" H_DOMAIN,
+					      1)), 403);
+	}
+	assert_int_equal(reg(c, 2, "alice", NULL), 403);
+	assert_non_null(strstr(resp, "Too many failed authentications"));
+	/* Another address is not refused. */
+	assert_int_equal(reg(h_client(4), 4, "alice", NULL), 401);
+	h_run(61000);
+	assert_int_equal(reg(c, 2, "alice", NULL), 401);
+	assert_int_equal(reg(c, 2, "alice",
+			     h_digest(resp, 0, "alice", "wonder", "REGISTER",
+				      "sip:" H_DOMAIN, 1)), 200);
+	h_run(40000);
+	h_stop();
+}
+
+/* A MESSAGE from a local user is challenged with 407; answered, it is
+ * relayed. One for a local name without an account is 404 and not
+ * stored; one from another domain is not challenged but may not be
+ * relayed to another domain. */
+static void test_message_identity(void **state)
+{
+	int a, b, d, code;
+
+	(void)state;
+	h_start(ACCOUNTS "config simpled 'main'\n"
+		"\toption outbound_proxy 'sip:10.0.0.9:5060'\n");
+	a = h_client(2);
+	b = h_client(3);
+	d = h_client(5);
+	assert_int_equal(reg(b, 3, "bob", NULL), 401);
+	assert_int_equal(reg(b, 3, "bob",
+			     h_digest(resp, 0, "bob", "hunter2", "REGISTER",
+				      "sip:" H_DOMAIN, 1)), 200);
+	h_request(a, &(struct h_req){.method = "MESSAGE", .n = 2,
+		.from = "alice", .to = "bob", .body = "hi", .call_id = "m1",
+		.from_tag = "t1"});
+	assert_int_equal(answer(a), 407);
+	assert_non_null(h_hdr(resp, "Proxy-Authenticate"));
+	h_request(a, &(struct h_req){.method = "MESSAGE", .n = 2,
+		.from = "alice", .to = "bob", .body = "hi", .call_id = "m1",
+		.from_tag = "t1", .cseq = 2,
+		.hdrs = h_digest(resp, 0, "alice", "wonder", "MESSAGE",
+				 "sip:bob@" H_DOMAIN, 1)});
+	h_run(10);
+	{
+		const char *m = h_recv(b);
+
+		assert_non_null(m);
+		assert_int_equal(strncmp(m, "MESSAGE ", 8), 0);
+		h_answer(b, m, 200);
+	}
+	assert_int_equal(answer(a), 200);
+	/* No account: 404, and nothing kept for later. */
+	h_request(a, &(struct h_req){.method = "MESSAGE", .n = 2,
+		.from = "carol@other.test", .to = "nobody", .body = "x"});
+	code = answer(a);
+	assert_int_equal(code, 404);
+	assert_non_null(strstr(resp, "No such user"));
+	/* From another domain to a local user: not challenged. */
+	h_request(d, &(struct h_req){.method = "MESSAGE", .n = 5,
+		.from = "carol@other.test", .to = "bob", .body = "peer"});
+	h_run(10);
+	{
+		const char *m = h_recv(b);
+
+		assert_non_null(m);
+		h_answer(b, m, 200);
+	}
+	assert_int_equal(answer(d), 200);
+	/* From another domain to another domain: no open relay. */
+	h_request(d, &(struct h_req){.method = "MESSAGE", .n = 5,
+		.from = "carol@other.test", .to = "dave@far.test",
+		.ruri = "sip:dave@far.test", .body = "relay me"});
+	assert_int_equal(answer(d), 403);
+	assert_non_null(strstr(resp, "needs an account"));
+	h_run(40000);
+	h_stop();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_register_challenge_and_both_algorithms),
+		cmocka_unit_test(test_hashes_only_account),
+		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_stale_nonce),
+		cmocka_unit_test(test_failing_source_refused),
+		cmocka_unit_test(test_message_identity),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
