@@ -10,6 +10,7 @@ import sys
 import time
 
 DOMAIN = "bench.test"
+ROOMS = "conference." + DOMAIN  # rooms_domain unset
 port, pid = int(sys.argv[1]), int(sys.argv[2])
 srv = ("127.0.0.1", port)
 seq = 0
@@ -70,7 +71,7 @@ def members(room, n):
         send("REGISTER", u, f"{u}@{DOMAIN}",
              f"Contact: <sip:{u}@127.0.0.1:{me}>\r\nExpires: 600\r\n",
              ruri=DOMAIN)
-        send("MESSAGE", "owner", f"{room}@{DOMAIN}", body=f"#add {u}")
+        send("MESSAGE", "owner", f"{room}@{ROOMS}", body=f"#add {u}")
         # the add is announced to everyone already in the room
         pump(i + 1, 2, time.time() + 3)
     time.sleep(0.2)
@@ -79,7 +80,7 @@ def members(room, n):
 
 members("big", 100)
 t0, c0 = time.time(), cpu()
-send("MESSAGE", "owner", f"big@{DOMAIN}", body="one for all")
+send("MESSAGE", "owner", f"big@{ROOMS}", body="one for all")
 got, _ = pump(100, 1, time.time() + 10)
 dt = time.time() - t0
 print(f"fan-out: 1 room message to 100 members: {got} delivered in "
@@ -91,7 +92,7 @@ t0, c0 = time.time(), cpu()
 sent = deliv = acks = 0
 while sent < N:
     for _ in range(5):
-        send("MESSAGE", "owner", f"ten@{DOMAIN}", body=f"m{sent}")
+        send("MESSAGE", "owner", f"ten@{ROOMS}", body=f"m{sent}")
         sent += 1
     d, a = pump(50, 5, time.time() + 2)
     deliv += d

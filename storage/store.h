@@ -26,7 +26,9 @@ extern struct store_cfg store_cfg;
 /** The storage module: section `storage` (opened by app/, not started). */
 extern const struct mod store_mod;
 
-/** Schema of the files this build writes; bumped on any layout change. */
+/** Schema of the files this build writes; bumped on any layout change.
+ * A table added alone is none: it is created at open, and a build
+ * without it leaves it alone. */
 #define STORE_SCHEMA 2
 
 int store_open(const char *dir, size_t map_size);
@@ -113,6 +115,8 @@ enum store_kind {
 	STORE_PRES_RULE,	/**< "presentity\x1fwatcher" -> decision */
 	STORE_IMC_ROOM,		/**< room name -> flags */
 	STORE_IMC_MEMBER,	/**< "room\x1fuser" -> role */
+	STORE_IMC_HIST,		/**< "room\x1fslot" (3 digits) -> 8-byte
+				 * big-endian sequence number, text */
 	STORE_KIND__COUNT
 };
 

@@ -20,6 +20,7 @@ enum store_table {
 	T_PRES_RULE,
 	T_IMC_ROOM,
 	T_IMC_MEMBER,
+	T_IMC_HIST,
 	T__COUNT
 };
 

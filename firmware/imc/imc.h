@@ -11,14 +11,20 @@
 
 struct mod;
 
+/** Most `list extra_hdr` lines. */
+#define IMC_MAX_EXTRA_HDRS 8
+
 /** Section `imc`; names and defaults follow Kamailio's imc. */
 struct imc_cfg {
 	char manager[64];		/**< user part of the manager URI */
-	char rooms_domain[CONFIG_SIMPLED_MAX_STR]; /**< "" = served domain */
+	/** "" = conference.<first served domain> */
+	char rooms_domain[CONFIG_SIMPLED_MAX_STR];
 	char imc_cmd_start_char[2];
 	int create_on_join;
 	int check_on_create;
-	char extra_hdrs[CONFIG_SIMPLED_MAX_STR];
+	/** header lines "Name: value" added to what rooms send */
+	char extra_hdr[IMC_MAX_EXTRA_HDRS][CONFIG_SIMPLED_MAX_STR];
+	unsigned n_extra_hdr;
 	char outbound_proxy[CONFIG_SIMPLED_MAX_STR];
 	int offline_members;
 	int history_size;
@@ -72,5 +78,14 @@ const char *imc_cmd_name(enum imc_cmd_kind kind);
 const char *imc_role_name(enum imc_role role);
 /** A valid room name: 1..63 of letters, digits, '.', '_', '-'. */
 int imc_room_name_ok(const char *name);
+/**
+ * A <user> argument ("sip:u@d", "u@d", or "u" in domain dflt_domain) as
+ * "user@domain": the user part as it compares (escapes of unreserved
+ * characters decoded), of RFC 3261 user characters and escapes but an
+ * escaped NUL, the domain a host name or IP literal, lower-cased.
+ * @return 0, or EINVAL with *why saying what is wrong.
+ */
+int imc_user_norm(const char *arg, const char *dflt_domain, char *out,
+		  size_t size, const char **why);
 
 #endif

@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "imc.h"
+#include "sip.h"
 
 static const char *const cmd_names[IMC__COUNT] = {
 #define IMC_CMD(id, name) name,
@@ -35,6 +36,18 @@ const char *imc_role_name(enum imc_role role)
 	return role <= IMC_OWNER ? role_names[role] : "?";
 }
 
+static int is_alnum(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       (c >= '0' && c <= '9');
+}
+
+static int is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	       (c >= 'A' && c <= 'F');
+}
+
 int imc_room_name_ok(const char *name)
 {
 	size_t i, l = strlen(name);
@@ -45,13 +58,115 @@ int imc_room_name_ok(const char *name)
 	for (i = 0; i < l; i++) {
 		char c = name[i];
 
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-		      c == '-')) {
+		if (!is_alnum(c) && c != '.' && c != '_' && c != '-') {
 			return 0;
 		}
 	}
 	return 1;
+}
+
+/* A user part as sip_uri_canon() writes it: RFC 3261 user characters
+ * and escapes, but no escaped NUL. */
+static int user_part_ok(const char *u, const char **why)
+{
+	for (; *u; u++) {
+		if (*u == '%') {
+			if (!is_hex(u[1]) || !is_hex(u[2])) {
+				*why = "a '%' in the user part is not an "
+				       "escape (%XX)";
+				return 0;
+			}
+			if (u[1] == '0' && u[2] == '0') {
+				*why = "an escaped NUL (%00) in the user part";
+				return 0;
+			}
+			u += 2;
+		} else if (!is_alnum(*u) && !strchr("-_.!~*'()&=+$,;?/", *u)) {
+			*why = "the user part may hold letters, digits, "
+			       "-_.!~*'()&=+$,;?/ and %XX escapes only";
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* A host name or an IP literal, without a port. */
+static int domain_ok(const char *d, size_t l)
+{
+	size_t i;
+
+	if (!l) {
+		return 0;
+	}
+	if (d[0] == '[') {
+		if (l < 3 || d[l - 1] != ']') {
+			return 0;
+		}
+		for (i = 1; i + 1 < l; i++) {
+			if (!is_hex(d[i]) && d[i] != ':' && d[i] != '.') {
+				return 0;
+			}
+		}
+		return 1;
+	}
+	for (i = 0; i < l; i++) {
+		if (!is_alnum(d[i]) && d[i] != '-' && d[i] != '.') {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int imc_user_norm(const char *arg, const char *dflt_domain, char *out,
+		  size_t size, const char **why)
+{
+	char raw[CONFIG_SIMPLED_MAX_URI_LEN], user[CONFIG_SIMPLED_MAX_URI_LEN];
+	const char *at, *dom;
+	size_t ul, dl, i;
+
+	*why = NULL;
+	if (!strncasecmp(arg, "sip:", 4)) {
+		arg += 4;
+	}
+	at = strchr(arg, '@');
+	ul = at ? (size_t)(at - arg) : strlen(arg);
+	dom = at ? at + 1 : dflt_domain;
+	dl = strlen(dom);
+	if (!ul) {
+		*why = "no user part";
+		return EINVAL;
+	}
+	if (ul >= sizeof(raw) || ul + dl + 2 > size) {
+		*why = "too long";
+		return EINVAL;
+	}
+	memcpy(raw, arg, ul);
+	raw[ul] = '\0';
+	if (sip_uri_canon(raw, user, sizeof(user))) {
+		*why = "too long";
+		return EINVAL;
+	}
+	if (!user_part_ok(user, why)) {
+		return EINVAL;
+	}
+	if (!domain_ok(dom, dl)) {
+		*why = "the domain may hold letters, digits, '-' and '.' "
+		       "(or be an IP address) only";
+		return EINVAL;
+	}
+	ul = strlen(user);
+	if (ul + dl + 2 > size) {
+		*why = "too long";
+		return EINVAL;
+	}
+	memcpy(out, user, ul);
+	out[ul] = '@';
+	for (i = 0; i <= dl; i++) {
+		char c = dom[i];
+
+		out[ul + 1 + i] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+	}
+	return 0;
 }
 
 /* Who may do what. Outsiders may only create, join, list rooms, ask. */
@@ -135,6 +250,11 @@ int imc_cmd_parse(const char *text, size_t len, struct imc_cmd *c,
 
 	memset(c, 0, sizeof(*c));
 	*why = NULL;
+	/* A NUL would end a name early: "#add bob\0x" is not bob. */
+	if (memchr(text, '\0', len)) {
+		*why = "a NUL byte in the command";
+		return EINVAL;
+	}
 	if (n < 0) {
 		*why = "too many arguments";
 		return EINVAL;

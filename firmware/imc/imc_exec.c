@@ -12,42 +12,128 @@
 #include "store.h"
 #include "stat.h"
 
-/* Bytes of one chunk of a long answer (member lists are split, never cut). */
-#define IMC_CHUNK 1000
+/* Bytes of one MESSAGE of a long answer, cut after a line; the answer's
+ * 2xx carries the first. */
+#define IMC_CHUNK (CONFIG_SIMPLED_MAX_MSG_SIZE / 4 < 1000 ? \
+		   CONFIG_SIMPLED_MAX_MSG_SIZE / 4 : 1000)
 
-/* The answer to the command being run. */
-static char text[CONFIG_SIMPLED_MAX_MSG_SIZE / 2];
+/* The answer to the request being served: text not sent yet, and the
+ * first part sent (the response's body). */
+static struct {
+	char sender[CONFIG_SIMPLED_MAX_URI_LEN];
+	char from[CONFIG_SIMPLED_MAX_URI_LEN + 16];
+	char text[CONFIG_SIMPLED_MAX_MSG_SIZE / 2];
+	size_t len;
+	char first[CONFIG_SIMPLED_MAX_MSG_SIZE / 2];
+	size_t first_len;
+	unsigned parts;		/* MESSAGEs sent */
+} ans;
+
+void imc_answer_begin(const char *sender, const char *from)
+{
+	snprintf(ans.sender, sizeof(ans.sender), "%s", sender);
+	snprintf(ans.from, sizeof(ans.from), "%s", from);
+	ans.text[0] = '\0';
+	ans.len = 0;
+	ans.first_len = 0;
+	ans.parts = 0;
+}
 
 void imc_say(const char *fmt, ...)
 {
 	va_list ap;
+	int n;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof(text), fmt, ap);
+	n = vsnprintf(ans.text, sizeof(ans.text), fmt, ap);
 	va_end(ap);
+	ans.len = n < 0 ? 0 : (size_t)n < sizeof(ans.text) ? (size_t)n :
+		  sizeof(ans.text) - 1;
 }
 
-/* The answer to a command: a MESSAGE to the sender's contacts (long
- * texts in chunks, never cut) and, as far as it fits, the 200's body. */
-void imc_answer(struct sip_stx *st, const char *sender, const char *from,
-		int code)
+/* One MESSAGE of the answer: n bytes of the pending text. */
+static void send_part(size_t n)
 {
-	size_t len = strlen(text), off = 0;
+	if (!ans.parts) {
+		memcpy(ans.first, ans.text, n);
+		ans.first_len = n;
+	}
+	ans.parts++;
+	imc_deliver(ans.sender, ans.from, "text/plain", ans.text, n, 0);
+	memmove(ans.text, ans.text + n, ans.len - n);
+	ans.len -= n;
+	ans.text[ans.len] = '\0';
+}
 
-	while (off < len) {
-		size_t n = len - off > IMC_CHUNK ? IMC_CHUNK : len - off;
+/* Send the pending text in parts of at most IMC_CHUNK bytes, each cut
+ * after a line where there is one; all of it when all, else only whole
+ * parts. */
+static void send_parts(int all)
+{
+	while (ans.len > IMC_CHUNK || (all && ans.len)) {
+		size_t n = ans.len > IMC_CHUNK ? IMC_CHUNK : ans.len;
 
-		/* Split after a line when possible. */
-		if (off + n < len) {
-			const char *nl = memchr(text + off + n / 2, '\n',
-						n - n / 2);
+		if (n < ans.len) {
+			const char *nl = NULL, *p;
 
+			for (p = ans.text + n; p > ans.text; p--) {
+				if (p[-1] == '\n') {
+					nl = p;
+					break;
+				}
+			}
 			if (nl) {
-				n = (size_t)(nl - (text + off)) + 1;
+				n = (size_t)(nl - ans.text);
 			}
 		}
-		imc_deliver(sender, from, "text/plain", text + off, n, 0);
-		off += n;
+		send_part(n);
+	}
+}
+
+void imc_add(const char *fmt, ...)
+{
+	char line[CONFIG_SIMPLED_MAX_URI_LEN + 256];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		return;
+	}
+	if ((size_t)n >= sizeof(line)) {
+		n = (int)sizeof(line) - 1;
+	}
+	/* What is pending goes first when the line would not fit its part. */
+	if (ans.len && ans.len + (size_t)n > IMC_CHUNK) {
+		send_parts(1);
+	}
+	memcpy(ans.text + ans.len, line, (size_t)n);
+	ans.len += (size_t)n;
+	ans.text[ans.len] = '\0';
+	send_parts(0);
+}
+
+/* The answer to a command: MESSAGEs to the sender's contacts (a long
+ * text in parts, never cut mid-line nor left out) and the response,
+ * whose body is the first part. */
+void imc_answer(struct sip_stx *st, int code)
+{
+	char body[CONFIG_SIMPLED_MAX_MSG_SIZE / 2 + 80];
+	size_t blen;
+
+	send_parts(1);
+	blen = ans.first_len;
+	memcpy(body, ans.first, blen);
+	if (ans.parts > 1) {
+		int n = snprintf(body + blen, sizeof(body) - blen, "(%u more "
+				 "parts of this answer come as MESSAGEs from "
+				 "%s)\n",
+				 ans.parts - 1, ans.from);
+
+		blen += n > 0 && (size_t)n < sizeof(body) - blen ? (size_t)n
+								  : 0;
 	}
 	if (code >= 300) {
 		stat_inc(imc_stat_refused);
@@ -55,8 +141,7 @@ void imc_answer(struct sip_stx *st, const char *sender, const char *from,
 	/* A command's room and member writes are on disk before its
 	 * answer goes (at once when it wrote nothing). */
 	sip_reply_hold(st, code, code == 200 ? NULL : "Command refused",
-		       NULL, "text/plain", text,
-		       len > IMC_CHUNK ? IMC_CHUNK : len);
+		       NULL, "text/plain", body, blen);
 	store_when_durable(sip_reply_release, st);
 }
 
@@ -72,24 +157,6 @@ static void help(void)
 		"%cremove <user> [room]  %cleave [room]  %cdestroy [room]\n"
 		"%cmembers [room]  %crooms  %cmodify <user> owner|admin|member "
 		"[room]  %chelp", c, c, c, c, c, c, c, c, c, c, c, c, c);
-}
-
-/* "sip:u@d", "u@d" or "u" (then in the sender's domain) as user@domain. */
-static int normalize_user(const char *arg, const char *sender, char *out,
-			  size_t size)
-{
-	const char *dom = strchr(sender, '@');
-	int n;
-
-	if (!strncasecmp(arg, "sip:", 4)) {
-		arg += 4;
-	}
-	if (!*arg || strchr(arg, ' ') || strchr(arg, '<')) {
-		return EINVAL;
-	}
-	n = strchr(arg, '@') ? snprintf(out, size, "%s", arg) :
-	    snprintf(out, size, "%s%s", arg, dom ? dom : "");
-	return n < 0 || (size_t)n >= size ? EINVAL : 0;
 }
 
 /* Owners of r (the last one may not leave or step down). */
@@ -133,12 +200,18 @@ static int run_create(struct imc_room **rp, const char *room, int priv,
 	struct imc_room *r = *rp;
 	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
 
+	int code;
+
 	if (r) {
 		if (imc_cfg.check_on_create) {
 			imc_say("Room %s already exists.", room);
 			return 409;
 		}
 		return 0; /* join it instead */
+	}
+	code = imc_name_free(room);
+	if (code) {
+		return code;
 	}
 	r = imc_room_new(room, priv);
 	if (!r || !imc_member_add(r, sender, IMC_OWNER)) {
@@ -184,19 +257,14 @@ static int run_join(struct imc_room *r, const char *sender)
 	return 200;
 }
 
+/* Long lists go out in several MESSAGEs (imc_add()), never cut. */
 static int run_members(struct imc_room *r)
 {
 	struct imc_member *m;
-	struct sd_buf b;
 
-	sd_buf_init(&b, text, sizeof(text));
-	sd_buf_printf(&b, "%s has %u members:\n", r->name, r->n_members);
+	imc_say("%s has %u members:\n", r->name, r->n_members);
 	for (m = r->members; m; m = m->next) {
-		sd_buf_printf(&b, "%s (%s)\n", m->user, imc_role_name(m->role));
-	}
-	if (b.overflow) {
-		imc_say("%s has %u members; too many to list in one answer.",
-			r->name, r->n_members);
+		imc_add("%s (%s)\n", m->user, imc_role_name(m->role));
 	}
 	return 200;
 }
@@ -204,18 +272,15 @@ static int run_members(struct imc_room *r)
 static int run_rooms(const char *sender)
 {
 	struct imc_room *r, *tmp;
-	struct sd_buf b;
 	unsigned n = 0;
 
-	sd_buf_init(&b, text, sizeof(text));
-	sd_buf_str(&b, "Rooms:\n");
+	imc_say("Rooms:\n");
 	HASH_ITER(hh, imc_rooms, r, tmp) {
 		if (r->private_room && imc_role_of(r, sender) < IMC_MEMBER) {
 			continue; /* private rooms only to their members */
 		}
-		sd_buf_printf(&b, "%s%s (%u members)\n", r->name,
-			      r->private_room ? " [private]" : "",
-			      r->n_members);
+		imc_add("%s%s (%u members)\n", r->name,
+			r->private_room ? " [private]" : "", r->n_members);
 		n++;
 	}
 	if (!n) {
@@ -260,12 +325,19 @@ static int run_on_user(struct imc_room *r, const struct imc_cmd *c,
 		       const char *sender, enum imc_role my_role)
 {
 	char user[CONFIG_SIMPLED_MAX_URI_LEN], note[1024], ruri[512];
+	const char *dom = strchr(sender, '@'), *why, *at;
 	struct imc_member *t;
 	int code;
 
-	if (normalize_user(c->user, sender, user, sizeof(user))) {
-		imc_say("'%s' is not a user (use user, user@domain or "
-			"sip:user@domain).", c->user);
+	if (imc_user_norm(c->user, dom ? dom + 1 : "", user, sizeof(user),
+			  &why)) {
+		imc_say("'%s' is not a user: %s (use user, user@domain or "
+			"sip:user@domain).", c->user, why);
+		return 400;
+	}
+	at = strrchr(user, '@');
+	if (!imc_rooms_shared() && !strcmp(at + 1, imc_rooms_domain())) {
+		imc_say("%s is a room's address, not a user.", user);
 		return 400;
 	}
 	t = imc_member_find(r, user);

@@ -6,6 +6,7 @@
 #define IMC_PRIV_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "imc.h"
 #include "sd_hash.h"
@@ -23,15 +24,27 @@ struct imc_member {
 	char user[CONFIG_SIMPLED_MAX_URI_LEN];	/* user@domain */
 };
 
+/* One text of a room's history (in the memory budget). */
+struct imc_hist {
+	uint64_t seq;		/* order of arrival in its room */
+	size_t len;
+	char text[];
+};
+
+#define IMC_HIST_SLOTS (CONFIG_SIMPLED_IMC_MAX_HISTORY > 0 ? \
+			CONFIG_SIMPLED_IMC_MAX_HISTORY : 1)
+
 /* A room; its members are listed in the order they came in. */
 struct imc_room {
 	UT_hash_handle hh;		/* in imc_rooms, by name */
 	struct imc_member *members;
 	unsigned n_members;
 	int private_room;
-	unsigned hist_head, hist_n;	/* ring of history_size texts */
-	char *hist[CONFIG_SIMPLED_IMC_MAX_HISTORY > 0 ?
-		   CONFIG_SIMPLED_IMC_MAX_HISTORY : 1];
+	/* Ring of history_size texts: slot i is also record "name\x1fi" of
+	 * STORE_IMC_HIST; a slot may be NULL under memory pressure. */
+	unsigned hist_head, hist_n;
+	uint64_t hist_seq;		/* of the next text */
+	struct imc_hist *hist[IMC_HIST_SLOTS];
 	char name[IMC_NAME_MAX];	/* in lower case */
 };
 
@@ -58,20 +71,29 @@ void imc_member_set_role(struct imc_room *r, struct imc_member *m,
 			 enum imc_role role);
 /** Take m out of r, free it and drop it from LMDB. */
 void imc_member_del(struct imc_room *r, struct imc_member *m);
-/** Keep a text sent to r for those who join later (history_size). */
+/** Keep a text sent to r for those who join later (history_size), in
+ * memory and in LMDB. */
 void imc_history_add(struct imc_room *r, const char *body, size_t len);
 /** Send the history of r to user, oldest first. */
 void imc_history_replay(struct imc_room *r, const char *user);
-/** Read the rooms and members back from LMDB (at start). */
+/** Read the rooms, members and histories back from LMDB (at start). */
 void imc_room_restore(void);
 /** Free every room, leaving LMDB as it is (at stop). */
 void imc_room_close_all(void);
 
 /* imc.c */
-/** The domain rooms live in. */
+/** The domain rooms live in: rooms_domain, or conference.<first served
+ * domain> (lower case). */
 const char *imc_rooms_domain(void);
+/** Do rooms share their domain with users (rooms_domain is served)? */
+int imc_rooms_shared(void);
 /** The URI of the room called name: sip:<name>@<rooms domain>. */
 void imc_room_uri(const char *name, char *buf, size_t size);
+/**
+ * May a new room be called name? The one place that decides (see
+ * imc.c). @return 0, or 403 with the answer said.
+ */
+int imc_name_free(const char *name);
 /**
  * One MESSAGE from a room (or the manager) to user, with the extra
  * headers and next hop of section imc. keep: a member who cannot take it
@@ -85,14 +107,19 @@ void imc_announce(struct imc_room *r, const char *skip, const char *msg);
 void imc_tell_owners(struct imc_room *r, const char *msg);
 
 /* imc_exec.c */
-/** Set the answer text (printf format; replaces the last one). */
+/** Start the answer to a request of sender: it comes from from (the room
+ * or the manager). Both are copied. */
+void imc_answer_begin(const char *sender, const char *from);
+/** Set the answer text (printf format; replaces what was not sent yet).*/
 void imc_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/** Add a line to the answer; a long answer goes out in several
+ * MESSAGEs, each cut after a line, as it grows. */
+void imc_add(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /**
- * Send the answer text to sender (from from, in chunks, never cut) and
- * answer the request with code and, as far as it fits, the same text.
+ * Send what is left of the answer to the sender as MESSAGEs and answer
+ * the request with code, the body being the first part of the answer.
  */
-void imc_answer(struct sip_stx *st, const char *sender, const char *from,
-		int code);
+void imc_answer(struct sip_stx *st, int code);
 /**
  * Run command c for sender; uri_room is the room the request was sent to,
  * NULL for the manager. The answer text is set.

@@ -42,6 +42,9 @@ struct imc_room *imc_room_find(const char *name)
 	struct imc_room *r;
 	char key[IMC_NAME_MAX];
 
+	if (!imc_room_name_ok(name)) {
+		return NULL; /* nor would a long one match its first 63 */
+	}
 	name_lower(key, sizeof(key), name);
 	HASH_FIND_STR(imc_rooms, key, r);
 	return r;
@@ -193,14 +196,31 @@ void imc_member_del(struct imc_room *r, struct imc_member *m)
 	member_drop(r, m, 1);
 }
 
+/* History records: "room\x1fNNN", NNN the slot in the ring. */
+#define HIST_KEY_LEN (IMC_NAME_MAX + 16)
+
+static void hist_key(const struct imc_room *r, unsigned slot, char *key,
+		     size_t size)
+{
+	snprintf(key, size, "%.*s\x1f%03u", IMC_NAME_MAX - 1, r->name,
+		 slot % 1000);
+}
+
 static void room_free(struct imc_room *r, int forget)
 {
-	unsigned i;
+	char key[HIST_KEY_LEN];
+	unsigned i, cap = (unsigned)imc_cfg.history_size;
 
 	while (r->members) {
 		member_drop(r, r->members, forget);
 	}
-	for (i = 0; i < CONFIG_SIMPLED_IMC_MAX_HISTORY; i++) {
+	/* The ring's slots are its records (imc_room_restore() sweeps
+	 * any other). */
+	for (i = 0; forget && cap && i < r->hist_n; i++) {
+		hist_key(r, (r->hist_head + i) % cap, key, sizeof(key));
+		store_rec_del(STORE_IMC_HIST, key);
+	}
+	for (i = 0; i < IMC_HIST_SLOTS; i++) {
 		mem_free(r->hist[i]);
 	}
 	if (forget) {
@@ -226,6 +246,42 @@ void imc_room_close_all(void)
 
 /* ------------------------------------------------------------- history */
 
+static struct imc_hist *hist_new(uint64_t seq, const void *text, size_t len)
+{
+	/* Under memory pressure history is the first thing to go. */
+	struct imc_hist *h = mem_alloc(sizeof(*h) + len + 1);
+
+	if (h) {
+		h->seq = seq;
+		h->len = len;
+		memcpy(h->text, text, len);
+		h->text[len] = '\0';
+	}
+	return h;
+}
+
+/* Write slot of r's ring (the text at seq) to LMDB; best effort: a
+ * history that cannot be kept is not worth refusing the message for. */
+static void hist_persist(struct imc_room *r, unsigned slot, uint64_t seq,
+			 const char *text, size_t len)
+{
+	static unsigned char rec[8 + CONFIG_SIMPLED_MAX_MSG_SIZE];
+	char key[HIST_KEY_LEN];
+	int i;
+
+	if (!store_is_open() || len > sizeof(rec) - 8) {
+		return;
+	}
+	for (i = 0; i < 8; i++) {
+		rec[i] = (unsigned char)(seq >> (56 - 8 * i));
+	}
+	memcpy(rec + 8, text, len);
+	hist_key(r, slot, key, sizeof(key));
+	if (store_rec_put(STORE_IMC_HIST, key, rec, 8 + len)) {
+		LOG_DBG("cannot store the history of %s", r->name);
+	}
+}
+
 void imc_history_add(struct imc_room *r, const char *body, size_t len)
 {
 	unsigned cap = (unsigned)imc_cfg.history_size, slot;
@@ -241,8 +297,9 @@ void imc_history_add(struct imc_room *r, const char *body, size_t len)
 		r->hist_n++;
 	}
 	mem_free(r->hist[slot]);
-	/* Under memory pressure history is the first thing to go. */
-	r->hist[slot] = mem_strndup(body, len);
+	r->hist[slot] = hist_new(r->hist_seq, body, len);
+	hist_persist(r, slot, r->hist_seq, body, len);
+	r->hist_seq++;
 }
 
 void imc_history_replay(struct imc_room *r, const char *user)
@@ -252,10 +309,11 @@ void imc_history_replay(struct imc_room *r, const char *user)
 
 	imc_room_uri(r->name, from, sizeof(from));
 	for (i = 0; cap && i < r->hist_n; i++) {
-		const char *h = r->hist[(r->hist_head + i) % cap];
+		const struct imc_hist *h = r->hist[(r->hist_head + i) % cap];
 
 		if (h) {
-			imc_deliver(user, from, "text/plain", h, strlen(h), 0);
+			imc_deliver(user, from, "text/plain", h->text, h->len,
+				    0);
 		}
 	}
 }
@@ -295,15 +353,176 @@ static int restore_member(const char *key, const void *val, size_t vlen,
 	return 0;
 }
 
+/* "room\x1fNNN": the room's name into name, the slot into *slot. */
+static struct imc_room *hist_room(const char *key, unsigned *slot)
+{
+	const char *sep = strchr(key, '\x1f');
+	char name[IMC_NAME_MAX];
+	size_t l = sep ? (size_t)(sep - key) : 0;
+
+	if (!sep || l >= sizeof(name) || strlen(sep + 1) != 3 ||
+	    sep[1] < '0' || sep[1] > '9' || sep[2] < '0' || sep[2] > '9' ||
+	    sep[3] < '0' || sep[3] > '9') {
+		return NULL;
+	}
+	memcpy(name, key, l);
+	name[l] = '\0';
+	*slot = (unsigned)(sep[1] - '0') * 100 + (unsigned)(sep[2] - '0') * 10 +
+		(unsigned)(sep[3] - '0');
+	return imc_room_find(name);
+}
+
+static int restore_hist(const char *key, const void *val, size_t vlen,
+			void *arg)
+{
+	const unsigned char *v = val;
+	struct imc_room *r;
+	uint64_t seq = 0;
+	unsigned slot;
+	int i;
+
+	(void)arg;
+	r = hist_room(key, &slot);
+	if (!r || slot >= IMC_HIST_SLOTS || vlen < 8 || r->hist[slot]) {
+		return 0; /* swept below */
+	}
+	for (i = 0; i < 8; i++) {
+		seq = seq << 8 | v[i];
+	}
+	r->hist[slot] = hist_new(seq, v + 8, vlen - 8);
+	return 0;
+}
+
+static int hist_older(const struct imc_hist *a, const struct imc_hist *b)
+{
+	return a->seq < b->seq;
+}
+
+/*
+ * The history read back into r->hist[] by slot becomes the ring. Kept in
+ * place when it is one under this history_size (the usual case: nothing
+ * is written); else (history_size changed) the newest history_size texts
+ * are laid out again from slot 0 and written so.
+ */
+static void hist_settle(struct imc_room *r)
+{
+	struct imc_hist *e[IMC_HIST_SLOTS];
+	unsigned cap = (unsigned)imc_cfg.history_size, n = 0, i, j, head = 0;
+	int ring = 1;
+
+	for (i = 0; i < IMC_HIST_SLOTS; i++) {
+		if (r->hist[i]) {
+			if (i >= cap) {
+				ring = 0;
+			}
+			if (!n || hist_older(r->hist[i], r->hist[head])) {
+				head = i;
+			}
+			n++;
+		}
+	}
+	if (!n) {
+		return;
+	}
+	for (i = 0; ring && i < n; i++) {
+		struct imc_hist *h = r->hist[(head + i) % cap];
+
+		ring = h && (!i || hist_older(r->hist[(head + i - 1) % cap],
+					      h));
+	}
+	if (ring) {
+		r->hist_head = head;
+		r->hist_n = n;
+		r->hist_seq = r->hist[(head + n - 1) % cap]->seq + 1;
+		return;
+	}
+	/* Oldest first, then the newest cap of them from slot 0. */
+	n = 0;
+	for (i = 0; i < IMC_HIST_SLOTS; i++) {
+		if (r->hist[i]) {
+			struct imc_hist *h = r->hist[i];
+
+			for (j = n; j > 0 && hist_older(h, e[j - 1]); j--) {
+				e[j] = e[j - 1];
+			}
+			e[j] = h;
+			n++;
+			r->hist[i] = NULL;
+		}
+	}
+	r->hist_seq = e[n - 1]->seq + 1;
+	for (i = 0; i + cap < n; i++) {
+		mem_free(e[i]);
+	}
+	r->hist_head = 0;
+	r->hist_n = n - i;
+	for (j = 0; i < n; i++, j++) {
+		r->hist[j] = e[i];
+		hist_persist(r, j, e[i]->seq, e[i]->text, e[i]->len);
+	}
+}
+
+/* Records of STORE_IMC_HIST that are no slot of a ring: swept in batches
+ * (a walk must not write). */
+#define SWEEP_BATCH 32
+
+struct sweep {
+	unsigned n;
+	char keys[SWEEP_BATCH][HIST_KEY_LEN];
+};
+
+static int hist_stale(const char *key, const void *val, size_t vlen,
+		      void *arg)
+{
+	struct sweep *sw = arg;
+	unsigned slot, cap = (unsigned)imc_cfg.history_size;
+	struct imc_room *r = hist_room(key, &slot);
+
+	(void)val;
+	(void)vlen;
+	if (strlen(key) >= sizeof(sw->keys[0])) {
+		return 0; /* no key of ours is that long, nor can be deleted */
+	}
+	if (!r || slot >= cap || (slot + cap - r->hist_head) % cap >=
+	    r->hist_n) {
+		strcpy(sw->keys[sw->n++], key);
+	}
+	return sw->n == SWEEP_BATCH;
+}
+
+static void hist_sweep(void)
+{
+	static struct sweep sw;
+	unsigned i;
+	int err = 0;
+
+	do {
+		sw.n = 0;
+		store_rec_walk(STORE_IMC_HIST, "", hist_stale, &sw);
+		for (i = 0; i < sw.n && !err; i++) {
+			err = store_rec_del(STORE_IMC_HIST, sw.keys[i]);
+		}
+	} while (sw.n == SWEEP_BATCH && !err);
+}
+
 void imc_room_restore(void)
 {
+	struct imc_room *r, *tmp;
+	unsigned texts = 0;
+
 	if (!store_is_open()) {
 		return;
 	}
 	store_rec_walk(STORE_IMC_ROOM, "", restore_room, NULL);
 	store_rec_walk(STORE_IMC_MEMBER, "", restore_member, NULL);
+	store_rec_walk(STORE_IMC_HIST, "", restore_hist, NULL);
+	HASH_ITER(hh, imc_rooms, r, tmp) {
+		hist_settle(r);
+		texts += r->hist_n;
+	}
+	hist_sweep();
 	if (HASH_COUNT(imc_rooms)) {
-		LOG_INF("%u rooms, %u members restored", HASH_COUNT(imc_rooms),
-			n_members);
+		LOG_INF("%u rooms, %u members, %u history texts restored",
+			HASH_COUNT(imc_rooms), n_members, texts);
 	}
 }

@@ -176,5 +176,15 @@ static const struct msg_claim command_claim = {is_command_uri, on_command};
 
 int pres_auth_init(void)
 {
+	/* No user may register as the command user. */
+	int err = pres_cfg.command_user[0] ?
+		  reg_reserve(pres_cfg.command_user, "presence commands") : 0;
+
+	if (err) {
+		LOG_ERR("command_user '%s' cannot be reserved: %s",
+			pres_cfg.command_user, err == EEXIST ?
+			"another service answers it" : "table full");
+		return err;
+	}
 	return msg_claim(&command_claim);
 }

@@ -52,6 +52,44 @@ struct reg_cfg reg_cfg;
 static struct reg_aor *aors;
 static struct hook_list observers;
 
+/* Names services answer themselves (reg_reserve()). */
+static struct {
+	char user[REG_RESERVED_LEN];
+	const char *service;
+} reserved[REG_MAX_RESERVED];
+static unsigned n_reserved;
+
+int reg_reserve(const char *user, const char *service)
+{
+	const char *owner = reg_reserved(user);
+
+	if (!user[0] || strlen(user) >= REG_RESERVED_LEN) {
+		return EINVAL;
+	}
+	if (owner) {
+		return strcmp(owner, service) ? EEXIST : 0;
+	}
+	if (n_reserved == REG_MAX_RESERVED) {
+		return ENOSPC;
+	}
+	strcpy(reserved[n_reserved].user, user);
+	reserved[n_reserved].service = service;
+	n_reserved++;
+	return 0;
+}
+
+const char *reg_reserved(const char *user)
+{
+	unsigned i;
+
+	for (i = 0; i < n_reserved; i++) {
+		if (!strcasecmp(reserved[i].user, user)) {
+			return reserved[i].service;
+		}
+	}
+	return NULL;
+}
+
 int reg_observe(hook_h *h, void *arg)
 {
 	return hook_add(&observers, h, arg);
@@ -608,6 +646,27 @@ static int contact_instance(osip_contact_t *c, char *buf, size_t size,
 	return 0;
 }
 
+/* A REGISTER for a name a service answers (key "user@domain"):
+ * @return 1 after answering 403 with the reason. */
+static int refuse_reserved(struct sip_stx *st, const char *key)
+{
+	const char *at = strrchr(key, '@'), *service;
+	char user[REG_RESERVED_LEN], reason[128];
+
+	if (!at || (size_t)(at - key) >= sizeof(user)) {
+		return 0; /* longer than any reserved name */
+	}
+	memcpy(user, key, (size_t)(at - key));
+	user[at - key] = '\0';
+	service = reg_reserved(user);
+	if (!service) {
+		return 0;
+	}
+	snprintf(reason, sizeof(reason), "Name reserved for %s", service);
+	sip_reply(st, 403, reason, NULL, NULL, NULL, 0);
+	return 1;
+}
+
 static void on_register(struct sip_stx *st, const struct sip_msg *req)
 {
 	static struct reg_contact_req ch[REG_MAX_PER_REQUEST];
@@ -636,6 +695,9 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 	if (err) {
 		sip_reply(st, 400, err == EINVAL ? "To has no user part" :
 			  "To URI too long", NULL, NULL, NULL, 0);
+		return;
+	}
+	if (refuse_reserved(st, key)) {
 		return;
 	}
 	/* Only compared, never sent: a long Call-ID is kept as its hash. */
@@ -881,6 +943,8 @@ static void reg_stop(void)
 {
 	hook_clear(&observers);
 	struct reg_aor *a, *tmp;
+
+	n_reserved = 0;
 
 	HASH_ITER(hh, aors, a, tmp) {
 		while (a->bindings) {

@@ -77,4 +77,27 @@ unsigned reg_lookup(const char *aor, reg_contact_h *h, void *arg);
 /** Bindings alive (tests). */
 unsigned reg_binding_count(void);
 
+/* ------------------------------------------------------ reserved names */
+
+/** Most names services may reserve. */
+#define REG_MAX_RESERVED 8
+/** Longest reserved name (bytes, with the NUL). */
+#define REG_RESERVED_LEN 64
+
+/**
+ * The one table of user names the daemon answers itself (the chat room
+ * manager, presence's command user, any later service address). A
+ * service adds its names when it starts; the table is emptied when the
+ * registrar stops. In every served domain a REGISTER for a reserved name
+ * is refused (403 "Name reserved for <service>"), and no chat room may
+ * take one. Names compare without case (the services match them so).
+ * @param service what answers it, for the reason ("chat rooms").
+ * @return 0 (also when service already holds it), EINVAL (empty or
+ * longer than REG_RESERVED_LEN - 1), EEXIST (another service holds it),
+ * ENOSPC (REG_MAX_RESERVED names already).
+ */
+int reg_reserve(const char *user, const char *service);
+/** The service that reserved the user name (any case), or NULL. */
+const char *reg_reserved(const char *user);
+
 #endif

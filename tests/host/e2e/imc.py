@@ -3,14 +3,21 @@
   imc.py flows PORT           commands, roles, private rooms, history,
                               offline member
   imc.py fanout_setup PORT    room 'lobby' with bob, u1, u2, u3 for sipp
-  imc.py before PORT          a room with an offline member, before restart
-  imc.py after PORT           the room and the stored message survived
+  imc.py before PORT          a room with an offline member, and one with
+                              history, before restart
+  imc.py after PORT           the rooms, the stored message and the history
+                              survived
 """
 import sys
 import time
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 from offline import UA, DOMAIN, check, status, body  # noqa
+
+# Rooms live in their own domain (rooms_domain unset); the manager is a
+# user name of the served domain.
+ROOMS = "conference." + DOMAIN
+MANAGER = "chat"
 
 
 class User(UA):
@@ -35,8 +42,10 @@ class User(UA):
         return any(text in body(m) for m in self.inbox)
 
     def cmd(self, to, text):
+        """MESSAGE to the manager or the room called to."""
         r = None
-        tok = self.request("MESSAGE", f"sip:{to}@{DOMAIN}", f"{to}@{DOMAIN}",
+        host = DOMAIN if to == MANAGER else ROOMS
+        tok = self.request("MESSAGE", f"sip:{to}@{host}", f"{to}@{host}",
                            body=text, user=self.name)
         end = time.time() + 3
         while time.time() < end:
@@ -56,7 +65,22 @@ def flows(port):
     alice, bob = User(port, "alice"), User(port, "bob")
     carol, dave = User(port, "carol"), User(port, "dave")
     code, text = alice.cmd("chat", "#create lobby")
-    check(code == 200 and "Room lobby created (public)" in text, text)
+    check(code == 200 and "Room lobby created (public)" in text and
+          f"sip:lobby@{ROOMS}" in text, text)
+    # A room named like a user does not take the user's messages.
+    code, text = alice.cmd("chat", "#create bob")
+    check(code == 200, text)
+    tok = alice.request("MESSAGE", f"sip:bob@{DOMAIN}", f"bob@{DOMAIN}",
+                        body="direct to bob", user="alice")
+    check(bob.said("direct to bob"), "a room took a user's message")
+    r = alice.recv(3)
+    while r and f"Call-ID: {tok}@py" not in r:
+        r = alice.recv(3)
+    check(status(r) == 200, f"MESSAGE to bob: {r}")
+    code, _ = alice.cmd("bob", "#destroy")
+    check(code == 200, "destroy room bob")
+    # The manager's name is reserved.
+    check(status(UA(port).register("chat")) == 403, "REGISTER chat")
     code, text = bob.cmd("lobby", "#join")
     check(code == 200 and "You joined lobby" in text, text)
     check(alice.said("bob@" + DOMAIN + " joined lobby."), "join announced")
@@ -127,6 +151,9 @@ def before(port):
     alice.cmd("keep", "#add frank")
     code, _ = alice.cmd("keep", "kept for frank")
     check(code == 200, "message to keep")
+    code, _ = alice.cmd("chat", "#create hist")
+    code, _ = alice.cmd("hist", "said before the restart")
+    check(code == 200, "message to hist")
 
 
 def after(port):
@@ -140,6 +167,10 @@ def after(port):
     frank.pump(2)
     check(any("[alice]: kept for frank" in body(m) for m in frank.inbox),
           "stored room message after restart")
+    # The room's history came through the restart too.
+    code, _ = frank.cmd("hist", "#join")
+    check(code == 200 and frank.said("[alice]: said before the restart"),
+          "history replayed after restart")
 
 
 if __name__ == "__main__":

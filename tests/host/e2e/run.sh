@@ -296,7 +296,7 @@ imc_fanout)
 		agents="$agents $!"
 		sipp_run reg_contact.xml -m 1 -set user "$u" -set cport "$p"
 	done
-	sipp_run message_send.xml -m 1 -set to lobby
+	sipp_run message_send.xml -m 1 -set to lobby -set to_sub conference.
 	for a in $agents; do
 		wait "$a" || { cat "$work"/*errors.log >&2
 			fail "a member's agent did not get the room message"; }

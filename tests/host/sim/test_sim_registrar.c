@@ -1,4 +1,5 @@
 /** @file test_sim_registrar.c  REGISTER on virtual time (port/sim). */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -512,6 +513,47 @@ static void test_self_contact_refused(void **state)
 	h_stop();
 }
 
+/* The one table of names the daemon answers itself: services reserve
+ * them at start, REGISTER refuses them with the reason, and the table is
+ * emptied when the registrar stops. */
+static void test_reserved_names(void **state)
+{
+	char name[80];
+	const char *r;
+	unsigned i;
+	int c, err = 0;
+
+	(void)state;
+	h_start(NULL);
+	c = h_client(2);
+	assert_int_equal(reg_reserve("svc-a", "test service"), 0);
+	assert_int_equal(reg_reserve("SVC-A", "test service"), 0);
+	assert_int_equal(reg_reserve("Svc-A", "other service"), EEXIST);
+	assert_int_equal(reg_reserve("", "test service"), EINVAL);
+	memset(name, 'n', 64);
+	name[64] = '\0';
+	assert_int_equal(reg_reserve(name, "test service"), EINVAL);
+	assert_string_equal(reg_reserved("sVc-a"), "test service");
+	assert_null(reg_reserved("svc-b"));
+	r = reg(c, "svc-a", "<sip:x@10.0.0.2>", NULL);
+	assert_int_equal(h_status(r), 403);
+	assert_non_null(strstr(r, "SIP/2.0 403 Name reserved for test "
+			       "service\r\n"));
+	r = reg(c, "%73vc-A", "<sip:x@10.0.0.2>", NULL);
+	assert_non_null(strstr(r, "SIP/2.0 403 Name reserved for test "));
+	assert_int_equal(reg_binding_count(), 0);
+#ifdef CONFIG_SIMPLED_IMC
+	assert_string_equal(reg_reserved("chat"), "chat rooms");
+#endif
+	for (i = 0; i < REG_MAX_RESERVED && !err; i++) {
+		snprintf(name, sizeof(name), "fill%u", i);
+		err = reg_reserve(name, "test service");
+	}
+	assert_int_equal(err, ENOSPC);
+	h_stop();
+	assert_null(reg_reserved("svc-a"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -526,6 +568,7 @@ int main(void)
 		cmocka_unit_test(test_instance_replaces_binding),
 		cmocka_unit_test(test_oom_sweep_uri_refresh),
 		cmocka_unit_test(test_self_contact_refused),
+		cmocka_unit_test(test_reserved_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,9 @@
 
 #include "app.h"
 #include "cfg.h"
+#ifdef CONFIG_SIMPLED_IMC
+#include "imc.h"
+#endif
 #include "log.h"
 #include "mod.h"
 #include "pool.h"
@@ -258,6 +261,63 @@ static void test_user_sections(void **state)
 		 3 * CONFIG_SIMPLED_MAX_USERS + 1, CONFIG_SIMPLED_MAX_USERS);
 	expect_error(many, msg);
 }
+#ifdef CONFIG_SIMPLED_IMC
+/* list extra_hdr: one header line each, checked at load with the line. */
+static void test_imc_extra_hdr(void **state)
+{
+	(void)state;
+	assert_int_equal(load("config imc\n"
+			      "\tlist extra_hdr 'X-Room: yes'\n"
+			      "\tlist extra_hdr 'Organization:\tACME  Inc.'\n"
+			      "\tlist extra_hdr \"Priority :urgent\"\n"), 0);
+	assert_int_equal(imc_cfg.n_extra_hdr, 3);
+	assert_string_equal(imc_cfg.extra_hdr[0], "X-Room: yes");
+	assert_string_equal(imc_cfg.extra_hdr[2], "Priority :urgent");
+	assert_int_equal(load(""), 0);
+	assert_int_equal(imc_cfg.n_extra_hdr, 0);
+	expect_error("config imc\n\tlist extra_hdr 'X-Room: yes'\n"
+		     "\tlist extra_hdr 'no colon here'\n",
+		     "(text):3: extra_hdr 'no colon here': not a header line "
+		     "'Name: value' (the name a token)");
+	expect_error("config imc\n\tlist extra_hdr ': value'\n",
+		     "(text):2: extra_hdr ': value': not a header line");
+	expect_error("config imc\n\tlist extra_hdr 'Bad Name: v'\n",
+		     "(text):2: extra_hdr 'Bad Name: v': not a header line");
+	expect_error("config imc\n\tlist extra_hdr 'X-A(b): v'\n",
+		     "(text):2: extra_hdr 'X-A(b): v': not a header line");
+	expect_error("config imc\n\tlist extra_hdr 'X-Empty:  '\n",
+		     "(text):2: extra_hdr 'X-Empty:  ': no value");
+	expect_error("config imc\n\tlist extra_hdr \"X-A: 1\\\rVia: x\"\n",
+		     "(text):2: extra_hdr 'X-A': a control character (CR, "
+		     "LF, ...) in the value");
+	expect_error("config imc\n\tlist extra_hdr 'via: SIP/2.0/UDP x'\n",
+		     "(text):2: extra_hdr 'via: SIP/2.0/UDP x': simpled writes "
+		     "Via itself");
+	expect_error("config imc\n\tlist extra_hdr 'Content-Type: a/b'\n",
+		     "simpled writes Content-Type itself");
+	expect_error("config imc\n\tlist extra_hdr 'Call-ID: x'\n",
+		     "simpled writes Call-ID itself");
+	expect_error("config imc\n\tlist extra_hdr 'i: x'\n",
+		     "simpled writes i itself");
+	expect_error("config imc\n\tlist extra_hdr 'Date: today'\n",
+		     "simpled writes Date itself");
+	expect_error("config imc\n\tlist extra_hdr 'Route: <sip:x>'\n",
+		     "simpled writes Route itself");
+	expect_error("config imc\n\toption extra_hdr 'X-A: b'\n",
+		     "(text):2: 'extra_hdr' is a list: use 'list extra_hdr'");
+	expect_error("config imc\n\toption extra_hdrs 'X-A: b'\n",
+		     "(text):2: unknown option 'extra_hdrs' in section 'imc'");
+	expect_error("config imc\n"
+		     "\tlist extra_hdr 'X-1: a'\n\tlist extra_hdr 'X-2: a'\n"
+		     "\tlist extra_hdr 'X-3: a'\n\tlist extra_hdr 'X-4: a'\n"
+		     "\tlist extra_hdr 'X-5: a'\n\tlist extra_hdr 'X-6: a'\n"
+		     "\tlist extra_hdr 'X-7: a'\n\tlist extra_hdr 'X-8: a'\n"
+		     "\tlist extra_hdr 'X-9: a'\n",
+		     "(text):10: extra_hdr: more than 8 entries");
+	expect_error("config imc\n\toption rooms_domain 'a b'\n",
+		     "(text):2: rooms_domain 'a b': only letters, digits");
+}
+#endif
 
 static void test_missing_file(void **state)
 {
@@ -438,6 +498,9 @@ int main(void)
 		cmocka_unit_test(test_user_sections),
 		cmocka_unit_test(test_switched_off_services),
 		cmocka_unit_test(test_shipped_file_matches_defaults),
+#ifdef CONFIG_SIMPLED_IMC
+		cmocka_unit_test(test_imc_extra_hdr),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

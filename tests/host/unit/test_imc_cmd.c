@@ -143,6 +143,87 @@ static void test_roles(void **state)
 	assert_true(imc_room_name_ok("a"));
 	assert_false(imc_room_name_ok(""));
 	assert_false(imc_room_name_ok("a b"));
+	/* Names from a Request-URI are checked so too (as they compare:
+	 * an escaped NUL stays "%00"). */
+	assert_false(imc_room_name_ok("a>b"));
+	assert_false(imc_room_name_ok("bob%00evil"));
+}
+
+/* A NUL would end a name early: "#add bob<NUL>evil" must not add bob,
+ * "#create lob<NUL>by" must not create lob. */
+static void test_nul_in_command(void **state)
+{
+	static const char add[] = "add bob\0evil", create[] = "create lob\0by";
+	struct imc_cmd c;
+	const char *why;
+
+	(void)state;
+	assert_int_equal(imc_cmd_parse(add, sizeof(add) - 1, &c, &why),
+			 EINVAL);
+	assert_string_equal(why, "a NUL byte in the command");
+	assert_int_equal(imc_cmd_parse(create, sizeof(create) - 1, &c, &why),
+			 EINVAL);
+	assert_string_equal(why, "a NUL byte in the command");
+}
+
+/* <user> arguments become user@domain, or are refused with the reason:
+ * they go into the From and To of what the room sends. */
+static void test_user_arguments(void **state)
+{
+	static const struct {
+		const char *arg, *out;
+	} ok[] = {
+		{"bob", "bob@example.test"},
+		{"sip:bob@Other.TEST", "bob@other.test"},
+		{"SIP:%61lice@x.test", "alice@x.test"},
+		{"b.o_b-1!~*'()&=+$,;?/@x.test", "b.o_b-1!~*'()&=+$,;?/@x.test"},
+		{"a%3eb", "a%3Eb@example.test"},
+		{"bob@10.0.0.1", "bob@10.0.0.1"},
+		{"bob@[2001:DB8::1]", "bob@[2001:db8::1]"},
+	};
+	static const struct {
+		const char *arg, *why;
+	} bad[] = {
+		{"a>b", "the user part may hold letters, digits"},
+		{"a<b@x.test", "the user part may hold letters, digits"},
+		{"a\"b", "the user part may hold letters, digits"},
+		{"bob%00evil", "an escaped NUL (%00) in the user part"},
+		{"bob%0", "is not an escape"},
+		{"@x.test", "no user part"},
+		{"sip:", "no user part"},
+		{"bob@x.test:5060", "the domain may hold"},
+		{"bob@x>y", "the domain may hold"},
+		{"bob@", "the domain may hold"},
+		{"bob@a@b", "the domain may hold"},
+		{"bob@[::1", "the domain may hold"},
+	};
+	char out[256], longarg[400];
+	const char *why;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		if (imc_user_norm(ok[i].arg, "Example.Test", out, sizeof(out),
+				  &why)) {
+			fail_msg("'%s': %s", ok[i].arg, why);
+		}
+		assert_string_equal(out, ok[i].out);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_int_equal(imc_user_norm(bad[i].arg, "example.test", out,
+					       sizeof(out), &why), EINVAL);
+		if (!strstr(why, bad[i].why)) {
+			fail_msg("'%s': '%s', not '%s'", bad[i].arg, why,
+				 bad[i].why);
+		}
+	}
+	memset(longarg, 'u', sizeof(longarg) - 1);
+	longarg[sizeof(longarg) - 1] = '\0';
+	assert_int_equal(imc_user_norm(longarg, "x.test", out, sizeof(out),
+				       &why), EINVAL);
+	assert_string_equal(why, "too long");
+	assert_int_equal(imc_user_norm("bob", "x.test", out, 10, &why), EINVAL);
+	assert_string_equal(why, "too long");
 }
 
 int main(void)
@@ -151,6 +232,8 @@ int main(void)
 		cmocka_unit_test(test_each_command_and_aliases),
 		cmocka_unit_test(test_bad_arguments),
 		cmocka_unit_test(test_roles),
+		cmocka_unit_test(test_nul_in_command),
+		cmocka_unit_test(test_user_arguments),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
