@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #include "sip_priv.h"
 
@@ -318,15 +319,33 @@ void sip_build_relay(struct sd_buf *b, const struct sip_msg *req,
 	sd_buf_pl(b, req->body);
 }
 
+/* Does a From value carry a tag parameter (after the URI)? */
+static int has_tag(const char *from)
+{
+	const char *p = strrchr(from, '>');
+
+	for (p = p ? p : from; (p = strchr(p, ';')) != NULL; p++) {
+		if (!strncasecmp(p + 1 + strspn(p + 1, " \t"), "tag=", 4)) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
 void sip_build_request(struct sd_buf *b, const struct sip_request *r,
 		       const struct sip_flow *out, const char *branch)
 {
-	char cid[48];
+	char cid[48], tag[17];
 
 	sd_buf_printf(b, "%s %s SIP/2.0\r\n", r->method, r->ruri);
 	build_via(b, out, branch);
-	sd_buf_printf(b, "Max-Forwards: 70\r\nFrom: %s\r\nTo: %s\r\n",
-		      r->from, r->to);
+	sd_buf_printf(b, "Max-Forwards: 70\r\nFrom: %s", r->from);
+	if (!has_tag(r->from)) {
+		/* RFC 3261 8.1.1.3: every request we start has one. */
+		sd_rand_hex(tag, 16);
+		sd_buf_printf(b, ";tag=%s", tag);
+	}
+	sd_buf_printf(b, "\r\nTo: %s\r\n", r->to);
 	if (!r->call_id || !r->call_id[0]) {
 		sd_rand_hex(cid, 24);
 		snprintf(cid + 24, sizeof(cid) - 24, "@%s",

@@ -24,14 +24,15 @@ static char inbox[16384];
 static int sock_of[16];
 
 /* Take everything queued for client n: a response goes to resp; each
- * request is answered 200, its From and body added to inbox. */
+ * request is answered 200, its From (which must have a tag, RFC 3261
+ * 8.1.1.3; left out here) and body added to inbox. */
 static const char *take(int n)
 {
 	const char *m;
 
 	inbox[0] = '\0';
 	while ((m = h_recv(sock_of[n])) != NULL) {
-		char copy[8192];
+		char copy[8192], from[512], *tag;
 
 		if (!strncmp(m, "SIP/2.0", 7)) {
 			snprintf(resp, sizeof(resp), "%s", m);
@@ -39,8 +40,11 @@ static const char *take(int n)
 		}
 		snprintf(copy, sizeof(copy), "%s", m);
 		h_answer(sock_of[n], copy, 200);
-		strncat(inbox, h_hdr(copy, "From"),
-			sizeof(inbox) - strlen(inbox) - 2);
+		snprintf(from, sizeof(from), "%s", h_hdr(copy, "From"));
+		tag = strstr(from, ";tag=");
+		assert_non_null(tag);
+		*tag = '\0';
+		strncat(inbox, from, sizeof(inbox) - strlen(inbox) - 2);
 		strcat(inbox, " ");
 		strncat(inbox, h_body(copy), sizeof(inbox) - strlen(inbox) - 2);
 		strcat(inbox, "\n");
@@ -390,8 +394,7 @@ static void test_shared_domain_room_names(void **state)
 	assert_int_equal(say(2, "alice", "chat", "#create erin"), 200);
 	assert_int_equal(h_register(sock_of[6], 6, "erin", 600), 200);
 	assert_int_equal(relay(2, "alice", 6, "erin", "for erin"), 200);
-	assert_non_null(strstr(inbox, "<sip:alice@" D ">;tag="));
-	assert_non_null(strstr(inbox, " for erin\n"));
+	assert_non_null(strstr(inbox, "<sip:alice@" D "> for erin\n"));
 	h_run(40000);
 	h_stop();
 }
