@@ -105,8 +105,9 @@ void pres_entity_put(struct pres_entity *e)
 
 /* Records of the last run are swept in batches: a walk must not write. */
 #define SWEEP_BATCH 32
+#define SWEEP_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define SWEEP_KEY_LEN \
-	(PRES_KEY_LEN > PRES_DOC_KEY_LEN ? PRES_KEY_LEN : PRES_DOC_KEY_LEN)
+	SWEEP_MAX(SWEEP_MAX(PRES_KEY_LEN, PRES_DOC_KEY_LEN), PRES_RULE_KEY_LEN)
 
 struct sweep {
 	pres_stale_h *stale;
@@ -152,10 +153,10 @@ static int pres_start(void)
 		err = pres_sub_init();
 	}
 	if (!err) {
-		err = pres_wb_init();
+		err = pres_auth_init(); /* its rules checked before restore */
 	}
 	if (!err) {
-		err = pres_auth_init();
+		err = pres_wb_init();
 	}
 	if (!err) {
 		err = pres_pkgs_init();

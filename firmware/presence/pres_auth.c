@@ -2,6 +2,11 @@
  * allow and block lists, and each presentity's own decisions, which it
  * makes by MESSAGE to the command user (see README) and which persist in
  * LMDB.
+ *
+ * A rule record is "presentity\x1fwatcher" (two AoRs) -> one byte, the
+ * decision (allow, block or polite-block). Any other record is not a
+ * rule: at start such records are deleted, with one log line saying how
+ * many, and a lookup that meets one anyway ignores it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -53,19 +58,52 @@ static void rule_key(char *key, size_t size, const char *presentity,
 	snprintf(key, size, "%s\x1f%s", presentity, watcher);
 }
 
+/* Is this a rule record that rule_key() and pres_auth_set() wrote? */
+static int rule_ok(const char *key, const void *val, size_t vlen)
+{
+	const unsigned char *v = val;
+	const char *sep = strchr(key, '\x1f'), *p;
+
+	if (vlen != 1 || *v <= PRES_UNDECIDED || *v > PRES_POLITE_BLOCK ||
+	    !sep || sep == key || !sep[1] || strchr(sep + 1, '\x1f')) {
+		return 0;
+	}
+	for (p = key; *p; p++) {
+		if (p != sep && ((unsigned char)*p < ' ' || *p == 0x7f)) {
+			return 0;
+		}
+	}
+	return memchr(key, '@', (size_t)(sep - key)) && strchr(sep, '@');
+}
+
+static unsigned rules_dropped;
+
+static int rule_stale(const char *key, const void *val, size_t vlen)
+{
+	int bad = !rule_ok(key, val, vlen);
+
+	rules_dropped += (unsigned)bad;
+	return bad;
+}
+
 enum pres_decision pres_auth_decide(const char *presentity,
 				    const char *watcher)
 {
-	char key[2 * CONFIG_SIMPLED_MAX_URI_LEN + 2];
-	unsigned char v = 0;
+	char key[PRES_RULE_KEY_LEN];
+	unsigned char v[2] = {0};
 	size_t vl = 0;
+	int err;
 
 	/* The presentity's own word first, then the lists, then policy. */
 	rule_key(key, sizeof(key), presentity, watcher);
-	if (store_is_open() &&
-	    !store_rec_get(STORE_PRES_RULE, key, &v, 1, &vl) && vl == 1 &&
-	    v > PRES_UNDECIDED && v <= PRES_POLITE_BLOCK) {
-		return (enum pres_decision)v;
+	err = store_is_open() ?
+	      store_rec_get(STORE_PRES_RULE, key, v, sizeof(v), &vl) : ENOENT;
+	if (!err && rule_ok(key, v, vl)) {
+		return (enum pres_decision)v[0];
+	}
+	if (err != ENOENT) {
+		LOG_WRN("rule %s for %s ignored: %s", watcher, presentity,
+			err && err != EMSGSIZE ? "unreadable" : "malformed");
 	}
 	if (listed((const void *)pres_cfg.block, pres_cfg.n_block, watcher)) {
 		return PRES_BLOCK;
@@ -88,9 +126,8 @@ enum pres_decision pres_auth_decide(const char *presentity,
 int pres_auth_set(const char *presentity, const char *watcher,
 		  enum pres_decision d)
 {
-	char key[2 * CONFIG_SIMPLED_MAX_URI_LEN + 2];
+	char key[PRES_RULE_KEY_LEN];
 	unsigned char v = (unsigned char)d;
-	struct pres_entity *e;
 	int err;
 
 	rule_key(key, sizeof(key), presentity, watcher);
@@ -98,11 +135,9 @@ int pres_auth_set(const char *presentity, const char *watcher,
 	if (err) {
 		return err;
 	}
-	e = pres_entity_get(presentity, 0);
-	if (e) {
-		pres_sub_decide(e, watcher, d);
-		pres_entity_put(e);
-	}
+	/* By name: a block may end the presentity's last subscription, and
+	 * the presentity with it. */
+	pres_sub_decide(presentity, watcher, d);
 	return 0;
 }
 
@@ -185,6 +220,14 @@ int pres_auth_init(void)
 			pres_cfg.command_user, err == EEXIST ?
 			"another service answers it" : "table full");
 		return err;
+	}
+	if (store_is_open()) {
+		rules_dropped = 0;
+		pres_store_sweep(STORE_PRES_RULE, rule_stale);
+		if (rules_dropped) {
+			LOG_WRN("%u authorization rule records dropped: "
+				"malformed", rules_dropped);
+		}
 	}
 	return msg_claim(&command_claim);
 }

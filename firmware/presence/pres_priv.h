@@ -19,6 +19,8 @@
 #define PRES_DOC_KEY_LEN (CONFIG_SIMPLED_MAX_URI_LEN + PRES_DOC_ID_LEN + 2)
 #define PRES_TAG_LEN 64
 #define PRES_KEY_LEN (CONFIG_SIMPLED_MAX_CALLID_LEN + 2 * PRES_TAG_LEN + 4)
+/* An authorization rule's key: "presentity\x1fwatcher". */
+#define PRES_RULE_KEY_LEN (2 * CONFIG_SIMPLED_MAX_URI_LEN + 2)
 /* Closed tuple ids remembered per presentity after a document goes. */
 #define PRES_CLOSED_IDS 256
 #define PRES_PIDF_TYPE "application/pidf+xml"
@@ -113,7 +115,15 @@ struct pres_sub {
 	uint32_t remote_cseq;
 	uint32_t version;		/* winfo document version */
 	unsigned inflight;		/* NOTIFYs awaiting an answer */
-	int zombie;			/* removed, freed when inflight is 0 */
+	/* Removed: freed when inflight is 0 and it owes nothing. */
+	int zombie;
+	/* Owes a NOTIFY that found no client transaction: on the queue of
+	 * pres_sub.c (owed_prev/owed_next), one place per subscription, so
+	 * bounded by the pool. A live one gets its state as it is when the
+	 * NOTIFY can go; a zombie its final NOTIFY, owed_reason. */
+	int owed;
+	const char *owed_reason;
+	struct pres_sub *owed_prev, *owed_next;
 	int dirty;			/* write-back pending */
 	/* Restored before SIP opened its listeners: flow has only tp and
 	 * peer, and is bound to a listener at its first use. */
@@ -215,14 +225,21 @@ int pres_sub_init(void);
 void pres_sub_close(void);
 /** Something the watchers of e for ev should see changed. */
 void pres_notify_all(struct pres_entity *e, enum pres_event ev);
-/** A watcher's authorization changed; tell it and winfo watchers. */
-void pres_sub_decide(struct pres_entity *e, const char *watcher,
+/** The presentity decided on a watcher; tell its subscriptions to the
+ * presentity and the winfo watchers (a block ends them). */
+void pres_sub_decide(const char *presentity, const char *watcher,
 		     enum pres_decision d);
+/** May s see the presentity's state (allowed, or polite-blocked: a
+ * neutral document)? Never a watcher pending, blocked or undecided. */
+int pres_sub_sees_state(const struct pres_sub *s);
 /**
  * Send s its current state. reason: NULL for active/pending, else the
- * subscription ends with this reason ("" for none). changed and what: for
- * winfo, the watcher whose state changed and its event (a partial
- * document), or NULL for the full list.
+ * subscription ends with this reason ("" for none; a string that lives
+ * on, as a NOTIFY that must wait keeps it). changed and what: for winfo,
+ * the watcher whose state changed and its event (a partial document), or
+ * NULL for the full list. A NOTIFY that finds no client transaction
+ * waits (the subscription owes one) and goes when one frees up, with the
+ * state as it is then (winfo: the full list).
  */
 void pres_sub_notify(struct pres_sub *s, const char *reason,
 		     const struct pres_sub *changed, const char *what);
@@ -242,6 +259,8 @@ size_t pres_sub_key_callid_len(const struct pres_sub *s);
 struct pres_sub *pres_sub_find(const char *key);
 /** Index s (key set) and link it to e. @return 0 or ENOMEM. */
 int pres_sub_link(struct pres_sub *s, struct pres_entity *e);
+/** End s without a word to anyone (a restored one no longer allowed). */
+void pres_sub_drop(struct pres_sub *s);
 /** (Re)start the expiry of s, expires s from now. */
 void pres_sub_arm(struct pres_sub *s, uint32_t expires);
 /** Seconds until s expires, rounded up: its timer runs on the monotonic

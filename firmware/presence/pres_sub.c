@@ -1,7 +1,13 @@
 /** @file pres_sub.c  SUBSCRIBE and NOTIFY as notifier (RFC 6665): dialogs,
- * refresh, unsubscribe, fetch, expiry, authorization changes and coalesced
- * NOTIFYs. What a NOTIFY carries comes from the subscription's event
- * package (struct pres_pkg); write-back to LMDB is pres_wb.c.
+ * refresh, unsubscribe, fetch, expiry, authorization changes, coalesced
+ * NOTIFYs and the NOTIFYs that wait for a client transaction. What a
+ * NOTIFY carries comes from the subscription's event package (struct
+ * pres_pkg); write-back to LMDB is pres_wb.c.
+ *
+ * Privacy (RFC 3856 6.6, RFC 6665 5.3): only a watcher the presentity
+ * allowed (or polite-blocked: a neutral document) is ever sent a body;
+ * a pending, undecided or blocked one gets none, not in a fetch, not in
+ * the NOTIFY that ends its subscription, not after a restart.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,6 +24,24 @@
 static struct pres_sub *subs;
 static unsigned n_subs;
 static char body_buf[CONFIG_SIMPLED_MAX_MSG_SIZE];
+
+/*
+ * NOTIFYs owed. One that finds no client transaction (the pool dry, or
+ * memory short: sip_request_send() says ENOMEM) is not lost: its
+ * subscription joins this queue, oldest first, at most once, so the
+ * queue is bounded by the subscription pool and needs no memory. When SIP
+ * reports a client transaction answered or ended (sip_ctx_observe()), the
+ * queue drains on a 0 ms timer as far as transactions go, each NOTIFY
+ * built then with the state as it is then. While no transaction can be
+ * had a new NOTIFY joins the queue rather than overtake it. One refused
+ * ENOMEM although a transaction could be had (memory, or a TCP
+ * connection, short for it) goes to the back, so that it holds up no
+ * other; a drain that stops short tries again after DRAIN_RETRY_MS should
+ * SIP report nothing more.
+ */
+#define DRAIN_RETRY_MS 1000
+static struct pres_sub *owed_head, *owed_tail;
+static struct tmr drain_tmr;
 
 unsigned pres_sub_count(void)
 {
@@ -39,7 +63,51 @@ static void sub_unlink(struct pres_sub *s)
 	s->next = NULL;
 }
 
-/* Remove s from every index; the element waits for its NOTIFYs. */
+static void owed_unlink(struct pres_sub *s)
+{
+	if (!s->owed) {
+		return;
+	}
+	if (s->owed_prev) {
+		s->owed_prev->owed_next = s->owed_next;
+	} else {
+		owed_head = s->owed_next;
+	}
+	if (s->owed_next) {
+		s->owed_next->owed_prev = s->owed_prev;
+	} else {
+		owed_tail = s->owed_prev;
+	}
+	s->owed_prev = s->owed_next = NULL;
+	s->owed = 0;
+	s->owed_reason = NULL;
+}
+
+/* Queue s at the back. */
+static void owed_link(struct pres_sub *s)
+{
+	s->owed = 1;
+	s->owed_next = NULL;
+	s->owed_prev = owed_tail;
+	if (owed_tail) {
+		owed_tail->owed_next = s;
+	} else {
+		owed_head = s;
+	}
+	owed_tail = s;
+}
+
+/* A removed subscription goes once nothing of it is pending. */
+static void sub_release(struct pres_sub *s)
+{
+	if (s->zombie && !s->inflight && !s->owed) {
+		pres_sub_free(s);
+	}
+}
+
+/* Remove s from every index; the element waits for its NOTIFYs (those
+ * sent, and a final one still owed). The presentity goes with its last
+ * reference: callers must not touch it afterwards. */
 static void sub_remove(struct pres_sub *s)
 {
 	struct pres_entity *e = s->ent;
@@ -52,12 +120,13 @@ static void sub_remove(struct pres_sub *s)
 	sub_unlink(s);
 	n_subs--;
 	pres_wb_forget(s);
+	if (!s->owed_reason) {
+		owed_unlink(s); /* a state owed means nothing once it ends */
+	}
 	s->zombie = 1;
 	s->ent = NULL;
 	pres_entity_put(e);
-	if (!s->inflight) {
-		pres_sub_free(s);
-	}
+	sub_release(s);
 }
 
 struct pres_sub *pres_sub_new(void)
@@ -173,6 +242,9 @@ static void our_contact(const struct pres_sub *s, char *buf, size_t size)
 	}
 }
 
+static void sub_end(struct pres_sub *s, const char *reason,
+		    const char *what);
+
 static void on_notify_answer(int code, const struct sip_msg *resp, void *arg)
 {
 	struct pres_sub *s = arg;
@@ -180,9 +252,7 @@ static void on_notify_answer(int code, const struct sip_msg *resp, void *arg)
 	(void)resp;
 	s->inflight--;
 	if (s->zombie) {
-		if (!s->inflight) {
-			pres_sub_free(s);
-		}
+		sub_release(s);
 		return;
 	}
 	if (code >= 200 && code < 300) {
@@ -194,12 +264,19 @@ static void on_notify_answer(int code, const struct sip_msg *resp, void *arg)
 	    code == 481 || code == 501) {
 		LOG_DBG("subscription of %s ended by NOTIFY answer %d",
 			s->watcher, code);
-		sub_remove(s);
+		sub_end(s, NULL, "deactivated");
 	}
 }
 
-void pres_sub_notify(struct pres_sub *s, const char *reason,
-		     const struct pres_sub *changed, const char *what)
+int pres_sub_sees_state(const struct pres_sub *s)
+{
+	return s->decision == PRES_ALLOW || s->decision == PRES_POLITE_BLOCK;
+}
+
+/* Build and send one NOTIFY. @return 0, ENOMEM (no client transaction
+ * or memory now: the caller queues it) or another error (counted). */
+static int sub_send(struct pres_sub *s, const char *reason,
+		    const struct pres_sub *changed, const char *what)
 {
 	char hdrs[CONFIG_SIMPLED_MAX_ROUTE_LEN + 512];
 	char from[sizeof(s->presentity_uri) + PRES_TAG_LEN + 8];
@@ -207,19 +284,22 @@ void pres_sub_notify(struct pres_sub *s, const char *reason,
 	struct sip_request r;
 	struct sd_buf b, h;
 	int64_t left = pres_sub_left(s);
-	int with_body;
+	int with_body, err;
 
 	if (sub_bind(s)) {
 		LOG_DBG("no listener to reach %s", s->watcher);
 		stat_inc(pres_stat_notify_failed);
-		return;
+		return EAFNOSUPPORT;
 	}
 	if (left < 0) {
 		left = 0;
 	}
 	sd_buf_init(&b, body_buf, sizeof(body_buf));
-	with_body = !(s->state == PRES_SUB_PENDING && !reason) &&
-		    !(s->decision == PRES_BLOCK);
+	/* State only for a watcher allowed to see it; a final NOTIFY that
+	 * had to wait past the end (a zombie: no presentity) says only
+	 * that it ended. */
+	with_body = !s->zombie && s->state != PRES_SUB_PENDING &&
+		    pres_sub_sees_state(s);
 	memset(&r, 0, sizeof(r));
 	if (with_body) {
 		s->pkg->body(&b, s, changed, what);
@@ -227,7 +307,7 @@ void pres_sub_notify(struct pres_sub *s, const char *reason,
 		if (b.overflow) {
 			LOG_WRN("NOTIFY body for %s too large", s->watcher);
 			stat_inc(pres_stat_notify_failed);
-			return;
+			return EMSGSIZE;
 		}
 	}
 	our_contact(s, contact, sizeof(contact));
@@ -254,14 +334,88 @@ void pres_sub_notify(struct pres_sub *s, const char *reason,
 	r.hdrs = hdrs;
 	r.body = body_buf;
 	r.blen = with_body ? b.len : 0;
-	if (h.overflow ||
-	    sip_request_send(&r, &s->flow, on_notify_answer, s)) {
-		stat_inc(pres_stat_notify_failed);
-		return;
+	err = h.overflow ? EMSGSIZE :
+	      sip_request_send(&r, &s->flow, on_notify_answer, s);
+	if (err) {
+		if (err != ENOMEM) {
+			stat_inc(pres_stat_notify_failed);
+		}
+		return err;
 	}
 	s->inflight++;
 	s->dirty = 1;
 	stat_inc(pres_stat_notify_sent);
+	return 0;
+}
+
+static void drain_fire(void *arg);
+
+/* s owes a NOTIFY: reason NULL for its state, else its final one. */
+static void owe(struct pres_sub *s, const char *reason)
+{
+	stat_inc(pres_stat_notify_deferred);
+	if (reason) {
+		s->owed_reason = reason;
+	}
+	if (!s->owed) {
+		owed_link(s);
+	}
+	if (!tmr_active(&drain_tmr)) {
+		tmr_start(&drain_tmr, DRAIN_RETRY_MS, drain_fire, NULL);
+	}
+}
+
+void pres_sub_notify(struct pres_sub *s, const char *reason,
+		     const struct pres_sub *changed, const char *what)
+{
+	int err;
+
+	if (owed_head && !sip_ctx_available()) {
+		owe(s, reason);
+		return;
+	}
+	if (s->owed) {
+		changed = NULL; /* what it missed too: the full state */
+		what = NULL;
+	}
+	err = sub_send(s, reason, changed, what);
+	if (err == ENOMEM) {
+		owe(s, reason);
+	} else if (!err && !s->owed_reason) {
+		owed_unlink(s); /* what it owed has just gone */
+	}
+}
+
+/* Send what is owed, oldest first, while client transactions last. */
+static void drain_fire(void *arg)
+{
+	(void)arg;
+	while (owed_head && sip_ctx_available()) {
+		struct pres_sub *s = owed_head;
+		const char *reason = s->owed_reason;
+
+		owed_unlink(s);
+		if (sub_send(s, reason, NULL, NULL) == ENOMEM) {
+			s->owed_reason = reason;
+			owed_link(s);
+			break;
+		}
+		sub_release(s);
+	}
+	if (owed_head) {
+		tmr_start(&drain_tmr, DRAIN_RETRY_MS, drain_fire, NULL);
+	}
+}
+
+/* SIP has a client transaction to give again. */
+static int on_ctx_free(void *ev, void *arg)
+{
+	(void)ev;
+	(void)arg;
+	if (owed_head) {
+		tmr_start(&drain_tmr, 0, drain_fire, NULL);
+	}
+	return 0;
 }
 
 /* Watcher w of e came, went or was decided on (what: its winfo event):
@@ -280,9 +434,11 @@ static void watcher_changed(struct pres_entity *e, const struct pres_sub *w,
 }
 
 /*
- * The end of a subscription, however it comes: the last NOTIFY gives
- * reason (NULL: none is sent), the other subscriptions to the presentity
- * hear what of it (NULL: nothing), and it goes.
+ * The end of a subscription, however it comes (unsubscribe, fetch,
+ * expiry, rejection, a NOTIFY refused): the last NOTIFY gives reason
+ * (NULL: none is sent), the other subscriptions to the presentity hear
+ * what of it (NULL: nothing), and it goes. When it was the presentity's
+ * last reference the presentity goes too: the caller must not touch it.
  */
 static void sub_end(struct pres_sub *s, const char *reason, const char *what)
 {
@@ -294,6 +450,11 @@ static void sub_end(struct pres_sub *s, const char *reason, const char *what)
 		watcher_changed(s->ent, s, what);
 	}
 	sub_remove(s);
+}
+
+void pres_sub_drop(struct pres_sub *s)
+{
+	sub_end(s, NULL, NULL);
 }
 
 static void notify_now(struct pres_entity *e, enum pres_event ev)
@@ -353,12 +514,18 @@ void pres_notify_all(struct pres_entity *e, enum pres_event ev)
 	}
 }
 
-void pres_sub_decide(struct pres_entity *e, const char *watcher,
+void pres_sub_decide(const char *presentity, const char *watcher,
 		     enum pres_decision d)
 {
+	struct pres_entity *e = pres_entity_get(presentity, 0);
 	struct pres_sub *s, *next;
 
-	for (s = e->subs; s; s = next) {
+	if (d != PRES_ALLOW && d != PRES_BLOCK && d != PRES_POLITE_BLOCK) {
+		return;
+	}
+	/* Ending the last subscription frees e; next is then NULL (any
+	 * other would have kept e), so e is not touched again. */
+	for (s = e ? e->subs : NULL; s; s = next) {
 		next = s->next;
 		if (s->pkg->owner_only || strcmp(s->watcher, watcher)) {
 			continue;
@@ -369,11 +536,9 @@ void pres_sub_decide(struct pres_entity *e, const char *watcher,
 			sub_end(s, "rejected", "rejected");
 			continue;
 		}
-		if (d == PRES_ALLOW || d == PRES_POLITE_BLOCK) {
-			s->state = PRES_SUB_ACTIVE;
-			pres_sub_notify(s, NULL, NULL, NULL);
-			watcher_changed(e, s, "approved");
-		}
+		s->state = PRES_SUB_ACTIVE;
+		pres_sub_notify(s, NULL, NULL, NULL);
+		watcher_changed(e, s, "approved");
 	}
 }
 
@@ -405,8 +570,38 @@ static void reply_200(struct sip_stx *st, const struct pres_sub *s,
 	sip_reply(st, 200, NULL, hdrs, NULL, NULL, 0);
 }
 
+/*
+ * A SUBSCRIBE in the dialog refreshes the remote target (RFC 6665 4.1.2.2
+ * and 4.2.1.2, RFC 3261 12.2.2): its Contact is where NOTIFYs go from
+ * now on, and without a route set the flow follows it. One without a
+ * Contact leaves the target. @return 0 or EINVAL (a Contact we cannot
+ * keep: the old target stays).
+ */
+static int target_refresh(struct pres_sub *s, const struct sip_msg *req)
+{
+	char contact[sizeof(s->contact)];
+	osip_contact_t *ct = NULL;
+
+	if (osip_message_get_contact(req->osip, 0, &ct) < 0 || !ct ||
+	    !ct->url) {
+		return 0;
+	}
+	if (sip_uri_print(ct->url, contact, sizeof(contact))) {
+		return EINVAL;
+	}
+	strcpy(s->contact, contact);
+	if (!s->route[0]) {
+		if (sip_contact_flow(ct->url, &req->flow, &s->flow)) {
+			s->flow = req->flow;
+		}
+		s->unbound = 0;
+	}
+	s->dirty = 1;
+	return 0;
+}
+
 static void in_dialog(struct sip_stx *st, const struct sip_msg *req,
-		      int expires)
+		      const struct pres_pkg *pkg, int expires)
 {
 	char key[PRES_KEY_LEN], lt[PRES_TAG_LEN];
 	struct pres_sub *s;
@@ -427,6 +622,20 @@ static void in_dialog(struct sip_stx *st, const struct sip_msg *req,
 		return;
 	}
 	s->remote_cseq = req->cseq;
+	/* A subscription is its dialog and its event package (RFC 6665
+	 * 4.1.2, 4.2.1): none of this package lives in this dialog, and a
+	 * second usage of the dialog is not set up (RFC 6665 4.5.2
+	 * deprecates it). An unknown package was 489 already. */
+	if (pkg != s->pkg) {
+		sip_reply(st, 481, "No subscription to this event here", NULL,
+			  NULL, NULL, 0);
+		return;
+	}
+	if (target_refresh(s, req)) {
+		sip_reply(st, 400, "Contact malformed or too long", NULL, NULL,
+			  NULL, 0);
+		return;
+	}
 	if (sub_bind(s)) {
 		/* Our listeners changed since it was restored: answer the
 		 * way the request came. */
@@ -509,7 +718,7 @@ static void on_subscribe(struct sip_stx *st, const struct sip_msg *req)
 		return;
 	}
 	if (req->to_tag.p) {
-		in_dialog(st, req, expires);
+		in_dialog(st, req, pkg, expires);
 		return;
 	}
 	err = reg_aor_key(req->osip->req_uri, aor, sizeof(aor));
@@ -586,6 +795,9 @@ int pres_sub_init(void)
 {
 	int err = pool_setup(&pres_sub_pool, sizeof(struct pres_sub));
 
+	if (!err) {
+		err = sip_ctx_observe(on_ctx_free, NULL);
+	}
 	if (err) {
 		return err;
 	}
@@ -597,6 +809,14 @@ void pres_sub_close(void)
 	struct pres_sub *s, *tmp;
 
 	tmr_cancel(&dirty_tmr);
+	tmr_cancel(&drain_tmr);
+	sip_ctx_unobserve(on_ctx_free, NULL);
+	/* Final NOTIFYs still owed go unsent; their zombies with them. */
+	while (owed_head) {
+		s = owed_head;
+		owed_unlink(s);
+		sub_release(s);
+	}
 	while (dirty_head) {
 		struct pres_entity *e = dirty_head;
 

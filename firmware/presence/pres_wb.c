@@ -37,6 +37,17 @@
  * migrated: restored, and written again as version 2 at the next flush.
  * Anything else (another version, a truncated or malformed record) is
  * dropped and deleted, with one log line per start saying how many.
+ *
+ * Nothing in a record is trusted: an event package not built in, a state
+ * or decision out of range or not one that a live subscription can have
+ * (pending and undecided; active and allowed or polite-blocked; a
+ * presentity-only package for another watcher), a transport or address
+ * family unknown, a field with a control character (it would end a header
+ * of the NOTIFY) or a route set not made of Route lines, a key already
+ * restored: each drops the record. A record that does not fit (the pool
+ * or the hash table full) is not restored either. What a watcher may see
+ * is decided again from today's rules (pres_auth_decide()): a record
+ * says what was allowed then, not now.
  */
 #include <errno.h>
 #include <string.h>
@@ -195,17 +206,75 @@ static void get_str(struct wb_in *in, char *buf, size_t size)
 	buf[l] = '\0';
 }
 
+/* Is p non-empty, without control characters (and without spaces
+ * unless spaces)? */
+static int plain(const char *p, int spaces)
+{
+	if (!*p) {
+		return 0;
+	}
+	for (; *p; p++) {
+		if ((unsigned char)*p < 0x20 || *p == 0x7f ||
+		    (*p == ' ' && !spaces)) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* A route set as route_set() in pres_sub.c writes it: "Route: " lines. */
+static int route_ok(const char *r)
+{
+	while (*r) {
+		const char *eol = strstr(r, "\r\n"), *p;
+
+		if (!eol || strncmp(r, "Route: ", 7) || eol == r + 7) {
+			return 0;
+		}
+		for (p = r + 7; p < eol; p++) {
+			if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+				return 0;
+			}
+		}
+		r = eol + 2;
+	}
+	return 1;
+}
+
+/* A state and decision that a live subscription can have. */
+static int state_ok(const struct pres_pkg *pkg, unsigned state,
+		    unsigned decision)
+{
+	if (pkg->owner_only) {
+		return state == PRES_SUB_ACTIVE && decision == PRES_ALLOW;
+	}
+	if (state == PRES_SUB_PENDING) {
+		return decision == PRES_UNDECIDED;
+	}
+	return state == PRES_SUB_ACTIVE &&
+	       (decision == PRES_ALLOW || decision == PRES_POLITE_BLOCK);
+}
+
 /* The fields both versions check, and the flow: tp and peer only, bound
  * to a listener at its first use (SIP opens them after the services
  * start). @return 0 or EBADMSG. */
 static int decoded(struct pres_sub *s, unsigned ev, unsigned state,
 		   unsigned decision, unsigned tp, const struct port_addr *peer)
 {
+	const char *aor = s->presentity_uri + 4;
+
 	s->pkg = pres_pkg_of(ev);
 	if (!s->pkg || state > PRES_SUB_TERMINATED ||
 	    decision > PRES_POLITE_BLOCK || tp > SIP_TP_TCP ||
 	    (peer->family != PORT_AF_INET && peer->family != PORT_AF_INET6) ||
-	    strncmp(s->presentity_uri, "sip:", 4)) {
+	    strncmp(s->presentity_uri, "sip:", 4) ||
+	    !state_ok(s->pkg, state, decision) ||
+	    !plain(aor, 0) || !strchr(aor, '@') ||
+	    !plain(s->watcher, 0) || !strchr(s->watcher, '@') ||
+	    (s->pkg->owner_only && strcmp(s->watcher, aor)) ||
+	    !plain(s->callid, 0) || !plain(s->local_tag, 0) ||
+	    strchr(s->local_tag, '|') || !plain(s->remote_from, 1) ||
+	    !plain(s->contact, 0) || !route_ok(s->route)) {
 		return EBADMSG;
 	}
 	s->state = (enum pres_sub_state)state;
@@ -346,6 +415,7 @@ struct wb_restore {
 	unsigned restored, migrated;
 	unsigned dropped;	/* unknown version or malformed */
 	unsigned failed;	/* no room */
+	unsigned blocked;	/* blocked by today's rules */
 };
 
 static int restore_one(const char *key, const void *val, size_t vlen,
@@ -378,6 +448,10 @@ static int restore_one(const char *key, const void *val, size_t vlen,
 	if (left <= 0) {
 		goto out; /* expired while we were down */
 	}
+	if (pres_sub_find(s->key)) {
+		rs->dropped++; /* a second record for one dialog */
+		goto out;
+	}
 	e = pres_entity_get(s->presentity_uri + 4, 1);
 	if (!e || pres_sub_link(s, e)) {
 		rs->failed++;
@@ -392,6 +466,32 @@ out:
 	pres_entity_put(e);
 	pres_sub_free(s);
 	return 0;
+}
+
+/* Decide again on a restored watcher (not during the walk: a rule is
+ * read in a transaction of its own): today's rules say what it may see.
+ * Blocked now, it goes (its refresh will be answered 481). */
+static void redecide(struct pres_sub *s, void *arg)
+{
+	struct wb_restore *rs = arg;
+	enum pres_decision d;
+
+	if (s->pkg->owner_only) {
+		return;
+	}
+	d = pres_auth_decide(s->presentity_uri + 4, s->watcher);
+	if (d == s->decision) {
+		return;
+	}
+	if (d == PRES_BLOCK) {
+		rs->blocked++;
+		rs->restored--;
+		pres_sub_drop(s);
+		return;
+	}
+	s->decision = d;
+	s->state = d == PRES_UNDECIDED ? PRES_SUB_PENDING : PRES_SUB_ACTIVE;
+	s->dirty = 1;
 }
 
 /* Records not restored (expired, dropped) go after the walk. */
@@ -411,6 +511,7 @@ int pres_wb_init(void)
 	}
 	memset(&rs, 0, sizeof(rs));
 	store_rec_walk(STORE_PRES_SUB, "", restore_one, &rs);
+	pres_subs_walk(redecide, &rs);
 	pres_store_sweep(STORE_PRES_SUB, sub_stale);
 	pres_subs_walk(flush_one, NULL); /* migrated and re-keyed ones */
 	if (rs.dropped) {
@@ -420,6 +521,10 @@ int pres_wb_init(void)
 	if (rs.failed) {
 		LOG_WRN("%u subscriptions not restored: no room",
 			rs.failed);
+	}
+	if (rs.blocked) {
+		LOG_INF("%u subscriptions not restored: the watcher is "
+			"blocked now", rs.blocked);
 	}
 	if (rs.migrated) {
 		LOG_INF("%u subscriptions restored, %u of them migrated from "

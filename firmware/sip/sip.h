@@ -15,6 +15,7 @@
 
 #include <osipparser2/osip_parser.h>
 
+#include "hook.h"
 #include "mem.h"
 #include "port.h"
 #include "sd.h"
@@ -226,6 +227,19 @@ struct sip_request {
  * @return 0, EMSGSIZE, ENOMEM or a transport error (h not called). */
 int sip_request_send(const struct sip_request *r, const struct sip_flow *dst,
 		     sip_resp_h *h, void *arg);
+
+/**
+ * Tell h (ev NULL) whenever a client transaction got its final answer,
+ * failed or ended: one may be had again, so a request refused ENOMEM
+ * for want of one can be tried anew. h runs where requests may be sent,
+ * once per transaction; handlers that send many should defer to a timer.
+ * @return 0 or ENOSPC.
+ */
+int sip_ctx_observe(hook_h *h, void *arg);
+void sip_ctx_unobserve(hook_h *h, void *arg);
+/** Can a client transaction be had now (one free, or a completed one to
+ * reclaim)? When not, sip_request_send() says ENOMEM. */
+int sip_ctx_available(void);
 
 /** The Allow header value for this build. */
 const char *sip_allow(void);

@@ -81,6 +81,8 @@ struct sip_ctx {
 
 static struct sip_stx *stx_table;
 static struct sip_ctx *ctx_table;
+/* Told when a client transaction can be had again (sip_ctx_observe()). */
+static struct hook_list ctx_observers;
 
 /*
  * Completed transactions only absorb retransmissions (Timer J is 32 s on
@@ -465,6 +467,30 @@ static void ctx_end(void *arg)
 	ctx_free(arg);
 }
 
+int sip_ctx_observe(hook_h *h, void *arg)
+{
+	return hook_add(&ctx_observers, h, arg);
+}
+
+void sip_ctx_unobserve(hook_h *h, void *arg)
+{
+	hook_del(&ctx_observers, h, arg);
+}
+
+int sip_ctx_available(void)
+{
+	const struct pool_info *pi = pool_info(&sip_ctx_pool);
+
+	return pi->used < pi->size || ctx_done.head != NULL;
+}
+
+/* Timer K: a completed transaction goes, and so does its memory. */
+static void ctx_timer_k(void *arg)
+{
+	ctx_free(arg);
+	hook_run(&ctx_observers, NULL);
+}
+
 /* Reserve a client transaction and its branch (for the Via). */
 static int ctx_alloc(struct sip_ctx **ctxp, sip_resp_h *h, void *arg)
 {
@@ -520,6 +546,7 @@ static void ctx_fail(struct sip_ctx *ctx, int code)
 	if (h) {
 		h(code, NULL, h_arg);
 	}
+	hook_run(&ctx_observers, NULL);
 }
 
 static void ctx_timer_f(void *arg)
@@ -788,11 +815,13 @@ void sip_ctx_receive(struct sip_msg *resp)
 	tmr_cancel(&ctx->tmr_f);
 	ctx->state = CTX_COMPLETED;
 	DONE_LINK(ctx_done, ctx);
-	tmr_start(&ctx->tmr_e, ctx->dst.tp == SIP_TP_UDP ? T4 : 0, ctx_end,
-		  ctx);
+	tmr_start(&ctx->tmr_e, ctx->dst.tp == SIP_TP_UDP ? T4 : 0,
+		  ctx_timer_k, ctx);
 	/* Last: a request the callback starts with the pool dry may reclaim
-	 * this completed slot, so nothing here touches ctx afterwards. */
+	 * this completed slot, so nothing here touches ctx afterwards. The
+	 * slot can be reclaimed now: whoever waits for one is told. */
 	ctx_report(ctx, resp->status, resp);
+	hook_run(&ctx_observers, NULL);
 out:
 	sip_msg_free(resp);
 }
@@ -809,4 +838,5 @@ void sip_txn_close(void)
 		ctx->h = NULL;
 		ctx_free(ctx);
 	}
+	hook_clear(&ctx_observers);
 }

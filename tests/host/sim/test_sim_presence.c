@@ -919,6 +919,599 @@ static void test_slow_notify_coalesces(void **state)
 	h_stop();
 }
 
+/*
+ * A watcher's pending subscription is its presentity's last reference (no
+ * document, no other watcher: registration-driven presence) when the
+ * presentity decides on it: allow, block and polite-block each leave the
+ * daemon serving, and the presentity goes when the subscription does.
+ */
+static void decide_on_last_reference(const char *cmd, const char *state)
+{
+	char text[64];
+	const char *n;
+	int b, c;
+
+	h_start("config presence\n\toption auth_policy explicit\n");
+	b = h_client(3);
+	c = h_client(4);
+	subscribe(b, 3, "bob", "carol", "presence", 600, "last", NULL);
+	n = subscribed(b);
+	assert_string_equal(h_hdr(n, "Subscription-State"),
+			    "pending;expires=600");
+	assert_int_equal(pres_sub_count(), 1);
+	snprintf(text, sizeof(text), "%s bob@" D, cmd);
+	assert_int_equal(command(c, 4, "carol", text), 200);
+	n = next_notify(b);
+	assert_non_null(n);
+	assert_non_null(strstr(h_hdr(n, "Subscription-State"), state));
+	/* Still serving: a second decision, a SUBSCRIBE, a PUBLISH. */
+	assert_int_equal(command(c, 4, "carol", text), 200);
+	next_notify(b);
+	assert_int_equal(publish(c, 4, "carol", NULL, 600, NULL,
+				 pidf("carol", "t", 1)), 200);
+	next_notify(b);
+	h_run(40000);
+	h_stop();
+}
+
+static void test_allow_last_reference(void **state)
+{
+	(void)state;
+	decide_on_last_reference("allow", "active");
+}
+
+static void test_block_last_reference(void **state)
+{
+	(void)state;
+	decide_on_last_reference("block", "terminated;reason=rejected");
+	assert_int_equal(pres_sub_count(), 0);
+}
+
+static void test_polite_block_last_reference(void **state)
+{
+	(void)state;
+	decide_on_last_reference("polite-block", "active");
+}
+
+/* ------------------------------------------------------------ privacy */
+
+/* alice's document, with a note only those she allows may read. */
+static const char *secret_pidf(const char *note)
+{
+	static char b[512];
+
+	snprintf(b, sizeof(b),
+		 "<?xml version=\"1.0\"?>"
+		 "<presence xmlns=\"urn:ietf:params:xml:ns:pidf\" "
+		 "entity=\"sip:alice@" D "\"><tuple id=\"desk\"><status>"
+		 "<basic>open</basic></status><note>%s</note></tuple>"
+		 "</presence>", note);
+	return b;
+}
+
+/* Every NOTIFY queued at sock is answered 200 and holds no "secret";
+ * the last one is kept in notify_buf. @return how many there were. */
+static unsigned none_secret(int sock)
+{
+	unsigned n = 0;
+	const char *m;
+
+	while ((m = next_notify(sock)) != NULL) {
+		n++;
+		if (strstr(m, "secret")) {
+			fprintf(stderr, "leaked:\n%s\n", m);
+		}
+		assert_null(strstr(m, "secret"));
+	}
+	return n;
+}
+
+/* A NOTIFY that tells no state: no body at all. */
+static void stateless(const char *n, const char *sub_state)
+{
+	assert_non_null(n);
+	assert_null(strstr(n, "secret"));
+	assert_null(h_hdr(n, "Content-Type"));
+	assert_string_equal(h_body(n), "");
+	assert_string_equal(h_hdr(n, "Subscription-State"), sub_state);
+}
+
+/*
+ * A watcher alice has not allowed never sees her state (RFC 3856 6.6):
+ * not by a fetch, not while pending, not in the NOTIFY that ends its
+ * subscription (unsubscribe, expiry, rejection); polite-blocked, only a
+ * neutral document; nor her winfo or message-summary. carol, allowed,
+ * does see it: the note is there to be leaked.
+ */
+static void test_unapproved_sees_nothing(void **state)
+{
+	const char *n;
+	char tag[64];
+	int a, b, c, d;
+
+	(void)state;
+	h_start("config presence\n\toption auth_policy explicit\n");
+	a = h_client(2);
+	b = h_client(3);
+	c = h_client(4);
+	d = h_client(5);
+	assert_int_equal(publish(a, 2, "alice", NULL, 3600, NULL,
+				 secret_pidf("secret one")), 200);
+	last_etag();
+	assert_int_equal(command(a, 2, "alice", "allow carol@" D), 200);
+	subscribe(c, 4, "carol", "alice", "presence", 3600, "pc", NULL);
+	assert_non_null(strstr(subscribed(c), "secret one"));
+	/* A fetch: one NOTIFY, terminated, no state. */
+	subscribe(b, 3, "bob", "alice", "presence", 0, "pf", NULL);
+	stateless(subscribed(b), "terminated;reason=timeout");
+	assert_int_equal(none_secret(b), 0);
+	/* Pending: no state, nor when alice changes hers. */
+	subscribe(b, 3, "bob", "alice", "presence", 600, "pu", NULL);
+	stateless(subscribed(b), "pending;expires=600");
+	snprintf(tag, sizeof(tag), "%s", resp_totag());
+	assert_int_equal(publish(a, 2, "alice", etag, 3600, NULL,
+				 secret_pidf("secret two")), 200);
+	last_etag();
+	notify_with(c, "secret two");
+	assert_int_equal(none_secret(b), 0);
+	/* A refresh: still pending, still nothing. */
+	subscribe(b, 3, "bob", "alice", "presence", 600, "pu", tag);
+	stateless(subscribed(b), "pending;expires=600");
+	/* Unsubscribe. */
+	subscribe(b, 3, "bob", "alice", "presence", 0, "pu", tag);
+	stateless(subscribed(b), "terminated");
+	/* Expiry. */
+	subscribe(b, 3, "bob", "alice", "presence", 60, "pe", NULL);
+	stateless(subscribed(b), "pending;expires=60");
+	h_run(61000);
+	stateless(next_notify(b), "terminated;reason=timeout");
+	none_secret(b); /* its resends */
+	none_secret(c);
+	/* Rejection. */
+	subscribe(b, 3, "bob", "alice", "presence", 600, "pr", NULL);
+	stateless(subscribed(b), "pending;expires=600");
+	assert_int_equal(command(a, 2, "alice", "block bob@" D), 200);
+	stateless(next_notify(b), "terminated;reason=rejected");
+	assert_int_equal(none_secret(b), 0);
+	/* Polite-block: active, a neutral document, to its end. */
+	subscribe(d, 5, "dave", "alice", "presence", 600, "pp", NULL);
+	stateless(subscribed(d), "pending;expires=600");
+	snprintf(tag, sizeof(tag), "%s", resp_totag());
+	assert_int_equal(command(a, 2, "alice", "polite-block dave@" D), 200);
+	n = next_notify(d);
+	assert_non_null(n);
+	assert_string_equal(h_hdr(n, "Subscription-State"),
+			    "active;expires=600");
+	assert_non_null(strstr(n, "<basic>closed</basic>"));
+	assert_null(strstr(n, "secret"));
+	assert_int_equal(publish(a, 2, "alice", etag, 3600, NULL,
+				 secret_pidf("secret three")), 200);
+	notify_with(c, "secret three");
+	n = next_notify(d);
+	assert_non_null(n);
+	assert_null(strstr(n, "secret"));
+	subscribe(d, 5, "dave", "alice", "presence", 0, "pp", tag);
+	n = subscribed(d);
+	assert_string_equal(h_hdr(n, "Subscription-State"), "terminated");
+	assert_null(strstr(n, "secret"));
+	/* Her watcher list and her message count are hers only. */
+	subscribe(d, 5, "dave", "alice", "presence.winfo", 600, "pw", NULL);
+	assert_int_not_equal(take_resp(d), 200);
+	subscribe(d, 5, "dave", "alice", "message-summary", 600, "pm", NULL);
+	assert_int_not_equal(take_resp(d), 200);
+	assert_int_equal(none_secret(d), 0);
+	assert_int_equal(none_secret(b), 0);
+	h_run(40000);
+	h_stop();
+}
+
+/* Nor after a restart: a pending watcher restored stays without state to
+ * its end, and one allowed by yesterday's policy only sees what today's
+ * allows (pending under auth_policy explicit). */
+static void test_unapproved_sees_nothing_after_restart(void **state)
+{
+	char tag_b[64], tag_e[64];
+	int a, b, e;
+
+	(void)state;
+	h_start("config presence\n\toption auth_policy allow_all\n");
+	a = h_client(2);
+	b = h_client(3);
+	e = h_client(6);
+	assert_int_equal(publish(a, 2, "alice", NULL, 3600, NULL,
+				 secret_pidf("secret one")), 200);
+	last_etag();
+	subscribe(e, 6, "erin", "alice", "presence", 3600, "re", NULL);
+	assert_non_null(strstr(subscribed(e), "secret one"));
+	snprintf(tag_e, sizeof(tag_e), "%s", resp_totag());
+	h_restart("config presence\n\toption auth_policy explicit\n");
+	a = h_client(2);
+	b = h_client(3);
+	e = h_client(6);
+	assert_int_equal(pres_sub_count(), 1);
+	subscribe(b, 3, "bob", "alice", "presence", 3600, "rb", NULL);
+	stateless(subscribed(b), "pending;expires=3600");
+	snprintf(tag_b, sizeof(tag_b), "%s", resp_totag());
+	h_restart("config presence\n\toption auth_policy explicit\n");
+	a = h_client(2);
+	b = h_client(3);
+	e = h_client(6);
+	assert_int_equal(pres_sub_count(), 2);
+	assert_int_equal(publish(a, 2, "alice", etag, 3600, NULL,
+				 secret_pidf("secret two")), 200);
+	assert_int_equal(none_secret(b), 0);
+	assert_int_equal(none_secret(e), 0);
+	subscribe(e, 6, "erin", "alice", "presence", 3600, "re", tag_e);
+	stateless(subscribed(e), "pending;expires=3600");
+	subscribe(b, 3, "bob", "alice", "presence", 0, "rb", tag_b);
+	stateless(subscribed(b), "terminated");
+	h_run(3601000);
+	stateless(next_notify(e), "terminated;reason=timeout");
+	none_secret(e); /* its resends */
+	assert_int_equal(pres_sub_count(), 0);
+	h_run(40000);
+	h_stop();
+}
+
+/* -------------------------------------------- NOTIFYs that must wait */
+
+/*
+ * Four times more watchers than client transactions: one PUBLISH still
+ * reaches every one. The NOTIFYs that find the pool dry wait for
+ * transactions to free up (each answer frees one) and are counted.
+ */
+static void test_notify_waits_for_transactions(void **state)
+{
+	enum { WATCHERS = 64 };
+	static char got[WATCHERS];
+	char name[16], cid[16];
+	unsigned seen = 0, rounds = 0, i;
+	const char *m;
+	int a, b;
+
+	(void)state;
+	memset(got, 0, sizeof(got));
+	h_start("config limits\n\toption client_txns 16\n");
+	a = h_client(2);
+	b = h_client(3);
+	assert_int_equal(publish(a, 2, "alice", NULL, 3600, NULL,
+				 pidf("alice", "before", 1)), 200);
+	last_etag();
+	for (i = 0; i < WATCHERS; i++) {
+		snprintf(name, sizeof(name), "w%u", i);
+		snprintf(cid, sizeof(cid), "fan%u", i);
+		subscribe(b, 3, name, "alice", "presence", 3600, cid, NULL);
+		notify_with(b, "before");
+	}
+	assert_int_equal(pres_sub_count(), WATCHERS);
+	assert_int_equal(publish(a, 2, "alice", etag, 3600, NULL,
+				 pidf("alice", "after", 0)), 200);
+	while (seen < WATCHERS && rounds++ < 50) {
+		while ((m = next_notify(b)) != NULL) {
+			const char *to = h_hdr(m, "To");
+
+			assert_non_null(strstr(m, "after"));
+			assert_non_null(to);
+			assert_int_equal(sscanf(to, "<sip:w%u@", &i), 1);
+			assert_true(i < WATCHERS);
+			assert_int_equal(got[i], 0);
+			got[i] = 1;
+			seen++;
+		}
+		h_run(10);
+	}
+	assert_int_equal(seen, WATCHERS);
+	assert_true(stat_value("presence_notify_deferred") >=
+		    WATCHERS - 16);
+	assert_int_equal(stat_value("presence_notify_failed"), 0);
+	h_run(40000);
+	h_stop();
+}
+
+/* A subscription that ends while its NOTIFY waits: the final NOTIFY
+ * waits in its place (saying only "terminated"), goes when a transaction
+ * frees up, and the subscription is gone after it. */
+static void test_final_notify_waits(void **state)
+{
+	char tag[64];
+	const char *n;
+	int a, b, c;
+
+	(void)state;
+	h_start("config limits\n\toption client_txns 2\n");
+	a = h_client(2);
+	b = h_client(3);
+	c = h_client(4);
+	assert_int_equal(publish(a, 2, "alice", NULL, 3600, NULL,
+				 pidf("alice", "t1", 1)), 200);
+	last_etag();
+	subscribe(b, 3, "w0", "alice", "presence", 3600, "fw0", NULL);
+	notify_with(b, "t1");
+	subscribe(b, 3, "w1", "alice", "presence", 3600, "fw1", NULL);
+	notify_with(b, "t1");
+	/* Two NOTIFYs left unanswered hold both client transactions. */
+	assert_int_equal(publish(a, 2, "alice", etag, 3600, NULL,
+				 pidf("alice", "t2", 0)), 200);
+	subscribe(c, 4, "w2", "alice", "presence", 3600, "fw2", NULL);
+	assert_int_equal(take_resp(c), 200);
+	snprintf(tag, sizeof(tag), "%s", resp_totag());
+	subscribe(c, 4, "w2", "alice", "presence", 0, "fw2", tag);
+	assert_int_equal(take_resp(c), 200);
+	assert_null(next_notify(c));
+	assert_int_equal(pres_sub_count(), 2);
+	/* w0 and w1 answer: w2's last NOTIFY goes. */
+	notify_with(b, "t2");
+	notify_with(b, "t2");
+	h_run(10);
+	n = next_notify(c);
+	assert_non_null(n);
+	assert_string_equal(h_hdr(n, "Subscription-State"), "terminated");
+	assert_string_equal(h_body(n), "");
+	assert_null(next_notify(c));
+	assert_true(stat_value("presence_notify_deferred") >= 2);
+	h_run(40000);
+	h_stop();
+}
+
+/* -------------------------------------------------- in-dialog SUBSCRIBE */
+
+/* A refresh moves the remote target to its Contact (RFC 6665, RFC 3261
+ * 12.2); one naming another event package finds no subscription in the
+ * dialog (481; an unknown one is 489) and leaves the dialog's own. */
+static void test_refresh_target_and_event(void **state)
+{
+	char tag[64];
+	const char *n;
+	int a, b, d;
+
+	(void)state;
+	h_start(NULL);
+	a = h_client(2);
+	b = h_client(3);
+	d = h_client(5);
+	assert_int_equal(publish(a, 2, "alice", NULL, 3600, NULL,
+				 pidf("alice", "t1", 1)), 200);
+	last_etag();
+	subscribe(b, 3, "bob", "alice", "presence", 600, "tr", NULL);
+	n = subscribed(b);
+	assert_non_null(strstr(n, "NOTIFY sip:bob@10.0.0.3:5060 "));
+	snprintf(tag, sizeof(tag), "%s", resp_totag());
+	/* bob's phone moved to 10.0.0.5: the refresh says so. */
+	h_request(b, &(struct h_req){.method = "SUBSCRIBE", .n = 3,
+		.from = "bob", .from_tag = "wbob", .to = "alice",
+		.to_tag = tag, .call_id = "tr", .cseq = ++cseq,
+		.event = "presence", .contact = "<sip:bob@10.0.0.5:5060>",
+		.hdrs = "Expires: 600\n"});
+	h_run(10);
+	assert_int_equal(take_resp(b), 200);
+	n = next_notify(d);
+	assert_non_null(n);
+	assert_non_null(strstr(n, "NOTIFY sip:bob@10.0.0.5:5060 "));
+	assert_int_equal(publish(a, 2, "alice", etag, 3600, NULL,
+				 pidf("alice", "t2", 0)), 200);
+	last_etag();
+	notify_with(d, "t2");
+	assert_null(next_notify(b));
+	/* Another package in this dialog: 481; an unknown one: 489. */
+	subscribe(b, 3, "bob", "alice", "presence.winfo", 600, "tr", tag);
+	assert_int_equal(take_resp(b), 481);
+	subscribe(b, 3, "bob", "alice", "dialog", 600, "tr", tag);
+	assert_int_equal(take_resp(b), 489);
+	assert_non_null(h_hdr(resp, "Allow-Events"));
+	/* The presence subscription lives on, at its new target. */
+	assert_int_equal(pres_sub_count(), 1);
+	assert_int_equal(publish(a, 2, "alice", etag, 3600, NULL,
+				 pidf("alice", "t3", 1)), 200);
+	notify_with(d, "t3");
+	/* The unsubscribe names 10.0.0.3 again: the last NOTIFY goes there. */
+	subscribe(b, 3, "bob", "alice", "presence", 0, "tr", tag);
+	assert_int_equal(take_resp(b), 200);
+	n = next_notify(b);
+	assert_non_null(n);
+	assert_string_equal(h_hdr(n, "Subscription-State"), "terminated");
+	assert_int_equal(pres_sub_count(), 0);
+	h_run(40000);
+	h_stop();
+}
+
+/* ---------------------------------------------- restored, not trusted */
+
+/* In struct rec_in, a state or decision is given plus one (0: the good
+ * subscription's). */
+#define R1(v) ((v) + 1)
+
+struct rec_in {
+	unsigned ev, state, decision, tp, family;
+	const char *callid, *rtag, *ltag, *from, *presentity, *watcher;
+	const char *contact, *route;
+};
+
+static void put_str16(unsigned char *b, size_t *l, const char *s)
+{
+	size_t n = strlen(s);
+
+	b[(*l)++] = (unsigned char)(n & 0xff);
+	b[(*l)++] = (unsigned char)(n >> 8);
+	memcpy(b + *l, s, n);
+	*l += n;
+}
+
+/* A version 2 record (pres_wb.c) under its own key: callid|rtag|ltag;
+ * a field left NULL or 0 takes that of a good subscription. */
+static void put_v2(const struct rec_in *r)
+{
+	static unsigned char b[STORE_REC_MAX];
+	int64_t until = port_wall_s() + 600;
+	char key[256];
+	size_t l = 0;
+	unsigned i;
+
+	b[l++] = 2;
+	b[l++] = (unsigned char)r->ev;
+	b[l++] = (unsigned char)(r->state ? r->state - 1 : PRES_SUB_ACTIVE);
+	b[l++] = (unsigned char)(r->decision ? r->decision - 1 : PRES_ALLOW);
+	b[l++] = (unsigned char)r->tp;
+	b[l++] = (unsigned char)(r->family ? r->family : 4);
+	b[l++] = 0xc4; /* port 5060 */
+	b[l++] = 0x13;
+	memset(b + l, 0, 16);
+	memcpy(b + l, "\x0a\x00\x00\x03", 4);
+	l += 16;
+	memset(b + l, 0, 12); /* CSeqs, winfo version */
+	b[l] = 1;
+	l += 12;
+	for (i = 0; i < 8; i++) {
+		b[l++] = (unsigned char)((uint64_t)until >> (8 * i));
+	}
+	put_str16(b, &l, r->callid);
+	put_str16(b, &l, r->rtag ? r->rtag : "wbob");
+	put_str16(b, &l, r->ltag ? r->ltag : "lt");
+	put_str16(b, &l, r->from ? r->from : "<sip:bob@" D ">;tag=wbob");
+	put_str16(b, &l, r->presentity ? r->presentity : "sip:alice@" D);
+	put_str16(b, &l, r->watcher ? r->watcher : "bob@" D);
+	put_str16(b, &l, r->contact ? r->contact : "sip:bob@10.0.0.3:5060");
+	put_str16(b, &l, r->route ? r->route : "");
+	snprintf(key, sizeof(key), "%s|%s|%s", r->callid,
+		 r->rtag ? r->rtag : "wbob", r->ltag ? r->ltag : "lt");
+	assert_int_equal(store_rec_put(STORE_PRES_SUB, key, b, l), 0);
+}
+
+/*
+ * Records crafted to look like ours are checked, field by field, before
+ * a subscription is restored from them: each bad one is dropped (and
+ * deleted), the good one beside them lives. A state that would show the
+ * presentity's state to a watcher never allowed (active yet undecided) is
+ * as bad as a number out of range, and so is a CR LF that would write a
+ * header of its own into the NOTIFY.
+ */
+static void test_restart_checks_subscription_records(void **state)
+{
+	static const struct rec_in bad[] = {
+		{.callid = "ev", .ev = 9},
+		{.callid = "st", .state = R1(7)},
+		{.callid = "de", .decision = R1(9)},
+		{.callid = "tp", .tp = 5},
+		{.callid = "af", .family = 9},
+		{.callid = "leak", .decision = R1(PRES_UNDECIDED)},
+		{.callid = "pa", .state = R1(PRES_SUB_PENDING)},
+		{.callid = "te", .state = R1(PRES_SUB_TERMINATED)},
+		{.callid = "blk", .decision = R1(PRES_BLOCK)},
+		{.callid = "wi", .ev = PRES_EV_WINFO},
+		{.callid = "crlf",
+		 .contact = "sip:bob@10.0.0.3\r\nX-Injected: 1"},
+		{.callid = "route", .route = "Via: x\r\n"},
+		{.callid = "nowatcher", .watcher = "bob"},
+		{.callid = "sp ace"},
+	};
+	unsigned char rec[STORE_REC_MAX];
+	char key[64];
+	const char *n;
+	size_t vl, i;
+	int a, b;
+
+	(void)state;
+	h_start(NULL);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		put_v2(&bad[i]);
+	}
+	put_v2(&(struct rec_in){.callid = "good"});
+	h_restart(NULL);
+	a = h_client(2);
+	b = h_client(3);
+	assert_int_equal(pres_sub_count(), 1);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(key, sizeof(key), "%s|wbob|lt", bad[i].callid);
+		assert_int_equal(store_rec_get(STORE_PRES_SUB, key, rec,
+					       sizeof(rec), &vl), ENOENT);
+	}
+	assert_int_equal(publish(a, 2, "alice", NULL, 600, NULL,
+				 pidf("alice", "t", 1)), 200);
+	n = next_notify(b);
+	assert_non_null(n);
+	assert_string_equal(h_hdr(n, "Call-ID"), "good");
+	assert_null(strstr(n, "X-Injected"));
+	assert_null(next_notify(b));
+	h_run(40000);
+	h_stop();
+}
+
+/* More records than the pool holds: those that fit are restored, the
+ * rest are not (and logged), and the daemon serves on. */
+static void test_restart_more_records_than_pool(void **state)
+{
+	char cid[16];
+	unsigned i, seen = 0;
+	int a, b;
+
+	(void)state;
+	h_start(NULL);
+	for (i = 0; i < 5; i++) {
+		snprintf(cid, sizeof(cid), "many%u", i);
+		put_v2(&(struct rec_in){.callid = cid});
+	}
+	h_restart("config limits\n\toption subscriptions 3\n");
+	a = h_client(2);
+	b = h_client(3);
+	assert_int_equal(pres_sub_count(), 3);
+	assert_int_equal(publish(a, 2, "alice", NULL, 600, NULL,
+				 pidf("alice", "t", 1)), 200);
+	while (next_notify(b)) {
+		seen++;
+	}
+	assert_int_equal(seen, 3);
+	subscribe(b, 3, "carol", "alice", "presence", 600, "full", NULL);
+	assert_int_equal(take_resp(b), 503);
+	h_run(40000);
+	h_stop();
+}
+
+/* Authorization rules are records too: one that is not a decision this
+ * build writes (a value out of range, two bytes, a key without a
+ * watcher) is dropped at start and never taken for one. */
+static void test_restart_checks_rule_records(void **state)
+{
+	unsigned char v[4];
+	size_t vl;
+	int b, c, e;
+
+	(void)state;
+	h_start("config presence\n\toption auth_policy explicit\n");
+	assert_int_equal(store_rec_put(STORE_PRES_RULE,
+				       "alice@" D "\x1f" "bob@" D, "\x07", 1),
+			 0);
+	assert_int_equal(store_rec_put(STORE_PRES_RULE,
+				       "alice@" D "\x1f" "carol@" D,
+				       "\x01\x01", 2), 0);
+	assert_int_equal(store_rec_put(STORE_PRES_RULE, "alice@" D,
+				       "\x02", 1), 0);
+	assert_int_equal(store_rec_put(STORE_PRES_RULE,
+				       "alice@" D "\x1f" "erin@" D, "\x01", 1),
+			 0);
+	h_restart("config presence\n\toption auth_policy explicit\n");
+	b = h_client(3);
+	c = h_client(4);
+	e = h_client(6);
+	assert_int_equal(store_rec_get(STORE_PRES_RULE,
+				       "alice@" D "\x1f" "bob@" D, v,
+				       sizeof(v), &vl), ENOENT);
+	assert_int_equal(store_rec_get(STORE_PRES_RULE,
+				       "alice@" D "\x1f" "carol@" D, v,
+				       sizeof(v), &vl), ENOENT);
+	assert_int_equal(store_rec_get(STORE_PRES_RULE, "alice@" D, v,
+				       sizeof(v), &vl), ENOENT);
+	subscribe(b, 3, "bob", "alice", "presence", 600, "rb", NULL);
+	assert_string_equal(h_hdr(subscribed(b), "Subscription-State"),
+			    "pending;expires=600");
+	subscribe(c, 4, "carol", "alice", "presence", 600, "rc", NULL);
+	assert_string_equal(h_hdr(subscribed(c), "Subscription-State"),
+			    "pending;expires=600");
+	subscribe(e, 6, "erin", "alice", "presence", 600, "re", NULL);
+	assert_string_equal(h_hdr(subscribed(e), "Subscription-State"),
+			    "active;expires=600");
+	h_run(40000);
+	h_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -941,7 +1534,21 @@ int main(void)
 #endif
 		cmocka_unit_test_setup(test_slow_notify_coalesces, reset),
 		cmocka_unit_test_setup(test_compact_event, reset),
+		cmocka_unit_test_setup(test_allow_last_reference, reset),
+		cmocka_unit_test_setup(test_block_last_reference, reset),
+		cmocka_unit_test_setup(test_polite_block_last_reference, reset),
+		cmocka_unit_test_setup(test_unapproved_sees_nothing, reset),
+		cmocka_unit_test_setup(test_unapproved_sees_nothing_after_restart, reset),
+		cmocka_unit_test_setup(test_notify_waits_for_transactions, reset),
+		cmocka_unit_test_setup(test_final_notify_waits, reset),
+		cmocka_unit_test_setup(test_refresh_target_and_event, reset),
+		cmocka_unit_test_setup(test_restart_checks_subscription_records, reset),
+		cmocka_unit_test_setup(test_restart_more_records_than_pool, reset),
+		cmocka_unit_test_setup(test_restart_checks_rule_records, reset),
 	};
 
+	if (getenv("PRES_TEST")) { /* one test (a pattern), when debugging */
+		cmocka_set_test_filter(getenv("PRES_TEST"));
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
