@@ -303,9 +303,24 @@ static int method_challenged(struct sd_pl m)
 	return 0;
 }
 
+/* Can the account claimed (NULL: none) be checked with algorithm name?
+ * An account that keeps only one hash is offered only its algorithm, so
+ * a client that picks the first challenge does not fail for nothing. */
+static int alg_usable(const struct sip_user *u, const char *name)
+{
+	enum sip_auth_alg a;
+
+	if (!u || u->password[0] ||
+	    sip_auth_alg_parse(name, strlen(name), &a)) {
+		return 1;
+	}
+	return (a == SIP_AUTH_SHA256 ? u->ha1_sha256 : u->ha1)[0] != '\0';
+}
+
 /* 401 (REGISTER) or 407 with one challenge per algorithm, in order. */
 static void challenge(struct sip_stx *st, const struct sip_msg *m,
-		      const char *realm, int stale)
+		      const char *realm, const struct sip_user *claimed,
+		      int stale)
 {
 	int reg = !sd_pl_casecmp(m->method, "REGISTER");
 	char nonce[SIP_NONCE_LEN + 1], hdrs[1024];
@@ -315,6 +330,9 @@ static void challenge(struct sip_stx *st, const struct sip_msg *m,
 	sip_nonce_new(nonce);
 	sd_buf_init(&b, hdrs, sizeof(hdrs));
 	for (i = 0; i < auth_cfg.n_algorithms; i++) {
+		if (!alg_usable(claimed, auth_cfg.algorithms[i])) {
+			continue;
+		}
 		sd_buf_printf(&b, "%s: Digest realm=\"%s\", nonce=\"%s\", "
 			      "algorithm=%s, qop=\"auth\"%s\r\n",
 			      reg ? "WWW-Authenticate" : "Proxy-Authenticate",
@@ -427,7 +445,7 @@ int sip_authn_check(struct sip_stx *st, struct sip_msg *m)
 	snprintf(who, sizeof(who), "%s@%s", user, dom);
 	err = cred_find(m, dom, &c);
 	if (err == ENOENT) {
-		challenge(st, m, dom, 0);
+		challenge(st, m, dom, sip_user_find(user, dom), 0);
 		return 1;
 	}
 	if (err || !c.nonce[0] || !c.response[0] || !c.uri[0] ||
@@ -462,7 +480,7 @@ int sip_authn_check(struct sip_stx *st, struct sip_msg *m)
 	case SIP_NONCE_STALE:
 	case SIP_NONCE_FORGED: /* an earlier run's: as good as stale */
 		stat_inc(stat_stale);
-		challenge(st, m, dom, 1);
+		challenge(st, m, dom, sip_user_find(user, dom), 1);
 		return 1;
 	case SIP_NONCE_REPLAY:
 		failed(st, m, who, "Nonce count replayed");

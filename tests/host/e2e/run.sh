@@ -168,6 +168,37 @@ register)
 	sipp_run register.xml -m 1 -set user bob -t t1
 	alive
 	;;
+auth_clients|auth_attacks|auth_order)
+	# Accounts, challenges on (open_registration 0), a nonce good for
+	# 10 s and an address refused after 3 failures.
+	order=""
+	[ "$case" = auth_order ] && order="
+config auth
+	list algorithms 'SHA-256'
+	list algorithms 'MD5'"
+	start_daemon "config simpled 'main'
+	option open_registration '0'
+	option outbound_proxy 'sip:127.0.0.1:9'
+config auth
+	option nonce_expires '10'
+	option max_failures '3'
+config user
+	option name 'alice'
+	option password 'wonder'
+$(echo hunter2 | "$bin" passwd bob "$domain")
+config user
+	option name 'eve'
+	option password 'evil'$order"
+	$PY "$here/auth.py" "${case#auth_}" "$port" || fail "auth ${case#auth_}"
+	if [ "$case" = auth_clients ]; then
+		# sipp's own digest (MD5) for REGISTER (401) and MESSAGE (407).
+		sipp_run register_auth.xml -m 1 -set user alice -au alice \
+			-ap wonder
+		grep -Eq "authentication failed for eve@$domain from 127\.0\.0\.[0-9]+: Wrong user name or password" \
+			"$work/simpled.log" || fail "no log line for a failed attempt"
+	fi
+	alive
+	;;
 malformed)
 	start_daemon
 	sipp_run malformed.xml -m 1
