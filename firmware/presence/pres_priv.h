@@ -200,18 +200,48 @@ int pres_pkgs_init(void);
 void pres_pkgs_published(const char *aor, int open);
 
 /* pres_xml.c */
-/** Well-formed XML with a single root? @return 0 or EBADMSG (why set). */
+/* A tag met by pres_xml_walk(), checked before it is reported (a start
+ * tag with its attributes and namespaces). */
+struct pres_xml_tag {
+	unsigned depth;		/* 0: the root element */
+	int end;		/* an end tag, </name> */
+	int empty;		/* an empty-element tag, <name/> */
+	const char *start;	/* its '<' */
+	const char *stop;	/* just after its '>' */
+	const char *doc_end;	/* the end of the document */
+	struct sd_pl name;	/* its qualified name */
+	/* Start tags: the text between the name and '>' or "/>" (see
+	 * pres_xml_attr()), and the element's namespace name as written
+	 * (see pres_xml_value_is(); empty: none). */
+	struct sd_pl attrs;
+	struct sd_pl ns;
+};
+typedef void (pres_xml_h)(const struct pres_xml_tag *t, void *arg);
+/**
+ * Check doc: XML 1.0 and Namespaces in XML, well formed, UTF-8, one root,
+ * no DOCTYPE, ASCII names. h (may be NULL) is called on every start and
+ * end tag once it is checked, also when a later part of doc fails.
+ * @return 0 or EBADMSG (why set).
+ */
+int pres_xml_walk(const char *doc, size_t len, pres_xml_h *h, void *arg,
+		  const char **why);
+/** pres_xml_walk() without a handler. */
 int pres_xml_check(const char *doc, size_t len, const char **why);
-/** Is doc a PIDF document (root element "presence")? */
-int pres_pidf_is(const char *doc, size_t len);
-/** Does doc say <basic>open</basic> somewhere? */
-int pres_pidf_open(const char *doc, size_t len);
-/** Append the tuple ids of doc to ids (space-separated). */
-void pres_pidf_tuple_ids(const char *doc, size_t len, char *ids,
-			 size_t size);
-/** The aggregate PIDF of entity into b. */
-void pres_pidf_aggregate(struct sd_buf *b, struct pres_entity *e,
-			 const char *entity_uri, int polite_block);
+/** The next attribute of a checked start tag's attrs (it advances):
+ * name, value between its quotes, and whole (name to closing quote; may
+ * be NULL). @return 1, or 0 after the last one. */
+int pres_xml_attr(struct sd_pl *it, struct sd_pl *name, struct sd_pl *value,
+		  struct sd_pl *whole);
+/** Are two checked attribute values the same once a parser normalised
+ * them (references replaced, blanks as spaces)? */
+int pres_xml_values_eq(struct sd_pl a, struct sd_pl b);
+/** Is the checked attribute value raw the string s once normalised? */
+int pres_xml_value_is(struct sd_pl raw, const char *s);
+/** The local part of a qualified name. */
+struct sd_pl pres_xml_local(struct sd_pl qname);
+/** Is p valid UTF-8 (no overlong forms, surrogates or values past
+ * U+10FFFF)? */
+int pres_utf8_valid(const char *p, size_t len);
 
 /* pres_publish.c */
 int pres_publish_init(void);
@@ -219,6 +249,31 @@ void pres_publish_close(void);
 /** Walk the document bodies of a presentity. */
 typedef void (pres_doc_h)(const char *body, size_t len, void *arg);
 void pres_docs_walk(const struct pres_entity *e, pres_doc_h *h, void *arg);
+
+/* pres_pidf.c */
+/** Is doc a checked PIDF document (root element presence in PIDF's
+ * namespace)? */
+int pres_pidf_is(const char *doc, size_t len);
+/** Does doc say <basic>open</basic> somewhere? */
+int pres_pidf_open(const char *doc, size_t len);
+/** Append the ids of the tuples of doc to ids (space-separated). */
+void pres_pidf_tuple_ids(const char *doc, size_t len, char *ids,
+			 size_t size);
+/** A source of documents: calls h on each of src. */
+typedef void (pres_docs_fn)(const void *src, pres_doc_h *h, void *arg);
+/**
+ * The aggregate PIDF for entity_uri into b: the documents docs gives of
+ * src (NULL: none), each checked and in whole or not at all; a closed
+ * tuple for each id of closed_ids ("id1 id2 ", may be NULL); with basic
+ * 0 or 1 a tuple "simpled", closed or open (-1: none). b overflows only
+ * when not even the root fits.
+ */
+void pres_pidf_merge(struct sd_buf *b, const char *entity_uri,
+		     pres_docs_fn *docs, const void *src,
+		     const char *closed_ids, int basic);
+/** The aggregate PIDF of entity into b. */
+void pres_pidf_aggregate(struct sd_buf *b, struct pres_entity *e,
+			 const char *entity_uri, int polite_block);
 
 /* pres_sub.c */
 int pres_sub_init(void);

@@ -207,6 +207,19 @@ static int check_body(struct sip_stx *st, const struct sip_msg *req)
 			  NULL, NULL, 0);
 		return 1;
 	}
+	/* Said apart from the XML checker's faults: the aggregate watchers
+	 * get is labelled UTF-8, and a NUL ends the text of any C reader on
+	 * the way. */
+	if (memchr(req->body.p, '\0', req->body.l)) {
+		sip_reply(st, 400, "Body holds a NUL byte", NULL, NULL, NULL,
+			  0);
+		return 1;
+	}
+	if (!pres_utf8_valid(req->body.p, req->body.l)) {
+		sip_reply(st, 400, "Body is not valid UTF-8", NULL, NULL, NULL,
+			  0);
+		return 1;
+	}
 	if (pres_xml_check(req->body.p, req->body.l, &why)) {
 		sip_reply(st, 400, why, NULL, NULL, NULL, 0);
 		return 1;

@@ -300,6 +300,10 @@ presence)
 	done
 	$PY "$here/presence.py" rules "$port" || fail "presence rules"
 	;;
+presence_pidf)
+	start_daemon
+	$PY "$here/pidf.py" "$port" || fail "aggregate refused by expat"
+	;;
 presence_restart)
 	start_daemon
 	$PY "$here/presence.py" before "$port" "$work/pres.json" ||

@@ -1512,6 +1512,335 @@ static void test_restart_checks_rule_records(void **state)
 	h_stop();
 }
 
+#define PIDF_NS "urn:ietf:params:xml:ns:pidf"
+#define DM_NS "urn:ietf:params:xml:ns:pidf:data-model"
+
+/* The body of a NOTIFY is a PIDF document the checker accepts. */
+static const char *pidf_body_ok(const char *n)
+{
+	const char *b = h_body(n), *why = NULL;
+
+	if (pres_xml_check(b, strlen(b), &why) ||
+	    !pres_pidf_is(b, strlen(b))) {
+		fprintf(stderr, "%s\n%s\n", why ? why : "not PIDF", b);
+		fail();
+	}
+	return b;
+}
+
+/*
+ * Comments and processing instructions may follow the root element; the
+ * aggregate took everything up to the last "</" for the root's content,
+ * so one holding "</" spliced the rest of the document into it.
+ */
+static void test_aggregate_after_root_markup(void **state)
+{
+	const char *n;
+	int a, b;
+
+	(void)state;
+	h_start(NULL);
+	a = h_client(2);
+	b = h_client(3);
+	assert_int_equal(publish(a, 2, "alice", NULL, 3600, NULL,
+		"<presence xmlns=\"" PIDF_NS "\"><tuple id=\"t1\"><status>"
+		"<basic>open</basic></status></tuple></presence>\n"
+		"<!-- </presence> --><?pi </tuple>?>\n"), 200);
+	assert_int_equal(publish(a, 2, "alice", NULL, 3600, NULL,
+				 pidf("alice", "t2", 0)), 200);
+	subscribe(b, 3, "bob", "alice", "presence", 600, "am", NULL);
+	n = subscribed(b);
+	pidf_body_ok(n);
+	assert_non_null(strstr(n, "<tuple id=\"t1\">"));
+	assert_non_null(strstr(n, "<tuple id=\"t2\">"));
+	assert_null(strstr(n, "<?pi"));
+	h_run(40000);
+	h_stop();
+}
+
+/*
+ * Two documents bind dm differently, and one binds the data model's
+ * namespace to d as well. Hoisting every root's declarations (the first
+ * binding of a prefix winning) gave the second document's dm the first
+ * one's namespace: its <dm:x dm:a d:a> then had the same attribute twice.
+ * Each document keeps its own bindings.
+ */
+static void test_aggregate_prefix_conflicts(void **state)
+{
+	const char *n;
+	int a, b;
+
+	(void)state;
+	h_start(NULL);
+	a = h_client(2);
+	b = h_client(3);
+	assert_int_equal(publish(a, 2, "alice", NULL, 3600, NULL,
+		"<presence xmlns=\"" PIDF_NS "\" xmlns:d=\"" DM_NS "\" "
+		"xmlns:dm=\"urn:example:other\" entity=\"sip:alice@" D "\">"
+		"<tuple id=\"t2\"><status><basic>open</basic></status>"
+		"</tuple><dm:x dm:a=\"1\" d:a=\"2\"/></presence>"), 200);
+	assert_int_equal(publish(a, 2, "alice", NULL, 3600, NULL,
+		"<presence xmlns=\"" PIDF_NS "\" xmlns:dm=\"" DM_NS "\" "
+		"entity=\"sip:alice@" D "\"><dm:person id=\"p1\"/>"
+		"<tuple id=\"t1\"><status><basic>open</basic></status>"
+		"</tuple></presence>"), 200);
+	/* The same namespace under yet another prefix, and a document
+	 * whose default namespace is not PIDF's. */
+	assert_int_equal(publish(a, 2, "alice", NULL, 3600, NULL,
+		"<p:presence xmlns:p=\"" PIDF_NS "\" xmlns=\"urn:example:x\" "
+		"xmlns:data=\"" DM_NS "\"><data:person id=\"p2\"/>"
+		"<p:tuple id=\"t3\"><p:status><p:basic>closed</p:basic>"
+		"</p:status><e/></p:tuple></p:presence>"), 200);
+	subscribe(b, 3, "bob", "alice", "presence", 600, "pc", NULL);
+	n = subscribed(b);
+	pidf_body_ok(n);
+	assert_non_null(strstr(n, "<dm:x xmlns:dm=\"urn:example:other\" "));
+	assert_non_null(strstr(n, "<p:tuple xmlns=\"urn:example:x\" "));
+	assert_non_null(strstr(n, "<dm:person id=\"p1\"/>"));
+	h_run(40000);
+	h_stop();
+}
+
+/*
+ * More declarations than the aggregate's root held (1024 bytes): those
+ * past it were dropped, leaving their prefixes unbound.
+ */
+static void test_aggregate_many_declarations(void **state)
+{
+	static char doc[2048];
+	char decl[64];
+	const char *n;
+	int a, b, i, k;
+	size_t l;
+
+	(void)state;
+	h_start(NULL);
+	a = h_client(2);
+	b = h_client(3);
+	for (i = 0; i < 3; i++) {
+		l = (size_t)snprintf(doc, sizeof(doc), "<presence xmlns=\""
+				     PIDF_NS "\"");
+		for (k = 0; k < 5; k++) {
+			l += (size_t)snprintf(doc + l, sizeof(doc) - l,
+				" xmlns:p%d%d=\"urn:example:a-rather-long-"
+				"namespace-name-to-fill-the-root:%d:%d\"", i,
+				k, i, k);
+		}
+		l += (size_t)snprintf(doc + l, sizeof(doc) - l, ">");
+		for (k = 0; k < 5; k++) {
+			l += (size_t)snprintf(doc + l, sizeof(doc) - l,
+					      "<p%d%d:e/>", i, k);
+		}
+		snprintf(doc + l, sizeof(doc) - l, "</presence>");
+		assert_int_equal(publish(a, 2, "alice", NULL, 3600, NULL,
+					 doc), 200);
+	}
+	subscribe(b, 3, "bob", "alice", "presence", 600, "md", NULL);
+	n = subscribed(b);
+	pidf_body_ok(n);
+	for (i = 0; i < 3; i++) {
+		for (k = 0; k < 5; k++) {
+			snprintf(decl, sizeof(decl), "xmlns:p%d%d=\"", i, k);
+			assert_non_null(strstr(n, decl));
+			snprintf(decl, sizeof(decl), "<p%d%d:e", i, k);
+			assert_non_null(strstr(n, decl));
+		}
+	}
+	h_run(40000);
+	h_stop();
+}
+
+/* The presentity's URI goes into the entity attribute escaped. */
+static void test_aggregate_entity_escaped(void **state)
+{
+	const char *n;
+	int a, b;
+
+	(void)state;
+	h_start(NULL);
+	a = h_client(2);
+	b = h_client(3);
+	subscribe(b, 3, "bob", "a&b", "presence", 600, "ee", NULL);
+	n = subscribed(b);
+	pidf_body_ok(n);
+	assert_non_null(strstr(n, "entity=\"sip:a&amp;b@" D "\""));
+	assert_int_equal(publish(a, 2, "a&b", NULL, 3600, NULL,
+				 pidf("x", "t1", 1)), 200);
+	n = notify_with(b, "<tuple id=\"t1\">");
+	pidf_body_ok(n);
+	assert_non_null(strstr(n, "entity=\"sip:a&amp;b@" D "\""));
+	h_run(40000);
+	h_stop();
+}
+
+/*
+ * Tuple ids were taken from anything that looked like a tuple tag, in
+ * comments and CDATA too, and written back unchecked as closed tuples
+ * once the document went.
+ */
+static void test_closed_tuples_only_real_ones(void **state)
+{
+	char e1[64];
+	const char *n;
+	int a, b;
+
+	(void)state;
+	h_start(NULL);
+	a = h_client(2);
+	b = h_client(3);
+	assert_int_equal(publish(a, 2, "alice", NULL, 3600, NULL,
+		"<presence xmlns=\"" PIDF_NS "\"><!-- <tuple id=\"x&y\"/> -->"
+		"<tuple id=\"real\"><status><basic>open</basic></status>"
+		"<note><![CDATA[<tuple id=\"c&d\">]]></note></tuple>"
+		"</presence>"), 200);
+	snprintf(e1, sizeof(e1), "%s", last_etag());
+	subscribe(b, 3, "bob", "alice", "presence", 600, "ct", NULL);
+	assert_non_null(subscribed(b));
+	assert_int_equal(publish(a, 2, "alice", e1, 0, NULL, NULL), 200);
+	n = notify_with(b, "<tuple id=\"real\"><status><basic>closed");
+	pidf_body_ok(n);
+	assert_null(strstr(n, "x&y"));
+	assert_null(strstr(n, "c&d"));
+	h_run(40000);
+	h_stop();
+}
+
+/* PUBLISH from client n of a body of len bytes, as it is. */
+static int publish_raw(int sock, int n, const char *user, const char *body,
+		       size_t len)
+{
+	static char msg[4096];
+	struct port_addr srv;
+	size_t l;
+
+	l = (size_t)snprintf(msg, sizeof(msg),
+		"PUBLISH sip:%s@" D " SIP/2.0\r\n"
+		"Via: SIP/2.0/UDP 10.0.0.%d:5060;branch=z9hG4bK%s\r\n"
+		"Max-Forwards: 70\r\nFrom: <sip:%s@" D ">;tag=p\r\n"
+		"To: <sip:%s@" D ">\r\nCall-ID: raw-%s\r\n"
+		"CSeq: %u PUBLISH\r\nEvent: presence\r\nExpires: 600\r\n"
+		"Content-Type: application/pidf+xml\r\n"
+		"Content-Length: %zu\r\n\r\n", user, n, h_token(), user,
+		user, h_token(), ++cseq, len);
+	assert_true(l + len < sizeof(msg));
+	memcpy(msg + l, body, len);
+	assert_int_equal(sd_addr_parse(&srv, H_SERVER, 5060), 0);
+	assert_int_equal(port_sendto(sock, msg, l + len, &srv), 0);
+	h_run(10);
+	return take_resp(sock);
+}
+
+/* A body that is not UTF-8 or holds a NUL is refused, and says which. */
+static void test_publish_body_encoding(void **state)
+{
+	static const char nul[] = "<presence xmlns=\"" PIDF_NS "\"><tuple "
+		"id=\"t\"><status><basic>open</basic></status><note>a\0b"
+		"</note></tuple></presence>";
+	static const char *const bad[] = {
+		"\xff", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+		"\xe2\x82",
+	};
+	char doc[512];
+	size_t i;
+	int a;
+
+	(void)state;
+	h_start(NULL);
+	a = h_client(2);
+	assert_int_equal(publish_raw(a, 2, "alice", nul, sizeof(nul) - 1),
+			 400);
+	assert_non_null(strstr(resp, "400 Body holds a NUL byte\r\n"));
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(doc, sizeof(doc), "<presence xmlns=\"" PIDF_NS "\">"
+			 "<tuple id=\"t\"><status><basic>open</basic>"
+			 "</status><note>%s</note></tuple></presence>",
+			 bad[i]);
+		assert_int_equal(publish(a, 2, "alice", NULL, 600, NULL, doc),
+				 400);
+		assert_non_null(strstr(resp,
+				       "400 Body is not valid UTF-8\r\n"));
+	}
+	/* UTF-8 is taken, up to U+10FFFF. */
+	assert_int_equal(publish(a, 2, "alice", NULL, 600, NULL,
+		"<presence xmlns=\"" PIDF_NS "\"><tuple id=\"t\"><status>"
+		"<basic>open</basic></status><note>\xc3\xa9\xe2\x82\xac"
+		"\xf4\x8f\xbf\xbd</note></tuple></presence>"), 200);
+	assert_int_equal(pres_doc_count(), 1);
+	h_stop();
+}
+
+/* What PUBLISH takes is a PIDF document: its root is presence in
+ * PIDF's namespace, and it is well formed with namespaces. */
+static void test_publish_refuses_what_cannot_merge(void **state)
+{
+	int a;
+
+	(void)state;
+	h_start(NULL);
+	a = h_client(2);
+	assert_int_equal(publish(a, 2, "alice", NULL, 600, NULL,
+		"<presence><tuple id=\"t\"/></presence>"), 400);
+	assert_non_null(strstr(resp, "400 Body is not a PIDF document\r\n"));
+	assert_int_equal(publish(a, 2, "alice", NULL, 600, NULL,
+		"<presence xmlns=\"" PIDF_NS "\"><dm:person/></presence>"),
+		400);
+	assert_non_null(strstr(resp, "400 XML: unbound namespace prefix\r\n"));
+	assert_int_equal(publish(a, 2, "alice", NULL, 600, NULL,
+		"<presence xmlns=\"" PIDF_NS "\"><note>&nbsp;</note>"
+		"</presence>"), 400);
+	assert_non_null(strstr(resp, "400 XML: undefined entity\r\n"));
+	assert_int_equal(publish(a, 2, "alice", NULL, 600, NULL,
+		"<presence xmlns=\"" PIDF_NS "\"><tuple id=\"a&b\"/>"
+		"</presence>"), 400);
+	assert_non_null(strstr(resp, "400 XML: malformed entity reference"));
+	assert_int_equal(publish(a, 2, "alice", NULL, 600, NULL,
+		"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"
+		"<presence xmlns=\"" PIDF_NS "\"/>"), 400);
+	assert_non_null(strstr(resp, "400 XML: encoding is not UTF-8\r\n"));
+	assert_int_equal(pres_doc_count(), 0);
+	h_stop();
+}
+
+/*
+ * A document stored by a build that checked less is checked again when
+ * it is merged, and left out when it fails: the other documents still go
+ * out in a well-formed aggregate.
+ */
+static void test_aggregate_skips_stored_bad_document(void **state)
+{
+	static const char bad[] = "<presence xmlns=\"" PIDF_NS "\"><tuple "
+		"id=\"old\"><note>&foo;</note></tuple><p:x/></presence>";
+	char rec[512];
+	int64_t until;
+	size_t tl = strlen(PRES_PIDF_TYPE) + 1;
+	const char *n;
+	int a, b;
+
+	(void)state;
+	h_start(NULL);
+	until = port_wall_s() + 3600;
+	memcpy(rec, &until, 8);
+	memcpy(rec + 8, PRES_PIDF_TYPE, tl);
+	memcpy(rec + 8 + tl, bad, sizeof(bad) - 1);
+	assert_int_equal(store_rec_put(STORE_PRES_DOC, "alice@" D
+				       "\x1f" "0123456789", rec,
+				       8 + tl + sizeof(bad) - 1), 0);
+	h_restart(NULL);
+	a = h_client(2);
+	b = h_client(3);
+	assert_int_equal(pres_doc_count(), 1);
+	assert_int_equal(publish(a, 2, "alice", NULL, 3600, NULL,
+				 pidf("alice", "new", 1)), 200);
+	subscribe(b, 3, "bob", "alice", "presence", 600, "sb", NULL);
+	n = subscribed(b);
+	pidf_body_ok(n);
+	assert_non_null(strstr(n, "<tuple id=\"new\">"));
+	assert_null(strstr(n, "&foo;"));
+	h_run(40000);
+	h_stop();
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1545,6 +1874,14 @@ int main(void)
 		cmocka_unit_test_setup(test_restart_checks_subscription_records, reset),
 		cmocka_unit_test_setup(test_restart_more_records_than_pool, reset),
 		cmocka_unit_test_setup(test_restart_checks_rule_records, reset),
+		cmocka_unit_test_setup(test_aggregate_after_root_markup, reset),
+		cmocka_unit_test_setup(test_aggregate_prefix_conflicts, reset),
+		cmocka_unit_test_setup(test_aggregate_many_declarations, reset),
+		cmocka_unit_test_setup(test_aggregate_entity_escaped, reset),
+		cmocka_unit_test_setup(test_closed_tuples_only_real_ones, reset),
+		cmocka_unit_test_setup(test_publish_body_encoding, reset),
+		cmocka_unit_test_setup(test_publish_refuses_what_cannot_merge, reset),
+		cmocka_unit_test_setup(test_aggregate_skips_stored_bad_document, reset),
 	};
 
 	if (getenv("PRES_TEST")) { /* one test (a pattern), when debugging */
