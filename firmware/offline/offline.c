@@ -134,12 +134,23 @@ static void dump_kick(const char *owner)
 	dump_next(d);
 }
 
+/* The wait after a failed try: retry_interval x 2^(tries-1), doubling at
+ * most 10 times, in 64 bits (in 32 the product wrapped: retry_interval
+ * 67109 s came out as 8.7 s after the 7th try), and at most the longest
+ * timer, INT32_MAX ms (24.8 days). */
+static uint32_t backoff_ms(uint32_t tries)
+{
+	uint64_t ms = (uint64_t)offline_cfg.retry_interval * 1000u;
+
+	ms <<= tries - 1 < 10 ? tries - 1 : 10;
+	return ms < INT32_MAX ? (uint32_t)ms : INT32_MAX;
+}
+
 static void on_delivered(int code, const struct sip_msg *resp, void *arg)
 {
 	struct dump *d = arg;
 	int reminder = d->send_at != 0;
 	uint64_t id = d->inflight;
-	uint32_t ms;
 
 	(void)resp;
 	d->inflight = 0;
@@ -153,9 +164,7 @@ static void on_delivered(int code, const struct sip_msg *resp, void *arg)
 			   &offline_stat_failed));
 	} else {
 		store_msg_update(d->owner, id, d->tries, d->send_at);
-		ms = (uint32_t)offline_cfg.retry_interval * 1000u;
-		ms <<= (d->tries - 1 < 10 ? d->tries - 1 : 10);
-		tmr_start(&d->retry, ms, dump_retry, d);
+		tmr_start(&d->retry, backoff_ms(d->tries), dump_retry, d);
 		return;
 	}
 	/* Delivered, or given up: the message goes, the next one follows. */

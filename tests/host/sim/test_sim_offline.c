@@ -599,6 +599,60 @@ static void test_full_store_answers_503(void **state)
 	h_stop();
 }
 
+/* Run ms of virtual time in steps of at most 10 days, alice keeping her
+ * registration (an hour of margin), and nothing delivered meanwhile. */
+static void quiet_for(uint64_t ms)
+{
+	const uint64_t step = 10 * 86400000ull;
+
+	while (ms) {
+		uint64_t now = ms < step ? ms : step;
+
+		assert_int_equal(h_register(alice, 2, "alice", 11 * 86400),
+				 200);
+		h_run((uint32_t)now);
+		assert_null(h_recv(alice));
+		ms -= now;
+	}
+}
+
+/* retry_interval x 2^(tries-1) does not wrap: with 67109 s the wait after
+ * the 7th try is 67109000 ms x 64, just over 2^32, which the 32-bit
+ * product made 8.7 s. Each wait is now what it says, at most the longest
+ * timer (INT32_MAX ms, 24.8 days: from the 6th try on). */
+static void test_backoff_does_not_wrap(void **state)
+{
+	static char r[4096];
+	uint64_t wait;
+	int k;
+
+	(void)state;
+	start("config offline\n\toption max_tries 9\n"
+	      "\toption retry_interval 67109\n"
+	      "\toption expire_time 31536000\n\toption check_time 86400\n");
+	assert_int_equal(store_for_alice("w1", NULL, "wait for it"), 202);
+	assert_int_equal(h_register(alice, 2, "alice", 3600), 200);
+	answer(alice_gets(10, "wait for it"), 500); /* try 1 */
+	for (k = 1; k <= 7; k++) {
+		/* After try k failed. */
+		wait = 67109000ull << (k - 1);
+		if (wait > INT32_MAX) {
+			wait = INT32_MAX;
+		}
+		quiet_for(wait - 1000);
+		snprintf(r, sizeof(r), "%s", alice_gets(2000, "wait for it"));
+		h_drain(alice); /* its retransmissions */
+		if (k < 7) {
+			answer(r, 500);
+		}
+	}
+	answer(r, 200); /* try 8 */
+	assert_int_equal(offline_count(ALICE), 0);
+	assert_int_equal(stat_value("offline_dumped"), 1);
+	h_run(40000);
+	h_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -624,6 +678,7 @@ int main(void)
 		cmocka_unit_test(test_refuses_64bit_store),
 #endif
 		cmocka_unit_test(test_full_store_space_comes_back),
+		cmocka_unit_test(test_backoff_does_not_wrap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
