@@ -76,7 +76,8 @@ typedef int (store_msg_h)(const struct store_msg *m, void *arg);
 
 /** The most bytes From, To, Content-Type, Call-ID, extra lines and body of
  * one message may hold together (each string with its NUL): one that could
- * not be sent again whole is not kept. */
+ * not be sent again whole is not kept (offline/ checks the whole request
+ * that delivers it). */
 #define STORE_MSG_MAX CONFIG_SIMPLED_MAX_MSG_SIZE
 
 /** Store a message (into the open group; see store_when_durable()).

@@ -5,6 +5,9 @@
  * a message is in flight sends nothing twice. A failed attempt counts a
  * try in the store and waits retry_interval * 2^(tries-1) seconds; after
  * max_tries the message is dropped and counted failed.
+ *
+ * A 202 is a promise: a message is stored only when the request that
+ * delivers it will fit (delivery_fits()).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -225,32 +228,60 @@ static size_t dated_body(const struct store_msg *m, const char **body)
 	return (size_t)n + m->blen;
 }
 
-static int send_one(const struct store_msg *m, void *arg)
+/* The MESSAGE that delivers m to ruri: what send_one() sends, written at
+ * arrival too (delivery_fits()). Its header lines and dated body stay in
+ * static buffers until the next call. */
+static void delivery_request(struct sip_request *r, const struct store_msg *m,
+			     const char *ruri)
 {
-	struct pick *p = arg;
 	static char hdrs[STORE_MSG_MAX + 64];
-	struct sip_request r;
 	struct tm tm;
 	time_t t = (time_t)m->arrival;
 	int n;
 
-	if (m->expires <= p->now || (m->send_at && m->send_at > p->now)) {
-		return 0; /* expired (purge takes it) or a reminder not due */
-	}
 	gmtime_r(&t, &tm);
 	n = (int)strftime(hdrs, sizeof(hdrs),
 			  "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
 	snprintf(hdrs + n, sizeof(hdrs) - (size_t)n, "%s", m->extra);
-	memset(&r, 0, sizeof(r));
-	r.method = "MESSAGE";
-	r.ruri = p->to->uri;
-	r.from = m->from;
-	r.to = m->to;
-	r.call_id = offline_cfg.use_mode ? m->callid : NULL;
-	r.cseq = 1;
-	r.hdrs = hdrs;
-	r.ctype = m->ctype[0] ? m->ctype : NULL;
-	r.blen = dated_body(m, &r.body);
+	memset(r, 0, sizeof(*r));
+	r->method = "MESSAGE";
+	r->ruri = ruri;
+	r->from = m->from;
+	r->to = m->to;
+	r->call_id = offline_cfg.use_mode ? m->callid : NULL;
+	r->cseq = 1;
+	r->hdrs = hdrs;
+	r->ctype = m->ctype[0] ? m->ctype : NULL;
+	r->blen = dated_body(m, &r->body);
+}
+
+/*
+ * Will m, about to be stored, fit the largest request we send once it is
+ * written for delivery (our Via, Max-Forwards, Date, the [stored ...]
+ * prefix, ...)? The contact it goes to is not known yet: its
+ * Request-URI counts as the longest the registrar keeps. What the
+ * configuration decides (use_mode, add_date, listen, domain) is taken as
+ * it is now.
+ */
+static int delivery_fits(const struct store_msg *m)
+{
+	static char longest[CONFIG_SIMPLED_MAX_URI_LEN];
+	struct sip_request r;
+
+	memset(longest, 'u', sizeof(longest) - 1);
+	delivery_request(&r, m, longest);
+	return !sip_request_fits(&r);
+}
+
+static int send_one(const struct store_msg *m, void *arg)
+{
+	struct pick *p = arg;
+	struct sip_request r;
+
+	if (m->expires <= p->now || (m->send_at && m->send_at > p->now)) {
+		return 0; /* expired (purge takes it) or a reminder not due */
+	}
+	delivery_request(&r, m, p->to->uri);
 	p->d->inflight = m->id;
 	p->d->tries = m->tries;
 	p->d->send_at = m->send_at;
@@ -534,15 +565,16 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 	m.callid = field_add(&b, offline_cfg.use_mode ? req->call_id
 						      : sd_pl("", 0));
 	m.extra = extra_add(&b, req);
-	if (b.overflow || b.len + req->body.l > STORE_MSG_MAX) {
-		stat_inc(offline_stat_refused);
-		sip_reply(st, 513, "Message too large to store", NULL, NULL,
-			  NULL, 0);
-		return;
-	}
 	m.body = req->body.p;
 	m.blen = req->body.l;
 	m.arrival = now;
+	if (b.overflow || b.len + req->body.l > STORE_MSG_MAX ||
+	    !delivery_fits(&m)) {
+		stat_inc(offline_stat_refused);
+		sip_reply(st, 513, "Message too large to deliver from the store",
+			  NULL, NULL, NULL, 0);
+		return;
+	}
 	err = store_msg_put(&m);
 	if (err) {
 		LOG_WRN("cannot store a message for %s: %s", owner,
@@ -588,6 +620,10 @@ int offline_put(const char *owner, const char *from, const char *to,
 	m.blen = blen;
 	m.arrival = port_wall_s();
 	m.expires = m.arrival + offline_cfg.expire_time;
+	if (!delivery_fits(&m)) {
+		stat_inc(offline_stat_refused);
+		return EMSGSIZE;
+	}
 	err = store_msg_put(&m);
 	if (!err) {
 		stat_inc(offline_stat_stored);

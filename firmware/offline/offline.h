@@ -40,7 +40,8 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 		   const char *owner);
 
 /** Store a message the server itself sends (chat room fan-out to an
- * offline member). @return 0 or the store's error. */
+ * offline member). @return 0, EDQUOT, EMSGSIZE (it would not fit once
+ * written for delivery) or the store's error. */
 int offline_put(const char *owner, const char *from, const char *to,
 		const char *ctype, const char *body, size_t blen);
 

@@ -218,6 +218,10 @@ struct sip_request {
 	size_t blen;
 };
 
+/** Would r fit the largest request we send (CONFIG_SIMPLED_MAX_MSG_SIZE)
+ * whichever listener it left from (the longest Via we write)?
+ * @return 0 or EMSGSIZE. */
+int sip_request_fits(const struct sip_request *r);
 /** Send r to dst in a client transaction; h gets the final answer.
  * @return 0, EMSGSIZE, ENOMEM or a transport error (h not called). */
 int sip_request_send(const struct sip_request *r, const struct sip_flow *dst,

@@ -599,6 +599,124 @@ static void test_full_store_answers_503(void **state)
 	h_stop();
 }
 
+/* A body of n 'x's (n < 8192). */
+static const char *xs(size_t n)
+{
+	static char body[CONFIG_SIMPLED_MAX_MSG_SIZE];
+
+	assert_true(n < sizeof(body));
+	memset(body, 'x', n);
+	body[n] = '\0';
+	return body;
+}
+
+/* alice registers the contact uri (at client 2) for expires s. */
+static void register_contact(const char *uri, int expires)
+{
+	char contact[CONFIG_SIMPLED_MAX_URI_LEN + 8], hdrs[32];
+
+	snprintf(contact, sizeof(contact), "<%s>", uri);
+	snprintf(hdrs, sizeof(hdrs), "Expires: %d\n", expires);
+	assert_int_equal(h_status(h_request_wait(alice, &(struct h_req){
+		.method = "REGISTER", .n = 2, .from = "alice",
+		.call_id = "reg-long", .cseq = expires ? 1 : 2,
+		.contact = contact, .hdrs = hdrs})), 200);
+}
+
+/* A 202 is a promise: a MESSAGE is stored only when the MESSAGE that
+ * delivers it (our Via, Date, the [stored ...] prefix, the contact's
+ * Request-URI, ...) fits the largest request we send. The bound takes the
+ * longest contact URI the registrar keeps; with alice registered at such
+ * a URI the largest message stored is delivered whole in exactly
+ * CONFIG_SIMPLED_MAX_MSG_SIZE bytes, and one byte more is refused at
+ * arrival (it was stored, then dropped after max_tries). */
+static void test_stored_only_when_delivery_fits(void **state)
+{
+	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
+	size_t len0, most, n;
+	const char *r;
+
+	(void)state;
+	/* sip:alice@10.0.0.2:5060;pad=ppp... as long as kept (255). */
+	n = (size_t)snprintf(uri, sizeof(uri), "sip:alice@10.0.0.2:5060;pad=");
+	memset(uri + n, 'p', sizeof(uri) - 1 - n);
+	uri[sizeof(uri) - 1] = '\0';
+	start(NULL);
+	/* What the delivery of a 4000-byte body to that contact takes. */
+	assert_int_equal(store_for_alice("b0", NULL, xs(4000)), 202);
+	register_contact(uri, 600);
+	r = alice_gets(10, NULL);
+	len0 = strlen(r);
+	assert_string_equal(h_hdr(r, "Content-Length"), "4033");
+	answer(r, 200);
+	register_contact(uri, 0);
+	/* The largest body whose delivery fits, and one byte more. */
+	most = 4000 + CONFIG_SIMPLED_MAX_MSG_SIZE - len0;
+	h_message(bob, 3, ALICE, "b1", NULL, xs(most + 1));
+	r = h_wait(bob);
+	assert_int_equal(h_status(r), 513);
+	assert_non_null(strstr(r, "513 Message too large to deliver from "
+				  "the store\r\n"));
+	assert_int_equal(offline_count(ALICE), 0);
+	assert_int_equal(stat_value("offline_stored"), 1);
+	assert_int_equal(store_for_alice("b2", NULL, xs(most)), 202);
+	register_contact(uri, 600);
+	r = alice_gets(10, NULL);
+	assert_int_equal(strlen(r), CONFIG_SIMPLED_MAX_MSG_SIZE);
+	assert_int_equal(strncmp(h_body(r), "[stored 20", 10), 0);
+	assert_int_equal(strlen(h_body(r)), 33 + most);
+	assert_string_equal(h_body(r) + 33, xs(most));
+	answer(r, 200);
+	assert_int_equal(offline_count(ALICE), 0);
+	assert_int_equal(stat_value("offline_dumped"), 2);
+	assert_int_equal(stat_value("offline_failed"), 0);
+	h_run(40000);
+	h_stop();
+}
+
+/* bob's MESSAGE for alice from client n whose datagram is exactly len
+ * bytes (CRLF line ends, a body of 'x's). */
+static void message_of_len(int sock, int n, const char *tok, size_t len)
+{
+	static char text[CONFIG_SIMPLED_MAX_MSG_SIZE + 1];
+	const char *fmt = "MESSAGE sip:" ALICE " SIP/2.0\r\n"
+			  "Via: SIP/2.0/UDP 10.0.0.%d:5060;branch=z9hG4bK%s\r\n"
+			  "Max-Forwards: 70\r\n"
+			  "From: <sip:bob@" H_DOMAIN ">;tag=%s\r\n"
+			  "To: <sip:" ALICE ">\r\n"
+			  "Call-ID: %s\r\n"
+			  "CSeq: 1 MESSAGE\r\n"
+			  "Content-Type: text/plain\r\n"
+			  "Content-Length: %4zu\r\n\r\n";
+	size_t head = (size_t)snprintf(text, sizeof(text), fmt, n, tok, tok,
+				       tok, (size_t)0);
+
+	assert_true(len < sizeof(text) && len - head >= 1000);
+	snprintf(text, sizeof(text), fmt, n, tok, tok, tok, len - head);
+	memset(text + head, 'x', len - head);
+	text[len] = '\0';
+	h_send(sock, "%s", text);
+}
+
+/* A MESSAGE one byte under the arrival limit is taken in, but would not
+ * fit once written for delivery: 513 at once, nothing stored. */
+static void test_just_under_arrival_limit_refused(void **state)
+{
+	const char *r;
+
+	(void)state;
+	start(NULL);
+	message_of_len(bob, 3, "u1", CONFIG_SIMPLED_MAX_MSG_SIZE - 1);
+	r = h_wait(bob);
+	assert_int_equal(h_status(r), 513);
+	assert_non_null(strstr(r, "too large to deliver from the store"));
+	assert_int_equal(offline_count(ALICE), 0);
+	assert_int_equal(stat_value("offline_stored"), 0);
+	assert_int_equal(stat_value("offline_refused"), 1);
+	h_run(40000);
+	h_stop();
+}
+
 /* Run ms of virtual time in steps of at most 10 days, alice keeping her
  * registration (an hour of margin), and nothing delivered meanwhile. */
 static void quiet_for(uint64_t ms)
@@ -678,6 +796,8 @@ int main(void)
 		cmocka_unit_test(test_refuses_64bit_store),
 #endif
 		cmocka_unit_test(test_full_store_space_comes_back),
+		cmocka_unit_test(test_stored_only_when_delivery_fits),
+		cmocka_unit_test(test_just_under_arrival_limit_refused),
 		cmocka_unit_test(test_backoff_does_not_wrap),
 	};
 
