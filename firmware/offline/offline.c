@@ -7,7 +7,8 @@
  * max_tries the message is dropped and counted failed.
  *
  * A 202 is a promise: a message is stored only when the request that
- * delivers it will fit (delivery_fits()).
+ * delivers it will fit (delivery_fits()), and within the quotas of its
+ * owner and of its sender.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -70,7 +71,10 @@ static const struct cfg_opt offline_opts[] = {
 	OFF_INT("expire_time", expire_time, 1, 31536000, "259200"),
 	OFF_INT("check_time", check_time, 1, 86400, "60"),
 	OFF_INT("clean_period", clean_period, 1, 1000, "5"),
-	OFF_INT("max_messages", max_messages, 0, 1000000, "0"),
+	OFF_INT("max_messages", max_messages, 0, 1000000, "100"),
+	OFF_INT("max_messages_per_source", max_messages_per_source, 0,
+		1000000, "50"),
+	OFF_INT("max_send_ahead", max_send_ahead, 1, 31536000, "2592000"),
 	OFF_BOOL("add_date", add_date, "1"),
 	OFF_BOOL("use_mode", use_mode, "0"),
 	OFF_BOOL("use_contact", use_contact, "1"),
@@ -470,6 +474,62 @@ static void send_notice(const struct sip_msg *req, const char *owner)
 	}
 }
 
+/* A message not stored, counted, and answered why. */
+static void refuse(struct sip_stx *st, int code, const char *why)
+{
+	stat_inc(offline_stat_refused);
+	sip_reply(st, code, why, NULL, NULL, NULL, 0);
+}
+
+/* The quota one more message for owner from sender ("": the server
+ * itself) would break: 0 none, 480 the owner's (max_messages), 403 the
+ * sender's (max_messages_per_source). Both counts are kept in memory. */
+static int over_quota(const char *owner, const char *sender)
+{
+	if (offline_cfg.max_messages &&
+	    store_msg_count(owner) >= (unsigned)offline_cfg.max_messages) {
+		return 480;
+	}
+	if (sender[0] && offline_cfg.max_messages_per_source &&
+	    store_msg_sender_count(sender) >=
+	    (unsigned)offline_cfg.max_messages_per_source) {
+		return 403;
+	}
+	return 0;
+}
+
+/* The reminder time a Send-Time asks for: 0 (none, or not in the future),
+ * or -1 after answering 400 (malformed, or further ahead than
+ * max_send_ahead). */
+static int64_t send_time(struct sip_stx *st, const struct sip_msg *req,
+			 int64_t now)
+{
+	int ahead = offline_cfg.max_send_ahead;
+	char why[64];
+	uint32_t v;
+	int err = sip_hdr_u32(st, sip_msg_hdr_name(req, OFFLINE_SEND_TIME_HDR),
+			      OFFLINE_SEND_TIME_HDR, &v);
+
+	if (err == EBADMSG) {
+		return -1;
+	}
+	if (err || (int64_t)v <= now) {
+		return 0;
+	}
+	if ((int64_t)v - now > ahead) {
+		if (ahead % 86400) {
+			snprintf(why, sizeof(why), "Send-Time more than %d s "
+				 "ahead", ahead);
+		} else {
+			snprintf(why, sizeof(why), "Send-Time more than %d "
+				 "days ahead", ahead / 86400);
+		}
+		refuse(st, 400, why);
+		return -1;
+	}
+	return v;
+}
+
 /* v appended to b with a NUL; returns where it starts. */
 static const char *field_add(struct sd_buf *b, struct sd_pl v)
 {
@@ -513,6 +573,7 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 		   const char *owner)
 {
 	static char fields[STORE_MSG_MAX];
+	char sender[SIP_SOURCE_LEN];
 	struct sd_buf b;
 	const struct sip_hdr *h;
 	struct store_msg m;
@@ -524,10 +585,13 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 		answer_refused(st, EIO);
 		return;
 	}
-	if (offline_cfg.max_messages &&
-	    store_msg_count(owner) >= (unsigned)offline_cfg.max_messages) {
-		stat_inc(offline_stat_refused);
-		sip_reply(st, 480, "Offline mailbox full", NULL, NULL, NULL, 0);
+	sip_msg_source(req, sender, sizeof(sender));
+	switch (over_quota(owner, sender)) {
+	case 480:
+		refuse(st, 480, "Offline mailbox full");
+		return;
+	case 403:
+		refuse(st, 403, "Too many stored messages from this sender");
 		return;
 	}
 	memset(&m, 0, sizeof(m));
@@ -543,19 +607,12 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 			m.expires = now + v;
 		}
 	}
-	err = sip_hdr_u32(st, sip_msg_hdr_name(req, OFFLINE_SEND_TIME_HDR),
-			  OFFLINE_SEND_TIME_HDR, &v);
-	if (err == EBADMSG) {
+	m.send_at = send_time(st, req, now);
+	if (m.send_at < 0) {
 		return;
 	}
-	if (!err) {
-		if ((int64_t)v > now) {
-			m.send_at = v;
-			if (m.expires < m.send_at + offline_cfg.expire_time) {
-				m.expires = m.send_at +
-					    offline_cfg.expire_time;
-			}
-		}
+	if (m.send_at && m.expires < m.send_at + offline_cfg.expire_time) {
+		m.expires = m.send_at + offline_cfg.expire_time;
 	}
 	sd_buf_init(&b, fields, sizeof(fields));
 	m.owner = owner;
@@ -565,14 +622,13 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 	m.callid = field_add(&b, offline_cfg.use_mode ? req->call_id
 						      : sd_pl("", 0));
 	m.extra = extra_add(&b, req);
+	m.sender = sender;
 	m.body = req->body.p;
 	m.blen = req->body.l;
 	m.arrival = now;
 	if (b.overflow || b.len + req->body.l > STORE_MSG_MAX ||
 	    !delivery_fits(&m)) {
-		stat_inc(offline_stat_refused);
-		sip_reply(st, 513, "Message too large to deliver from the store",
-			  NULL, NULL, NULL, 0);
+		refuse(st, 513, "Message too large to deliver from the store");
 		return;
 	}
 	err = store_msg_put(&m);
@@ -604,8 +660,7 @@ int offline_put(const char *owner, const char *from, const char *to,
 	if (!store_is_open()) {
 		return ENODEV;
 	}
-	if (offline_cfg.max_messages &&
-	    store_msg_count(owner) >= (unsigned)offline_cfg.max_messages) {
+	if (over_quota(owner, "")) {
 		stat_inc(offline_stat_refused);
 		return EDQUOT;
 	}

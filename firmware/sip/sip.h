@@ -97,6 +97,16 @@ const struct sip_hdr *sip_msg_hdr(const struct sip_msg *m,
 const struct sip_hdr *sip_msg_hdr_name(const struct sip_msg *m,
 				       const char *name);
 
+/** Room for what sip_msg_source() writes, with its NUL. */
+#define SIP_SOURCE_LEN 48
+/**
+ * Who a request counts against for the per-source caps (stored messages,
+ * subscriptions, documents, rooms): the one place that decides it. Today
+ * the IP address it came from ("10.0.0.3", "2001:db8::1"); once requests
+ * are authenticated, the user.
+ */
+void sip_msg_source(const struct sip_msg *m, char *buf, size_t size);
+
 struct sip_stx;
 
 /** A service's entry point for one method. It must answer with

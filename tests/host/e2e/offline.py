@@ -155,6 +155,8 @@ def durability(binary, work, mode):
         f.write(f"config simpled 'main'\n\tlist domain '{DOMAIN}'\n"
                 f"\tlist listen 'udp:127.0.0.1:{port}'\n"
                 f"\toption state_dir '{state}'\n"
+                # bob sends all 300: no per-source cap.
+                f"config offline\n\toption max_messages_per_source '0'\n"
                 f"config storage\n\toption commit_window_ms '{mode}'\n")
 
     def start():

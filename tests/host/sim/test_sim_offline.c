@@ -411,7 +411,10 @@ static void deliver_all(void)
 static void test_full_store_space_comes_back(void **state)
 {
 	int first, again;
-	const char *cfg = "config storage\n\toption map_size_kb 512\n";
+	/* One sender fills one mailbox: no quota in the way. */
+	const char *cfg = "config storage\n\toption map_size_kb 512\n"
+			  "config offline\n\toption max_messages 0\n"
+			  "\toption max_messages_per_source 0\n";
 
 	(void)state;
 	start(cfg);
@@ -717,6 +720,103 @@ static void test_just_under_arrival_limit_refused(void **state)
 	h_stop();
 }
 
+/* count MESSAGEs for to from client sock/n, each answered code. */
+static void store_n(int sock, int n, const char *to, int count, int code)
+{
+	static unsigned seq;
+	char tok[32];
+	int i;
+
+	for (i = 0; i < count; i++) {
+		snprintf(tok, sizeof(tok), "n%u", seq++);
+		h_message(sock, n, to, tok, NULL, "q");
+		assert_int_equal(h_status(h_wait(sock)), code);
+	}
+}
+
+/* The defaults: 50 messages stored per source (its IP address), 100 per
+ * owner; both counts rebuilt from the store after a restart. */
+static void test_default_quotas_and_restart(void **state)
+{
+	static char first[4096];
+	int c4, c5;
+	const char *r;
+
+	(void)state;
+	start(NULL);
+	c4 = h_client(4);
+	c5 = h_client(5);
+	store_n(bob, 3, ALICE, 50, 202);
+	h_message(bob, 3, ALICE, "over", NULL, "q");
+	r = h_wait(bob);
+	assert_int_equal(h_status(r), 403);
+	assert_non_null(strstr(r, "403 Too many stored messages from this "
+				  "sender\r\n"));
+	/* The cap is the source's, whoever the message is for. */
+	store_n(bob, 3, "carol@" H_DOMAIN, 1, 403);
+	store_n(c4, 4, ALICE, 50, 202);
+	store_n(c5, 5, ALICE, 1, 480); /* alice has 100 */
+	store_n(c5, 5, "carol@" H_DOMAIN, 1, 202);
+	assert_int_equal(offline_count(ALICE), 100);
+	h_restart(NULL);
+	bob = h_client(3);
+	alice = h_client(2);
+	c4 = h_client(4);
+	c5 = h_client(5);
+	store_n(bob, 3, "carol@" H_DOMAIN, 1, 403);
+	store_n(c5, 5, ALICE, 1, 480);
+	store_n(c5, 5, "dave@" H_DOMAIN, 48, 202);
+	store_n(c5, 5, "dave@" H_DOMAIN, 1, 202); /* carol's + 49 = 50 */
+	store_n(c5, 5, "dave@" H_DOMAIN, 1, 403);
+	/* A delivered message (bob's first) no longer counts for its
+	 * source; alice is gone before the next one leaves. */
+	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
+	snprintf(first, sizeof(first), "%s", alice_gets(10, "q"));
+	assert_int_equal(h_register(alice, 2, "alice", 0), 200);
+	answer(first, 200);
+	assert_null(h_recv(alice));
+	assert_int_equal(offline_count(ALICE), 99);
+	store_n(bob, 3, "carol@" H_DOMAIN, 1, 202);
+	store_n(bob, 3, "carol@" H_DOMAIN, 1, 403);
+	assert_int_equal(stat_value("offline_refused"), 4);
+	h_run(40000);
+	h_stop();
+}
+
+/* Send-Time at most max_send_ahead (30 days) ahead; further is refused
+ * with the reason, and nothing is stored. */
+static void test_send_time_at_most_30_days_ahead(void **state)
+{
+	char hdr[64];
+	const char *r;
+	int64_t now;
+
+	(void)state;
+	start(NULL);
+	now = port_wall_s();
+	snprintf(hdr, sizeof(hdr), "Send-Time: %lld\n",
+		 (long long)now + 30 * 86400 + 1);
+	h_message(bob, 3, ALICE, "t1", hdr, "too far");
+	r = h_wait(bob);
+	assert_int_equal(h_status(r), 400);
+	assert_non_null(strstr(r, "400 Send-Time more than 30 days ahead\r\n"));
+	assert_int_equal(offline_count(ALICE), 0);
+	snprintf(hdr, sizeof(hdr), "Send-Time: %lld\n",
+		 (long long)now + 30 * 86400);
+	assert_int_equal(store_for_alice("t2", hdr, "in a month"), 202);
+	assert_int_equal(offline_count(ALICE), 1);
+	h_restart("config offline\n\toption max_send_ahead 3600\n");
+	bob = h_client(3);
+	alice = h_client(2);
+	snprintf(hdr, sizeof(hdr), "Send-Time: %lld\n",
+		 (long long)port_wall_s() + 3601);
+	h_message(bob, 3, ALICE, "t3", hdr, "too far");
+	r = h_wait(bob);
+	assert_non_null(strstr(r, "400 Send-Time more than 3600 s ahead\r\n"));
+	h_run(40000);
+	h_stop();
+}
+
 /* Run ms of virtual time in steps of at most 10 days, alice keeping her
  * registration (an hour of margin), and nothing delivered meanwhile. */
 static void quiet_for(uint64_t ms)
@@ -798,6 +898,8 @@ int main(void)
 		cmocka_unit_test(test_full_store_space_comes_back),
 		cmocka_unit_test(test_stored_only_when_delivery_fits),
 		cmocka_unit_test(test_just_under_arrival_limit_refused),
+		cmocka_unit_test(test_default_quotas_and_restart),
+		cmocka_unit_test(test_send_time_at_most_30_days_ahead),
 		cmocka_unit_test(test_backoff_does_not_wrap),
 	};
 

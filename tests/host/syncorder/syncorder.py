@@ -61,6 +61,8 @@ def main(binary, work):
                 f"\tlist listen 'udp:127.0.0.1:{port}'\n"
                 f"\toption state_dir '{state}'\n"
                 "config presence\n\toption auth_policy 'allow_all'\n"
+                # One source sends everything: no per-source cap.
+                "config offline\n\toption max_messages_per_source '0'\n"
                 "config storage\n\toption commit_window_ms '2'\n")
     env = dict(os.environ, SYNCORDER_LOG=log)
     p = subprocess.Popen([binary, "-f", "-c", conf], env=env,
