@@ -27,9 +27,9 @@ extern struct store_cfg store_cfg;
 extern const struct mod store_mod;
 
 /** Schema of the files this build writes; bumped on any layout change.
- * 3: offline messages keep who sent them (their per-source counts are
- * rebuilt at start); schemas 1 and 2 are read and taken over at open, a
- * newer one is refused. */
+ * 3: offline messages, presence documents and rooms keep who caused them
+ * (their per-source counts are rebuilt at start); schemas 1 and 2 are
+ * read and taken over at open, a newer one is refused. */
 #define STORE_SCHEMA 3
 
 int store_open(const char *dir, size_t map_size);
