@@ -29,6 +29,8 @@ config storage
 	option map_size_kb '65536'
 config offline
 	option add_date '0'
+	option max_messages '0'
+	option max_messages_per_source '0'
 config limits
 	option server_txns '4096'
 	option client_txns '4096'

@@ -13,6 +13,8 @@ cat >> "$work/simpled.conf" <<CONF
 config presence
 	option auth_policy 'allow_all'
 	option subs_db_mode 'memory'
+	option max_subscriptions_per_source '0'
+	option max_documents_per_source '0'
 config limits
 	option server_txns '4096'
 	option client_txns '4096'

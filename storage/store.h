@@ -27,9 +27,12 @@ extern struct store_cfg store_cfg;
 extern const struct mod store_mod;
 
 /** Schema of the files this build writes; bumped on any layout change.
- * A table added alone is none: it is created at open, and a build
- * without it leaves it alone. */
-#define STORE_SCHEMA 2
+ * 3: offline messages, presence documents and rooms keep who caused them
+ * (their per-source counts are rebuilt at start); schemas 1 and 2 are
+ * read and taken over at open, a newer one is refused. A table added
+ * alone is none: it is created at open, and a build without it leaves it
+ * alone (room history, STORE_IMC_HIST). */
+#define STORE_SCHEMA 3
 
 int store_open(const char *dir, size_t map_size);
 /** Answer everyone waiting (store_flush), then close. */
@@ -66,6 +69,9 @@ struct store_msg {
 	const char *ctype;	/**< Content-Type as received, "" if none */
 	const char *callid;	/**< "" unless kept (use_mode) */
 	const char *extra;	/**< extra header lines, CRLF-terminated */
+	/** who it counts against (sip_msg_source()); "" or NULL: nobody
+	 * (messages the server made, or stored before schema 3) */
+	const char *sender;
 	const void *body;
 	size_t blen;
 	int64_t arrival;	/**< wall-clock seconds */
@@ -78,12 +84,15 @@ typedef int (store_msg_h)(const struct store_msg *m, void *arg);
 
 /** The most bytes From, To, Content-Type, Call-ID, extra lines and body of
  * one message may hold together (each string with its NUL): one that could
- * not be sent again whole is not kept. */
+ * not be sent again whole is not kept (offline/ checks the whole request
+ * that delivers it). */
 #define STORE_MSG_MAX CONFIG_SIMPLED_MAX_MSG_SIZE
 
 /** Store a message (into the open group; see store_when_durable()).
- * @return EMSGSIZE over STORE_MSG_MAX.
- * @return 0 or an error above (ENOSPC also when store_owners is full). */
+ * @return EMSGSIZE over STORE_MSG_MAX; EINVAL for an owner or sender
+ * longer than CONFIG_SIMPLED_STORE_MAX_OWNER_LEN - 1.
+ * @return 0 or an error above (ENOSPC also when store_owners,
+ * store_messages or store_senders is full). */
 int store_msg_put(struct store_msg *m);
 /** Messages of owner in arrival order; h returning non-zero stops. */
 int store_msg_list(const char *owner, store_msg_h *h, void *arg);
@@ -93,6 +102,9 @@ int store_msg_update(const char *owner, uint64_t id, uint32_t tries,
 		     int64_t send_at);
 /** Messages of owner. */
 unsigned store_msg_count(const char *owner);
+/** Messages stored with this sender (O(1): counted in memory, again at
+ * open). */
+unsigned store_msg_sender_count(const char *sender);
 /** Messages in the store. */
 unsigned store_msg_total(void);
 /** Messages expired at now, at most max (bounded work); h sees each

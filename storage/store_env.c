@@ -298,20 +298,20 @@ static int check_schema(void)
 		store_txn_abort(t);
 		return 0;
 	}
-	if (found != 1) {
+	if (found != 1 && found != 2) {
 		store_txn_abort(t);
 		LOG_ERR("store has schema %u, this build reads schema %u",
 			found, STORE_SCHEMA);
 		return EPROTO;
 	}
-	rc = store_msg_migrate_v1(t, &moved);
+	rc = store_msg_migrate(t, &moved);
 	if (!rc) {
 		rc = store_put(t, T_META, "schema", 6, &schema, sizeof(schema));
 	}
 	rc = store_txn_end(t, rc);
 	if (!rc) {
-		LOG_INF("store migrated from schema 1 to %u: %u waiting "
-			"messages kept", STORE_SCHEMA, moved);
+		LOG_INF("store migrated from schema %u to %u: %u waiting "
+			"messages kept", found, STORE_SCHEMA, moved);
 	}
 	return rc;
 }

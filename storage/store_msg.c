@@ -7,8 +7,9 @@
  *
  * In memory: an index rebuilt from the table at open, one entry per
  * waiting message (pool store_messages) on its owner's list in arrival
- * order (pool store_owners), with the expiry and reminder time, so that
- * counts, the expiry purge and the reminders never read the disk.
+ * order (pool store_owners), with the expiry and reminder time, and how
+ * many each sender has (pool store_senders), so that counts, quotas, the
+ * expiry purge and the reminders never read the disk.
  *
  * Times on disk and in the index are in the store's frame
  * (store_clock.c): the API speaks wall-clock seconds and converts.
@@ -21,22 +22,46 @@
 #include "log.h"
 #include "sd_hash.h"
 #include "store_priv.h"
+#include "tally.h"
 #include "wall.h"
 
 #define MOD_DEF "store.def"
 #include "mod_decl.h"
 
-struct msg_rec {
+/* A record: this head, the string lengths and the body's, the strings
+ * (each with its NUL), the body. */
+struct msg_head {
 	uint32_t version;
 	uint32_t tries;
 	int64_t arrival;
 	int64_t expires;
 	int64_t send_at;
-	uint32_t len[6];	/* owner from to ctype callid extra, with NUL */
+};
+
+/* The fields of a record, in their order. */
+enum {
+	F_OWNER, F_FROM, F_TO, F_CTYPE, F_CALLID, F_EXTRA,
+	F_SENDER,	/* version 2 on */
+	F__COUNT
+};
+
+/* Version 2 (schema 3 on): the sender is kept, so that its count can be
+ * rebuilt at open. */
+struct msg_rec {
+	struct msg_head h;
+	uint32_t len[F__COUNT];
+	uint32_t blen;
+};
+
+/* Version 1 (schemas 1 and 2): no sender. */
+struct msg_rec_v1 {
+	struct msg_head h;
+	uint32_t len[F_SENDER];
 	uint32_t blen;
 };
 
 #define MSG_REC_V1 0x4d530001u
+#define MSG_REC_V2 0x4d530002u
 
 /* A waiting message, on its owner's list; times as on disk. */
 struct msg_entry {
@@ -44,6 +69,7 @@ struct msg_entry {
 	uint64_t id;
 	int64_t expires;
 	int64_t send_at;	/* reminder, 0 none */
+	struct tally_ent *sender;	/* its count in senders, or NULL */
 };
 
 /* An owner with waiting messages, oldest first. */
@@ -56,6 +82,7 @@ struct msg_owner {
 };
 
 static struct msg_owner *owners;
+static struct tally senders = TALLY_INIT(&store_sender_pool);
 static unsigned total;
 static unsigned reminders;	/* of all owners: the due scans skip work */
 static uint64_t next_id;
@@ -64,27 +91,38 @@ static int msg_decode(const MDB_val *k, const MDB_val *v,
 		      struct store_msg *m)
 {
 	struct msg_rec r;
+	struct msg_rec_v1 r1;
 	const char *p;
-	const char **f[6];
+	const char **f[F__COUNT];
 	size_t off;
-	int i;
+	int i, n = F__COUNT;
 
-	if (k->mv_size != 8 || v->mv_size < sizeof(r)) {
+	if (k->mv_size != 8 || v->mv_size < sizeof(r.h)) {
 		return EIO;
 	}
-	memcpy(&r, v->mv_data, sizeof(r));
-	if (r.version != MSG_REC_V1) {
+	memcpy(&r.h, v->mv_data, sizeof(r.h));
+	if (r.h.version == MSG_REC_V2 && v->mv_size >= sizeof(r)) {
+		memcpy(&r, v->mv_data, sizeof(r));
+		off = sizeof(r);
+	} else if (r.h.version == MSG_REC_V1 && v->mv_size >= sizeof(r1)) {
+		memcpy(&r1, v->mv_data, sizeof(r1));
+		memcpy(r.len, r1.len, sizeof(r1.len));
+		r.blen = r1.blen;
+		off = sizeof(r1);
+		n = F_SENDER;
+		m->sender = "";
+	} else {
 		return EIO;
 	}
-	f[0] = &m->owner;
-	f[1] = &m->from;
-	f[2] = &m->to;
-	f[3] = &m->ctype;
-	f[4] = &m->callid;
-	f[5] = &m->extra;
+	f[F_OWNER] = &m->owner;
+	f[F_FROM] = &m->from;
+	f[F_TO] = &m->to;
+	f[F_CTYPE] = &m->ctype;
+	f[F_CALLID] = &m->callid;
+	f[F_EXTRA] = &m->extra;
+	f[F_SENDER] = &m->sender;
 	p = (const char *)v->mv_data;
-	off = sizeof(r);
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < n; i++) {
 		if (!r.len[i] || off + r.len[i] > v->mv_size ||
 		    p[off + r.len[i] - 1]) {
 			return EIO;
@@ -98,10 +136,10 @@ static int msg_decode(const MDB_val *k, const MDB_val *v,
 	m->id = store_get_be64(k->mv_data);
 	m->body = p + off;
 	m->blen = r.blen;
-	m->arrival = store_time_from_disk(r.arrival);
-	m->expires = store_time_from_disk(r.expires);
-	m->send_at = store_remind_from_disk(r.send_at);
-	m->tries = r.tries;
+	m->arrival = store_time_from_disk(r.h.arrival);
+	m->expires = store_time_from_disk(r.h.expires);
+	m->send_at = store_remind_from_disk(r.h.send_at);
+	m->tries = r.h.tries;
 	return 0;
 }
 
@@ -140,8 +178,6 @@ static void owner_drop(struct msg_owner *o)
 	pool_put(&store_owner_pool, o);
 }
 
-/* Index a message at the end of its owner's list (ids only grow).
- * @return 0 or ENOSPC (a pool is full). */
 /* Count a reminder in (delta 1) or out (-1) of o; no send_at, none. */
 static void reminder_count(struct msg_owner *o, int64_t send_at, int delta)
 {
@@ -151,10 +187,15 @@ static void reminder_count(struct msg_owner *o, int64_t send_at, int delta)
 	}
 }
 
-static int index_add(const char *owner, uint64_t id, int64_t expires,
-		     int64_t send_at)
+/* Index a message at the end of its owner's list (ids only grow), counted
+ * for its sender. A sender that cannot be counted (pool store_senders
+ * full) fails it, unless uncounted is given: then it is indexed without
+ * its sender's count, and counted there (at open: the messages are kept).
+ * @return 0 or ENOSPC (a pool is full). */
+static int index_add(const struct store_msg *m, uint64_t id,
+		     unsigned *uncounted)
 {
-	struct msg_owner *o = owner_get(owner);
+	struct msg_owner *o = owner_get(m->owner);
 	struct msg_entry *e;
 
 	if (!o) {
@@ -163,15 +204,28 @@ static int index_add(const char *owner, uint64_t id, int64_t expires,
 	e = pool_get(&store_msg_pool);
 	if (!e) {
 		LOG_WRN("no room to index another message (store_messages)");
+	} else if (tally_get(&senders, m->sender ? m->sender : "", 0,
+			     &e->sender)) {
+		if (uncounted) {
+			++*uncounted;
+		} else {
+			LOG_WRN("no room to count another sender "
+				"(store_senders)");
+			pool_put(&store_msg_pool, e);
+			e = NULL;
+		}
+	}
+	if (!e) {
 		if (!o->count) {
 			owner_drop(o);
 		}
 		return ENOSPC;
 	}
 	e->id = id;
-	e->expires = expires;
-	e->send_at = send_at;
-	reminder_count(o, send_at, 1);
+	/* The index keeps the store's frame, as the records do. */
+	e->expires = store_time_to_disk(m->expires);
+	e->send_at = store_remind_to_disk(m->send_at);
+	reminder_count(o, e->send_at, 1);
 	if (o->tail) {
 		o->tail->next = e;
 	} else {
@@ -208,6 +262,7 @@ static void index_del(struct msg_owner *o, struct msg_entry *e,
 		o->tail = prev;
 	}
 	reminder_count(o, e->send_at, -1);
+	tally_put(&senders, e->sender);
 	pool_put(&store_msg_pool, e);
 	total--;
 	if (!--o->count) {
@@ -228,6 +283,7 @@ static void index_drop(void)
 		}
 		owner_drop(o);
 	}
+	tally_clear(&senders);
 	total = 0;
 	reminders = 0;
 }
@@ -240,6 +296,7 @@ static int index_load(int64_t *newest)
 	MDB_cursor *c;
 	MDB_txn *t;
 	MDB_val k, v;
+	unsigned uncounted = 0;
 	int rc = store_cursor_begin(T_MSG, MDB_RDONLY, &t, &c);
 
 	*newest = 0;
@@ -253,8 +310,7 @@ static int index_load(int64_t *newest)
 			LOG_WRN("unreadable message record skipped");
 			continue;
 		}
-		rc = index_add(m.owner, m.id, store_time_to_disk(m.expires),
-			       store_remind_to_disk(m.send_at));
+		rc = index_add(&m, m.id, &uncounted);
 		if (m.arrival > *newest) {
 			*newest = m.arrival;
 		}
@@ -264,6 +320,10 @@ static int index_load(int64_t *newest)
 	}
 	mdb_cursor_close(c);
 	store_txn_abort(t);
+	if (uncounted) {
+		LOG_WRN("%u waiting messages not counted for their sender: "
+			"raise store_senders", uncounted);
+	}
 	return rc;
 }
 
@@ -274,6 +334,9 @@ int store_msg_open(void)
 
 	if (!rc) {
 		rc = pool_setup(&store_msg_pool, sizeof(struct msg_entry));
+	}
+	if (!rc) {
+		rc = pool_setup(&store_sender_pool, sizeof(struct tally_ent));
 	}
 	if (rc) {
 		store_msg_close();
@@ -299,6 +362,7 @@ void store_msg_close(void)
 	index_drop();
 	pool_release(&store_owner_pool);
 	pool_release(&store_msg_pool);
+	pool_release(&store_sender_pool);
 }
 
 void store_msg_reindex(void)
@@ -315,10 +379,11 @@ void store_msg_reindex(void)
 
 int store_msg_put(struct store_msg *m)
 {
-	const char *fields[6] = {m->owner, m->from, m->to,
-				 m->ctype ? m->ctype : "",
-				 m->callid ? m->callid : "",
-				 m->extra ? m->extra : ""};
+	const char *fields[F__COUNT] = {m->owner, m->from, m->to,
+					m->ctype ? m->ctype : "",
+					m->callid ? m->callid : "",
+					m->extra ? m->extra : "",
+					m->sender ? m->sender : ""};
 	struct msg_rec r;
 	uint8_t key[8];
 	size_t total_len = sizeof(r), off;
@@ -330,31 +395,34 @@ int store_msg_put(struct store_msg *m)
 		return ENODEV;
 	}
 	memset(&r, 0, sizeof(r));
-	r.version = MSG_REC_V1;
-	r.tries = m->tries;
-	r.arrival = store_time_to_disk(m->arrival);
-	r.expires = store_time_to_disk(m->expires);
-	r.send_at = store_remind_to_disk(m->send_at);
+	r.h.version = MSG_REC_V2;
+	r.h.tries = m->tries;
+	r.h.arrival = store_time_to_disk(m->arrival);
+	r.h.expires = store_time_to_disk(m->expires);
+	r.h.send_at = store_remind_to_disk(m->send_at);
 	r.blen = (uint32_t)m->blen;
 	if (!m->owner[0] ||
-	    strlen(m->owner) >= CONFIG_SIMPLED_STORE_MAX_OWNER_LEN) {
+	    strlen(m->owner) >= CONFIG_SIMPLED_STORE_MAX_OWNER_LEN ||
+	    strlen(fields[F_SENDER]) >= CONFIG_SIMPLED_STORE_MAX_OWNER_LEN) {
 		return EINVAL;
 	}
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < F__COUNT; i++) {
 		size_t l = strlen(fields[i]) + 1;
 
 		r.len[i] = (uint32_t)l;
 		total_len += l;
 	}
+	/* What is sent again (all but owner and sender) is bounded. */
 	if (m->blen > STORE_MSG_MAX ||
-	    total_len - sizeof(r) - r.len[0] + m->blen > STORE_MSG_MAX) {
+	    total_len - sizeof(r) - r.len[F_OWNER] - r.len[F_SENDER] +
+	    m->blen > STORE_MSG_MAX) {
 		return EMSGSIZE;
 	}
 	total_len += m->blen;
 	if (!store_has_room(2 * total_len)) {
 		return ENOSPC;
 	}
-	rc = index_add(m->owner, next_id, r.expires, r.send_at);
+	rc = index_add(m, next_id, NULL);
 	if (rc) {
 		return rc;
 	}
@@ -370,7 +438,7 @@ int store_msg_put(struct store_msg *m)
 
 			memcpy(p, &r, sizeof(r));
 			off = sizeof(r);
-			for (i = 0; i < 6; i++) {
+			for (i = 0; i < F__COUNT; i++) {
 				memcpy(p + off, fields[i], r.len[i]);
 				off += r.len[i];
 			}
@@ -433,32 +501,34 @@ int store_msg_update(const char *owner, uint64_t id, uint32_t tries,
 {
 	struct msg_change c;
 	MDB_val k = {8, c.key}, v;
-	struct msg_rec r;
-	/* LMDB's pages are read-only: records are rewritten from a copy. */
-	static char copy[sizeof(struct msg_rec) +
-			 CONFIG_SIMPLED_STORE_MAX_OWNER_LEN + STORE_MSG_MAX];
+	struct msg_head h;
+	/* LMDB's pages are read-only: records are rewritten from a copy
+	 * (of either version: both start with the head); owner and sender
+	 * are each at most CONFIG_SIMPLED_STORE_MAX_OWNER_LEN. */
+	static char copy[sizeof(struct msg_rec) + STORE_MSG_MAX +
+			 2 * CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
 	int rc = change_begin(&c, owner, id);
 
 	if (rc) {
 		return rc;
 	}
 	rc = store_map_err(mdb_get(c.t, store_dbi[T_MSG], &k, &v));
-	if (!rc && (v.mv_size > sizeof(copy) || v.mv_size < sizeof(r))) {
+	if (!rc && (v.mv_size > sizeof(copy) || v.mv_size < sizeof(h))) {
 		rc = EIO;
 	}
 	if (!rc) {
 		memcpy(copy, v.mv_data, v.mv_size);
-		memcpy(&r, copy, sizeof(r));
-		r.tries = tries;
-		r.send_at = store_remind_to_disk(send_at);
-		memcpy(copy, &r, sizeof(r));
+		memcpy(&h, copy, sizeof(h));
+		h.tries = tries;
+		h.send_at = store_remind_to_disk(send_at);
+		memcpy(copy, &h, sizeof(h));
 		rc = store_put(c.t, T_MSG, c.key, 8, copy, v.mv_size);
 	}
 	rc = store_txn_end(c.t, rc);
 	if (!rc) {
 		reminder_count(c.o, c.e->send_at, -1);
-		reminder_count(c.o, r.send_at, 1);
-		c.e->send_at = r.send_at;
+		reminder_count(c.o, h.send_at, 1);
+		c.e->send_at = h.send_at;
 	}
 	return rc;
 }
@@ -504,6 +574,11 @@ unsigned store_msg_count(const char *owner)
 	struct msg_owner *o = owner_find(owner);
 
 	return o ? o->count : 0;
+}
+
+unsigned store_msg_sender_count(const char *sender)
+{
+	return tally_count(&senders, sender);
 }
 
 unsigned store_msg_total(void)
@@ -618,9 +693,9 @@ int64_t store_msg_next_due(void)
 	return store_remind_from_disk(when);
 }
 
-/* --------------------------------------------------------- schema 1 */
+/* ---------------------------------------------------- schemas 1 and 2 */
 
-int store_msg_migrate_v1(MDB_txn *t, unsigned *kept)
+int store_msg_migrate(MDB_txn *t, unsigned *kept)
 {
 	static const char *const old[STORE_V1_TABLES] = {
 		"msg_owner", "msg_exp", "msg_send"};
@@ -629,8 +704,9 @@ int store_msg_migrate_v1(MDB_txn *t, unsigned *kept)
 	unsigned i;
 	int rc;
 
-	/* Schema 1 had the same records under the same keys, plus three
-	 * index tables on disk that the index in memory replaces. */
+	/* Schemas 1 and 2 have records of version 1 (read as they are)
+	 * under the same keys; schema 1 had three index tables on disk too,
+	 * which the index in memory replaces. */
 	for (i = 0; i < STORE_V1_TABLES; i++) {
 		rc = mdb_dbi_open(t, old[i], 0, &dbi);
 		if (rc == MDB_NOTFOUND) {

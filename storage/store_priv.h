@@ -60,13 +60,14 @@ int64_t store_remind_to_disk(int64_t t);
 int64_t store_remind_from_disk(int64_t t);
 
 /* store_msg.c: the in-memory index of waiting messages, built at open
- * and dropped at close; moving schema 1's messages (in transaction t). */
+ * and dropped at close; keeping the messages of schemas 1 and 2 (in
+ * transaction t). */
 int store_msg_open(void);
 void store_msg_close(void);
 /* After a failed commit: the index again from what is on disk. */
 void store_msg_reindex(void);
 /* Schema 1's index tables, dropped by the migration. */
 #define STORE_V1_TABLES 3
-int store_msg_migrate_v1(MDB_txn *t, unsigned *moved);
+int store_msg_migrate(MDB_txn *t, unsigned *kept);
 
 #endif

@@ -127,6 +127,8 @@ static struct cfg_opt imc_opts[] = {
 		    CONFIG_SIMPLED_IMC_MAX_HISTORY, IMC_HISTORY_DFLT),
 	CFG_INT_OPT(I, "max_members", max_members, 0,
 		    CONFIG_SIMPLED_MAX_ROOM_MEMBERS, "100"),
+	CFG_INT_OPT(I, "max_rooms_per_source", max_rooms_per_source, 0,
+		    CONFIG_SIMPLED_MAX_ROOMS, "8"),
 };
 #undef I
 
@@ -394,7 +396,7 @@ static void on_imc(struct sip_stx *st, const struct sip_msg *req)
 {
 	const osip_uri_t *u = req->osip->req_uri;
 	char sender[CONFIG_SIMPLED_MAX_URI_LEN], from[512];
-	char room_buf[CONFIG_SIMPLED_MAX_URI_LEN];
+	char room_buf[CONFIG_SIMPLED_MAX_URI_LEN], src[SIP_SOURCE_LEN];
 	const char *room = is_manager(u) ? NULL :
 			   ruri_user(u, room_buf, sizeof(room_buf));
 	struct sd_pl body = req->body;
@@ -448,7 +450,8 @@ static void on_imc(struct sip_stx *st, const struct sip_msg *req)
 		imc_answer(st, 400);
 		return;
 	}
-	code = imc_exec(&c, sender, room);
+	sip_msg_source(req, src, sizeof(src));
+	code = imc_exec(&c, sender, src, room);
 	imc_answer(st, code);
 }
 
@@ -474,6 +477,9 @@ static int imc_start(void)
 
 	if (!err) {
 		err = pool_setup(&imc_member_pool, sizeof(struct imc_member));
+	}
+	if (!err) {
+		err = pool_setup(&imc_source_pool, sizeof(struct tally_ent));
 	}
 	if (err) {
 		return err;

@@ -29,10 +29,13 @@ struct imc_cfg {
 	int offline_members;
 	int history_size;
 	int max_members;		/**< per room; 0: only the pool */
+	int max_rooms_per_source;	/**< rooms one source created; 0:
+					 * only the pool */
 };
 
 extern struct imc_cfg imc_cfg;
-/** The chat room module (section `imc`, pools rooms, room_members). */
+/** The chat room module (section `imc`, pools rooms, room_members,
+ * room_sources). */
 extern const struct mod imc_mod;
 
 unsigned imc_room_count(void);

@@ -195,7 +195,7 @@ static int admit(struct imc_room *r, struct imc_member *m, const char *user,
 }
 
 static int run_create(struct imc_room **rp, const char *room, int priv,
-		      const char *sender)
+		      const char *sender, const char *source)
 {
 	struct imc_room *r = *rp;
 	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
@@ -213,7 +213,14 @@ static int run_create(struct imc_room **rp, const char *room, int priv,
 	if (code) {
 		return code;
 	}
-	r = imc_room_new(room, priv);
+	if (imc_cfg.max_rooms_per_source &&
+	    imc_rooms_of(source) >= (unsigned)imc_cfg.max_rooms_per_source) {
+		imc_say("You have created %d rooms from your address, the "
+			"most allowed; destroy one first.",
+			imc_cfg.max_rooms_per_source);
+		return 403;
+	}
+	r = imc_room_new(room, priv, source);
 	if (!r || !imc_member_add(r, sender, IMC_OWNER)) {
 		if (r) {
 			imc_room_destroy(r);
@@ -419,7 +426,7 @@ static int run_on_user(struct imc_room *r, const struct imc_cmd *c,
 }
 
 int imc_exec(const struct imc_cmd *c, const char *sender,
-	     const char *uri_room)
+	     const char *source, const char *uri_room)
 {
 	const char *name = c->room[0] ? c->room : uri_room;
 	struct imc_room *r;
@@ -442,7 +449,7 @@ int imc_exec(const struct imc_cmd *c, const char *sender,
 	}
 	r = imc_room_find(name);
 	if (c->kind == IMC_CREATE) {
-		code = run_create(&r, name, c->private_room, sender);
+		code = run_create(&r, name, c->private_room, sender, source);
 		if (code) {
 			return code;
 		}
@@ -450,7 +457,7 @@ int imc_exec(const struct imc_cmd *c, const char *sender,
 	}
 	if (!r) {
 		if (c->kind == IMC_JOIN && imc_cfg.create_on_join) {
-			return run_create(&r, name, 0, sender);
+			return run_create(&r, name, 0, sender, source);
 		}
 		imc_say("No such room: %s.", name);
 		return 404;

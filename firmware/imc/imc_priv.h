@@ -11,6 +11,7 @@
 #include "imc.h"
 #include "sd_hash.h"
 #include "sip.h"
+#include "tally.h"
 
 #define MOD_DEF "imc.def"
 #include "mod_decl.h"
@@ -40,6 +41,7 @@ struct imc_room {
 	struct imc_member *members;
 	unsigned n_members;
 	int private_room;
+	struct tally_ent *src;		/* who created it, or NULL */
 	/* Ring of history_size texts: slot i is also record "name\x1fi" of
 	 * STORE_IMC_HIST; a slot may be NULL under memory pressure. */
 	unsigned hist_head, hist_n;
@@ -57,9 +59,13 @@ struct imc_room *imc_room_find(const char *name);
 struct imc_member *imc_member_find(struct imc_room *r, const char *user);
 /** The role of user in r: IMC_NONE when not in it; r may be NULL. */
 enum imc_role imc_role_of(struct imc_room *r, const char *user);
-/** A new empty room, also written to LMDB. @return NULL when the pool or
- * the memory budget is exhausted. */
-struct imc_room *imc_room_new(const char *name, int private_room);
+/** A new empty room, also written to LMDB, counted against the source
+ * that created it (sip_msg_source()). @return NULL when a pool or the
+ * memory budget is exhausted. */
+struct imc_room *imc_room_new(const char *name, int private_room,
+			      const char *source);
+/** Rooms that source created and that still exist. */
+unsigned imc_rooms_of(const char *source);
 /** Free r with its members and history, and drop it from LMDB. */
 void imc_room_destroy(struct imc_room *r);
 /** A new member of r at the end of its list, also written to LMDB.
@@ -121,11 +127,12 @@ void imc_add(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  */
 void imc_answer(struct sip_stx *st, int code);
 /**
- * Run command c for sender; uri_room is the room the request was sent to,
+ * Run command c for sender, who sent it from source (what a room it
+ * creates counts against); uri_room is the room the request was sent to,
  * NULL for the manager. The answer text is set.
  * @return the status code to answer with.
  */
 int imc_exec(const struct imc_cmd *c, const char *sender,
-	     const char *uri_room);
+	     const char *source, const char *uri_room);
 
 #endif

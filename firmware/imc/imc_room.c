@@ -14,6 +14,7 @@
 
 struct imc_room *imc_rooms;
 static unsigned n_members;
+static struct tally by_source = TALLY_INIT(&imc_source_pool);
 
 unsigned imc_room_count(void)
 {
@@ -71,8 +72,9 @@ enum imc_role imc_role_of(struct imc_room *r, const char *user)
 
 /* ---------------------------------------------------------- persistence */
 
-/* Rooms are keyed by name with their private flag as value; members by
- * "room\x1fuser" with their role. */
+/* Rooms are keyed by name with their private flag as value (then, from
+ * schema 3, the source that created it); members by "room\x1fuser" with
+ * their role. */
 static void member_key(const struct imc_room *r, const struct imc_member *m,
 		       char *key, size_t size)
 {
@@ -100,13 +102,24 @@ static void forget_member(struct imc_room *r, struct imc_member *m)
 
 /* ------------------------------------------------------------ lifetime */
 
-/* A room in imc_rooms only; NULL when the pool or the hash table is out
- * of memory. */
-static struct imc_room *room_add(const char *name, int private_room)
+unsigned imc_rooms_of(const char *source)
+{
+	return tally_count(&by_source, source);
+}
+
+/* A room in imc_rooms only, counted for source (no cap: the caller
+ * decided); NULL when a pool or the hash table is out of memory. A room
+ * restored (!strict) whose source cannot be counted goes uncounted. */
+static struct imc_room *room_add(const char *name, int private_room,
+				 const char *source, int strict)
 {
 	struct imc_room *r = pool_get(&imc_room_pool);
 
 	if (!r) {
+		return NULL;
+	}
+	if (tally_get(&by_source, source, 0, &r->src) && strict) {
+		pool_put(&imc_room_pool, r);
 		return NULL;
 	}
 	name_lower(r->name, sizeof(r->name), name);
@@ -115,13 +128,16 @@ static struct imc_room *room_add(const char *name, int private_room)
 	return r;
 }
 
-struct imc_room *imc_room_new(const char *name, int private_room)
+struct imc_room *imc_room_new(const char *name, int private_room,
+			      const char *source)
 {
-	struct imc_room *r = room_add(name, private_room);
-	unsigned char v = (unsigned char)private_room;
+	struct imc_room *r = room_add(name, private_room, source, 1);
+	char v[1 + SIP_SOURCE_LEN];
 
+	v[0] = (char)private_room;
+	snprintf(v + 1, sizeof(v) - 1, "%s", source);
 	if (r && store_is_open() &&
-	    store_rec_put(STORE_IMC_ROOM, r->name, &v, 1)) {
+	    store_rec_put(STORE_IMC_ROOM, r->name, v, 1 + strlen(v + 1))) {
 		LOG_WRN("cannot store room %s", r->name);
 	}
 	return r;
@@ -226,6 +242,7 @@ static void room_free(struct imc_room *r, int forget)
 	if (forget) {
 		store_rec_del(STORE_IMC_ROOM, r->name);
 	}
+	tally_put(&by_source, r->src);
 	HASH_DEL(imc_rooms, r);
 	pool_put(&imc_room_pool, r);
 }
@@ -323,12 +340,18 @@ void imc_history_replay(struct imc_room *r, const char *user)
 static int restore_room(const char *key, const void *val, size_t vlen,
 			void *arg)
 {
+	char src[SIP_SOURCE_LEN] = "";
+
 	(void)arg;
 	if (!imc_room_name_ok(key) || imc_room_find(key)) {
 		return 0;
 	}
+	if (vlen > 1 && vlen - 1 < sizeof(src)) {
+		memcpy(src, (const char *)val + 1, vlen - 1);
+		src[vlen - 1] = '\0';
+	}
 	/* Out of memory: stop the walk. */
-	return !room_add(key, vlen == 1 && *(const unsigned char *)val);
+	return !room_add(key, vlen && *(const unsigned char *)val, src, 0);
 }
 
 static int restore_member(const char *key, const void *val, size_t vlen,

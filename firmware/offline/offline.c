@@ -5,6 +5,10 @@
  * a message is in flight sends nothing twice. A failed attempt counts a
  * try in the store and waits retry_interval * 2^(tries-1) seconds; after
  * max_tries the message is dropped and counted failed.
+ *
+ * A 202 is a promise: a message is stored only when the request that
+ * delivers it will fit (delivery_fits()), and within the quotas of its
+ * owner and of its sender.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -68,7 +72,10 @@ static const struct cfg_opt offline_opts[] = {
 	OFF_INT("expire_time", expire_time, 1, 31536000, "259200"),
 	OFF_INT("check_time", check_time, 1, 86400, "60"),
 	OFF_INT("clean_period", clean_period, 1, 1000, "5"),
-	OFF_INT("max_messages", max_messages, 0, 1000000, "0"),
+	OFF_INT("max_messages", max_messages, 0, 1000000, "100"),
+	OFF_INT("max_messages_per_source", max_messages_per_source, 0,
+		1000000, "50"),
+	OFF_INT("max_send_ahead", max_send_ahead, 1, 31536000, "2592000"),
 	OFF_BOOL("add_date", add_date, "1"),
 	OFF_BOOL("use_mode", use_mode, "0"),
 	OFF_BOOL("use_contact", use_contact, "1"),
@@ -133,12 +140,23 @@ static void dump_kick(const char *owner)
 	dump_next(d);
 }
 
+/* The wait after a failed try: retry_interval x 2^(tries-1), doubling at
+ * most 10 times, in 64 bits (in 32 the product wrapped: retry_interval
+ * 67109 s came out as 8.7 s after the 7th try), and at most the longest
+ * timer, INT32_MAX ms (24.8 days). */
+static uint32_t backoff_ms(uint32_t tries)
+{
+	uint64_t ms = (uint64_t)offline_cfg.retry_interval * 1000u;
+
+	ms <<= tries - 1 < 10 ? tries - 1 : 10;
+	return ms < INT32_MAX ? (uint32_t)ms : INT32_MAX;
+}
+
 static void on_delivered(int code, const struct sip_msg *resp, void *arg)
 {
 	struct dump *d = arg;
 	int reminder = d->send_at != 0;
 	uint64_t id = d->inflight;
-	uint32_t ms;
 
 	(void)resp;
 	d->inflight = 0;
@@ -152,9 +170,7 @@ static void on_delivered(int code, const struct sip_msg *resp, void *arg)
 			   &offline_stat_failed));
 	} else {
 		store_msg_update(d->owner, id, d->tries, d->send_at);
-		ms = (uint32_t)offline_cfg.retry_interval * 1000u;
-		ms <<= (d->tries - 1 < 10 ? d->tries - 1 : 10);
-		tmr_start(&d->retry, ms, dump_retry, d);
+		tmr_start(&d->retry, backoff_ms(d->tries), dump_retry, d);
 		return;
 	}
 	/* Delivered, or given up: the message goes, the next one follows. */
@@ -215,32 +231,60 @@ static size_t dated_body(const struct store_msg *m, const char **body)
 	return (size_t)n + m->blen;
 }
 
-static int send_one(const struct store_msg *m, void *arg)
+/* The MESSAGE that delivers m to ruri: what send_one() sends, written at
+ * arrival too (delivery_fits()). Its header lines and dated body stay in
+ * static buffers until the next call. */
+static void delivery_request(struct sip_request *r, const struct store_msg *m,
+			     const char *ruri)
 {
-	struct pick *p = arg;
 	static char hdrs[STORE_MSG_MAX + 64];
-	struct sip_request r;
 	struct tm tm;
 	time_t t = (time_t)m->arrival;
 	int n;
 
-	if (m->expires <= p->now || (m->send_at && m->send_at > p->now)) {
-		return 0; /* expired (purge takes it) or a reminder not due */
-	}
 	gmtime_r(&t, &tm);
 	n = (int)strftime(hdrs, sizeof(hdrs),
 			  "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
 	snprintf(hdrs + n, sizeof(hdrs) - (size_t)n, "%s", m->extra);
-	memset(&r, 0, sizeof(r));
-	r.method = "MESSAGE";
-	r.ruri = p->to->uri;
-	r.from = m->from;
-	r.to = m->to;
-	r.call_id = offline_cfg.use_mode ? m->callid : NULL;
-	r.cseq = 1;
-	r.hdrs = hdrs;
-	r.ctype = m->ctype[0] ? m->ctype : NULL;
-	r.blen = dated_body(m, &r.body);
+	memset(r, 0, sizeof(*r));
+	r->method = "MESSAGE";
+	r->ruri = ruri;
+	r->from = m->from;
+	r->to = m->to;
+	r->call_id = offline_cfg.use_mode ? m->callid : NULL;
+	r->cseq = 1;
+	r->hdrs = hdrs;
+	r->ctype = m->ctype[0] ? m->ctype : NULL;
+	r->blen = dated_body(m, &r->body);
+}
+
+/*
+ * Will m, about to be stored, fit the largest request we send once it is
+ * written for delivery (our Via, Max-Forwards, Date, the [stored ...]
+ * prefix, ...)? The contact it goes to is not known yet: its
+ * Request-URI counts as the longest the registrar keeps. What the
+ * configuration decides (use_mode, add_date, listen, domain) is taken as
+ * it is now.
+ */
+static int delivery_fits(const struct store_msg *m)
+{
+	static char longest[CONFIG_SIMPLED_MAX_URI_LEN];
+	struct sip_request r;
+
+	memset(longest, 'u', sizeof(longest) - 1);
+	delivery_request(&r, m, longest);
+	return !sip_request_fits(&r);
+}
+
+static int send_one(const struct store_msg *m, void *arg)
+{
+	struct pick *p = arg;
+	struct sip_request r;
+
+	if (m->expires <= p->now || (m->send_at && m->send_at > p->now)) {
+		return 0; /* expired (purge takes it) or a reminder not due */
+	}
+	delivery_request(&r, m, p->to->uri);
 	p->d->inflight = m->id;
 	p->d->tries = m->tries;
 	p->d->send_at = m->send_at;
@@ -429,6 +473,62 @@ static void send_notice(const struct sip_msg *req, const char *owner)
 	}
 }
 
+/* A message not stored, counted, and answered why. */
+static void refuse(struct sip_stx *st, int code, const char *why)
+{
+	stat_inc(offline_stat_refused);
+	sip_reply(st, code, why, NULL, NULL, NULL, 0);
+}
+
+/* The quota one more message for owner from sender ("": the server
+ * itself) would break: 0 none, 480 the owner's (max_messages), 403 the
+ * sender's (max_messages_per_source). Both counts are kept in memory. */
+static int over_quota(const char *owner, const char *sender)
+{
+	if (offline_cfg.max_messages &&
+	    store_msg_count(owner) >= (unsigned)offline_cfg.max_messages) {
+		return 480;
+	}
+	if (sender[0] && offline_cfg.max_messages_per_source &&
+	    store_msg_sender_count(sender) >=
+	    (unsigned)offline_cfg.max_messages_per_source) {
+		return 403;
+	}
+	return 0;
+}
+
+/* The reminder time a Send-Time asks for: 0 (none, or not in the future),
+ * or -1 after answering 400 (malformed, or further ahead than
+ * max_send_ahead). */
+static int64_t send_time(struct sip_stx *st, const struct sip_msg *req,
+			 int64_t now)
+{
+	int ahead = offline_cfg.max_send_ahead;
+	char why[64];
+	uint32_t v;
+	int err = sip_hdr_u32(st, sip_msg_hdr_name(req, OFFLINE_SEND_TIME_HDR),
+			      OFFLINE_SEND_TIME_HDR, &v);
+
+	if (err == EBADMSG) {
+		return -1;
+	}
+	if (err || (int64_t)v <= now) {
+		return 0;
+	}
+	if ((int64_t)v - now > ahead) {
+		if (ahead % 86400) {
+			snprintf(why, sizeof(why), "Send-Time more than %d s "
+				 "ahead", ahead);
+		} else {
+			snprintf(why, sizeof(why), "Send-Time more than %d "
+				 "days ahead", ahead / 86400);
+		}
+		refuse(st, 400, why);
+		return -1;
+	}
+	return v;
+}
+
 /* v appended to b with a NUL; returns where it starts. */
 static const char *field_add(struct sd_buf *b, struct sd_pl v)
 {
@@ -472,6 +572,7 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 		   const char *owner)
 {
 	static char fields[STORE_MSG_MAX];
+	char sender[SIP_SOURCE_LEN];
 	struct sd_buf b;
 	const struct sip_hdr *h;
 	struct store_msg m;
@@ -483,10 +584,13 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 		answer_refused(st, EIO);
 		return;
 	}
-	if (offline_cfg.max_messages &&
-	    store_msg_count(owner) >= (unsigned)offline_cfg.max_messages) {
-		stat_inc(offline_stat_refused);
-		sip_reply(st, 480, "Offline mailbox full", NULL, NULL, NULL, 0);
+	sip_msg_source(req, sender, sizeof(sender));
+	switch (over_quota(owner, sender)) {
+	case 480:
+		refuse(st, 480, "Offline mailbox full");
+		return;
+	case 403:
+		refuse(st, 403, "Too many stored messages from this sender");
 		return;
 	}
 	memset(&m, 0, sizeof(m));
@@ -502,19 +606,12 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 			m.expires = now + v;
 		}
 	}
-	err = sip_hdr_u32(st, sip_msg_hdr_name(req, OFFLINE_SEND_TIME_HDR),
-			  OFFLINE_SEND_TIME_HDR, &v);
-	if (err == EBADMSG) {
+	m.send_at = send_time(st, req, now);
+	if (m.send_at < 0) {
 		return;
 	}
-	if (!err) {
-		if ((int64_t)v > now) {
-			m.send_at = v;
-			if (m.expires < m.send_at + offline_cfg.expire_time) {
-				m.expires = m.send_at +
-					    offline_cfg.expire_time;
-			}
-		}
+	if (m.send_at && m.expires < m.send_at + offline_cfg.expire_time) {
+		m.expires = m.send_at + offline_cfg.expire_time;
 	}
 	sd_buf_init(&b, fields, sizeof(fields));
 	m.owner = owner;
@@ -524,15 +621,15 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 	m.callid = field_add(&b, offline_cfg.use_mode ? req->call_id
 						      : sd_pl("", 0));
 	m.extra = extra_add(&b, req);
-	if (b.overflow || b.len + req->body.l > STORE_MSG_MAX) {
-		stat_inc(offline_stat_refused);
-		sip_reply(st, 513, "Message too large to store", NULL, NULL,
-			  NULL, 0);
-		return;
-	}
+	m.sender = sender;
 	m.body = req->body.p;
 	m.blen = req->body.l;
 	m.arrival = now;
+	if (b.overflow || b.len + req->body.l > STORE_MSG_MAX ||
+	    !delivery_fits(&m)) {
+		refuse(st, 513, "Message too large to deliver from the store");
+		return;
+	}
 	err = store_msg_put(&m);
 	if (err) {
 		LOG_WRN("cannot store a message for %s: %s", owner,
@@ -562,8 +659,7 @@ int offline_put(const char *owner, const char *from, const char *to,
 	if (!store_is_open()) {
 		return ENODEV;
 	}
-	if (offline_cfg.max_messages &&
-	    store_msg_count(owner) >= (unsigned)offline_cfg.max_messages) {
+	if (over_quota(owner, "")) {
 		stat_inc(offline_stat_refused);
 		return EDQUOT;
 	}
@@ -578,6 +674,10 @@ int offline_put(const char *owner, const char *from, const char *to,
 	m.blen = blen;
 	m.arrival = wall_now();
 	m.expires = m.arrival + offline_cfg.expire_time;
+	if (!delivery_fits(&m)) {
+		stat_inc(offline_stat_refused);
+		return EMSGSIZE;
+	}
 	err = store_msg_put(&m);
 	if (!err) {
 		stat_inc(offline_stat_stored);

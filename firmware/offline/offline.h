@@ -16,7 +16,10 @@ struct offline_cfg {
 	int expire_time;	/**< s a message is kept (259200) */
 	int check_time;		/**< s between timer runs (60) */
 	int clean_period;	/**< purge every check_time*clean_period s (5) */
-	int max_messages;	/**< per owner; 0 = no limit */
+	int max_messages;	/**< per owner (100); 0 = no limit */
+	int max_messages_per_source;	/**< stored by one source (50); 0 =
+					 * no limit */
+	int max_send_ahead;	/**< s a Send-Time may be ahead (30 days) */
 	int add_date;		/**< prefix text/plain bodies with the date */
 	int use_mode;		/**< keep the original Call-ID */
 	int use_contact;	/**< sender notice to the Contact, not From */
@@ -40,7 +43,9 @@ void offline_store(struct sip_stx *st, const struct sip_msg *req,
 		   const char *owner);
 
 /** Store a message the server itself sends (chat room fan-out to an
- * offline member). @return 0 or the store's error. */
+ * offline member), within the owner's quota (no sender's: it counts
+ * against nobody). @return 0, EDQUOT, EMSGSIZE (it would not fit once
+ * written for delivery) or the store's error. */
 int offline_put(const char *owner, const char *from, const char *to,
 		const char *ctype, const char *body, size_t blen);
 

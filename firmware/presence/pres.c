@@ -1,6 +1,6 @@
 /** @file pres.c  Presence: configuration, presentities, what PUBLISH and
- * SUBSCRIBE share (expiry, sweeping stale records at start), and the
- * module's start and stop.
+ * SUBSCRIBE share (expiry, sweeping stale records at start, the counts
+ * per source), and the module's start and stop.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +13,8 @@
 
 struct pres_cfg pres_cfg;
 static struct pres_entity *entities;
+struct tally pres_subs_by_source = TALLY_INIT(&pres_source_pool);
+struct tally pres_docs_by_source = TALLY_INIT(&pres_source_pool);
 
 static const char *const auth_names[] = {"allow_all", "same_domain",
 					 "explicit", NULL};
@@ -34,6 +36,10 @@ static const struct cfg_opt pres_opts[] = {
 	P_BOOL("force_dummy_presence", force_dummy_presence, "0"),
 	P_BOOL("send_fast_notify", send_fast_notify, "1"),
 	P_BOOL("timeout_rm_subs", timeout_rm_subs, "1"),
+	P_INT("max_subscriptions_per_source", max_subscriptions_per_source, 0,
+	      65536, "128"),
+	P_INT("max_documents_per_source", max_documents_per_source, 0, 65536,
+	      "32"),
 	CFG_ENUM_OPT(P, "subs_db_mode", subs_db_mode, "write-back",
 		     subs_mode_names),
 	CFG_ENUM_OPT(P, "auth_policy", auth_policy, "same_domain", auth_names),
@@ -146,6 +152,9 @@ static int pres_start(void)
 {
 	int err = pool_setup(&pres_entity_pool, sizeof(struct pres_entity));
 
+	if (!err) {
+		err = pool_setup(&pres_source_pool, sizeof(struct tally_ent));
+	}
 	if (!err) {
 		err = pres_publish_init();
 	}

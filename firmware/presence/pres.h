@@ -37,6 +37,8 @@ struct pres_cfg {
 	int force_dummy_presence; /**< closed/open dummy PIDF when no doc */
 	int send_fast_notify;	/**< NOTIFY right after the 200 */
 	int timeout_rm_subs;	/**< drop a subscription when it expires */
+	int max_subscriptions_per_source;	/**< 0: no cap */
+	int max_documents_per_source;		/**< 0: no cap */
 	int subs_db_mode;
 	int auth_policy;
 	char server_address[CONFIG_SIMPLED_MAX_STR];
@@ -49,7 +51,7 @@ struct pres_cfg {
 
 extern struct pres_cfg pres_cfg;
 /** The presence module (section `presence`, pools presentities,
- * pres_docs, subscriptions). */
+ * pres_docs, subscriptions, pres_sources). */
 extern const struct mod pres_mod;
 
 /** Subscriptions alive (tests, ctl). */

@@ -8,6 +8,7 @@
 #include "sd_hash.h"
 #include "sip.h"
 #include "store.h"
+#include "tally.h"
 #include "tmr.h"
 
 #define MOD_DEF "pres.def"
@@ -128,6 +129,7 @@ struct pres_sub {
 	/* Restored before SIP opened its listeners: flow has only tp and
 	 * peer, and is bound to a listener at its first use. */
 	int unbound;
+	struct tally_ent *src;		/* in pres_subs_by_source, or NULL */
 	struct sip_flow flow;
 	char key[PRES_KEY_LEN];		/* callid|remote tag|local tag */
 	/* The Call-ID, repeated whole in every NOTIFY: callid_buf, or from
@@ -175,6 +177,12 @@ struct pres_sub_rec_v1 {
 };
 
 /* pres.c */
+/** Subscriptions and documents per source (sip_msg_source()), for
+ * max_subscriptions_per_source and max_documents_per_source; counted in
+ * and out with the subscription or document, again at restore. */
+extern struct tally pres_subs_by_source, pres_docs_by_source;
+/* Records keep the tally's key as the source: it must be the whole one. */
+_Static_assert(SIP_SOURCE_LEN <= TALLY_KEY_LEN, "a source is kept whole");
 struct pres_entity *pres_entity_get(const char *key, int create);
 void pres_entity_put(struct pres_entity *e);
 /** Expiry granted to a PUBLISH or SUBSCRIBE (default, min with its

@@ -24,6 +24,7 @@
 struct doc_ext {
 	uint32_t gen;
 	int gen_known;
+	struct tally_ent *src;	/* in pres_docs_by_source, or NULL */
 };
 
 /* Document metadata kept beside struct pres_doc (same pool element). */
@@ -60,19 +61,23 @@ static void set_etag(struct pres_doc *d)
 }
 
 /* Record: int64 expiry (store_time_to_disk() of the wall time), content
- * type, NUL, body. */
+ * type (then, from schema 3, \x1f and the source the document counts
+ * against), NUL, body. */
 static int doc_write(struct pres_doc *d, int64_t until,
 		     const struct sip_msg *req)
 {
 	char key[PRES_DOC_KEY_LEN];
-	size_t tl = strlen(PRES_PIDF_TYPE) + 1;
+	const struct tally_ent *src = ext(d)->src;
 	int64_t expires = store_time_to_disk(until);
+	size_t tl;
 
+	tl = (size_t)snprintf(rec + 8, sizeof(rec) - 8, "%s%s%s",
+			      PRES_PIDF_TYPE, src ? "\x1f" : "",
+			      src ? src->key : "") + 1;
 	if (8 + tl + req->body.l > sizeof(rec)) {
 		return EMSGSIZE;
 	}
 	memcpy(rec, &expires, 8);
-	memcpy(rec + 8, PRES_PIDF_TYPE, tl);
 	memcpy(rec + 8 + tl, req->body.p, req->body.l);
 	doc_key(d, key, sizeof(key));
 	return store_rec_put(STORE_PRES_DOC, key, rec, 8 + tl + req->body.l);
@@ -144,6 +149,7 @@ static void doc_free(struct pres_doc *d, int drop_from_store)
 		}
 	}
 	e->n_docs--;
+	tally_put(&pres_docs_by_source, ext(d)->src);
 	HASH_DEL(docs_by_id, d);
 	n_docs--;
 	pool_put(&pres_doc_pool, d);
@@ -253,9 +259,10 @@ static void on_publish(struct sip_stx *st, const struct sip_msg *req)
 {
 	const struct sip_hdr *ev = sip_msg_hdr_name(req, "Event");
 	const struct sip_hdr *im = sip_msg_hdr_name(req, "SIP-If-Match");
-	char aor[CONFIG_SIMPLED_MAX_URI_LEN];
+	char aor[CONFIG_SIMPLED_MAX_URI_LEN], src[SIP_SOURCE_LEN];
 	struct pres_entity *e;
 	struct pres_doc *d = NULL;
+	struct tally_ent *counted;
 	int expires, err, refresh, open;
 	int64_t until;
 
@@ -310,14 +317,25 @@ static void on_publish(struct sip_stx *st, const struct sip_msg *req)
 	}
 	until = wall_now() + expires;
 	if (!d) {
-		e = pres_entity_get(aor, 1);
+		sip_msg_source(req, src, sizeof(src));
+		err = tally_get(&pres_docs_by_source, src,
+				(unsigned)pres_cfg.max_documents_per_source,
+				&counted);
+		if (err == EDQUOT) {
+			sip_reply(st, 403, "Too many documents from this "
+				  "source", NULL, NULL, NULL, 0);
+			return;
+		}
+		e = err ? NULL : pres_entity_get(aor, 1);
 		d = e ? doc_new(e, NULL) : NULL;
 		if (!d) {
+			tally_put(&pres_docs_by_source, counted);
 			pres_entity_put(e);
 			sip_reply_errno(st, ENOMEM);
 			return;
 		}
 		ext(d)->gen = 0;
+		ext(d)->src = counted;
 	}
 	e = d->ent;
 	if (req->body.l) {
@@ -350,6 +368,22 @@ static void on_publish(struct sip_stx *st, const struct sip_msg *req)
 	pres_pkgs_published(aor, open);
 }
 
+/* The source a document record names (after \x1f in its content type),
+ * "" when none (written before schema 3). */
+static void doc_source(const void *val, size_t vlen, char *buf, size_t size)
+{
+	const char *t = (const char *)val + 8;
+	const char *nul = memchr(t, '\0', vlen - 8);
+	const char *us = nul ? memchr(t, '\x1f', (size_t)(nul - t)) : NULL;
+	size_t l = us ? (size_t)(nul - us - 1) : 0;
+
+	if (l >= size) {
+		l = 0;
+	}
+	memcpy(buf, us ? us + 1 : "", l);
+	buf[l] = '\0';
+}
+
 /* Bring the documents of the last run back. */
 static int restore_doc(const char *key, const void *val, size_t vlen,
 		       void *arg)
@@ -357,10 +391,10 @@ static int restore_doc(const char *key, const void *val, size_t vlen,
 	const char *sep = strchr(key, '\x1f');
 	struct pres_entity *e;
 	struct pres_doc *d;
-	char aor[CONFIG_SIMPLED_MAX_URI_LEN];
+	char aor[CONFIG_SIMPLED_MAX_URI_LEN], src[SIP_SOURCE_LEN];
 	int64_t until, now = wall_now();
+	unsigned *uncounted = arg;
 
-	(void)arg;
 	if (!sep || strlen(sep + 1) != PRES_DOC_ID_LEN || vlen < 9 ||
 	    (size_t)(sep - key) >= sizeof(aor)) {
 		return 0;
@@ -380,6 +414,11 @@ static int restore_doc(const char *key, const void *val, size_t vlen,
 	}
 	ext(d)->gen = 1;
 	ext(d)->gen_known = 0;
+	/* Counted again (no cap: it was taken), unless pres_sources is
+	 * too small now. */
+	doc_source(val, vlen, src, sizeof(src));
+	*uncounted += tally_get(&pres_docs_by_source, src, 0,
+				&ext(d)->src) != 0;
 	set_etag(d);
 	tmr_start(&d->tmr, (uint32_t)((until - now) * 1000), doc_expired, d);
 	return 0;
@@ -401,15 +440,20 @@ static int doc_stale(const char *key, const void *val, size_t vlen)
 int pres_publish_init(void)
 {
 	int err = pool_setup(&pres_doc_pool, sizeof(struct doc_slot));
+	unsigned uncounted = 0;
 
 	if (err) {
 		return err;
 	}
 	if (store_is_open()) {
-		store_rec_walk(STORE_PRES_DOC, "", restore_doc, NULL);
+		store_rec_walk(STORE_PRES_DOC, "", restore_doc, &uncounted);
 		pres_store_sweep(STORE_PRES_DOC, doc_stale);
 		if (n_docs) {
 			LOG_INF("%u presence documents restored", n_docs);
+		}
+		if (uncounted) {
+			LOG_WRN("%u documents restored without counting "
+				"their source: raise pres_sources", uncounted);
 		}
 	}
 	return sip_route("PUBLISH", on_publish);

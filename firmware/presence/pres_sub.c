@@ -141,6 +141,7 @@ struct pres_sub *pres_sub_new(void)
 
 void pres_sub_free(struct pres_sub *s)
 {
+	tally_put(&pres_subs_by_source, s->src);
 	if (s->callid != s->callid_buf) {
 		mem_free(s->callid);
 	}
@@ -700,7 +701,7 @@ static void on_subscribe(struct sip_stx *st, const struct sip_msg *req)
 	const struct sip_hdr *fh = sip_msg_hdr(req, SIP_HDR_FROM);
 	const struct pres_pkg *pkg;
 	osip_contact_t *ct = NULL;
-	char aor[CONFIG_SIMPLED_MAX_URI_LEN], hdr[160];
+	char aor[CONFIG_SIMPLED_MAX_URI_LEN], hdr[160], src[SIP_SOURCE_LEN];
 	const char *why = NULL;
 	struct pres_entity *e = NULL;
 	struct pres_sub *s;
@@ -742,6 +743,15 @@ static void on_subscribe(struct sip_stx *st, const struct sip_msg *req)
 	if (!s) {
 		sip_reply_errno(st, ENOMEM);
 		return;
+	}
+	sip_msg_source(req, src, sizeof(src));
+	err = tally_get(&pres_subs_by_source, src,
+			(unsigned)pres_cfg.max_subscriptions_per_source,
+			&s->src);
+	if (err) {
+		code = err == EDQUOT ? 403 : 0; /* else no room: 503 */
+		why = "Too many subscriptions from this source";
+		goto refuse;
 	}
 	s->pkg = pkg;
 	if (pres_sub_set_callid(s, req->call_id)) {

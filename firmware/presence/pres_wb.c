@@ -2,12 +2,12 @@
  * the changed ones are written to LMDB every clean_period and at stop, and
  * those of the last run are restored at start.
  *
- * A record is an explicit encoding (version 2), so that it depends neither
+ * A record is an explicit encoding (version 3), so that it depends neither
  * on Kconfig sizes nor on the SIP layer's internals. Integers are
  * little-endian:
  *
  *   offset size
- *        0    1  format version: 2
+ *        0    1  format version: 3 (2 has no source)
  *        1    1  event package (enum pres_event)
  *        2    1  state (enum pres_sub_state)
  *        3    1  decision (enum pres_decision)
@@ -20,10 +20,11 @@
  *       32    4  winfo document version
  *       36    8  expiry, wall-clock seconds (signed), in the store's
  *                frame (store_time_to_disk())
- *       44       eight strings, each a 2-byte length and its bytes (no
+ *       44       nine strings, each a 2-byte length and its bytes (no
  *                NUL): Call-ID, remote tag, local tag, remote From,
  *                presentity URI, watcher AoR, contact URI, route set (its
- *                Route lines)
+ *                Route lines), and the source it counts against
+ *                (sip_msg_source(); version 3 on)
  *
  * and nothing after. The key is "Call-ID|remote tag|local tag" and must
  * match the strings. The rest is recomputed: the presentity and the
@@ -34,7 +35,8 @@
  *
  * Version 1 records (struct pres_sub_rec_v1, a struct image: what builds
  * before version 2 wrote) are recognised by their exact size and tag and
- * migrated: restored, and written again as version 2 at the next flush.
+ * migrated: restored, and written again as version 3 at the next flush;
+ * version 2 records are restored as they are, counted against no source.
  * Anything else (another version, a truncated or malformed record) is
  * dropped and deleted, with one log line per start saying how many.
  *
@@ -59,6 +61,7 @@
 #include "wall.h"
 
 #define WB_V2 2
+#define WB_V3 3
 /* Longer than any expiry granted (max_expires is at most 1000000 s). */
 #define WB_MAX_LEFT 1000000
 
@@ -110,7 +113,7 @@ static void encode(struct sd_buf *b, const struct pres_sub *s)
 	const struct port_addr *a = &s->flow.peer;
 	unsigned char ip[16] = {0};
 
-	put_le(b, WB_V2, 1);
+	put_le(b, WB_V3, 1);
 	put_le(b, s->pkg->ev, 1);
 	put_le(b, s->state, 1);
 	put_le(b, s->decision, 1);
@@ -132,6 +135,7 @@ static void encode(struct sd_buf *b, const struct pres_sub *s)
 	put_str(b, sd_pl_str(s->watcher));
 	put_str(b, sd_pl_str(s->contact));
 	put_str(b, sd_pl_str(s->route));
+	put_str(b, sd_pl_str(s->src ? s->src->key : ""));
 }
 
 static void flush_one(struct pres_sub *s, void *arg)
@@ -288,19 +292,21 @@ static int decoded(struct pres_sub *s, unsigned ev, unsigned state,
 	return 0;
 }
 
-/* *until: the expiry as written (before store_time_from_disk()). */
+/* Versions 2 and 3; *until: the expiry as written (before
+ * store_time_from_disk()); src gets the source ("" in version 2). */
 static int decode_v2(struct pres_sub *s, const char *key, const void *val,
-		     size_t vlen, int64_t *until)
+		     size_t vlen, int64_t *until, char *src, size_t src_size)
 {
 	struct wb_in in = {val, vlen, 0};
 	static char cid[CONFIG_SIMPLED_MAX_MSG_SIZE];
 	char rtag[PRES_TAG_LEN];
-	unsigned ev, state, decision, tp;
+	unsigned ev, state, decision, tp, version;
 	const unsigned char *ip;
 	struct port_addr peer;
 
 	memset(&peer, 0, sizeof(peer));
-	if (get_le(&in, 1) != WB_V2) {
+	version = (unsigned)get_le(&in, 1);
+	if (version != WB_V2 && version != WB_V3) {
 		return EBADMSG;
 	}
 	ev = (unsigned)get_le(&in, 1);
@@ -325,6 +331,10 @@ static int decode_v2(struct pres_sub *s, const char *key, const void *val,
 	get_str(&in, s->watcher, sizeof(s->watcher));
 	get_str(&in, s->contact, sizeof(s->contact));
 	get_str(&in, s->route, sizeof(s->route));
+	src[0] = '\0';
+	if (version == WB_V3) {
+		get_str(&in, src, src_size);
+	}
 	if (in.bad || in.left ||
 	    pres_sub_key(s->key, sizeof(s->key), sd_pl_str(cid),
 			 sd_pl_str(rtag), s->local_tag)) {
@@ -396,7 +406,7 @@ static int decode_v1(struct pres_sub *s, const char *key, const void *val,
 		return EBADMSG;
 	}
 	strcpy(s->key, key);
-	s->dirty = 1; /* written again as version 2 */
+	s->dirty = 1; /* written again as version 3 */
 	s->local_cseq = r.local_cseq;
 	s->remote_cseq = r.remote_cseq;
 	s->version = r.winfo_version;
@@ -416,6 +426,7 @@ struct wb_restore {
 	unsigned dropped;	/* unknown version or malformed */
 	unsigned failed;	/* no room */
 	unsigned blocked;	/* blocked by today's rules */
+	unsigned uncounted;	/* no room to count its source */
 };
 
 static int restore_one(const char *key, const void *val, size_t vlen,
@@ -426,13 +437,14 @@ static int restore_one(const char *key, const void *val, size_t vlen,
 	struct pres_entity *e = NULL;
 	int v1 = is_v1(val, vlen), err;
 	int64_t until = 0, left;
+	char src[SIP_SOURCE_LEN] = "";
 
 	if (!s) {
 		rs->failed++;
 		return 0;
 	}
 	err = v1 ? decode_v1(s, key, val, &until) :
-		   decode_v2(s, key, val, vlen, &until);
+		   decode_v2(s, key, val, vlen, &until, src, sizeof(src));
 	left = store_time_from_disk(until) - wall_now();
 	if (!err && left > WB_MAX_LEFT) {
 		err = EBADMSG;
@@ -457,6 +469,9 @@ static int restore_one(const char *key, const void *val, size_t vlen,
 		rs->failed++;
 		goto out;
 	}
+	/* Counted again (no cap: it was taken); uncounted when the pool
+	 * pres_sources is too small now. */
+	rs->uncounted += tally_get(&pres_subs_by_source, src, 0, &s->src) != 0;
 	pres_sub_arm(s, (uint32_t)left);
 	rs->restored++;
 	rs->migrated += (unsigned)v1;
@@ -525,6 +540,10 @@ int pres_wb_init(void)
 	if (rs.blocked) {
 		LOG_INF("%u subscriptions not restored: the watcher is "
 			"blocked now", rs.blocked);
+	}
+	if (rs.uncounted) {
+		LOG_WRN("%u subscriptions restored without counting their "
+			"source: raise pres_sources", rs.uncounted);
 	}
 	if (rs.migrated) {
 		LOG_INF("%u subscriptions restored, %u of them migrated from "

@@ -102,6 +102,16 @@ const struct sip_hdr *sip_msg_hdr(const struct sip_msg *m,
 const struct sip_hdr *sip_msg_hdr_name(const struct sip_msg *m,
 				       const char *name);
 
+/** Room for what sip_msg_source() writes, with its NUL. */
+#define SIP_SOURCE_LEN 48
+/**
+ * Who a request counts against for the per-source caps (stored messages,
+ * subscriptions, documents, rooms): the one place that decides it. Today
+ * the IP address it came from ("10.0.0.3", "2001:db8::1"); once requests
+ * are authenticated, the user.
+ */
+void sip_msg_source(const struct sip_msg *m, char *buf, size_t size);
+
 struct sip_stx;
 
 /** A service's entry point for one method. It must answer with
@@ -223,6 +233,10 @@ struct sip_request {
 	size_t blen;
 };
 
+/** Would r fit the largest request we send (CONFIG_SIMPLED_MAX_MSG_SIZE)
+ * whichever listener it left from (the longest Via we write)?
+ * @return 0 or EMSGSIZE. */
+int sip_request_fits(const struct sip_request *r);
 /** Send r to dst in a client transaction; h gets the final answer.
  * @return 0, EMSGSIZE, ENOMEM or a transport error (h not called). */
 int sip_request_send(const struct sip_request *r, const struct sip_flow *dst,

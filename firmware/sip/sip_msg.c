@@ -117,6 +117,11 @@ const struct sip_hdr *sip_msg_hdr_name(const struct sip_msg *m,
 	return NULL;
 }
 
+void sip_msg_source(const struct sip_msg *m, char *buf, size_t size)
+{
+	sd_addr_ip_str(&m->flow.peer, buf, size);
+}
+
 /* End of the line starting at p (points at CR or LF or end). */
 static const char *line_end(const char *p, const char *end)
 {

@@ -74,6 +74,9 @@ int sip_tp_listener(enum sip_tp_type tp, int family);
 /** host[:port] and transport name we advertise for a flow. */
 void sip_tp_sent_by(const struct sip_flow *f, char *buf, size_t size,
 		    const char **tpname);
+/** A flow from the listener whose sent-by is the longest (the widest Via
+ * a request of ours gets); listener 0 when there is none. */
+void sip_tp_widest_flow(struct sip_flow *f);
 /** Pick a UDP listener for a destination of this family. */
 int sip_tp_udp_flow(struct sip_flow *f, const struct port_addr *dst);
 /** Is addr one of our listen addresses (IP only)? */

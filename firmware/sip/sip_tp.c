@@ -211,6 +211,26 @@ void sip_tp_sent_by(const struct sip_flow *f, char *buf, size_t size,
 	}
 }
 
+void sip_tp_widest_flow(struct sip_flow *f)
+{
+	char sent_by[160];
+	const char *tp;
+	size_t widest = 0;
+	unsigned i;
+
+	sip_tp_flow(f, SIP_TP_UDP, 0, NULL);
+	for (i = 0; i < n_listeners; i++) {
+		struct sip_flow g;
+
+		sip_tp_flow(&g, listeners[i].tp, (int)i, NULL);
+		sip_tp_sent_by(&g, sent_by, sizeof(sent_by), &tp);
+		if (strlen(sent_by) > widest) {
+			widest = strlen(sent_by);
+			*f = g;
+		}
+	}
+}
+
 static int is_loopback(const struct port_addr *a)
 {
 	static const uint8_t lo6[16] = {[15] = 1};

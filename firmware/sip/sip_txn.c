@@ -156,6 +156,10 @@ unsigned sip_txn_count(void)
  * characters of a seed drawn at start. */
 #define BRANCH_SEED_LEN 8
 #define BRANCH_MARK_LEN (7 + BRANCH_SEED_LEN)
+/* A branch of ours: the mark, then random hex characters. */
+#define BRANCH_LEN (BRANCH_MARK_LEN + 12)
+_Static_assert(BRANCH_LEN < sizeof(((struct sip_ctx *)0)->branch),
+	       "a branch fits its transaction");
 static char branch_mark[BRANCH_MARK_LEN + 1] = "z9hG4bK";
 
 int sip_txn_sent_by_us(const struct sip_msg *m)
@@ -502,7 +506,8 @@ static int ctx_alloc(struct sip_ctx **ctxp, sip_resp_h *h, void *arg)
 	/* z9hG4bK, this process's seed, then random: a request that comes
 	 * back with one of these in a Via is one we sent (a loop). */
 	memcpy(ctx->branch, branch_mark, BRANCH_MARK_LEN);
-	sd_rand_hex(ctx->branch + BRANCH_MARK_LEN, 20 - BRANCH_SEED_LEN);
+	sd_rand_hex(ctx->branch + BRANCH_MARK_LEN,
+		    BRANCH_LEN - BRANCH_MARK_LEN);
 	ctx->h = h;
 	ctx->arg = arg;
 	ctx->state = CTX_NEW;
@@ -770,6 +775,22 @@ int sip_relay(const struct sip_msg *req, const char *ruri,
 	rb.ruri = ruri;
 	rb.max_breadth = max_breadth;
 	return ctx_build_send(ctx, dst, method, build_relay, &rb);
+}
+
+int sip_request_fits(const struct sip_request *r)
+{
+	char branch[BRANCH_LEN + 1];
+	struct sip_flow out;
+	struct sd_buf b;
+
+	memset(branch, 'b', BRANCH_LEN);
+	branch[BRANCH_LEN] = '\0';
+	sip_tp_widest_flow(&out);
+	/* Written where ctx_build_send() writes it, to know whether it
+	 * would be written whole. */
+	sd_buf_init(&b, txbuf, sizeof(txbuf));
+	build_request(&b, &out, branch, r);
+	return b.overflow ? EMSGSIZE : 0;
 }
 
 int sip_request_send(const struct sip_request *r, const struct sip_flow *dst,

@@ -156,6 +156,8 @@ def durability(binary, work, mode):
                 f"\tlist listen 'udp:127.0.0.1:{port}'\n"
                 f"\toption state_dir '{state}'\n"
                 "\toption open_registration '1'\n"
+                # bob sends all 300: no per-source cap.
+                f"config offline\n\toption max_messages_per_source '0'\n"
                 f"config storage\n\toption commit_window_ms '{mode}'\n")
 
     def start():

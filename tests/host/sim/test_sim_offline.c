@@ -413,7 +413,10 @@ static void deliver_all(void)
 static void test_full_store_space_comes_back(void **state)
 {
 	int first, again;
-	const char *cfg = "config storage\n\toption map_size_kb 512\n";
+	/* One sender fills one mailbox: no quota in the way. */
+	const char *cfg = "config storage\n\toption map_size_kb 512\n"
+			  "config offline\n\toption max_messages 0\n"
+			  "\toption max_messages_per_source 0\n";
 
 	(void)state;
 	start(cfg);
@@ -601,6 +604,275 @@ static void test_full_store_answers_503(void **state)
 	h_stop();
 }
 
+/* A body of n 'x's (n < 8192). */
+static const char *xs(size_t n)
+{
+	static char body[CONFIG_SIMPLED_MAX_MSG_SIZE];
+
+	assert_true(n < sizeof(body));
+	memset(body, 'x', n);
+	body[n] = '\0';
+	return body;
+}
+
+/* alice registers the contact uri (at client 2) for expires s. */
+static void register_contact(const char *uri, int expires)
+{
+	char contact[CONFIG_SIMPLED_MAX_URI_LEN + 8], hdrs[32];
+
+	snprintf(contact, sizeof(contact), "<%s>", uri);
+	snprintf(hdrs, sizeof(hdrs), "Expires: %d\n", expires);
+	assert_int_equal(h_status(h_request_wait(alice, &(struct h_req){
+		.method = "REGISTER", .n = 2, .from = "alice",
+		.call_id = "reg-long", .cseq = expires ? 1 : 2,
+		.contact = contact, .hdrs = hdrs})), 200);
+}
+
+/* A 202 is a promise: a MESSAGE is stored only when the MESSAGE that
+ * delivers it (our Via, Date, the [stored ...] prefix, the contact's
+ * Request-URI, ...) fits the largest request we send. The bound takes the
+ * longest contact URI the registrar keeps; with alice registered at such
+ * a URI the largest message stored is delivered whole in exactly
+ * CONFIG_SIMPLED_MAX_MSG_SIZE bytes, and one byte more is refused at
+ * arrival (it was stored, then dropped after max_tries). */
+static void test_stored_only_when_delivery_fits(void **state)
+{
+	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
+	size_t len0, most, n;
+	const char *r;
+
+	(void)state;
+	/* sip:alice@10.0.0.2:5060;pad=ppp... as long as kept (255). */
+	n = (size_t)snprintf(uri, sizeof(uri), "sip:alice@10.0.0.2:5060;pad=");
+	memset(uri + n, 'p', sizeof(uri) - 1 - n);
+	uri[sizeof(uri) - 1] = '\0';
+	start(NULL);
+	/* What the delivery of a 4000-byte body to that contact takes. */
+	assert_int_equal(store_for_alice("b0", NULL, xs(4000)), 202);
+	register_contact(uri, 600);
+	r = alice_gets(10, NULL);
+	len0 = strlen(r);
+	assert_string_equal(h_hdr(r, "Content-Length"), "4033");
+	answer(r, 200);
+	register_contact(uri, 0);
+	/* The largest body whose delivery fits, and one byte more. */
+	most = 4000 + CONFIG_SIMPLED_MAX_MSG_SIZE - len0;
+	h_message(bob, 3, ALICE, "b1", NULL, xs(most + 1));
+	r = h_wait(bob);
+	assert_int_equal(h_status(r), 513);
+	assert_non_null(strstr(r, "513 Message too large to deliver from "
+				  "the store\r\n"));
+	assert_int_equal(offline_count(ALICE), 0);
+	assert_int_equal(stat_value("offline_stored"), 1);
+	assert_int_equal(store_for_alice("b2", NULL, xs(most)), 202);
+	register_contact(uri, 600);
+	r = alice_gets(10, NULL);
+	assert_int_equal(strlen(r), CONFIG_SIMPLED_MAX_MSG_SIZE);
+	assert_int_equal(strncmp(h_body(r), "[stored 20", 10), 0);
+	assert_int_equal(strlen(h_body(r)), 33 + most);
+	assert_string_equal(h_body(r) + 33, xs(most));
+	answer(r, 200);
+	assert_int_equal(offline_count(ALICE), 0);
+	assert_int_equal(stat_value("offline_dumped"), 2);
+	assert_int_equal(stat_value("offline_failed"), 0);
+	h_run(40000);
+	h_stop();
+}
+
+/* bob's MESSAGE for alice from client n whose datagram is exactly len
+ * bytes (CRLF line ends, a body of 'x's). */
+static void message_of_len(int sock, int n, const char *tok, size_t len)
+{
+	static char text[CONFIG_SIMPLED_MAX_MSG_SIZE + 1];
+	const char *fmt = "MESSAGE sip:" ALICE " SIP/2.0\r\n"
+			  "Via: SIP/2.0/UDP 10.0.0.%d:5060;branch=z9hG4bK%s\r\n"
+			  "Max-Forwards: 70\r\n"
+			  "From: <sip:bob@" H_DOMAIN ">;tag=%s\r\n"
+			  "To: <sip:" ALICE ">\r\n"
+			  "Call-ID: %s\r\n"
+			  "CSeq: 1 MESSAGE\r\n"
+			  "Content-Type: text/plain\r\n"
+			  "Content-Length: %4zu\r\n\r\n";
+	size_t head = (size_t)snprintf(text, sizeof(text), fmt, n, tok, tok,
+				       tok, (size_t)0);
+
+	assert_true(len < sizeof(text) && len - head >= 1000);
+	snprintf(text, sizeof(text), fmt, n, tok, tok, tok, len - head);
+	memset(text + head, 'x', len - head);
+	text[len] = '\0';
+	h_send(sock, "%s", text);
+}
+
+/* A MESSAGE one byte under the arrival limit is taken in, but would not
+ * fit once written for delivery: 513 at once, nothing stored. */
+static void test_just_under_arrival_limit_refused(void **state)
+{
+	const char *r;
+
+	(void)state;
+	start(NULL);
+	message_of_len(bob, 3, "u1", CONFIG_SIMPLED_MAX_MSG_SIZE - 1);
+	r = h_wait(bob);
+	assert_int_equal(h_status(r), 513);
+	assert_non_null(strstr(r, "too large to deliver from the store"));
+	assert_int_equal(offline_count(ALICE), 0);
+	assert_int_equal(stat_value("offline_stored"), 0);
+	assert_int_equal(stat_value("offline_refused"), 1);
+	h_run(40000);
+	h_stop();
+}
+
+/* count MESSAGEs for to from client sock/n, each answered code. */
+static void store_n(int sock, int n, const char *to, int count, int code)
+{
+	static unsigned seq;
+	char tok[32];
+	int i;
+
+	for (i = 0; i < count; i++) {
+		snprintf(tok, sizeof(tok), "n%u", seq++);
+		h_message(sock, n, to, tok, NULL, "q");
+		assert_int_equal(h_status(h_wait(sock)), code);
+	}
+}
+
+/* The defaults: 50 messages stored per source (its IP address), 100 per
+ * owner; both counts rebuilt from the store after a restart. */
+static void test_default_quotas_and_restart(void **state)
+{
+	static char first[4096];
+	int c4, c5;
+	const char *r;
+
+	(void)state;
+	start(NULL);
+	c4 = h_client(4);
+	c5 = h_client(5);
+	store_n(bob, 3, ALICE, 50, 202);
+	h_message(bob, 3, ALICE, "over", NULL, "q");
+	r = h_wait(bob);
+	assert_int_equal(h_status(r), 403);
+	assert_non_null(strstr(r, "403 Too many stored messages from this "
+				  "sender\r\n"));
+	/* The cap is the source's, whoever the message is for. */
+	store_n(bob, 3, "carol@" H_DOMAIN, 1, 403);
+	store_n(c4, 4, ALICE, 50, 202);
+	store_n(c5, 5, ALICE, 1, 480); /* alice has 100 */
+	store_n(c5, 5, "carol@" H_DOMAIN, 1, 202);
+	assert_int_equal(offline_count(ALICE), 100);
+	h_restart(NULL);
+	bob = h_client(3);
+	alice = h_client(2);
+	c4 = h_client(4);
+	c5 = h_client(5);
+	store_n(bob, 3, "carol@" H_DOMAIN, 1, 403);
+	store_n(c5, 5, ALICE, 1, 480);
+	store_n(c5, 5, "dave@" H_DOMAIN, 48, 202);
+	store_n(c5, 5, "dave@" H_DOMAIN, 1, 202); /* carol's + 49 = 50 */
+	store_n(c5, 5, "dave@" H_DOMAIN, 1, 403);
+	/* A delivered message (bob's first) no longer counts for its
+	 * source; alice is gone before the next one leaves. */
+	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
+	snprintf(first, sizeof(first), "%s", alice_gets(10, "q"));
+	assert_int_equal(h_register(alice, 2, "alice", 0), 200);
+	answer(first, 200);
+	assert_null(h_recv(alice));
+	assert_int_equal(offline_count(ALICE), 99);
+	store_n(bob, 3, "carol@" H_DOMAIN, 1, 202);
+	store_n(bob, 3, "carol@" H_DOMAIN, 1, 403);
+	assert_int_equal(stat_value("offline_refused"), 4);
+	h_run(40000);
+	h_stop();
+}
+
+/* Send-Time at most max_send_ahead (30 days) ahead; further is refused
+ * with the reason, and nothing is stored. */
+static void test_send_time_at_most_30_days_ahead(void **state)
+{
+	char hdr[64];
+	const char *r;
+	int64_t now;
+
+	(void)state;
+	start(NULL);
+	now = port_wall_s();
+	snprintf(hdr, sizeof(hdr), "Send-Time: %lld\n",
+		 (long long)now + 30 * 86400 + 1);
+	h_message(bob, 3, ALICE, "t1", hdr, "too far");
+	r = h_wait(bob);
+	assert_int_equal(h_status(r), 400);
+	assert_non_null(strstr(r, "400 Send-Time more than 30 days ahead\r\n"));
+	assert_int_equal(offline_count(ALICE), 0);
+	snprintf(hdr, sizeof(hdr), "Send-Time: %lld\n",
+		 (long long)now + 30 * 86400);
+	assert_int_equal(store_for_alice("t2", hdr, "in a month"), 202);
+	assert_int_equal(offline_count(ALICE), 1);
+	h_restart("config offline\n\toption max_send_ahead 3600\n");
+	bob = h_client(3);
+	alice = h_client(2);
+	snprintf(hdr, sizeof(hdr), "Send-Time: %lld\n",
+		 (long long)port_wall_s() + 3601);
+	h_message(bob, 3, ALICE, "t3", hdr, "too far");
+	r = h_wait(bob);
+	assert_non_null(strstr(r, "400 Send-Time more than 3600 s ahead\r\n"));
+	h_run(40000);
+	h_stop();
+}
+
+/* Run ms of virtual time in steps of at most 10 days, alice keeping her
+ * registration (an hour of margin), and nothing delivered meanwhile. */
+static void quiet_for(uint64_t ms)
+{
+	const uint64_t step = 10 * 86400000ull;
+
+	while (ms) {
+		uint64_t now = ms < step ? ms : step;
+
+		assert_int_equal(h_register(alice, 2, "alice", 11 * 86400),
+				 200);
+		h_run((uint32_t)now);
+		assert_null(h_recv(alice));
+		ms -= now;
+	}
+}
+
+/* retry_interval x 2^(tries-1) does not wrap: with 67109 s the wait after
+ * the 7th try is 67109000 ms x 64, just over 2^32, which the 32-bit
+ * product made 8.7 s. Each wait is now what it says, at most the longest
+ * timer (INT32_MAX ms, 24.8 days: from the 6th try on). */
+static void test_backoff_does_not_wrap(void **state)
+{
+	static char r[4096];
+	uint64_t wait;
+	int k;
+
+	(void)state;
+	start("config offline\n\toption max_tries 9\n"
+	      "\toption retry_interval 67109\n"
+	      "\toption expire_time 31536000\n\toption check_time 86400\n");
+	assert_int_equal(store_for_alice("w1", NULL, "wait for it"), 202);
+	assert_int_equal(h_register(alice, 2, "alice", 3600), 200);
+	answer(alice_gets(10, "wait for it"), 500); /* try 1 */
+	for (k = 1; k <= 7; k++) {
+		/* After try k failed. */
+		wait = 67109000ull << (k - 1);
+		if (wait > INT32_MAX) {
+			wait = INT32_MAX;
+		}
+		quiet_for(wait - 1000);
+		snprintf(r, sizeof(r), "%s", alice_gets(2000, "wait for it"));
+		h_drain(alice); /* its retransmissions */
+		if (k < 7) {
+			answer(r, 500);
+		}
+	}
+	answer(r, 200); /* try 8 */
+	assert_int_equal(offline_count(ALICE), 0);
+	assert_int_equal(stat_value("offline_dumped"), 1);
+	h_run(40000);
+	h_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -626,6 +898,11 @@ int main(void)
 		cmocka_unit_test(test_refuses_64bit_store),
 #endif
 		cmocka_unit_test(test_full_store_space_comes_back),
+		cmocka_unit_test(test_stored_only_when_delivery_fits),
+		cmocka_unit_test(test_just_under_arrival_limit_refused),
+		cmocka_unit_test(test_default_quotas_and_restart),
+		cmocka_unit_test(test_send_time_at_most_30_days_ahead),
+		cmocka_unit_test(test_backoff_does_not_wrap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

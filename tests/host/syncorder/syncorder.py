@@ -62,6 +62,10 @@ def main(binary, work):
                 f"\toption state_dir '{state}'\n"
                 "\toption open_registration '1'\n"
                 "config presence\n\toption auth_policy 'allow_all'\n"
+                # One source sends everything: no per-source cap.
+                "\toption max_documents_per_source '0'\n"
+                "config offline\n\toption max_messages_per_source '0'\n"
+                "config imc\n\toption max_rooms_per_source '0'\n"
                 "config storage\n\toption commit_window_ms '2'\n")
     env = dict(os.environ, SYNCORDER_LOG=log)
     p = subprocess.Popen([binary, "-f", "-c", conf], env=env,

@@ -1,4 +1,5 @@
-/** @file test_core.c  Timers (with the 32-bit wrap), pools, budget. */
+/** @file test_core.c  Timers (with the 32-bit wrap), pools, budget,
+ * counts per key. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include "pool.h"
 #include "port_sim.h"
 #include "sd.h"
+#include "tally.h"
 #include "tmr.h"
 
 static char order[16];
@@ -105,6 +107,50 @@ static void test_budget(void **state)
 	mem_free(q);
 }
 
+/* Counts per key: the cap, nobody (""), the pool, an entry only while
+ * its count is above zero, a long key kept as its hash. */
+static void test_tally(void **state)
+{
+	static struct pool p = POOL_INIT("tally", 8, 2);
+	struct tally t = TALLY_INIT(&p);
+	struct tally_ent *a[3], *b, *c, *none;
+	char longkey[200];
+
+	(void)state;
+	mem_init(1u << 16);
+	assert_int_equal(pool_setup(&p, sizeof(struct tally_ent)), 0);
+	assert_int_equal(tally_get(&t, "10.0.0.3", 2, &a[0]), 0);
+	assert_int_equal(tally_get(&t, "10.0.0.3", 2, &a[1]), 0);
+	assert_ptr_equal(a[0], a[1]);
+	assert_int_equal(tally_get(&t, "10.0.0.3", 2, &a[2]), EDQUOT);
+	assert_null(a[2]);
+	assert_int_equal(tally_get(&t, "10.0.0.3", 0, &a[2]), 0); /* no cap */
+	assert_int_equal(tally_count(&t, "10.0.0.3"), 3);
+	assert_int_equal(tally_get(&t, "", 1, &none), 0);
+	assert_null(none);
+	assert_int_equal(tally_count(&t, ""), 0);
+	memset(longkey, 'k', sizeof(longkey) - 1);
+	longkey[sizeof(longkey) - 1] = '\0';
+	assert_int_equal(tally_get(&t, longkey, 1, &b), 0);
+	assert_int_equal(tally_count(&t, longkey), 1);
+	longkey[0] = 'j';
+	assert_int_equal(tally_count(&t, longkey), 0);
+	assert_int_equal(tally_get(&t, "10.0.0.4", 1, &c), ENOSPC); /* pool */
+	tally_put(&t, b);
+	assert_int_equal(tally_get(&t, "10.0.0.4", 1, &c), 0);
+	tally_put(&t, a[0]);
+	tally_put(&t, a[1]);
+	assert_int_equal(tally_count(&t, "10.0.0.3"), 1);
+	tally_put(&t, a[2]);
+	tally_put(&t, NULL);
+	assert_int_equal(tally_count(&t, "10.0.0.3"), 0);
+	assert_int_equal(pool_info(&p)->used, 1);
+	tally_clear(&t);
+	assert_int_equal(pool_info(&p)->used, 0);
+	pool_release(&p);
+	assert_int_equal(mem_used(), 0);
+}
+
 static void test_buf_and_slices(void **state)
 {
 	char small[8];
@@ -132,6 +178,7 @@ int main(void)
 		cmocka_unit_test(test_timers_order_and_wrap),
 		cmocka_unit_test(test_pool_limits),
 		cmocka_unit_test(test_budget),
+		cmocka_unit_test(test_tally),
 		cmocka_unit_test(test_buf_and_slices),
 	};
 

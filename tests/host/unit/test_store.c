@@ -32,12 +32,14 @@ static void fresh_dir(const char *name)
 	unlink(f);
 }
 
-static uint64_t put(const char *owner, const char *body, int64_t expires,
-		    int64_t send_at, int expect)
+static uint64_t put_from(const char *sender, const char *owner,
+			 const char *body, int64_t expires, int64_t send_at,
+			 int expect)
 {
 	struct store_msg m;
 
 	memset(&m, 0, sizeof(m));
+	m.sender = sender;
 	m.owner = owner;
 	m.from = "<sip:bob@example.test>;tag=1";
 	m.to = "<sip:alice@example.test>";
@@ -49,6 +51,12 @@ static uint64_t put(const char *owner, const char *body, int64_t expires,
 	m.send_at = send_at;
 	assert_int_equal(store_msg_put(&m), expect);
 	return m.id;
+}
+
+static uint64_t put(const char *owner, const char *body, int64_t expires,
+		    int64_t send_at, int expect)
+{
+	return put_from(NULL, owner, body, expires, send_at, expect);
 }
 
 struct seen {
@@ -226,22 +234,54 @@ static void v1_put(MDB_txn *t, MDB_dbi *dbi, uint64_t id,
 	assert_int_equal(mdb_put(t, dbi[2], &k, &e, 0), 0);
 }
 
-/* A store of the previous layout is migrated at open: every waiting
- * message is kept, in order, and new ids follow the old ones. */
-static void test_migrates_schema1(void **state)
+/* Each message counts for its sender, whatever its owner, until it is
+ * deleted or expires; the counts are rebuilt at open. */
+static void test_sender_counts(void **state)
+{
+	uint64_t a;
+	unsigned n;
+
+	(void)state;
+	fresh_dir("senders");
+	assert_int_equal(store_open(dir, 1u << 20), 0);
+	a = put_from("10.0.0.3", "a@x", "1", 9000, 0, 0);
+	put_from("10.0.0.3", "b@x", "2", 100, 0, 0);
+	put_from("10.0.0.3", "a@x", "3", 9000, 0, 0);
+	put_from("10.0.0.4", "a@x", "4", 9000, 0, 0);
+	put_from("", "a@x", "5", 9000, 0, 0); /* nobody's */
+	assert_int_equal(store_msg_sender_count("10.0.0.3"), 3);
+	assert_int_equal(store_msg_sender_count("10.0.0.4"), 1);
+	assert_int_equal(store_msg_sender_count(""), 0);
+	assert_int_equal(store_msg_del("a@x", a), 0);
+	assert_int_equal(store_msg_sender_count("10.0.0.3"), 2);
+	assert_int_equal(store_msg_update("b@x", a + 1, 1, 0), 0);
+	store_close();
+	assert_int_equal(store_open(dir, 1u << 20), 0);
+	assert_int_equal(store_msg_sender_count("10.0.0.3"), 2);
+	assert_int_equal(store_msg_sender_count("10.0.0.4"), 1);
+	assert_int_equal(store_msg_expire(100, 64, NULL, NULL, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(store_msg_sender_count("10.0.0.3"), 1);
+	assert_int_equal(store_msg_count("a@x"), 3);
+	store_close();
+}
+
+/* A store of an earlier layout is migrated at open: every waiting message
+ * is kept, in order, and new ids follow the old ones. Schema 1 had index
+ * tables (dropped), schema 2 the same records without them; both wrote
+ * records of version 1, which count against no sender. */
+static void migrate_from(uint32_t schema)
 {
 	static const char *const names[] = {"msg", "msg_owner", "msg_exp",
 					    "msg_send"};
 	MDB_env *env;
 	MDB_txn *t;
 	MDB_dbi meta, dbi[4];
-	uint32_t one = 1;
-	MDB_val k = {6, "schema"}, v = {sizeof(one), &one};
+	MDB_val k = {6, "schema"}, v = {sizeof(schema), &schema};
 	struct seen s = {0};
 	int i;
 
-	(void)state;
-	fresh_dir("v1");
+	fresh_dir(schema == 1 ? "v1" : "v2");
 	assert_int_equal(mdb_env_create(&env), 0);
 	mdb_env_set_maxdbs(env, 8);
 	assert_int_equal(mdb_env_open(env, dir, 0, 0600), 0);
@@ -264,14 +304,34 @@ static void test_migrates_schema1(void **state)
 	assert_int_equal(s.n, 2);
 	assert_string_equal(s.bodies[0], "c1");
 	assert_string_equal(s.bodies[1], "c2");
-	assert_true(put("dave@x", "d2", 9999, 0, 0) > 9);
+	assert_int_equal(store_msg_sender_count(""), 0);
+	assert_true(put_from("10.0.0.3", "dave@x", "d2", 9999, 0, 0) > 9);
+	assert_int_equal(store_msg_update("dave@x", 8, 1, 0), 0);
 	assert_int_equal(store_msg_del("carol@x", 7), 0);
 	store_close();
-	/* Migrated once: a second open finds schema 2 and the same data. */
+	/* Migrated once: a second open finds schema 3 and the same data. */
 	assert_int_equal(store_open(dir, 1u << 20), 0);
 	assert_int_equal(store_msg_total(), 3);
 	assert_int_equal(store_msg_count("dave@x"), 2);
+	assert_int_equal(store_msg_sender_count("10.0.0.3"), 1);
+	memset(&s, 0, sizeof(s));
+	store_msg_list("dave@x", collect, &s);
+	assert_int_equal(s.n, 2);
+	assert_string_equal(s.bodies[0], "d1");
+	assert_string_equal(s.bodies[1], "d2");
 	store_close();
+}
+
+static void test_migrates_schema1(void **state)
+{
+	(void)state;
+	migrate_from(1);
+}
+
+static void test_migrates_schema2(void **state)
+{
+	(void)state;
+	migrate_from(2);
 }
 
 static void test_corrupt_file(void **state)
@@ -377,6 +437,8 @@ int main(void)
 		cmocka_unit_test(test_expiry_and_reminders),
 		cmocka_unit_test(test_schema_mismatch),
 		cmocka_unit_test(test_migrates_schema1),
+		cmocka_unit_test(test_migrates_schema2),
+		cmocka_unit_test(test_sender_counts),
 		cmocka_unit_test(test_corrupt_file),
 		cmocka_unit_test(test_full_map),
 		cmocka_unit_test(test_group_commit),
