@@ -106,9 +106,10 @@ const struct sip_hdr *sip_msg_hdr_name(const struct sip_msg *m,
 #define SIP_SOURCE_LEN 48
 /**
  * Who a request counts against for the per-source caps (stored messages,
- * subscriptions, documents, rooms): the one place that decides it. Today
- * the IP address it came from ("10.0.0.3", "2001:db8::1"); once requests
- * are authenticated, the user.
+ * subscriptions, documents, rooms): the one place that decides it. The
+ * user it authenticated as ("alice@example.lan"; one longer than the
+ * room as its start, '#' and a hash of it all), else the IP address it
+ * came from ("10.0.0.3", "2001:db8::1"). size must be SIP_SOURCE_LEN.
  */
 void sip_msg_source(const struct sip_msg *m, char *buf, size_t size);
 

@@ -6,6 +6,7 @@
 #define LOG_MODULE "sip"
 #include "log.h"
 #include "mem.h"
+#include "sip_auth.h"
 #include "sip_priv.h"
 
 static const struct {
@@ -119,7 +120,29 @@ const struct sip_hdr *sip_msg_hdr_name(const struct sip_msg *m,
 
 void sip_msg_source(const struct sip_msg *m, char *buf, size_t size)
 {
-	sd_addr_ip_str(&m->flow.peer, buf, size);
+	static const char hex[] = "0123456789abcdef";
+	uint8_t h[SIP_HASH_MAX];
+	size_t l = strlen(m->auth_user), keep, i;
+
+	if (!l) {
+		sd_addr_ip_str(&m->flow.peer, buf, size);
+		return;
+	}
+	if (l < size) {
+		memcpy(buf, m->auth_user, l + 1); /* has '@': never an IP */
+		return;
+	}
+	/* Too long to keep whole: its start and a hash of it all, the same
+	 * in every run (the records that count keep it). */
+	sip_crypto_hash(SIP_AUTH_SHA256, m->auth_user, l, h);
+	keep = size - 1 - 1 - 32;
+	memcpy(buf, m->auth_user, keep);
+	buf[keep] = '#';
+	for (i = 0; i < 16; i++) {
+		buf[keep + 1 + 2 * i] = hex[h[i] >> 4];
+		buf[keep + 2 + 2 * i] = hex[h[i] & 15];
+	}
+	buf[size - 1] = '\0';
 }
 
 /* End of the line starting at p (points at CR or LF or end). */

@@ -269,6 +269,43 @@ static void test_message_identity(void **state)
 	h_stop();
 }
 
+#ifdef CONFIG_SIMPLED_OFFLINE
+/* alice's MESSAGE to bob from client n, answering the 407; the status. */
+static int alice_to_bob(int c, int n, const char *text)
+{
+	char cid[32];
+
+	snprintf(cid, sizeof(cid), "q-%s", text);
+	h_request(c, &(struct h_req){.method = "MESSAGE", .n = n,
+		.from = "alice", .to = "bob", .body = text, .call_id = cid,
+		.from_tag = text});
+	if (answer(c) != 407) {
+		return h_status(resp);
+	}
+	h_request(c, &(struct h_req){.method = "MESSAGE", .n = n,
+		.from = "alice", .to = "bob", .body = text, .call_id = cid,
+		.from_tag = text, .cseq = 2,
+		.hdrs = h_digest(resp, 0, "alice", "wonder", "MESSAGE",
+				 "sip:bob@" H_DOMAIN, 1)});
+	return answer(c);
+}
+
+/* The per-source caps count an authenticated sender as one, from
+ * whatever address: here two stored messages each. */
+static void test_caps_key_on_the_user(void **state)
+{
+	(void)state;
+	h_start(ACCOUNTS "config offline\n"
+		"\toption max_messages_per_source 2\n");
+	assert_int_equal(alice_to_bob(h_client(2), 2, "one"), 202);
+	assert_int_equal(alice_to_bob(h_client(4), 4, "two"), 202);
+	assert_int_equal(alice_to_bob(h_client(5), 5, "three"), 403);
+	assert_non_null(strstr(resp, "Too many stored messages"));
+	h_run(40000);
+	h_stop();
+}
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +315,9 @@ int main(void)
 		cmocka_unit_test(test_stale_nonce),
 		cmocka_unit_test(test_failing_source_refused),
 		cmocka_unit_test(test_message_identity),
+#ifdef CONFIG_SIMPLED_OFFLINE
+		cmocka_unit_test(test_caps_key_on_the_user),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
