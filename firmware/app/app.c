@@ -155,6 +155,9 @@ static const struct mod *const app_mods[] = {
 	&app_mod,
 };
 
+/* The file app_configure() read ("" for text or defaults). */
+static char cfg_path[512];
+
 int app_configure(const char *path, const char *text, char *err,
 		  size_t errlen)
 {
@@ -176,6 +179,7 @@ int app_configure(const char *path, const char *text, char *err,
 	if (rc) {
 		return rc;
 	}
+	snprintf(cfg_path, sizeof(cfg_path), "%s", path ? path : "");
 	if (!app_cfg.n_domain) {
 		snprintf(err, errlen, "%s: no 'list domain' given", name);
 		return EINVAL;
@@ -222,11 +226,26 @@ static int app_mod_start(void)
 	return sip_route("OPTIONS", on_options);
 }
 
+/* Accounts are password equivalents (an HA1 lets anyone authenticate
+ * as its user): say so when the file holding them is readable by others. */
+static void check_cfg_mode(void)
+{
+	struct stat st;
+
+	if (cfg_path[0] && sip_user_count() && !stat(cfg_path, &st) &&
+	    (st.st_mode & 077)) {
+		LOG_WRN("%s holds accounts (password equivalents) and is "
+			"readable by others (mode %03o): chmod 600 %s",
+			cfg_path, (unsigned)(st.st_mode & 0777), cfg_path);
+	}
+}
+
 int app_start(void)
 {
 	int err;
 
 	log_set_level(app_cfg.log_level);
+	check_cfg_mode();
 	mem_init(mod_mem_budget());
 	mem_osip_install();
 	err = port_init();

@@ -382,6 +382,27 @@ print(hashlib.md5(s).hexdigest(), hashlib.sha256(s).hexdigest())')
 	echo x | "$bin" -c "$work/pw.out" passwd carol > /dev/null ||
 		fail "the section passwd printed is refused"
 	echo x | "$bin" passwd 'b b' > /dev/null 2>&1 && fail "passwd took 'b b'"
+	# Accounts in a file others may read: a warning at start naming the
+	# fix; none once it is 0600.
+	port=$(free_port)
+	printf "config simpled 'main'\n\tlist listen 'udp:127.0.0.1:%s'\n\toption state_dir '%s'\n" \
+		"$port" "$work/pwstate" > "$work/acct.conf"
+	cat "$work/pw.out" >> "$work/acct.conf"
+	for mode in 644 600; do
+		chmod "$mode" "$work/acct.conf"
+		"$bin" -f -c "$work/acct.conf" > "$work/acct-$mode.log" 2>&1 &
+		apid=$!
+		for _ in $(seq 1 100); do
+			grep -q serving "$work/acct-$mode.log" && break
+			sleep 0.1
+		done
+		kill -TERM "$apid"
+		wait "$apid"
+	done
+	grep -q "readable by others (mode 644): chmod 600" "$work/acct-644.log" ||
+		fail "no warning for a world-readable account file"
+	grep -q "readable by others" "$work/acct-600.log" &&
+		fail "a warning for a 0600 account file"
 	# SIGTERM stops it cleanly.
 	start_daemon
 	stop_daemon
