@@ -111,16 +111,17 @@ MOD_ABSENT(offline_absent, "offline", "CONFIG_SIMPLED_OFFLINE", "offline",
 #endif
 #ifndef CONFIG_SIMPLED_PRESENCE
 MOD_ABSENT(pres_absent, "presence", "CONFIG_SIMPLED_PRESENCE", "presence",
-	   "presentities", "pres_docs", "subscriptions", NULL);
+	   "presentities", "pres_docs", "subscriptions", "pres_sources",
+	   NULL);
 #endif
 #ifndef CONFIG_SIMPLED_IMC
 MOD_ABSENT(imc_absent, "imc", "CONFIG_SIMPLED_IMC", "imc", "rooms",
-	   "room_members", NULL);
+	   "room_members", "room_sources", NULL);
 #endif
 #ifndef CONFIG_SIMPLED_STORAGE
 MOD_ABSENT(store_absent, "storage", "CONFIG_SIMPLED_STORAGE (selected by "
 	   "a service that keeps state)", "storage", "store_owners",
-	   "store_messages", NULL);
+	   "store_messages", "store_senders", NULL);
 #endif
 
 /* Start order: the services in dependency order (each may hook the ones

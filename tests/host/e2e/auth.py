@@ -9,6 +9,7 @@ bob/hunter2, eve/evil) and max_failures 3. Usage:
                           a refused source
   auth.py attacks PORT    what anyone on the LAN could do before
   auth.py order PORT      SHA-256 offered first (list algorithms)
+  auth.py peer PORT       bob beside baresip as alice (run.sh's baresip)
 """
 import hashlib
 import os
@@ -262,8 +263,37 @@ def order(port):
     expect(a.register("bob", alg="MD5"), 200, "Contact:", "MD5 second")
 
 
+def peer(port):
+    """bob, beside a real client (baresip) that is alice: registers, says
+    so on stdout, takes alice's MESSAGE, then sends her one."""
+    bob = UA(port)
+    expect(bob.register("bob", alg="SHA-256"), 200, "Contact:",
+           "bob registers")
+    print("registered", flush=True)
+    end = time.time() + 15
+    got = None
+    while time.time() < end and not got:
+        r = bob.recv(end - time.time())
+        if r and r.startswith("MESSAGE ") and "hello from baresip" in r:
+            got = r
+    check(got, "no MESSAGE from baresip")
+    check(re.search(r"^From:.*sip:alice@simpled\.test", got, re.M),
+          "the MESSAGE is not from alice")
+    hdrs = []
+    for name in ("Via", "From", "To", "Call-ID", "CSeq"):
+        hdrs += [l + (";tag=b" if name == "To" else "")
+                 for l in got.split("\r\n")
+                 if l.lower().startswith(name.lower() + ":")]
+    bob.s.sendto(("SIP/2.0 200 OK\r\n" + "\r\n".join(hdrs) +
+                  "\r\nContent-Length: 0\r\n\r\n").encode(), bob.srv)
+    r = bob.authed("MESSAGE", f"sip:alice@{DOMAIN}", f"bob@{DOMAIN}",
+                   f"alice@{DOMAIN}", body="hello from bob")
+    expect(r, 200, "SIP/2.0 200", "bob's MESSAGE to baresip")
+
+
 def main():
-    cases = {"clients": clients, "attacks": attacks, "order": order}
+    cases = {"clients": clients, "attacks": attacks, "order": order,
+             "peer": peer}
     if len(sys.argv) != 3 or sys.argv[1] not in cases:
         print(__doc__, file=sys.stderr)
         sys.exit(2)

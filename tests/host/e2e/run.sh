@@ -199,6 +199,47 @@ config user
 	fi
 	alive
 	;;
+baresip)
+	# A real client: Debian's baresip (libre 1.x) as alice, whose
+	# account keeps only the MD5 hash, so she is offered MD5 alone (libre
+	# gives up on any other challenge); bob, a client of auth.py, uses
+	# SHA-256. alice registers with her password, and a MESSAGE goes each
+	# way through the daemon.
+	start_daemon "config simpled 'main'
+	option open_registration '0'
+$(echo wonder | "$bin" passwd alice "$domain" | grep -v ha1_sha256)
+config user
+	option name 'bob'
+	option password 'hunter2'"
+	mkdir -p "$work/alice"
+	cat > "$work/alice/config" <<CONF
+poll_method		epoll
+sip_listen		127.0.0.1:$(free_port)
+module_path		/usr/lib/baresip/modules
+module			stdio.so
+module_tmp		account.so
+module_app		contact.so
+module_app		menu.so
+CONF
+	printf '<sip:alice@%s>;auth_pass=wonder;outbound="sip:127.0.0.1:%s;transport=udp";regint=600\n' \
+		"$domain" "$port" > "$work/alice/accounts"
+	printf '<sip:bob@%s>\n' "$domain" > "$work/alice/contacts"
+	printf 'sip:bob@%s\n' "$domain" > "$work/alice/current_contact"
+	$PY "$here/auth.py" peer "$port" > "$work/peer.out" 2>&1 &
+	peer=$!
+	for _ in $(seq 1 50); do
+		grep -q registered "$work/peer.out" && break
+		sleep 0.1
+	done
+	(sleep 2; echo "/message hello from baresip"; sleep 4; echo "/quit") |
+		timeout 30 baresip -f "$work/alice" > "$work/baresip.out" 2>&1
+	wait "$peer" || { cat "$work/peer.out" >&2; fail "bob and baresip"; }
+	grep -q "useragent registered successfully" "$work/baresip.out" ||
+		fail "baresip did not register: $(grep -a reg: "$work/baresip.out")"
+	grep -q "sip:bob@$domain: \"hello from bob\"" "$work/baresip.out" ||
+		fail "baresip did not show bob's message"
+	alive
+	;;
 malformed)
 	start_daemon
 	sipp_run malformed.xml -m 1
