@@ -11,63 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "app.h"
+#include "fuzz_daemon.h"
 #include "imc.h"
-#include "loop.h"
-#include "port_sim.h"
-#include "sd.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static int client;
-static struct port_addr server;
-
-static void start(void)
-{
-	char cfg[1024], dir[512], err[512];
-	struct port_addr a;
-
-	snprintf(dir, sizeof(dir), "%s/fuzz-imc-%d",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (int)getpid());
-	mkdir(dir, 0700);
-	snprintf(cfg, sizeof(cfg),
-		 "config simpled 'main'\n"
-		 "\tlist domain 'example.test'\n"
-		 "\tlist listen 'udp:10.0.0.1:5060'\n"
-		 "\toption state_dir '%s'\n"
-		 "\toption log_level 'err'\n"
-		 "\toption open_registration '1'\n"
-		 "config imc\n\toption rooms_domain 'example.test'\n"
-		 "config storage\n\toption map_size_kb '4096'\n", dir);
-	sim_reset(0xfffff000u);
-	if (app_configure(NULL, cfg, err, sizeof(err)) || app_start()) {
-		fprintf(stderr, "fuzz_imc: cannot start: %s\n", err);
-		abort();
-	}
-	sd_addr_parse(&a, "10.0.0.2", 5060);
-	port_udp_open(&client, &a);
-	sd_addr_parse(&server, "10.0.0.1", 5060);
-}
-
-static void run(uint32_t ms)
-{
-	uint32_t end = port_now_ms() + ms;
-	char buf[65536];
-	struct port_addr src;
-
-	do {
-		size_t len = sizeof(buf);
-		int left = (int)(end - port_now_ms());
-
-		loop_once(left > 0 ? left : 0);
-		while (!port_recvfrom(client, buf, &len, &src)) {
-			len = sizeof(buf); /* answers and room traffic: dropped */
-		}
-	} while ((int32_t)(end - port_now_ms()) > 0 || sim_pending());
-}
 
 /* What imc_cmd_parse() hands back is well formed whatever it was given. */
 static void check_parse(const uint8_t *body, size_t len)
@@ -125,8 +73,8 @@ static void send_one(const uint8_t *p, size_t len)
 		     "Content-Length: %zu\r\n\r\n",
 		     target, seq, from, seq, target, seq, len);
 	memcpy(dgram + n, p, len);
-	port_sendto(client, dgram, (size_t)n + len, &server);
-	run(0);
+	fuzz_daemon_send(dgram, (size_t)n + len);
+	fuzz_daemon_run(0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -135,8 +83,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const uint8_t *p = data, *end = data + size, *sep;
 	int k;
 
-	if (!client) {
-		start();
+	if (!fuzz_daemon_started()) {
+		fuzz_daemon_start("fuzz-imc", "config imc\n"
+				  "\toption rooms_domain 'example.test'\n");
 	}
 	for (k = 0; k < 8 && p < end; k++) {
 		sep = memchr(p, 0x1e, (size_t)(end - p));
@@ -144,7 +93,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		p = sep ? sep + 1 : end;
 	}
 	if (++inputs % 64 == 0) {
-		run(70000); /* every transaction timer ends */
+		fuzz_daemon_run(70000); /* every transaction timer ends */
 	}
 	return 0;
 }
