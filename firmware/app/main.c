@@ -72,7 +72,7 @@ static int passwd(const char *user, const char *domain)
 
 	if (!sip_user_name_ok(user)) {
 		fprintf(stderr, "simpled: '%s' cannot be a user name (letters, "
-			"digits and -_.!~*'()&=+$,;?/)\n", user);
+			"digits and -_.!~*()&=+$,;?/)\n", user);
 		return 2;
 	}
 	if (!domain[0] || strspn(domain, "abcdefghijklmnopqrstuvwxyz"

@@ -86,6 +86,21 @@ static int rule_stale(const char *key, const void *val, size_t vlen)
 	return bad;
 }
 
+int pres_is_self(const struct sip_msg *req, const char *aor)
+{
+	char from[CONFIG_SIMPLED_MAX_URI_LEN];
+
+	if (sip_open_registration()) {
+		return 1;
+	}
+	if (req->auth_user[0]) {
+		return !strcmp(req->auth_user, aor);
+	}
+	return req->osip->from &&
+	       !reg_aor_key(req->osip->from->url, from, sizeof(from)) &&
+	       !strcmp(from, aor);
+}
+
 enum pres_decision pres_auth_decide(const char *presentity,
 				    const char *watcher)
 {

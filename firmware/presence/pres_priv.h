@@ -346,6 +346,10 @@ void pres_wb_forget(const struct pres_sub *s);
 
 /* pres_auth.c */
 int pres_auth_init(void);
+/** Is the sender of req the local user aor ("user@domain")? The user it
+ * authenticated as; when it was not challenged (challenge_publish or
+ * challenge_subscribe 0), its From; under open registration anyone is. */
+int pres_is_self(const struct sip_msg *req, const char *aor);
 enum pres_decision pres_auth_decide(const char *presentity,
 				    const char *watcher);
 int pres_auth_set(const char *presentity, const char *watcher,

@@ -272,6 +272,11 @@ static void on_publish(struct sip_stx *st, const struct sip_msg *req)
 			  "No user in Request-URI", NULL, NULL, NULL, 0);
 		return;
 	}
+	if (!pres_is_self(req, aor)) {
+		sip_reply(st, 403, "Only the presentity may publish its state",
+			  NULL, NULL, NULL, 0);
+		return;
+	}
 	if (!ev || pres_pkg_find(ev->value) != &pres_pkg_presence) {
 		sip_reply(st, 489, "Bad Event", "Allow-Events: presence\r\n",
 			  NULL, NULL, 0);

@@ -605,6 +605,7 @@ static void in_dialog(struct sip_stx *st, const struct sip_msg *req,
 		      const struct pres_pkg *pkg, int expires)
 {
 	char key[PRES_KEY_LEN], lt[PRES_TAG_LEN];
+	char from[CONFIG_SIMPLED_MAX_URI_LEN];
 	struct pres_sub *s;
 
 	if (sd_pl_copy(req->to_tag, lt, sizeof(lt)) ||
@@ -616,6 +617,16 @@ static void in_dialog(struct sip_stx *st, const struct sip_msg *req,
 	if (!s) {
 		sip_reply(st, 481, "Subscription does not exist", NULL, NULL,
 			  NULL, 0);
+		return;
+	}
+	/* Only its watcher may refresh or end it: a From of a served domain
+	 * has authenticated as itself (sip_authn.c), so knowing the dialog's
+	 * identifiers is not enough. */
+	if (!req->osip->from ||
+	    reg_uri_aor(req->osip->from->url, from, sizeof(from)) ||
+	    strcmp(from, s->watcher)) {
+		sip_reply(st, 403, "Not this subscription's watcher", NULL,
+			  NULL, NULL, 0);
 		return;
 	}
 	if (req->cseq <= s->remote_cseq) {

@@ -57,10 +57,10 @@ static void hash_joined(enum sip_auth_alg a, char hex[SIP_HEX_MAX],
 
 	for (i = 0; parts[i]; i++) {
 		n = strlen(parts[i]);
-		if (len + n + 1 >= sizeof(buf)) {
+		if (len + n + 2 >= sizeof(buf)) {
 			n = 0; /* cannot match anything a client computed */
 		}
-		if (i) {
+		if (i && len + 1 < sizeof(buf)) {
 			buf[len++] = ':';
 		}
 		memcpy(buf + len, parts[i], n);
@@ -119,7 +119,10 @@ int sip_nonce_init(unsigned entries)
 		return ENOMEM;
 	}
 	ring_size = entries;
-	port_random(secret, sizeof(secret));
+	if (port_random(secret, sizeof(secret))) {
+		sip_nonce_init(0);
+		return EIO; /* no secret, no nonces to trust */
+	}
 	return 0;
 }
 
@@ -172,7 +175,7 @@ enum sip_nonce_verdict sip_nonce_check(const char *nonce, uint32_t nc,
 	memcpy(head, nonce, 24);
 	head[24] = '\0';
 	nonce_mac(head, mac);
-	if (strcmp(mac, nonce + 24)) {
+	if (!sip_auth_equal(mac, nonce + 24)) {
 		return SIP_NONCE_FORGED;
 	}
 	head[8] = '\0';
@@ -184,9 +187,26 @@ enum sip_nonce_verdict sip_nonce_check(const char *nonce, uint32_t nc,
 	if (!e) {
 		return SIP_NONCE_STALE; /* pushed out by newer ones */
 	}
-	if (nc <= e->nc) {
-		return SIP_NONCE_REPLAY;
+	return nc <= e->nc ? SIP_NONCE_REPLAY : SIP_NONCE_OK;
+}
+
+void sip_nonce_use(const char *nonce, uint32_t nc)
+{
+	struct nonce_ent *e;
+
+	HASH_FIND_STR(by_nonce, nonce, e);
+	if (e && nc > e->nc) {
+		e->nc = nc;
 	}
-	e->nc = nc;
-	return SIP_NONCE_OK;
+}
+
+int sip_auth_equal(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i;
+	unsigned char d = la != lb;
+
+	for (i = 0; i < la && i < lb; i++) {
+		d |= (unsigned char)(a[i] ^ b[i]);
+	}
+	return !d;
 }

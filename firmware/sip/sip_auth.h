@@ -92,8 +92,15 @@ enum sip_nonce_verdict {
 int sip_nonce_init(unsigned entries);
 /** A new nonce issued now (entered in the table, the oldest leaving). */
 void sip_nonce_new(char out[SIP_NONCE_LEN + 1]);
-/** Check nonce used with count nc at now_s, valid for lifetime_s. */
+/** Judge nonce used with count nc now, valid for lifetime_s (nothing is
+ * recorded: see sip_nonce_use()). */
 enum sip_nonce_verdict sip_nonce_check(const char *nonce, uint32_t nc,
 				       uint32_t lifetime_s);
+/** nc was used with nonce (checked OK, and the answer was right): a
+ * count up to it is a replay from now on. */
+void sip_nonce_use(const char *nonce, uint32_t nc);
+/** Are the NUL-terminated a and b equal? In a time that does not depend
+ * on where they differ (for secrets: responses, MACs). */
+int sip_auth_equal(const char *a, const char *b);
 
 #endif

@@ -103,10 +103,12 @@ static uint32_t now_s(void)
 	return (uint32_t)(port_now_us() / 1000000u);
 }
 
+/* IPv4 by address, IPv6 by /64 (one host holds a whole /64). */
 static void src_key(const struct port_addr *a, uint8_t key[17])
 {
+	memset(key, 0, 17);
 	key[0] = a->family;
-	memcpy(key + 1, a->ip, 16);
+	memcpy(key + 1, a->ip, a->family == PORT_AF_INET6 ? 8 : 4);
 }
 
 static struct fail_src *src_find(const struct port_addr *a)
@@ -144,14 +146,21 @@ static void src_failed(const struct port_addr *a)
 		return;
 	}
 	if (!f) {
+		/* A free entry or one whose window is over; else the one
+		 * with the fewest failures (the oldest of those), so that a
+		 * flood of single failures never frees a refused address. */
 		for (i = 0; i < auth_cfg.failure_sources; i++) {
-			if (!fail_tab[i].count) {
-				slot = &fail_tab[i];
+			struct fail_src *t = &fail_tab[i];
+
+			if (!t->count || now_s() - t->since_s >=
+					 (uint32_t)auth_cfg.failure_window) {
+				slot = t;
 				break;
 			}
-			if (!slot || fail_tab[i].since_s - slot->since_s >
-					     0x80000000u) {
-				slot = &fail_tab[i]; /* began first */
+			if (!slot || t->count < slot->count ||
+			    (t->count == slot->count &&
+			     (int32_t)(t->since_s - slot->since_s) < 0)) {
+				slot = t;
 			}
 		}
 		if (slot->count) {
@@ -284,6 +293,14 @@ static int cred_parse(struct sd_pl v, struct cred *c)
 	return 0;
 }
 
+int sip_authn_realm_ours(struct sd_pl value)
+{
+	struct cred c;
+
+	return cred_parse(value, &c) || !c.realm[0] ||
+	       sip_local_domain(sd_pl_str(c.realm)) != NULL;
+}
+
 /* ----------------------------------------------------------- the check */
 
 static int method_challenged(struct sd_pl m)
@@ -317,12 +334,19 @@ static int alg_usable(const struct sip_user *u, const char *name)
 	return (a == SIP_AUTH_SHA256 ? u->ha1_sha256 : u->ha1)[0] != '\0';
 }
 
-/* 401 (REGISTER) or 407 with one challenge per algorithm, in order. */
+/* Is simpled the request's user agent server (401, Authorization), or a
+ * proxy for it (MESSAGE: 407, Proxy-Authorization; RFC 3261 22.1)? */
+static int as_uas(const struct sip_msg *m)
+{
+	return sd_pl_casecmp(m->method, "MESSAGE") != 0;
+}
+
+/* 401 or 407 (as_uas()) with one challenge per algorithm, in order. */
 static void challenge(struct sip_stx *st, const struct sip_msg *m,
 		      const char *realm, const struct sip_user *claimed,
 		      int stale)
 {
-	int reg = !sd_pl_casecmp(m->method, "REGISTER");
+	int reg = as_uas(m);
 	char nonce[SIP_NONCE_LEN + 1], hdrs[1024];
 	struct sd_buf b;
 	unsigned i;
@@ -333,10 +357,14 @@ static void challenge(struct sip_stx *st, const struct sip_msg *m,
 		if (!alg_usable(claimed, auth_cfg.algorithms[i])) {
 			continue;
 		}
+		enum sip_auth_alg a = SIP_AUTH_MD5;
+
+		sip_auth_alg_parse(auth_cfg.algorithms[i],
+				   strlen(auth_cfg.algorithms[i]), &a);
 		sd_buf_printf(&b, "%s: Digest realm=\"%s\", nonce=\"%s\", "
 			      "algorithm=%s, qop=\"auth\"%s\r\n",
 			      reg ? "WWW-Authenticate" : "Proxy-Authenticate",
-			      realm, nonce, auth_cfg.algorithms[i],
+			      realm, nonce, sip_auth_alg_name(a),
 			      stale ? ", stale=true" : "");
 	}
 	stat_inc(stat_challenges);
@@ -388,8 +416,8 @@ static int alg_offered(enum sip_auth_alg a)
 static int cred_find(const struct sip_msg *m, const char *realm,
 		     struct cred *c)
 {
-	const char *name = !sd_pl_casecmp(m->method, "REGISTER") ?
-			   "Authorization" : "Proxy-Authorization";
+	const char *name = as_uas(m) ? "Authorization" :
+			   "Proxy-Authorization";
 	int bad = 0;
 	unsigned i;
 
@@ -408,6 +436,54 @@ static int cred_find(const struct sip_msg *m, const char *realm,
 	return bad ? EINVAL : ENOENT;
 }
 
+/* Do credentials computed for uri answer this request? Their uri must be
+ * its Request-URI (RFC 7616 3.4.6), or a URI of this server without a
+ * user (sipp sends its remote address): credentials for a request to
+ * someone else cannot be turned to another target. */
+static int uri_ours(const char *uri, struct sd_pl ruri)
+{
+	const char *h = strchr(uri, ':'), *e;
+	size_t hl;
+
+	if (strlen(uri) == ruri.l && !sd_pl_casecmp(ruri, uri)) {
+		return 1;
+	}
+	if (!h || (strncasecmp(uri, "sip:", 4) && strncasecmp(uri, "sips:", 5))
+	    || strchr(++h, '@')) {
+		return 0;
+	}
+	if (*h == '[') {
+		e = strchr(h, ']');
+		if (!e) {
+			return 0;
+		}
+		hl = (size_t)(e - h) + 1;
+	} else {
+		hl = strcspn(h, ":;?>");
+	}
+	return sip_local_domain(sd_pl(h, hl)) != NULL;
+}
+
+/* No byte a log line could be forged with (space, controls, DEL). */
+static int printable(const char *s)
+{
+	for (; *s; s++) {
+		if ((unsigned char)*s <= ' ' || *s == 0x7f) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static void lower(char *s)
+{
+	for (; s && *s; s++) {
+		if (*s >= 'A' && *s <= 'Z') {
+			*s = (char)(*s + 32);
+		}
+	}
+}
+
 int sip_authn_check(struct sip_stx *st, struct sip_msg *m)
 {
 	const osip_uri_t *u;
@@ -417,7 +493,6 @@ int sip_authn_check(struct sip_stx *st, struct sip_msg *m)
 	enum sip_auth_alg alg = SIP_AUTH_MD5;
 	struct cred c;
 	uint32_t nc;
-	char *end;
 	int err;
 
 	m->auth_user[0] = '\0';
@@ -437,55 +512,69 @@ int sip_authn_check(struct sip_stx *st, struct sip_msg *m)
 			  NULL, NULL, 0);
 		return 1;
 	}
-	if (!u->username || sip_uri_canon(u->username, user, sizeof(user))) {
-		sip_reply(st, 400, "No user in the identity claimed", NULL,
-			  NULL, NULL, 0);
+	if (!u->username || sip_uri_canon(u->username, user, sizeof(user)) ||
+	    !printable(user)) {
+		sip_reply(st, 400, "Malformed user in the identity claimed",
+			  NULL, NULL, NULL, 0);
 		return 1;
 	}
 	snprintf(who, sizeof(who), "%s@%s", user, dom);
+	lower(strchr(who, '@'));
 	err = cred_find(m, dom, &c);
 	if (err == ENOENT) {
 		challenge(st, m, dom, sip_user_find(user, dom), 0);
 		return 1;
 	}
-	if (err || !c.nonce[0] || !c.response[0] || !c.uri[0] ||
-	    strcasecmp(c.qop, "auth") || !c.cnonce[0] || !c.nc[0] ||
+	/* Malformed, for another request, or an answer we did not ask for:
+	 * refused, but not counted as a guess (anyone could send it from
+	 * a forged address). */
+	if (err || !c.nonce[0] || !c.response[0] || strcasecmp(c.qop, "auth") ||
+	    !c.cnonce[0] || strlen(c.nc) != 8 ||
+	    strspn(c.nc, "0123456789abcdefABCDEF") != 8 ||
 	    (c.algorithm[0] && sip_auth_alg_parse(c.algorithm,
 						  strlen(c.algorithm),
 						  &alg)) ||
 	    !alg_offered(alg)) {
-		failed(st, m, who, "Malformed or unsupported credentials");
+		sip_reply(st, 400, "Malformed or unsupported credentials",
+			  NULL, NULL, NULL, 0);
 		return 1;
 	}
-	nc = (uint32_t)strtoul(c.nc, &end, 16);
-	acct = sip_user_find(c.username, dom);
-	if (acct) {
-		user_ha1(acct, dom, alg, ha1);
-	}
-	if (!acct || !ha1[0]) {
-		failed(st, m, who, "Wrong user name or password");
+	if (!uri_ours(c.uri, m->ruri)) {
+		sip_reply(st, 400, "Credentials for another Request-URI", NULL,
+			  NULL, NULL, 0);
 		return 1;
 	}
-	sip_auth_response(alg, ha1, c.nonce, c.nc, c.cnonce,
-			  m->osip->sip_method, c.uri, want);
-	if (*end || strcasecmp(want, c.response)) {
-		failed(st, m, who, "Wrong user name or password");
-		return 1;
-	}
-	/* The password is right: now whether the nonce still holds. */
+	nc = (uint32_t)strtoul(c.nc, NULL, 16);
+	/* First whether the nonce is one of ours and still holds: only an
+	 * answer to a challenge we sent can count as a failed guess. */
 	switch (sip_nonce_check(c.nonce, nc,
 				(uint32_t)auth_cfg.nonce_expires)) {
 	case SIP_NONCE_OK:
 		break;
 	case SIP_NONCE_STALE:
-	case SIP_NONCE_FORGED: /* an earlier run's: as good as stale */
+	case SIP_NONCE_FORGED: /* an earlier run's, or not ours */
 		stat_inc(stat_stale);
 		challenge(st, m, dom, sip_user_find(user, dom), 1);
 		return 1;
 	case SIP_NONCE_REPLAY:
-		failed(st, m, who, "Nonce count replayed");
+		stat_inc(stat_failed);
+		sip_reply(st, 403, "Nonce count replayed", NULL, NULL, NULL,
+			  0);
 		return 1;
 	}
+	acct = sip_user_find(c.username, dom);
+	ha1[0] = '\0';
+	if (acct) {
+		user_ha1(acct, dom, alg, ha1);
+	}
+	sip_auth_response(alg, ha1[0] ? ha1 : "-", c.nonce, c.nc, c.cnonce,
+			  m->osip->sip_method, c.uri, want);
+	lower(c.response);
+	if (!acct || !ha1[0] || !sip_auth_equal(want, c.response)) {
+		failed(st, m, who, "Wrong user name or password");
+		return 1;
+	}
+	sip_nonce_use(c.nonce, nc);
 	if (strcmp(acct->name, user)) {
 		char why[160];
 

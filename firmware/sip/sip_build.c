@@ -304,6 +304,12 @@ void sip_build_relay(struct sd_buf *b, const struct sip_msg *req,
 			    !sd_pl_casecmp(h->name, "Max-Breadth")) {
 				continue; /* written below */
 			}
+			/* Credentials for our realms are ours to consume
+			 * (RFC 3261 22.3), never the next hop's to read. */
+			if (!sd_pl_casecmp(h->name, "Proxy-Authorization") &&
+			    sip_authn_realm_ours(h->value)) {
+				continue;
+			}
 			break;
 		}
 		hdr_start(b, h->name, h->value);

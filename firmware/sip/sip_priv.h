@@ -199,5 +199,8 @@ extern const struct sip_cfg *sip_cfg;
 /* sip_authn.c: who sent m. @return 0 to go on (m->auth_user set when it
  * authenticated), or 1 when it was answered (challenged or refused). */
 int sip_authn_check(struct sip_stx *st, struct sip_msg *m);
+/** Is the realm of this credential (a header value) a served domain? A
+ * malformed one counts as ours too: it is not passed on either. */
+int sip_authn_realm_ours(struct sd_pl value);
 
 #endif

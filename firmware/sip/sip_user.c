@@ -31,9 +31,10 @@ static int is_hex(const char *s, size_t len)
 /* A user part that needs no escaping (RFC 3261 25.1 unreserved). */
 int sip_user_name_ok(const char *s)
 {
+	/* Not ': a name is written between single quotes in the file. */
 	return s[0] && strspn(s, "abcdefghijklmnopqrstuvwxyz"
 				 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-				 "-_.!~*'()&=+$,;?/") == strlen(s);
+				 "-_.!~*()&=+$,;?/") == strlen(s);
 }
 
 /* Judge a section once it ends (cfg.h). */

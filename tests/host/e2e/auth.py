@@ -107,7 +107,8 @@ class UA:
         global seq
         seq += 1
         tok = f"{os.getpid()}x{seq}"
-        ctype = "Content-Type: text/plain\r\n" if body else ""
+        ctype = ("Content-Type: text/plain\r\n"
+                 if body and "Content-Type" not in extra else "")
         self.s.sendto((
             f"{method} {ruri} SIP/2.0\r\n"
             f"Via: SIP/2.0/UDP {self.ip}:{self.port};branch=z9hG4bK{tok};"
@@ -238,6 +239,17 @@ def attacks(port):
                           f"alice@{DOMAIN}", f"secret@{rooms}", body=cmd,
                           user="eve"), 403, "not alice",
                f"eve sends {cmd} as alice")
+    # alice's presence published by someone else.
+    doc = ('<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:'
+           f'pidf" entity="sip:alice@{DOMAIN}"><tuple id="t"><status>'
+           '<basic>open</basic></status></tuple></presence>')
+    pub = "Event: presence\r\nExpires: 600\r\nContent-Type: application/pidf+xml\r\n"
+    r = eve.authed("PUBLISH", f"sip:alice@{DOMAIN}", f"eve@{DOMAIN}",
+                   f"alice@{DOMAIN}", pub, doc)
+    expect(r, 403, "Only the presentity", "eve publishes alice's state")
+    r = eve.transact("PUBLISH", f"sip:alice@{DOMAIN}", "mallory@evil.example",
+                     f"alice@{DOMAIN}", pub, doc)
+    expect(r, 403, "Only the presentity", "another domain publishes it")
     # Stored messages for made-up users.
     expect(eve.authed("MESSAGE", f"sip:nobody{os.getpid()}@{DOMAIN}",
                       f"eve@{DOMAIN}", f"nobody@{DOMAIN}", body="fill"),

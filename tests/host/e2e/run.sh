@@ -423,6 +423,8 @@ print(hashlib.md5(s).hexdigest(), hashlib.sha256(s).hexdigest())')
 	echo x | "$bin" -c "$work/pw.out" passwd carol > /dev/null ||
 		fail "the section passwd printed is refused"
 	echo x | "$bin" passwd 'b b' > /dev/null 2>&1 && fail "passwd took 'b b'"
+	echo x | "$bin" passwd "o'hara" > /dev/null 2>&1 &&
+		fail "passwd took a name its output cannot quote"
 	# Accounts in a file others may read: a warning at start naming the
 	# fix; none once it is 0600.
 	port=$(free_port)

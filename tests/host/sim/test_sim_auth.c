@@ -306,6 +306,199 @@ static void test_caps_key_on_the_user(void **state)
 }
 #endif
 
+/* Forged-looking answers are refused without counting against the
+ * address (anyone could send them with that source): a nonce we never
+ * issued gets a new challenge, credentials for another Request-URI are
+ * 400. A flood of one-off failures from many addresses never frees an
+ * address that is refused. */
+static void test_failures_counted_only_for_our_challenges(void **state)
+{
+	char fake[1024], *p;
+	int c, i;
+
+	(void)state;
+	h_start(ACCOUNTS "config auth\n\toption max_failures 2\n"
+		"\toption failure_sources 4\n");
+	c = h_client(2);
+	for (i = 0; i < 5; i++) {
+		assert_int_equal(reg(c, 2, "alice", NULL), 401);
+		snprintf(fake, sizeof(fake), "%s",
+			 h_digest(resp, 0, "alice", "guess", "REGISTER",
+				  "sip:" H_DOMAIN, 1));
+		p = strstr(fake, "nonce=\"") + 7;
+		*p = *p == 'f' ? 'e' : 'f'; /* not a nonce of ours */
+		assert_int_equal(reg(c, 2, "alice", fake), 401);
+		assert_non_null(strstr(h_hdr(resp, "WWW-Authenticate"),
+				       "stale=true"));
+		assert_int_equal(reg(c, 2, "alice",
+				     h_digest(resp, 0, "alice", "wonder",
+					      "REGISTER", "sip:elsewhere.test",
+					      1)), 400);
+		assert_non_null(strstr(resp, "another Request-URI"));
+	}
+	assert_int_equal(stat_value("auth_failed"), 0);
+	/* Two real failures refuse 10.0.0.2 ... */
+	for (i = 0; i < 2; i++) {
+		assert_int_equal(reg(c, 2, "alice", NULL), 401);
+		assert_int_equal(reg(c, 2, "alice",
+				     h_digest(resp, 0, "alice", "guess",
+					      "REGISTER", "sip:" H_DOMAIN,
+					      1)), 403);
+	}
+	assert_int_equal(reg(c, 2, "alice", NULL), 403);
+	/* ... and one failure each from eight others does not free it. */
+	for (i = 3; i < 11; i++) {
+		int o = h_client(i);
+
+		assert_int_equal(reg(o, i, "bob", NULL), 401);
+		assert_int_equal(reg(o, i, "bob",
+				     h_digest(resp, 0, "bob", "guess",
+					      "REGISTER", "sip:" H_DOMAIN,
+					      1)), 403);
+	}
+	assert_int_equal(reg(c, 2, "alice", NULL), 403);
+	assert_non_null(strstr(resp, "Too many failed authentications"));
+	/* A user part with a raw space cannot forge the log line. */
+	{
+		int x = h_client(12);
+
+		h_request(x, &(struct h_req){.method = "MESSAGE", .n = 12,
+			.from = "x from 10.9.9.9", .to = "bob", .body = "x"});
+		assert_int_equal(answer(x), 400);
+	}
+	h_run(40000);
+	h_stop();
+}
+
+/* Credentials for our realm are consumed here: the relayed MESSAGE
+ * carries no Proxy-Authorization. */
+static void test_credentials_not_passed_on(void **state)
+{
+	const char *m;
+	int a, b;
+
+	(void)state;
+	h_start(ACCOUNTS);
+	a = h_client(2);
+	b = h_client(3);
+	assert_int_equal(reg(b, 3, "bob", NULL), 401);
+	assert_int_equal(reg(b, 3, "bob",
+			     h_digest(resp, 0, "bob", "hunter2", "REGISTER",
+				      "sip:" H_DOMAIN, 1)), 200);
+	h_request(a, &(struct h_req){.method = "MESSAGE", .n = 2,
+		.from = "alice", .to = "bob", .body = "hi", .call_id = "m9",
+		.from_tag = "t9"});
+	assert_int_equal(answer(a), 407);
+	h_request(a, &(struct h_req){.method = "MESSAGE", .n = 2,
+		.from = "alice", .to = "bob", .body = "hi", .call_id = "m9",
+		.from_tag = "t9", .cseq = 2,
+		.hdrs = h_digest(resp, 0, "alice", "wonder", "MESSAGE",
+				 "sip:bob@" H_DOMAIN, 1)});
+	h_run(10);
+	m = h_recv(b);
+	assert_non_null(m);
+	assert_null(h_hdr(m, "Proxy-Authorization"));
+	h_answer(b, m, 200);
+	assert_int_equal(answer(a), 200);
+	h_run(40000);
+	h_stop();
+}
+
+#ifdef CONFIG_SIMPLED_PRESENCE
+/* A request with credentials for user, answering the 401 first. */
+static int as_user(int c, int n, struct h_req *r, const char *user,
+		   const char *password, const char *uri, const char *hdrs)
+{
+	char h[1400];
+
+	snprintf(h, sizeof(h), "%s", hdrs);
+	r->hdrs = h;
+	h_request(c, r);
+	if (answer(c) != 401) {
+		return h_status(resp);
+	}
+	snprintf(h, sizeof(h), "%s%s", hdrs,
+		 h_digest(resp, 0, user, password, r->method, uri, 1));
+	r->cseq++;
+	h_request(c, r);
+	(void)n;
+	return answer(c);
+}
+
+static const char *const doc =
+	"<?xml version=\"1.0\"?><presence xmlns=\"urn:ietf:params:xml:ns:"
+	"pidf\" entity=\"sip:alice@" H_DOMAIN "\"><tuple id=\"t\"><status>"
+	"<basic>open</basic></status></tuple></presence>";
+
+/* Only alice publishes alice's presence: not eve with her own
+ * password, not a From of another domain. */
+static void test_publish_only_by_the_presentity(void **state)
+{
+	const char *ev = "Event: presence\nExpires: 600\n";
+	int c;
+
+	(void)state;
+	h_start(ACCOUNTS "config user\n\toption name eve\n"
+		"\toption password evil\n");
+	c = h_client(2);
+	assert_int_equal(as_user(c, 2, &(struct h_req){.method = "PUBLISH",
+		.n = 2, .from = "eve", .to = "alice", .cseq = 1,
+		.ctype = "application/pidf+xml", .body = doc}, "eve", "evil",
+		"sip:alice@" H_DOMAIN, ev), 403);
+	assert_non_null(strstr(resp, "Only the presentity"));
+	h_request(c, &(struct h_req){.method = "PUBLISH", .n = 2,
+		.from = "mallory@evil.test", .to = "alice", .hdrs = ev,
+		.ctype = "application/pidf+xml", .body = doc});
+	assert_int_equal(answer(c), 403);
+	assert_int_equal(as_user(c, 2, &(struct h_req){.method = "PUBLISH",
+		.n = 2, .from = "alice", .to = "alice", .cseq = 1,
+		.ctype = "application/pidf+xml", .body = doc}, "alice",
+		"wonder", "sip:alice@" H_DOMAIN, ev), 200);
+	h_run(40000);
+	h_stop();
+}
+
+/* Knowing a subscription's Call-ID and tags is not enough to refresh,
+ * move or end it: only its watcher may. */
+static void test_subscription_not_taken_over(void **state)
+{
+	const char *ev = "Event: presence.winfo\nExpires: 600\n";
+	char totag[64], hdrs[128];
+	const char *t;
+	int a, m;
+
+	(void)state;
+	h_start(ACCOUNTS);
+	a = h_client(2);
+	m = h_client(6);
+	assert_int_equal(as_user(a, 2, &(struct h_req){.method = "SUBSCRIBE",
+		.n = 2, .from = "alice", .to = "alice", .from_tag = "w1",
+		.call_id = "winfo1", .cseq = 1,
+		.contact = "<sip:alice@10.0.0.2:5060>"}, "alice", "wonder",
+		"sip:alice@" H_DOMAIN, ev), 200);
+	t = strstr(h_hdr(resp, "To"), "tag=");
+	assert_non_null(t);
+	snprintf(totag, sizeof(totag), "%s", t + 4);
+	h_drain(a);
+	snprintf(hdrs, sizeof(hdrs), "%s", ev);
+	h_request(m, &(struct h_req){.method = "SUBSCRIBE", .n = 6,
+		.from = "mallory@evil.test", .to = "alice", .from_tag = "w1",
+		.to_tag = totag, .call_id = "winfo1", .cseq = 50,
+		.contact = "<sip:mallory@10.0.0.6:5060>", .hdrs = hdrs});
+	assert_int_equal(answer(m), 403);
+	assert_non_null(strstr(resp, "Not this subscription's watcher"));
+	assert_null(h_recv(m)); /* and no NOTIFY comes to mallory */
+	/* alice's own refresh still works. */
+	assert_int_equal(as_user(a, 2, &(struct h_req){.method = "SUBSCRIBE",
+		.n = 2, .from = "alice", .to = "alice", .from_tag = "w1",
+		.to_tag = totag, .call_id = "winfo1", .cseq = 3,
+		.contact = "<sip:alice@10.0.0.2:5060>"}, "alice", "wonder",
+		"sip:alice@" H_DOMAIN, ev), 200);
+	h_run(40000);
+	h_stop();
+}
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +508,12 @@ int main(void)
 		cmocka_unit_test(test_stale_nonce),
 		cmocka_unit_test(test_failing_source_refused),
 		cmocka_unit_test(test_message_identity),
+		cmocka_unit_test(test_failures_counted_only_for_our_challenges),
+		cmocka_unit_test(test_credentials_not_passed_on),
+#ifdef CONFIG_SIMPLED_PRESENCE
+		cmocka_unit_test(test_publish_only_by_the_presentity),
+		cmocka_unit_test(test_subscription_not_taken_over),
+#endif
 #ifdef CONFIG_SIMPLED_OFFLINE
 		cmocka_unit_test(test_caps_key_on_the_user),
 #endif

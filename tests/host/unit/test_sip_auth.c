@@ -68,12 +68,19 @@ static void test_nonces(void **state)
 	sip_nonce_new(n2);
 	assert_int_equal(strlen(n1), SIP_NONCE_LEN);
 	assert_string_not_equal(n1, n2);
-	/* Counts must rise; a count used before is a replay. */
+	/* Counts must rise; a count used before is a replay. A check
+	 * records nothing: only a use does. */
 	assert_int_equal(sip_nonce_check(n1, 1, 300), SIP_NONCE_OK);
+	assert_int_equal(sip_nonce_check(n1, 1, 300), SIP_NONCE_OK);
+	sip_nonce_use(n1, 1);
 	assert_int_equal(sip_nonce_check(n1, 1, 300), SIP_NONCE_REPLAY);
 	assert_int_equal(sip_nonce_check(n1, 3, 300), SIP_NONCE_OK);
+	sip_nonce_use(n1, 3);
 	assert_int_equal(sip_nonce_check(n1, 2, 300), SIP_NONCE_REPLAY);
 	assert_int_equal(sip_nonce_check(n2, 1, 300), SIP_NONCE_OK);
+	assert_true(sip_auth_equal("abc", "abc"));
+	assert_false(sip_auth_equal("abc", "abd"));
+	assert_false(sip_auth_equal("abc", "ab"));
 	/* Any change of any character is not ours. */
 	for (i = 0; i < SIP_NONCE_LEN; i++) {
 		memcpy(bad, n2, sizeof(bad));
