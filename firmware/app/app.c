@@ -131,6 +131,7 @@ static const struct mod *const app_mods[] = {
 	&sip_mod,
 	&sip_users_mod,
 	&sip_auth_mod,
+	&sip_upstream_mod,
 #ifdef CONFIG_SIMPLED_STORAGE
 	&store_mod,
 #else

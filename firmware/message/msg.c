@@ -29,6 +29,8 @@ struct msg_relay {
 	int best;		/* best final code so far, 0 none */
 	char reason[64];
 	char aor[CONFIG_SIMPLED_MAX_URI_LEN];	/* local target, "" proxied */
+	struct sip_flow proxy;	/* proxied: where it went */
+	int upstream_tried;	/* proxied: asked again with our account */
 };
 
 static struct hook_list claims;
@@ -119,10 +121,41 @@ static void relay_answer(struct msg_relay *r)
 	r->req = NULL;
 }
 
+static void on_branch_final(int code, const struct sip_msg *resp, void *arg);
+
+/* A MESSAGE relayed to the outbound proxy was challenged (401/407): ask
+ * again once with our `config upstream` account. @return 1 when a new
+ * branch went out. */
+static int upstream_retry(struct msg_relay *r, int code,
+			  const struct sip_msg *resp)
+{
+	char hdr[1024], uri[CONFIG_SIMPLED_MAX_URI_LEN];
+
+	if (r->aor[0] || r->upstream_tried || !resp ||
+	    (code != 401 && code != 407) ||
+	    sd_pl_copy(r->req->ruri, uri, sizeof(uri)) ||
+	    sip_upstream_answer(resp, "MESSAGE", uri, hdr, sizeof(hdr))) {
+		return 0;
+	}
+	r->upstream_tried = 1;
+	r->pending++;
+	if (sip_relay(r->req, NULL, &r->proxy, (int)r->breadth, hdr,
+		      on_branch_final, r)) {
+		r->pending--;
+		return 0;
+	}
+	stat_inc(msg_stat_upstream_auth);
+	return 1;
+}
+
 static void on_branch_final(int code, const struct sip_msg *resp, void *arg)
 {
 	struct msg_relay *r = arg;
 
+	if (upstream_retry(r, code, resp)) {
+		r->pending--; /* the new branch stands for this one */
+		return;
+	}
 	if (!r->best || rank(code) < rank(r->best)) {
 		r->best = code;
 		r->reason[0] = '\0';
@@ -151,8 +184,8 @@ static void branch_send(struct msg_relay *r, const char *ruri,
 {
 	r->started++;
 	r->pending++;
-	if (sip_relay(r->req, ruri, dst, (int)r->breadth, on_branch_final,
-		      r)) {
+	if (sip_relay(r->req, ruri, dst, (int)r->breadth, NULL,
+		      on_branch_final, r)) {
 		r->pending--;
 		LOG_DBG("branch to %s could not be sent", ruri ? ruri : "proxy");
 	}
@@ -276,6 +309,7 @@ static void on_message(struct sip_stx *st, const struct sip_msg *req)
 		reg_lookup(aor, fork_to, r);
 	} else {
 		stat_inc(msg_stat_proxied);
+		r->proxy = proxy;
 		branch_send(r, NULL, &proxy);
 	}
 	relay_release(r);

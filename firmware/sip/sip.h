@@ -215,10 +215,12 @@ int sip_uri_canon(const char *user, char *buf, size_t size);
  * @param ruri the new Request-URI, or NULL to keep the request's.
  * @param max_breadth the branch's Max-Breadth (RFC 5393), or -1 to keep
  * the request's.
+ * @param hdrs header lines (each ending in CRLF) added, or NULL: our own
+ * credentials for the next hop (sip_upstream_answer()).
  * @return 0, EMSGSIZE, ENOMEM or a transport error. */
 int sip_relay(const struct sip_msg *req, const char *ruri,
-	      const struct sip_flow *dst, int max_breadth, sip_resp_h *h,
-	      void *arg);
+	      const struct sip_flow *dst, int max_breadth, const char *hdrs,
+	      sip_resp_h *h, void *arg);
 
 /** A request simpled originates (UAC), e.g. a stored message. */
 struct sip_request {

@@ -86,9 +86,10 @@ void sip_auth_response(enum sip_auth_alg a, const char *ha1,
 	char ha2[SIP_HEX_MAX];
 	const char *const parts[] = {ha1, nonce, nc, cnonce, "auth", ha2,
 				     NULL};
+	const char *const old[] = {ha1, nonce, ha2, NULL};
 
 	hash_joined(a, ha2, a2);
-	hash_joined(a, hex, parts);
+	hash_joined(a, hex, nc ? parts : old);
 }
 
 /* --------------------------------------------------------------- nonces */

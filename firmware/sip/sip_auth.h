@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct sip_msg;
+
 enum sip_auth_alg {
 	SIP_AUTH_MD5,
 	SIP_AUTH_SHA256,
@@ -27,7 +29,8 @@ void sip_auth_ha1(enum sip_auth_alg a, const char *user, const char *realm,
 		  const char *password, char hex[SIP_HEX_MAX]);
 
 /** What the response parameter must be for qop=auth (RFC 7616 3.4.1):
- * H(HA1 ":" nonce ":" nc ":" cnonce ":auth:" H(method ":" uri)). */
+ * H(HA1 ":" nonce ":" nc ":" cnonce ":auth:" H(method ":" uri)); with nc
+ * NULL, a challenge without qop (RFC 2069): H(HA1 ":" nonce ":" HA2). */
 void sip_auth_response(enum sip_auth_alg a, const char *ha1,
 		       const char *nonce, const char *nc, const char *cnonce,
 		       const char *method, const char *uri,
@@ -61,6 +64,17 @@ unsigned sip_user_count(void);
 
 /** Challenges and the check of their answers (`config auth`). */
 extern const struct mod sip_auth_mod;
+/** Our account at the outbound proxy (`config upstream`). */
+extern const struct mod sip_upstream_mod;
+/**
+ * The header line (CRLF-terminated) answering the upstream challenge of
+ * resp (a 401 or 407) for a request of method to uri with the `config
+ * upstream` account: MD5 or SHA-256, qop=auth when offered, else RFC 2069.
+ * @return 0, ENOENT (no account, or no challenge it can answer) or
+ * EMSGSIZE.
+ */
+int sip_upstream_answer(const struct sip_msg *resp, const char *method,
+			const char *uri, char *hdr, size_t size);
 
 /* sip_crypto.c: the only file that calls mbedTLS. */
 /** out = H(data); @return the hash length (16 or 32). */

@@ -182,16 +182,19 @@ static void src_failed(const struct port_addr *a)
 /* ---------------------------------------------------------- credentials */
 
 /* The parameters of one Digest credential; values unquoted. */
+/* The parameters of one Digest credential, or of a challenge (from an
+ * upstream proxy); values unquoted. */
 struct cred {
 	char username[64];
 	char realm[128];
-	char nonce[SIP_NONCE_LEN + 8];
+	char nonce[128];
 	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
 	char response[SIP_HEX_MAX];
 	char algorithm[16];
 	char cnonce[128];
-	char qop[16];
+	char qop[32];
 	char nc[16];
+	char opaque[128];
 };
 
 /* Copy a parameter value, quoted or not, into buf. @return where it
@@ -240,6 +243,7 @@ static int cred_parse(struct sd_pl v, struct cred *c)
 		CRED_FIELD(username), CRED_FIELD(realm), CRED_FIELD(nonce),
 		CRED_FIELD(uri), CRED_FIELD(response), CRED_FIELD(algorithm),
 		CRED_FIELD(cnonce), CRED_FIELD(qop), CRED_FIELD(nc),
+		CRED_FIELD(opaque),
 	};
 	const char *p = v.p, *end = v.p + v.l;
 	char skip[512];
@@ -587,6 +591,102 @@ int sip_authn_check(struct sip_stx *st, struct sip_msg *m)
 	stat_inc(stat_ok);
 	snprintf(m->auth_user, sizeof(m->auth_user), "%s", who);
 	return 0;
+}
+
+/* -------------------------------------------------------------- upstream */
+
+/* Our account at the outbound proxy (`config upstream`). */
+struct upstream_cfg {
+	char username[64];
+	char password[128];
+	char realm[128];	/* "" = whatever realm the proxy names */
+};
+
+static struct upstream_cfg upstream_cfg;
+
+#define U struct upstream_cfg
+static const struct cfg_opt upstream_opts[] = {
+	CFG_STR_OPT(U, "username", username, "", NULL),
+	CFG_STR_OPT(U, "password", password, "", NULL),
+	CFG_STR_OPT(U, "realm", realm, "", NULL),
+};
+#undef U
+
+static const struct cfg_sect upstream_sect = CFG_SECT("upstream",
+						      upstream_opts,
+						      &upstream_cfg);
+
+const struct mod sip_upstream_mod = {"upstream", NULL, NULL, &upstream_sect,
+				     NULL, NULL, NULL, NULL, NULL};
+
+/* Does the comma-separated qop list offer "auth"? */
+static int offers_auth(const char *qop)
+{
+	const char *p = qop;
+
+	while (*p) {
+		size_t n = strcspn(p, ", \t");
+
+		if (n == 4 && !strncasecmp(p, "auth", 4)) {
+			return 1;
+		}
+		p += n;
+		p += strspn(p, ", \t");
+	}
+	return 0;
+}
+
+int sip_upstream_answer(const struct sip_msg *resp, const char *method,
+			const char *uri, char *hdr, size_t size)
+{
+	const char *name = resp->status == 401 ? "WWW-Authenticate" :
+			   "Proxy-Authenticate";
+	char ha1[SIP_HEX_MAX], rsp[SIP_HEX_MAX], cnonce[17];
+	enum sip_auth_alg a = SIP_AUTH_MD5;
+	struct cred c;
+	struct sd_buf b;
+	unsigned i;
+	int qop;
+
+	if (!upstream_cfg.username[0] ||
+	    (resp->status != 401 && resp->status != 407)) {
+		return ENOENT;
+	}
+	for (i = 0; i < resp->nhdrs; i++) {
+		if (sd_pl_casecmp(resp->hdrs[i].name, name) ||
+		    cred_parse(resp->hdrs[i].value, &c) || !c.nonce[0] ||
+		    (upstream_cfg.realm[0] &&
+		     strcmp(upstream_cfg.realm, c.realm)) ||
+		    (c.algorithm[0] &&
+		     sip_auth_alg_parse(c.algorithm, strlen(c.algorithm),
+					&a)) ||
+		    (c.qop[0] && !offers_auth(c.qop))) {
+			continue; /* not one we can answer: the next */
+		}
+		qop = c.qop[0] != '\0';
+		sd_rand_hex(cnonce, 16);
+		sip_auth_ha1(a, upstream_cfg.username, c.realm,
+			     upstream_cfg.password, ha1);
+		sip_auth_response(a, ha1, c.nonce, qop ? "00000001" : NULL,
+				  cnonce, method, uri, rsp);
+		sd_buf_init(&b, hdr, size);
+		sd_buf_printf(&b, "%s: Digest username=\"%s\", realm=\"%s\", "
+			      "nonce=\"%s\", uri=\"%s\", response=\"%s\", "
+			      "algorithm=%s",
+			      resp->status == 401 ? "Authorization" :
+			      "Proxy-Authorization", upstream_cfg.username,
+			      c.realm, c.nonce, uri, rsp, sip_auth_alg_name(a));
+		if (qop) {
+			sd_buf_printf(&b, ", qop=auth, nc=00000001, "
+				      "cnonce=\"%s\"", cnonce);
+		}
+		if (c.opaque[0]) {
+			sd_buf_printf(&b, ", opaque=\"%s\"", c.opaque);
+		}
+		sd_buf_str(&b, "\r\n");
+		return b.overflow ? EMSGSIZE : 0;
+	}
+	return ENOENT;
 }
 
 /* ----------------------------------------------------------- the module */

@@ -274,7 +274,7 @@ int sip_uri_print(const osip_uri_t *u, char *buf, size_t size)
 
 void sip_build_relay(struct sd_buf *b, const struct sip_msg *req,
 		     const char *ruri, const struct sip_flow *out,
-		     const char *branch, int max_breadth)
+		     const char *branch, int max_breadth, const char *hdrs)
 {
 	int saw_mf = 0;
 	unsigned i;
@@ -320,6 +320,9 @@ void sip_build_relay(struct sd_buf *b, const struct sip_msg *req,
 	}
 	if (max_breadth >= 0) {
 		sd_buf_printf(b, "Max-Breadth: %d\r\n", max_breadth);
+	}
+	if (hdrs) {
+		sd_buf_str(b, hdrs);
 	}
 	sd_buf_printf(b, "Content-Length: %zu\r\n\r\n", req->body.l);
 	sd_buf_pl(b, req->body);

@@ -56,7 +56,8 @@ void sip_build_response(struct sd_buf *b, const struct sip_msg *req,
 /** max_breadth: the Max-Breadth to write, or -1 to copy the request's. */
 void sip_build_relay(struct sd_buf *b, const struct sip_msg *req,
 		     const char *ruri, const struct sip_flow *out,
-		     const char *branch, int max_breadth);
+		     const char *branch, int max_breadth,
+		     const char *hdrs);
 
 void sip_build_request(struct sd_buf *b, const struct sip_request *r,
 		       const struct sip_flow *out, const char *branch);

@@ -698,6 +698,7 @@ struct relay_build {
 	const struct sip_msg *req;
 	const char *ruri;
 	int max_breadth;
+	const char *hdrs;
 };
 
 static void build_relay(struct sd_buf *b, const struct sip_flow *out,
@@ -705,7 +706,8 @@ static void build_relay(struct sd_buf *b, const struct sip_flow *out,
 {
 	const struct relay_build *rb = arg;
 
-	sip_build_relay(b, rb->req, rb->ruri, out, branch, rb->max_breadth);
+	sip_build_relay(b, rb->req, rb->ruri, out, branch, rb->max_breadth,
+			rb->hdrs);
 }
 
 static void build_request(struct sd_buf *b, const struct sip_flow *out,
@@ -749,8 +751,8 @@ static int ctx_build_send(struct sip_ctx *ctx, const struct sip_flow *dst,
 }
 
 int sip_relay(const struct sip_msg *req, const char *ruri,
-	      const struct sip_flow *dst, int max_breadth, sip_resp_h *h,
-	      void *arg)
+	      const struct sip_flow *dst, int max_breadth, const char *hdrs,
+	      sip_resp_h *h, void *arg)
 {
 	struct sip_ctx *ctx;
 	struct relay_build rb;
@@ -774,6 +776,7 @@ int sip_relay(const struct sip_msg *req, const char *ruri,
 	rb.req = req;
 	rb.ruri = ruri;
 	rb.max_breadth = max_breadth;
+	rb.hdrs = hdrs;
 	return ctx_build_send(ctx, dst, method, build_relay, &rb);
 }
 

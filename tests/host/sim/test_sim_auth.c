@@ -13,6 +13,7 @@
 
 #include "harness.h"
 #include "reg.h"
+#include "sip_auth.h"
 #include "stat.h"
 
 /* alice keeps her password in the file, bob only its hashes (of
@@ -499,6 +500,97 @@ static void test_subscription_not_taken_over(void **state)
 }
 #endif
 
+/* The outbound proxy challenges a relayed MESSAGE: simpled answers
+ * with its `config upstream` account (qop=auth, or RFC 2069 without
+ * qop) once, and the sender sees the proxy's final answer; without an
+ * account the challenge goes back to the sender. */
+static void upstream_case(const char *qop, int with_account)
+{
+	char chal[256], want[SIP_HEX_MAX], ha1[SIP_HEX_MAX], cnonce[64];
+	char nc[16] = "";
+	const char *m, *cred, *p;
+	int a, up;
+
+	h_start(with_account ?
+		"config simpled 'main'\n"
+		"\toption outbound_proxy 'sip:10.0.0.9:5060'\n"
+		"config upstream\n\toption username trunk\n"
+		"\toption password secret\n" :
+		"config simpled 'main'\n"
+		"\toption outbound_proxy 'sip:10.0.0.9:5060'\n");
+	a = h_client(2);
+	up = h_client(9);
+	h_request(a, &(struct h_req){.method = "MESSAGE", .n = 2,
+		.from = "alice", .to = "dave@far.test",
+		.ruri = "sip:dave@far.test", .body = "out"});
+	h_run(10);
+	m = h_recv(up);
+	assert_non_null(m);
+	assert_null(h_hdr(m, "Proxy-Authorization"));
+	snprintf(chal, sizeof(chal), "Proxy-Authenticate: Digest "
+		 "realm=\"far.test\", nonce=\"up-n1\", opaque=\"op\"%s\n",
+		 qop);
+	{
+		static const char *const names[] = {"Via", "From", "To",
+						     "Call-ID", "CSeq"};
+		char copy[8192], out[4096];
+		size_t o = 0, i;
+
+		snprintf(copy, sizeof(copy), "%s", m);
+		o += (size_t)snprintf(out, sizeof(out), "SIP/2.0 407 Proxy "
+				      "Authentication Required\n");
+		for (i = 0; i < 5; i++) {
+			o += (size_t)snprintf(out + o, sizeof(out) - o,
+					      "%s: %s%s\n", names[i],
+					      h_hdr(copy, names[i]),
+					      i == 2 ? ";tag=p" : "");
+		}
+		h_send(up, "%s%sContent-Length: 0\n\n", out, chal);
+	}
+	h_run(10);
+	if (!with_account) {
+		assert_int_equal(answer(a), 407);
+		assert_null(h_recv(up));
+		h_run(40000);
+		h_stop();
+		return;
+	}
+	m = h_recv(up);
+	assert_non_null(m);
+	cred = h_hdr(m, "Proxy-Authorization");
+	assert_non_null(cred);
+	assert_non_null(strstr(cred, "username=\"trunk\""));
+	assert_non_null(strstr(cred, "realm=\"far.test\""));
+	assert_non_null(strstr(cred, "uri=\"sip:dave@far.test\""));
+	assert_non_null(strstr(cred, "opaque=\"op\""));
+	sip_auth_ha1(SIP_AUTH_MD5, "trunk", "far.test", "secret", ha1);
+	if (qop[0]) {
+		p = strstr(cred, "cnonce=\"");
+		assert_non_null(p);
+		snprintf(cnonce, sizeof(cnonce), "%.*s",
+			 (int)strcspn(p + 8, "\""), p + 8);
+		assert_non_null(strstr(cred, "nc=00000001"));
+		strcpy(nc, "00000001");
+	}
+	sip_auth_response(SIP_AUTH_MD5, ha1, "up-n1", nc[0] ? nc : NULL,
+			  cnonce, "MESSAGE", "sip:dave@far.test", want);
+	assert_non_null(strstr(cred, want));
+	h_answer(up, m, 202);
+	h_run(10);
+	assert_int_equal(answer(a), 202);
+	assert_int_equal(stat_value("message_upstream_auth"), 1);
+	h_run(40000);
+	h_stop();
+}
+
+static void test_upstream_answered(void **state)
+{
+	(void)state;
+	upstream_case(", qop=\"auth,auth-int\"", 1);
+	upstream_case("", 1); /* no qop: RFC 2069 */
+	upstream_case(", qop=\"auth\"", 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -510,6 +602,7 @@ int main(void)
 		cmocka_unit_test(test_message_identity),
 		cmocka_unit_test(test_failures_counted_only_for_our_challenges),
 		cmocka_unit_test(test_credentials_not_passed_on),
+		cmocka_unit_test(test_upstream_answered),
 #ifdef CONFIG_SIMPLED_PRESENCE
 		cmocka_unit_test(test_publish_only_by_the_presentity),
 		cmocka_unit_test(test_subscription_not_taken_over),
