@@ -104,25 +104,42 @@ static const struct mod app_mod = {"simpled", NULL, NULL, &main_sect,
 				   app_mod_start, NULL, NULL, NULL, NULL};
 
 /* Services switched off in Kconfig: their section and `limits` options
- * are refused with the switch to turn on. */
+ * are refused with the switch to turn on. The pool names come from the
+ * module's own table (its .def file, read here for the names only), so
+ * they cannot drift from what the module declares when it is built. */
+#define POOL(var, name, ceiling, dflt) name,
+#define STAT(var, name)
+#define STAT_AT(lvalue, name)
 #ifndef CONFIG_SIMPLED_OFFLINE
+static const char *const offline_off_pools[] = {
+#include "../offline/offline.def"
+	NULL};
 MOD_ABSENT(offline_absent, "offline", "CONFIG_SIMPLED_OFFLINE", "offline",
-	   "dumps", NULL);
+	   offline_off_pools);
 #endif
 #ifndef CONFIG_SIMPLED_PRESENCE
+static const char *const pres_off_pools[] = {
+#include "../presence/pres.def"
+	NULL};
 MOD_ABSENT(pres_absent, "presence", "CONFIG_SIMPLED_PRESENCE", "presence",
-	   "presentities", "pres_docs", "subscriptions", "pres_sources",
-	   NULL);
+	   pres_off_pools);
 #endif
 #ifndef CONFIG_SIMPLED_IMC
-MOD_ABSENT(imc_absent, "imc", "CONFIG_SIMPLED_IMC", "imc", "rooms",
-	   "room_members", "room_sources", NULL);
+static const char *const imc_off_pools[] = {
+#include "../imc/imc.def"
+	NULL};
+MOD_ABSENT(imc_absent, "imc", "CONFIG_SIMPLED_IMC", "imc", imc_off_pools);
 #endif
 #ifndef CONFIG_SIMPLED_STORAGE
+static const char *const store_off_pools[] = {
+#include "../../storage/store.def"
+	NULL};
 MOD_ABSENT(store_absent, "storage", "CONFIG_SIMPLED_STORAGE (selected by "
-	   "a service that keeps state)", "storage", "store_owners",
-	   "store_messages", "store_senders", NULL);
+	   "a service that keeps state)", "storage", store_off_pools);
 #endif
+#undef POOL
+#undef STAT
+#undef STAT_AT
 
 /* Start order: the services in dependency order (each may hook the ones
  * before it), then the daemon's own OPTIONS answer; the SIP layer opens

@@ -37,10 +37,10 @@ struct mod {
 	const char *const *off_pools;	/**< its `limits` options, NULL end */
 };
 
-#define MOD_ABSENT(var, modname, sw, sectname, ...)                     \
-	static const char *const var##_pools[] = {__VA_ARGS__};         \
+/* pools: its `limits` option names, NULL-terminated. */
+#define MOD_ABSENT(var, modname, sw, sectname, pools)                   \
 	static const struct mod var = {modname, NULL, NULL, NULL, NULL,  \
-				       NULL, sw, sectname, var##_pools}
+				       NULL, sw, sectname, pools}
 
 /** Most modules, and most pools over all modules. */
 #define MOD_MAX 16
