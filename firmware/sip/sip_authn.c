@@ -181,7 +181,6 @@ static void src_failed(const struct port_addr *a)
 
 /* ---------------------------------------------------------- credentials */
 
-/* The parameters of one Digest credential; values unquoted. */
 /* The parameters of one Digest credential, or of a challenge (from an
  * upstream proxy); values unquoted. */
 struct cred {
@@ -395,10 +394,17 @@ static void user_ha1(const struct sip_user *u, const char *realm,
 {
 	const char *kept = a == SIP_AUTH_SHA256 ? u->ha1_sha256 : u->ha1;
 
+	char *p;
+
 	if (u->password[0]) {
 		sip_auth_ha1(a, u->name, realm, u->password, ha1);
-	} else {
-		snprintf(ha1, SIP_HEX_MAX, "%s", kept);
+		return;
+	}
+	snprintf(ha1, SIP_HEX_MAX, "%s", kept);
+	for (p = ha1; *p; p++) { /* hashed as lower-case hex */
+		if (*p >= 'A' && *p <= 'F') {
+			*p = (char)(*p + 32);
+		}
 	}
 }
 
