@@ -87,7 +87,14 @@ static void test_hashes_only_account(void **state)
 	int c;
 
 	(void)state;
-	h_start(ACCOUNTS);
+	h_start(ACCOUNTS "config user\n\toption name carol\n"
+		"\toption ha1 'D1D974BEC5DD3E5BE1551D98387F7642'\n");
+	c = h_client(4);
+	/* A hash pasted in upper case works as well. */
+	assert_int_equal(reg(c, 4, "carol", NULL), 401);
+	assert_int_equal(reg(c, 4, "carol",
+			     h_digest(resp, 0, "carol", "pw", "REGISTER",
+				      "sip:" H_DOMAIN, 1)), 200);
 	c = h_client(3);
 	assert_int_equal(reg(c, 3, "bob", NULL), 401);
 	assert_int_equal(reg(c, 3, "bob",
