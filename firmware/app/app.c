@@ -7,9 +7,11 @@
 #define LOG_MODULE "simpled"
 #include "app.h"
 #include "cfg.h"
+#include "dns.h"
 #include "log.h"
 #include "mem.h"
 #include "mod.h"
+#include "sd.h"
 #include "msg.h"
 #include "reg.h"
 #include "sip.h"
@@ -31,6 +33,33 @@
 
 struct app_cfg app_cfg;
 static struct sip_cfg sip_view;
+static struct port_addr dns[DNS_MAX_SERVERS];
+
+/* The name servers: `list resolver`, else those of /etc/resolv.conf
+ * (read when the daemon starts: a router's changes as its WAN comes up
+ * are seen at the next start). */
+static unsigned dns_servers(struct port_addr *out, unsigned max)
+{
+	static char text[4096];
+	unsigned i, n = 0;
+	size_t len;
+	FILE *f;
+
+	for (i = 0; i < app_cfg.n_resolver && n < max; i++) {
+		n += !sd_addr_parse(&out[n], app_cfg.resolver[i], 53);
+	}
+	if (n) {
+		return n;
+	}
+	f = fopen("/etc/resolv.conf", "r");
+	if (!f) {
+		return 0;
+	}
+	len = fread(text, 1, sizeof(text) - 1, f);
+	fclose(f);
+	text[len] = '\0';
+	return dns_parse_resolv_conf(text, out, max);
+}
 
 static const char *const log_levels[] = {"err", "warn", "info", "debug",
 					 NULL};
@@ -64,6 +93,17 @@ static int check_domain(const char *v, char *why, size_t whylen)
 	return 0;
 }
 
+static int check_ip(const char *v, char *why, size_t whylen)
+{
+	struct port_addr a;
+
+	if (sd_addr_parse(&a, v, 53)) {
+		snprintf(why, whylen, "resolver '%s': not an IP address", v);
+		return EINVAL;
+	}
+	return 0;
+}
+
 #define A struct app_cfg
 
 static const struct cfg_opt main_opts[] = {
@@ -75,8 +115,10 @@ static const struct cfg_opt main_opts[] = {
 	CFG_ENUM_ALIAS_OPT(A, "log_level", log_level, "info", log_levels,
 			   log_level_aliases),
 	CFG_ENUM_OPT(A, "log_target", log_target, "stderr", log_targets),
-	CFG_STR_OPT(A, "outbound_proxy", outbound_proxy, "", sip_proxy_check),
+	CFG_STR_OPT(A, "outbound_proxy", outbound_proxy, "",
+		    sip_outbound_proxy_check),
 	CFG_BOOL_OPT(A, "open_registration", open_registration, "0"),
+	CFG_LIST_OPT(A, "resolver", resolver, n_resolver, "", check_ip),
 };
 #undef A
 
@@ -301,6 +343,8 @@ int app_start(void)
 	sip_view.n_listen = app_cfg.n_listen;
 	sip_view.outbound_proxy = app_cfg.outbound_proxy;
 	sip_view.open_registration = app_cfg.open_registration;
+	sip_view.n_dns_servers = dns_servers(dns, DNS_MAX_SERVERS);
+	sip_view.dns_servers = dns;
 	err = mod_start();
 	if (!err) {
 		err = sip_init(&sip_view);

@@ -23,6 +23,8 @@ struct app_cfg {
 	int log_target;
 	char outbound_proxy[CONFIG_SIMPLED_MAX_STR];
 	int open_registration;		/**< no accounts, nothing challenged */
+	char resolver[3][64];		/**< name servers; none: resolv.conf */
+	unsigned n_resolver;
 };
 
 extern struct app_cfg app_cfg;

@@ -280,10 +280,19 @@ static void on_message(struct sip_stx *st, const struct sip_msg *req)
 		keep_or_480(st, req, aor);
 		return;
 	}
-	if (err == ENOENT && sip_proxy_flow(&proxy)) {
-		sip_reply(st, 404, "Domain not served here", NULL, NULL, NULL,
-			  0);
-		return;
+	if (err == ENOENT) {
+		int perr = sip_proxy_flow(&proxy);
+
+		if (perr == EAGAIN) {
+			sip_reply(st, 503, "Outbound proxy not resolved yet",
+				  "Retry-After: 30\r\n", NULL, NULL, 0);
+			return;
+		}
+		if (perr) {
+			sip_reply(st, 404, "Domain not served here", NULL,
+				  NULL, NULL, 0);
+			return;
+		}
 	}
 	/* RFC 5393: the branches share the request's Max-Breadth (60 when
 	 * it has none); none may be sent with 0. */

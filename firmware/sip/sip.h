@@ -269,6 +269,8 @@ struct sip_cfg {
 	unsigned n_listen;
 	const char *outbound_proxy;	/**< "" or sip:IP[:port][;transport=] */
 	int open_registration;	/**< nobody is challenged, anyone is a user */
+	const struct port_addr *dns_servers;	/**< for a named proxy */
+	unsigned n_dns_servers;
 };
 
 /** Is open registration on (no accounts, nothing challenged)? */
@@ -278,7 +280,10 @@ int sip_open_registration(void);
 int sip_listen_check(const char *spec, char *why, size_t whylen);
 /** Check an outbound proxy URI. */
 int sip_proxy_check(const char *uri, char *why, size_t whylen);
-/** The outbound proxy as a flow; ENOENT when none is configured. */
+/** Check the global outbound proxy, whose host may also be a name. */
+int sip_outbound_proxy_check(const char *uri, char *why, size_t whylen);
+/** The outbound proxy as a flow; ENOENT when none is configured, EAGAIN
+ * while its name is not resolved yet. */
 int sip_proxy_flow(struct sip_flow *f);
 /** A flow for "sip:IP[:port][;transport=udp|tcp]" (a next hop). */
 int sip_uri_flow(const char *uri, struct sip_flow *f);

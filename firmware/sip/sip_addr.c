@@ -137,16 +137,14 @@ int sip_listen_check(const char *spec, char *why, size_t whylen)
 }
 
 /* "sip:IP[:port][;transport=udp|tcp]"; IPv6 in brackets. */
-int sip_proxy_parse(const char *uri, struct sip_addr *a, char *why,
-		    size_t whylen)
+/* "sip:HOST[:PORT][;transport=T]" cut in its parts. @return 0 or
+ * EINVAL (not sip:). */
+static int proxy_split(const char *uri, struct sd_pl *host,
+		       struct sd_pl *port, struct sd_pl *tp)
 {
-	struct sd_pl host, port = SD_PL_INIT, tp = SD_PL_INIT;
 	const char *p, *semi, *colon, *hend;
-	unsigned f;
 
 	if (strncasecmp(uri, "sip:", 4)) {
-		snprintf(why, whylen, "outbound_proxy '%s': must start with "
-			 "sip:", uri);
 		return EINVAL;
 	}
 	p = uri + 4;
@@ -159,15 +157,53 @@ int sip_proxy_parse(const char *uri, struct sip_addr *a, char *why,
 	} else {
 		colon = memchr(p, ':', (size_t)(hend - p));
 	}
-	host = sd_pl(p, (size_t)((colon ? colon : hend) - p));
-	if (colon) {
-		port = sd_pl(colon + 1, (size_t)(hend - colon - 1));
-	}
+	*host = sd_pl(p, (size_t)((colon ? colon : hend) - p));
+	*port = colon ? sd_pl(colon + 1, (size_t)(hend - colon - 1)) :
+		sd_pl(NULL, 0);
 	/* The one parameter allowed; anything else is an empty (refused)
 	 * transport. */
-	if (semi) {
-		tp = strncasecmp(semi, ";transport=", 11) ? sd_pl(semi, 0) :
-			sd_pl_str(semi + 11);
+	*tp = !semi ? sd_pl(NULL, 0) :
+	      strncasecmp(semi, ";transport=", 11) ? sd_pl(semi, 0) :
+	      sd_pl_str(semi + 11);
+	return 0;
+}
+
+int sip_proxy_name(const char *uri, struct sip_addr *a, char *name,
+		   size_t size)
+{
+	struct sd_pl host, port, tp;
+	struct port_addr ip;
+	unsigned f;
+
+	if (proxy_split(uri, &host, &port, &tp) || !host.l ||
+	    host.l >= size || host.p[0] == '[' ||
+	    strspn(host.p, "abcdefghijklmnopqrstuvwxyz"
+			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") <
+		    host.l ||
+	    sip_addr_parse(a, tp, sd_pl_str("0.0.0.0"), port, 0, &f)) {
+		return EINVAL;
+	}
+	memcpy(name, host.p, host.l);
+	name[host.l] = '\0';
+	if (!sd_addr_parse(&ip, name, 0)) {
+		return EINVAL; /* an IP literal, not a name */
+	}
+	if (!port.l) {
+		a->addr.port = 0; /* none given: SRV, else 5060 */
+	}
+	return 0;
+}
+
+int sip_proxy_parse(const char *uri, struct sip_addr *a, char *why,
+		    size_t whylen)
+{
+	struct sd_pl host, port, tp;
+	unsigned f;
+
+	if (proxy_split(uri, &host, &port, &tp)) {
+		snprintf(why, whylen, "outbound_proxy '%s': must start with "
+			 "sip:", uri);
+		return EINVAL;
 	}
 	if (!sip_addr_parse(a, tp, host, port, 0, &f)) {
 		return 0;

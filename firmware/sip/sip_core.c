@@ -22,8 +22,6 @@ const struct sip_cfg *sip_cfg;
 static struct route routes[SIP_MAX_ROUTES];
 static unsigned n_routes;
 static char allow_hdr[SIP_MAX_ROUTES * 17];
-static struct sip_flow proxy_flow;
-static int have_proxy;
 static char stateless_buf[CONFIG_SIMPLED_MAX_MSG_SIZE + 1];
 
 int sip_route(const char *method, sip_req_h *h)
@@ -281,20 +279,9 @@ const char *sip_local_domain(struct sd_pl host)
 	return NULL;
 }
 
-int sip_proxy_flow(struct sip_flow *f)
-{
-	if (!have_proxy) {
-		return ENOENT;
-	}
-	*f = proxy_flow;
-	return 0;
-}
-
 int sip_init(const struct sip_cfg *cfg)
 {
 	static int parser_ready;
-	int use_proxy = cfg->outbound_proxy && cfg->outbound_proxy[0];
-	struct sip_addr proxy;
 	int err;
 
 	if (!parser_ready) {
@@ -302,17 +289,6 @@ int sip_init(const struct sip_cfg *cfg)
 		parser_ready = 1;
 	}
 	sip_cfg = cfg;
-	have_proxy = 0;
-	if (use_proxy) {
-		char why[160];
-
-		err = sip_proxy_parse(cfg->outbound_proxy, &proxy, why,
-				      sizeof(why));
-		if (err) {
-			LOG_ERR("%s", why);
-			return err;
-		}
-	}
 	err = sip_txn_init();
 	if (err) {
 		return err;
@@ -321,20 +297,17 @@ int sip_init(const struct sip_cfg *cfg)
 	if (err) {
 		return err;
 	}
-	if (use_proxy) {
-		if (sip_addr_flow(&proxy, &proxy_flow)) {
-			LOG_ERR("outbound_proxy: no UDP listener of its "
-				"address family");
-			sip_tp_close();
-			return EINVAL;
-		}
-		have_proxy = 1;
+	/* After the listeners: the proxy's flow names one of them. */
+	err = sip_proxy_open(cfg);
+	if (err) {
+		sip_tp_close();
 	}
-	return 0;
+	return err;
 }
 
 void sip_close(void)
 {
+	sip_proxy_close();
 	sip_txn_close();
 	sip_tp_close();
 	n_routes = 0;

@@ -130,6 +130,11 @@ int sip_addr_flow(const struct sip_addr *a, struct sip_flow *f);
 int sip_listen_parse(const char *spec, struct sip_addr *a, char *why,
 		     size_t whylen);
 /** Parse "sip:IP[:port][;transport=udp|tcp]"; EINVAL with why. */
+/** "sip:NAME[:PORT][;transport=T]" with a host name: NAME into name, the
+ * transport and port (0 when none is given) into a. @return 0 or EINVAL
+ * (an IP literal, or malformed). */
+int sip_proxy_name(const char *uri, struct sip_addr *a, char *name,
+		   size_t size);
 int sip_proxy_parse(const char *uri, struct sip_addr *a, char *why,
 		    size_t whylen);
 
@@ -203,5 +208,9 @@ int sip_authn_check(struct sip_stx *st, struct sip_msg *m);
 /** Is the realm of this credential (a header value) a served domain? A
  * malformed one counts as ours too: it is not passed on either. */
 int sip_authn_realm_ours(struct sd_pl value);
+
+/* sip_proxy.c: the outbound proxy, resolved when it is a name. */
+int sip_proxy_open(const struct sip_cfg *cfg);
+void sip_proxy_close(void);
 
 #endif

@@ -340,10 +340,22 @@ static int sock_new(int *sock, enum sim_kind kind,
 
 int port_udp_open(int *sock, const struct port_addr *bind)
 {
-	if (sock_find(SIM_UDP, bind) >= 0) {
+	static const uint8_t any[16];
+	static uint16_t ephemeral = 50000;
+	struct port_addr a = *bind;
+
+	/* A client socket (port 0): the host's first address, a port of
+	 * its own, as a kernel would choose. */
+	if (!a.port) {
+		if (!memcmp(a.ip, any, sizeof(any))) {
+			sd_sim_host(&a);
+		}
+		a.port = ephemeral++;
+	}
+	if (sock_find(SIM_UDP, &a) >= 0) {
 		return EADDRINUSE;
 	}
-	return sock_new(sock, SIM_UDP, bind);
+	return sock_new(sock, SIM_UDP, &a);
 }
 
 int port_tcp_listen(int *sock, const struct port_addr *bind)

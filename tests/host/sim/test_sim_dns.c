@@ -1,0 +1,259 @@
+/** @file test_sim_dns.c  An outbound proxy given by name, on virtual
+ * time: RFC 3263's SRV then A (or A alone), MESSAGEs answered 503 until
+ * it is resolved, the answer's TTL honoured, a failed refresh keeping the
+ * last address. The name server is a socket of this test. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "dns.h"
+#include "harness.h"
+#include "port.h"
+#include "sd.h"
+
+static int ns;
+
+/* A socket at ip:port of the simulated network. */
+static int sock_at(const char *ip, uint16_t port)
+{
+	struct port_addr a;
+	int s;
+
+	assert_int_equal(sd_addr_parse(&a, ip, port), 0);
+	assert_int_equal(port_udp_open(&s, &a), 0);
+	return s;
+}
+
+struct query {
+	uint8_t msg[512];
+	size_t len;
+	struct port_addr from;
+	char name[256];
+	unsigned type;
+};
+
+/* The next query the daemon sent to our name server. */
+static int take_query(struct query *q)
+{
+	size_t o = 12, n = 0;
+
+	q->len = sizeof(q->msg);
+	if (port_recvfrom(ns, q->msg, &q->len, &q->from)) {
+		return 0;
+	}
+	assert_true(q->len > 17);
+	while (q->msg[o]) {
+		size_t l = q->msg[o++];
+
+		if (n) {
+			q->name[n++] = '.';
+		}
+		memcpy(q->name + n, q->msg + o, l);
+		n += l;
+		o += l;
+	}
+	q->name[n] = '\0';
+	q->type = (unsigned)(q->msg[o + 1] << 8 | q->msg[o + 2]);
+	return 1;
+}
+
+static size_t put_name(uint8_t *b, const char *name)
+{
+	size_t o = 0;
+
+	while (*name) {
+		size_t l = strcspn(name, ".");
+
+		b[o++] = (uint8_t)l;
+		memcpy(b + o, name, l);
+		o += l;
+		name += l + (name[l] == '.');
+	}
+	b[o++] = 0;
+	return o;
+}
+
+/* Answer q: rcode, and one record of rdata (none when rdlen 0). */
+static void reply(const struct query *q, unsigned rcode, uint32_t ttl,
+		  const uint8_t *rdata, size_t rdlen)
+{
+	uint8_t m[600];
+	size_t o = q->len;
+
+	memcpy(m, q->msg, q->len);
+	m[2] = 0x81;			/* response, recursion desired */
+	m[3] = (uint8_t)(0x80 | rcode);	/* recursion available */
+	m[7] = rdlen ? 1 : 0;
+	if (rdlen) {
+		m[o++] = 0xc0;
+		m[o++] = 12;		/* the question's name */
+		m[o++] = (uint8_t)(q->type >> 8);
+		m[o++] = (uint8_t)q->type;
+		m[o++] = 0;
+		m[o++] = 1;
+		m[o++] = (uint8_t)(ttl >> 24);
+		m[o++] = (uint8_t)(ttl >> 16);
+		m[o++] = (uint8_t)(ttl >> 8);
+		m[o++] = (uint8_t)ttl;
+		m[o++] = (uint8_t)(rdlen >> 8);
+		m[o++] = (uint8_t)rdlen;
+		memcpy(m + o, rdata, rdlen);
+		o += rdlen;
+	}
+	assert_int_equal(port_sendto(ns, m, o, &q->from), 0);
+}
+
+static void reply_a(const struct query *q, const char *ip, uint32_t ttl)
+{
+	struct port_addr a;
+
+	assert_int_equal(sd_addr_parse(&a, ip, 0), 0);
+	reply(q, 0, ttl, a.ip, 4);
+}
+
+static void reply_srv(const struct query *q, uint16_t prio, uint16_t port,
+		      const char *target, uint32_t ttl)
+{
+	uint8_t rd[300] = {(uint8_t)(prio >> 8), (uint8_t)prio, 0, 0,
+			   (uint8_t)(port >> 8), (uint8_t)port};
+
+	reply(q, 0, ttl, rd, 6 + put_name(rd + 6, target));
+}
+
+/* bob's MESSAGE for dave@far.test; the status bob gets at once (0 when
+ * it was relayed and waits). */
+static int to_dave(int bob, const char *tok)
+{
+	h_drain(bob); /* 408s of earlier ones nobody answered */
+	h_request(bob, &(struct h_req){.method = "MESSAGE", .n = 3,
+		.from = "bob", .to = "dave@far.test",
+		.ruri = "sip:dave@far.test", .body = tok});
+	return h_status(h_wait(bob));
+}
+
+/* Did a MESSAGE holding tok reach the socket s (among what is queued)? */
+static int reached(int s, const char *tok)
+{
+	char buf[8192];
+	struct port_addr src;
+	size_t len = sizeof(buf) - 1;
+	int found = 0;
+
+	while (!port_recvfrom(s, buf, &len, &src)) {
+		buf[len] = '\0';
+		found |= strstr(buf, tok) != NULL;
+		len = sizeof(buf) - 1;
+	}
+	return found;
+}
+
+static void test_named_proxy_srv_then_a(void **state)
+{
+	struct query q;
+	int bob, p1, p2;
+
+	(void)state;
+	h_start("config simpled 'main'\n"
+		"\tlist resolver '10.0.0.53'\n"
+		"\toption outbound_proxy 'sip:proxy.far.test'\n");
+	ns = sock_at("10.0.0.53", 53);
+	bob = h_client(3);
+	p1 = sock_at("10.0.0.9", 5070);
+	p2 = sock_at("10.0.0.8", 5060);
+	/* Not resolved yet: 503 with a time to come back. */
+	assert_int_equal(to_dave(bob, "early"), 503);
+	h_run(1100); /* the first query found nobody: asked again */
+	assert_true(take_query(&q));
+	assert_string_equal(q.name, "_sip._udp.proxy.far.test");
+	assert_int_equal(q.type, 33);
+	reply_srv(&q, 10, 5070, "pp.far.test", 120);
+	h_run(10);
+	assert_true(take_query(&q));
+	assert_string_equal(q.name, "pp.far.test");
+	assert_int_equal(q.type, 1);
+	reply_a(&q, "10.0.0.9", 60);
+	h_run(10);
+	assert_int_equal(to_dave(bob, "srv-one"), 0);
+	assert_true(reached(p1, "srv-one"));
+	/* The A record's 60 s (the smaller TTL) run out: asked again; no
+	 * SRV record now, so the name itself on 5060. */
+	h_run(60000);
+	while (take_query(&q) && q.type != 33) {
+	}
+	assert_string_equal(q.name, "_sip._udp.proxy.far.test");
+	reply(&q, 3, 0, NULL, 0); /* NXDOMAIN */
+	h_run(10);
+	assert_true(take_query(&q));
+	assert_string_equal(q.name, "proxy.far.test");
+	reply_a(&q, "10.0.0.8", 3600);
+	h_run(10);
+	assert_int_equal(to_dave(bob, "by-a"), 0);
+	assert_true(reached(p2, "by-a"));
+	/* A refresh nobody answers keeps the last address. */
+	h_run(3600 * 1000 + 20000);
+	assert_int_equal(to_dave(bob, "kept"), 0);
+	assert_true(reached(p2, "kept"));
+	h_run(40000);
+	h_stop();
+}
+
+/* With a port the name is looked up by A alone. */
+static void test_named_proxy_with_port(void **state)
+{
+	struct query q;
+	int bob, p;
+
+	(void)state;
+	h_start("config simpled 'main'\n"
+		"\tlist resolver '10.0.0.53'\n"
+		"\toption outbound_proxy 'sip:gw.far.test:5080'\n");
+	ns = sock_at("10.0.0.53", 53);
+	bob = h_client(3);
+	p = sock_at("10.0.0.7", 5080);
+	h_run(1100);
+	assert_true(take_query(&q));
+	assert_string_equal(q.name, "gw.far.test");
+	assert_int_equal(q.type, 1);
+	reply_a(&q, "10.0.0.7", 300);
+	h_run(10);
+	assert_int_equal(to_dave(bob, "with-port"), 0);
+	assert_true(reached(p, "with-port"));
+	h_run(40000);
+	h_stop();
+}
+
+/* resolv.conf: the nameserver lines, at most as many as asked. */
+static void test_resolv_conf(void **state)
+{
+	struct port_addr a[3];
+	char ip[64];
+
+	(void)state;
+	assert_int_equal(dns_parse_resolv_conf(
+		"# by dhcp\nsearch lan\nnameserver 192.168.1.1\n"
+		"nameserver fd00::1\n nameserver  10.0.0.53 \n"
+		"nameserver 10.9.9.9\nnameserver bogus\n", a, 3), 3);
+	sd_addr_str(&a[0], ip, sizeof(ip));
+	assert_string_equal(ip, "192.168.1.1:53");
+	sd_addr_str(&a[1], ip, sizeof(ip));
+	assert_string_equal(ip, "[fd00::1]:53");
+	sd_addr_str(&a[2], ip, sizeof(ip));
+	assert_string_equal(ip, "10.0.0.53:53");
+	assert_int_equal(dns_parse_resolv_conf("", a, 3), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_named_proxy_srv_then_a),
+		cmocka_unit_test(test_named_proxy_with_port),
+		cmocka_unit_test(test_resolv_conf),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
