@@ -1,5 +1,6 @@
-/** @file dns.c  The stub resolver (see dns.h). One UDP socket per address
- * family, a fixed table of queries in flight, each asked of the servers
+/** @file dns.c  The stub resolver (see dns.h). A fixed table of queries
+ * in flight, each with a UDP socket of its own (so a port the kernel
+ * picks at random, besides a random id: RFC 5452), asked of the servers
  * in turn (1 s, then 2 s, then 4 s) and matched by its id, the name it
  * asked and the server it asked. RFC 1035 message format.
  */
@@ -21,6 +22,8 @@
 
 struct query {
 	int used;
+	int sock;		/* its own, or -1 */
+	uint8_t family;		/* of sock */
 	uint16_t id;
 	enum dns_type type;
 	unsigned tries;		/* sent so far */
@@ -33,7 +36,6 @@ struct query {
 static struct query queries[DNS_MAX_QUERIES];
 static struct port_addr servers[DNS_MAX_SERVERS];
 static unsigned n_servers;
-static int sock4 = -1, sock6 = -1;
 
 /* ------------------------------------------------------------- encoding */
 
@@ -207,15 +209,53 @@ static int decode(const struct query *q, const uint8_t *m, size_t len,
 
 /* ---------------------------------------------------------------- flow */
 
+static void query_free(struct query *q)
+{
+	tmr_cancel(&q->tmr);
+	if (q->sock >= 0) {
+		port_close(q->sock);
+	}
+	q->sock = -1;
+	q->used = 0;
+}
+
 static void query_end(struct query *q, int err, const struct dns_rr *rr,
 		      unsigned n)
 {
 	dns_h *h = q->h;
 	void *arg = q->arg;
 
-	tmr_cancel(&q->tmr);
-	q->used = 0;
+	query_free(q);
 	h(err, rr, n, arg);
+}
+
+static void on_readable(int sock, unsigned events, void *arg);
+
+/* A socket of q's own for the server's family (a new port each). */
+static int query_sock(struct query *q, uint8_t family)
+{
+	struct port_addr any;
+
+	if (q->sock >= 0 && q->family == family) {
+		return 0;
+	}
+	if (q->sock >= 0) {
+		port_close(q->sock);
+		q->sock = -1;
+	}
+	memset(&any, 0, sizeof(any));
+	any.family = family;
+	if (port_udp_open(&q->sock, &any)) {
+		q->sock = -1;
+		return EIO;
+	}
+	q->family = family;
+	if (port_watch(q->sock, PORT_EV_READ, on_readable, q)) {
+		port_close(q->sock);
+		q->sock = -1;
+		return EIO;
+	}
+	return 0;
 }
 
 static void query_send(struct query *q);
@@ -243,14 +283,12 @@ static void query_send(struct query *q)
 	const struct port_addr *srv;
 	size_t len = encode(q, buf, sizeof(buf));
 	unsigned round;
-	int sock;
 
 	q->tries++;
 	srv = server_of(q);
-	sock = srv->family == PORT_AF_INET6 ? sock6 : sock4;
 	round = (q->tries - 1) / n_servers; /* 0, 1, 2: 1 s, 2 s, 4 s */
-	if (len && sock >= 0) {
-		port_sendto(sock, buf, len, srv);
+	if (len && !query_sock(q, srv->family)) {
+		port_sendto(q->sock, buf, len, srv);
 	}
 	tmr_start(&q->tmr, 1000u << round, query_timeout, q);
 }
@@ -259,73 +297,49 @@ static void on_readable(int sock, unsigned events, void *arg)
 {
 	static uint8_t m[DNS_MSG_MAX];
 	struct dns_rr rr[DNS_MAX_RR];
+	struct query *q = arg;
 	struct port_addr src;
-	unsigned i, n;
+	unsigned n;
 	size_t len;
+	int err;
 
 	(void)events;
-	(void)arg;
 	for (;;) {
 		len = sizeof(m);
-		if (port_recvfrom(sock, m, &len, &src)) {
+		if (!q->used || q->sock != sock ||
+		    port_recvfrom(sock, m, &len, &src)) {
 			return;
 		}
-		for (i = 0; i < DNS_MAX_QUERIES; i++) {
-			struct query *q = &queries[i];
-
-			if (q->used && len >= 12 && get16(m) == q->id &&
-			    sd_addr_eq(&src, server_of(q))) {
-				int err = decode(q, m, len, rr, &n);
-
-				if (err) {
-					LOG_DBG("unusable answer for %s",
-						q->name);
-					n = 0;
-				}
-				query_end(q, err, rr, n);
-				break;
-			}
+		if (len < 12 || get16(m) != q->id ||
+		    !sd_addr_eq(&src, server_of(q))) {
+			continue; /* not the answer: ignored */
 		}
+		err = decode(q, m, len, rr, &n);
+		if (err) {
+			LOG_DBG("unusable answer for %s", q->name);
+			n = 0;
+		}
+		query_end(q, err, rr, n);
+		return;
 	}
 }
 
 /* ----------------------------------------------------------------- API */
 
-static int open_sock(int *sock, uint8_t family)
-{
-	struct port_addr any;
-	int err;
-
-	memset(&any, 0, sizeof(any));
-	any.family = family;
-	err = port_udp_open(sock, &any);
-	if (!err) {
-		err = port_watch(*sock, PORT_EV_READ, on_readable, NULL);
-	}
-	return err;
-}
-
 int dns_open(const struct port_addr *srv, unsigned n)
 {
 	unsigned i;
-	int err;
 
 	dns_close();
+	for (i = 0; i < DNS_MAX_QUERIES; i++) {
+		queries[i].sock = -1;
+	}
 	for (i = 0; i < n && n_servers < DNS_MAX_SERVERS; i++) {
-		struct port_addr a = srv[i];
-		int *sock = a.family == PORT_AF_INET6 ? &sock6 : &sock4;
-
-		if (!a.port) {
-			a.port = 53;
+		servers[n_servers] = srv[i];
+		if (!servers[n_servers].port) {
+			servers[n_servers].port = 53;
 		}
-		if (*sock < 0) {
-			err = open_sock(sock, a.family);
-			if (err) {
-				dns_close();
-				return err;
-			}
-		}
-		servers[n_servers++] = a;
+		n_servers++;
 	}
 	return 0;
 }
@@ -335,16 +349,10 @@ void dns_close(void)
 	unsigned i;
 
 	for (i = 0; i < DNS_MAX_QUERIES; i++) {
-		tmr_cancel(&queries[i].tmr);
-		queries[i].used = 0;
+		if (queries[i].used) {
+			query_free(&queries[i]);
+		}
 	}
-	if (sock4 >= 0) {
-		port_close(sock4);
-	}
-	if (sock6 >= 0) {
-		port_close(sock6);
-	}
-	sock4 = sock6 = -1;
 	n_servers = 0;
 }
 
@@ -395,6 +403,7 @@ int dns_query(const char *name, enum dns_type t, dns_h *h, void *arg)
 		return EBUSY;
 	}
 	memset(q, 0, sizeof(*q));
+	q->sock = -1;
 	q->used = 1;
 	port_random(&q->id, sizeof(q->id));
 	q->type = t;
@@ -412,8 +421,7 @@ void dns_cancel(dns_h *h, void *arg)
 	for (i = 0; i < DNS_MAX_QUERIES; i++) {
 		if (queries[i].used && queries[i].h == h &&
 		    queries[i].arg == arg) {
-			tmr_cancel(&queries[i].tmr);
-			queries[i].used = 0;
+			query_free(&queries[i]);
 		}
 	}
 }

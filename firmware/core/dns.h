@@ -36,8 +36,9 @@ struct dns_rr {
 typedef void (dns_h)(int err, const struct dns_rr *rr, unsigned n,
 		     void *arg);
 
-/** Use these servers (port 0: 53); with n 0 nothing can be resolved.
- * @return 0 or the port's error opening a socket. */
+/** Use these servers (port 0: 53; at most DNS_MAX_SERVERS); with n 0
+ * nothing can be resolved. Each query opens a socket of its own. @return
+ * 0. */
 int dns_open(const struct port_addr *servers, unsigned n);
 void dns_close(void);
 /** The name servers of a resolv.conf text ("nameserver IP" lines).
