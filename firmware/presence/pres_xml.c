@@ -258,12 +258,14 @@ static long value_next(const char **pp, const char *end)
 
 int pres_xml_values_eq(struct sd_pl a, struct sd_pl b)
 {
-	const char *pa = a.p, *pb = b.p;
+	/* An empty slice may have no pointer: no arithmetic on NULL. */
+	const char *pa = a.p ? a.p : "", *pb = b.p ? b.p : "";
+	const char *ea = pa + a.l, *eb = pb + b.l;
 	long ca, cb;
 
 	do {
-		ca = value_next(&pa, a.p + a.l);
-		cb = value_next(&pb, b.p + b.l);
+		ca = value_next(&pa, ea);
+		cb = value_next(&pb, eb);
 	} while (ca == cb && ca >= 0);
 	return ca == cb;
 }

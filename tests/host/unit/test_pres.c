@@ -150,6 +150,18 @@ static void test_deep_nesting_refused(void **state)
 	assert_string_equal(why, "XML: nested too deep");
 }
 
+/* An empty value may be a slice with no pointer at all (an absent
+ * attribute, an empty namespace): compared without arithmetic on NULL
+ * (UBSan: "applying zero offset to null pointer", found by fuzz_recv). */
+static void test_values_eq_empty(void **state)
+{
+	(void)state;
+	assert_true(pres_xml_values_eq(sd_pl(NULL, 0), sd_pl(NULL, 0)));
+	assert_true(pres_xml_values_eq(sd_pl(NULL, 0), sd_pl("", 0)));
+	assert_false(pres_xml_values_eq(sd_pl(NULL, 0), sd_pl("a", 1)));
+	assert_false(pres_xml_values_eq(sd_pl("a", 1), sd_pl(NULL, 0)));
+}
+
 static void test_pidf_helpers(void **state)
 {
 	const char *d = "<p:presence xmlns:p='urn:ietf:params:xml:ns:pidf'>"
@@ -359,6 +371,7 @@ int main(void)
 		cmocka_unit_test(test_xml_check),
 		cmocka_unit_test(test_xml_nul_refused),
 		cmocka_unit_test(test_deep_nesting_refused),
+		cmocka_unit_test(test_values_eq_empty),
 		cmocka_unit_test(test_pidf_helpers),
 		cmocka_unit_test(test_pidf_helpers_read_elements),
 		cmocka_unit_test(test_merge_namespaces),
