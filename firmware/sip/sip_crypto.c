@@ -1,36 +1,64 @@
-/** @file sip_crypto.c  The one file that calls mbedTLS. Its generic
- * message-digest API (mbedtls_md_*) is the same in mbedTLS 2.28 (Debian)
- * and 3.6 (OpenWrt 24.10), so a port to another version changes this file
- * only. */
+/** @file sip_crypto.c  The one file that calls mbedTLS: MD5 and SHA-256
+ * by their own functions (mbedTLS 2.28's `_ret` names; 3.x drops the
+ * suffix, so a port to OpenWrt's 3.6 changes this file only), and
+ * HMAC-SHA-256 (RFC 2104) on top of SHA-256. Not the generic `md` layer:
+ * it links every digest the library has (about 20 KB more). */
 #include <string.h>
 
-#include <mbedtls/md.h>
+#include <mbedtls/md5.h>
+#include <mbedtls/sha256.h>
 
 #include "sip_auth.h"
-
-static const mbedtls_md_info_t *md_info(enum sip_auth_alg a)
-{
-	return mbedtls_md_info_from_type(a == SIP_AUTH_SHA256 ?
-					 MBEDTLS_MD_SHA256 : MBEDTLS_MD_MD5);
-}
 
 size_t sip_crypto_hash(enum sip_auth_alg a, const void *data, size_t len,
 		       uint8_t out[SIP_HASH_MAX])
 {
-	const mbedtls_md_info_t *md = md_info(a);
-
-	if (!md || mbedtls_md(md, data, len, out)) {
+	if (a == SIP_AUTH_SHA256) {
+		if (mbedtls_sha256_ret(data, len, out, 0)) {
+			memset(out, 0, SIP_HASH_MAX);
+		}
+		return 32;
+	}
+	if (mbedtls_md5_ret(data, len, out)) {
 		memset(out, 0, SIP_HASH_MAX);
 	}
-	return md ? mbedtls_md_get_size(md) : 0;
+	return 16;
 }
 
 void sip_crypto_hmac(const void *key, size_t klen, const void *data,
 		     size_t len, uint8_t out[SIP_HASH_MAX])
 {
-	const mbedtls_md_info_t *md = md_info(SIP_AUTH_SHA256);
+	mbedtls_sha256_context c;
+	uint8_t k[64], pad[64], inner[32];
+	unsigned i;
 
-	if (!md || mbedtls_md_hmac(md, key, klen, data, len, out)) {
+	memset(k, 0, sizeof(k));
+	if (klen > sizeof(k)) {
+		mbedtls_sha256_ret(key, klen, k, 0);
+	} else {
+		memcpy(k, key, klen);
+	}
+	mbedtls_sha256_init(&c);
+	for (i = 0; i < 64; i++) {
+		pad[i] = k[i] ^ 0x36;
+	}
+	if (mbedtls_sha256_starts_ret(&c, 0) ||
+	    mbedtls_sha256_update_ret(&c, pad, 64) ||
+	    mbedtls_sha256_update_ret(&c, data, len) ||
+	    mbedtls_sha256_finish_ret(&c, inner)) {
+		memset(out, 0, SIP_HASH_MAX);
+		mbedtls_sha256_free(&c);
+		return;
+	}
+	for (i = 0; i < 64; i++) {
+		pad[i] = k[i] ^ 0x5c;
+	}
+	if (mbedtls_sha256_starts_ret(&c, 0) ||
+	    mbedtls_sha256_update_ret(&c, pad, 64) ||
+	    mbedtls_sha256_update_ret(&c, inner, 32) ||
+	    mbedtls_sha256_finish_ret(&c, out)) {
 		memset(out, 0, SIP_HASH_MAX);
 	}
+	mbedtls_sha256_free(&c);
+	memset(k, 0, sizeof(k));
 }

@@ -41,6 +41,30 @@ static void test_rfc7616_examples(void **state)
 	assert_string_equal(ha1, "939e7578ed9e3c518a452acee763bce9");
 }
 
+/* RFC 4231 4.2 and 4.3 (test cases 1 and 2): HMAC-SHA-256, which keys
+ * the nonces. */
+static void test_hmac_sha256(void **state)
+{
+	static const uint8_t want1[32] = {
+		0xb0, 0x34, 0x4c, 0x61, 0xd8, 0xdb, 0x38, 0x53, 0x5c, 0xa8,
+		0xaf, 0xce, 0xaf, 0x0b, 0xf1, 0x2b, 0x88, 0x1d, 0xc2, 0x00,
+		0xc9, 0x83, 0x3d, 0xa7, 0x26, 0xe9, 0x37, 0x6c, 0x2e, 0x32,
+		0xcf, 0xf7};
+	static const uint8_t want2[32] = {
+		0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04,
+		0x24, 0x26, 0x08, 0x95, 0x75, 0xc7, 0x5a, 0x00, 0x3f, 0x08,
+		0x9d, 0x27, 0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec,
+		0x38, 0x43};
+	uint8_t key[20], out[SIP_HASH_MAX];
+
+	(void)state;
+	memset(key, 0x0b, sizeof(key));
+	sip_crypto_hmac(key, sizeof(key), "Hi There", 8, out);
+	assert_memory_equal(out, want1, 32);
+	sip_crypto_hmac("Jefe", 4, "what do ya want for nothing?", 28, out);
+	assert_memory_equal(out, want2, 32);
+}
+
 static void test_alg_names(void **state)
 {
 	enum sip_auth_alg a;
@@ -113,6 +137,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rfc7616_examples),
+		cmocka_unit_test(test_hmac_sha256),
 		cmocka_unit_test(test_alg_names),
 		cmocka_unit_test(test_nonces),
 	};
