@@ -27,6 +27,7 @@ struct query {
 	uint16_t id;
 	enum dns_type type;
 	unsigned tries;		/* sent so far */
+	unsigned asked;		/* bit per server index asked */
 	struct tmr tmr;
 	dns_h *h;
 	void *arg;
@@ -123,7 +124,14 @@ static int read_name(const uint8_t *m, size_t len, size_t *off, char *out)
 		for (; l; l--) {
 			char c = (char)m[o++];
 
-			out[n++] = c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+			if (c >= 'A' && c <= 'Z') {
+				c = (char)(c + 32);
+			}
+			if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+			      c == '-' || c == '_')) {
+				return EPROTO; /* no host name holds it */
+			}
+			out[n++] = c;
 		}
 	}
 	out[n] = '\0';
@@ -133,12 +141,14 @@ static int read_name(const uint8_t *m, size_t len, size_t *off, char *out)
 	return 0;
 }
 
-/* The answer m to q into rr (at most DNS_MAX_RR of q's type). @return 0
- * (with *n, 0 for a name that does not exist) or EPROTO. */
+/* The answer m to q into rr (at most DNS_MAX_RR of q's type, owned by
+ * the name asked or the end of its CNAME chain, class IN). @return 0 (with
+ * *n, 0 for a name that does not exist), EAGAIN (this server failed: ask
+ * the next) or EPROTO. */
 static int decode(const struct query *q, const uint8_t *m, size_t len,
 		  struct dns_rr *rr, unsigned *n)
 {
-	static char name[DNS_NAME_MAX + 1];
+	static char name[DNS_NAME_MAX + 1], owner[DNS_NAME_MAX + 1];
 	unsigned qd, an, i, rcode;
 	size_t off = 12;
 
@@ -147,12 +157,6 @@ static int decode(const struct query *q, const uint8_t *m, size_t len,
 		return EPROTO;
 	}
 	rcode = m[3] & 0x0f;
-	if (rcode == 3) {
-		return 0; /* NXDOMAIN: no such name */
-	}
-	if (rcode || (m[2] & 0x02)) {
-		return EPROTO; /* a failure, or truncated (no TCP here) */
-	}
 	qd = get16(m + 4);
 	an = get16(m + 6);
 	if (qd != 1 || read_name(m, len, &off, name) ||
@@ -161,8 +165,18 @@ static int decode(const struct query *q, const uint8_t *m, size_t len,
 		return EPROTO; /* not the answer to our question */
 	}
 	off += 4;
+	if (rcode == 3) {
+		return 0; /* NXDOMAIN: no such name */
+	}
+	if (rcode == 2 || rcode == 4 || rcode == 5) {
+		return EAGAIN; /* SERVFAIL, NOTIMP, REFUSED: another server */
+	}
+	if (rcode || (m[2] & 0x02)) {
+		return EPROTO; /* other failures, or truncated (no TCP) */
+	}
+	snprintf(owner, sizeof(owner), "%s", q->name);
 	for (i = 0; i < an; i++) {
-		uint16_t type, rdlen;
+		uint16_t type, class, rdlen;
 		uint32_t ttl;
 		struct dns_rr *r = &rr[*n];
 
@@ -170,14 +184,28 @@ static int decode(const struct query *q, const uint8_t *m, size_t len,
 			return EPROTO;
 		}
 		type = get16(m + off);
+		class = get16(m + off + 2);
 		ttl = get32(m + off + 4);
 		rdlen = get16(m + off + 8);
 		off += 10;
 		if (off + rdlen > len) {
 			return EPROTO;
 		}
+		if (class != 1 || strcmp(name, owner)) {
+			off += rdlen; /* not about our name: ignored */
+			continue;
+		}
+		if (type == 5) { /* CNAME: the records that follow are its */
+			size_t t = off;
+
+			if (read_name(m, off + rdlen, &t, owner)) {
+				return EPROTO;
+			}
+			off += rdlen;
+			continue;
+		}
 		if (type != q->type || *n == DNS_MAX_RR) {
-			off += rdlen; /* a CNAME on the way, or one too many */
+			off += rdlen;
 			continue;
 		}
 		memset(r, 0, sizeof(*r));
@@ -286,11 +314,26 @@ static void query_send(struct query *q)
 
 	q->tries++;
 	srv = server_of(q);
+	q->asked |= 1u << ((q->tries - 1) % n_servers);
 	round = (q->tries - 1) / n_servers; /* 0, 1, 2: 1 s, 2 s, 4 s */
 	if (len && !query_sock(q, srv->family)) {
 		port_sendto(q->sock, buf, len, srv);
 	}
 	tmr_start(&q->tmr, 1000u << round, query_timeout, q);
+}
+
+/* Was src one of the servers q asked (an answer to an earlier try comes
+ * late sometimes)? */
+static int asked(const struct query *q, const struct port_addr *src)
+{
+	unsigned i;
+
+	for (i = 0; i < n_servers; i++) {
+		if ((q->asked & (1u << i)) && sd_addr_eq(src, &servers[i])) {
+			return 1;
+		}
+	}
+	return 0;
 }
 
 static void on_readable(int sock, unsigned events, void *arg)
@@ -310,13 +353,19 @@ static void on_readable(int sock, unsigned events, void *arg)
 		    port_recvfrom(sock, m, &len, &src)) {
 			return;
 		}
-		if (len < 12 || get16(m) != q->id ||
-		    !sd_addr_eq(&src, server_of(q))) {
+		if (len < 12 || get16(m) != q->id || !asked(q, &src)) {
 			continue; /* not the answer: ignored */
 		}
 		err = decode(q, m, len, rr, &n);
+		if (err == EAGAIN && q->tries < DNS_TRIES * n_servers) {
+			LOG_DBG("server failed for %s: the next", q->name);
+			tmr_cancel(&q->tmr);
+			query_send(q); /* at once, to the next server */
+			return;
+		}
 		if (err) {
 			LOG_DBG("unusable answer for %s", q->name);
+			err = EPROTO;
 			n = 0;
 		}
 		query_end(q, err, rr, n);

@@ -622,8 +622,36 @@ static const struct cfg_sect upstream_sect = CFG_SECT("upstream",
 						      upstream_opts,
 						      &upstream_cfg);
 
+/* Can s go between double quotes as it is (no '"', '\\', controls)? */
+static int quotable(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\' || (unsigned char)*s < ' ' ||
+		    *s == 0x7f) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+/* An account must say whose challenges it answers: never to anyone. */
+static int upstream_start(void)
+{
+	if (upstream_cfg.username[0] && !upstream_cfg.realm[0]) {
+		LOG_ERR("config upstream: 'realm' is required with 'username' "
+			"(the realm of the outbound proxy's challenges)");
+		return EINVAL;
+	}
+	if (!quotable(upstream_cfg.username) || !quotable(upstream_cfg.realm)) {
+		LOG_ERR("config upstream: no '\"', '\\' or control character "
+			"in 'username' or 'realm'");
+		return EINVAL;
+	}
+	return 0;
+}
+
 const struct mod sip_upstream_mod = {"upstream", NULL, NULL, &upstream_sect,
-				     NULL, NULL, NULL, NULL, NULL};
+				     upstream_start, NULL, NULL, NULL, NULL};
 
 /* Does the comma-separated qop list offer "auth"? */
 static int offers_auth(const char *qop)
@@ -645,8 +673,7 @@ static int offers_auth(const char *qop)
 int sip_upstream_answer(const struct sip_msg *resp, const char *method,
 			const char *uri, char *hdr, size_t size)
 {
-	const char *name = resp->status == 401 ? "WWW-Authenticate" :
-			   "Proxy-Authenticate";
+	const char *name = "Proxy-Authenticate";
 	char ha1[SIP_HEX_MAX], rsp[SIP_HEX_MAX], cnonce[17];
 	enum sip_auth_alg a = SIP_AUTH_MD5;
 	struct cred c;
@@ -654,15 +681,17 @@ int sip_upstream_answer(const struct sip_msg *resp, const char *method,
 	unsigned i;
 	int qop;
 
-	if (!upstream_cfg.username[0] ||
-	    (resp->status != 401 && resp->status != 407)) {
+	/* Only a proxy's 407, for the configured realm: a 401 comes from
+	 * the far end, which must never get our account's digest. */
+	if (!upstream_cfg.username[0] || !upstream_cfg.realm[0] ||
+	    resp->status != 407 || !quotable(uri)) {
 		return ENOENT;
 	}
 	for (i = 0; i < resp->nhdrs; i++) {
 		if (sd_pl_casecmp(resp->hdrs[i].name, name) ||
 		    cred_parse(resp->hdrs[i].value, &c) || !c.nonce[0] ||
-		    (upstream_cfg.realm[0] &&
-		     strcmp(upstream_cfg.realm, c.realm)) ||
+		    strcmp(upstream_cfg.realm, c.realm) ||
+		    !quotable(c.nonce) || !quotable(c.opaque) ||
 		    (c.algorithm[0] &&
 		     sip_auth_alg_parse(c.algorithm, strlen(c.algorithm),
 					&a)) ||
@@ -678,9 +707,8 @@ int sip_upstream_answer(const struct sip_msg *resp, const char *method,
 		sd_buf_init(&b, hdr, size);
 		sd_buf_printf(&b, "%s: Digest username=\"%s\", realm=\"%s\", "
 			      "nonce=\"%s\", uri=\"%s\", response=\"%s\", "
-			      "algorithm=%s",
-			      resp->status == 401 ? "Authorization" :
-			      "Proxy-Authorization", upstream_cfg.username,
+			      "algorithm=%s", "Proxy-Authorization",
+			      upstream_cfg.username,
 			      c.realm, c.nonce, uri, rsp, sip_auth_alg_name(a));
 		if (qop) {
 			sd_buf_printf(&b, ", qop=auth, nc=00000001, "

@@ -111,13 +111,24 @@ static void on_srv(int err, const struct dns_rr *rr, unsigned n, void *arg)
 	unsigned i;
 
 	(void)arg;
-	for (i = 0; !err && i < n; i++) {
-		if (rr[i].target[0] && (!best || rr[i].prio < best->prio)) {
+	if (err) {
+		/* No answer is not "no record": RFC 3263 falls back to the
+		 * name itself only when the domain has no SRV record. */
+		failed(strerror(err));
+		return;
+	}
+	if (!n) {
+		ask_addr(px.host, 5060); /* no SRV: the name itself */
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if (rr[i].target[0] && rr[i].port &&
+		    (!best || rr[i].prio < best->prio)) {
 			best = &rr[i];
 		}
 	}
 	if (!best) {
-		ask_addr(px.host, 5060); /* no SRV: the name itself */
+		failed("SRV says no SIP service there"); /* target "." */
 		return;
 	}
 	px.ttl = best->ttl;

@@ -522,7 +522,7 @@ static void upstream_case(const char *qop, int with_account)
 		"config simpled 'main'\n"
 		"\toption outbound_proxy 'sip:10.0.0.9:5060'\n"
 		"config upstream\n\toption username trunk\n"
-		"\toption password secret\n" :
+		"\toption password secret\n\toption realm far.test\n" :
 		"config simpled 'main'\n"
 		"\toption outbound_proxy 'sip:10.0.0.9:5060'\n");
 	a = h_client(2);
@@ -590,6 +590,60 @@ static void upstream_case(const char *qop, int with_account)
 	h_stop();
 }
 
+/* A challenge our account must not answer: the sender gets it back. */
+static void upstream_refused(const char *status_line, const char *chal)
+{
+	char out[4096], copy[8192];
+	static const char *const names[] = {"Via", "From", "To", "Call-ID",
+					     "CSeq"};
+	const char *m;
+	size_t o = 0, i;
+	int a, up, code;
+
+	h_start("config simpled 'main'\n"
+		"\toption outbound_proxy 'sip:10.0.0.9:5060'\n"
+		"config upstream\n\toption username trunk\n"
+		"\toption password secret\n\toption realm far.test\n");
+	a = h_client(2);
+	up = h_client(9);
+	h_request(a, &(struct h_req){.method = "MESSAGE", .n = 2,
+		.from = "alice", .to = "dave@far.test",
+		.ruri = "sip:dave@far.test", .body = "out"});
+	h_run(10);
+	m = h_recv(up);
+	assert_non_null(m);
+	snprintf(copy, sizeof(copy), "%s", m);
+	o += (size_t)snprintf(out, sizeof(out), "%s\n", status_line);
+	for (i = 0; i < 5; i++) {
+		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s: %s%s\n",
+				      names[i], h_hdr(copy, names[i]),
+				      i == 2 ? ";tag=p" : "");
+	}
+	h_send(up, "%s%sContent-Length: 0\n\n", out, chal);
+	h_run(10);
+	code = answer(a);
+	assert_int_equal(code, atoi(status_line + 8));
+	assert_null(h_recv(up)); /* nothing sent again */
+	assert_int_equal(stat_value("message_upstream_auth"), 0);
+	h_run(40000);
+	h_stop();
+}
+
+/* Not for a 401 (the far end's), not for another realm, not for values
+ * that would break out of our header's quotes. */
+static void test_upstream_refuses(void **state)
+{
+	(void)state;
+	upstream_refused("SIP/2.0 401 Unauthorized", "WWW-Authenticate: Digest "
+			 "realm=\"far.test\", nonce=\"n\"\n");
+	upstream_refused("SIP/2.0 407 Proxy Authentication Required",
+			 "Proxy-Authenticate: Digest realm=\"evil.test\", "
+			 "nonce=\"n\"\n");
+	upstream_refused("SIP/2.0 407 Proxy Authentication Required",
+			 "Proxy-Authenticate: Digest realm=\"far.test\", "
+			 "nonce=\"n\\\", username=\\\"admin\"\n");
+}
+
 static void test_upstream_answered(void **state)
 {
 	(void)state;
@@ -610,6 +664,7 @@ int main(void)
 		cmocka_unit_test(test_failures_counted_only_for_our_challenges),
 		cmocka_unit_test(test_credentials_not_passed_on),
 		cmocka_unit_test(test_upstream_answered),
+		cmocka_unit_test(test_upstream_refuses),
 #ifdef CONFIG_SIMPLED_PRESENCE
 		cmocka_unit_test(test_publish_only_by_the_presentity),
 		cmocka_unit_test(test_subscription_not_taken_over),

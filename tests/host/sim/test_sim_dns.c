@@ -40,12 +40,16 @@ struct query {
 /* The next query the daemon sent to our name server. */
 static int take_query(struct query *q)
 {
-	size_t o = 12, n = 0;
+	uint8_t msg[sizeof(q->msg)];
+	struct port_addr from;
+	size_t o = 12, n = 0, len = sizeof(msg);
 
-	q->len = sizeof(q->msg);
-	if (port_recvfrom(ns, q->msg, &q->len, &q->from)) {
-		return 0;
+	if (port_recvfrom(ns, msg, &len, &from)) {
+		return 0; /* q keeps the last query */
 	}
+	memcpy(q->msg, msg, len);
+	q->len = len;
+	q->from = from;
 	assert_true(q->len > 17);
 	while (q->msg[o]) {
 		size_t l = q->msg[o++];
@@ -227,6 +231,108 @@ static void test_named_proxy_with_port(void **state)
 	h_stop();
 }
 
+/* An A record for another name than the one asked. */
+static void reply_a_owner(const struct query *q, const char *owner,
+			  const char *ip)
+{
+	uint8_t m[600];
+	size_t o = q->len;
+	struct port_addr a;
+
+	assert_int_equal(sd_addr_parse(&a, ip, 0), 0);
+	memcpy(m, q->msg, q->len);
+	m[2] = 0x81;
+	m[3] = 0x80;
+	m[7] = 1;
+	o += put_name(m + o, owner);
+	memcpy(m + o, "\0\1\0\1\0\0\x0e\x10\0\4", 10);
+	o += 10;
+	memcpy(m + o, a.ip, 4);
+	o += 4;
+	assert_int_equal(port_sendto(ns, m, o, &q->from), 0);
+}
+
+/* Answers that must not be believed or acted on: a record owned by
+ * another name; a SERVFAIL for the SRV (no fallback to the bare name,
+ * which RFC 3263 allows only when there is no SRV record). */
+static void test_answers_not_believed(void **state)
+{
+	struct query q;
+	int bob, p;
+
+	(void)state;
+	h_start("config simpled 'main'\n"
+		"\tlist resolver '10.0.0.53'\n"
+		"\toption outbound_proxy 'sip:gw.far.test:5080'\n");
+	ns = sock_at("10.0.0.53", 53);
+	bob = h_client(3);
+	p = sock_at("10.0.0.66", 5080);
+	h_run(1100);
+	assert_true(take_query(&q));
+	reply_a_owner(&q, "unrelated.evil", "10.0.0.66");
+	h_run(10);
+	assert_int_equal(to_dave(bob, "own"), 503);
+	assert_false(reached(p, "own"));
+	h_run(40000);
+	h_stop();
+
+	h_start("config simpled 'main'\n"
+		"\tlist resolver '10.0.0.53'\n"
+		"\toption outbound_proxy 'sip:proxy.far.test'\n");
+	ns = sock_at("10.0.0.53", 53);
+	h_run(1100);
+	assert_true(take_query(&q));
+	assert_int_equal(q.type, 33);
+	reply(&q, 2, 0, NULL, 0); /* SERVFAIL */
+	h_run(10);
+	/* The SRV again (the next server: here the same), never an A
+	 * query for the bare name. */
+	assert_true(take_query(&q));
+	assert_int_equal(q.type, 33);
+	h_run(40000);
+	h_stop();
+}
+
+/* With two servers: a SERVFAIL from one sends the question to the other
+ * at once; an answer from a server asked earlier still counts. */
+static void test_two_servers(void **state)
+{
+	struct query q;
+	int bob, p, ns1, ns2;
+
+	(void)state;
+	h_start("config simpled 'main'\n"
+		"\tlist resolver '10.0.0.53'\n"
+		"\tlist resolver '10.0.0.54'\n"
+		"\toption outbound_proxy 'sip:gw.far.test:5080'\n");
+	ns1 = sock_at("10.0.0.53", 53);
+	ns2 = sock_at("10.0.0.54", 53);
+	bob = h_client(3);
+	p = sock_at("10.0.0.7", 5080);
+	h_run(1100); /* try 1 (ns1) found nobody; try 2 went to ns2 */
+	ns = ns1;
+	while (take_query(&q)) {
+	}
+	ns = ns2;
+	assert_true(take_query(&q));
+	reply(&q, 2, 0, NULL, 0); /* ns2: SERVFAIL */
+	h_run(10);
+	ns = ns1;
+	assert_true(take_query(&q)); /* at once to ns1 */
+	assert_string_equal(q.name, "gw.far.test");
+	h_run(2100); /* ns1 is slow: try 4 went to ns2 */
+	ns = ns2;
+	while (take_query(&q)) {
+	}
+	ns = ns1;
+	reply_a(&q, "10.0.0.7", 300); /* ns1 answers after all */
+	h_run(10);
+	assert_int_equal(to_dave(bob, "late"), 0);
+	assert_true(reached(p, "late"));
+	h_run(40000);
+	h_stop();
+}
+
 /* resolv.conf: the nameserver lines, at most as many as asked. */
 static void test_resolv_conf(void **state)
 {
@@ -253,6 +359,8 @@ int main(void)
 		cmocka_unit_test(test_named_proxy_srv_then_a),
 		cmocka_unit_test(test_named_proxy_with_port),
 		cmocka_unit_test(test_resolv_conf),
+		cmocka_unit_test(test_answers_not_believed),
+		cmocka_unit_test(test_two_servers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
