@@ -168,6 +168,29 @@ static int proxy_split(const char *uri, struct sd_pl *host,
 	return 0;
 }
 
+/* Labels of 1 to 63 bytes, short enough that "_sip._udp." can go
+ * before it (RFC 1035 2.3.4, RFC 3263 4.2). */
+static int dns_name_ok(const char *name)
+{
+	const char *p = name;
+
+	if (strlen(name) + 10 > 254) {
+		return 0;
+	}
+	while (*p) {
+		size_t l = strcspn(p, ".");
+
+		if (!l || l > 63) {
+			return 0;
+		}
+		p += l;
+		if (*p == '.' && !*++p) {
+			return 0; /* a trailing dot: no empty last label */
+		}
+	}
+	return 1;
+}
+
 int sip_proxy_name(const char *uri, struct sip_addr *a, char *name,
 		   size_t size)
 {
@@ -185,8 +208,8 @@ int sip_proxy_name(const char *uri, struct sip_addr *a, char *name,
 	}
 	memcpy(name, host.p, host.l);
 	name[host.l] = '\0';
-	if (!sd_addr_parse(&ip, name, 0)) {
-		return EINVAL; /* an IP literal, not a name */
+	if (!sd_addr_parse(&ip, name, 0) || !dns_name_ok(name)) {
+		return EINVAL; /* an IP literal, or not a name DNS holds */
 	}
 	if (!port.l) {
 		a->addr.port = 0; /* none given: SRV, else 5060 */

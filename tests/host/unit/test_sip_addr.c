@@ -133,6 +133,34 @@ static void test_proxy_uris(void **state)
 	run_checks(cases, sizeof(cases) / sizeof(cases[0]), sip_proxy_check);
 }
 
+/* The global outbound proxy takes host names too, as DNS can hold them;
+ * other problems are told as for an IP address. */
+static void test_outbound_proxy_names(void **state)
+{
+	static const struct check_case cases[] = {
+		{"sip:proxy.lan", 0, ""},
+		{"sip:sip.provider.example:5070;transport=tcp", 0, ""},
+		{"sip:1.2.3.4", 0, ""},
+		{"sip:a..b", EINVAL, "outbound_proxy 'sip:a..b': host "
+		 "neither an IP address nor a host name"},
+		{"sip:a.b.", EINVAL, "outbound_proxy 'sip:a.b.': host "
+		 "neither an IP address nor a host name"},
+		{"sip:" "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "aaaaaaaaaaaa.lan", EINVAL, "outbound_proxy 'sip:"
+		 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+		 "aaaaaaa.lan': bad host"},
+		{"sip:proxy.lan;transport=sctp", EINVAL, "outbound_proxy "
+		 "'sip:proxy.lan;transport=sctp': only ;transport=udp or "
+		 ";transport=tcp"},
+		{"sip:pro_xy.lan", EINVAL, "outbound_proxy 'sip:pro_xy.lan': "
+		 "host neither an IP address nor a host name"},
+	};
+
+	(void)state;
+	run_checks(cases, sizeof(cases) / sizeof(cases[0]),
+		   sip_outbound_proxy_check);
+}
+
 static void expect_flow(const struct sip_flow *f, enum sip_tp_type tp,
 			int lidx, int conn, const char *peer)
 {
@@ -245,6 +273,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_listen_specs),
 		cmocka_unit_test(test_proxy_uris),
+		cmocka_unit_test(test_outbound_proxy_names),
 		cmocka_unit_test(test_next_hops),
 		cmocka_unit_test(test_contact_flows),
 	};
