@@ -94,17 +94,24 @@ void sip_auth_response(enum sip_auth_alg a, const char *ha1,
 
 /* --------------------------------------------------------------- nonces */
 
-/* A nonce issued lately and the highest nc used with it. The table is a
- * ring in issue order over a fixed array; a hash finds an entry. */
+/* A nonce used lately (answered right) and the highest nc used with it.
+ * Entries are taken at the first use, not when a nonce is issued, so
+ * unauthenticated requests (each gets a new nonce) cannot push a
+ * client's nonce out. The table is a ring in first-use order over a fixed
+ * array; a hash finds an entry. A nonce issued no later than one that
+ * left the table may have been used and forgotten: it is stale. */
 struct nonce_ent {
 	UT_hash_handle hh;
 	uint32_t nc;
+	uint32_t issued;	/* seconds, from the nonce */
 	char nonce[SIP_NONCE_LEN + 1];
 };
 
 static struct nonce_ent *ring, *by_nonce;
 static unsigned ring_size, ring_next;
 static uint8_t secret[32];
+static uint32_t forgotten_upto;	/* issue time of the newest one gone */
+static int forgotten;
 
 int sip_nonce_init(unsigned entries)
 {
@@ -112,6 +119,8 @@ int sip_nonce_init(unsigned entries)
 	mem_free(ring);
 	ring = NULL;
 	ring_size = ring_next = 0;
+	forgotten = 0;
+	forgotten_upto = 0;
 	if (!entries) {
 		return 0;
 	}
@@ -135,69 +144,104 @@ static void nonce_mac(const char *head, char mac[33])
 	to_hex(h, 16, mac);
 }
 
+static uint32_t now_s(void)
+{
+	return (uint32_t)(port_now_us() / 1000000u);
+}
+
 void sip_nonce_new(char out[SIP_NONCE_LEN + 1])
 {
-	struct nonce_ent *e;
 	char mac[33], rnd[17];
 
 	sd_rand_hex(rnd, 16);
-	snprintf(out, SIP_NONCE_LEN + 1, "%08x%s",
-		 (unsigned)(port_now_us() / 1000000u), rnd);
+	snprintf(out, SIP_NONCE_LEN + 1, "%08x%s", (unsigned)now_s(), rnd);
 	nonce_mac(out, mac);
 	memcpy(out + 24, mac, 33);
-	if (!ring_size) {
-		return;
+}
+
+/* The issue time of a nonce of ours (MAC checked), or -1. */
+static long nonce_issued(const char *nonce)
+{
+	char mac[33], head[25];
+
+	if (strlen(nonce) != SIP_NONCE_LEN) {
+		return -1;
 	}
-	e = &ring[ring_next];
-	ring_next = (ring_next + 1) % ring_size;
-	if (e->nonce[0]) {
-		HASH_DEL(by_nonce, e);
+	memcpy(head, nonce, 24);
+	head[24] = '\0';
+	nonce_mac(head, mac);
+	if (!sip_auth_equal(mac, nonce + 24)) {
+		return -1;
 	}
-	memcpy(e->nonce, out, sizeof(e->nonce));
-	e->nc = 0;
-	sd_hash_oom = 0;
-	HASH_ADD_STR(by_nonce, nonce, e);
-	if (sd_hash_oom) {
-		e->nonce[0] = '\0'; /* unknown when used: stale, asked again */
+	head[8] = '\0';
+	return (long)strtoul(head, NULL, 16);
+}
+
+/* Issue time t no later than the newest forgotten one? */
+static int maybe_forgotten(uint32_t t)
+{
+	return forgotten && (int32_t)(t - forgotten_upto) <= 0;
+}
+
+static void forget(uint32_t t)
+{
+	if (!forgotten || (int32_t)(t - forgotten_upto) > 0) {
+		forgotten_upto = t;
 	}
+	forgotten = 1;
 }
 
 enum sip_nonce_verdict sip_nonce_check(const char *nonce, uint32_t nc,
 				       uint32_t lifetime_s)
 {
 	struct nonce_ent *e;
-	char mac[33], head[25];
-	unsigned long issued;
-	uint32_t now = (uint32_t)(port_now_us() / 1000000u);
+	long issued = nonce_issued(nonce);
 
-	if (strlen(nonce) != SIP_NONCE_LEN) {
+	if (issued < 0) {
 		return SIP_NONCE_FORGED;
 	}
-	memcpy(head, nonce, 24);
-	head[24] = '\0';
-	nonce_mac(head, mac);
-	if (!sip_auth_equal(mac, nonce + 24)) {
-		return SIP_NONCE_FORGED;
-	}
-	head[8] = '\0';
-	issued = strtoul(head, NULL, 16);
-	if ((uint32_t)(now - (uint32_t)issued) > lifetime_s) {
+	if ((uint32_t)(now_s() - (uint32_t)issued) > lifetime_s) {
 		return SIP_NONCE_STALE;
 	}
 	HASH_FIND_STR(by_nonce, nonce, e);
-	if (!e) {
-		return SIP_NONCE_STALE; /* pushed out by newer ones */
+	if (e) {
+		return nc <= e->nc ? SIP_NONCE_REPLAY : SIP_NONCE_OK;
 	}
-	return nc <= e->nc ? SIP_NONCE_REPLAY : SIP_NONCE_OK;
+	if (maybe_forgotten((uint32_t)issued)) {
+		return SIP_NONCE_STALE; /* used, perhaps, and pushed out */
+	}
+	return SIP_NONCE_OK; /* its first use */
 }
 
 void sip_nonce_use(const char *nonce, uint32_t nc)
 {
 	struct nonce_ent *e;
+	long issued = nonce_issued(nonce);
 
+	if (issued < 0 || !ring_size) {
+		return;
+	}
 	HASH_FIND_STR(by_nonce, nonce, e);
-	if (e && nc > e->nc) {
-		e->nc = nc;
+	if (e) {
+		if (nc > e->nc) {
+			e->nc = nc;
+		}
+		return;
+	}
+	e = &ring[ring_next];
+	ring_next = (ring_next + 1) % ring_size;
+	if (e->nonce[0]) {
+		HASH_DEL(by_nonce, e);
+		forget(e->issued);
+	}
+	memcpy(e->nonce, nonce, sizeof(e->nonce));
+	e->nc = nc;
+	e->issued = (uint32_t)issued;
+	sd_hash_oom = 0;
+	HASH_ADD_STR(by_nonce, nonce, e);
+	if (sd_hash_oom) {
+		e->nonce[0] = '\0';
+		forget(e->issued); /* not kept: a later use is stale */
 	}
 }
 

@@ -87,16 +87,18 @@ void sip_crypto_hmac(const void *key, size_t klen, const void *data,
 /*
  * Nonces: "<8 hex: issue time, s><16 hex: random><32 hex: MAC>", the MAC
  * a keyed hash (a secret drawn at start) of the first two parts, so a
- * nonce is recognised without a table; a bounded table of the newest
- * nonces keeps the highest nonce count (nc) used with each, so a replayed
- * Authorization is refused.
+ * nonce is recognised without a table; a bounded table of the nonces used
+ * lately (answered right) keeps the highest nonce count (nc) used with
+ * each, so a replayed Authorization is refused. Issuing a nonce costs no
+ * entry, so unauthenticated requests cannot push others out.
  */
 #define SIP_NONCE_LEN 56
 
 enum sip_nonce_verdict {
 	SIP_NONCE_OK,		/**< ours, fresh, nc higher than before */
-	SIP_NONCE_STALE,	/**< ours but expired or no longer in the
-				 * table: challenge again with stale=true */
+	SIP_NONCE_STALE,	/**< ours but expired, or used and no
+				 * longer in the table: challenge again with
+				 * stale=true */
 	SIP_NONCE_REPLAY,	/**< nc not above the highest seen */
 	SIP_NONCE_FORGED,	/**< not made by this process */
 };
@@ -104,14 +106,15 @@ enum sip_nonce_verdict {
 /** Set up the table of entries nonces (start-up; 0 frees it) and draw
  * the secret. @return 0 or ENOMEM. */
 int sip_nonce_init(unsigned entries);
-/** A new nonce issued now (entered in the table, the oldest leaving). */
+/** A new nonce issued now. */
 void sip_nonce_new(char out[SIP_NONCE_LEN + 1]);
 /** Judge nonce used with count nc now, valid for lifetime_s (nothing is
  * recorded: see sip_nonce_use()). */
 enum sip_nonce_verdict sip_nonce_check(const char *nonce, uint32_t nc,
 				       uint32_t lifetime_s);
 /** nc was used with nonce (checked OK, and the answer was right): a
- * count up to it is a replay from now on. */
+ * count up to it is a replay from now on (the nonce enters the table, the
+ * oldest used one leaving). */
 void sip_nonce_use(const char *nonce, uint32_t nc);
 /** Are the NUL-terminated a and b equal? In a time that does not depend
  * on where they differ (for secrets: responses, MACs). */

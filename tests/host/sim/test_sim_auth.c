@@ -183,6 +183,29 @@ static void test_stale_nonce(void **state)
 	h_stop();
 }
 
+/* Requests without credentials (each gets a nonce) cannot push a
+ * client's nonce out of the table: its answer still counts. */
+static void test_nonce_flood(void **state)
+{
+	char cred[1024];
+	int c, m, i;
+
+	(void)state;
+	h_start(ACCOUNTS "config auth\n\toption nonces 16\n");
+	c = h_client(2);
+	m = h_client(6);
+	assert_int_equal(reg(c, 2, "alice", NULL), 401);
+	snprintf(cred, sizeof(cred), "%s",
+		 h_digest(resp, 0, "alice", "wonder", "REGISTER",
+			  "sip:" H_DOMAIN, 1));
+	for (i = 0; i < 100; i++) {
+		assert_int_equal(reg(m, 6, "bob", NULL), 401);
+	}
+	assert_int_equal(reg(c, 2, "alice", cred), 200);
+	h_run(40000);
+	h_stop();
+}
+
 /* After max_failures failed attempts an address is refused, even with
  * good credentials, until failure_window has passed. */
 static void test_failing_source_refused(void **state)
@@ -659,6 +682,7 @@ int main(void)
 		cmocka_unit_test(test_hashes_only_account),
 		cmocka_unit_test(test_refusals),
 		cmocka_unit_test(test_stale_nonce),
+		cmocka_unit_test(test_nonce_flood),
 		cmocka_unit_test(test_failing_source_refused),
 		cmocka_unit_test(test_message_identity),
 		cmocka_unit_test(test_failures_counted_only_for_our_challenges),

@@ -113,12 +113,26 @@ static void test_nonces(void **state)
 				 SIP_NONCE_FORGED);
 	}
 	assert_int_equal(sip_nonce_check("short", 1, 300), SIP_NONCE_FORGED);
-	/* Four newer nonces push n1 and n2 out of the table: stale. */
-	for (i = 0; i < 4; i++) {
+	sip_nonce_use(n2, 1);
+	/* Nonces issued and never answered (a flood of requests without
+	 * credentials) take no entry: n1 and n2 are still known. */
+	for (i = 0; i < 100; i++) {
 		char n[SIP_NONCE_LEN + 1];
 
 		sip_nonce_new(n);
 	}
+	assert_int_equal(sip_nonce_check(n1, 3, 300), SIP_NONCE_REPLAY);
+	assert_int_equal(sip_nonce_check(n2, 1, 300), SIP_NONCE_REPLAY);
+	/* Four nonces used after them push them out: stale now, as is an
+	 * unused one issued before those left (it may have been used). */
+	port_poll(1000);
+	for (i = 0; i < 4; i++) {
+		char n[SIP_NONCE_LEN + 1];
+
+		sip_nonce_new(n);
+		sip_nonce_use(n, 1);
+	}
+	assert_int_equal(sip_nonce_check(n1, 4, 300), SIP_NONCE_STALE);
 	assert_int_equal(sip_nonce_check(n2, 2, 300), SIP_NONCE_STALE);
 	/* Past its lifetime a nonce is stale. */
 	sip_nonce_new(n1);
