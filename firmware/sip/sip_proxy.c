@@ -33,6 +33,10 @@ static struct {
 	uint32_t ttl;			/* smallest of the chain so far */
 	int asked_aaaa;
 	struct tmr again;
+	/* SRV targets not tried yet (RFC 2782: lowest priority first, by
+	 * weight within one), for failover when one has no address. */
+	struct dns_rr srv[DNS_MAX_RR];
+	unsigned n_srv;
 } px;
 
 static void resolve(void *arg);
@@ -57,6 +61,8 @@ static void failed(const char *what)
 	again_in(PROXY_RETRY_S);
 }
 
+static int next_target(void);
+
 static void on_addr(int err, const struct dns_rr *rr, unsigned n,
 		    void *arg)
 {
@@ -71,9 +77,13 @@ static void on_addr(int err, const struct dns_rr *rr, unsigned n,
 		}
 	}
 	if (err || !n) {
+		if (next_target()) {
+			return; /* the next SRV target */
+		}
 		failed(err ? strerror(err) : "no address");
 		return;
 	}
+	px.n_srv = 0;
 	a.addr = rr[0].addr;
 	a.addr.port = px.port;
 	if (sip_addr_flow(&a, &px.flow)) {
@@ -105,9 +115,60 @@ static void ask_addr(const char *target, uint16_t port)
 	}
 }
 
+/* Ask for the addresses of the next SRV target: of the lowest priority
+ * left, one drawn by weight (RFC 2782). @return 0 when none is left. */
+static int next_target(void)
+{
+	uint32_t sum = 0, r, run = 0;
+	uint16_t prio = 0xffff;
+	unsigned i, pick = 0;
+
+	if (!px.n_srv) {
+		return 0;
+	}
+	for (i = 0; i < px.n_srv; i++) {
+		if (px.srv[i].prio < prio) {
+			prio = px.srv[i].prio;
+		}
+	}
+	for (i = 0; i < px.n_srv; i++) {
+		sum += px.srv[i].prio == prio ? px.srv[i].weight : 0;
+	}
+	port_random(&r, sizeof(r));
+	r = sum ? r % (sum + 1) : 0;
+	/* Weight 0 first, so that it is drawn only when r is 0. */
+	for (i = 0; i < px.n_srv; i++) {
+		if (px.srv[i].prio == prio && !px.srv[i].weight) {
+			pick = i;
+			if (!r) {
+				goto picked;
+			}
+		}
+	}
+	for (i = 0; i < px.n_srv; i++) {
+		if (px.srv[i].prio == prio) {
+			run += px.srv[i].weight;
+			pick = i;
+			if (px.srv[i].weight && run >= r) {
+				break;
+			}
+		}
+	}
+picked:
+	if (px.srv[pick].ttl < px.ttl) {
+		px.ttl = px.srv[pick].ttl;
+	}
+	{
+		struct dns_rr t = px.srv[pick];
+
+		px.srv[pick] = px.srv[--px.n_srv];
+		ask_addr(t.target, t.port);
+	}
+	return 1;
+}
+
 static void on_srv(int err, const struct dns_rr *rr, unsigned n, void *arg)
 {
-	const struct dns_rr *best = NULL;
 	unsigned i;
 
 	(void)arg;
@@ -121,18 +182,15 @@ static void on_srv(int err, const struct dns_rr *rr, unsigned n, void *arg)
 		ask_addr(px.host, 5060); /* no SRV: the name itself */
 		return;
 	}
+	px.n_srv = 0;
 	for (i = 0; i < n; i++) {
-		if (rr[i].target[0] && rr[i].port &&
-		    (!best || rr[i].prio < best->prio)) {
-			best = &rr[i];
+		if (rr[i].target[0] && rr[i].port) { /* "." or 0: none */
+			px.srv[px.n_srv++] = rr[i];
 		}
 	}
-	if (!best) {
-		failed("SRV says no SIP service there"); /* target "." */
-		return;
+	if (!next_target()) {
+		failed("SRV says no SIP service there");
 	}
-	px.ttl = best->ttl;
-	ask_addr(best->target, best->port);
 }
 
 static void resolve(void *arg)

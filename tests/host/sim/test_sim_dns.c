@@ -333,6 +333,74 @@ static void test_two_servers(void **state)
 	h_stop();
 }
 
+/* Two SRV records in one answer. */
+static void reply_srv2(const struct query *q, uint16_t p1, uint16_t port1,
+		       const char *t1, uint16_t p2, uint16_t port2,
+		       const char *t2)
+{
+	uint8_t m[700];
+	size_t o = q->len, k;
+	const char *t[2] = {t1, t2};
+	uint16_t prio[2] = {p1, p2}, port[2] = {port1, port2};
+
+	memcpy(m, q->msg, q->len);
+	m[2] = 0x81;
+	m[3] = 0x80;
+	m[7] = 2;
+	for (k = 0; k < 2; k++) {
+		size_t len;
+		uint8_t rd[300] = {(uint8_t)(prio[k] >> 8), (uint8_t)prio[k],
+				   0, 0, (uint8_t)(port[k] >> 8),
+				   (uint8_t)port[k]};
+
+		len = 6 + put_name(rd + 6, t[k]);
+		memcpy(m + o, "\xc0\x0c\0\x21\0\1\0\0\0\x3c", 10);
+		o += 10;
+		m[o++] = (uint8_t)(len >> 8);
+		m[o++] = (uint8_t)len;
+		memcpy(m + o, rd, len);
+		o += len;
+	}
+	assert_int_equal(port_sendto(ns, m, o, &q->from), 0);
+}
+
+/* The best SRV target has no address: the next one is used (RFC 2782
+ * priorities). */
+static void test_srv_failover(void **state)
+{
+	struct query q;
+	int bob, p;
+
+	(void)state;
+	h_start("config simpled 'main'\n"
+		"\tlist resolver '10.0.0.53'\n"
+		"\toption outbound_proxy 'sip:proxy.far.test'\n");
+	ns = sock_at("10.0.0.53", 53);
+	bob = h_client(3);
+	p = sock_at("10.0.0.9", 5071);
+	h_run(1100);
+	assert_true(take_query(&q));
+	reply_srv2(&q, 20, 5071, "pp.far.test", 10, 5070, "dead.far.test");
+	h_run(10);
+	assert_true(take_query(&q));
+	assert_string_equal(q.name, "dead.far.test"); /* priority 10 first */
+	reply(&q, 3, 0, NULL, 0);
+	h_run(10);
+	assert_true(take_query(&q));
+	assert_string_equal(q.name, "dead.far.test");
+	assert_int_equal(q.type, 28); /* then its AAAA */
+	reply(&q, 3, 0, NULL, 0);
+	h_run(10);
+	assert_true(take_query(&q));
+	assert_string_equal(q.name, "pp.far.test");
+	reply_a(&q, "10.0.0.9", 300);
+	h_run(10);
+	assert_int_equal(to_dave(bob, "fail-over"), 0);
+	assert_true(reached(p, "fail-over"));
+	h_run(40000);
+	h_stop();
+}
+
 /* resolv.conf: the nameserver lines, at most as many as asked. */
 static void test_resolv_conf(void **state)
 {
@@ -361,6 +429,7 @@ int main(void)
 		cmocka_unit_test(test_resolv_conf),
 		cmocka_unit_test(test_answers_not_believed),
 		cmocka_unit_test(test_two_servers),
+		cmocka_unit_test(test_srv_failover),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
