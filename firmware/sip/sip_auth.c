@@ -10,6 +10,7 @@
 #include "sd.h"
 #include "sd_hash.h"
 #include "sip_auth.h"
+#include "sip_priv.h"
 
 static const char *const alg_names[SIP_AUTH__COUNT] = {"MD5", "SHA-256"};
 
@@ -32,7 +33,7 @@ int sip_auth_alg_parse(const char *name, size_t len, enum sip_auth_alg *a)
 	return EINVAL;
 }
 
-static void to_hex(const uint8_t *b, size_t n, char *hex)
+void sip_hex(const uint8_t *b, size_t n, char *hex)
 {
 	static const char digits[] = "0123456789abcdef";
 	size_t i;
@@ -66,7 +67,7 @@ static void hash_joined(enum sip_auth_alg a, char hex[SIP_HEX_MAX],
 		memcpy(buf + len, parts[i], n);
 		len += n;
 	}
-	to_hex(h, sip_crypto_hash(a, buf, len, h), hex);
+	sip_hex(h, sip_crypto_hash(a, buf, len, h), hex);
 }
 
 void sip_auth_ha1(enum sip_auth_alg a, const char *user, const char *realm,
@@ -141,10 +142,10 @@ static void nonce_mac(const char *head, char mac[33])
 	uint8_t h[SIP_HASH_MAX];
 
 	sip_crypto_hmac(secret, sizeof(secret), head, 24, h);
-	to_hex(h, 16, mac);
+	sip_hex(h, 16, mac);
 }
 
-static uint32_t now_s(void)
+uint32_t sip_now_s(void)
 {
 	return (uint32_t)(port_now_us() / 1000000u);
 }
@@ -154,7 +155,7 @@ void sip_nonce_new(char out[SIP_NONCE_LEN + 1])
 	char mac[33], rnd[17];
 
 	sd_rand_hex(rnd, 16);
-	snprintf(out, SIP_NONCE_LEN + 1, "%08x%s", (unsigned)now_s(), rnd);
+	snprintf(out, SIP_NONCE_LEN + 1, "%08x%s", (unsigned)sip_now_s(), rnd);
 	nonce_mac(out, mac);
 	memcpy(out + 24, mac, 33);
 }
@@ -200,7 +201,7 @@ enum sip_nonce_verdict sip_nonce_check(const char *nonce, uint32_t nc,
 	if (issued < 0) {
 		return SIP_NONCE_FORGED;
 	}
-	if ((uint32_t)(now_s() - (uint32_t)issued) > lifetime_s) {
+	if ((uint32_t)(sip_now_s() - (uint32_t)issued) > lifetime_s) {
 		return SIP_NONCE_STALE;
 	}
 	HASH_FIND_STR(by_nonce, nonce, e);
@@ -216,9 +217,11 @@ enum sip_nonce_verdict sip_nonce_check(const char *nonce, uint32_t nc,
 void sip_nonce_use(const char *nonce, uint32_t nc)
 {
 	struct nonce_ent *e;
-	long issued = nonce_issued(nonce);
+	char t[9];
 
-	if (issued < 0 || !ring_size) {
+	/* Checked OK just before (sip_nonce_check): ours, so its time is
+	 * read, not verified again. */
+	if (!ring_size || strlen(nonce) != SIP_NONCE_LEN) {
 		return;
 	}
 	HASH_FIND_STR(by_nonce, nonce, e);
@@ -236,7 +239,9 @@ void sip_nonce_use(const char *nonce, uint32_t nc)
 	}
 	memcpy(e->nonce, nonce, sizeof(e->nonce));
 	e->nc = nc;
-	e->issued = (uint32_t)issued;
+	memcpy(t, nonce, 8);
+	t[8] = '\0';
+	e->issued = (uint32_t)strtoul(t, NULL, 16);
 	sd_hash_oom = 0;
 	HASH_ADD_STR(by_nonce, nonce, e);
 	if (sd_hash_oom) {

@@ -98,11 +98,6 @@ struct fail_src {
 
 static struct fail_src *fail_tab, *fail_by_ip;
 
-static uint32_t now_s(void)
-{
-	return (uint32_t)(port_now_us() / 1000000u);
-}
-
 /* IPv4 by address, IPv6 by /64 (one host holds a whole /64). */
 static void src_key(const struct port_addr *a, uint8_t key[17])
 {
@@ -118,7 +113,7 @@ static struct fail_src *src_find(const struct port_addr *a)
 
 	src_key(a, key);
 	HASH_FIND(hh, fail_by_ip, key, sizeof(key), f);
-	if (f && now_s() - f->since_s >= (uint32_t)auth_cfg.failure_window) {
+	if (f && sip_now_s() - f->since_s >= (uint32_t)auth_cfg.failure_window) {
 		HASH_DEL(fail_by_ip, f);
 		memset(f, 0, sizeof(*f));
 		return NULL; /* its window is over */
@@ -152,7 +147,7 @@ static void src_failed(const struct port_addr *a)
 		for (i = 0; i < auth_cfg.failure_sources; i++) {
 			struct fail_src *t = &fail_tab[i];
 
-			if (!t->count || now_s() - t->since_s >=
+			if (!t->count || sip_now_s() - t->since_s >=
 					 (uint32_t)auth_cfg.failure_window) {
 				slot = t;
 				break;
@@ -168,7 +163,7 @@ static void src_failed(const struct port_addr *a)
 		}
 		memset(slot, 0, sizeof(*slot));
 		src_key(a, slot->key);
-		slot->since_s = now_s();
+		slot->since_s = sip_now_s();
 		sd_hash_oom = 0;
 		HASH_ADD(hh, fail_by_ip, key, sizeof(slot->key), slot);
 		if (sd_hash_oom) {
@@ -388,24 +383,27 @@ static void failed(struct sip_stx *st, const struct sip_msg *m,
 	sip_reply(st, 403, why, NULL, NULL, NULL, 0);
 }
 
+static void lower(char *s)
+{
+	for (; s && *s; s++) {
+		if (*s >= 'A' && *s <= 'Z') {
+			*s = (char)(*s + 32);
+		}
+	}
+}
+
 /* The HA1 of u for algorithm a, or "" when u keeps no way to make it. */
 static void user_ha1(const struct sip_user *u, const char *realm,
 		     enum sip_auth_alg a, char ha1[SIP_HEX_MAX])
 {
 	const char *kept = a == SIP_AUTH_SHA256 ? u->ha1_sha256 : u->ha1;
 
-	char *p;
-
 	if (u->password[0]) {
 		sip_auth_ha1(a, u->name, realm, u->password, ha1);
 		return;
 	}
 	snprintf(ha1, SIP_HEX_MAX, "%s", kept);
-	for (p = ha1; *p; p++) { /* hashed as lower-case hex */
-		if (*p >= 'A' && *p <= 'F') {
-			*p = (char)(*p + 32);
-		}
-	}
+	lower(ha1); /* hashed as lower-case hex */
 }
 
 /* Was alg one of those we offer? */
@@ -483,15 +481,6 @@ static int printable(const char *s)
 		}
 	}
 	return 1;
-}
-
-static void lower(char *s)
-{
-	for (; s && *s; s++) {
-		if (*s >= 'A' && *s <= 'Z') {
-			*s = (char)(*s + 32);
-		}
-	}
 }
 
 int sip_authn_check(struct sip_stx *st, struct sip_msg *m)

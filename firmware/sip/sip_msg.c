@@ -120,9 +120,8 @@ const struct sip_hdr *sip_msg_hdr_name(const struct sip_msg *m,
 
 void sip_msg_source(const struct sip_msg *m, char *buf, size_t size)
 {
-	static const char hex[] = "0123456789abcdef";
 	uint8_t h[SIP_HASH_MAX];
-	size_t l = strlen(m->auth_user), keep, i;
+	size_t l = strlen(m->auth_user), keep;
 
 	if (!l) {
 		sd_addr_ip_str(&m->flow.peer, buf, size);
@@ -138,11 +137,7 @@ void sip_msg_source(const struct sip_msg *m, char *buf, size_t size)
 	keep = size - 1 - 1 - 32;
 	memcpy(buf, m->auth_user, keep);
 	buf[keep] = '#';
-	for (i = 0; i < 16; i++) {
-		buf[keep + 1 + 2 * i] = hex[h[i] >> 4];
-		buf[keep + 2 + 2 * i] = hex[h[i] & 15];
-	}
-	buf[size - 1] = '\0';
+	sip_hex(h, 16, buf + keep + 1);
 }
 
 /* End of the line starting at p (points at CR or LF or end). */

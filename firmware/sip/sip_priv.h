@@ -213,4 +213,9 @@ int sip_authn_realm_ours(struct sd_pl value);
 int sip_proxy_open(const struct sip_cfg *cfg);
 void sip_proxy_close(void);
 
+/* sip_auth.c: seconds on the monotonic clock (nonce times, failure
+ * windows), and n bytes as lower-case hex into hex[2n + 1]. */
+uint32_t sip_now_s(void);
+void sip_hex(const uint8_t *b, size_t n, char *hex);
+
 #endif
