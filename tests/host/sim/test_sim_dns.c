@@ -82,34 +82,69 @@ static size_t put_name(uint8_t *b, const char *name)
 	return o;
 }
 
+/* An answer to q being written: its question copied, records added. */
+struct answer {
+	const struct query *q;
+	uint8_t m[800];
+	size_t o;
+};
+
+static void answer_begin(struct answer *a, const struct query *q,
+			 unsigned rcode)
+{
+	a->q = q;
+	memcpy(a->m, q->msg, q->len);
+	a->o = q->len;
+	a->m[2] = 0x81;				/* response, RD */
+	a->m[3] = (uint8_t)(0x80 | rcode);	/* RA */
+	a->m[7] = 0;
+}
+
+/* One record of class IN: owned by owner, or by the question's name when
+ * owner is NULL. */
+static void answer_rr(struct answer *a, const char *owner, unsigned type,
+		      uint32_t ttl, const uint8_t *rd, size_t rdlen)
+{
+	uint8_t *m = a->m;
+	size_t o = a->o;
+
+	if (owner) {
+		o += put_name(m + o, owner);
+	} else {
+		m[o++] = 0xc0;
+		m[o++] = 12;
+	}
+	m[o++] = (uint8_t)(type >> 8);
+	m[o++] = (uint8_t)type;
+	m[o++] = 0;
+	m[o++] = 1;
+	m[o++] = (uint8_t)(ttl >> 24);
+	m[o++] = (uint8_t)(ttl >> 16);
+	m[o++] = (uint8_t)(ttl >> 8);
+	m[o++] = (uint8_t)ttl;
+	m[o++] = (uint8_t)(rdlen >> 8);
+	m[o++] = (uint8_t)rdlen;
+	memcpy(m + o, rd, rdlen);
+	a->o = o + rdlen;
+	m[7]++;
+}
+
+static void answer_send(const struct answer *a)
+{
+	assert_int_equal(port_sendto(ns, a->m, a->o, &a->q->from), 0);
+}
+
 /* Answer q: rcode, and one record of rdata (none when rdlen 0). */
 static void reply(const struct query *q, unsigned rcode, uint32_t ttl,
 		  const uint8_t *rdata, size_t rdlen)
 {
-	uint8_t m[600];
-	size_t o = q->len;
+	struct answer a;
 
-	memcpy(m, q->msg, q->len);
-	m[2] = 0x81;			/* response, recursion desired */
-	m[3] = (uint8_t)(0x80 | rcode);	/* recursion available */
-	m[7] = rdlen ? 1 : 0;
+	answer_begin(&a, q, rcode);
 	if (rdlen) {
-		m[o++] = 0xc0;
-		m[o++] = 12;		/* the question's name */
-		m[o++] = (uint8_t)(q->type >> 8);
-		m[o++] = (uint8_t)q->type;
-		m[o++] = 0;
-		m[o++] = 1;
-		m[o++] = (uint8_t)(ttl >> 24);
-		m[o++] = (uint8_t)(ttl >> 16);
-		m[o++] = (uint8_t)(ttl >> 8);
-		m[o++] = (uint8_t)ttl;
-		m[o++] = (uint8_t)(rdlen >> 8);
-		m[o++] = (uint8_t)rdlen;
-		memcpy(m + o, rdata, rdlen);
-		o += rdlen;
+		answer_rr(&a, NULL, q->type, ttl, rdata, rdlen);
 	}
-	assert_int_equal(port_sendto(ns, m, o, &q->from), 0);
+	answer_send(&a);
 }
 
 static void reply_a(const struct query *q, const char *ip, uint32_t ttl)
@@ -120,13 +155,24 @@ static void reply_a(const struct query *q, const char *ip, uint32_t ttl)
 	reply(q, 0, ttl, a.ip, 4);
 }
 
+/* The rdata of an SRV record into rd. @return its length. */
+static size_t srv_rdata(uint8_t *rd, uint16_t prio, uint16_t port,
+			const char *target)
+{
+	rd[0] = (uint8_t)(prio >> 8);
+	rd[1] = (uint8_t)prio;
+	rd[2] = rd[3] = 0; /* weight */
+	rd[4] = (uint8_t)(port >> 8);
+	rd[5] = (uint8_t)port;
+	return 6 + put_name(rd + 6, target);
+}
+
 static void reply_srv(const struct query *q, uint16_t prio, uint16_t port,
 		      const char *target, uint32_t ttl)
 {
-	uint8_t rd[300] = {(uint8_t)(prio >> 8), (uint8_t)prio, 0, 0,
-			   (uint8_t)(port >> 8), (uint8_t)port};
+	uint8_t rd[300];
 
-	reply(q, 0, ttl, rd, 6 + put_name(rd + 6, target));
+	reply(q, 0, ttl, rd, srv_rdata(rd, prio, port, target));
 }
 
 /* bob's MESSAGE for dave@far.test; the status bob gets at once (0 when
@@ -235,21 +281,13 @@ static void test_named_proxy_with_port(void **state)
 static void reply_a_owner(const struct query *q, const char *owner,
 			  const char *ip)
 {
-	uint8_t m[600];
-	size_t o = q->len;
+	struct answer ans;
 	struct port_addr a;
 
 	assert_int_equal(sd_addr_parse(&a, ip, 0), 0);
-	memcpy(m, q->msg, q->len);
-	m[2] = 0x81;
-	m[3] = 0x80;
-	m[7] = 1;
-	o += put_name(m + o, owner);
-	memcpy(m + o, "\0\1\0\1\0\0\x0e\x10\0\4", 10);
-	o += 10;
-	memcpy(m + o, a.ip, 4);
-	o += 4;
-	assert_int_equal(port_sendto(ns, m, o, &q->from), 0);
+	answer_begin(&ans, q, 0);
+	answer_rr(&ans, owner, 1, 3600, a.ip, 4);
+	answer_send(&ans);
 }
 
 /* Answers that must not be believed or acted on: a record owned by
@@ -338,30 +376,13 @@ static void reply_srv2(const struct query *q, uint16_t p1, uint16_t port1,
 		       const char *t1, uint16_t p2, uint16_t port2,
 		       const char *t2)
 {
-	uint8_t m[700];
-	size_t o = q->len, k;
-	const char *t[2] = {t1, t2};
-	uint16_t prio[2] = {p1, p2}, port[2] = {port1, port2};
+	struct answer a;
+	uint8_t rd[300];
 
-	memcpy(m, q->msg, q->len);
-	m[2] = 0x81;
-	m[3] = 0x80;
-	m[7] = 2;
-	for (k = 0; k < 2; k++) {
-		size_t len;
-		uint8_t rd[300] = {(uint8_t)(prio[k] >> 8), (uint8_t)prio[k],
-				   0, 0, (uint8_t)(port[k] >> 8),
-				   (uint8_t)port[k]};
-
-		len = 6 + put_name(rd + 6, t[k]);
-		memcpy(m + o, "\xc0\x0c\0\x21\0\1\0\0\0\x3c", 10);
-		o += 10;
-		m[o++] = (uint8_t)(len >> 8);
-		m[o++] = (uint8_t)len;
-		memcpy(m + o, rd, len);
-		o += len;
-	}
-	assert_int_equal(port_sendto(ns, m, o, &q->from), 0);
+	answer_begin(&a, q, 0);
+	answer_rr(&a, NULL, 33, 60, rd, srv_rdata(rd, p1, port1, t1));
+	answer_rr(&a, NULL, 33, 60, rd, srv_rdata(rd, p2, port2, t2));
+	answer_send(&a);
 }
 
 /* The best SRV target has no address: the next one is used (RFC 2782
