@@ -9,7 +9,6 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$root/build/firmware/simpled}
 sc=$root/tests/host/e2e/scenarios
 work=$(mktemp -d /tmp/simpled-bench-auth.XXXXXX)
-trap 'kill $pid 2>/dev/null; rm -rf "$work"' EXIT
 domain=bench.test
 . "$root/bench/lib.sh"
 port=$(free_port)
@@ -28,13 +27,10 @@ config limits
 	option server_txns '4096'
 	option client_txns '4096'
 CONF
-"$bin" -f -c "$work/simpled.conf" > "$work/simpled.log" 2>&1 &
-pid=$!
-sleep 0.3
+bench_daemon "$bin" "$work"
 hz=$(getconf CLK_TCK)
-cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 for r in ${BENCH_RATES:-1000 2000 4000}; do
-	c0=$(cpu)
+	c0=$(bench_cpu "$pid")
 	set +e
 	(cd "$work" && sipp "127.0.0.1:$port" -sf "$sc/reg_auth_flood.xml" \
 		-nostdin -i 127.0.0.1 -r "$r" -m "$N" -l 2000 -timeout 120 \
@@ -42,7 +38,7 @@ for r in ${BENCH_RATES:-1000 2000 4000}; do
 		-set domain "$domain" > "$work/sipp.out" 2>&1)
 	rc=$?
 	set -e
-	c1=$(cpu)
+	c1=$(bench_cpu "$pid")
 	failed=$(grep -E "^ *Failed call" "$work/sipp.out" | head -1 | awk '{print $NF}')
 	printf "auth REGISTER rate %5s/s  calls %s  sipp_rc %s  failed %s  cpu per authenticated REGISTER %.1f us\n" \
 		"$r" "$N" "$rc" "${failed:-?}" \

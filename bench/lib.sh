@@ -4,6 +4,11 @@ free_port() {
 	/usr/bin/python3 -c 'import socket;s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
 }
 
+# bench_cpu PID: its user and system CPU so far, in clock ticks.
+bench_cpu() {
+	awk '{print $14 + $15}' "/proc/$1/stat"
+}
+
 # bench_daemon BIN WORK: start BIN on WORK/simpled.conf; sets $pid.
 bench_daemon() {
 	"$1" -f -c "$2/simpled.conf" 2> "$2/log" &

@@ -46,7 +46,7 @@ CONF
 		"$sc/message_offline.xml" > "$work/store.xml"
 	local w0 c0 t0 t1 rc
 	w0=$(awk '/^write_bytes/ {print $2}' /proc/$pid/io)
-	c0=$(awk '{print $14 + $15}' /proc/$pid/stat)
+	c0=$(bench_cpu "$pid")
 	t0=$(date +%s.%N)
 	set +e
 	(cd "$work" && taskset -c 1 sipp "127.0.0.1:$port" -sf store.xml \
@@ -58,7 +58,7 @@ CONF
 	t1=$(date +%s.%N)
 	local w1 c1
 	w1=$(awk '/^write_bytes/ {print $2}' /proc/$pid/io)
-	c1=$(awk '{print $14 + $15}' /proc/$pid/stat)
+	c1=$(bench_cpu "$pid")
 	printf "store   window %-2s ms asked %5s/s: %s calls in %.2f s (%.0f/s) sipp_rc %s  cpu/msg %.1f us  disk %.0f bytes/msg\n" \
 		"$mode" "$rate" "$N" "$(echo "$t1-$t0" | bc -l)" \
 		"$(echo "$N/($t1-$t0)" | bc -l)" "$rc" \

@@ -32,9 +32,6 @@ echo "binary: $(stat -c %s "$bin") bytes; stripped: $(stat -c %s "$work/simpled.
 pid=$!
 sleep 0.3
 
-cpu() { # utime+stime in clock ticks
-	awk '{print $14 + $15}' "/proc/$pid/stat"
-}
 hz=$(getconf CLK_TCK)
 rss() { grep -E "^$1:" "/proc/$pid/status" | awk '{print $2}'; }
 echo "idle: VmRSS $(rss VmRSS) kB"
@@ -44,7 +41,7 @@ run_rate() {
 	local name=$1 rate=$2 s=$3
 	shift 3
 	local c0 c1 rc
-	c0=$(cpu)
+	c0=$(bench_cpu "$pid")
 	set +e
 	(cd "$work" && sipp "127.0.0.1:$port" -sf "$sc/$s" -nostdin \
 		-i 127.0.0.1 -r "$rate" -m "$N" -l 2000 -timeout 120 \
@@ -52,7 +49,7 @@ run_rate() {
 		> "$work/sipp.out" 2>&1)
 	rc=$?
 	set -e
-	c1=$(cpu)
+	c1=$(bench_cpu "$pid")
 	local failed
 	failed=$(grep -E "^ *Failed call" "$work/sipp.out" 2>/dev/null | head -1 | awk '{print $NF}')
 	printf "%-8s rate %5s/s  calls %s  sipp_rc %s  daemon_cpu %.3f s  cpu/txn %.1f us  VmHWM %s kB\n" \
