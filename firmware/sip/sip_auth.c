@@ -99,19 +99,27 @@ void sip_auth_response(enum sip_auth_alg a, const char *ha1,
  * Entries are taken at the first use, not when a nonce is issued, so
  * unauthenticated requests (each gets a new nonce) cannot push a
  * client's nonce out. The table is a ring in first-use order over a fixed
- * array; a hash finds an entry. A nonce issued no later than one that
- * left the table may have been used and forgotten: it is stale. */
+ * array; a hash finds an entry.
+ *
+ * Issues and first uses are counted on one clock (ticks; a nonce carries
+ * the tick it was issued at). A nonce missing from the table was either
+ * never used, or used and pushed out; the latter only if it was issued
+ * no later than the first use of the newest entry that left (it would
+ * still be in the table otherwise): then it is stale. Seconds would not
+ * do: at a few thousand authentications a second every nonce issued in
+ * the second of an eviction would be stale. */
 struct nonce_ent {
 	UT_hash_handle hh;
 	uint32_t nc;
-	uint32_t issued;	/* seconds, from the nonce */
+	uint32_t used_at;	/* tick of its first use */
 	char nonce[SIP_NONCE_LEN + 1];
 };
 
 static struct nonce_ent *ring, *by_nonce;
 static unsigned ring_size, ring_next;
 static uint8_t secret[32];
-static uint32_t forgotten_upto;	/* issue time of the newest one gone */
+static uint32_t ticks;		/* issues and first uses so far */
+static uint32_t forgotten_upto;	/* first-use tick of the newest gone */
 static int forgotten;
 
 int sip_nonce_init(unsigned entries)
@@ -122,6 +130,7 @@ int sip_nonce_init(unsigned entries)
 	ring_size = ring_next = 0;
 	forgotten = 0;
 	forgotten_upto = 0;
+	ticks = 0;
 	if (!entries) {
 		return 0;
 	}
@@ -152,10 +161,11 @@ uint32_t sip_now_s(void)
 
 void sip_nonce_new(char out[SIP_NONCE_LEN + 1])
 {
-	char mac[33], rnd[17];
+	char mac[33], rnd[9];
 
-	sd_rand_hex(rnd, 16);
-	snprintf(out, SIP_NONCE_LEN + 1, "%08x%s", (unsigned)sip_now_s(), rnd);
+	sd_rand_hex(rnd, 8);
+	snprintf(out, SIP_NONCE_LEN + 1, "%08x%08x%s", (unsigned)sip_now_s(),
+		 (unsigned)++ticks, rnd);
 	nonce_mac(out, mac);
 	memcpy(out + 24, mac, 33);
 }
@@ -178,7 +188,18 @@ static long nonce_issued(const char *nonce)
 	return (long)strtoul(head, NULL, 16);
 }
 
-/* Issue time t no later than the newest forgotten one? */
+/* The tick a nonce of ours was issued at (its second 8 hex digits). */
+static uint32_t issue_tick(const char *nonce)
+{
+	char t[9];
+
+	memcpy(t, nonce + 8, 8);
+	t[8] = '\0';
+	return (uint32_t)strtoul(t, NULL, 16);
+}
+
+/* Issued at tick t no later than the first use of the newest entry gone:
+ * it may have been used and pushed out. */
 static int maybe_forgotten(uint32_t t)
 {
 	return forgotten && (int32_t)(t - forgotten_upto) <= 0;
@@ -208,7 +229,7 @@ enum sip_nonce_verdict sip_nonce_check(const char *nonce, uint32_t nc,
 	if (e) {
 		return nc <= e->nc ? SIP_NONCE_REPLAY : SIP_NONCE_OK;
 	}
-	if (maybe_forgotten((uint32_t)issued)) {
+	if (maybe_forgotten(issue_tick(nonce))) {
 		return SIP_NONCE_STALE; /* used, perhaps, and pushed out */
 	}
 	return SIP_NONCE_OK; /* its first use */
@@ -217,10 +238,8 @@ enum sip_nonce_verdict sip_nonce_check(const char *nonce, uint32_t nc,
 void sip_nonce_use(const char *nonce, uint32_t nc)
 {
 	struct nonce_ent *e;
-	char t[9];
 
-	/* Checked OK just before (sip_nonce_check): ours, so its time is
-	 * read, not verified again. */
+	/* Checked OK just before (sip_nonce_check): ours. */
 	if (!ring_size || strlen(nonce) != SIP_NONCE_LEN) {
 		return;
 	}
@@ -235,18 +254,16 @@ void sip_nonce_use(const char *nonce, uint32_t nc)
 	ring_next = (ring_next + 1) % ring_size;
 	if (e->nonce[0]) {
 		HASH_DEL(by_nonce, e);
-		forget(e->issued);
+		forget(e->used_at);
 	}
 	memcpy(e->nonce, nonce, sizeof(e->nonce));
 	e->nc = nc;
-	memcpy(t, nonce, 8);
-	t[8] = '\0';
-	e->issued = (uint32_t)strtoul(t, NULL, 16);
+	e->used_at = ++ticks;
 	sd_hash_oom = 0;
 	HASH_ADD_STR(by_nonce, nonce, e);
 	if (sd_hash_oom) {
 		e->nonce[0] = '\0';
-		forget(e->issued); /* not kept: a later use is stale */
+		forget(e->used_at); /* not kept: a later use is stale */
 	}
 }
 

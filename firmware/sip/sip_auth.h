@@ -85,8 +85,9 @@ void sip_crypto_hmac(const void *key, size_t klen, const void *data,
 		     size_t len, uint8_t out[SIP_HASH_MAX]);
 
 /*
- * Nonces: "<8 hex: issue time, s><16 hex: random><32 hex: MAC>", the MAC
- * a keyed hash (a secret drawn at start) of the first two parts, so a
+ * Nonces: "<8 hex: issue time, s><8 hex: issue tick><8 hex: random><32
+ * hex: MAC>", the MAC
+ * a keyed hash (a secret drawn at start) of what comes before it, so a
  * nonce is recognised without a table; a bounded table of the nonces used
  * lately (answered right) keeps the highest nonce count (nc) used with
  * each, so a replayed Authorization is refused. Issuing a nonce costs no
