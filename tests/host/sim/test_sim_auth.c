@@ -50,6 +50,17 @@ static int reg(int c, int n, const char *user, const char *hdrs)
 	return answer(c);
 }
 
+/* user at client n is challenged and registers with password, answering
+ * the challenge of index alg: 401, then 200. */
+static void registered(int c, int n, const char *user, const char *password,
+		       unsigned alg)
+{
+	assert_int_equal(reg(c, n, user, NULL), 401);
+	assert_int_equal(reg(c, n, user,
+			     h_digest(resp, alg, user, password, "REGISTER",
+				      "sip:" H_DOMAIN, 1)), 200);
+}
+
 static void test_register_challenge_and_both_algorithms(void **state)
 {
 	int c;
@@ -72,10 +83,7 @@ static void test_register_challenge_and_both_algorithms(void **state)
 				      "sip:" H_DOMAIN, 1)), 200);
 	assert_int_equal(reg_binding_count(), 1);
 	/* SHA-256, the second. */
-	assert_int_equal(reg(c, 2, "alice", NULL), 401);
-	assert_int_equal(reg(c, 2, "alice",
-			     h_digest(resp, 1, "alice", "wonder", "REGISTER",
-				      "sip:" H_DOMAIN, 1)), 200);
+	registered(c, 2, "alice", "wonder", 1);
 	assert_int_equal(stat_value("auth_ok"), 2);
 	h_run(40000);
 	h_stop();
@@ -91,19 +99,10 @@ static void test_hashes_only_account(void **state)
 		"\toption ha1 'D1D974BEC5DD3E5BE1551D98387F7642'\n");
 	c = h_client(4);
 	/* A hash pasted in upper case works as well. */
-	assert_int_equal(reg(c, 4, "carol", NULL), 401);
-	assert_int_equal(reg(c, 4, "carol",
-			     h_digest(resp, 0, "carol", "pw", "REGISTER",
-				      "sip:" H_DOMAIN, 1)), 200);
+	registered(c, 4, "carol", "pw", 0);
 	c = h_client(3);
-	assert_int_equal(reg(c, 3, "bob", NULL), 401);
-	assert_int_equal(reg(c, 3, "bob",
-			     h_digest(resp, 1, "bob", "hunter2", "REGISTER",
-				      "sip:" H_DOMAIN, 1)), 200);
-	assert_int_equal(reg(c, 3, "bob", NULL), 401);
-	assert_int_equal(reg(c, 3, "bob",
-			     h_digest(resp, 0, "bob", "hunter2", "REGISTER",
-				      "sip:" H_DOMAIN, 1)), 200);
+	registered(c, 3, "bob", "hunter2", 1);
+	registered(c, 3, "bob", "hunter2", 0);
 	h_run(40000);
 	h_stop();
 }
@@ -218,17 +217,10 @@ static void test_busy_second(void **state)
 	h_start(ACCOUNTS "config auth\n\toption nonces 16\n");
 	b = h_client(3);
 	for (i = 0; i < 40; i++) {
-		assert_int_equal(reg(b, 3, "bob", NULL), 401);
-		assert_int_equal(reg(b, 3, "bob",
-				     h_digest(resp, 0, "bob", "hunter2",
-					      "REGISTER", "sip:" H_DOMAIN,
-					      1)), 200);
+		registered(b, 3, "bob", "hunter2", 0);
 	}
 	c = h_client(2);
-	assert_int_equal(reg(c, 2, "alice", NULL), 401);
-	assert_int_equal(reg(c, 2, "alice",
-			     h_digest(resp, 0, "alice", "wonder", "REGISTER",
-				      "sip:" H_DOMAIN, 1)), 200);
+	registered(c, 2, "alice", "wonder", 0);
 	h_run(40000);
 	h_stop();
 }
@@ -255,10 +247,7 @@ static void test_failing_source_refused(void **state)
 	/* Another address is not refused. */
 	assert_int_equal(reg(h_client(4), 4, "alice", NULL), 401);
 	h_run(61000);
-	assert_int_equal(reg(c, 2, "alice", NULL), 401);
-	assert_int_equal(reg(c, 2, "alice",
-			     h_digest(resp, 0, "alice", "wonder", "REGISTER",
-				      "sip:" H_DOMAIN, 1)), 200);
+	registered(c, 2, "alice", "wonder", 0);
 	h_run(40000);
 	h_stop();
 }
@@ -277,10 +266,7 @@ static void test_message_identity(void **state)
 	a = h_client(2);
 	b = h_client(3);
 	d = h_client(5);
-	assert_int_equal(reg(b, 3, "bob", NULL), 401);
-	assert_int_equal(reg(b, 3, "bob",
-			     h_digest(resp, 0, "bob", "hunter2", "REGISTER",
-				      "sip:" H_DOMAIN, 1)), 200);
+	registered(b, 3, "bob", "hunter2", 0);
 	h_request(a, &(struct h_req){.method = "MESSAGE", .n = 2,
 		.from = "alice", .to = "bob", .body = "hi", .call_id = "m1",
 		.from_tag = "t1"});
@@ -439,10 +425,7 @@ static void test_credentials_not_passed_on(void **state)
 	h_start(ACCOUNTS);
 	a = h_client(2);
 	b = h_client(3);
-	assert_int_equal(reg(b, 3, "bob", NULL), 401);
-	assert_int_equal(reg(b, 3, "bob",
-			     h_digest(resp, 0, "bob", "hunter2", "REGISTER",
-				      "sip:" H_DOMAIN, 1)), 200);
+	registered(b, 3, "bob", "hunter2", 0);
 	h_request(a, &(struct h_req){.method = "MESSAGE", .n = 2,
 		.from = "alice", .to = "bob", .body = "hi", .call_id = "m9",
 		.from_tag = "t9"});
