@@ -17,9 +17,31 @@ find_path(UTHASH_INCLUDE_DIR uthash.h REQUIRED)
 sd_find_lib(OSIP2_LIB osip2)
 sd_find_lib(OSIPPARSER2_LIB osipparser2)
 sd_find_lib(LMDB_LIB lmdb)
-sd_find_lib(MBEDTLS_LIB mbedtls)
-sd_find_lib(MBEDX509_LIB mbedx509)
-sd_find_lib(MBEDCRYPTO_LIB mbedcrypto)
+
+# mbedTLS is linked from its .a archives in every build (they are
+# position-independent, so PIE and ASan builds take them too), copied with
+# its calloc and free renamed: Debian's build has no platform memory hooks
+# (MBEDTLS_PLATFORM_MEMORY), and this way every byte it holds comes from
+# simpled's bounded allocator (sip/sip_crypto.c), while no other library's
+# allocations are touched (as a linker --wrap of calloc/free would).
+set(_mbed_dir ${CMAKE_BINARY_DIR}/mbedtls)
+file(MAKE_DIRECTORY ${_mbed_dir})
+foreach(_lib mbedtls mbedx509 mbedcrypto)
+	string(TOUPPER ${_lib} _var)
+	find_library(${_var}_ARCHIVE NAMES lib${_lib}.a REQUIRED)
+	set(_out ${_mbed_dir}/lib${_lib}.a)
+	if(${${_var}_ARCHIVE} IS_NEWER_THAN ${_out})
+		execute_process(COMMAND ${CMAKE_OBJCOPY}
+			--redefine-sym calloc=sd_mbedtls_calloc
+			--redefine-sym free=sd_mbedtls_free
+			${${_var}_ARCHIVE} ${_out}
+			RESULT_VARIABLE _rc)
+		if(NOT _rc EQUAL 0)
+			message(FATAL_ERROR "objcopy of ${${_var}_ARCHIVE} failed")
+		endif()
+	endif()
+	set(${_var}_LIB ${_out})
+endforeach()
 
 
 

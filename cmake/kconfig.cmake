@@ -46,8 +46,11 @@ if(NOT EXISTS ${KCONFIG_DOTCONFIG})
 endif()
 
 file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/generated)
+# --config-out: a .config made before a symbol was added gets its default
+# (as olddefconfig would), so the CMake variables below know it too.
 execute_process(COMMAND ${_kenv} ${KCONFIG_PYTHON} -m genconfig
-	--header-path ${KCONFIG_HEADER} ${KCONFIG_ROOT}
+	--header-path ${KCONFIG_HEADER} --config-out ${KCONFIG_DOTCONFIG}
+	${KCONFIG_ROOT}
 	WORKING_DIRECTORY ${CMAKE_SOURCE_DIR} RESULT_VARIABLE _rc)
 if(NOT _rc EQUAL 0)
 	message(FATAL_ERROR "Kconfig genconfig failed")

@@ -138,6 +138,9 @@ const char *app_features(void)
 #ifdef CONFIG_SIMPLED_IMC
 	       " imc"
 #endif
+#ifdef CONFIG_SIMPLED_TLS
+	       " tls"
+#endif
 	       ;
 }
 
@@ -172,6 +175,10 @@ static const char *const imc_off_pools[] = {
 	NULL};
 MOD_ABSENT(imc_absent, "imc", "CONFIG_SIMPLED_IMC", "imc", imc_off_pools);
 #endif
+#ifndef CONFIG_SIMPLED_TLS
+static const char *const tls_off_pools[] = {NULL};
+MOD_ABSENT(tls_absent, "tls", "CONFIG_SIMPLED_TLS", "tls", tls_off_pools);
+#endif
 #ifndef CONFIG_SIMPLED_STORAGE
 static const char *const store_off_pools[] = {
 #include "../../storage/store.def"
@@ -191,6 +198,11 @@ static const struct mod *const app_mods[] = {
 	&sip_users_mod,
 	&sip_auth_mod,
 	&sip_upstream_mod,
+#ifdef CONFIG_SIMPLED_TLS
+	&sip_tls_mod,
+#else
+	&tls_absent,
+#endif
 #ifdef CONFIG_SIMPLED_STORAGE
 	&store_mod,
 #else

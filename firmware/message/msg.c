@@ -182,12 +182,24 @@ static void on_branch_final(int code, const struct sip_msg *resp, void *arg)
 static void branch_send(struct msg_relay *r, const char *ruri,
 			const struct sip_flow *dst)
 {
+	int err;
+
 	r->started++;
 	r->pending++;
-	if (sip_relay(r->req, ruri, dst, (int)r->breadth, NULL,
-		      on_branch_final, r)) {
-		r->pending--;
-		LOG_DBG("branch to %s could not be sent", ruri ? ruri : "proxy");
+	err = sip_relay(r->req, ruri, dst, (int)r->breadth, NULL,
+			on_branch_final, r);
+	if (!err) {
+		return;
+	}
+	LOG_DBG("branch to %s could not be sent: %s", ruri ? ruri : "proxy",
+		strerror(err));
+	if (err == ENOMEM || err == EMSGSIZE) {
+		r->pending--; /* ours, not the contact's: 503 if all are */
+	} else {
+		/* The contact cannot be reached (a TLS client whose
+		 * connection is gone, no listener of its family): as if it
+		 * had answered 503. The relay's own reference keeps it. */
+		on_branch_final(503, NULL, r);
 	}
 }
 

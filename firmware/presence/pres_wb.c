@@ -117,7 +117,7 @@ static void encode(struct sd_buf *b, const struct pres_sub *s)
 	put_le(b, s->pkg->ev, 1);
 	put_le(b, s->state, 1);
 	put_le(b, s->decision, 1);
-	put_le(b, s->flow.tp == SIP_TP_TCP, 1);
+	put_le(b, s->flow.tp, 1);
 	put_le(b, a->family, 1);
 	put_le(b, a->port, 2);
 	memcpy(ip, a->ip, a->family == PORT_AF_INET6 ? 16 : 4);
@@ -269,7 +269,7 @@ static int decoded(struct pres_sub *s, unsigned ev, unsigned state,
 
 	s->pkg = pres_pkg_of(ev);
 	if (!s->pkg || state > PRES_SUB_TERMINATED ||
-	    decision > PRES_POLITE_BLOCK || tp > SIP_TP_TCP ||
+	    decision > PRES_POLITE_BLOCK || tp > SIP_TP_TLS ||
 	    (peer->family != PORT_AF_INET && peer->family != PORT_AF_INET6) ||
 	    strncmp(s->presentity_uri, "sip:", 4) ||
 	    !state_ok(s->pkg, state, decision) ||

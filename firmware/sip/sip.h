@@ -24,10 +24,17 @@
 enum sip_tp_type {
 	SIP_TP_UDP = 0,
 	SIP_TP_TCP,
+	SIP_TP_TLS,	/**< TCP with TLS on top (sips:, ;transport=tls) */
 };
 
-/** Where a message came from or goes to. For TCP, conn/gen name the
- * connection (gen detects a reused pool slot). */
+/** TCP and TLS: a connection, framing by Content-Length. */
+static inline int sip_tp_stream(enum sip_tp_type tp)
+{
+	return tp != SIP_TP_UDP;
+}
+
+/** Where a message came from or goes to. For TCP and TLS, conn/gen name
+ * the connection (gen detects a reused pool slot). */
 struct sip_flow {
 	enum sip_tp_type tp;
 	int lidx;		/**< listener index (UDP socket owner) */

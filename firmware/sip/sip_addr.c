@@ -29,6 +29,8 @@ static int tp_parse(struct sd_pl name, unsigned flags, enum sip_tp_type *tp)
 		*tp = SIP_TP_UDP;
 	} else if (tp_is(name, "tcp", flags)) {
 		*tp = SIP_TP_TCP;
+	} else if (tp_is(name, "tls", flags)) {
+		*tp = SIP_TP_TLS;
 	} else {
 		return EINVAL;
 	}
@@ -69,6 +71,8 @@ int sip_addr_parse(struct sip_addr *a, struct sd_pl tp, struct sd_pl host,
 	}
 	if (port_parse(port, flags, &pn)) {
 		*faults |= SIP_ADDR_BAD_PORT;
+	} else if (!port.p && a->tp == SIP_TP_TLS) {
+		pn = 5061; /* RFC 3261 19.1.2 */
 	}
 	if (sd_pl_copy(host, ip, sizeof(ip))) {
 		*faults |= SIP_ADDR_LONG_HOST | SIP_ADDR_NOT_IP;
@@ -85,7 +89,7 @@ int sip_addr_flow(const struct sip_addr *a, struct sip_flow *f)
 	}
 	/* Listener 0 names our sent-by, as it always has for next hops;
 	 * sending finds or opens the connection. */
-	sip_tp_flow(f, SIP_TP_TCP, 0, &a->addr);
+	sip_tp_flow(f, a->tp, 0, &a->addr);
 	return 0;
 }
 
@@ -111,11 +115,16 @@ int sip_listen_parse(const char *spec, struct sip_addr *a, char *why,
 	if (!sip_addr_parse(a, sd_pl(spec, sep ? (size_t)(sep - spec) : 0),
 			    host, port, SIP_ADDR_PORT0 | SIP_ADDR_TP_LOWER,
 			    &f) && colon) {
+		if (a->tp == SIP_TP_TLS && !sip_tls_built()) {
+			snprintf(why, whylen, "listen '%s': this build has no "
+				 "TLS (CONFIG_SIMPLED_TLS)", spec);
+			return EINVAL;
+		}
 		return 0;
 	}
 	if (f & SIP_ADDR_BAD_TP) {
-		snprintf(why, whylen, "listen '%s': transport must be udp: "
-			 "or tcp:", spec);
+		snprintf(why, whylen, "listen '%s': transport must be udp:, "
+			 "tcp: or tls:", spec);
 	} else if (!colon) {
 		snprintf(why, whylen, "listen '%s': expected ADDR:PORT", spec);
 	} else if (f & SIP_ADDR_LONG_HOST) {
@@ -203,7 +212,8 @@ int sip_proxy_name(const char *uri, struct sip_addr *a, char *name,
 	    strspn(host.p, "abcdefghijklmnopqrstuvwxyz"
 			   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") <
 		    host.l ||
-	    sip_addr_parse(a, tp, sd_pl_str("0.0.0.0"), port, 0, &f)) {
+	    sip_addr_parse(a, tp, sd_pl_str("0.0.0.0"), port, 0, &f) ||
+	    a->tp == SIP_TP_TLS) {
 		return EINVAL;
 	}
 	memcpy(name, host.p, host.l);
@@ -229,7 +239,10 @@ int sip_proxy_parse(const char *uri, struct sip_addr *a, char *why,
 		return EINVAL;
 	}
 	if (!sip_addr_parse(a, tp, host, port, 0, &f)) {
-		return 0;
+		if (a->tp != SIP_TP_TLS) {
+			return 0;
+		}
+		f = SIP_ADDR_BAD_TP; /* we open no TLS connections */
 	}
 	if (!host.l || (f & SIP_ADDR_LONG_HOST)) {
 		snprintf(why, whylen, "outbound_proxy '%s': bad host", uri);
@@ -288,6 +301,10 @@ int sip_contact_flow(const osip_uri_t *u, const struct sip_flow *src,
 	if (u->port && u->port[0]) {
 		port = sd_pl_str(u->port);
 	}
+	if (u->scheme && !strcasecmp(u->scheme, "sips") &&
+	    (!tp.p || !sd_pl_casecmp(tp, "tcp"))) {
+		tp = sd_pl_str("tls"); /* RFC 3261 26.2.2 */
+	}
 	sip_addr_parse(&a, tp, sd_pl_str(u->host), port, 0, &f);
 	if (f & SIP_ADDR_BAD_TP) {
 		return EPROTONOSUPPORT;
@@ -298,7 +315,7 @@ int sip_contact_flow(const osip_uri_t *u, const struct sip_flow *src,
 	if (f & SIP_ADDR_NOT_IP) {
 		return 0; /* a host name: use the source of the REGISTER */
 	}
-	if (a.tp == SIP_TP_TCP && src->tp == SIP_TP_TCP) {
+	if (sip_tp_stream(a.tp) && a.tp == src->tp) {
 		/* conn/gen still name the live connection. */
 		out->peer = a.addr;
 		return 0;
@@ -315,11 +332,11 @@ int sip_peer_flow(enum sip_tp_type tp, const struct port_addr *peer,
 	if (tp == SIP_TP_UDP) {
 		return sip_tp_udp_flow(out, &a);
 	}
-	lidx = sip_tp_listener(SIP_TP_TCP, a.family);
+	lidx = sip_tp_listener(tp, a.family);
 	if (lidx < 0) {
 		return EAFNOSUPPORT;
 	}
-	sip_tp_flow(out, SIP_TP_TCP, lidx, &a);
+	sip_tp_flow(out, tp, lidx, &a);
 	return 0;
 }
 
@@ -330,5 +347,6 @@ void sip_local_contact(const struct sip_flow *f, char *buf, size_t size)
 
 	sip_tp_sent_by(f, sent_by, sizeof(sent_by), &tp);
 	snprintf(buf, size, "sip:%s%s", sent_by,
-		 f->tp == SIP_TP_TCP ? ";transport=tcp" : "");
+		 f->tp == SIP_TP_TCP ? ";transport=tcp" :
+		 f->tp == SIP_TP_TLS ? ";transport=tls" : "");
 }

@@ -66,6 +66,10 @@ unsigned sip_user_count(void);
 extern const struct mod sip_auth_mod;
 /** Our account at the outbound proxy (`config upstream`). */
 extern const struct mod sip_upstream_mod;
+#ifdef CONFIG_SIMPLED_TLS
+/** The TLS server: certificate, key, client checks (`config tls`). */
+extern const struct mod sip_tls_mod;
+#endif
 /**
  * The header line (CRLF-terminated) answering the upstream challenge of
  * resp (a 401 or 407) for a request of method to uri with the `config

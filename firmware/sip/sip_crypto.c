@@ -1,14 +1,46 @@
-/** @file sip_crypto.c  The one file that calls mbedTLS: MD5 and SHA-256
- * by their own functions (mbedTLS 2.28's `_ret` names; 3.x drops the
- * suffix, so a port to OpenWrt's 3.6 changes this file only), and
- * HMAC-SHA-256 (RFC 2104) on top of SHA-256. Not the generic `md` layer:
- * it links every digest the library has (about 20 KB more). */
+/** @file sip_crypto.c  The one file that calls mbedTLS, so that a port to
+ * another version (OpenWrt 24.10 ships 3.6; this is written against
+ * Debian's 2.28) changes this file only:
+ * - MD5 and SHA-256 by their own functions (2.28's `_ret` names; 3.x drops
+ *   the suffix), and HMAC-SHA-256 (RFC 2104) on top of SHA-256. Not the
+ *   generic `md` layer: it links every digest the library has.
+ * - TLS (`config tls`, CONFIG_SIMPLED_TLS): the server side of TLS 1.2 on
+ *   a connection sip_tcp.c accepted, over its non-blocking socket.
+ * - mbedTLS's memory. Debian's build has no platform memory hooks, so the
+ *   build renames the calloc and free that libmbed*.a call to
+ *   sd_mbedtls_calloc and sd_mbedtls_free (objcopy --redefine-sym, see
+ *   cmake/deps.cmake): every byte mbedTLS holds is lent by core/mem.c,
+ *   charged to the TLS arena and capped by `option memory_kb`, in every
+ *   build (static, dynamic, ASan), and no pointer of another library's
+ *   ever reaches them.
+ */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <mbedtls/md5.h>
 #include <mbedtls/sha256.h>
 
+#include "simpled_config.h"
+#ifdef CONFIG_SIMPLED_TLS
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/error.h>
+#include <mbedtls/net_sockets.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/ssl.h>
+#include <mbedtls/x509_crt.h>
+#endif
+
+#define LOG_MODULE "tls"
+#include "cfg.h"
+#include "log.h"
+#include "mem.h"
+#include "mod.h"
 #include "sip_auth.h"
+#include "sip_priv.h"
+#include "stat.h"
 
 size_t sip_crypto_hash(enum sip_auth_alg a, const void *data, size_t len,
 		       uint8_t out[SIP_HASH_MAX])
@@ -62,3 +94,427 @@ void sip_crypto_hmac(const void *key, size_t klen, const void *data,
 	mbedtls_sha256_free(&c);
 	memset(k, 0, sizeof(k));
 }
+
+/* ------------------------------------------------------------- memory */
+
+/* Everything mbedTLS holds, and the most it may: a flood of handshakes
+ * is refused at this cap, never by taking what SIP needs. */
+static struct mem_arena tls_arena;
+static size_t tls_cap = (size_t)-1;
+
+/* mbedTLS's calloc (see the file comment): prototypes for the linker's
+ * sake only, nothing of ours calls them. */
+void *sd_mbedtls_calloc(size_t n, size_t size);
+void sd_mbedtls_free(void *p);
+
+void *sd_mbedtls_calloc(size_t n, size_t size)
+{
+	struct mem_arena *prev;
+	void *p;
+
+	if (size && n > ((size_t)-1) / size) {
+		return NULL;
+	}
+	if (tls_arena.bytes + n * size > tls_cap) {
+		return NULL;
+	}
+	prev = mem_arena_enter(&tls_arena);
+	p = mem_zalloc(n * size);
+	mem_arena_leave(prev);
+	return p;
+}
+
+void sd_mbedtls_free(void *p)
+{
+	mem_free(p);
+}
+
+size_t sip_tls_memory(void)
+{
+	return tls_arena.bytes;
+}
+
+#ifdef CONFIG_SIMPLED_TLS
+
+/* ------------------------------------------------------------- config */
+
+/* `config tls`: Kamailio's tls module names. */
+struct tls_cfg {
+	char certificate[CONFIG_SIMPLED_MAX_STR];
+	char private_key[CONFIG_SIMPLED_MAX_STR];
+	char ca_list[CONFIG_SIMPLED_MAX_STR];
+	int verify_certificate;
+	int require_certificate;
+	int memory_kb;
+};
+
+static struct tls_cfg tls_cfg;
+
+#define T struct tls_cfg
+static const struct cfg_opt tls_opts[] = {
+	CFG_STR_OPT(T, "certificate", certificate, "", NULL),
+	CFG_STR_OPT(T, "private_key", private_key, "", NULL),
+	CFG_STR_OPT(T, "ca_list", ca_list, "", NULL),
+	CFG_BOOL_OPT(T, "verify_certificate", verify_certificate, "0"),
+	CFG_BOOL_OPT(T, "require_certificate", require_certificate, "0"),
+	CFG_INT_OPT(T, "memory_kb", memory_kb, 64, 1048576, "2048"),
+};
+#undef T
+
+static const struct cfg_sect tls_sect = CFG_SECT("tls", tls_opts, &tls_cfg);
+
+static unsigned long stat_handshakes, stat_failed, stat_refused;
+
+static const struct stat_def tls_stats[] = {
+	{"tls_handshakes", &stat_handshakes},
+	{"tls_handshake_failures", &stat_failed},
+	{"tls_refused", &stat_refused},
+	{NULL, NULL},
+};
+
+/* --------------------------------------------------------- the server */
+
+/* TLS 1.2 with forward secrecy and AEAD only. */
+static const int suites[] = {
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	0,
+};
+
+struct tls_server {
+	int ready;
+	mbedtls_entropy_context entropy;
+	mbedtls_ctr_drbg_context drbg;
+	mbedtls_x509_crt cert;
+	mbedtls_x509_crt ca;
+	mbedtls_pk_context key;
+	mbedtls_ssl_config conf;
+};
+
+static struct tls_server srv;
+
+struct sip_tls {
+	mbedtls_ssl_context ssl;
+	int sock;
+	int established;
+	unsigned wants;		/* PORT_EV_WRITE: a record waits */
+	size_t pending;		/* length of the write mbedTLS holds */
+};
+
+int sip_tls_built(void)
+{
+	return 1;
+}
+
+int sip_tls_ready(void)
+{
+	return srv.ready;
+}
+
+static const char *tls_err(int rc, char *buf, size_t size)
+{
+	mbedtls_strerror(rc, buf, size);
+	return buf;
+}
+
+/* A key file others can read gives the server's identity away. */
+static void warn_if_readable(const char *path)
+{
+	struct stat st;
+
+	if (!stat(path, &st) && (st.st_mode & S_IROTH)) {
+		LOG_WRN("%s is readable by other users: chmod 600 it "
+			"(it holds the TLS private key)", path);
+	}
+}
+
+static int tls_load(void)
+{
+	char e[128];
+	int rc;
+
+	rc = mbedtls_x509_crt_parse_file(&srv.cert, tls_cfg.certificate);
+	if (rc) {
+		LOG_ERR("config tls: certificate '%s': %s",
+			tls_cfg.certificate, tls_err(rc, e, sizeof(e)));
+		return EINVAL;
+	}
+	rc = mbedtls_pk_parse_keyfile(&srv.key, tls_cfg.private_key, NULL);
+	if (rc) {
+		LOG_ERR("config tls: private_key '%s': %s",
+			tls_cfg.private_key, tls_err(rc, e, sizeof(e)));
+		return EINVAL;
+	}
+	warn_if_readable(tls_cfg.private_key);
+	if (tls_cfg.ca_list[0]) {
+		rc = mbedtls_x509_crt_parse_file(&srv.ca, tls_cfg.ca_list);
+		if (rc) {
+			LOG_ERR("config tls: ca_list '%s': %s",
+				tls_cfg.ca_list, tls_err(rc, e, sizeof(e)));
+			return EINVAL;
+		}
+	}
+	rc = mbedtls_ctr_drbg_seed(&srv.drbg, mbedtls_entropy_func,
+				   &srv.entropy,
+				   (const unsigned char *)"simpled", 7);
+	if (!rc) {
+		rc = mbedtls_ssl_config_defaults(&srv.conf,
+						 MBEDTLS_SSL_IS_SERVER,
+						 MBEDTLS_SSL_TRANSPORT_STREAM,
+						 MBEDTLS_SSL_PRESET_DEFAULT);
+	}
+	if (!rc) {
+		rc = mbedtls_ssl_conf_own_cert(&srv.conf, &srv.cert, &srv.key);
+	}
+	if (rc) {
+		LOG_ERR("config tls: %s", tls_err(rc, e, sizeof(e)));
+		return EINVAL;
+	}
+	if (rc == 0 && mbedtls_pk_check_pair(&srv.cert.pk, &srv.key)) {
+		LOG_ERR("config tls: private_key '%s' is not the key of "
+			"certificate '%s'", tls_cfg.private_key,
+			tls_cfg.certificate);
+		return EINVAL;
+	}
+	mbedtls_ssl_conf_rng(&srv.conf, mbedtls_ctr_drbg_random, &srv.drbg);
+	mbedtls_ssl_conf_min_version(&srv.conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+				     MBEDTLS_SSL_MINOR_VERSION_3);
+	mbedtls_ssl_conf_ciphersuites(&srv.conf, suites);
+	mbedtls_ssl_conf_authmode(&srv.conf,
+				  !tls_cfg.verify_certificate ?
+				  MBEDTLS_SSL_VERIFY_NONE :
+				  tls_cfg.require_certificate ?
+				  MBEDTLS_SSL_VERIFY_REQUIRED :
+				  MBEDTLS_SSL_VERIFY_OPTIONAL);
+	if (tls_cfg.verify_certificate) {
+		mbedtls_ssl_conf_ca_chain(&srv.conf, &srv.ca, NULL);
+	}
+	return 0;
+}
+
+static void tls_stop(void)
+{
+	mbedtls_ssl_config_free(&srv.conf);
+	mbedtls_pk_free(&srv.key);
+	mbedtls_x509_crt_free(&srv.ca);
+	mbedtls_x509_crt_free(&srv.cert);
+	mbedtls_ctr_drbg_free(&srv.drbg);
+	mbedtls_entropy_free(&srv.entropy);
+	srv.ready = 0;
+	tls_cap = (size_t)-1;
+}
+
+static int tls_start(void)
+{
+	int err;
+
+	memset(&srv, 0, sizeof(srv));
+	mbedtls_entropy_init(&srv.entropy);
+	mbedtls_ctr_drbg_init(&srv.drbg);
+	mbedtls_x509_crt_init(&srv.cert);
+	mbedtls_x509_crt_init(&srv.ca);
+	mbedtls_pk_init(&srv.key);
+	mbedtls_ssl_config_init(&srv.conf);
+	tls_cap = (size_t)tls_cfg.memory_kb * 1024u;
+	if (!tls_cfg.certificate[0] && !tls_cfg.private_key[0]) {
+		return 0; /* no TLS listener can be opened */
+	}
+	if (!tls_cfg.certificate[0] || !tls_cfg.private_key[0]) {
+		LOG_ERR("config tls: 'certificate' and 'private_key' go "
+			"together");
+		return EINVAL;
+	}
+	if (tls_cfg.require_certificate && !tls_cfg.verify_certificate) {
+		LOG_ERR("config tls: 'require_certificate' needs "
+			"'verify_certificate' '1'");
+		return EINVAL;
+	}
+	if (tls_cfg.verify_certificate && !tls_cfg.ca_list[0]) {
+		LOG_ERR("config tls: 'verify_certificate' needs 'ca_list' "
+			"(the CAs client certificates are checked against)");
+		return EINVAL;
+	}
+	err = tls_load();
+	if (err) {
+		tls_stop();
+		return err;
+	}
+	srv.ready = 1;
+	return 0;
+}
+
+const struct mod sip_tls_mod = {"tls", NULL, tls_stats, &tls_sect,
+				tls_start, tls_stop, NULL, NULL, NULL};
+
+/* The socket below mbedTLS. */
+static int bio_send(void *arg, const unsigned char *buf, size_t len)
+{
+	struct sip_tls *t = arg;
+	size_t sent = 0;
+	int err = port_send(t->sock, buf, len, &sent);
+
+	if (err == EAGAIN) {
+		t->wants = PORT_EV_WRITE;
+		return MBEDTLS_ERR_SSL_WANT_WRITE;
+	}
+	return err ? MBEDTLS_ERR_NET_SEND_FAILED : (int)sent;
+}
+
+static int bio_recv(void *arg, unsigned char *buf, size_t len)
+{
+	struct sip_tls *t = arg;
+	size_t got = 0;
+	int err = port_recv(t->sock, buf, len, &got);
+
+	if (err == EAGAIN) {
+		return MBEDTLS_ERR_SSL_WANT_READ;
+	}
+	return err ? MBEDTLS_ERR_NET_RECV_FAILED : (int)got;
+}
+
+struct sip_tls *sip_tls_accept(int sock)
+{
+	struct sip_tls *t;
+
+	if (!srv.ready) {
+		return NULL;
+	}
+	t = sd_mbedtls_calloc(1, sizeof(*t));
+	if (!t) {
+		stat_inc(stat_refused);
+		return NULL;
+	}
+	t->sock = sock;
+	mbedtls_ssl_init(&t->ssl);
+	if (mbedtls_ssl_setup(&t->ssl, &srv.conf)) {
+		LOG_DBG("no memory for one more TLS connection (memory_kb)");
+		stat_inc(stat_refused);
+		sip_tls_free(t);
+		return NULL;
+	}
+	mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
+	return t;
+}
+
+void sip_tls_free(struct sip_tls *t)
+{
+	if (t) {
+		mbedtls_ssl_free(&t->ssl);
+		sd_mbedtls_free(t);
+	}
+}
+
+/* mbedTLS's answer as an errno: EAGAIN to wait (t->wants says for
+ * what), ECONNRESET when the peer closed, EPROTO for anything else. */
+static int tls_errno(struct sip_tls *t, int rc)
+{
+	char e[128];
+
+	if (rc == MBEDTLS_ERR_SSL_WANT_READ) {
+		return EAGAIN;
+	}
+	if (rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
+		t->wants = PORT_EV_WRITE;
+		return EAGAIN;
+	}
+	if (rc == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY) {
+		return ECONNRESET;
+	}
+	if (!t->established) {
+		stat_inc(stat_failed);
+	}
+	LOG_DBG("TLS: %s", tls_err(rc, e, sizeof(e)));
+	return EPROTO;
+}
+
+int sip_tls_handshake(struct sip_tls *t)
+{
+	int rc;
+
+	if (t->established) {
+		return 0;
+	}
+	t->wants = 0;
+	rc = mbedtls_ssl_handshake(&t->ssl);
+	if (rc) {
+		return tls_errno(t, rc);
+	}
+	/* verify_certificate without require_certificate: a certificate
+	 * is optional, but one shown must be valid. */
+	if (tls_cfg.verify_certificate &&
+	    mbedtls_ssl_get_peer_cert(&t->ssl) &&
+	    mbedtls_ssl_get_verify_result(&t->ssl)) {
+		LOG_DBG("TLS: the client's certificate did not verify");
+		stat_inc(stat_failed);
+		return EPROTO;
+	}
+	t->established = 1;
+	stat_inc(stat_handshakes);
+	return 0;
+}
+
+int sip_tls_recv(struct sip_tls *t, char *buf, size_t len, size_t *got)
+{
+	int rc;
+
+	*got = 0;
+	t->wants = 0;
+	rc = mbedtls_ssl_read(&t->ssl, (unsigned char *)buf, len);
+	if (rc < 0) {
+		return tls_errno(t, rc);
+	}
+	*got = (size_t)rc; /* 0: the peer closed */
+	return 0;
+}
+
+int sip_tls_send(struct sip_tls *t, const char *buf, size_t len,
+		 size_t *sent)
+{
+	int rc;
+
+	*sent = 0;
+	t->wants = 0;
+	/* A record mbedTLS already holds is finished with the same length
+	 * (more may have been queued behind it since). */
+	if (t->pending) {
+		len = t->pending;
+	}
+	rc = mbedtls_ssl_write(&t->ssl, (const unsigned char *)buf, len);
+	if (rc == MBEDTLS_ERR_SSL_WANT_WRITE) {
+		t->pending = len;
+	}
+	if (rc < 0) {
+		return tls_errno(t, rc);
+	}
+	t->pending = 0;
+	*sent = (size_t)rc;
+	return 0;
+}
+
+size_t sip_tls_pending(const struct sip_tls *t)
+{
+	return mbedtls_ssl_get_bytes_avail(&t->ssl);
+}
+
+unsigned sip_tls_wants(const struct sip_tls *t)
+{
+	return t->wants;
+}
+
+#else /* !CONFIG_SIMPLED_TLS */
+
+int sip_tls_built(void)
+{
+	return 0;
+}
+
+int sip_tls_ready(void)
+{
+	return 0;
+}
+
+#endif

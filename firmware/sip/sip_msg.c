@@ -517,7 +517,10 @@ static const char *parse_via(struct sip_msg *m)
 	if (hend == host) {
 		return "Malformed Via header";
 	}
-	m->via_port = 5060;
+	/* RFC 3261 18.2.2: 5060 over UDP, else the default port of the
+	 * Via's transport. */
+	m->via_port = sip_tp_stream(m->flow.tp) &&
+		      !sd_pl_casecmp(transport, "TLS") ? 5061 : 5060;
 	if (via_sep(&p, e, ':')) {
 		const char *d;
 
@@ -765,7 +768,7 @@ void sip_response_flow(const struct sip_msg *m, struct sip_flow *f)
 	/* UDP: to the source port only when the client asked (rport).
 	 * TCP: the connection (conn/gen) while it lives; once it is gone,
 	 * a new one to the sent-by port (RFC 3261 18.2.2). */
-	if (f->tp == SIP_TP_TCP || !m->via_rport) {
+	if (sip_tp_stream(f->tp) || !m->via_rport) {
 		f->peer.port = m->via_port;
 	}
 }

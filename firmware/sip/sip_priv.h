@@ -78,6 +78,8 @@ void sip_tp_sent_by(const struct sip_flow *f, char *buf, size_t size,
 /** A flow from the listener whose sent-by is the longest (the widest Via
  * a request of ours gets); listener 0 when there is none. */
 void sip_tp_widest_flow(struct sip_flow *f);
+/** The transport of listener lidx. */
+enum sip_tp_type sip_tp_listener_type(int lidx);
 /** Pick a UDP listener for a destination of this family. */
 int sip_tp_udp_flow(struct sip_flow *f, const struct port_addr *dst);
 /** Is addr one of our listen addresses (IP only)? */
@@ -212,6 +214,33 @@ int sip_authn_realm_ours(struct sd_pl value);
 /* sip_proxy.c: the outbound proxy, resolved when it is a name. */
 int sip_proxy_open(const struct sip_cfg *cfg);
 void sip_proxy_close(void);
+
+/* sip_crypto.c: TLS on a connection's socket. All of mbedTLS is there. */
+struct sip_tls;
+/** Was TLS built in (CONFIG_SIMPLED_TLS)? */
+int sip_tls_built(void);
+/** Are a certificate and its key loaded (a TLS listener can serve)? */
+int sip_tls_ready(void);
+/** Bytes mbedTLS holds now (all connections, certificates, contexts). */
+size_t sip_tls_memory(void);
+/** The server side of TLS on an accepted socket. @return NULL when the
+ * memory TLS may take (`memory_kb`) is spent, or TLS is not ready. */
+struct sip_tls *sip_tls_accept(int sock);
+void sip_tls_free(struct sip_tls *t);
+/** Go on with the handshake. @return 0 once it is done, EAGAIN to wait
+ * for the socket (sip_tls_wants() says whether to write), EPROTO when it
+ * failed, ECONNRESET when the peer closed. */
+int sip_tls_handshake(struct sip_tls *t);
+/** As port_recv()/port_send() on the socket, through TLS. *got 0: the
+ * peer closed. EAGAIN: sip_tls_wants() says for what. */
+int sip_tls_recv(struct sip_tls *t, char *buf, size_t len, size_t *got);
+int sip_tls_send(struct sip_tls *t, const char *buf, size_t len,
+		 size_t *sent);
+/** Bytes decrypted and not read yet (the socket may have none). */
+size_t sip_tls_pending(const struct sip_tls *t);
+/** PORT_EV_WRITE when the last call waits for the socket to take
+ * output, else 0. */
+unsigned sip_tls_wants(const struct sip_tls *t);
 
 /* sip_auth.c: seconds on the monotonic clock (nonce times, failure
  * windows), and n bytes as lower-case hex into hex[2n + 1]. */

@@ -1,6 +1,8 @@
-/** @file sip_tcp.c  TCP connections: accept, connect, idle timeout, queued
- * output and Content-Length framing of the input stream. Bytes in, bytes
- * out; no SIP semantics. Listeners belong to sip_tp.c.
+/** @file sip_tcp.c  TCP and TLS connections: accept, connect, idle
+ * timeout, queued output and Content-Length framing of the input stream.
+ * A TLS connection is a TCP one whose bytes pass through sip_crypto.c
+ * (handshake first, under the same first-request deadline). Bytes in,
+ * bytes out; no SIP semantics. Listeners belong to sip_tp.c.
  */
 #include <errno.h>
 #include <string.h>
@@ -21,6 +23,9 @@ struct tcp_conn {
 	int sock;
 	uint32_t gen;
 	int lidx;
+	enum sip_tp_type tp;	/* TCP, or TLS over it */
+	struct sip_tls *tls;	/* TLS: the session, else NULL */
+	int handshaking;	/* TLS: no request can come yet */
 	int connecting;
 	int accepted;		/* the peer connected to us */
 	int served;		/* a complete message arrived */
@@ -40,6 +45,9 @@ static uint32_t conn_gen;
 static void conn_close(struct tcp_conn *c)
 {
 	tmr_cancel(&c->idle);
+#ifdef CONFIG_SIMPLED_TLS
+	sip_tls_free(c->tls);
+#endif
 	port_close(c->sock);
 	mem_free(c->tx);
 	conns[c->slot] = NULL;
@@ -100,7 +108,7 @@ static void conn_rearm(struct tcp_conn *c)
 static void conn_event(int sock, unsigned ev, void *arg);
 
 /* A connection the peer made (accepted) or one we are making. */
-static struct tcp_conn *conn_new(int sock, int lidx,
+static struct tcp_conn *conn_new(int sock, int lidx, enum sip_tp_type tp,
 				 const struct port_addr *peer, int accepted)
 {
 	struct tcp_conn *c;
@@ -117,6 +125,9 @@ static struct tcp_conn *conn_new(int sock, int lidx,
 	c->sock = sock;
 	c->gen = ++conn_gen;
 	c->lidx = lidx;
+	c->tp = tp;
+	c->tls = NULL;
+	c->handshaking = 0;
 	c->peer = *peer;
 	c->accepted = accepted;
 	c->connecting = !accepted;
@@ -139,9 +150,31 @@ static int conn_pong(struct tcp_conn *c)
 
 static void conn_flow(const struct tcp_conn *c, struct sip_flow *f)
 {
-	sip_tp_flow(f, SIP_TP_TCP, c->lidx, &c->peer);
+	sip_tp_flow(f, c->tp, c->lidx, &c->peer);
 	f->conn = c->slot;
 	f->gen = c->gen;
+}
+
+/* The socket, or TLS over it. */
+static int conn_recv(struct tcp_conn *c, char *buf, size_t len, size_t *got)
+{
+#ifdef CONFIG_SIMPLED_TLS
+	if (c->tls) {
+		return sip_tls_recv(c->tls, buf, len, got);
+	}
+#endif
+	return port_recv(c->sock, buf, len, got);
+}
+
+static int conn_send(struct tcp_conn *c, const char *buf, size_t len,
+		     size_t *sent)
+{
+#ifdef CONFIG_SIMPLED_TLS
+	if (c->tls) {
+		return sip_tls_send(c->tls, buf, len, sent);
+	}
+#endif
+	return port_send(c->sock, buf, len, sent);
 }
 
 /* Drop n bytes from the front of the input. */
@@ -217,7 +250,7 @@ static int conn_flush(struct tcp_conn *c)
 	int err;
 
 	while (c->tx_len) {
-		err = port_send(c->sock, c->tx, c->tx_len, &sent);
+		err = conn_send(c, c->tx, c->tx_len, &sent);
 		if (err == EAGAIN) {
 			return port_watch(c->sock, PORT_EV_READ | PORT_EV_WRITE,
 					  conn_event, c);
@@ -241,6 +274,24 @@ static void conn_event(int sock, unsigned ev, void *arg)
 	int err = 0;
 
 	(void)sock;
+#ifdef CONFIG_SIMPLED_TLS
+	if (c->handshaking) {
+		err = sip_tls_handshake(c->tls);
+		if (err == EAGAIN) {
+			port_watch(c->sock, PORT_EV_READ |
+				   sip_tls_wants(c->tls), conn_event, c);
+			return;
+		}
+		if (err) {
+			goto close;
+		}
+		/* Nothing was queued before: the client speaks first. The
+		 * first request may already wait. */
+		c->handshaking = 0;
+		ev = PORT_EV_READ;
+		port_watch(c->sock, PORT_EV_READ, conn_event, c);
+	}
+#endif
 	if (ev & PORT_EV_WRITE) {
 		if (c->connecting) {
 			c->connecting = 0;
@@ -251,13 +302,13 @@ static void conn_event(int sock, unsigned ev, void *arg)
 			goto close;
 		}
 	}
-	if (ev & PORT_EV_READ) {
+	while (ev & PORT_EV_READ) {
 		size_t got = 0;
 
-		err = port_recv(c->sock, c->rx + c->rx_len,
+		err = conn_recv(c, c->rx + c->rx_len,
 				CONFIG_SIMPLED_MAX_MSG_SIZE - c->rx_len, &got);
 		if (err == EAGAIN) {
-			return;
+			break;
 		}
 		if (err || got == 0) {
 			goto close;
@@ -271,7 +322,22 @@ static void conn_event(int sock, unsigned ev, void *arg)
 			goto close;
 		}
 		conn_rearm(c);
+		/* TLS may hold decrypted bytes the socket no longer
+		 * signals. */
+		ev = 0;
+#ifdef CONFIG_SIMPLED_TLS
+		if (c->tls && sip_tls_pending(c->tls)) {
+			ev = PORT_EV_READ;
+		}
+#endif
 	}
+#ifdef CONFIG_SIMPLED_TLS
+	if (c->tls && sip_tls_wants(c->tls) && !c->tx_len) {
+		/* A record (an alert, a handshake message) waits. */
+		port_watch(c->sock, PORT_EV_READ | PORT_EV_WRITE, conn_event,
+			   c);
+	}
+#endif
 	return;
 close:
 	if (!conn_gone(c, slot, gen)) {
@@ -326,6 +392,7 @@ static void evict_waiting(void)
 void sip_tp_tcp_accept(int sock, unsigned ev, void *arg)
 {
 	int lidx = (int)(intptr_t)arg;
+	enum sip_tp_type tp = sip_tp_listener_type(lidx);
 	struct port_addr peer;
 	int csock;
 
@@ -338,8 +405,18 @@ void sip_tp_tcp_accept(int sock, unsigned ev, void *arg)
 			    pool_size(&sip_tcp_pool)) {
 				evict_waiting();
 			}
-			c = conn_new(csock, lidx, &peer, 1);
+			c = conn_new(csock, lidx, tp, &peer, 1);
 		}
+#ifdef CONFIG_SIMPLED_TLS
+		if (c && tp == SIP_TP_TLS) {
+			c->tls = sip_tls_accept(csock);
+			c->handshaking = 1;
+			if (!c->tls) {
+				conn_close(c);
+				c = NULL;
+			}
+		}
+#endif
 		if (!c) {
 			stat_inc(sip_stat_tcp_refused);
 			port_close(csock);
@@ -382,9 +459,13 @@ int sip_tp_tcp_send(const struct sip_flow *f, const char *buf, size_t len)
 		c = conns[f->conn];
 	}
 	for (i = 0; !c && i < CONFIG_SIMPLED_MAX_TCP_CONNS; i++) {
-		if (conns[i] && sd_addr_eq(&conns[i]->peer, &f->peer)) {
+		if (conns[i] && conns[i]->tp == f->tp &&
+		    sd_addr_eq(&conns[i]->peer, &f->peer)) {
 			c = conns[i];
 		}
+	}
+	if (!c && f->tp == SIP_TP_TLS) {
+		return ENOTCONN; /* we open no TLS connections */
 	}
 	if (!c) {
 		lidx = sip_tp_listener(SIP_TP_TCP, f->peer.family);
@@ -395,7 +476,7 @@ int sip_tp_tcp_send(const struct sip_flow *f, const char *buf, size_t len)
 		if (err) {
 			return err;
 		}
-		c = conn_new(sock, lidx, &f->peer, 0);
+		c = conn_new(sock, lidx, SIP_TP_TCP, &f->peer, 0);
 		if (!c) {
 			port_close(sock);
 			return ENOMEM;

@@ -1,7 +1,7 @@
-/** @file sip_tp.c  The transport front: listeners (UDP sockets and TCP
- * listening sockets), UDP datagrams in, sending over either transport, and
- * what we advertise for a listener. Bytes in, bytes out; no SIP semantics.
- * TCP connections live in sip_tcp.c.
+/** @file sip_tp.c  The transport front: listeners (UDP sockets, TCP and
+ * TLS listening sockets), UDP datagrams in, sending over any transport,
+ * and what we advertise for a listener. Bytes in, bytes out; no SIP
+ * semantics. TCP and TLS connections live in sip_tcp.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -78,6 +78,14 @@ static void udp_event(int sock, unsigned ev, void *arg)
 	}
 }
 
+static const char *tp_name(enum sip_tp_type tp, int upper)
+{
+	static const char *const names[][2] = {
+		{"udp", "UDP"}, {"tcp", "TCP"}, {"tls", "TLS"}};
+
+	return names[tp][upper];
+}
+
 int sip_tp_open(const struct sip_cfg *cfg)
 {
 	unsigned i;
@@ -99,6 +107,13 @@ int sip_tp_open(const struct sip_cfg *cfg)
 		}
 		l->tp = sa.tp;
 		l->addr = sa.addr;
+		if (l->tp == SIP_TP_TLS && !sip_tls_ready()) {
+			LOG_ERR("listen '%s': needs a 'config tls' section "
+				"with certificate and private_key",
+				cfg->listen[i]);
+			err = EINVAL;
+			break;
+		}
 		if (l->tp == SIP_TP_UDP) {
 			err = port_udp_open(&l->sock, &l->addr);
 		} else {
@@ -116,8 +131,7 @@ int sip_tp_open(const struct sip_cfg *cfg)
 			   (void *)(intptr_t)n_listeners);
 		n_listeners++;
 		sd_addr_str(&l->addr, as, sizeof(as));
-		LOG_INF("listening on %s:%s", l->tp == SIP_TP_UDP ? "udp" :
-			"tcp", as);
+		LOG_INF("listening on %s:%s", tp_name(l->tp, 0), as);
 	}
 	if (err) {
 		sip_tp_close();
@@ -140,7 +154,7 @@ int sip_tp_send(const struct sip_flow *f, const char *buf, size_t len)
 {
 	int err;
 
-	if (f->tp == SIP_TP_TCP) {
+	if (sip_tp_stream(f->tp)) {
 		err = sip_tp_tcp_send(f, buf, len);
 	} else if (f->lidx < 0 || (unsigned)f->lidx >= n_listeners) {
 		err = EBADF;
@@ -179,6 +193,11 @@ int sip_tp_listener(enum sip_tp_type tp, int family)
 	return -1;
 }
 
+enum sip_tp_type sip_tp_listener_type(int lidx)
+{
+	return listeners[lidx].tp;
+}
+
 int sip_tp_udp_flow(struct sip_flow *f, const struct port_addr *dst)
 {
 	int lidx = sip_tp_listener(SIP_TP_UDP, dst->family);
@@ -202,7 +221,7 @@ void sip_tp_sent_by(const struct sip_flow *f, char *buf, size_t size,
 {
 	const struct listener *l = &listeners[f->lidx];
 
-	*tpname = f->tp == SIP_TP_TCP ? "TCP" : "UDP";
+	*tpname = tp_name(f->tp, 1);
 	if (is_unspecified(&l->addr) && sip_cfg && sip_cfg->n_domain) {
 		snprintf(buf, size, "%s:%u", sip_cfg->domain[0],
 			 l->addr.port);

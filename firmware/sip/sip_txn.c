@@ -589,7 +589,7 @@ void sip_txn_unreachable(const char *buf, size_t len, enum sip_tp_type tp,
 static int waits_on_peer(const struct sip_ctx *ctx,
 			 const struct port_addr *peer)
 {
-	return ctx && ctx->state == CTX_TRYING && ctx->dst.tp == SIP_TP_TCP &&
+	return ctx && ctx->state == CTX_TRYING && sip_tp_stream(ctx->dst.tp) &&
 	       sd_addr_eq(&ctx->dst.peer, peer);
 }
 

@@ -199,6 +199,38 @@ config user
 	fi
 	alive
 	;;
+tls_clients|tls_flood)
+	# A certificate made now, the accounts of auth.py, a TLS listener;
+	# the flood case caps TLS memory at 256 KB (about 6 connections).
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+		-nodes -keyout "$work/key.pem" -out "$work/cert.pem" -days 2 \
+		-subj "/CN=$domain" 2>/dev/null || fail "openssl req"
+	chmod 600 "$work/key.pem"
+	tport=$(free_port)
+	mem=""
+	[ "$case" = tls_flood ] && mem="
+	option memory_kb '256'"
+	start_daemon "config simpled 'main'
+	option open_registration '0'
+	list listen 'tls:127.0.0.1:$tport'
+config tls
+	option certificate '$work/cert.pem'
+	option private_key '$work/key.pem'$mem
+config user
+	option name 'alice'
+	option password 'wonder'
+config user
+	option name 'bob'
+	option password 'hunter2'"
+	$PY "$here/tls.py" "${case#tls_}" "$port" "$tport" "$work/cert.pem" ||
+		fail "tls ${case#tls_}"
+	if [ "$case" = tls_flood ]; then
+		grep -q "no memory for one more TLS connection" \
+			"$work/simpled.log" || fail "memory_kb never refused one"
+	fi
+	alive
+	stop_daemon
+	;;
 baresip)
 	# A real client: Debian's baresip (libre 1.x) as alice, whose
 	# account keeps only the MD5 hash, so she is offered MD5 alone (libre

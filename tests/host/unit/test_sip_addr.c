@@ -40,6 +40,14 @@ static void run_checks(const struct check_case *c, size_t n,
 	}
 }
 
+/* A good tls: spec, refused by a build without TLS. */
+#ifdef CONFIG_SIMPLED_TLS
+#define TLS_SPEC(s) {s, 0, ""}
+#else
+#define TLS_SPEC(s) {s, EINVAL, "listen '" s "': this build has no TLS " \
+		     "(CONFIG_SIMPLED_TLS)"}
+#endif
+
 static void test_listen_specs(void **state)
 {
 	static const struct check_case cases[] = {
@@ -52,12 +60,18 @@ static void test_listen_specs(void **state)
 		{"udp:1.2.3.4: 5060", 0, ""},
 		{"udp:1.2.3.4:+5060", 0, ""},
 		{"UDP:1.2.3.4:5060", EINVAL, "listen 'UDP:1.2.3.4:5060': "
-		 "transport must be udp: or tcp:"},
+		 "transport must be udp:, tcp: or tls:"},
 		{"sctp:1.2.3.4:5060", EINVAL, "listen 'sctp:1.2.3.4:5060': "
-		 "transport must be udp: or tcp:"},
-		{"udp", EINVAL, "listen 'udp': transport must be udp: or tcp:"},
-		{"sctp:x", EINVAL, "listen 'sctp:x': transport must be udp: "
-		 "or tcp:"},
+		 "transport must be udp:, tcp: or tls:"},
+		{"udp", EINVAL, "listen 'udp': transport must be udp:, tcp: or tls:"},
+		{"sctp:x", EINVAL, "listen 'sctp:x': transport must be udp:, "
+		 "tcp: or tls:"},
+		TLS_SPEC("tls:127.0.0.1:5061"),
+		TLS_SPEC("tls:[::1]:0"),
+		{"tls:127.0.0.1", EINVAL, "listen 'tls:127.0.0.1': expected "
+		 "ADDR:PORT"},
+		{"TLS:127.0.0.1:5061", EINVAL, "listen 'TLS:127.0.0.1:5061': "
+		 "transport must be udp:, tcp: or tls:"},
 		{"udp:1.2.3.4", EINVAL, "listen 'udp:1.2.3.4': expected "
 		 "ADDR:PORT"},
 		{"udp:[::1]", EINVAL, "listen 'udp:[::1]': expected ADDR:PORT"},
@@ -110,6 +124,10 @@ static void test_proxy_uris(void **state)
 		 "'sip:1.2.3.4:70000': bad port"},
 		{"sip:1.2.3.4:99999;transport=sctp", EINVAL, "outbound_proxy "
 		 "'sip:1.2.3.4:99999;transport=sctp': bad port"},
+		/* simpled opens no TLS connections of its own */
+		{"sip:1.2.3.4;transport=tls", EINVAL, "outbound_proxy "
+		 "'sip:1.2.3.4;transport=tls': only ;transport=udp or "
+		 ";transport=tcp"},
 		{"sip:1.2.3.4:5060;lr", EINVAL, "outbound_proxy "
 		 "'sip:1.2.3.4:5060;lr': only ;transport=udp or "
 		 ";transport=tcp"},
@@ -225,12 +243,14 @@ static void test_contact_flows(void **state)
 {
 	struct sip_flow udp = {.tp = SIP_TP_UDP, .conn = -1};
 	struct sip_flow tcp = {.tp = SIP_TP_TCP, .conn = 3, .gen = 9};
+	struct sip_flow tls = {.tp = SIP_TP_TLS, .conn = 4, .gen = 11};
 	struct sip_flow f;
 
 	(void)state;
 	h_start(NULL);
 	assert_int_equal(sd_addr_parse(&udp.peer, "10.0.0.2", 5999), 0);
 	assert_int_equal(sd_addr_parse(&tcp.peer, "10.0.0.3", 5998), 0);
+	assert_int_equal(sd_addr_parse(&tls.peer, "10.0.0.4", 5997), 0);
 	assert_int_equal(contact_flow("sip:u@192.0.2.5:5070", &udp, &f), 0);
 	expect_flow(&f, SIP_TP_UDP, 0, -1, "192.0.2.5:5070");
 	assert_int_equal(contact_flow("sip:u@192.0.2.5", &tcp, &f), 0);
@@ -250,6 +270,20 @@ static void test_contact_flows(void **state)
 	assert_int_equal(f.gen, 9);
 	expect_flow(&f, SIP_TP_TCP, 0, 3, "192.0.2.5:5072");
 	assert_int_equal(contact_flow("sip:u@192.0.2.5;transport=tcp", &udp,
+				      &f), EAFNOSUPPORT);
+	/* TLS likewise; sips: is TLS, on 5061 unless a port is given. */
+	assert_int_equal(contact_flow("sip:u@192.0.2.5:5071;transport=tls",
+				      &tls, &f), 0);
+	assert_int_equal(f.gen, 11);
+	expect_flow(&f, SIP_TP_TLS, 0, 4, "192.0.2.5:5071");
+	assert_int_equal(contact_flow("sips:u@192.0.2.5", &tls, &f), 0);
+	expect_flow(&f, SIP_TP_TLS, 0, 4, "192.0.2.5:5061");
+	assert_int_equal(contact_flow("sips:u@192.0.2.5;transport=tcp", &tls,
+				      &f), 0);
+	expect_flow(&f, SIP_TP_TLS, 0, 4, "192.0.2.5:5061");
+	assert_int_equal(contact_flow("sip:u@192.0.2.5;transport=tls", &udp,
+				      &f), EAFNOSUPPORT);
+	assert_int_equal(contact_flow("sip:u@192.0.2.5;transport=tcp", &tls,
 				      &f), EAFNOSUPPORT);
 	assert_int_equal(contact_flow("sip:u@[2001:db8::5]:5070", &udp, &f),
 			 EAFNOSUPPORT);
