@@ -185,6 +185,14 @@ static const int suites[] = {
 	0,
 };
 
+/* ECDHE on P-256 (or P-384): mbedTLS 2.28 computes P-256 twice as fast
+ * as X25519 (NIST_OPTIM), and the client's order would pick X25519. */
+static const mbedtls_ecp_group_id curves[] = {
+	MBEDTLS_ECP_DP_SECP256R1,
+	MBEDTLS_ECP_DP_SECP384R1,
+	MBEDTLS_ECP_DP_NONE,
+};
+
 struct tls_server {
 	int ready;
 	mbedtls_entropy_context entropy;
@@ -284,6 +292,7 @@ static int tls_load(void)
 	mbedtls_ssl_conf_min_version(&srv.conf, MBEDTLS_SSL_MAJOR_VERSION_3,
 				     MBEDTLS_SSL_MINOR_VERSION_3);
 	mbedtls_ssl_conf_ciphersuites(&srv.conf, suites);
+	mbedtls_ssl_conf_curves(&srv.conf, curves);
 	mbedtls_ssl_conf_authmode(&srv.conf,
 				  !tls_cfg.verify_certificate ?
 				  MBEDTLS_SSL_VERIFY_NONE :

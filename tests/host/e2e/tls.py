@@ -11,7 +11,8 @@ made at test time, and the UDP listener. Usage:
   tls.py flood UDPPORT TLSPORT CERT
       handshakes from many addresses at once, past the per-source cap
       and past `memory_kb`: the extra ones are closed, UDP is served all
-      along, and a client is served once the flood is gone.
+      along, and a client is served once the flood is gone; a handshake
+      left unfinished is closed at the 10 s first-request deadline.
 """
 import os
 import re
@@ -202,6 +203,12 @@ def closed_by_server(s, timeout=3):
 
 
 def flood(udp, tport, cert):
+    # A handshake begun and never finished: closed at the first-request
+    # deadline (10 s), checked at the end.
+    stall = socket.create_connection(("127.0.0.1", tport), timeout=5,
+                                     source_address=("127.0.0.49", 0))
+    stall.sendall(b"\x16\x03\x01\x00\x80\x01")  # a ClientHello's start
+    stalled_at = time.time()
     # 9 raw connections from one address: the 9th is closed at accept
     # (per-source cap 8), before any handshake.
     one = [socket.create_connection(("127.0.0.1", tport), timeout=5,
@@ -231,6 +238,11 @@ def flood(udp, tport, cert):
     c = TlsUA(tport, cert, "bob")
     expect(c.register(), 200, "Contact:", "a TLS client after the flood")
     print(f"flood: {len(held)} held, {closed} refused")
+    check(closed_by_server(stall, 13 - (time.time() - stalled_at)),
+          "a stalled handshake was not closed within 13 s")
+    took = time.time() - stalled_at
+    check(took >= 9, f"a stalled handshake was closed after {took:.1f} s, "
+          "before the 10 s deadline")
 
 
 def main():
