@@ -30,6 +30,7 @@
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/pk.h>
 #include <mbedtls/ssl.h>
+#include <mbedtls/ssl_internal.h>	/* mbedtls_ssl_flush_output() */
 #include <mbedtls/x509_crt.h>
 #endif
 
@@ -112,10 +113,11 @@ void *sd_mbedtls_calloc(size_t n, size_t size)
 	struct mem_arena *prev;
 	void *p;
 
-	if (size && n > ((size_t)-1) / size) {
+	/* Far below any wrap of n * size or of mem_alloc's header. */
+	if (size && n > (((size_t)-1) >> 2) / size) {
 		return NULL;
 	}
-	if (tls_arena.bytes + n * size > tls_cap) {
+	if (n * size > tls_cap || tls_arena.bytes > tls_cap - n * size) {
 		return NULL;
 	}
 	prev = mem_arena_enter(&tls_arena);
@@ -260,6 +262,12 @@ static int tls_load(void)
 	warn_if_readable(tls_cfg.private_key);
 	if (tls_cfg.ca_list[0]) {
 		rc = mbedtls_x509_crt_parse_file(&srv.ca, tls_cfg.ca_list);
+		if (rc > 0) {
+			LOG_WRN("config tls: ca_list '%s': %d certificates "
+				"could not be read and are left out",
+				tls_cfg.ca_list, rc);
+			rc = srv.ca.version ? 0 : MBEDTLS_ERR_X509_INVALID_FORMAT;
+		}
 		if (rc) {
 			LOG_ERR("config tls: ca_list '%s': %s",
 				tls_cfg.ca_list, tls_err(rc, e, sizeof(e)));
@@ -329,6 +337,12 @@ static int tls_start(void)
 	mbedtls_pk_init(&srv.key);
 	mbedtls_ssl_config_init(&srv.conf);
 	tls_cap = (size_t)tls_cfg.memory_kb * 1024u;
+	if (tls_cap > mem_budget()) {
+		LOG_ERR("config tls: memory_kb (%d) is more than the whole "
+			"memory budget (limits mem_budget_kb, %zu)",
+			tls_cfg.memory_kb, mem_budget() / 1024u);
+		return EINVAL;
+	}
 	if (!tls_cfg.certificate[0] && !tls_cfg.private_key[0]) {
 		return 0; /* no TLS listener can be opened */
 	}
@@ -385,6 +399,11 @@ static int bio_recv(void *arg, unsigned char *buf, size_t len)
 	return err ? MBEDTLS_ERR_NET_RECV_FAILED : (int)got;
 }
 
+/* What a handshake takes beside the record buffers (bignums, the
+ * handshake state, ECDHE and signature work), kept free when one is
+ * accepted so that it can finish. */
+#define TLS_HANDSHAKE_ROOM (24 * 1024)
+
 struct sip_tls *sip_tls_accept(int sock)
 {
 	struct sip_tls *t;
@@ -401,6 +420,13 @@ struct sip_tls *sip_tls_accept(int sock)
 	mbedtls_ssl_init(&t->ssl);
 	if (mbedtls_ssl_setup(&t->ssl, &srv.conf)) {
 		LOG_DBG("no memory for one more TLS connection (memory_kb)");
+		stat_inc(stat_refused);
+		sip_tls_free(t);
+		return NULL;
+	}
+	if (tls_cap - tls_arena.bytes < TLS_HANDSHAKE_ROOM) {
+		/* Its handshake could not finish: make room first. */
+		LOG_DBG("no memory for one more TLS handshake (memory_kb)");
 		stat_inc(stat_refused);
 		sip_tls_free(t);
 		return NULL;
@@ -480,6 +506,15 @@ int sip_tls_recv(struct sip_tls *t, char *buf, size_t len, size_t *got)
 	return 0;
 }
 
+int sip_tls_flush(struct sip_tls *t)
+{
+	int rc;
+
+	t->wants = 0;
+	rc = mbedtls_ssl_flush_output(&t->ssl);
+	return rc ? tls_errno(t, rc) : 0;
+}
+
 int sip_tls_send(struct sip_tls *t, const char *buf, size_t len,
 		 size_t *sent)
 {
@@ -487,6 +522,14 @@ int sip_tls_send(struct sip_tls *t, const char *buf, size_t len,
 
 	*sent = 0;
 	t->wants = 0;
+	/* A record of mbedTLS's own (an alert) goes first: a write would
+	 * flush it and count our bytes as written without sending them. */
+	if (!t->pending && t->ssl.out_left) {
+		rc = mbedtls_ssl_flush_output(&t->ssl);
+		if (rc) {
+			return tls_errno(t, rc);
+		}
+	}
 	/* A record mbedTLS already holds is finished with the same length
 	 * (more may have been queued behind it since). */
 	if (t->pending) {

@@ -236,6 +236,9 @@ int sip_tls_handshake(struct sip_tls *t);
 int sip_tls_recv(struct sip_tls *t, char *buf, size_t len, size_t *got);
 int sip_tls_send(struct sip_tls *t, const char *buf, size_t len,
 		 size_t *sent);
+/** Send what mbedTLS holds of its own (an alert). @return 0, EAGAIN or
+ * an error. */
+int sip_tls_flush(struct sip_tls *t);
 /** Bytes decrypted and not read yet (the socket may have none). */
 size_t sip_tls_pending(const struct sip_tls *t);
 /** PORT_EV_WRITE when the last call waits for the socket to take

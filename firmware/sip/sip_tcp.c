@@ -87,6 +87,9 @@ static void conn_touch(struct tcp_conn *c)
 		return; /* the message or connect deadline runs */
 	}
 	if (c->accepted && !c->served) {
+		if (tmr_active(&c->idle)) {
+			return; /* pings do not move the first deadline */
+		}
 		s = CONFIG_SIMPLED_TCP_FIRST_S;
 	}
 	tmr_start(&c->idle, s * 1000u, conn_idle, c);
@@ -285,11 +288,18 @@ static void conn_event(int sock, unsigned ev, void *arg)
 		if (err) {
 			goto close;
 		}
-		/* Nothing was queued before: the client speaks first. The
+		/* What was queued meanwhile (a request for a client that
+		 * reconnected from its registered address) goes now; the
 		 * first request may already wait. */
 		c->handshaking = 0;
-		ev = PORT_EV_READ;
+		ev = PORT_EV_READ | (c->tx_len ? PORT_EV_WRITE : 0);
 		port_watch(c->sock, PORT_EV_READ, conn_event, c);
+	} else if (c->tls && (ev & PORT_EV_WRITE) && !c->tx_len) {
+		/* A record of mbedTLS's own (an alert) waits. */
+		err = sip_tls_flush(c->tls);
+		if (err && err != EAGAIN) {
+			goto close;
+		}
 	}
 #endif
 	if (ev & PORT_EV_WRITE) {
@@ -333,7 +343,7 @@ static void conn_event(int sock, unsigned ev, void *arg)
 	}
 #ifdef CONFIG_SIMPLED_TLS
 	if (c->tls && sip_tls_wants(c->tls) && !c->tx_len) {
-		/* A record (an alert, a handshake message) waits. */
+		/* A record of mbedTLS's own (an alert) waits for room. */
 		port_watch(c->sock, PORT_EV_READ | PORT_EV_WRITE, conn_event,
 			   c);
 	}
@@ -365,10 +375,11 @@ static unsigned conns_from(const struct port_addr *peer)
 	return n;
 }
 
-/* The pool is full: close the oldest accepted connection that has not
- * yet brought a complete request (slow or silent peers), so that one
- * more peer can be served. Peers that did are kept. */
-static void evict_waiting(void)
+/* The pool (or TLS's memory) is full: close the oldest accepted
+ * connection but keep that has not yet brought a complete request (slow
+ * or silent peers), so that one more peer can be served. Peers that did
+ * are kept. */
+static void evict_waiting(const struct tcp_conn *keep)
 {
 	struct tcp_conn *victim = NULL;
 	unsigned i;
@@ -376,7 +387,7 @@ static void evict_waiting(void)
 	for (i = 0; i < CONFIG_SIMPLED_MAX_TCP_CONNS; i++) {
 		struct tcp_conn *c = conns[i];
 
-		if (c && c->accepted && !c->served &&
+		if (c && c != keep && c->accepted && !c->served &&
 		    (!victim || (int32_t)(c->gen - victim->gen) < 0)) {
 			victim = c;
 		}
@@ -403,15 +414,22 @@ void sip_tp_tcp_accept(int sock, unsigned ev, void *arg)
 		if (conns_from(&peer) < CONFIG_SIMPLED_TCP_PER_SOURCE) {
 			if (pool_info(&sip_tcp_pool)->used ==
 			    pool_size(&sip_tcp_pool)) {
-				evict_waiting();
+				evict_waiting(NULL);
 			}
 			c = conn_new(csock, lidx, tp, &peer, 1);
 		}
 #ifdef CONFIG_SIMPLED_TLS
 		if (c && tp == SIP_TP_TLS) {
-			c->tls = sip_tls_accept(csock);
 			c->handshaking = 1;
+			c->tls = sip_tls_accept(csock);
 			if (!c->tls) {
+				/* memory_kb spent: a connection that never
+				 * brought a request makes room, once. */
+				evict_waiting(c);
+				c->tls = sip_tls_accept(csock);
+			}
+			if (!c->tls) {
+				c->sock = -1; /* closed below */
 				conn_close(c);
 				c = NULL;
 			}
@@ -494,7 +512,7 @@ int sip_tp_tcp_send(const struct sip_flow *f, const char *buf, size_t len)
 		return err;
 	}
 	conn_touch(c);
-	if (c->tx_len || c->connecting) {
+	if (c->tx_len || c->connecting || c->handshaking) {
 		return conn_queue(c, buf, len);
 	}
 	err = conn_queue(c, buf, len);

@@ -225,20 +225,41 @@ config user
 	$PY "$here/tls.py" "${case#tls_}" "$port" "$tport" "$work/cert.pem" ||
 		fail "tls ${case#tls_}"
 	if [ "$case" = tls_flood ]; then
-		grep -q "no memory for one more TLS connection" \
+		grep -q "no memory for one more TLS" \
 			"$work/simpled.log" || fail "memory_kb never refused one"
 	fi
 	alive
 	stop_daemon
 	;;
-baresip)
+baresip|baresip_tls)
 	# A real client: Debian's baresip (libre 1.x) as alice, whose
 	# account keeps only the MD5 hash, so she is offered MD5 alone (libre
 	# gives up on any other challenge); bob, a client of auth.py, uses
 	# SHA-256. alice registers with her password, and a MESSAGE goes each
-	# way through the daemon.
+	# way through the daemon. baresip_tls: alice over TLS, trusting the
+	# certificate made here, and bob's MESSAGE reaches her over her
+	# connection.
+	tp=udp
+	tls=""
+	cafile=""
+	if [ "$case" = baresip_tls ]; then
+		openssl req -x509 -newkey ec \
+			-pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+			-keyout "$work/key.pem" -out "$work/cert.pem" -days 2 \
+			-subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" \
+			2>/dev/null || fail "openssl req"
+		chmod 600 "$work/key.pem"
+		tp=tls
+		tport=$(free_port)
+		tls="
+	list listen 'tls:127.0.0.1:$tport'
+config tls
+	option certificate '$work/cert.pem'
+	option private_key '$work/key.pem'"
+		cafile="sip_cafile		$work/cert.pem"
+	fi
 	start_daemon "config simpled 'main'
-	option open_registration '0'
+	option open_registration '0'$tls
 $(echo wonder | "$bin" passwd alice "$domain" | grep -v ha1_sha256)
 config user
 	option name 'bob'
@@ -252,9 +273,10 @@ module			stdio.so
 module_tmp		account.so
 module_app		contact.so
 module_app		menu.so
+$cafile
 CONF
-	printf '<sip:alice@%s>;auth_pass=wonder;outbound="sip:127.0.0.1:%s;transport=udp";regint=600\n' \
-		"$domain" "$port" > "$work/alice/accounts"
+	printf '<sip:alice@%s>;auth_pass=wonder;outbound="sip:127.0.0.1:%s;transport=%s";regint=600\n' \
+		"$domain" "${tport:-$port}" "$tp" > "$work/alice/accounts"
 	printf '<sip:bob@%s>\n' "$domain" > "$work/alice/contacts"
 	printf 'sip:bob@%s\n' "$domain" > "$work/alice/current_contact"
 	$PY "$here/auth.py" peer "$port" > "$work/peer.out" 2>&1 &
@@ -270,6 +292,11 @@ CONF
 		fail "baresip did not register: $(grep -a reg: "$work/baresip.out")"
 	grep -q "sip:bob@$domain: \"hello from bob\"" "$work/baresip.out" ||
 		fail "baresip did not show bob's message"
+	if [ "$case" = baresip_tls ]; then
+		# baresip names the transport of its REGISTER's answer.
+		grep -q "alice@$domain: {0/TLS/v4} 200 OK" "$work/baresip.out" ||
+			fail "baresip did not register over TLS"
+	fi
 	alive
 	;;
 malformed)

@@ -7,17 +7,20 @@ made at test time, and the UDP listener. Usage:
       alice registers over TLS with her password; bob (UDP) sends her a
       MESSAGE, which reaches her on her own connection; a presence NOTIFY
       reaches her there too; with her connection gone a MESSAGE for her
-      is stored (202) and delivered over her next TLS connection.
+      is stored (202) and delivered over her next TLS connection; one
+      that finds her new connection in its handshake waits for it; a 9th
+      connection from one address is closed; a handshake left unfinished
+      is closed at the 10 s first-request deadline.
   tls.py flood UDPPORT TLSPORT CERT
-      handshakes from many addresses at once, past the per-source cap
-      and past `memory_kb`: the extra ones are closed, UDP is served all
-      along, and a client is served once the flood is gone; a handshake
-      left unfinished is closed at the 10 s first-request deadline.
+      48 handshakes from 12 addresses held open past `memory_kb`: the
+      oldest are closed for the newest, at most 8 stay, UDP is served all
+      along, and a client is served once the flood is gone.
 """
 import os
 import re
 import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -29,13 +32,20 @@ from auth import (DOMAIN, PASSWORDS, UA, check, credentials,  # noqa: E402
 seq = 0
 
 
-def tls_connect(port, cert, src="127.0.0.1"):
+def tls_wrap(raw, cert):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.load_verify_locations(cert)
     ctx.check_hostname = False  # the certificate names the domain
-    raw = socket.create_connection(("127.0.0.1", port), timeout=5,
-                                   source_address=(src, 0))
     return ctx.wrap_socket(raw)
+
+
+def tls_connect(port, cert, src="127.0.0.1", sport=0):
+    raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    raw.settimeout(5)
+    raw.bind((src, sport))
+    raw.connect(("127.0.0.1", port))
+    return tls_wrap(raw, cert)
 
 
 class TlsUA:
@@ -43,8 +53,9 @@ class TlsUA:
     the server sends are answered 200 and kept (self.got), responses go
     to transact()."""
 
-    def __init__(self, port, cert, user):
-        self.s = tls_connect(port, cert)
+    def __init__(self, port, cert, user, sport=0, raw=None):
+        self.s = tls_wrap(raw, cert) if raw else tls_connect(port, cert,
+                                                             sport=sport)
         self.s.settimeout(None)
         self.user = user
         self.local = self.s.getsockname()
@@ -141,12 +152,34 @@ class TlsUA:
         return self.wait(lambda m: m.startswith(method + " ") and text in m,
                          timeout)
 
-    def close(self):
-        self.s.shutdown(socket.SHUT_RDWR)
+    def close(self, reset=False):
+        if reset:  # RST: no TIME_WAIT, the port can connect again
+            self.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                              struct.pack("ii", 1, 0))
+            self.s.shutdown(socket.SHUT_RD)  # wakes the reader thread
+            time.sleep(0.1)
+        else:
+            self.s.shutdown(socket.SHUT_RDWR)
         self.s.close()
 
 
+def raw_from(tport, sport):
+    """A TCP connection from 127.0.0.1:sport, no handshake yet."""
+    for _ in range(50):
+        try:
+            raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            raw.bind(("127.0.0.1", sport))
+            raw.connect(("127.0.0.1", tport))
+            return raw
+        except OSError:
+            raw.close()
+            time.sleep(0.1)
+    check(False, f"cannot connect from port {sport} again")
+
+
 def clients(udp, tport, cert):
+    stall = caps_begin(tport, cert)
     alice = TlsUA(tport, cert, "alice")
     check(alice.s.version() == "TLSv1.2", f"version {alice.s.version()}")
     r = alice.transact("REGISTER", f"sip:{DOMAIN}", f"alice@{DOMAIN}",
@@ -183,6 +216,34 @@ def clients(udp, tport, cert):
     expect(alice.register(), 200, "Contact:", "alice registers again")
     check(alice.wait_request("MESSAGE", "kept for tls"),
           "the stored MESSAGE did not come over her new TLS connection")
+    # From a port of her own, then again from the same port: a MESSAGE
+    # that finds the new connection still in its handshake waits for it,
+    # and both it and what follows go out once it is done.
+    alice.close()
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    sport = probe.getsockname()[1]
+    probe.close()
+    alice = TlsUA(tport, cert, "alice", sport=sport)
+    expect(alice.register(), 200, "Contact:", "alice from a fixed port")
+    alice.close(reset=True)
+    time.sleep(0.3)
+    raw = raw_from(tport, sport)
+    time.sleep(0.3)
+    res = {}
+    t = threading.Thread(target=lambda: res.update(r=bob.authed(
+        "MESSAGE", f"sip:alice@{DOMAIN}", f"bob@{DOMAIN}", f"alice@{DOMAIN}",
+        body="during the handshake")), daemon=True)
+    t.start()
+    time.sleep(1)
+    alice = TlsUA(tport, cert, "alice", raw=raw)
+    check(alice.wait_request("MESSAGE", "during the handshake"),
+          "a MESSAGE queued during the handshake never came")
+    expect(alice.transact("OPTIONS", f"sip:{DOMAIN}", f"{DOMAIN}"), 200,
+           "SIP/2.0", "OPTIONS after the handshake")
+    t.join(6)
+    expect(res.get("r"), 200, "SIP/2.0", "bob's MESSAGE during the handshake")
+    caps_end(*stall)
 
 
 def options_ok(udp):
@@ -202,13 +263,12 @@ def closed_by_server(s, timeout=3):
         return False
 
 
-def flood(udp, tport, cert):
-    # A handshake begun and never finished: closed at the first-request
-    # deadline (10 s), checked at the end.
+def caps_begin(tport, cert):
+    """The per-address cap, and a handshake that stalls (checked by
+    caps_end: closed at the 10 s first-request deadline)."""
     stall = socket.create_connection(("127.0.0.1", tport), timeout=5,
                                      source_address=("127.0.0.49", 0))
     stall.sendall(b"\x16\x03\x01\x00\x80\x01")  # a ClientHello's start
-    stalled_at = time.time()
     # 9 raw connections from one address: the 9th is closed at accept
     # (per-source cap 8), before any handshake.
     one = [socket.create_connection(("127.0.0.1", tport), timeout=5,
@@ -219,30 +279,63 @@ def flood(udp, tport, cert):
     check(not closed_by_server(one[0], 0.5), "the 1st one was closed")
     for s in one:
         s.close()
-    # Handshakes from 12 addresses, 4 each, all held open: past
-    # memory_kb (run.sh: 256 KB, about 6 connections) the rest are
-    # closed instead of growing.
-    held, closed = [], 0
+    # A handshake done, then only keep-alive pings (CRLF CRLF), never a
+    # request: the pings do not move the first-request deadline.
+    pinger = tls_connect(tport, cert, "127.0.0.48")
+
+    def ping():
+        try:
+            while True:
+                pinger.sendall(b"\r\n\r\n")
+                time.sleep(1)
+        except OSError:
+            pass
+    threading.Thread(target=ping, daemon=True).start()
+    return stall, pinger, time.time()
+
+
+def caps_end(stall, pinger, stalled_at):
+    check(closed_by_server(stall, 13 - (time.time() - stalled_at)),
+          "a stalled handshake was not closed within 13 s")
+    closed, deadline = False, stalled_at + 13
+    while not closed and time.time() < deadline:
+        pinger.settimeout(max(0.05, deadline - time.time()))
+        try:
+            closed = not pinger.recv(64)  # else a pong
+        except socket.timeout:
+            break
+        except OSError:
+            closed = True
+    check(closed, "a connection sending only pings was not closed at the "
+          "first-request deadline")
+    took = time.time() - stalled_at
+    check(took >= 9, f"a stalled handshake was closed after {took:.1f} s, "
+          "before the 10 s deadline")
+
+
+def flood(udp, tport, cert):
+    # Handshakes from 12 addresses, 4 each, all held open, none sending
+    # a request: past memory_kb (run.sh: 256 KB, about 6 connections)
+    # the oldest are closed for the newest instead of growing.
+    held, refused = [], 0
     for i in range(12):
         for _ in range(4):
             try:
                 held.append(tls_connect(tport, cert, f"127.0.1.{i + 1}"))
             except (ssl.SSLError, ConnectionError, socket.timeout, OSError):
-                closed += 1
-    check(held, "no handshake succeeded")
-    check(closed, f"all {len(held)} handshakes were taken: no cap")
+                refused += 1
     check(options_ok(udp), "UDP not served during the flood")
+    alive = [s for s in held if not closed_by_server(s, 0.05)]
+    check(held and held[-1] in alive, "the newest handshake was closed")
+    check(len(alive) <= 8, f"{len(alive)} TLS connections held with "
+          "memory_kb 256: no cap")
+    print(f"flood: {len(held)} handshakes, {len(alive)} still open, "
+          f"{refused} refused")
     for s in held:
         s.close()
     time.sleep(0.5)
     c = TlsUA(tport, cert, "bob")
     expect(c.register(), 200, "Contact:", "a TLS client after the flood")
-    print(f"flood: {len(held)} held, {closed} refused")
-    check(closed_by_server(stall, 13 - (time.time() - stalled_at)),
-          "a stalled handshake was not closed within 13 s")
-    took = time.time() - stalled_at
-    check(took >= 9, f"a stalled handshake was closed after {took:.1f} s, "
-          "before the 10 s deadline")
 
 
 def main():
