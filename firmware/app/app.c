@@ -118,6 +118,7 @@ static const struct cfg_opt main_opts[] = {
 	CFG_STR_OPT(A, "outbound_proxy", outbound_proxy, "",
 		    sip_outbound_proxy_check),
 	CFG_BOOL_OPT(A, "open_registration", open_registration, "0"),
+	CFG_BOOL_OPT(A, "resolve_contacts", resolve_contacts, "1"),
 	CFG_LIST_OPT(A, "resolver", resolver, n_resolver, "", check_ip),
 };
 #undef A
@@ -355,6 +356,7 @@ int app_start(void)
 	sip_view.n_listen = app_cfg.n_listen;
 	sip_view.outbound_proxy = app_cfg.outbound_proxy;
 	sip_view.open_registration = app_cfg.open_registration;
+	sip_view.resolve_contacts = app_cfg.resolve_contacts;
 	sip_view.n_dns_servers = dns_servers(dns, DNS_MAX_SERVERS);
 	sip_view.dns_servers = dns;
 	err = mod_start();

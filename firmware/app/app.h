@@ -23,6 +23,7 @@ struct app_cfg {
 	int log_target;
 	char outbound_proxy[CONFIG_SIMPLED_MAX_STR];
 	int open_registration;		/**< no accounts, nothing challenged */
+	int resolve_contacts;		/**< host names in contacts by DNS */
 	char resolver[3][64];		/**< name servers; none: resolv.conf */
 	unsigned n_resolver;
 };

@@ -667,6 +667,17 @@ static int refuse_reserved(struct sip_stx *st, const char *key)
 	return 1;
 }
 
+static void on_register(struct sip_stx *st, const struct sip_msg *req);
+
+/* A REGISTER whose contact names a host being resolved waits for it and
+ * is then read again from the start (nothing was changed before). */
+static void reg_resume(void *arg)
+{
+	struct sip_stx *st = arg;
+
+	on_register(st, sip_stx_request(st));
+}
+
 static void on_register(struct sip_stx *st, const struct sip_msg *req)
 {
 	static struct reg_contact_req ch[REG_MAX_PER_REQUEST];
@@ -783,7 +794,12 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 		}
 		x->url = c->url;
 		x->uri_hash = uri_hash(c->url);
-		if (sip_contact_flow(c->url, &req->flow, &x->flow)) {
+		err = sip_contact_flow(c->url, &req->flow, &x->flow);
+		if (err == EINPROGRESS &&
+		    !sip_contact_wait(c->url, reg_resume, st)) {
+			return; /* read again once the name is resolved */
+		}
+		if (err && err != EINPROGRESS) {
 			sip_reply(st, 400, "Contact URI cannot be reached",
 				  NULL, NULL, NULL, 0);
 			return;

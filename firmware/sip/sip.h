@@ -190,13 +190,26 @@ const char *sip_local_domain(struct sd_pl host);
 
 /**
  * Where to send requests for a registered contact: the Contact URI's host
- * and port when the host is an IP literal (RFC 3261), over the transport
- * its ;transport= names, reusing the registering TCP connection while it
- * lives. A contact named by a host name is reached at the address the
- * REGISTER came from (no DNS on the box).
+ * and port, over the transport its ;transport= names (sips: is TLS),
+ * reusing the registering TCP or TLS connection while it lives. A host
+ * name is resolved as RFC 3263 says (sip_names.c: cached for its TTL);
+ * one that has no address, or with no name server, is reached where the
+ * request came from (src).
+ * @return 0; EINPROGRESS while the name is being resolved (*out holds
+ * src's flow meanwhile: sip_contact_wait() tells when it is done);
+ * EINVAL, EPROTONOSUPPORT or EAFNOSUPPORT when it cannot be reached.
  */
 int sip_contact_flow(const osip_uri_t *u, const struct sip_flow *src,
 		     struct sip_flow *out);
+/** Call h(arg) once the host name of u, being resolved (EINPROGRESS from
+ * sip_contact_flow()), is. @return 0, or ENOENT (already resolved) or
+ * ENOMEM (too many waiting): ask sip_contact_flow() again at once. */
+int sip_contact_wait(const osip_uri_t *u, void (*h)(void *arg), void *arg);
+/** Forget what sip_contact_wait() was asked for h with arg (a server
+ * transaction ended without an answer forgets its own). */
+void sip_contact_unwait(void (*h)(void *arg), void *arg);
+/** The request of a server transaction (until its final answer). */
+const struct sip_msg *sip_stx_request(const struct sip_stx *st);
 
 /** A flow to peer over tp from one of our listeners of its address
  * family, with no connection: a TCP one reuses a connection open to peer
@@ -276,6 +289,7 @@ struct sip_cfg {
 	unsigned n_listen;
 	const char *outbound_proxy;	/**< "" or sip:IP[:port][;transport=] */
 	int open_registration;	/**< nobody is challenged, anyone is a user */
+	int resolve_contacts;	/**< contact host names by DNS, else source */
 	const struct port_addr *dns_servers;	/**< for a named proxy */
 	unsigned n_dns_servers;
 };

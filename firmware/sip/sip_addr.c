@@ -279,16 +279,17 @@ int sip_uri_flow(const char *uri, struct sip_flow *f)
 	return sip_addr_flow(&a, f);
 }
 
-int sip_contact_flow(const osip_uri_t *u, const struct sip_flow *src,
-		     struct sip_flow *out)
+/* A contact URI's parts as a flow needs them: the transport (sips: is
+ * TLS), the host, the port (0 when none is given). @return 0, or what
+ * sip_contact_flow() says of a URI that cannot be reached. *faults tells
+ * whether the host is a name (SIP_ADDR_NOT_IP). */
+static int contact_parts(const osip_uri_t *u, struct sip_addr *a,
+			 uint16_t *port_given, unsigned *faults)
 {
 	osip_uri_param_t *prm = NULL;
 	struct sd_pl tp = SD_PL_INIT, port = SD_PL_INIT;
-	struct sip_addr a;
 	char tpbuf[16];
-	unsigned f;
 
-	*out = *src;
 	if (!u || !u->host) {
 		return EINVAL;
 	}
@@ -305,22 +306,67 @@ int sip_contact_flow(const osip_uri_t *u, const struct sip_flow *src,
 	    (!tp.p || !sd_pl_casecmp(tp, "tcp"))) {
 		tp = sd_pl_str("tls"); /* RFC 3261 26.2.2 */
 	}
-	sip_addr_parse(&a, tp, sd_pl_str(u->host), port, 0, &f);
-	if (f & SIP_ADDR_BAD_TP) {
+	sip_addr_parse(a, tp, sd_pl_str(u->host), port, 0, faults);
+	if (*faults & SIP_ADDR_BAD_TP) {
 		return EPROTONOSUPPORT;
 	}
-	if (f & SIP_ADDR_BAD_PORT) {
+	if (*faults & SIP_ADDR_BAD_PORT) {
 		return EINVAL;
 	}
-	if (f & SIP_ADDR_NOT_IP) {
-		return 0; /* a host name: use the source of the REGISTER */
+	*port_given = port.p ? (uint16_t)strtoul(port.p, NULL, 10) : 0;
+	return 0;
+}
+
+int sip_contact_flow(const osip_uri_t *u, const struct sip_flow *src,
+		     struct sip_flow *out)
+{
+	struct port_addr addr;
+	struct sip_addr a;
+	uint16_t port;
+	unsigned f;
+	int err;
+
+	*out = *src;
+	err = contact_parts(u, &a, &port, &f);
+	if (err) {
+		return err;
 	}
 	if (sip_tp_stream(a.tp) && a.tp == src->tp) {
 		/* conn/gen still name the live connection. */
-		out->peer = a.addr;
+		if (!(f & SIP_ADDR_NOT_IP)) {
+			out->peer = a.addr;
+		}
 		return 0;
 	}
+	if (f & SIP_ADDR_NOT_IP) {
+		/* A host name: resolved, else where the request came from. */
+		if (!dns_name_ok(u->host)) {
+			return 0;
+		}
+		err = sip_name_lookup(u->host, a.tp, port, &addr);
+		if (err) {
+			return err == EINPROGRESS ? err : 0;
+		}
+		a.addr = addr;
+	}
 	return sip_peer_flow(a.tp, &a.addr, out);
+}
+
+int sip_contact_wait(const osip_uri_t *u, void (*h)(void *arg), void *arg)
+{
+	struct sip_addr a;
+	uint16_t port;
+	unsigned f;
+
+	if (contact_parts(u, &a, &port, &f) || !(f & SIP_ADDR_NOT_IP)) {
+		return ENOENT;
+	}
+	return sip_name_wait(u->host, a.tp, port, h, arg);
+}
+
+void sip_contact_unwait(void (*h)(void *arg), void *arg)
+{
+	sip_name_unwait(h, arg);
 }
 
 int sip_peer_flow(enum sip_tp_type tp, const struct port_addr *peer,

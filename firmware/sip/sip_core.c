@@ -297,9 +297,14 @@ int sip_init(const struct sip_cfg *cfg)
 	if (err) {
 		return err;
 	}
+	/* Names (the outbound proxy's, contacts') need a name server. */
+	dns_open(cfg->dns_servers, cfg->n_dns_servers);
+	sip_names_open(cfg->resolve_contacts && cfg->n_dns_servers > 0);
 	/* After the listeners: the proxy's flow names one of them. */
 	err = sip_proxy_open(cfg);
 	if (err) {
+		sip_names_close();
+		dns_close();
 		sip_tp_close();
 	}
 	return err;
@@ -308,6 +313,8 @@ int sip_init(const struct sip_cfg *cfg)
 void sip_close(void)
 {
 	sip_proxy_close();
+	sip_names_close();
+	dns_close();
 	sip_txn_close();
 	sip_tp_close();
 	n_routes = 0;

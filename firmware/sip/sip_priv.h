@@ -2,6 +2,7 @@
 #ifndef SIP_PRIV_H
 #define SIP_PRIV_H
 
+#include "dns.h"
 #include "sip.h"
 
 #define MOD_DEF "sip.def"
@@ -210,6 +211,48 @@ int sip_authn_check(struct sip_stx *st, struct sip_msg *m);
 /** Is the realm of this credential (a header value) a served domain? A
  * malformed one counts as ours too: it is not passed on either. */
 int sip_authn_realm_ours(struct sd_pl value);
+
+/* sip_resolve.c: one RFC 3263 resolution of a host name. */
+#define SIP_RESOLVE_TTL_MAX_S 86400
+struct sip_resolve;
+/** The end of a resolution: err 0 with addr (its port set) and the
+ * smallest TTL of the chain, or err with why in words. */
+typedef void (sip_resolve_h)(struct sip_resolve *r, int err,
+			     const char *why, const struct port_addr *addr,
+			     uint32_t ttl);
+struct sip_resolve {
+	/* Set by the owner: */
+	char host[DNS_NAME_MAX + 1];
+	enum sip_tp_type tp;	/* which SRV: _sip._udp, _sip._tcp, _sips */
+	uint16_t port;		/* 0: none in the URI (SRV first) */
+	sip_resolve_h *done;
+	/* The resolution's own: */
+	char target[DNS_NAME_MAX + 1];	/* what A/AAAA is asked of */
+	uint16_t tport;			/* of the target */
+	uint32_t ttl;
+	int asked_aaaa;
+	struct dns_rr srv[DNS_MAX_RR];	/* targets not tried yet */
+	unsigned n_srv;
+};
+/** Resolve r->host; r->done is called once, later, or at once when no
+ * query could be sent. */
+void sip_resolve_start(struct sip_resolve *r);
+/** Stop: r->done will not be called. */
+void sip_resolve_cancel(struct sip_resolve *r);
+
+/* sip_names.c: contact host names (see sip_contact_flow()). */
+void sip_names_open(int have_dns);
+void sip_names_close(void);
+/** The address of host for tp (port 0: none in the URI, SRV first).
+ * @return 0, EINPROGRESS (resolving), or ENOENT (it has none, or the
+ * cache is all in use). */
+int sip_name_lookup(const char *host, enum sip_tp_type tp, uint16_t port,
+		    struct port_addr *addr);
+/** h(arg) once host, being resolved, is. @return 0, ENOENT, ENOMEM. */
+int sip_name_wait(const char *host, enum sip_tp_type tp, uint16_t port,
+		  void (*h)(void *arg), void *arg);
+/** Forget the waits of h (any h when NULL) with arg. */
+void sip_name_unwait(void (*h)(void *arg), void *arg);
 
 /* sip_proxy.c: the outbound proxy, resolved when it is a name. */
 int sip_proxy_open(const struct sip_cfg *cfg);

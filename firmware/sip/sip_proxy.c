@@ -1,9 +1,7 @@
 /** @file sip_proxy.c  The outbound proxy: an IP address, or a host name
- * resolved as RFC 3263 says for a URI without a numeric host (no port:
- * SRV _sip._udp or _sip._tcp, the best priority; else A, then AAAA, on
- * 5060; with a port: A, then AAAA), without blocking the loop, and again
- * when the answer's TTL runs out (kept meanwhile: a failed refresh keeps
- * the last address until a later one succeeds).
+ * resolved as RFC 3263 says (sip_resolve.c), and again when the answer's
+ * TTL runs out (kept meanwhile: a failed refresh keeps the last address
+ * until a later one succeeds).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,7 +16,7 @@
 #include "tmr.h"
 
 #define PROXY_TTL_MIN_S 30
-#define PROXY_TTL_MAX_S 86400
+#define PROXY_TTL_MAX_S SIP_RESOLVE_TTL_MAX_S
 #define PROXY_RETRY_S 30
 
 static struct {
@@ -27,16 +25,8 @@ static struct {
 	int ready;			/* flow holds an address */
 	struct sip_flow flow;
 	struct sip_addr a;		/* transport; port (0: none given) */
-	char host[DNS_NAME_MAX + 1];
-	char target[DNS_NAME_MAX + 1];	/* what A/AAAA is asked of */
-	uint16_t port;			/* of the target */
-	uint32_t ttl;			/* smallest of the chain so far */
-	int asked_aaaa;
+	struct sip_resolve res;
 	struct tmr again;
-	/* SRV targets not tried yet (RFC 2782: lowest priority first, by
-	 * weight within one), for failover when one has no address. */
-	struct dns_rr srv[DNS_MAX_RR];
-	unsigned n_srv;
 } px;
 
 static void resolve(void *arg);
@@ -55,161 +45,40 @@ static void again_in(uint32_t s)
 
 static void failed(const char *what)
 {
-	LOG_WRN("outbound_proxy %s: %s%s; asked again in %d s", px.host,
+	LOG_WRN("outbound_proxy %s: %s%s; asked again in %d s", px.res.host,
 		what, px.ready ? " (the last address is kept)" : "",
 		PROXY_RETRY_S);
 	again_in(PROXY_RETRY_S);
 }
 
-static int next_target(void);
-
-static void on_addr(int err, const struct dns_rr *rr, unsigned n,
-		    void *arg)
+static void resolved(struct sip_resolve *r, int err, const char *why,
+		     const struct port_addr *addr, uint32_t ttl)
 {
 	struct sip_addr a = px.a;
 	char buf[64];
 
-	(void)arg;
-	if (!err && !n && !px.asked_aaaa) {
-		px.asked_aaaa = 1;
-		if (!dns_query(px.target, DNS_AAAA, on_addr, NULL)) {
-			return;
-		}
-	}
-	if (err || !n) {
-		if (next_target()) {
-			return; /* the next SRV target */
-		}
-		failed(err ? strerror(err) : "no address");
+	(void)r;
+	if (err) {
+		failed(why);
 		return;
 	}
-	px.n_srv = 0;
-	a.addr = rr[0].addr;
-	a.addr.port = px.port;
+	a.addr = *addr;
 	if (sip_addr_flow(&a, &px.flow)) {
 		failed("no listener of its address family");
 		return;
 	}
-	if (rr[0].ttl < px.ttl) {
-		px.ttl = rr[0].ttl;
-	}
 	sd_addr_str(&a.addr, buf, sizeof(buf));
 	if (!px.ready) {
-		LOG_INF("outbound_proxy %s is %s", px.host, buf);
+		LOG_INF("outbound_proxy %s is %s", px.res.host, buf);
 	}
 	px.ready = 1;
-	again_in(px.ttl);
-}
-
-/* A/AAAA of target on port. */
-static void ask_addr(const char *target, uint16_t port)
-{
-	int err;
-
-	snprintf(px.target, sizeof(px.target), "%s", target);
-	px.port = port;
-	px.asked_aaaa = 0;
-	err = dns_query(px.target, DNS_A, on_addr, NULL);
-	if (err) {
-		failed(strerror(err));
-	}
-}
-
-/* Ask for the addresses of the next SRV target: of the lowest priority
- * left, one drawn by weight (RFC 2782). @return 0 when none is left. */
-static int next_target(void)
-{
-	uint32_t sum = 0, r, run = 0;
-	uint16_t prio = 0xffff;
-	unsigned i, pick = 0;
-
-	if (!px.n_srv) {
-		return 0;
-	}
-	for (i = 0; i < px.n_srv; i++) {
-		if (px.srv[i].prio < prio) {
-			prio = px.srv[i].prio;
-		}
-	}
-	for (i = 0; i < px.n_srv; i++) {
-		sum += px.srv[i].prio == prio ? px.srv[i].weight : 0;
-	}
-	port_random(&r, sizeof(r));
-	r = sum ? r % (sum + 1) : 0;
-	/* Weight 0 first, so that it is drawn only when r is 0. */
-	for (i = 0; i < px.n_srv; i++) {
-		if (px.srv[i].prio == prio && !px.srv[i].weight) {
-			pick = i;
-			if (!r) {
-				goto picked;
-			}
-		}
-	}
-	for (i = 0; i < px.n_srv; i++) {
-		if (px.srv[i].prio == prio) {
-			run += px.srv[i].weight;
-			pick = i;
-			if (px.srv[i].weight && run >= r) {
-				break;
-			}
-		}
-	}
-picked:
-	if (px.srv[pick].ttl < px.ttl) {
-		px.ttl = px.srv[pick].ttl;
-	}
-	{
-		struct dns_rr t = px.srv[pick];
-
-		px.srv[pick] = px.srv[--px.n_srv];
-		ask_addr(t.target, t.port);
-	}
-	return 1;
-}
-
-static void on_srv(int err, const struct dns_rr *rr, unsigned n, void *arg)
-{
-	unsigned i;
-
-	(void)arg;
-	if (err) {
-		/* No answer is not "no record": RFC 3263 falls back to the
-		 * name itself only when the domain has no SRV record. */
-		failed(strerror(err));
-		return;
-	}
-	if (!n) {
-		ask_addr(px.host, 5060); /* no SRV: the name itself */
-		return;
-	}
-	px.n_srv = 0;
-	for (i = 0; i < n; i++) {
-		if (rr[i].target[0] && rr[i].port) { /* "." or 0: none */
-			px.srv[px.n_srv++] = rr[i];
-		}
-	}
-	if (!next_target()) {
-		failed("SRV says no SIP service there");
-	}
+	again_in(ttl);
 }
 
 static void resolve(void *arg)
 {
-	char srv[DNS_NAME_MAX + 16];
-	int err;
-
 	(void)arg;
-	px.ttl = PROXY_TTL_MAX_S;
-	if (px.a.addr.port) {
-		ask_addr(px.host, px.a.addr.port);
-		return;
-	}
-	snprintf(srv, sizeof(srv), "_sip._%s.%s",
-		 px.a.tp == SIP_TP_TCP ? "tcp" : "udp", px.host);
-	err = dns_query(srv, DNS_SRV, on_srv, NULL);
-	if (err) {
-		failed(strerror(err));
-	}
+	sip_resolve_start(&px.res);
 }
 
 int sip_outbound_proxy_check(const char *uri, char *why, size_t whylen)
@@ -239,15 +108,16 @@ int sip_proxy_open(const struct sip_cfg *cfg)
 		return 0;
 	}
 	px.configured = 1;
-	if (!sip_proxy_name(uri, &px.a, px.host, sizeof(px.host))) {
+	if (!sip_proxy_name(uri, &px.a, px.res.host, sizeof(px.res.host))) {
 		px.named = 1;
-		err = dns_open(cfg->dns_servers, cfg->n_dns_servers);
-		if (err || !cfg->n_dns_servers) {
-			LOG_ERR("outbound_proxy %s: %s", px.host, err ?
-				strerror(err) : "no name server (list "
-				"resolver, or /etc/resolv.conf)");
-			return err ? err : EINVAL;
+		if (!cfg->n_dns_servers) {
+			LOG_ERR("outbound_proxy %s: no name server (list "
+				"resolver, or /etc/resolv.conf)", px.res.host);
+			return EINVAL;
 		}
+		px.res.tp = px.a.tp;
+		px.res.port = px.a.addr.port;
+		px.res.done = resolved;
 		resolve(NULL);
 		return 0;
 	}
@@ -269,7 +139,7 @@ void sip_proxy_close(void)
 {
 	tmr_cancel(&px.again);
 	if (px.named) {
-		dns_close();
+		sip_resolve_cancel(&px.res);
 	}
 	memset(&px, 0, sizeof(px));
 }

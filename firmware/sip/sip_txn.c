@@ -195,6 +195,8 @@ static void stx_free(struct sip_stx *st)
 {
 	if (st->state != STX_TRYING) {
 		DONE_UNLINK(stx_done, st);
+	} else {
+		sip_name_unwait(NULL, st); /* not answered: may wait */
 	}
 	tmr_cancel(&st->tmr);
 	tmr_cancel(&st->tmr_g);
@@ -848,6 +850,11 @@ void sip_ctx_receive(struct sip_msg *resp)
 	hook_run(&ctx_observers, NULL);
 out:
 	sip_msg_free(resp);
+}
+
+const struct sip_msg *sip_stx_request(const struct sip_stx *st)
+{
+	return st->req;
 }
 
 void sip_txn_close(void)

@@ -73,6 +73,8 @@ config simpled 'main'
 	option state_dir '$work/state'
 	option log_level 'debug'
 	option open_registration '1'
+	# Hermetic: no query to the host's name servers.
+	option resolve_contacts '0'
 ${1:-}
 CONF
 	"$bin" -f -c "$work/simpled.conf" > "$work/stdout.log" \

@@ -86,7 +86,8 @@ class Daemon:
                     f"\tlist listen '{transport}:127.0.0.1:0'\n"
                     f"\toption state_dir '{work}/torture-state'\n"
                     "\toption log_level 'debug'\n"
-                    "\toption open_registration '1'\n")
+                    "\toption open_registration '1'\n"
+                    "\toption resolve_contacts '0'\n")
         self.logf = open(self.log, "w")
         self.outf = open(os.path.join(work, "torture-stdout.log"), "w")
         self.p = subprocess.Popen([binary, "-f", "-c", conf],

@@ -125,6 +125,9 @@ static void start(const char *extra_cfg, int keep)
 		 "\toption log_level 'debug'\n"
 		 /* Tests of accounts and challenges turn it off. */
 		 "\toption open_registration '1'\n"
+		 /* No name server answers in the simulated network; the
+		  * tests of contact names turn it on. */
+		 "\toption resolve_contacts '0'\n"
 		 "%s",
 		 state_dir, extra_cfg ? extra_cfg : "");
 	err[0] = '\0';

@@ -442,6 +442,125 @@ static void test_resolv_conf(void **state)
 	assert_int_equal(dns_parse_resolv_conf("", a, 3), 0);
 }
 
+/* ------------------------------------------------ host names in contacts */
+
+#define NAMES_CFG "config simpled 'main'\n" \
+		  "\tlist resolver '10.0.0.53'\n" \
+		  "\toption resolve_contacts '1'\n"
+
+/* alice (client 2) registers contact; the status she gets within 10 ms
+ * (0: none yet, it waits for a name). */
+static int register_contact(int alice, const char *contact)
+{
+	h_request(alice, &(struct h_req){.method = "REGISTER", .n = 2,
+		.from = "alice", .contact = contact,
+		.hdrs = "Expires: 600\n"});
+	return h_status(h_wait(alice));
+}
+
+/* bob's MESSAGE for alice, answered by whoever got it (the socket
+ * answered is not checked here: reached() says where it went). */
+static void to_alice(int bob, const char *tok)
+{
+	h_drain(bob);
+	h_request(bob, &(struct h_req){.method = "MESSAGE", .n = 3,
+		.from = "bob", .to = "alice", .body = tok});
+	h_run(10);
+}
+
+/* A contact named by a host and port: its REGISTER waits for the A
+ * record, the MESSAGEs for it go to that address, and the name is kept
+ * for its TTL (a second REGISTER asks nothing). */
+static void test_contact_name_a(void **state)
+{
+	struct query q;
+	int alice, bob, phone;
+
+	(void)state;
+	h_start(NAMES_CFG);
+	ns = sock_at("10.0.0.53", 53);
+	alice = h_client(2);
+	bob = h_client(3);
+	phone = sock_at("10.0.0.7", 5072);
+	assert_int_equal(register_contact(alice,
+		"<sip:alice@phone.far.test:5072>"), 0);
+	assert_true(take_query(&q));
+	assert_string_equal(q.name, "phone.far.test");
+	assert_int_equal(q.type, 1);
+	reply_a(&q, "10.0.0.7", 300);
+	assert_int_equal(h_status(h_wait(alice)), 200);
+	to_alice(bob, "to-the-phone");
+	assert_true(reached(phone, "to-the-phone"));
+	assert_false(reached(alice, "to-the-phone"));
+	/* Cached: answered at once, no query. */
+	assert_int_equal(register_contact(alice,
+		"<sip:alice@phone.far.test:5072>"), 200);
+	assert_false(take_query(&q));
+	h_run(40000);
+	h_stop();
+}
+
+/* Without a port: SRV _sip._udp first, its target's A, its port. */
+static void test_contact_name_srv(void **state)
+{
+	struct query q;
+	int alice, bob, phone;
+
+	(void)state;
+	h_start(NAMES_CFG);
+	ns = sock_at("10.0.0.53", 53);
+	alice = h_client(2);
+	bob = h_client(3);
+	phone = sock_at("10.0.0.7", 5074);
+	assert_int_equal(register_contact(alice,
+		"<sip:alice@phone.far.test>"), 0);
+	assert_true(take_query(&q));
+	assert_string_equal(q.name, "_sip._udp.phone.far.test");
+	reply_srv(&q, 10, 5074, "ph.far.test", 300);
+	h_run(10);
+	assert_true(take_query(&q));
+	assert_string_equal(q.name, "ph.far.test");
+	reply_a(&q, "10.0.0.7", 300);
+	assert_int_equal(h_status(h_wait(alice)), 200);
+	to_alice(bob, "by-srv");
+	assert_true(reached(phone, "by-srv"));
+	h_run(40000);
+	h_stop();
+}
+
+/* A name with no address (NXDOMAIN for A and AAAA): the contact is
+ * reached where its REGISTER came from, as without name servers; a name
+ * that is this server is refused like its address. */
+static void test_contact_name_unknown_or_self(void **state)
+{
+	struct query q;
+	int alice, bob;
+
+	(void)state;
+	h_start(NAMES_CFG);
+	ns = sock_at("10.0.0.53", 53);
+	alice = h_client(2);
+	bob = h_client(3);
+	assert_int_equal(register_contact(alice,
+		"<sip:alice@laptop.local:5060>"), 0);
+	assert_true(take_query(&q));
+	reply(&q, 3, 0, NULL, 0);
+	h_run(10);
+	assert_true(take_query(&q));
+	assert_int_equal(q.type, 28);
+	reply(&q, 3, 0, NULL, 0);
+	assert_int_equal(h_status(h_wait(alice)), 200);
+	to_alice(bob, "to-the-source");
+	assert_true(reached(alice, "to-the-source"));
+	assert_int_equal(register_contact(alice,
+		"<sip:alice@us.far.test:5060>"), 0);
+	assert_true(take_query(&q));
+	reply_a(&q, H_SERVER, 300);
+	assert_int_equal(h_status(h_wait(alice)), 403);
+	h_run(40000);
+	h_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -451,6 +570,9 @@ int main(void)
 		cmocka_unit_test(test_answers_not_believed),
 		cmocka_unit_test(test_two_servers),
 		cmocka_unit_test(test_srv_failover),
+		cmocka_unit_test(test_contact_name_a),
+		cmocka_unit_test(test_contact_name_srv),
+		cmocka_unit_test(test_contact_name_unknown_or_self),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
