@@ -53,16 +53,18 @@ class TlsUA:
     the server sends are answered 200 and kept (self.got), responses go
     to transact()."""
 
-    def __init__(self, port, cert, user, sport=0, raw=None):
+    def __init__(self, port, cert, user, src="127.0.0.1", sport=0,
+                 raw=None):
         self.s = tls_wrap(raw, cert) if raw else tls_connect(port, cert,
-                                                             sport=sport)
+                                                             src, sport)
         self.s.settimeout(None)
         self.user = user
         self.local = self.s.getsockname()
         self.got, self.responses = [], []
         self.cv = threading.Condition()
         self.wlock = threading.Lock()
-        threading.Thread(target=self.reader, daemon=True).start()
+        self.thread = threading.Thread(target=self.reader, daemon=True)
+        self.thread.start()
 
     def reader(self):
         buf = b""
@@ -156,20 +158,21 @@ class TlsUA:
         if reset:  # RST: no TIME_WAIT, the port can connect again
             self.s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
                               struct.pack("ii", 1, 0))
-            self.s.shutdown(socket.SHUT_RD)  # wakes the reader thread
-            time.sleep(0.1)
-        else:
-            self.s.shutdown(socket.SHUT_RDWR)
+        self.s.shutdown(socket.SHUT_RD if reset else socket.SHUT_RDWR)
+        # The reader must be out of its recv before the descriptor is
+        # closed: a new socket gets the same number, and a read still
+        # under way there takes (and answers) the new one's handshake.
+        self.thread.join(5)
         self.s.close()
 
 
-def raw_from(tport, sport):
-    """A TCP connection from 127.0.0.1:sport, no handshake yet."""
+def raw_from(tport, src, sport):
+    """A TCP connection from src:sport, no handshake yet."""
     for _ in range(50):
         try:
             raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             raw.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            raw.bind(("127.0.0.1", sport))
+            raw.bind((src, sport))
             raw.connect(("127.0.0.1", tport))
             return raw
         except OSError:
@@ -219,16 +222,19 @@ def clients(udp, tport, cert):
     # From a port of her own, then again from the same port: a MESSAGE
     # that finds the new connection still in its handshake waits for it,
     # and both it and what follows go out once it is done.
+    # An address of its own: no port of an earlier connection (whose
+    # records could still be under way) is taken again by accident.
     alice.close()
+    src = "127.0.0.47"
     probe = socket.socket()
-    probe.bind(("127.0.0.1", 0))
+    probe.bind((src, 0))
     sport = probe.getsockname()[1]
     probe.close()
-    alice = TlsUA(tport, cert, "alice", sport=sport)
+    alice = TlsUA(tport, cert, "alice", src=src, sport=sport)
     expect(alice.register(), 200, "Contact:", "alice from a fixed port")
     alice.close(reset=True)
     time.sleep(0.3)
-    raw = raw_from(tport, sport)
+    raw = raw_from(tport, src, sport)
     time.sleep(0.3)
     res = {}
     t = threading.Thread(target=lambda: res.update(r=bob.authed(
