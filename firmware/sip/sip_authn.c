@@ -21,6 +21,7 @@
 #include "log.h"
 #include "mem.h"
 #include "mod.h"
+#include "rate.h"
 #include "sd_hash.h"
 #include "sip_auth.h"
 #include "sip_priv.h"
@@ -87,92 +88,8 @@ static const struct stat_def auth_stats[] = {
 
 /* ------------------------------------------------------ failing sources */
 
-/* A source address with failed attempts in the current window. A fixed
- * table; when it is full the entry whose window began first goes. */
-struct fail_src {
-	UT_hash_handle hh;
-	uint8_t key[17];	/* family, IP */
-	uint32_t since_s;	/* first failure of the window */
-	unsigned count;
-};
-
-static struct fail_src *fail_tab, *fail_by_ip;
-
-/* IPv4 by address, IPv6 by /64 (one host holds a whole /64). */
-static void src_key(const struct port_addr *a, uint8_t key[17])
-{
-	memset(key, 0, 17);
-	key[0] = a->family;
-	memcpy(key + 1, a->ip, a->family == PORT_AF_INET6 ? 8 : 4);
-}
-
-static struct fail_src *src_find(const struct port_addr *a)
-{
-	struct fail_src *f;
-	uint8_t key[17];
-
-	src_key(a, key);
-	HASH_FIND(hh, fail_by_ip, key, sizeof(key), f);
-	if (f && sip_now_s() - f->since_s >= (uint32_t)auth_cfg.failure_window) {
-		HASH_DEL(fail_by_ip, f);
-		memset(f, 0, sizeof(*f));
-		return NULL; /* its window is over */
-	}
-	return f;
-}
-
-static int src_refused(const struct port_addr *a)
-{
-	struct fail_src *f;
-
-	if (!auth_cfg.max_failures || !fail_tab) {
-		return 0;
-	}
-	f = src_find(a);
-	return f && f->count >= (unsigned)auth_cfg.max_failures;
-}
-
-static void src_failed(const struct port_addr *a)
-{
-	struct fail_src *f = src_find(a), *slot = NULL;
-	int i;
-
-	if (!fail_tab) {
-		return;
-	}
-	if (!f) {
-		/* A free entry or one whose window is over; else the one
-		 * with the fewest failures (the oldest of those), so that a
-		 * flood of single failures never frees a refused address. */
-		for (i = 0; i < auth_cfg.failure_sources; i++) {
-			struct fail_src *t = &fail_tab[i];
-
-			if (!t->count || sip_now_s() - t->since_s >=
-					 (uint32_t)auth_cfg.failure_window) {
-				slot = t;
-				break;
-			}
-			if (!slot || t->count < slot->count ||
-			    (t->count == slot->count &&
-			     (int32_t)(t->since_s - slot->since_s) < 0)) {
-				slot = t;
-			}
-		}
-		if (slot->count) {
-			HASH_DEL(fail_by_ip, slot);
-		}
-		memset(slot, 0, sizeof(*slot));
-		src_key(a, slot->key);
-		slot->since_s = sip_now_s();
-		sd_hash_oom = 0;
-		HASH_ADD(hh, fail_by_ip, key, sizeof(slot->key), slot);
-		if (sd_hash_oom) {
-			return;
-		}
-		f = slot;
-	}
-	f->count++;
-}
+/* Failed attempts per source address in failure_window (core/rate.c). */
+static struct rate failures;
 
 /* ---------------------------------------------------------- credentials */
 
@@ -378,7 +295,7 @@ static void failed(struct sip_stx *st, const struct sip_msg *m,
 
 	sd_addr_ip_str(&m->flow.peer, ip, sizeof(ip));
 	stat_inc(stat_failed);
-	src_failed(&m->flow.peer);
+	rate_count(&failures, &m->flow.peer, sip_now_s());
 	LOG_WRN("authentication failed for %s from %s: %s", who, ip, why);
 	sip_reply(st, 403, why, NULL, NULL, NULL, 0);
 }
@@ -505,7 +422,7 @@ int sip_authn_check(struct sip_stx *st, struct sip_msg *m)
 	if (!dom) {
 		return 0; /* another domain's user: never a local identity */
 	}
-	if (src_refused(&m->flow.peer)) {
+	if (rate_refused(&failures, &m->flow.peer, sip_now_s())) {
 		stat_inc(stat_banned);
 		sip_reply(st, 403, "Too many failed authentications", NULL,
 			  NULL, NULL, 0);
@@ -721,16 +638,14 @@ static int auth_start(void)
 	if (err) {
 		return err;
 	}
-	fail_tab = mem_zalloc((size_t)auth_cfg.failure_sources *
-			      sizeof(*fail_tab));
-	return fail_tab ? 0 : ENOMEM;
+	return rate_init(&failures, (unsigned)auth_cfg.failure_sources,
+			 (uint32_t)auth_cfg.failure_window,
+			 (unsigned)auth_cfg.max_failures);
 }
 
 static void auth_stop(void)
 {
-	HASH_CLEAR(hh, fail_by_ip);
-	mem_free(fail_tab);
-	fail_tab = NULL;
+	rate_free(&failures);
 	sip_nonce_init(0);
 }
 

@@ -39,6 +39,7 @@
 #include "log.h"
 #include "mem.h"
 #include "mod.h"
+#include "rate.h"
 #include "sip_auth.h"
 #include "sip_priv.h"
 #include "stat.h"
@@ -148,6 +149,8 @@ struct tls_cfg {
 	int verify_certificate;
 	int require_certificate;
 	int memory_kb;
+	int handshake_limit;
+	int handshake_sources;
 };
 
 static struct tls_cfg tls_cfg;
@@ -160,6 +163,9 @@ static const struct cfg_opt tls_opts[] = {
 	CFG_BOOL_OPT(T, "verify_certificate", verify_certificate, "0"),
 	CFG_BOOL_OPT(T, "require_certificate", require_certificate, "0"),
 	CFG_INT_OPT(T, "memory_kb", memory_kb, 64, 1048576, "2048"),
+	CFG_INT_OPT(T, "handshake_limit", handshake_limit, 0, 100000, "60"),
+	CFG_INT_OPT(T, "handshake_sources", handshake_sources, 1, 65536,
+		    "256"),
 };
 #undef T
 
@@ -206,6 +212,8 @@ struct tls_server {
 };
 
 static struct tls_server srv;
+/* Handshakes begun per source address in the last minute. */
+static struct rate handshakes;
 
 struct sip_tls {
 	mbedtls_ssl_context ssl;
@@ -315,6 +323,7 @@ static int tls_load(void)
 
 static void tls_stop(void)
 {
+	rate_free(&handshakes);
 	mbedtls_ssl_config_free(&srv.conf);
 	mbedtls_pk_free(&srv.key);
 	mbedtls_x509_crt_free(&srv.ca);
@@ -362,6 +371,11 @@ static int tls_start(void)
 		return EINVAL;
 	}
 	err = tls_load();
+	if (!err) {
+		err = rate_init(&handshakes,
+				(unsigned)tls_cfg.handshake_sources, 60,
+				(unsigned)tls_cfg.handshake_limit);
+	}
 	if (err) {
 		tls_stop();
 		return err;
@@ -403,6 +417,16 @@ static int bio_recv(void *arg, unsigned char *buf, size_t len)
  * handshake state, ECDHE and signature work), kept free when one is
  * accepted so that it can finish. */
 #define TLS_HANDSHAKE_ROOM (24 * 1024)
+
+int sip_tls_admit(const struct port_addr *peer)
+{
+	if (rate_refused(&handshakes, peer, sip_now_s())) {
+		stat_inc(stat_refused);
+		return EBUSY;
+	}
+	rate_count(&handshakes, peer, sip_now_s());
+	return 0;
+}
 
 struct sip_tls *sip_tls_accept(int sock)
 {
@@ -567,6 +591,12 @@ int sip_tls_built(void)
 int sip_tls_ready(void)
 {
 	return 0;
+}
+
+int sip_tls_admit(const struct port_addr *peer)
+{
+	(void)peer;
+	return EPROTONOSUPPORT;
 }
 
 #endif

@@ -266,6 +266,9 @@ int sip_tls_built(void);
 int sip_tls_ready(void);
 /** Bytes mbedTLS holds now (all connections, certificates, contexts). */
 size_t sip_tls_memory(void);
+/** May peer begin one more TLS handshake (`handshake_limit` per minute
+ * per address)? Counts it. @return 0 or EBUSY. */
+int sip_tls_admit(const struct port_addr *peer);
 /** The server side of TLS on an accepted socket. @return NULL when the
  * memory TLS may take (`memory_kb`) is spent, or TLS is not ready. */
 struct sip_tls *sip_tls_accept(int sock);

@@ -411,7 +411,8 @@ void sip_tp_tcp_accept(int sock, unsigned ev, void *arg)
 	while (port_tcp_accept(sock, &csock, &peer) == 0) {
 		struct tcp_conn *c = NULL;
 
-		if (conns_from(&peer) < CONFIG_SIMPLED_TCP_PER_SOURCE) {
+		if (conns_from(&peer) < CONFIG_SIMPLED_TCP_PER_SOURCE &&
+		    (tp != SIP_TP_TLS || !sip_tls_admit(&peer))) {
 			if (pool_info(&sip_tcp_pool)->used ==
 			    pool_size(&sip_tcp_pool)) {
 				evict_waiting(NULL);

@@ -211,7 +211,8 @@ tls_clients|tls_flood)
 	tport=$(free_port)
 	mem=""
 	[ "$case" = tls_flood ] && mem="
-	option memory_kb '256'"
+	option memory_kb '256'
+	option handshake_limit '5'"
 	start_daemon "config simpled 'main'
 	option open_registration '0'
 	list listen 'tls:127.0.0.1:$tport'

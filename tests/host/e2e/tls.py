@@ -12,7 +12,8 @@ made at test time, and the UDP listener. Usage:
       connection from one address is closed; a handshake left unfinished
       is closed at the 10 s first-request deadline.
   tls.py flood UDPPORT TLSPORT CERT
-      48 handshakes from 12 addresses held open past `memory_kb`: the
+      handshake_limit: a 6th handshake from one address in a minute is
+      closed; 48 handshakes from 12 addresses held open past `memory_kb`: the
       oldest are closed for the newest, at most 8 stay, UDP is served all
       along, and a client is served once the flood is gone.
 """
@@ -320,6 +321,16 @@ def caps_end(stall, pinger, stalled_at):
 
 
 def flood(udp, tport, cert):
+    # handshake_limit 5 (run.sh): a 6th handshake from one address
+    # within the minute is closed at accept; another address is served.
+    for i in range(7):
+        try:
+            tls_connect(tport, cert, "127.0.0.60").close()
+            check(i < 5, f"handshake {i + 1} from one address in a minute "
+                  "was taken past handshake_limit 5")
+        except (ssl.SSLError, ConnectionError, socket.timeout, OSError):
+            check(i >= 5, f"handshake {i + 1} from one address was refused")
+    tls_connect(tport, cert, "127.0.0.61").close()
     # Handshakes from 12 addresses, 4 each, all held open, none sending
     # a request: past memory_kb (run.sh: 256 KB, about 6 connections)
     # the oldest are closed for the newest instead of growing.
