@@ -62,7 +62,9 @@ int sd_pl_copy(struct sd_pl pl, char *buf, size_t size)
 	if (pl.l >= size) {
 		return ENAMETOOLONG;
 	}
-	memcpy(buf, pl.p, pl.l);
+	if (pl.l) {
+		memcpy(buf, pl.p, pl.l); /* an absent part is {NULL, 0} */
+	}
 	buf[pl.l] = '\0';
 	return 0;
 }
