@@ -65,6 +65,13 @@ int port_tcp_accept(int lsock, int *sock, struct port_addr *peer);
 /** Non-blocking connect; completion is reported as PORT_EV_WRITE. */
 int port_tcp_connect(int *sock, const struct port_addr *dst);
 int port_local_addr(int sock, struct port_addr *addr);
+/** A local (AF_UNIX) stream socket listening at path, with that file's
+ * mode: a stale socket file is replaced; one a live process listens on
+ * is EADDRINUSE. ENOSYS where the port has none (port/sim). */
+int port_local_listen(int *sock, const char *path, unsigned mode);
+int port_local_accept(int lsock, int *sock);
+/** A blocking connect to the local socket at path (the ctl client). */
+int port_local_connect(int *sock, const char *path);
 /** Is a (IP only) an address of one of this host's interfaces, i.e. one
  * a listener on 0.0.0.0 or :: answers on? @return 1 or 0. */
 int port_addr_is_local(const struct port_addr *a);

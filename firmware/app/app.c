@@ -30,6 +30,9 @@
 #ifdef CONFIG_SIMPLED_IMC
 #include "imc.h"
 #endif
+#ifdef CONFIG_SIMPLED_CTL
+#include "ctl.h"
+#endif
 
 struct app_cfg app_cfg;
 static struct sip_cfg sip_view;
@@ -127,6 +130,27 @@ static const struct cfg_opt main_opts[] = {
 static const struct cfg_sect main_sect =
 	CFG_SECT("simpled", main_opts, &app_cfg);
 
+int app_ctl(const char *socket, int argc, char **argv, int pretty)
+{
+#ifdef CONFIG_SIMPLED_CTL
+	char path[CONFIG_SIMPLED_MAX_STR + 16];
+
+	if (!socket) {
+		ctl_socket_path(app_cfg.state_dir, path, sizeof(path));
+		socket = path;
+	}
+	return ctl_client(socket, argc, argv, pretty);
+#else
+	(void)socket;
+	(void)argc;
+	(void)argv;
+	(void)pretty;
+	fprintf(stderr, "simpled ctl: this build has no control socket "
+		"(CONFIG_SIMPLED_CTL)\n");
+	return 2;
+#endif
+}
+
 const char *app_features(void)
 {
 	return " registrar message"
@@ -141,6 +165,9 @@ const char *app_features(void)
 #endif
 #ifdef CONFIG_SIMPLED_TLS
 	       " tls"
+#endif
+#ifdef CONFIG_SIMPLED_CTL
+	       " ctl"
 #endif
 	       ;
 }
@@ -179,6 +206,10 @@ MOD_ABSENT(imc_absent, "imc", "CONFIG_SIMPLED_IMC", "imc", imc_off_pools);
 #ifndef CONFIG_SIMPLED_TLS
 static const char *const tls_off_pools[] = {NULL};
 MOD_ABSENT(tls_absent, "tls", "CONFIG_SIMPLED_TLS", "tls", tls_off_pools);
+#endif
+#ifndef CONFIG_SIMPLED_CTL
+static const char *const ctl_off_pools[] = {NULL};
+MOD_ABSENT(ctl_absent, "ctl", "CONFIG_SIMPLED_CTL", "ctl", ctl_off_pools);
 #endif
 #ifndef CONFIG_SIMPLED_STORAGE
 static const char *const store_off_pools[] = {
@@ -225,6 +256,11 @@ static const struct mod *const app_mods[] = {
 	&imc_mod,
 #else
 	&imc_absent,
+#endif
+#ifdef CONFIG_SIMPLED_CTL
+	&ctl_mod,
+#else
+	&ctl_absent,
 #endif
 	&app_mod,
 };
@@ -363,6 +399,14 @@ int app_start(void)
 	if (!err) {
 		err = sip_init(&sip_view);
 	}
+#ifdef CONFIG_SIMPLED_CTL
+	if (!err) {
+		struct ctl_view v = {app_cfg.state_dir, SIMPLED_VERSION,
+				     app_features()};
+
+		err = ctl_open(&v);
+	}
+#endif
 	if (err) {
 		goto fail;
 	}
@@ -381,6 +425,9 @@ void app_stop(void)
 #ifdef CONFIG_SIMPLED_STORAGE
 	/* Answers waiting for a group commit go out while SIP is up. */
 	store_flush();
+#endif
+#ifdef CONFIG_SIMPLED_CTL
+	ctl_close();
 #endif
 	/* Services stop in reverse order (presence writes its subscriptions
 	 * back), then SIP, then the store takes their last writes. */

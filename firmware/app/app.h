@@ -39,6 +39,10 @@ int app_configure(const char *path, const char *text, char *err,
 /** The services this build has, e.g. " offline presence imc" (what
  * `--version` prints; the e2e tests read it). */
 const char *app_features(void);
+/** `simpled ctl`: the command in argv to the daemon of the loaded
+ * configuration (or at socket), its answer printed. @return the exit
+ * status. */
+int app_ctl(const char *socket, int argc, char **argv, int pretty);
 /** Start every module on the loaded configuration. */
 int app_start(void);
 /** Stop every module and release pools and the budget. */

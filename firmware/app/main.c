@@ -20,6 +20,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: simpled [-c FILE] [-f] [-d]... [--version]\n"
 		"       simpled [-c FILE] passwd USER [DOMAIN]\n"
+		"       simpled ctl [-c FILE | --socket PATH] [--pretty] "
+		"COMMAND [ARGS...]\n"
 		"  -c FILE    UCI configuration file (default: built-in "
 		"defaults)\n"
 		"  -f         stay in the foreground (procd, systemd)\n"
@@ -29,7 +31,12 @@ static void usage(FILE *f)
 		"the\n"
 		"             `config user` section holding its hashes; DOMAIN "
 		"defaults\n"
-		"             to the first served domain\n");
+		"             to the first served domain\n"
+		"  ctl        ask the running daemon (simpled ctl help); its "
+		"socket is\n"
+		"             the one FILE names, else /etc/config/simpled's "
+		"when it\n"
+		"             exists, else the built-in default\n");
 }
 
 /* One line of the password from fd 0 into buf, without echo on a
@@ -182,7 +189,9 @@ static void detach_done(int report, int err)
 int main(int argc, char **argv)
 {
 	const char *path = NULL, *pw_user = NULL, *pw_domain = NULL;
-	int foreground = 0, debug = 0, report = -1, i, err;
+	const char *ctl_socket = NULL;
+	int foreground = 0, debug = 0, report = -1, i, err, ctl = 0;
+	int pretty = 0;
 	char why[512];
 
 	for (i = 1; i < argc; i++) {
@@ -200,6 +209,22 @@ int main(int argc, char **argv)
 			foreground = 1;
 		} else if (!strcmp(argv[i], "-d")) {
 			debug++;
+		} else if (!strcmp(argv[i], "ctl")) {
+			/* ctl [-c FILE | --socket PATH] [--pretty] COMMAND */
+			for (i++; i < argc && argv[i][0] == '-'; i++) {
+				if (!strcmp(argv[i], "-c") && i + 1 < argc) {
+					path = argv[++i];
+				} else if (!strcmp(argv[i], "--socket") &&
+					   i + 1 < argc) {
+					ctl_socket = argv[++i];
+				} else if (!strcmp(argv[i], "--pretty")) {
+					pretty = 1;
+				} else {
+					break;
+				}
+			}
+			ctl = i;
+			break;
 		} else if (!strcmp(argv[i], "passwd") && i + 1 < argc &&
 			   i + 3 >= argc) {
 			pw_user = argv[i + 1];
@@ -212,10 +237,17 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (ctl && !path && !ctl_socket &&
+	    !access("/etc/config/simpled", R_OK)) {
+		path = "/etc/config/simpled";
+	}
 	err = app_configure(path, NULL, why, sizeof(why));
 	if (err) {
 		fprintf(stderr, "simpled: %s\n", why);
 		return 1;
+	}
+	if (ctl) {
+		return app_ctl(ctl_socket, argc - ctl, argv + ctl, pretty);
 	}
 	if (pw_user) {
 		/* The realm is the user's domain: by default the first one

@@ -254,6 +254,18 @@ unsigned reg_lookup(const char *aor, reg_contact_h *h, void *arg)
 	return n;
 }
 
+unsigned reg_walk(void (*h)(const char *aor, void *arg), void *arg)
+{
+	struct reg_aor *a, *tmp;
+	unsigned n = 0;
+
+	HASH_ITER(hh, aors, a, tmp) {
+		n++;
+		h(a->key, arg);
+	}
+	return n;
+}
+
 /* One Contact of a REGISTER, checked before anything changes. url is
  * the request's, borrowed for the handler. */
 struct reg_contact_req {

@@ -73,6 +73,9 @@ int reg_uri_aor(const osip_uri_t *u, char *buf, size_t size);
 
 /** Call h for every current binding of aor. @return the count. */
 unsigned reg_lookup(const char *aor, reg_contact_h *h, void *arg);
+/** h for every address of record with a binding (it must not change the
+ * registrar). @return how many. */
+unsigned reg_walk(void (*h)(const char *aor, void *arg), void *arg);
 
 /** Bindings alive (tests). */
 unsigned reg_binding_count(void);

@@ -22,6 +22,8 @@
 #include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -389,6 +391,85 @@ int port_tcp_accept(int lsock, int *sock, struct port_addr *peer)
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	from_sockaddr(peer, &ss);
+	*sock = fd;
+	return 0;
+}
+
+static int local_sockaddr(struct sockaddr_un *sa, const char *path)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path)) {
+		return ENAMETOOLONG;
+	}
+	strcpy(sa->sun_path, path);
+	return 0;
+}
+
+int port_local_connect(int *sock, const char *path)
+{
+	struct sockaddr_un sa;
+	int fd, err = local_sockaddr(&sa, path);
+
+	if (err) {
+		return err;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		return errno;
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		err = errno;
+		close(fd);
+		return err;
+	}
+	*sock = fd;
+	return 0;
+}
+
+int port_local_listen(int *sock, const char *path, unsigned mode)
+{
+	struct sockaddr_un sa;
+	int fd, probe, err = local_sockaddr(&sa, path);
+
+	if (err) {
+		return err;
+	}
+	/* Someone answers there: another daemon; else a stale file. */
+	if (!port_local_connect(&probe, path)) {
+		close(probe);
+		return EADDRINUSE;
+	}
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		return errno;
+	}
+	if (fd >= PORT_MAX_FDS) {
+		close(fd);
+		return EMFILE;
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(path, mode) < 0 || listen(fd, 16) < 0) {
+		err = errno;
+		close(fd);
+		return err;
+	}
+	*sock = fd;
+	return 0;
+}
+
+int port_local_accept(int lsock, int *sock)
+{
+	int fd = accept4(lsock, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0) {
+		return sock_errno();
+	}
+	if (fd >= PORT_MAX_FDS) {
+		close(fd);
+		return EMFILE;
+	}
 	*sock = fd;
 	return 0;
 }

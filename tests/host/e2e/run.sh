@@ -201,6 +201,21 @@ config user
 	fi
 	alive
 	;;
+ctl)
+	# The control socket: every command, bad requests, busy, secrets.
+	start_daemon "config simpled 'main'
+	option open_registration '0'
+config user
+	option name 'alice'
+	option password 'wonder'
+$(echo hunter2 | "$bin" passwd bob "$domain")"
+	chmod 600 "$work/simpled.conf"
+	$PY "$here/ctl.py" "$bin" "$work/simpled.conf" "$work/state/ctl.sock" \
+		"$port" || fail "ctl"
+	alive
+	stop_daemon
+	[ -e "$work/state/ctl.sock" ] && fail "ctl.sock left after stop"
+	;;
 tls_clients|tls_flood)
 	# A certificate made now, the accounts of auth.py, a TLS listener;
 	# the flood case caps TLS memory at 256 KB (about 6 connections).

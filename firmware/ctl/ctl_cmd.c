@@ -1,0 +1,277 @@
+/** @file ctl_cmd.c  The commands of the control socket. Each writes one
+ * JSON object into the answer buffer; {"error": "..."} when it failed.
+ * Read-only commands here: version, stats, config, registrations. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cfg.h"
+#include "ctl_priv.h"
+#include "mem.h"
+#include "mod.h"
+#include "pool.h"
+#include "reg.h"
+#include "sip.h"
+#include "stat.h"
+
+struct ctl_cmd {
+	const char *name;
+	unsigned min_args, max_args;
+	const char *usage;
+	void (*run)(const struct ctl_req *req, struct sd_buf *b);
+};
+
+static void error(struct sd_buf *b, const char *why)
+{
+	b->len = 0;
+	b->overflow = 0;
+	sd_buf_add(b, "{", 1);
+	ctl_json_kv_str(b, "error", why);
+	sd_buf_add(b, "}", 1);
+}
+
+static void cmd_version(const struct ctl_req *req, struct sd_buf *b)
+{
+	const char *f = ctl_view.features ? ctl_view.features : "";
+	int first = 1;
+
+	(void)req;
+	sd_buf_add(b, "{", 1);
+	ctl_json_kv_str(b, "version", ctl_view.version ? ctl_view.version :
+			"");
+	sd_buf_str(b, ",\"features\":[");
+	while (*f) {
+		char name[32];
+		size_t n;
+
+		f += strspn(f, " ");
+		n = strcspn(f, " ");
+		if (!n) {
+			break;
+		}
+		snprintf(name, sizeof(name), "%.*s", (int)n, f);
+		sd_buf_str(b, first ? "" : ",");
+		ctl_json_str(b, name);
+		first = 0;
+		f += n;
+	}
+	sd_buf_str(b, "]}");
+}
+
+struct walk {
+	struct sd_buf *b;
+	int first;
+	const char *only;	/* one AoR, or NULL */
+};
+
+static void stat_one(const struct stat_def *s, void *arg)
+{
+	struct walk *w = arg;
+
+	for (; s && s->name; s++) {
+		sd_buf_str(w->b, w->first ? "" : ",");
+		ctl_json_kv_num(w->b, s->name, *s->v);
+		w->first = 0;
+	}
+}
+
+static void cmd_stats(const struct ctl_req *req, struct sd_buf *b)
+{
+	struct walk w = {b, 1, NULL};
+	struct pool *p;
+	unsigned i;
+
+	(void)req;
+	sd_buf_str(b, "{\"counters\":{");
+	mod_stats_walk(stat_one, &w);
+	sd_buf_str(b, "},\"pools\":{");
+	for (i = 0; (p = mod_pool_at(i)); i++) {
+		const struct pool_info *pi = pool_info(p);
+
+		sd_buf_str(b, i ? "," : "");
+		ctl_json_str(b, pi->name);
+		sd_buf_printf(b, ":{\"size\":%u,\"used\":%u,\"free\":%u,"
+			      "\"peak\":%u,\"fails\":%lu}", pi->size, pi->used,
+			      pi->size - pi->used, pi->peak, pi->fails);
+	}
+	sd_buf_printf(b, "},\"memory\":{\"budget\":%zu,\"used\":%zu,"
+		      "\"peak\":%zu,\"fails\":%lu}}", mem_budget(), mem_used(),
+		      mem_peak(), mem_fails());
+}
+
+/* Options that hold a password or its equivalent: never shown, only
+ * whether they are set. */
+static int secret(const char *name)
+{
+	return !strcmp(name, "password") || !strcmp(name, "ha1") ||
+	       !strcmp(name, "ha1_sha256");
+}
+
+static void option(struct sd_buf *b, const struct cfg_opt *o,
+		   const void *base)
+{
+	const char *field = (const char *)base + o->off;
+	char v[CFG_LINE_MAX];
+	unsigned i, cnt;
+
+	ctl_json_str(b, o->name);
+	sd_buf_add(b, ":", 1);
+	if (o->type == CFG_LIST) {
+		memcpy(&cnt, (const char *)base + o->cnt_off, sizeof(cnt));
+		sd_buf_add(b, "[", 1);
+		for (i = 0; i < cnt; i++) {
+			sd_buf_str(b, i ? "," : "");
+			ctl_json_str(b, field + i * o->size);
+		}
+		sd_buf_add(b, "]", 1);
+		return;
+	}
+	cfg_value_str(o, base, v, sizeof(v));
+	if (secret(o->name)) {
+		ctl_json_str(b, v[0] ? "(hidden)" : "");
+	} else if (o->type == CFG_INT || o->type == CFG_BOOL) {
+		sd_buf_str(b, v);
+	} else {
+		ctl_json_str(b, v);
+	}
+}
+
+static void sect_one(const struct cfg_sect *s, void *arg)
+{
+	struct walk *w = arg;
+	unsigned n = s->max ? *s->count : 1, k;
+	size_t i;
+
+	if (s->off_switch) {
+		return; /* a module not built */
+	}
+	for (k = 0; k < n; k++) {
+		const char *base = (const char *)s->base + k * s->stride;
+
+		sd_buf_str(w->b, w->first ? "{" : ",{");
+		ctl_json_kv_str(w->b, "section", s->type);
+		for (i = 0; i < s->nopts; i++) {
+			if (s->opts[i].off_switch) {
+				continue;
+			}
+			sd_buf_add(w->b, ",", 1);
+			option(w->b, &s->opts[i], base);
+		}
+		sd_buf_add(w->b, "}", 1);
+		w->first = 0;
+	}
+}
+
+static void cmd_config(const struct ctl_req *req, struct sd_buf *b)
+{
+	struct walk w = {b, 1, NULL};
+
+	(void)req;
+	sd_buf_str(b, "{\"sections\":[");
+	mod_sects_walk(sect_one, &w);
+	sd_buf_str(b, "]}");
+}
+
+static const char *tp_name(enum sip_tp_type tp)
+{
+	return tp == SIP_TP_TLS ? "tls" : tp == SIP_TP_TCP ? "tcp" : "udp";
+}
+
+static void contact_one(const struct reg_contact *c, void *arg)
+{
+	struct walk *w = arg;
+	char src[64];
+
+	sd_addr_str(&c->flow->peer, src, sizeof(src));
+	sd_buf_str(w->b, w->first ? "{" : ",{");
+	ctl_json_kv_str(w->b, "uri", c->uri);
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_num(w->b, "expires", c->expires_s);
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_str(w->b, "transport", tp_name(c->flow->tp));
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_str(w->b, "address", src);
+	sd_buf_str(w->b, "}");
+	w->first = 0;
+}
+
+static void aor_one(const char *aor, void *arg)
+{
+	struct walk *w = arg;
+	struct walk cw = {w->b, 1, NULL};
+
+	sd_buf_str(w->b, w->first ? "{" : ",{");
+	ctl_json_kv_str(w->b, "aor", aor);
+	sd_buf_str(w->b, ",\"contacts\":[");
+	reg_lookup(aor, contact_one, &cw);
+	sd_buf_str(w->b, "]}");
+	w->first = 0;
+}
+
+static void cmd_registrations(const struct ctl_req *req, struct sd_buf *b)
+{
+	struct walk w = {b, 1, NULL};
+	const char *aor = req->argc ? req->argv[0] : NULL;
+
+	if (aor && !strncmp(aor, "sip:", 4)) {
+		aor += 4;
+	}
+	sd_buf_str(b, "{\"registrations\":[");
+	if (aor) {
+		if (reg_lookup(aor, NULL, NULL)) {
+			aor_one(aor, &w);
+		}
+	} else {
+		reg_walk(aor_one, &w);
+	}
+	sd_buf_str(b, "]}");
+}
+
+static void cmd_help(const struct ctl_req *req, struct sd_buf *b);
+
+static const struct ctl_cmd cmds[] = {
+	{"help", 0, 0, "help", cmd_help},
+	{"version", 0, 0, "version", cmd_version},
+	{"stats", 0, 0, "stats", cmd_stats},
+	{"config", 0, 0, "config", cmd_config},
+	{"registrations", 0, 1, "registrations [AOR]", cmd_registrations},
+};
+
+static void cmd_help(const struct ctl_req *req, struct sd_buf *b)
+{
+	size_t i;
+
+	(void)req;
+	sd_buf_str(b, "{\"commands\":[");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		sd_buf_str(b, i ? "," : "");
+		ctl_json_str(b, cmds[i].usage);
+	}
+	sd_buf_str(b, "]}");
+}
+
+void ctl_cmd_run(const struct ctl_req *req, struct sd_buf *b)
+{
+	char why[160];
+	size_t i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (strcmp(req->command, cmds[i].name)) {
+			continue;
+		}
+		if (req->argc < cmds[i].min_args ||
+		    req->argc > cmds[i].max_args) {
+			snprintf(why, sizeof(why), "usage: %s",
+				 cmds[i].usage);
+			error(b, why);
+			return;
+		}
+		cmds[i].run(req, b);
+		if (b->overflow) {
+			return; /* the caller says so */
+		}
+		return;
+	}
+	snprintf(why, sizeof(why), "unknown command '%.64s' (help lists "
+		 "them)", req->command);
+	error(b, why);
+}

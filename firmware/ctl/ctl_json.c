@@ -1,0 +1,282 @@
+/** @file ctl_json.c  The JSON of the control socket: the request parser
+ * (an object with a string "command" and an array of strings "args",
+ * RFC 8259) and the writer's string escaping. Bounded: no allocation,
+ * strings land in the caller's buffer. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl_priv.h"
+
+struct rd {
+	const char *p, *end;
+	char *out;		/* where unescaped strings go */
+	size_t left;
+};
+
+static void ws(struct rd *r)
+{
+	while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' ||
+				 *r->p == '\n' || *r->p == '\r')) {
+		r->p++;
+	}
+}
+
+static int hex4(const char *p, unsigned *v)
+{
+	unsigned i;
+
+	*v = 0;
+	for (i = 0; i < 4; i++) {
+		char c = p[i];
+
+		*v <<= 4;
+		if (c >= '0' && c <= '9') {
+			*v |= (unsigned)(c - '0');
+		} else if (c >= 'a' && c <= 'f') {
+			*v |= (unsigned)(c - 'a' + 10);
+		} else if (c >= 'A' && c <= 'F') {
+			*v |= (unsigned)(c - 'A' + 10);
+		} else {
+			return EINVAL;
+		}
+	}
+	return 0;
+}
+
+static int put(struct rd *r, unsigned char c)
+{
+	if (!r->left) {
+		return E2BIG;
+	}
+	*r->out++ = (char)c;
+	r->left--;
+	return 0;
+}
+
+/* A code point as UTF-8. */
+static int put_utf8(struct rd *r, unsigned cp)
+{
+	int err = 0;
+
+	if (cp < 0x80) {
+		return put(r, (unsigned char)cp);
+	}
+	if (cp < 0x800) {
+		err |= put(r, (unsigned char)(0xc0 | cp >> 6));
+	} else {
+		if (cp < 0x10000) {
+			err |= put(r, (unsigned char)(0xe0 | cp >> 12));
+		} else {
+			err |= put(r, (unsigned char)(0xf0 | cp >> 18));
+			err |= put(r, (unsigned char)(0x80 | (cp >> 12 & 0x3f)));
+		}
+		err |= put(r, (unsigned char)(0x80 | (cp >> 6 & 0x3f)));
+	}
+	err |= put(r, (unsigned char)(0x80 | (cp & 0x3f)));
+	return err ? E2BIG : 0;
+}
+
+/* A string into r->out, NUL-terminated; *s points at it. No NUL inside
+ * (\u0000 is refused: every consumer takes C strings). */
+static int string(struct rd *r, const char **s, const char **why)
+{
+	*s = r->out;
+	if (r->p >= r->end || *r->p != '"') {
+		*why = "a string was expected";
+		return EINVAL;
+	}
+	for (r->p++; r->p < r->end && *r->p != '"'; r->p++) {
+		unsigned char c = (unsigned char)*r->p;
+		unsigned cp, lo;
+
+		if (c < 0x20) {
+			*why = "a control character in a string";
+			return EINVAL;
+		}
+		if (c != '\\') {
+			if (put(r, c)) {
+				goto big;
+			}
+			continue;
+		}
+		if (++r->p >= r->end) {
+			break;
+		}
+		switch (*r->p) {
+		case '"': case '\\': case '/':
+			c = (unsigned char)*r->p;
+			break;
+		case 'b': c = '\b'; break;
+		case 'f': c = '\f'; break;
+		case 'n': c = '\n'; break;
+		case 'r': c = '\r'; break;
+		case 't': c = '\t'; break;
+		case 'u':
+			if (r->end - r->p < 5 || hex4(r->p + 1, &cp)) {
+				*why = "a bad \\u escape";
+				return EINVAL;
+			}
+			r->p += 4;
+			if (cp >= 0xd800 && cp < 0xdc00) {
+				if (r->end - r->p < 7 || r->p[1] != '\\' ||
+				    r->p[2] != 'u' || hex4(r->p + 3, &lo) ||
+				    lo < 0xdc00 || lo > 0xdfff) {
+					*why = "a lone surrogate";
+					return EINVAL;
+				}
+				r->p += 6;
+				cp = 0x10000 + ((cp - 0xd800) << 10) +
+				     (lo - 0xdc00);
+			} else if ((cp >= 0xdc00 && cp < 0xe000) || !cp) {
+				*why = cp ? "a lone surrogate" :
+				       "a NUL in a string";
+				return EINVAL;
+			}
+			if (put_utf8(r, cp)) {
+				goto big;
+			}
+			continue;
+		default:
+			*why = "a bad escape";
+			return EINVAL;
+		}
+		if (put(r, c)) {
+			goto big;
+		}
+	}
+	if (r->p >= r->end) {
+		*why = "a string does not end";
+		return EINVAL;
+	}
+	r->p++;
+	if (put(r, 0)) {
+		goto big;
+	}
+	return 0;
+big:
+	*why = "the request is too large";
+	return E2BIG;
+}
+
+int ctl_json_request(const char *text, size_t len, struct ctl_req *req,
+		     const char **why)
+{
+	struct rd r = {text, text + len, req->strings, sizeof(req->strings)};
+	int have_cmd = 0, err;
+
+	req->argc = 0;
+	ws(&r);
+	if (r.p >= r.end || *r.p++ != '{') {
+		*why = "a request is a JSON object";
+		return EINVAL;
+	}
+	ws(&r);
+	while (r.p < r.end && *r.p != '}') {
+		const char *key;
+
+		err = string(&r, &key, why);
+		if (err) {
+			return err;
+		}
+		ws(&r);
+		if (r.p >= r.end || *r.p++ != ':') {
+			*why = "':' was expected";
+			return EINVAL;
+		}
+		ws(&r);
+		if (!strcmp(key, "command") && !have_cmd) {
+			err = string(&r, &req->command, why);
+			if (err) {
+				return err;
+			}
+			have_cmd = 1;
+		} else if (!strcmp(key, "args") && r.p < r.end &&
+			   *r.p == '[') {
+			r.p++;
+			ws(&r);
+			while (r.p < r.end && *r.p != ']') {
+				if (req->argc == CTL_MAX_ARGS) {
+					*why = "too many args";
+					return E2BIG;
+				}
+				err = string(&r, &req->argv[req->argc++], why);
+				if (err) {
+					return err;
+				}
+				ws(&r);
+				if (r.p < r.end && *r.p == ',') {
+					r.p++;
+					ws(&r);
+				} else if (r.p < r.end && *r.p != ']') {
+					*why = "',' or ']' was expected";
+					return EINVAL;
+				}
+			}
+			if (r.p >= r.end) {
+				*why = "the args do not end";
+				return EINVAL;
+			}
+			r.p++;
+		} else {
+			*why = "only \"command\" (a string) and \"args\" (an "
+			       "array of strings), once each";
+			return EINVAL;
+		}
+		ws(&r);
+		if (r.p < r.end && *r.p == ',') {
+			r.p++;
+			ws(&r);
+		} else if (r.p < r.end && *r.p != '}') {
+			*why = "',' or '}' was expected";
+			return EINVAL;
+		}
+	}
+	if (r.p >= r.end) {
+		*why = "the object does not end";
+		return EINVAL;
+	}
+	r.p++;
+	ws(&r);
+	if (r.p != r.end) {
+		*why = "something follows the object";
+		return EINVAL;
+	}
+	if (!have_cmd) {
+		*why = "no \"command\"";
+		return EINVAL;
+	}
+	return 0;
+}
+
+void ctl_json_str(struct sd_buf *b, const char *s)
+{
+	sd_buf_add(b, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			char esc[2] = {'\\', (char)c};
+
+			sd_buf_add(b, esc, 2);
+		} else if (c < 0x20 || c == 0x7f) {
+			sd_buf_printf(b, "\\u%04x", c);
+		} else {
+			sd_buf_add(b, s, 1);
+		}
+	}
+	sd_buf_add(b, "\"", 1);
+}
+
+void ctl_json_kv_str(struct sd_buf *b, const char *key, const char *v)
+{
+	ctl_json_str(b, key);
+	sd_buf_add(b, ":", 1);
+	ctl_json_str(b, v);
+}
+
+void ctl_json_kv_num(struct sd_buf *b, const char *key, unsigned long v)
+{
+	ctl_json_str(b, key);
+	sd_buf_printf(b, ":%lu", v);
+}

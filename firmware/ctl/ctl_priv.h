@@ -1,0 +1,34 @@
+/** @file ctl_priv.h  Internals shared by the files of firmware/ctl/. */
+#ifndef CTL_PRIV_H
+#define CTL_PRIV_H
+
+#include "ctl.h"
+#include "sd.h"
+#include "simpled_config.h"
+
+#define CTL_MAX_ARGS 16
+
+/** A parsed request; its strings live in strings[]. */
+struct ctl_req {
+	const char *command;
+	const char *argv[CTL_MAX_ARGS];
+	unsigned argc;
+	char strings[CONFIG_SIMPLED_CTL_MAX_REQUEST];
+};
+
+/* ctl_json.c */
+/** Parse one request line. @return 0, or EINVAL/E2BIG with why. */
+int ctl_json_request(const char *text, size_t len, struct ctl_req *req,
+		     const char **why);
+/** s as a JSON string (quoted, escaped). */
+void ctl_json_str(struct sd_buf *b, const char *s);
+void ctl_json_kv_str(struct sd_buf *b, const char *key, const char *v);
+void ctl_json_kv_num(struct sd_buf *b, const char *key, unsigned long v);
+
+/* ctl_cmd.c */
+/** Run req, writing its answer (one JSON object, no newline) into b. */
+void ctl_cmd_run(const struct ctl_req *req, struct sd_buf *b);
+/** ctl.c: what the daemon said of itself at ctl_open(). */
+extern struct ctl_view ctl_view;
+
+#endif
