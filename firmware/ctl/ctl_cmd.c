@@ -1,11 +1,23 @@
 /** @file ctl_cmd.c  The commands of the control socket. Each writes one
  * JSON object into the answer buffer; {"error": "..."} when it failed.
- * Read-only commands here: version, stats, config, registrations. */
+ * Read-only commands here: version, stats, config, registrations,
+ * presentities, watchers, subscriptions, rooms, members, offline. A
+ * command of a service not built in answers which Kconfig switch is
+ * off. */
 #include <stdio.h>
 #include <string.h>
 
 #include "cfg.h"
 #include "ctl_priv.h"
+#ifdef CONFIG_SIMPLED_IMC
+#include "imc.h"
+#endif
+#ifdef CONFIG_SIMPLED_OFFLINE
+#include "offline.h"
+#endif
+#ifdef CONFIG_SIMPLED_PRESENCE
+#include "pres.h"
+#endif
 #include "mem.h"
 #include "mod.h"
 #include "pool.h"
@@ -18,6 +30,7 @@ struct ctl_cmd {
 	unsigned min_args, max_args;
 	const char *usage;
 	void (*run)(const struct ctl_req *req, struct sd_buf *b);
+	const char *off;	/* run NULL: why (a service not built) */
 };
 
 static void error(struct sd_buf *b, const char *why)
@@ -207,14 +220,17 @@ static void aor_one(const char *aor, void *arg)
 	w->first = 0;
 }
 
+/* "sip:alice@home.lan" or "alice@home.lan" as the key "alice@home.lan". */
+static const char *aor_arg(const char *s)
+{
+	return !strncmp(s, "sip:", 4) ? s + 4 : s;
+}
+
 static void cmd_registrations(const struct ctl_req *req, struct sd_buf *b)
 {
 	struct walk w = {b, 1, NULL};
-	const char *aor = req->argc ? req->argv[0] : NULL;
+	const char *aor = req->argc ? aor_arg(req->argv[0]) : NULL;
 
-	if (aor && !strncmp(aor, "sip:", 4)) {
-		aor += 4;
-	}
 	sd_buf_str(b, "{\"registrations\":[");
 	if (aor) {
 		if (reg_lookup(aor, NULL, NULL)) {
@@ -226,14 +242,177 @@ static void cmd_registrations(const struct ctl_req *req, struct sd_buf *b)
 	sd_buf_str(b, "]}");
 }
 
+#ifdef CONFIG_SIMPLED_PRESENCE
+static void presentity_one(const char *aor, unsigned docs, unsigned subs,
+			   void *arg)
+{
+	struct walk *w = arg;
+
+	if (w->only && strcmp(aor, w->only)) {
+		return;
+	}
+	sd_buf_str(w->b, w->first ? "{" : ",{");
+	ctl_json_kv_str(w->b, "uri", aor);
+	sd_buf_printf(w->b, ",\"documents\":%u,\"subscriptions\":%u}",
+		      docs, subs);
+	w->first = 0;
+}
+
+static void cmd_presentities(const struct ctl_req *req, struct sd_buf *b)
+{
+	struct walk w = {b, 1, req->argc ? aor_arg(req->argv[0]) : NULL};
+
+	sd_buf_str(b, "{\"presentities\":[");
+	pres_walk(presentity_one, &w);
+	sd_buf_str(b, "]}");
+}
+
+static void sub_one(const struct pres_sub_view *v, void *arg)
+{
+	struct walk *w = arg;
+
+	sd_buf_str(w->b, w->first ? "{" : ",{");
+	ctl_json_kv_str(w->b, "presentity", v->presentity);
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_str(w->b, "watcher", v->watcher);
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_str(w->b, "event", v->event);
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_str(w->b, "state", v->state);
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_str(w->b, "decision", v->decision);
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_str(w->b, "contact", v->contact);
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_num(w->b, "expires", v->expires_s);
+	sd_buf_add(w->b, "}", 1);
+	w->first = 0;
+}
+
+static void cmd_watchers(const struct ctl_req *req, struct sd_buf *b)
+{
+	struct walk w = {b, 1, NULL};
+
+	sd_buf_str(b, "{\"subscriptions\":[");
+	pres_walk_subs(aor_arg(req->argv[0]), sub_one, &w);
+	sd_buf_str(b, "]}");
+}
+
+static void cmd_subscriptions(const struct ctl_req *req, struct sd_buf *b)
+{
+	struct walk w = {b, 1, NULL};
+
+	(void)req;
+	sd_buf_str(b, "{\"subscriptions\":[");
+	pres_walk_subs(NULL, sub_one, &w);
+	sd_buf_str(b, "]}");
+}
+#endif
+
+#ifdef CONFIG_SIMPLED_IMC
+static void room_one(const char *room, unsigned members, int private_room,
+		     void *arg)
+{
+	struct walk *w = arg;
+
+	sd_buf_str(w->b, w->first ? "{" : ",{");
+	ctl_json_kv_str(w->b, "room", room);
+	sd_buf_printf(w->b, ",\"members\":%u,\"private\":%s}", members,
+		      private_room ? "true" : "false");
+	w->first = 0;
+}
+
+static void cmd_rooms(const struct ctl_req *req, struct sd_buf *b)
+{
+	struct walk w = {b, 1, NULL};
+
+	(void)req;
+	sd_buf_str(b, "{\"rooms\":[");
+	imc_walk_rooms(room_one, &w);
+	sd_buf_str(b, "]}");
+}
+
+static void member_one(const char *user, const char *role, void *arg)
+{
+	struct walk *w = arg;
+
+	sd_buf_str(w->b, w->first ? "{" : ",{");
+	ctl_json_kv_str(w->b, "user", user);
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_str(w->b, "role", role);
+	sd_buf_add(w->b, "}", 1);
+	w->first = 0;
+}
+
+static void cmd_members(const struct ctl_req *req, struct sd_buf *b)
+{
+	struct walk w = {b, 1, NULL};
+	const char *room = req->argv[0];
+	char name[CONFIG_SIMPLED_MAX_URI_LEN];
+
+	/* "lobby" or "lobby@conference.home.lan": the room's name. */
+	snprintf(name, sizeof(name), "%.*s", (int)strcspn(room, "@"),
+		 !strncmp(room, "sip:", 4) ? room + 4 : room);
+	sd_buf_str(b, "{\"members\":[");
+	if (imc_walk_members(name, member_one, &w)) {
+		error(b, "no such room");
+		return;
+	}
+	sd_buf_str(b, "]}");
+}
+#endif
+
+#ifdef CONFIG_SIMPLED_OFFLINE
+static void cmd_offline(const struct ctl_req *req, struct sd_buf *b)
+{
+	const char *user = aor_arg(req->argv[0]);
+
+	sd_buf_add(b, "{", 1);
+	ctl_json_kv_str(b, "user", user);
+	sd_buf_add(b, ",", 1);
+	ctl_json_kv_num(b, "stored", offline_count(user));
+	sd_buf_add(b, "}", 1);
+}
+#endif
+
+/* A command of a service this build does not have. */
+#define OFF(sw) NULL, "this build has no " sw
+
 static void cmd_help(const struct ctl_req *req, struct sd_buf *b);
 
 static const struct ctl_cmd cmds[] = {
-	{"help", 0, 0, "help", cmd_help},
-	{"version", 0, 0, "version", cmd_version},
-	{"stats", 0, 0, "stats", cmd_stats},
-	{"config", 0, 0, "config", cmd_config},
-	{"registrations", 0, 1, "registrations [AOR]", cmd_registrations},
+	{"help", 0, 0, "help", cmd_help, NULL},
+	{"version", 0, 0, "version", cmd_version, NULL},
+	{"stats", 0, 0, "stats", cmd_stats, NULL},
+	{"config", 0, 0, "config", cmd_config, NULL},
+	{"registrations", 0, 1, "registrations [AOR]", cmd_registrations,
+	 NULL},
+#ifdef CONFIG_SIMPLED_PRESENCE
+	{"presentities", 0, 1, "presentities [URI]", cmd_presentities, NULL},
+	{"watchers", 1, 1, "watchers URI", cmd_watchers, NULL},
+	{"subscriptions", 0, 0, "subscriptions", cmd_subscriptions, NULL},
+#else
+	{"presentities", 0, 1, "presentities [URI]",
+	 OFF("presence (CONFIG_SIMPLED_PRESENCE)")},
+	{"watchers", 1, 1, "watchers URI",
+	 OFF("presence (CONFIG_SIMPLED_PRESENCE)")},
+	{"subscriptions", 0, 0, "subscriptions",
+	 OFF("presence (CONFIG_SIMPLED_PRESENCE)")},
+#endif
+#ifdef CONFIG_SIMPLED_IMC
+	{"rooms", 0, 0, "rooms", cmd_rooms, NULL},
+	{"members", 1, 1, "members ROOM", cmd_members, NULL},
+#else
+	{"rooms", 0, 0, "rooms", OFF("chat rooms (CONFIG_SIMPLED_IMC)")},
+	{"members", 1, 1, "members ROOM",
+	 OFF("chat rooms (CONFIG_SIMPLED_IMC)")},
+#endif
+#ifdef CONFIG_SIMPLED_OFFLINE
+	{"offline", 1, 1, "offline USER", cmd_offline, NULL},
+#else
+	{"offline", 1, 1, "offline USER",
+	 OFF("offline messages (CONFIG_SIMPLED_OFFLINE)")},
+#endif
 };
 
 static void cmd_help(const struct ctl_req *req, struct sd_buf *b)
@@ -265,10 +444,11 @@ void ctl_cmd_run(const struct ctl_req *req, struct sd_buf *b)
 			error(b, why);
 			return;
 		}
-		cmds[i].run(req, b);
-		if (b->overflow) {
-			return; /* the caller says so */
+		if (!cmds[i].run) {
+			error(b, cmds[i].off);
+			return;
 		}
+		cmds[i].run(req, b);
 		return;
 	}
 	snprintf(why, sizeof(why), "unknown command '%.64s' (help lists "

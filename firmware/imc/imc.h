@@ -39,6 +39,15 @@ extern struct imc_cfg imc_cfg;
 extern const struct mod imc_mod;
 
 unsigned imc_room_count(void);
+/** h for each room: its name, members and whether it is private.
+ * @return how many. */
+unsigned imc_walk_rooms(void (*h)(const char *room, unsigned members,
+				  int private_room, void *arg), void *arg);
+/** h for each member of room (any case): user@domain and role.
+ * @return ENOENT when there is no such room, else 0. */
+int imc_walk_members(const char *room,
+		     void (*h)(const char *user, const char *role, void *arg),
+		     void *arg);
 unsigned imc_member_count(void);
 
 /* ----------------------------------------------- commands (imc_cmd.c) */

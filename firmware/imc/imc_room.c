@@ -2,6 +2,7 @@
  * lifetime, the history of a room, and their copies in LMDB (written as
  * they change, read back at start).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -24,6 +25,35 @@ unsigned imc_room_count(void)
 unsigned imc_member_count(void)
 {
 	return n_members;
+}
+
+unsigned imc_walk_rooms(void (*h)(const char *room, unsigned members,
+				  int private_room, void *arg), void *arg)
+{
+	struct imc_room *r, *tmp;
+	unsigned n = 0;
+
+	HASH_ITER(hh, imc_rooms, r, tmp) {
+		n++;
+		h(r->name, r->n_members, r->private_room, arg);
+	}
+	return n;
+}
+
+int imc_walk_members(const char *room,
+		     void (*h)(const char *user, const char *role, void *arg),
+		     void *arg)
+{
+	struct imc_room *r = imc_room_find(room);
+	struct imc_member *m;
+
+	if (!r) {
+		return ENOENT;
+	}
+	for (m = r->members; m; m = m->next) {
+		h(m->user, imc_role_name(m->role), arg);
+	}
+	return 0;
 }
 
 /* Room names are case-insensitive: they are kept in lower case. */

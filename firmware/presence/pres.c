@@ -100,6 +100,27 @@ struct pres_entity *pres_entity_get(const char *key, int create)
 	return e;
 }
 
+unsigned pres_walk(void (*h)(const char *aor, unsigned docs,
+			     unsigned subs, void *arg), void *arg)
+{
+	struct pres_entity *e, *tmp;
+	unsigned n = 0;
+
+	HASH_ITER(hh, entities, e, tmp) {
+		const struct pres_sub *s;
+		unsigned subs = 0;
+
+		for (s = e->subs; s; s = s->next) {
+			subs += !s->zombie;
+		}
+		if (e->n_docs || subs) {
+			n++;
+			h(e->key, e->n_docs, subs, arg);
+		}
+	}
+	return n;
+}
+
 /* Free e when nothing refers to it any more. */
 void pres_entity_put(struct pres_entity *e)
 {

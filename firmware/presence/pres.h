@@ -54,6 +54,26 @@ extern struct pres_cfg pres_cfg;
  * pres_docs, subscriptions, pres_sources). */
 extern const struct mod pres_mod;
 
+/** What ctl shows of one subscription; valid during the call. */
+struct pres_sub_view {
+	const char *presentity;		/**< "sip:alice@home.lan" */
+	const char *watcher;		/**< "bob@home.lan" */
+	const char *event;		/**< "presence", "presence.winfo" */
+	const char *state;		/**< "pending", "active" */
+	const char *decision;		/**< "undecided", "allow", ... */
+	const char *contact;		/**< where its NOTIFYs go */
+	uint32_t expires_s;		/**< seconds left */
+};
+/** h for each presentity (documents published or watchers): its
+ * address and how many of each. @return how many. */
+unsigned pres_walk(void (*h)(const char *aor, unsigned docs,
+			     unsigned subs, void *arg), void *arg);
+/** h for each live subscription, of presentity aor only when not NULL.
+ * @return how many. */
+unsigned pres_walk_subs(const char *aor,
+			void (*h)(const struct pres_sub_view *v, void *arg),
+			void *arg);
+
 /** Subscriptions alive (tests, ctl). */
 unsigned pres_sub_count(void);
 /** Published documents alive. */

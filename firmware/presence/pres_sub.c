@@ -209,6 +209,46 @@ int pres_sub_link(struct pres_sub *s, struct pres_entity *e)
 	return 0;
 }
 
+struct sub_walk {
+	const char *aor;
+	void (*h)(const struct pres_sub_view *v, void *arg);
+	void *arg;
+	unsigned n;
+};
+
+static void sub_view(struct pres_sub *s, void *arg)
+{
+	static const char *const states[] = {"pending", "active",
+					     "terminated"};
+	static const char *const decisions[] = {"undecided", "allow",
+						"block", "polite-block"};
+	struct sub_walk *w = arg;
+	struct pres_sub_view v;
+
+	if (s->zombie || (w->aor && strcmp(s->presentity_uri + 4, w->aor))) {
+		return;
+	}
+	v.presentity = s->presentity_uri;
+	v.watcher = s->watcher;
+	v.event = s->pkg->name;
+	v.state = states[s->state];
+	v.decision = decisions[s->decision];
+	v.contact = s->contact;
+	v.expires_s = (uint32_t)pres_sub_left(s);
+	w->n++;
+	w->h(&v, w->arg);
+}
+
+unsigned pres_walk_subs(const char *aor,
+			void (*h)(const struct pres_sub_view *v, void *arg),
+			void *arg)
+{
+	struct sub_walk w = {aor, h, arg, 0};
+
+	pres_subs_walk(sub_view, &w);
+	return w.n;
+}
+
 void pres_subs_walk(pres_sub_h *h, void *arg)
 {
 	struct pres_sub *s, *tmp;

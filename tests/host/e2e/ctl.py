@@ -50,6 +50,66 @@ def raw(sock_path, data, timeout=3):
     return [json.loads(line) for line in out.decode().splitlines()]
 
 
+def services(binary, conf, feats, port, alice):
+    """The inspection commands of each service, or the error naming the
+    switch that left it out."""
+    bob = UA(port)
+    expect(bob.register("bob"), 200, "Contact:", "bob registers")
+    if "presence" in feats:
+        doc = ('<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:'
+               f'ns:pidf" entity="sip:alice@{DOMAIN}"><tuple id="t"><status>'
+               '<basic>open</basic></status></tuple></presence>')
+        r = alice.authed("PUBLISH", f"sip:alice@{DOMAIN}", f"alice@{DOMAIN}",
+                         f"alice@{DOMAIN}", "Event: presence\r\nExpires: 600"
+                         "\r\nContent-Type: application/pidf+xml\r\n", doc)
+        expect(r, 200, "SIP-ETag", "alice publishes")
+        r = bob.authed("SUBSCRIBE", f"sip:alice@{DOMAIN}", f"bob@{DOMAIN}",
+                       f"alice@{DOMAIN}", "Event: presence\r\nExpires: 300"
+                       f"\r\nContact: <sip:bob@{bob.ip}:{bob.port}>\r\n")
+        check(status(r) in (200, 202), f"bob subscribes: {status(r)}")
+        p = ctl(binary, conf, "presentities")["presentities"]
+        check({"uri": f"alice@{DOMAIN}", "documents": 1,
+               "subscriptions": 1} in p, f"presentities {p}")
+        p = ctl(binary, conf, "presentities", f"sip:bob@{DOMAIN}")
+        check(p["presentities"] == [], f"bob is no presentity: {p}")
+        w = ctl(binary, conf, "watchers", f"sip:alice@{DOMAIN}")
+        w = w["subscriptions"]
+        check(len(w) == 1 and w[0]["watcher"] == f"bob@{DOMAIN}" and
+              w[0]["event"] == "presence" and
+              w[0]["presentity"] == f"sip:alice@{DOMAIN}" and
+              w[0]["state"] in ("pending", "active") and
+              0 < w[0]["expires"] <= 300, f"watchers {w}")
+        s = ctl(binary, conf, "subscriptions")["subscriptions"]
+        check(len(s) == 1, f"subscriptions {s}")
+    else:
+        err = ctl(binary, conf, "presentities", want_rc=1)
+        check("CONFIG_SIMPLED_PRESENCE" in err, err)
+    if "imc" in feats:
+        r = alice.authed("MESSAGE", f"sip:chat@{DOMAIN}", f"alice@{DOMAIN}",
+                         f"chat@{DOMAIN}", body="#create lobby")
+        check(status(r) == 200, f"#create: {status(r)}")
+        r = ctl(binary, conf, "rooms")["rooms"]
+        check(r == [{"room": "lobby", "members": 1, "private": False}],
+              f"rooms {r}")
+        m = ctl(binary, conf, "members", f"lobby@conference.{DOMAIN}")
+        check(m["members"] == [{"user": f"alice@{DOMAIN}", "role": "owner"}],
+              f"members {m}")
+        err = ctl(binary, conf, "members", "nope", want_rc=1)
+        check("no such room" in err, err)
+    else:
+        err = ctl(binary, conf, "rooms", want_rc=1)
+        check("CONFIG_SIMPLED_IMC" in err, err)
+    if "offline" in feats:
+        r = bob.authed("MESSAGE", f"sip:carol@{DOMAIN}", f"bob@{DOMAIN}",
+                       f"carol@{DOMAIN}", body="for later")
+        expect(r, 202, "Accepted", "a MESSAGE for carol, offline")
+        o = ctl(binary, conf, "offline", f"carol@{DOMAIN}")
+        check(o == {"user": f"carol@{DOMAIN}", "stored": 1}, f"offline {o}")
+    else:
+        err = ctl(binary, conf, "offline", "carol", want_rc=1)
+        check("CONFIG_SIMPLED_OFFLINE" in err, err)
+
+
 def main():
     binary, conf, sock_path, port = sys.argv[1:5]
     port = int(port)
@@ -88,7 +148,7 @@ def main():
     check("wonder" not in text and "hunter2" not in text,
           "a password in ctl config")
     users = [x for x in cfg["sections"] if x["section"] == "user"]
-    check(len(users) == 2 and all(u["password"] in ("(hidden)", "") and
+    check(len(users) == 3 and all(u["password"] in ("(hidden)", "") and
                                    u["ha1"] in ("(hidden)", "")
                                    for u in users), f"users {users}")
     bob = [u for u in users if u["name"] == "bob"][0]
@@ -96,6 +156,8 @@ def main():
     main_s = [x for x in cfg["sections"] if x["section"] == "simpled"][0]
     check(main_s["domain"] == [DOMAIN] and main_s["open_registration"] == 0,
           f"main section {main_s}")
+
+    services(binary, conf, v["features"], port, alice)
 
     h = ctl(binary, conf, "help")
     check("registrations [AOR]" in h["commands"], "help")
@@ -138,7 +200,7 @@ def main():
     time.sleep(0.2)
     a = raw(sock_path, b'{"command":"version"}\n')
     check(len(a) == 1 and "busy" in a[0].get("error", ""), f"busy: {a}")
-    expect(UA(port).register("bob"), 200, "Contact:", "SIP while busy")
+    expect(UA(port).register("alice"), 200, "Contact:", "SIP while busy")
     for s in held:
         s.close()
     time.sleep(0.2)

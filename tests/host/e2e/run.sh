@@ -208,6 +208,9 @@ ctl)
 config user
 	option name 'alice'
 	option password 'wonder'
+config user
+	option name 'carol'
+	option password 'carol'
 $(echo hunter2 | "$bin" passwd bob "$domain")"
 	chmod 600 "$work/simpled.conf"
 	$PY "$here/ctl.py" "$bin" "$work/simpled.conf" "$work/state/ctl.sock" \
