@@ -64,10 +64,15 @@ struct ctl_client {
 	char *tx;
 	size_t tx_len;
 	int closing;		/* close once tx is sent */
+	int pending;		/* a command answers later: wait for it */
+	int in_run;		/* its command is running now */
+	size_t now_len;		/* in_run: answered at once, into answer */
+	uint32_t gen;
 };
 
 struct ctl_view ctl_view;
 static struct ctl_client clients[CONFIG_SIMPLED_CTL_MAX_CLIENTS];
+static uint32_t client_gen;
 static int lsock = -1;
 static char sock_path[CONFIG_SIMPLED_MAX_STR + 16];
 /* One answer being written. */
@@ -93,11 +98,13 @@ static void client_close(struct ctl_client *c)
 	c->tx_len = 0;
 	c->rx_len = 0;
 	c->closing = 0;
+	c->pending = 0;
 	c->sock = -1;
 }
 
 static void client_event(int sock, unsigned ev, void *arg);
 static void client_idle(void *arg);
+static void client_lines(struct ctl_client *c);
 
 /* Send what is queued; close when done and closing. @return 0, or an
  * error after which the client was closed. */
@@ -181,6 +188,7 @@ static void answer_error(struct ctl_client *c, const char *why, int close)
 static int client_request(struct ctl_client *c, const char *line,
 			  size_t len)
 {
+	struct ctl_call call = {(unsigned)(c - clients), c->gen};
 	const char *why = NULL;
 	struct sd_buf b;
 	int err;
@@ -192,7 +200,19 @@ static int client_request(struct ctl_client *c, const char *line,
 		return EBADMSG;
 	}
 	sd_buf_init(&b, answer, sizeof(answer));
-	ctl_cmd_run(&req, &b);
+	c->pending = 1;
+	c->in_run = 1;
+	c->now_len = 0;
+	err = ctl_cmd_run(&req, &b, &call);
+	c->in_run = 0;
+	if (err == CTL_PENDING && !c->now_len) {
+		tmr_cancel(&c->idle);
+		return 0; /* ctl_call_answer() comes later */
+	}
+	c->pending = 0;
+	if (err == CTL_PENDING) {
+		b.len = c->now_len; /* it answered before returning */
+	}
 	if (b.overflow) {
 		answer_error(c, "the answer is too large (narrow it with "
 			     "an argument)", 0);
@@ -208,7 +228,6 @@ static void client_event(int sock, unsigned ev, void *arg)
 {
 	struct ctl_client *c = arg;
 	size_t got = 0;
-	char *nl;
 	int err;
 
 	(void)sock;
@@ -220,6 +239,12 @@ static void client_event(int sock, unsigned ev, void *arg)
 	}
 	if (c->closing) {
 		c->rx_len = 0; /* dropped */
+	} else if (c->rx_len == sizeof(c->rx) - 1) {
+		/* Full while a command is pending: read on once it is
+		 * answered (client_flush() watches again). */
+		port_watch(c->sock, c->tx_len ? PORT_EV_WRITE : 0,
+			   client_event, c);
+		return;
 	}
 	err = port_recv(c->sock, c->rx + c->rx_len,
 			sizeof(c->rx) - 1 - c->rx_len, &got);
@@ -234,20 +259,61 @@ static void client_event(int sock, unsigned ev, void *arg)
 		return;
 	}
 	c->rx_len += got;
-	while ((nl = memchr(c->rx, '\n', c->rx_len))) {
-		size_t n = (size_t)(nl - c->rx);
+	client_lines(c);
+}
 
-		if (client_request(c, c->rx, n) || c->sock < 0) {
+/* The complete request lines received, one at a time: a pending one
+ * holds the rest until it is answered. */
+static void client_lines(struct ctl_client *c)
+{
+	char *nl;
+
+	while (!c->pending && (nl = memchr(c->rx, '\n', c->rx_len))) {
+		size_t n = (size_t)(nl - c->rx);
+		int err = client_request(c, c->rx, n);
+
+		if (err || c->sock < 0) {
 			return;
 		}
 		memmove(c->rx, nl + 1, c->rx_len - n - 1);
 		c->rx_len -= n + 1;
+	}
+	if (c->pending) {
+		return;
 	}
 	if (c->rx_len == sizeof(c->rx) - 1) {
 		answer_error(c, "the request is too large", 1);
 		return;
 	}
 	tmr_start(&c->idle, CTL_REQUEST_S * 1000u, client_idle, c);
+}
+
+void ctl_call_answer(const struct ctl_call *call, const char *text,
+		     size_t len)
+{
+	struct ctl_client *c;
+
+	if (call->slot >= CONFIG_SIMPLED_CTL_MAX_CLIENTS) {
+		return;
+	}
+	c = &clients[call->slot];
+	if (c->sock < 0 || c->gen != call->gen || !c->pending) {
+		return; /* gone meanwhile */
+	}
+	if (c->in_run) {
+		/* Before its command returned: client_request() sends it. */
+		c->now_len = len < sizeof(answer) ? len : sizeof(answer);
+		memmove(answer, text, c->now_len);
+		return;
+	}
+	c->pending = 0;
+	if (!strncmp(text, "{\"error\"", 8)) {
+		stat_inc(stat_errors);
+	}
+	if (client_answer(c, text, len) || c->sock < 0) {
+		return;
+	}
+	client_lines(c);
 }
 
 static void accept_event(int sock, unsigned ev, void *arg)
@@ -278,6 +344,7 @@ static void accept_event(int sock, unsigned ev, void *arg)
 			continue;
 		}
 		c->sock = csock;
+		c->gen = ++client_gen;
 		port_watch(csock, PORT_EV_READ, client_event, c);
 		tmr_start(&c->idle, CTL_REQUEST_S * 1000u, client_idle, c);
 	}

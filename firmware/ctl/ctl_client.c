@@ -9,6 +9,7 @@
 #include "port.h"
 
 static char line[CONFIG_SIMPLED_CTL_MAX_ANSWER + 2];
+static char stdin_body[CONFIG_SIMPLED_CTL_MAX_REQUEST];
 
 /* The answer indented by two spaces a level (strings kept as they are). */
 static void print_pretty(const char *s)
@@ -92,7 +93,17 @@ int ctl_client(const char *path, int argc, char **argv, int pretty)
 	sd_buf_str(&b, ",\"args\":[");
 	for (i = 1; i < argc; i++) {
 		sd_buf_str(&b, i > 1 ? "," : "");
-		ctl_json_str(&b, argv[i]);
+		if (i == argc - 1 && !strcmp(argv[i], "-") &&
+		    !strcmp(argv[0], "publish")) {
+			/* The body from stdin. */
+			size_t n = fread(stdin_body, 1, sizeof(stdin_body) - 1,
+					 stdin);
+
+			stdin_body[n] = '\0';
+			ctl_json_str(&b, stdin_body);
+		} else {
+			ctl_json_str(&b, argv[i]);
+		}
 	}
 	sd_buf_str(&b, "]}\n");
 	if (b.overflow) {

@@ -4,7 +4,9 @@
  * presentities, watchers, subscriptions, rooms, members, offline. A
  * command of a service not built in answers which Kconfig switch is
  * off. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cfg.h"
@@ -31,6 +33,9 @@ struct ctl_cmd {
 	const char *usage;
 	void (*run)(const struct ctl_req *req, struct sd_buf *b);
 	const char *off;	/* run NULL: why (a service not built) */
+	/* Instead of run, one that may answer later (CTL_PENDING). */
+	int (*run_call)(const struct ctl_req *req, struct sd_buf *b,
+			const struct ctl_call *call);
 };
 
 static void error(struct sd_buf *b, const char *why)
@@ -375,43 +380,202 @@ static void cmd_offline(const struct ctl_req *req, struct sd_buf *b)
 }
 #endif
 
+#ifdef CONFIG_SIMPLED_PRESENCE
+/* publish's series ids (pua_mi's "id"): the ETag of the document each
+ * (presentity, id) published last, so that the next publish of the same
+ * id replaces it. A small table; the oldest entry makes room. */
+#define CTL_SERIES 64
+
+static struct series {
+	char aor[CONFIG_SIMPLED_MAX_URI_LEN];
+	char id[64];
+	char etag[17];
+	uint32_t used;
+} series[CTL_SERIES];
+static uint32_t series_clock;
+
+static struct series *series_find(const char *aor, const char *id,
+				  int create)
+{
+	struct series *s, *old = &series[0];
+
+	for (s = series; s < series + CTL_SERIES; s++) {
+		if (s->aor[0] && !strcmp(s->aor, aor) && !strcmp(s->id, id)) {
+			s->used = ++series_clock;
+			return s;
+		}
+		if ((int32_t)(s->used - old->used) < 0) {
+			old = s;
+		}
+	}
+	if (!create) {
+		return NULL;
+	}
+	memset(old, 0, sizeof(*old));
+	snprintf(old->aor, sizeof(old->aor), "%s", aor);
+	snprintf(old->id, sizeof(old->id), "%s", id);
+	old->used = ++series_clock;
+	return old;
+}
+
+/* A publish waiting for the disk: one per client at most. */
+static struct pub_pending {
+	struct ctl_call call;
+	char aor[CONFIG_SIMPLED_MAX_URI_LEN];
+	char id[64];
+} pub_pending[CONFIG_SIMPLED_CTL_MAX_CLIENTS];
+
+/* The answer to a publish into b. */
+static void pub_answer(struct sd_buf *b, const struct pres_pub_result *r,
+		       struct pub_pending *p)
+{
+	char why[96];
+
+	sd_buf_add(b, "{", 1);
+	if (r->code >= 300) {
+		snprintf(why, sizeof(why), "%d %s", r->code, r->reason ?
+			 r->reason : sip_reason(r->code));
+		ctl_json_kv_str(b, "error", why);
+		sd_buf_add(b, ",", 1);
+	} else if (p->id[0]) {
+		struct series *s = series_find(p->aor, p->id, 1);
+
+		snprintf(s->etag, sizeof(s->etag), "%s", r->etag);
+	}
+	ctl_json_kv_num(b, "code", (unsigned long)r->code);
+	sd_buf_add(b, ",", 1);
+	ctl_json_kv_str(b, "etag", r->etag);
+	sd_buf_add(b, ",", 1);
+	ctl_json_kv_num(b, "expires", (unsigned long)r->expires);
+	sd_buf_add(b, "}", 1);
+}
+
+static void published(const struct pres_pub_result *r, void *arg)
+{
+	static char text[256];
+	struct pub_pending *p = arg;
+	struct sd_buf b;
+
+	sd_buf_init(&b, text, sizeof(text));
+	pub_answer(&b, r, p);
+	ctl_call_answer(&p->call, text, b.len);
+}
+
+/* "." is pua_mi's "none". */
+static const char *opt_arg(const char *s)
+{
+	return strcmp(s, ".") ? s : NULL;
+}
+
+/* publish URI EXPIRES EVENT CTYPE ID ETAG [OUTBOUND_PROXY] EXTRA BODY:
+ * pua_mi's pua_publish, 8 fields or 9 with the outbound proxy. A
+ * presentity of ours is stored as a PUBLISH would store it. */
+static int cmd_publish(const struct ctl_req *req, struct sd_buf *b,
+		       const struct ctl_call *call)
+{
+	const char *uri = req->argv[0], *event = req->argv[2];
+	const char *ctype = opt_arg(req->argv[3]), *id = opt_arg(req->argv[4]);
+	const char *etag = opt_arg(req->argv[5]);
+	const char *body = opt_arg(req->argv[req->argc - 1]);
+	struct pub_pending *p = &pub_pending[call->slot];
+	struct pres_pub_result now;
+	const char *host, *aor;
+	char *end;
+	long expires = strtol(req->argv[1], &end, 10);
+	int err;
+
+	if (*end || end == req->argv[1] || expires < 0 ||
+	    expires > 0x7fffffff) {
+		error(b, "EXPIRES must be a number of seconds");
+		return 0;
+	}
+	if (strcmp(event, "presence")) {
+		error(b, "only the event package presence can be published");
+		return 0;
+	}
+	aor = aor_arg(uri);
+	host = strchr(aor, '@');
+	if (strncmp(uri, "sip:", 4) || !host || host == aor ||
+	    strlen(aor) >= sizeof(p->aor)) {
+		error(b, "the presentity must be sip:user@domain");
+		return 0;
+	}
+	if (!sip_is_local_host(sd_pl_str(host + 1))) {
+		error(b, "publishing for another domain (over SIP) is not "
+		      "built yet");
+		return 0;
+	}
+	if (body && !ctype) {
+		error(b, "a body needs a content type");
+		return 0;
+	}
+	if (id && strlen(id) >= sizeof(p->id)) {
+		error(b, "the id is too long");
+		return 0;
+	}
+	if (id && !etag) {
+		struct series *s = series_find(aor, id, 0);
+
+		etag = s && s->etag[0] ? s->etag : NULL;
+	}
+	p->call = *call;
+	snprintf(p->aor, sizeof(p->aor), "%s", aor);
+	snprintf(p->id, sizeof(p->id), "%s", id ? id : "");
+	err = pres_publish_local(aor, etag, (int)expires, ctype, body,
+				 body ? strlen(body) : 0, "ctl", &now,
+				 published, p);
+	if (err == EINPROGRESS) {
+		return CTL_PENDING;
+	}
+	pub_answer(b, &now, p);
+	return 0;
+}
+#endif
+
 /* A command of a service this build does not have. */
 #define OFF(sw) NULL, "this build has no " sw
 
 static void cmd_help(const struct ctl_req *req, struct sd_buf *b);
 
 static const struct ctl_cmd cmds[] = {
-	{"help", 0, 0, "help", cmd_help, NULL},
-	{"version", 0, 0, "version", cmd_version, NULL},
-	{"stats", 0, 0, "stats", cmd_stats, NULL},
-	{"config", 0, 0, "config", cmd_config, NULL},
+	{"help", 0, 0, "help", cmd_help, NULL, NULL},
+	{"version", 0, 0, "version", cmd_version, NULL, NULL},
+	{"stats", 0, 0, "stats", cmd_stats, NULL, NULL},
+	{"config", 0, 0, "config", cmd_config, NULL, NULL},
 	{"registrations", 0, 1, "registrations [AOR]", cmd_registrations,
-	 NULL},
+	 NULL, NULL},
 #ifdef CONFIG_SIMPLED_PRESENCE
-	{"presentities", 0, 1, "presentities [URI]", cmd_presentities, NULL},
-	{"watchers", 1, 1, "watchers URI", cmd_watchers, NULL},
-	{"subscriptions", 0, 0, "subscriptions", cmd_subscriptions, NULL},
+	{"publish", 8, 9, "publish URI EXPIRES EVENT CTYPE ID ETAG "
+	 "[OUTBOUND_PROXY] EXTRA_HEADERS BODY ('.': none)", NULL, NULL,
+	 cmd_publish},
+	{"presentities", 0, 1, "presentities [URI]", cmd_presentities, NULL,
+	 NULL},
+	{"watchers", 1, 1, "watchers URI", cmd_watchers, NULL, NULL},
+	{"subscriptions", 0, 0, "subscriptions", cmd_subscriptions, NULL, NULL},
 #else
+	{"publish", 8, 9, "publish URI EXPIRES EVENT CTYPE ID ETAG "
+	 "[OUTBOUND_PROXY] EXTRA_HEADERS BODY ('.': none)",
+	 OFF("presence (CONFIG_SIMPLED_PRESENCE)"), NULL},
 	{"presentities", 0, 1, "presentities [URI]",
-	 OFF("presence (CONFIG_SIMPLED_PRESENCE)")},
+	 OFF("presence (CONFIG_SIMPLED_PRESENCE)"), NULL},
 	{"watchers", 1, 1, "watchers URI",
-	 OFF("presence (CONFIG_SIMPLED_PRESENCE)")},
+	 OFF("presence (CONFIG_SIMPLED_PRESENCE)"), NULL},
 	{"subscriptions", 0, 0, "subscriptions",
-	 OFF("presence (CONFIG_SIMPLED_PRESENCE)")},
+	 OFF("presence (CONFIG_SIMPLED_PRESENCE)"), NULL},
 #endif
 #ifdef CONFIG_SIMPLED_IMC
-	{"rooms", 0, 0, "rooms", cmd_rooms, NULL},
-	{"members", 1, 1, "members ROOM", cmd_members, NULL},
+	{"rooms", 0, 0, "rooms", cmd_rooms, NULL, NULL},
+	{"members", 1, 1, "members ROOM", cmd_members, NULL, NULL},
 #else
-	{"rooms", 0, 0, "rooms", OFF("chat rooms (CONFIG_SIMPLED_IMC)")},
+	{"rooms", 0, 0, "rooms", OFF("chat rooms (CONFIG_SIMPLED_IMC)"), NULL},
 	{"members", 1, 1, "members ROOM",
-	 OFF("chat rooms (CONFIG_SIMPLED_IMC)")},
+	 OFF("chat rooms (CONFIG_SIMPLED_IMC)"), NULL},
 #endif
 #ifdef CONFIG_SIMPLED_OFFLINE
-	{"offline", 1, 1, "offline USER", cmd_offline, NULL},
+	{"offline", 1, 1, "offline USER", cmd_offline, NULL, NULL},
 #else
 	{"offline", 1, 1, "offline USER",
-	 OFF("offline messages (CONFIG_SIMPLED_OFFLINE)")},
+	 OFF("offline messages (CONFIG_SIMPLED_OFFLINE)"), NULL},
 #endif
 };
 
@@ -428,7 +592,8 @@ static void cmd_help(const struct ctl_req *req, struct sd_buf *b)
 	sd_buf_str(b, "]}");
 }
 
-void ctl_cmd_run(const struct ctl_req *req, struct sd_buf *b)
+int ctl_cmd_run(const struct ctl_req *req, struct sd_buf *b,
+		const struct ctl_call *call)
 {
 	char why[160];
 	size_t i;
@@ -442,16 +607,20 @@ void ctl_cmd_run(const struct ctl_req *req, struct sd_buf *b)
 			snprintf(why, sizeof(why), "usage: %s",
 				 cmds[i].usage);
 			error(b, why);
-			return;
+			return 0;
+		}
+		if (cmds[i].run_call) {
+			return cmds[i].run_call(req, b, call);
 		}
 		if (!cmds[i].run) {
 			error(b, cmds[i].off);
-			return;
+			return 0;
 		}
 		cmds[i].run(req, b);
-		return;
+		return 0;
 	}
 	snprintf(why, sizeof(why), "unknown command '%.64s' (help lists "
 		 "them)", req->command);
 	error(b, why);
+	return 0;
 }

@@ -2,6 +2,8 @@
 #ifndef CTL_PRIV_H
 #define CTL_PRIV_H
 
+#include <stdint.h>
+
 #include "ctl.h"
 #include "sd.h"
 #include "simpled_config.h"
@@ -25,9 +27,23 @@ void ctl_json_str(struct sd_buf *b, const char *s);
 void ctl_json_kv_str(struct sd_buf *b, const char *key, const char *v);
 void ctl_json_kv_num(struct sd_buf *b, const char *key, unsigned long v);
 
+/* ctl.c: a command that answers later holds its call. */
+struct ctl_call {
+	unsigned slot;		/* the client */
+	uint32_t gen;		/* which connection in that slot */
+};
+/** The answer of a call that was pending (one JSON object, no newline);
+ * dropped when its client has gone. */
+void ctl_call_answer(const struct ctl_call *call, const char *text,
+		     size_t len);
+
 /* ctl_cmd.c */
-/** Run req, writing its answer (one JSON object, no newline) into b. */
-void ctl_cmd_run(const struct ctl_req *req, struct sd_buf *b);
+#define CTL_PENDING 1
+/** Run req, writing its answer (one JSON object, no newline) into b.
+ * @return 0, or CTL_PENDING when it answers later through
+ * ctl_call_answer() (b is unused then). */
+int ctl_cmd_run(const struct ctl_req *req, struct sd_buf *b,
+		const struct ctl_call *call);
 /** ctl.c: what the daemon said of itself at ctl_open(). */
 extern struct ctl_view ctl_view;
 

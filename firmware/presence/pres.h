@@ -8,6 +8,8 @@
 #ifndef PRES_H
 #define PRES_H
 
+#include <stddef.h>
+
 #include "simpled_config.h"
 
 struct mod;
@@ -73,6 +75,28 @@ unsigned pres_walk(void (*h)(const char *aor, unsigned docs,
 unsigned pres_walk_subs(const char *aor,
 			void (*h)(const struct pres_sub_view *v, void *arg),
 			void *arg);
+
+/** The outcome of a PUBLISH: 200 with the document's ETag and Expires
+ * (ETag "" and Expires 0 when it was removed), else the refusal. */
+struct pres_pub_result {
+	int code;
+	const char *reason;	/**< NULL: the code's own */
+	char etag[17];
+	int expires;
+};
+typedef void (pres_pub_h)(const struct pres_pub_result *r, void *arg);
+/**
+ * Publish for a presentity of ours as a PUBLISH would (ctl): etag NULL
+ * for a new document, expires -1 for the default (bounded as for SIP; 0
+ * removes the document etag names), body NULL for a refresh or removal.
+ * source is what the per-source cap counts.
+ * @return 0 with a refusal in *now (h is not called), or EINPROGRESS:
+ * it was done, and h gets the outcome once it is on disk.
+ */
+int pres_publish_local(const char *aor, const char *etag, int expires,
+		       const char *ctype, const char *body, size_t blen,
+		       const char *source, struct pres_pub_result *now,
+		       pres_pub_h *h, void *arg);
 
 /** Subscriptions alive (tests, ctl). */
 unsigned pres_sub_count(void);

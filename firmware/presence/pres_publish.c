@@ -13,6 +13,7 @@
 
 #define LOG_MODULE "pres"
 #include "log.h"
+#include "mem.h"
 #include "pool.h"
 #include "pres_priv.h"
 #include "reg.h"
@@ -63,8 +64,7 @@ static void set_etag(struct pres_doc *d)
 /* Record: int64 expiry (store_time_to_disk() of the wall time), content
  * type (then, from schema 3, \x1f and the source the document counts
  * against), NUL, body. */
-static int doc_write(struct pres_doc *d, int64_t until,
-		     const struct sip_msg *req)
+static int doc_write(struct pres_doc *d, int64_t until, struct sd_pl body)
 {
 	char key[PRES_DOC_KEY_LEN];
 	const struct tally_ent *src = ext(d)->src;
@@ -74,13 +74,13 @@ static int doc_write(struct pres_doc *d, int64_t until,
 	tl = (size_t)snprintf(rec + 8, sizeof(rec) - 8, "%s%s%s",
 			      PRES_PIDF_TYPE, src ? "\x1f" : "",
 			      src ? src->key : "") + 1;
-	if (8 + tl + req->body.l > sizeof(rec)) {
+	if (8 + tl + body.l > sizeof(rec)) {
 		return EMSGSIZE;
 	}
 	memcpy(rec, &expires, 8);
-	memcpy(rec + 8 + tl, req->body.p, req->body.l);
+	memcpy(rec + 8 + tl, body.p, body.l);
 	doc_key(d, key, sizeof(key));
-	return store_rec_put(STORE_PRES_DOC, key, rec, 8 + tl + req->body.l);
+	return store_rec_put(STORE_PRES_DOC, key, rec, 8 + tl + body.l);
 }
 
 /* The body of d from LMDB, in rec until the next read. @return 0 or
@@ -192,79 +192,166 @@ static struct pres_doc *doc_new(struct pres_entity *e, const char *id)
 }
 
 /* Content-Type and body checks; answers and returns non-zero on error. */
-static int check_body(struct sip_stx *st, const struct sip_msg *req)
+/* What is wrong with a body of this content type, or NULL; *code the
+ * answer (400, or 415 for another type). */
+static const char *body_fault(struct sd_pl ctype, struct sd_pl body,
+			      int *code)
 {
-	const struct sip_hdr *ct = sip_msg_hdr(req, SIP_HDR_CONTENT_TYPE);
-	struct sd_pl type;
 	const char *why;
 
-	if (!ct) {
-		sip_reply(st, 400, "Body without Content-Type", NULL, NULL,
-			  NULL, 0);
-		return 1;
+	*code = 400;
+	if (!ctype.p) {
+		return "Body without Content-Type";
 	}
-	type = ct->value;
-	if (memchr(type.p, ';', type.l)) {
-		type.l = (size_t)((const char *)memchr(type.p, ';', type.l) -
-				  type.p);
+	if (memchr(ctype.p, ';', ctype.l)) {
+		ctype.l = (size_t)((const char *)memchr(ctype.p, ';',
+							ctype.l) - ctype.p);
 	}
-	if (sd_pl_casecmp(sd_pl_trim(type), PRES_PIDF_TYPE)) {
-		sip_reply(st, 415, NULL, "Accept: " PRES_PIDF_TYPE "\r\n",
-			  NULL, NULL, 0);
-		return 1;
+	if (sd_pl_casecmp(sd_pl_trim(ctype), PRES_PIDF_TYPE)) {
+		*code = 415;
+		return "Unsupported Media Type";
 	}
 	/* Said apart from the XML checker's faults: the aggregate watchers
 	 * get is labelled UTF-8, and a NUL ends the text of any C reader on
 	 * the way. */
-	if (memchr(req->body.p, '\0', req->body.l)) {
-		sip_reply(st, 400, "Body holds a NUL byte", NULL, NULL, NULL,
-			  0);
-		return 1;
+	if (memchr(body.p, '\0', body.l)) {
+		return "Body holds a NUL byte";
 	}
-	if (!pres_utf8_valid(req->body.p, req->body.l)) {
-		sip_reply(st, 400, "Body is not valid UTF-8", NULL, NULL, NULL,
-			  0);
-		return 1;
+	if (!pres_utf8_valid(body.p, body.l)) {
+		return "Body is not valid UTF-8";
 	}
-	if (pres_xml_check(req->body.p, req->body.l, &why)) {
-		sip_reply(st, 400, why, NULL, NULL, NULL, 0);
-		return 1;
+	if (pres_xml_check(body.p, body.l, &why)) {
+		return why;
 	}
-	if (!pres_pidf_is(req->body.p, req->body.l)) {
-		sip_reply(st, 400, "Body is not a PIDF document", NULL, NULL,
-			  NULL, 0);
-		return 1;
+	if (!pres_pidf_is(body.p, body.l)) {
+		return "Body is not a PIDF document";
 	}
-	return 0;
+	return NULL;
 }
 
-/* 200 once the document's write (or removal) is on disk; a refresh
- * writes nothing and is answered at once unless others' writes wait. */
-static void reply_durable(struct sip_stx *st, const char *hdrs)
-{
-	sip_reply_hold(st, 200, NULL, hdrs, NULL, NULL, 0);
-	store_when_durable(sip_reply_release, st);
-}
+/* One PUBLISH as SIP and ctl give it, already addressed to a presentity
+ * of ours by whoever may publish it. */
+struct pub_in {
+	const char *aor;
+	struct sd_pl if_match;	/* .p NULL: none */
+	int expires;		/* within the bounds (pres_expires()) */
+	struct sd_pl ctype;	/* .p NULL: none */
+	struct sd_pl body;	/* .l 0: a refresh or a removal */
+	const char *source;	/* what the per-source cap counts */
+};
 
-static void reply_etag(struct sip_stx *st, const struct pres_doc *d, int e)
+/* Apply in: the answer into res (200 with the ETag and Expires, else the
+ * refusal); watchers are told of a change. */
+static void publish(const struct pub_in *in, struct pres_pub_result *res)
 {
-	char hdrs[96];
+	struct pres_entity *e;
+	struct pres_doc *d = NULL;
+	struct tally_ent *counted;
+	const char *why;
+	int err, refresh, open;
+	int64_t until;
 
-	snprintf(hdrs, sizeof(hdrs), "SIP-ETag: %s\r\nExpires: %d\r\n",
-		 d->etag, e);
-	reply_durable(st, hdrs);
+	memset(res, 0, sizeof(*res));
+	res->code = 200;
+	if (in->if_match.p) {
+		if (in->if_match.l != PRES_ETAG_LEN) {
+			res->code = 412;
+			return;
+		}
+		HASH_FIND(hh, docs_by_id, in->if_match.p, PRES_DOC_ID_LEN, d);
+		if (!d || strcmp(d->ent->key, in->aor) ||
+		    (ext(d)->gen_known &&
+		     strncmp(d->etag, in->if_match.p, PRES_ETAG_LEN))) {
+			res->code = 412;
+			return;
+		}
+	} else if (!in->body.l) {
+		res->code = 400;
+		res->reason = "PUBLISH without body needs SIP-If-Match";
+		return;
+	} else if (!in->expires) {
+		res->code = 400;
+		res->reason = "Initial PUBLISH with Expires: 0";
+		return;
+	}
+	if (in->body.l &&
+	    (why = body_fault(in->ctype, in->body, &res->code))) {
+		res->reason = why;
+		return;
+	}
+	res->code = 200;
+	if (d && !in->expires) {
+		/* Remove: watchers see its tuples closed. */
+		e = d->ent;
+		doc_free(d, 1);
+		stat_inc(pres_stat_pub_removed);
+		pres_notify_all(e, PRES_EV_PRESENCE);
+		pres_entity_put(e);
+		return;
+	}
+	until = wall_now() + in->expires;
+	if (!d) {
+		err = tally_get(&pres_docs_by_source, in->source,
+				(unsigned)pres_cfg.max_documents_per_source,
+				&counted);
+		if (err == EDQUOT) {
+			res->code = 403;
+			res->reason = "Too many documents from this source";
+			return;
+		}
+		e = err ? NULL : pres_entity_get(in->aor, 1);
+		d = e ? doc_new(e, NULL) : NULL;
+		if (!d) {
+			tally_put(&pres_docs_by_source, counted);
+			pres_entity_put(e);
+			res->code = 503;
+			return;
+		}
+		ext(d)->gen = 0;
+		ext(d)->src = counted;
+	}
+	e = d->ent;
+	if (in->body.l) {
+		err = doc_write(d, until, in->body);
+		if (err) {
+			if (!in->if_match.p) {
+				doc_free(d, 0);
+				pres_entity_put(e);
+			}
+			/* Too large for a record: the sender's; else ours. */
+			res->code = err == EMSGSIZE ? 400 : 503;
+			res->reason = err == EMSGSIZE ?
+				      "Body too large to store" : NULL;
+			return;
+		}
+	}
+	ext(d)->gen++;
+	ext(d)->gen_known = 1;
+	set_etag(d);
+	tmr_start(&d->tmr, (uint32_t)in->expires * 1000u, doc_expired, d);
+	memcpy(res->etag, d->etag, sizeof(res->etag));
+	res->expires = in->expires;
+	refresh = !in->body.l;
+	if (refresh) {
+		stat_inc(pres_stat_pub_refreshed);
+		return; /* a refresh changes nothing watchers see */
+	}
+	open = pres_pidf_open(in->body.p, in->body.l);
+	stat_inc(pres_stat_published);
+	pres_notify_all(e, PRES_EV_PRESENCE);
+	pres_pkgs_published(in->aor, open);
 }
 
 static void on_publish(struct sip_stx *st, const struct sip_msg *req)
 {
 	const struct sip_hdr *ev = sip_msg_hdr_name(req, "Event");
 	const struct sip_hdr *im = sip_msg_hdr_name(req, "SIP-If-Match");
+	const struct sip_hdr *ct = sip_msg_hdr(req, SIP_HDR_CONTENT_TYPE);
 	char aor[CONFIG_SIMPLED_MAX_URI_LEN], src[SIP_SOURCE_LEN];
-	struct pres_entity *e;
-	struct pres_doc *d = NULL;
-	struct tally_ent *counted;
-	int expires, err, refresh, open;
-	int64_t until;
+	char hdrs[96];
+	struct pres_pub_result res;
+	struct pub_in in;
+	int err;
 
 	err = reg_aor_key(req->osip->req_uri, aor, sizeof(aor));
 	if (err) {
@@ -282,95 +369,104 @@ static void on_publish(struct sip_stx *st, const struct sip_msg *req)
 			  NULL, NULL, 0);
 		return;
 	}
-	expires = pres_expires(st, req, 0);
-	if (expires < 0) {
+	memset(&in, 0, sizeof(in));
+	in.aor = aor;
+	in.expires = pres_expires(st, req, 0);
+	if (in.expires < 0) {
 		return;
 	}
 	if (im) {
-		if (im->value.l != PRES_ETAG_LEN) {
-			sip_reply(st, 412, NULL, NULL, NULL, NULL, 0);
-			return;
-		}
-		HASH_FIND(hh, docs_by_id, im->value.p, PRES_DOC_ID_LEN, d);
-		if (!d || strcmp(d->ent->key, aor) ||
-		    (ext(d)->gen_known &&
-		     strncmp(d->etag, im->value.p, PRES_ETAG_LEN))) {
-			sip_reply(st, 412, NULL, NULL, NULL, NULL, 0);
-			return;
-		}
-	} else if (!req->body.l) {
-		sip_reply(st, 400, "PUBLISH without body needs SIP-If-Match",
-			  NULL, NULL, NULL, 0);
-		return;
-	} else if (!expires) {
-		sip_reply(st, 400, "Initial PUBLISH with Expires: 0", NULL,
-			  NULL, NULL, 0);
-		return;
+		in.if_match = im->value;
 	}
-	if (req->body.l && check_body(st, req)) {
-		return;
+	if (ct) {
+		in.ctype = ct->value;
 	}
-	if (d && !expires) {
-		/* Remove: watchers see its tuples closed. */
-		e = d->ent;
-		doc_free(d, 1);
-		stat_inc(pres_stat_pub_removed);
-		reply_durable(st, "Expires: 0\r\n");
-		pres_notify_all(e, PRES_EV_PRESENCE);
-		pres_entity_put(e);
-		return;
-	}
-	until = wall_now() + expires;
-	if (!d) {
-		sip_msg_source(req, src, sizeof(src));
-		err = tally_get(&pres_docs_by_source, src,
-				(unsigned)pres_cfg.max_documents_per_source,
-				&counted);
-		if (err == EDQUOT) {
-			sip_reply(st, 403, "Too many documents from this "
-				  "source", NULL, NULL, NULL, 0);
-			return;
+	in.body = req->body;
+	sip_msg_source(req, src, sizeof(src));
+	in.source = src;
+	/* req is gone once the final answer is sent: publish() reads it
+	 * before. */
+	publish(&in, &res);
+	if (res.code == 200) {
+		/* 200 once the document's write (or removal) is on disk; a
+		 * refresh writes nothing and is answered at once unless
+		 * others' writes wait. */
+		if (res.etag[0]) {
+			snprintf(hdrs, sizeof(hdrs), "SIP-ETag: %s\r\n"
+				 "Expires: %d\r\n", res.etag, res.expires);
+		} else {
+			snprintf(hdrs, sizeof(hdrs), "Expires: 0\r\n");
 		}
-		e = err ? NULL : pres_entity_get(aor, 1);
-		d = e ? doc_new(e, NULL) : NULL;
-		if (!d) {
-			tally_put(&pres_docs_by_source, counted);
-			pres_entity_put(e);
-			sip_reply_errno(st, ENOMEM);
-			return;
-		}
-		ext(d)->gen = 0;
-		ext(d)->src = counted;
+		sip_reply_hold(st, 200, NULL, hdrs, NULL, NULL, 0);
+		store_when_durable(sip_reply_release, st);
+	} else if (res.code == 503) {
+		sip_reply_errno(st, ENOSPC);
+	} else {
+		sip_reply(st, res.code, res.reason, res.code == 415 ?
+			  "Accept: " PRES_PIDF_TYPE "\r\n" : NULL, NULL,
+			  NULL, 0);
 	}
-	e = d->ent;
-	if (req->body.l) {
-		err = doc_write(d, until, req);
-		if (err) {
-			int fresh = !im;
+}
 
-			if (fresh) {
-				doc_free(d, 0);
-				pres_entity_put(e);
-			}
-			sip_reply_errno(st, err == EMSGSIZE ? EINVAL : ENOSPC);
-			return;
-		}
+/* ctl's PUBLISH waits for the disk like a SIP one. */
+struct pub_wait {
+	struct pres_pub_result res;
+	pres_pub_h *h;
+	void *arg;
+};
+
+static void pub_durable(int err, void *arg)
+{
+	struct pub_wait *w = arg;
+
+	if (err) {
+		memset(&w->res, 0, sizeof(w->res));
+		w->res.code = 500;
+		w->res.reason = "The store could not write it";
 	}
-	ext(d)->gen++;
-	ext(d)->gen_known = 1;
-	set_etag(d);
-	tmr_start(&d->tmr, (uint32_t)expires * 1000u, doc_expired, d);
-	/* req is gone once the final answer is sent: read it first. */
-	refresh = !req->body.l;
-	open = !refresh && pres_pidf_open(req->body.p, req->body.l);
-	reply_etag(st, d, expires);
-	if (refresh) {
-		stat_inc(pres_stat_pub_refreshed);
-		return; /* a refresh changes nothing watchers see */
+	w->h(&w->res, w->arg);
+	mem_free(w);
+}
+
+int pres_publish_local(const char *aor, const char *etag, int expires,
+		       const char *ctype, const char *body, size_t blen,
+		       const char *source, struct pres_pub_result *now,
+		       pres_pub_h *h, void *arg)
+{
+	struct pub_wait *w = mem_zalloc(sizeof(*w));
+	struct pub_in in;
+
+	if (!w) {
+		memset(now, 0, sizeof(*now));
+		now->code = 503;
+		return 0;
 	}
-	stat_inc(pres_stat_published);
-	pres_notify_all(e, PRES_EV_PRESENCE);
-	pres_pkgs_published(aor, open);
+	memset(&in, 0, sizeof(in));
+	in.aor = aor;
+	if (expires < 0) {
+		expires = pres_cfg.default_expires;
+	}
+	if (expires && expires < pres_cfg.min_expires) {
+		expires = pres_cfg.min_expires;
+	}
+	if (expires > pres_cfg.max_expires) {
+		expires = pres_cfg.max_expires;
+	}
+	in.expires = expires;
+	in.if_match = etag ? sd_pl_str(etag) : sd_pl(NULL, 0);
+	in.ctype = ctype ? sd_pl_str(ctype) : sd_pl(NULL, 0);
+	in.body = sd_pl(body, blen);
+	in.source = source;
+	publish(&in, &w->res);
+	w->h = h;
+	w->arg = arg;
+	if (w->res.code != 200) {
+		*now = w->res;
+		mem_free(w);
+		return 0;
+	}
+	store_when_durable(pub_durable, w);
+	return EINPROGRESS;
 }
 
 /* The source a document record names (after \x1f in its content type),

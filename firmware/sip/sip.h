@@ -182,6 +182,9 @@ const char *sip_cfg_domain(void);
  */
 int sip_is_own_address(const struct port_addr *a);
 
+/** The reason phrase of a status code ("Not Found"). */
+const char *sip_reason(int code);
+
 /** Served-domain test, used by services (domain lists come from cfg). */
 int sip_is_local_host(struct sd_pl host);
 /** The served domain a local host stands for (listen IPs map to the

@@ -41,7 +41,6 @@ const char *sip_hdr_name(enum sip_hdr_id id);
 /** Content-Length from a header block, for stream framing.
  * @return 0, ENOENT (none) or EBADMSG (not a number). */
 int sip_frame_content_length(const char *hdrs, size_t len, uint32_t *cl);
-const char *sip_reason(int code);
 /** ;name[=value] among the parameters in s: .p NULL when absent, .l 0 for
  * a parameter without value. */
 struct sd_pl sip_param(struct sd_pl s, const char *name);

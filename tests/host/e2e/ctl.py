@@ -50,6 +50,85 @@ def raw(sock_path, data, timeout=3):
     return [json.loads(line) for line in out.decode().splitlines()]
 
 
+def notify_with(ua, text, timeout=3):
+    """The NOTIFY holding text that ua gets (each answered 200)."""
+    end = time.time() + timeout
+    while time.time() < end:
+        m = ua.recv(end - time.time())
+        if m and m.startswith("NOTIFY "):
+            hdrs = [line + (";tag=w" if line.lower().startswith("to:") and
+                            "tag=" not in line else "")
+                    for line in m.split("\r\n\r\n")[0].split("\r\n")[1:]
+                    if line.split(":")[0].lower() in
+                    ("via", "from", "to", "call-id", "cseq")]
+            ua.s.sendto(("SIP/2.0 200 OK\r\n" + "\r\n".join(hdrs) +
+                         "\r\nContent-Length: 0\r\n\r\n").encode(),
+                        ua.srv)
+            if text in m:
+                return m
+    return None
+
+
+def publish(binary, conf, bob):
+    """pua_mi's pua_publish: the router's state as a presentity, which a
+    SIP watcher (bob) follows."""
+    uri = f"sip:router@{DOMAIN}"
+    r = bob.authed("SUBSCRIBE", uri, f"bob@{DOMAIN}", f"router@{DOMAIN}",
+                   "Event: presence\r\nExpires: 300\r\n"
+                   f"Contact: <sip:bob@{bob.ip}:{bob.port}>\r\n")
+    check(status(r) in (200, 202), f"bob subscribes to the router: {r}")
+    notify_with(bob, "Subscription-State", 1)
+
+    def doc(note):
+        return ("<?xml version='1.0'?><presence xmlns='urn:ietf:params:xml:"
+                f"ns:pidf' entity='{uri}'><tuple id='t'><status><basic>open"
+                f"</basic></status><note>{note}</note></tuple></presence>")
+    pidf = "application/pidf+xml"
+    a = ctl(binary, conf, "publish", uri, "600", "presence", pidf, "load",
+            ".", ".", doc("load 0.10"))
+    check(a["code"] == 200 and len(a["etag"]) == 16 and
+          a["expires"] == 600, f"publish {a}")
+    check(notify_with(bob, "load 0.10"), "bob's NOTIFY of the publish")
+    # The same series id replaces the document; the 9-field form (with
+    # an outbound proxy field) and a body from stdin are taken too.
+    p = subprocess.run([binary, "ctl", "-c", conf, "publish", uri, "600",
+                        "presence", pidf, "load", ".", ".", ".", "-"],
+                       input=doc("load 0.20"), capture_output=True,
+                       text=True, timeout=10)
+    check(p.returncode == 0, f"publish from stdin: {p.stderr}")
+    b = json.loads(p.stdout)
+    check(b["etag"][:10] == a["etag"][:10] and b["etag"] != a["etag"],
+          f"the series replaced its document: {a} then {b}")
+    check(notify_with(bob, "load 0.20"), "bob's NOTIFY of the replacement")
+    p = ctl(binary, conf, "presentities", uri)["presentities"]
+    check(p == [{"uri": f"router@{DOMAIN}", "documents": 1,
+                 "subscriptions": 1}], f"one document: {p}")
+    # Refresh by ETag, then remove with expires 0.
+    r = ctl(binary, conf, "publish", uri, "300", "presence", ".", ".",
+            b["etag"], ".", ".")
+    check(r["code"] == 200 and r["expires"] == 300, f"refresh {r}")
+    r = ctl(binary, conf, "publish", uri, "0", "presence", ".", ".",
+            r["etag"], ".", ".")
+    check(r["code"] == 200 and r["expires"] == 0, f"removal {r}")
+    check(notify_with(bob, "closed"), "bob sees the router's tuple closed")
+    # Refusals carry their code.
+    for args, want in (((uri, "60", "presence", pidf, ".", "0123456789abcdef",
+                         ".", doc("x")), "412"),
+                       ((uri, "60", "presence", pidf, ".", ".", ".",
+                         "<nope"), "400 XML"),
+                       ((uri, "60", "presence", "text/plain", ".", ".", ".",
+                         "hi"), "415"),
+                       ((uri, "60", "dialog", pidf, ".", ".", ".", doc("x")),
+                        "only the event package presence"),
+                       (("sip:x@far.example", "60", "presence", pidf, ".",
+                         ".", ".", doc("x")), "another domain"),
+                       ((uri, "soon", "presence", pidf, ".", ".", ".",
+                         doc("x")), "EXPIRES must be"),
+                       ((uri, "60", "presence"), "usage: publish")):
+        err = ctl(binary, conf, "publish", *args, want_rc=1)
+        check(want in err, f"publish {args[1:4]}: {err}")
+
+
 def services(binary, conf, feats, port, alice):
     """The inspection commands of each service, or the error naming the
     switch that left it out."""
@@ -81,6 +160,7 @@ def services(binary, conf, feats, port, alice):
               0 < w[0]["expires"] <= 300, f"watchers {w}")
         s = ctl(binary, conf, "subscriptions")["subscriptions"]
         check(len(s) == 1, f"subscriptions {s}")
+        publish(binary, conf, bob)
     else:
         err = ctl(binary, conf, "presentities", want_rc=1)
         check("CONFIG_SIMPLED_PRESENCE" in err, err)
@@ -148,7 +228,7 @@ def main():
     check("wonder" not in text and "hunter2" not in text,
           "a password in ctl config")
     users = [x for x in cfg["sections"] if x["section"] == "user"]
-    check(len(users) == 3 and all(u["password"] in ("(hidden)", "") and
+    check(len(users) == 4 and all(u["password"] in ("(hidden)", "") and
                                    u["ha1"] in ("(hidden)", "")
                                    for u in users), f"users {users}")
     bob = [u for u in users if u["name"] == "bob"][0]

@@ -211,6 +211,9 @@ config user
 config user
 	option name 'carol'
 	option password 'carol'
+config user
+	option name 'router'
+	option password 'unused'
 $(echo hunter2 | "$bin" passwd bob "$domain")"
 	chmod 600 "$work/simpled.conf"
 	$PY "$here/ctl.py" "$bin" "$work/simpled.conf" "$work/state/ctl.sock" \
