@@ -66,6 +66,9 @@ struct ctl_client {
 	int closing;		/* close once tx is sent */
 	int pending;		/* a command answers later: wait for it */
 	int in_run;		/* its command is running now */
+	/* watch: the key followed ("alice@home.lan"), "" when none; a
+	 * watching client gets a line per change and sends nothing more. */
+	char watch[CONFIG_SIMPLED_MAX_URI_LEN];
 	size_t now_len;		/* in_run: answered at once, into answer */
 	uint32_t gen;
 };
@@ -99,6 +102,7 @@ static void client_close(struct ctl_client *c)
 	c->rx_len = 0;
 	c->closing = 0;
 	c->pending = 0;
+	c->watch[0] = '\0';
 	c->sock = -1;
 }
 
@@ -237,7 +241,7 @@ static void client_event(int sock, unsigned ev, void *arg)
 	if (!(ev & PORT_EV_READ)) {
 		return;
 	}
-	if (c->closing) {
+	if (c->closing || c->watch[0]) {
 		c->rx_len = 0; /* dropped */
 	} else if (c->rx_len == sizeof(c->rx) - 1) {
 		/* Full while a command is pending: read on once it is
@@ -255,7 +259,7 @@ static void client_event(int sock, unsigned ev, void *arg)
 		client_close(c);
 		return;
 	}
-	if (c->closing) {
+	if (c->closing || c->watch[0]) {
 		return;
 	}
 	c->rx_len += got;
@@ -268,7 +272,8 @@ static void client_lines(struct ctl_client *c)
 {
 	char *nl;
 
-	while (!c->pending && (nl = memchr(c->rx, '\n', c->rx_len))) {
+	while (!c->pending && !c->watch[0] &&
+	       (nl = memchr(c->rx, '\n', c->rx_len))) {
 		size_t n = (size_t)(nl - c->rx);
 		int err = client_request(c, c->rx, n);
 
@@ -278,7 +283,10 @@ static void client_lines(struct ctl_client *c)
 		memmove(c->rx, nl + 1, c->rx_len - n - 1);
 		c->rx_len -= n + 1;
 	}
-	if (c->pending) {
+	if (c->pending || c->watch[0]) {
+		if (c->watch[0]) {
+			tmr_cancel(&c->idle);
+		}
 		return;
 	}
 	if (c->rx_len == sizeof(c->rx) - 1) {
@@ -286,6 +294,42 @@ static void client_lines(struct ctl_client *c)
 		return;
 	}
 	tmr_start(&c->idle, CTL_REQUEST_S * 1000u, client_idle, c);
+}
+
+void ctl_call_watch(const struct ctl_call *call, const char *key)
+{
+	struct ctl_client *c = &clients[call->slot];
+
+	if (call->slot < CONFIG_SIMPLED_CTL_MAX_CLIENTS && c->sock >= 0 &&
+	    c->gen == call->gen) {
+		snprintf(c->watch, sizeof(c->watch), "%s", key);
+		tmr_cancel(&c->idle);
+	}
+}
+
+int ctl_watching(const char *key)
+{
+	unsigned i;
+
+	for (i = 0; i < CONFIG_SIMPLED_CTL_MAX_CLIENTS; i++) {
+		if (clients[i].sock >= 0 && !strcmp(clients[i].watch, key)) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+void ctl_watch_send(const char *key, const char *text, size_t len)
+{
+	unsigned i;
+
+	for (i = 0; i < CONFIG_SIMPLED_CTL_MAX_CLIENTS; i++) {
+		struct ctl_client *c = &clients[i];
+
+		if (c->sock >= 0 && !strcmp(c->watch, key)) {
+			client_answer(c, text, len); /* may close it */
+		}
+	}
 }
 
 void ctl_call_answer(const struct ctl_call *call, const char *text,
@@ -372,6 +416,7 @@ int ctl_open(const struct ctl_view *v)
 		return err;
 	}
 	port_watch(lsock, PORT_EV_READ, accept_event, NULL);
+	ctl_cmd_open();
 	LOG_INF("control socket %s", sock_path);
 	return 0;
 }
@@ -380,6 +425,9 @@ void ctl_close(void)
 {
 	int i;
 
+	if (lsock >= 0) {
+		ctl_cmd_close();
+	}
 	for (i = 0; i < CONFIG_SIMPLED_CTL_MAX_CLIENTS; i++) {
 		if (clients[i].sock >= 0) {
 			client_close(&clients[i]);

@@ -59,6 +59,41 @@ static void print_pretty(const char *s)
 	putchar('\n');
 }
 
+static void print_line(const char *s, int pretty)
+{
+	if (pretty) {
+		print_pretty(s);
+	} else {
+		puts(s);
+	}
+	fflush(stdout);
+}
+
+/* watch: print each line as it comes; len bytes of the next are in line
+ * already. Ends when the connection does. */
+static void watch_lines(int sock, size_t len, int pretty)
+{
+	for (;;) {
+		char *nl;
+		size_t got = 0;
+
+		line[len] = '\0';
+		while ((nl = strchr(line, '\n'))) {
+			*nl = '\0';
+			print_line(line, pretty);
+			len -= (size_t)(nl + 1 - line);
+			memmove(line, nl + 1, len);
+			line[len] = '\0';
+		}
+		if (len == sizeof(line) - 1 ||
+		    port_recv(sock, line + len, sizeof(line) - 1 - len, &got) ||
+		    !got) {
+			return;
+		}
+		len += got;
+	}
+}
+
 static int send_all(int sock, const char *p, size_t len)
 {
 	while (len) {
@@ -130,21 +165,25 @@ int ctl_client(const char *path, int argc, char **argv, int pretty)
 		line[len] = '\0';
 		nl = strchr(line, '\n');
 	}
-	port_close(sock);
 	if (!nl) {
+		port_close(sock);
 		fprintf(stderr, "simpled ctl: no answer from %s: %s\n", path,
 			strerror(err ? err : EMSGSIZE));
 		return 2;
 	}
 	*nl = '\0';
 	if (!strncmp(line, "{\"error\":", 9)) {
+		port_close(sock);
 		fprintf(stderr, "simpled ctl: %s\n", line);
 		return 1;
 	}
-	if (pretty) {
-		print_pretty(line);
-	} else {
-		puts(line);
+	print_line(line, pretty);
+	if (!strcmp(argv[0], "watch")) {
+		/* A line per change until the daemon or we stop. */
+		len -= (size_t)(nl + 1 - line);
+		memmove(line, nl + 1, len);
+		watch_lines(sock, len, pretty);
 	}
+	port_close(sock);
 	return 0;
 }

@@ -11,6 +11,8 @@
 
 #include "cfg.h"
 #include "ctl_priv.h"
+#define LOG_MODULE "ctl"
+#include "log.h"
 #ifdef CONFIG_SIMPLED_IMC
 #include "imc.h"
 #endif
@@ -438,6 +440,7 @@ static void pub_answer(struct sd_buf *b, const struct pres_pub_result *r,
 		ctl_json_kv_str(b, "error", why);
 		sd_buf_add(b, ",", 1);
 	} else if (p->id[0]) {
+		/* Removed: the series starts a new document next time. */
 		struct series *s = series_find(p->aor, p->id, 1);
 
 		snprintf(s->etag, sizeof(s->etag), "%s", r->etag);
@@ -480,6 +483,7 @@ static int cmd_publish(const struct ctl_req *req, struct sd_buf *b,
 	struct pub_pending *p = &pub_pending[call->slot];
 	struct pres_pub_result now;
 	const char *host, *aor;
+	int from_series = 0;
 	char *end;
 	long expires = strtol(req->argv[1], &end, 10);
 	int err;
@@ -517,6 +521,7 @@ static int cmd_publish(const struct ctl_req *req, struct sd_buf *b,
 		struct series *s = series_find(aor, id, 0);
 
 		etag = s && s->etag[0] ? s->etag : NULL;
+		from_series = etag != NULL;
 	}
 	p->call = *call;
 	snprintf(p->aor, sizeof(p->aor), "%s", aor);
@@ -524,6 +529,12 @@ static int cmd_publish(const struct ctl_req *req, struct sd_buf *b,
 	err = pres_publish_local(aor, etag, (int)expires, ctype, body,
 				 body ? strlen(body) : 0, "ctl", &now,
 				 published, p);
+	if (!err && now.code == 412 && from_series && body) {
+		/* The series' document expired: it starts a new one. */
+		err = pres_publish_local(aor, NULL, (int)expires, ctype, body,
+					 strlen(body), "ctl", &now, published,
+					 p);
+	}
 	if (err == EINPROGRESS) {
 		return CTL_PENDING;
 	}
@@ -531,6 +542,141 @@ static int cmd_publish(const struct ctl_req *req, struct sd_buf *b,
 	return 0;
 }
 #endif
+
+#ifdef CONFIG_SIMPLED_PRESENCE
+/* One state line for watch: {"presentity":"sip:...","state":"<pidf>"}. */
+static size_t state_line(char *out, size_t size, const char *aor,
+			 const char *first_key)
+{
+	static char pidf[8192];
+	char uri[CONFIG_SIMPLED_MAX_URI_LEN + 4];
+	struct sd_buf b, p;
+
+	sd_buf_init(&p, pidf, sizeof(pidf) - 1);
+	pres_state(aor, &p);
+	pidf[p.overflow ? 0 : p.len] = '\0';
+	snprintf(uri, sizeof(uri), "sip:%s", aor);
+	sd_buf_init(&b, out, size);
+	sd_buf_add(&b, "{", 1);
+	ctl_json_kv_str(&b, first_key, uri);
+	sd_buf_add(&b, ",", 1);
+	ctl_json_kv_str(&b, "state", pidf);
+	sd_buf_add(&b, "}", 1);
+	return b.overflow ? 0 : b.len;
+}
+
+static int on_state(void *ev, void *arg)
+{
+	static char line[CONFIG_SIMPLED_CTL_MAX_ANSWER];
+	const char *aor = ev;
+	size_t n;
+
+	(void)arg;
+	if (ctl_watching(aor) &&
+	    (n = state_line(line, sizeof(line), aor, "presentity"))) {
+		ctl_watch_send(aor, line, n);
+	}
+	return 0;
+}
+
+/* watch URI [EVENT]: the state now, then a line per change, for as long
+ * as the client stays. */
+static int cmd_watch(const struct ctl_req *req, struct sd_buf *b,
+		     const struct ctl_call *call)
+{
+	const char *aor = aor_arg(req->argv[0]), *host = strchr(aor, '@');
+
+	if (req->argc > 1 && strcmp(req->argv[1], "presence")) {
+		error(b, "only the event package presence can be watched");
+		return 0;
+	}
+	if (strncmp(req->argv[0], "sip:", 4) || !host || host == aor ||
+	    !sip_is_local_host(sd_pl_str(host + 1)) ||
+	    strlen(aor) >= CONFIG_SIMPLED_MAX_URI_LEN) {
+		error(b, "watch a presentity of ours: sip:user@domain");
+		return 0;
+	}
+	b->len = state_line(b->p, b->size, aor, "watching");
+	if (!b->len) {
+		error(b, "the state is too large to show");
+		return 0;
+	}
+	ctl_call_watch(call, aor);
+	return 0;
+}
+
+/* allow|block|polite-block PRESENTITY WATCHER: the presentity's rule,
+ * answered once on disk. */
+struct rule_pending {
+	struct ctl_call call;
+	char text[160];
+};
+static struct rule_pending rule_pending[CONFIG_SIMPLED_CTL_MAX_CLIENTS];
+
+static void rule_stored(int err, void *arg)
+{
+	struct rule_pending *p = arg;
+	char text[200];
+	int n;
+
+	n = err ? snprintf(text, sizeof(text), "{\"error\":\"the store "
+			   "could not write the rule\"}") :
+	    snprintf(text, sizeof(text), "%s", p->text);
+	ctl_call_answer(&p->call, text, (size_t)n);
+}
+
+static int cmd_rule(const struct ctl_req *req, struct sd_buf *b,
+		    const struct ctl_call *call)
+{
+	const char *presentity = aor_arg(req->argv[0]);
+	const char *watcher = aor_arg(req->argv[1]);
+	struct rule_pending *p = &rule_pending[call->slot];
+	struct sd_buf t;
+	int err;
+
+	if (!strchr(presentity, '@') || !strchr(watcher, '@') ||
+	    strlen(presentity) >= CONFIG_SIMPLED_MAX_URI_LEN ||
+	    strlen(watcher) >= CONFIG_SIMPLED_MAX_URI_LEN) {
+		error(b, "name both as user@domain");
+		return 0;
+	}
+	sd_buf_init(&t, p->text, sizeof(p->text));
+	sd_buf_add(&t, "{", 1);
+	ctl_json_kv_str(&t, "presentity", presentity);
+	sd_buf_add(&t, ",", 1);
+	ctl_json_kv_str(&t, "watcher", watcher);
+	sd_buf_add(&t, ",", 1);
+	ctl_json_kv_str(&t, "decision", req->command);
+	sd_buf_add(&t, "}", 1);
+	if (t.overflow) {
+		error(b, "the names are too long");
+		return 0;
+	}
+	p->call = *call;
+	err = pres_rule_set(presentity, watcher, req->command, rule_stored,
+			    p);
+	if (err) {
+		error(b, "the store could not write the rule");
+		return 0;
+	}
+	LOG_INF("ctl: %s %s for %s", req->command, watcher, presentity);
+	return CTL_PENDING;
+}
+#endif
+
+void ctl_cmd_open(void)
+{
+#ifdef CONFIG_SIMPLED_PRESENCE
+	pres_observe(on_state, NULL);
+#endif
+}
+
+void ctl_cmd_close(void)
+{
+#ifdef CONFIG_SIMPLED_PRESENCE
+	pres_unobserve(on_state, NULL);
+#endif
+}
 
 /* A command of a service this build does not have. */
 #define OFF(sw) NULL, "this build has no " sw
@@ -548,6 +694,11 @@ static const struct ctl_cmd cmds[] = {
 	{"publish", 8, 9, "publish URI EXPIRES EVENT CTYPE ID ETAG "
 	 "[OUTBOUND_PROXY] EXTRA_HEADERS BODY ('.': none)", NULL, NULL,
 	 cmd_publish},
+	{"watch", 1, 2, "watch URI [presence]", NULL, NULL, cmd_watch},
+	{"allow", 2, 2, "allow PRESENTITY WATCHER", NULL, NULL, cmd_rule},
+	{"block", 2, 2, "block PRESENTITY WATCHER", NULL, NULL, cmd_rule},
+	{"polite-block", 2, 2, "polite-block PRESENTITY WATCHER", NULL, NULL,
+	 cmd_rule},
 	{"presentities", 0, 1, "presentities [URI]", cmd_presentities, NULL,
 	 NULL},
 	{"watchers", 1, 1, "watchers URI", cmd_watchers, NULL, NULL},
@@ -555,6 +706,14 @@ static const struct ctl_cmd cmds[] = {
 #else
 	{"publish", 8, 9, "publish URI EXPIRES EVENT CTYPE ID ETAG "
 	 "[OUTBOUND_PROXY] EXTRA_HEADERS BODY ('.': none)",
+	 OFF("presence (CONFIG_SIMPLED_PRESENCE)"), NULL},
+	{"watch", 1, 2, "watch URI [presence]",
+	 OFF("presence (CONFIG_SIMPLED_PRESENCE)"), NULL},
+	{"allow", 2, 2, "allow PRESENTITY WATCHER",
+	 OFF("presence (CONFIG_SIMPLED_PRESENCE)"), NULL},
+	{"block", 2, 2, "block PRESENTITY WATCHER",
+	 OFF("presence (CONFIG_SIMPLED_PRESENCE)"), NULL},
+	{"polite-block", 2, 2, "polite-block PRESENTITY WATCHER",
 	 OFF("presence (CONFIG_SIMPLED_PRESENCE)"), NULL},
 	{"presentities", 0, 1, "presentities [URI]",
 	 OFF("presence (CONFIG_SIMPLED_PRESENCE)"), NULL},

@@ -259,6 +259,12 @@ void ctl_json_str(struct sd_buf *b, const char *s)
 			char esc[2] = {'\\', (char)c};
 
 			sd_buf_add(b, esc, 2);
+		} else if (c == '\n') {
+			sd_buf_add(b, "\\n", 2);
+		} else if (c == '\r') {
+			sd_buf_add(b, "\\r", 2);
+		} else if (c == '\t') {
+			sd_buf_add(b, "\\t", 2);
 		} else if (c < 0x20 || c == 0x7f) {
 			sd_buf_printf(b, "\\u%04x", c);
 		} else {

@@ -37,7 +37,17 @@ struct ctl_call {
 void ctl_call_answer(const struct ctl_call *call, const char *text,
 		     size_t len);
 
+/** The client of call follows key from now on (watch). */
+void ctl_call_watch(const struct ctl_call *call, const char *key);
+/** Does any client follow key? */
+int ctl_watching(const char *key);
+/** text (one JSON object, no newline) to every client following key. */
+void ctl_watch_send(const char *key, const char *text, size_t len);
+
 /* ctl_cmd.c */
+/** Start and stop following the services for watch. */
+void ctl_cmd_open(void);
+void ctl_cmd_close(void);
 #define CTL_PENDING 1
 /** Run req, writing its answer (one JSON object, no newline) into b.
  * @return 0, or CTL_PENDING when it answers later through

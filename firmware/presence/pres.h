@@ -10,6 +10,8 @@
 
 #include <stddef.h>
 
+#include "hook.h"
+#include "sd.h"
 #include "simpled_config.h"
 
 struct mod;
@@ -97,6 +99,23 @@ int pres_publish_local(const char *aor, const char *etag, int expires,
 		       const char *ctype, const char *body, size_t blen,
 		       const char *source, struct pres_pub_result *now,
 		       pres_pub_h *h, void *arg);
+
+/** Observe presence states: h gets the AoR ("alice@home.lan", a const
+ * char *) whose state changed, when its watchers are told (coalesced as
+ * their NOTIFYs are). @return 0 or ENOSPC. */
+int pres_observe(hook_h *h, void *arg);
+void pres_unobserve(hook_h *h, void *arg);
+/** The presence state of aor as an allowed watcher sees it (the PIDF of
+ * every document merged, or the registration-driven state) into b. */
+void pres_state(const char *aor, struct sd_buf *b);
+/** Set the rule of presentity for watcher (both "user@domain") as the
+ * presentity's own "allow"/"block"/"polite-block" MESSAGE would, for its
+ * subscriptions too; h gets the store's result once it is on disk.
+ * @return 0, EINVAL (another decision) or a store error (h not
+ * called). */
+int pres_rule_set(const char *presentity, const char *watcher,
+		  const char *decision, void (*h)(int err, void *arg),
+		  void *arg);
 
 /** Subscriptions alive (tests, ctl). */
 unsigned pres_sub_count(void);

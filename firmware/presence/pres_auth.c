@@ -156,6 +156,27 @@ int pres_auth_set(const char *presentity, const char *watcher,
 	return 0;
 }
 
+int pres_rule_set(const char *presentity, const char *watcher,
+		  const char *decision, void (*h)(int err, void *arg),
+		  void *arg)
+{
+	int d, err;
+
+	for (d = PRES_ALLOW; d <= PRES_POLITE_BLOCK; d++) {
+		if (!strcmp(decision, decision_names[d])) {
+			break;
+		}
+	}
+	if (d > PRES_POLITE_BLOCK) {
+		return EINVAL;
+	}
+	err = pres_auth_set(presentity, watcher, (enum pres_decision)d);
+	if (!err) {
+		store_when_durable(h, arg);
+	}
+	return err;
+}
+
 /* ------------------------------------------------- MESSAGE commands */
 
 static int is_command_uri(const osip_uri_t *u)

@@ -498,10 +498,26 @@ void pres_sub_drop(struct pres_sub *s)
 	sub_end(s, NULL, NULL);
 }
 
+/* Who follows presence states besides SIP watchers (ctl's watch). */
+static struct hook_list state_observers;
+
+int pres_observe(hook_h *h, void *arg)
+{
+	return hook_add(&state_observers, h, arg);
+}
+
+void pres_unobserve(hook_h *h, void *arg)
+{
+	hook_del(&state_observers, h, arg);
+}
+
 static void notify_now(struct pres_entity *e, enum pres_event ev)
 {
 	struct pres_sub *s, *next;
 
+	if (ev == PRES_EV_PRESENCE) {
+		hook_run(&state_observers, e->key);
+	}
 	for (s = e->subs; s; s = next) {
 		next = s->next;
 		if (s->pkg->ev == ev && s->state == PRES_SUB_ACTIVE) {

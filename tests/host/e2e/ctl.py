@@ -111,6 +111,20 @@ def publish(binary, conf, bob):
             r["etag"], ".", ".")
     check(r["code"] == 200 and r["expires"] == 0, f"removal {r}")
     check(notify_with(bob, "closed"), "bob sees the router's tuple closed")
+    # watch: the state now, then each change, until the client goes.
+    w = subprocess.Popen([binary, "ctl", "-c", conf, "watch", uri],
+                         stdout=subprocess.PIPE, text=True)
+    first = json.loads(w.stdout.readline())
+    check(first["watching"] == uri and "<basic>closed" in first["state"],
+          f"watch's first line (its document removed above) {first}")
+    ctl(binary, conf, "publish", uri, "600", "presence", pidf, "load", ".",
+        ".", doc("load 0.30"))
+    nxt = json.loads(w.stdout.readline())
+    check(nxt["presentity"] == uri and "load 0.30" in nxt["state"],
+          f"watch's next line {nxt}")
+    check(notify_with(bob, "load 0.30"), "bob's NOTIFY beside the watch")
+    w.kill()  # a client gone in the middle of a watch
+    w.wait()
     # Refusals carry their code.
     for args, want in (((uri, "60", "presence", pidf, ".", "0123456789abcdef",
                          ".", doc("x")), "412"),
@@ -160,6 +174,19 @@ def services(binary, conf, feats, port, alice):
               0 < w[0]["expires"] <= 300, f"watchers {w}")
         s = ctl(binary, conf, "subscriptions")["subscriptions"]
         check(len(s) == 1, f"subscriptions {s}")
+        # The presentity's rules, set by the administrator.
+        a = ctl(binary, conf, "polite-block", f"alice@{DOMAIN}",
+                f"sip:bob@{DOMAIN}")
+        check(a == {"presentity": f"alice@{DOMAIN}",
+                    "watcher": f"bob@{DOMAIN}",
+                    "decision": "polite-block"}, f"polite-block {a}")
+        w = ctl(binary, conf, "watchers", f"alice@{DOMAIN}")["subscriptions"]
+        check(w[0]["decision"] == "polite-block", f"decided {w}")
+        ctl(binary, conf, "block", f"alice@{DOMAIN}", f"bob@{DOMAIN}")
+        w = ctl(binary, conf, "watchers", f"alice@{DOMAIN}")["subscriptions"]
+        check(w == [], f"blocked: the subscription ended: {w}")
+        err = ctl(binary, conf, "allow", "alice", "bob", want_rc=1)
+        check("user@domain" in err, err)
         publish(binary, conf, bob)
     else:
         err = ctl(binary, conf, "presentities", want_rc=1)
