@@ -370,6 +370,55 @@ static void cmd_members(const struct ctl_req *req, struct sd_buf *b)
 #endif
 
 #ifdef CONFIG_SIMPLED_OFFLINE
+static struct purge_pending {
+	struct ctl_call call;
+	char user[CONFIG_SIMPLED_MAX_URI_LEN];
+	unsigned n;
+} purge_pending[CONFIG_SIMPLED_CTL_MAX_CLIENTS];
+
+static void purged(int err, void *arg)
+{
+	static char text[CONFIG_SIMPLED_MAX_URI_LEN * 2 + 64];
+	struct purge_pending *p = arg;
+	struct sd_buf t;
+
+	sd_buf_init(&t, text, sizeof(text));
+	sd_buf_add(&t, "{", 1);
+	if (err) {
+		ctl_json_kv_str(&t, "error", "the store could not write it");
+	} else {
+		ctl_json_kv_str(&t, "user", p->user);
+		sd_buf_add(&t, ",", 1);
+		ctl_json_kv_num(&t, "purged", p->n);
+	}
+	sd_buf_add(&t, "}", 1);
+	ctl_call_answer(&p->call, text, t.len);
+}
+
+/* purge USER: delete the messages stored for USER. */
+static int cmd_purge(const struct ctl_req *req, struct sd_buf *b,
+		     const struct ctl_call *call)
+{
+	const char *user = aor_arg(req->argv[0]);
+	struct purge_pending *p = &purge_pending[call->slot];
+	int err;
+
+	if (!strchr(user, '@') || strlen(user) >= sizeof(p->user)) {
+		error(b, "name the user as user@domain");
+		return 0;
+	}
+	p->call = *call;
+	snprintf(p->user, sizeof(p->user), "%s", user);
+	LOG_INF("ctl: purge %s", user);
+	err = offline_purge(p->user, &p->n, purged, p);
+	if (err) {
+		error(b, err == ENOENT ? "the store is not open" :
+		      "the store could not delete them");
+		return 0;
+	}
+	return CTL_PENDING;
+}
+
 static void cmd_offline(const struct ctl_req *req, struct sd_buf *b)
 {
 	const char *user = aor_arg(req->argv[0]);
@@ -732,7 +781,10 @@ static const struct ctl_cmd cmds[] = {
 #endif
 #ifdef CONFIG_SIMPLED_OFFLINE
 	{"offline", 1, 1, "offline USER", cmd_offline, NULL, NULL},
+	{"purge", 1, 1, "purge USER", NULL, NULL, cmd_purge},
 #else
+	{"purge", 1, 1, "purge USER",
+	 OFF("offline messages (CONFIG_SIMPLED_OFFLINE)"), NULL},
 	{"offline", 1, 1, "offline USER",
 	 OFF("offline messages (CONFIG_SIMPLED_OFFLINE)"), NULL},
 #endif

@@ -100,6 +100,50 @@ unsigned offline_count(const char *owner)
 	return store_is_open() ? store_msg_count(owner) : 0;
 }
 
+struct purge {
+	uint64_t ids[OFFLINE_BATCH];
+	unsigned n;
+};
+
+static int purge_collect(const struct store_msg *m, void *arg)
+{
+	struct purge *p = arg;
+
+	p->ids[p->n++] = m->id;
+	return p->n == OFFLINE_BATCH;
+}
+
+int offline_purge(const char *owner, unsigned *n,
+		  void (*h)(int err, void *arg), void *arg)
+{
+	struct purge p;
+	unsigned i;
+	int err = 0;
+
+	*n = 0;
+	if (!store_is_open()) {
+		return ENOENT;
+	}
+	/* A delivery under way finds its message gone when it is answered
+	 * (deleting it again changes nothing) and none after it. */
+	do {
+		p.n = 0;
+		store_msg_list(owner, purge_collect, &p);
+		for (i = 0; i < p.n && !err; i++) {
+			err = store_msg_del(owner, p.ids[i]);
+			*n += !err;
+		}
+	} while (p.n == OFFLINE_BATCH && !err);
+	if (*n) {
+		LOG_INF("%u stored messages of %s purged", *n, owner);
+		changed(owner);
+	}
+	if (!err) {
+		store_when_durable(h, arg);
+	}
+	return err;
+}
+
 /* ------------------------------------------------------------- delivery */
 
 static void dump_next(struct dump *d);

@@ -51,6 +51,11 @@ int offline_put(const char *owner, const char *from, const char *to,
 
 /** Messages waiting for owner (message-summary, ctl). */
 unsigned offline_count(const char *owner);
+/** Delete every message waiting for owner (ctl); *n says how many, and
+ * h gets the store's result once that is on disk. @return 0, or ENOENT
+ * (no store) or a store error (h not called). */
+int offline_purge(const char *owner, unsigned *n,
+		  void (*h)(int err, void *arg), void *arg);
 
 /** The event observers get (hook.h) when the number of messages
  * waiting for owner changed. */

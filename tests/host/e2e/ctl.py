@@ -212,6 +212,12 @@ def services(binary, conf, feats, port, alice):
         expect(r, 202, "Accepted", "a MESSAGE for carol, offline")
         o = ctl(binary, conf, "offline", f"carol@{DOMAIN}")
         check(o == {"user": f"carol@{DOMAIN}", "stored": 1}, f"offline {o}")
+        o = ctl(binary, conf, "purge", f"sip:carol@{DOMAIN}")
+        check(o == {"user": f"carol@{DOMAIN}", "purged": 1}, f"purge {o}")
+        o = ctl(binary, conf, "offline", f"carol@{DOMAIN}")
+        check(o["stored"] == 0, f"after purge {o}")
+        err = ctl(binary, conf, "purge", "carol", want_rc=1)
+        check("user@domain" in err, err)
     else:
         err = ctl(binary, conf, "offline", "carol", want_rc=1)
         check("CONFIG_SIMPLED_OFFLINE" in err, err)
