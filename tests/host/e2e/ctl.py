@@ -125,6 +125,15 @@ def publish(binary, conf, bob):
     check(notify_with(bob, "load 0.30"), "bob's NOTIFY beside the watch")
     w.kill()  # a client gone in the middle of a watch
     w.wait()
+    # The shipped example: the router's health, once.
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                          "..", "..", "..", "examples", "router-presence.sh")
+    p = subprocess.run(["sh", script, "-c", conf, "--once"],
+                       env=dict(os.environ, SIMPLED=binary),
+                       capture_output=True, text=True, timeout=10)
+    check(p.returncode == 0 and '"code":200' in p.stdout,
+          f"router-presence.sh: {p.returncode} {p.stdout} {p.stderr}")
+    check(notify_with(bob, "uptime"), "bob sees the router's health")
     # Refusals carry their code.
     for args, want in (((uri, "60", "presence", pidf, ".", "0123456789abcdef",
                          ".", doc("x")), "412"),
