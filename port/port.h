@@ -70,8 +70,9 @@ int port_local_addr(int sock, struct port_addr *addr);
  * is EADDRINUSE. ENOSYS where the port has none (port/sim). */
 int port_local_listen(int *sock, const char *path, unsigned mode);
 int port_local_accept(int lsock, int *sock);
-/** A blocking connect to the local socket at path (the ctl client). */
-int port_local_connect(int *sock, const char *path);
+/** A blocking connect to the local socket at path (the ctl client);
+ * timeout_ms > 0 bounds each later blocking send and receive on it. */
+int port_local_connect(int *sock, const char *path, unsigned timeout_ms);
 /** Is a (IP only) an address of one of this host's interfaces, i.e. one
  * a listener on 0.0.0.0 or :: answers on? @return 1 or 0. */
 int port_addr_is_local(const struct port_addr *a);

@@ -8,6 +8,9 @@
 #include "ctl_priv.h"
 #include "port.h"
 
+/* Seconds the client waits for an answer. */
+#define CTL_CLIENT_WAIT_S 30
+
 static char line[CONFIG_SIMPLED_CTL_MAX_ANSWER + 2];
 static char stdin_body[CONFIG_SIMPLED_CTL_MAX_REQUEST];
 
@@ -145,7 +148,10 @@ int ctl_client(const char *path, int argc, char **argv, int pretty)
 		fprintf(stderr, "simpled ctl: the request is too large\n");
 		return 2;
 	}
-	err = port_local_connect(&sock, path);
+	/* A daemon that does not answer within CTL_CLIENT_WAIT_S is an
+	 * error; watch waits as long as it takes. */
+	err = port_local_connect(&sock, path, strcmp(argv[0], "watch") ?
+				 CTL_CLIENT_WAIT_S * 1000u : 0);
 	if (err) {
 		fprintf(stderr, "simpled ctl: cannot reach the daemon at %s: "
 			"%s%s\n", path, strerror(err),

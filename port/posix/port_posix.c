@@ -406,8 +406,10 @@ static int local_sockaddr(struct sockaddr_un *sa, const char *path)
 	return 0;
 }
 
-int port_local_connect(int *sock, const char *path)
+int port_local_connect(int *sock, const char *path, unsigned timeout_ms)
 {
+	struct timeval tv = {(time_t)(timeout_ms / 1000),
+			     (suseconds_t)(timeout_ms % 1000) * 1000};
 	struct sockaddr_un sa;
 	int fd, err = local_sockaddr(&sa, path);
 
@@ -423,6 +425,10 @@ int port_local_connect(int *sock, const char *path)
 		close(fd);
 		return err;
 	}
+	if (timeout_ms) {
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
 	*sock = fd;
 	return 0;
 }
@@ -436,7 +442,7 @@ int port_local_listen(int *sock, const char *path, unsigned mode)
 		return err;
 	}
 	/* Someone answers there: another daemon; else a stale file. */
-	if (!port_local_connect(&probe, path)) {
+	if (!port_local_connect(&probe, path, 0)) {
 		close(probe);
 		return EADDRINUSE;
 	}

@@ -375,10 +375,11 @@ int port_local_accept(int lsock, int *sock)
 	return ENOSYS;
 }
 
-int port_local_connect(int *sock, const char *path)
+int port_local_connect(int *sock, const char *path, unsigned timeout_ms)
 {
 	(void)sock;
 	(void)path;
+	(void)timeout_ms;
 	return ENOSYS;
 }
 

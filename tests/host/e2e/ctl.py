@@ -27,9 +27,9 @@ def ctl(binary, conf, *args, want_rc=0):
     return json.loads(p.stdout) if want_rc == 0 else p.stderr
 
 
-def raw(sock_path, data, timeout=3):
+def raw(sock_path, data, timeout=3, lines=None):
     """Send data on a fresh connection; every answer line until it
-    closes (or timeout)."""
+    closes (or timeout, or that many lines came)."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(timeout)
     s.connect(sock_path)
@@ -44,6 +44,8 @@ def raw(sock_path, data, timeout=3):
             if not d:
                 break
             out += d
+            if lines and out.count(b"\n") >= lines:
+                break
     except (socket.timeout, ConnectionResetError):
         pass  # a reset after the answer (the server closed on unread input)
     s.close()
@@ -232,7 +234,41 @@ def services(binary, conf, feats, port, alice):
         check("CONFIG_SIMPLED_OFFLINE" in err, err)
 
 
+def load(sock_path):
+    """50 clients at once, each asking stats: an answer or busy, within
+    2 s each, while the daemon is under SIP load."""
+    import threading
+    results = []
+
+    def one():
+        t0 = time.time()
+        try:
+            a = raw(sock_path, b'{"command":"stats"}\n', timeout=2,
+                    lines=1)
+        except OSError as e:
+            a = [{"oserror": str(e)}]
+        results.append((time.time() - t0, a))
+    threads = [threading.Thread(target=one) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    answered = sum(1 for _, a in results if a and "counters" in a[0])
+    busy = sum(1 for _, a in results if a and "busy" in a[0].get("error",
+                                                                ""))
+    check(answered + busy == 50, f"{50 - answered - busy} clients got "
+          f"neither: {[a for _, a in results if not a or ('counters' not in a[0] and 'busy' not in str(a[0]))][:3]}")
+    check(answered >= 8, f"only {answered} answered")
+    slow = max(t for t, _ in results)
+    check(slow <= 2.0, f"the slowest client waited {slow:.2f} s")
+    print(f"ctl load: {answered} answered, {busy} busy, slowest "
+          f"{slow:.3f} s")
+
+
 def main():
+    if sys.argv[1] == "load":
+        load(sys.argv[2])
+        return
     binary, conf, sock_path, port = sys.argv[1:5]
     port = int(port)
     mode = stat.S_IMODE(os.stat(sock_path).st_mode)

@@ -222,6 +222,20 @@ $(echo hunter2 | "$bin" passwd bob "$domain")"
 	stop_daemon
 	[ -e "$work/state/ctl.sock" ] && fail "ctl.sock left after stop"
 	;;
+ctl_load)
+	# 50 control clients at once while sipp sends 2000 REGISTERs (200
+	# users) at 400/s: each client gets its answer or a JSON busy error
+	# within 2 s, and sipp sees no failure.
+	start_daemon
+	{ echo SEQUENTIAL; for i in $(seq 1 200); do echo "u$i"; done; } \
+		> "$work/users.csv"
+	( sipp_run reg_flood_ok.xml -m 2000 -r 400 -inf "$work/users.csv" ) &
+	sp=$!
+	sleep 1
+	$PY "$here/ctl.py" load "$work/state/ctl.sock" || fail "ctl load"
+	wait "$sp" || fail "sipp failed beside 50 control clients"
+	alive
+	;;
 tls_clients|tls_flood)
 	# A certificate made now, the accounts of auth.py, a TLS listener;
 	# the flood case caps TLS memory at 256 KB (about 6 connections).
