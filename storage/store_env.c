@@ -64,7 +64,8 @@ static const struct cfg_opt store_opts[] = {
 #undef S
 
 static const struct cfg_sect store_sect =
-	CFG_SECT("storage", store_opts, &store_cfg);
+	CFG_SECT("storage", store_opts, &store_cfg,
+		 .restart = cfg_restart_all);
 
 /*
  * Group commit. Every write joins the open group: one LMDB write

@@ -127,8 +127,61 @@ static const struct cfg_opt main_opts[] = {
 #undef A
 
 
+/* Read once, at start: sockets, the state directory, where logs and
+ * names go. */
+static const char *const main_restart[] = {
+	"listen", "state_dir", "log_target", "resolver", "outbound_proxy",
+	"resolve_contacts", NULL};
+
 static const struct cfg_sect main_sect =
-	CFG_SECT("simpled", main_opts, &app_cfg);
+	CFG_SECT("simpled", main_opts, &app_cfg, .restart = main_restart);
+
+/* The file app_configure() read ("" for text or defaults). */
+static char cfg_path[512];
+
+struct restart_note {
+	char *buf;
+	size_t size, len;
+};
+
+static void restart_needed(const char *sect, const char *opt, void *arg)
+{
+	struct restart_note *r = arg;
+	int n;
+
+	LOG_WRN("reload: %s.%s changed: it takes a restart (the running "
+		"value is kept)", sect, opt);
+	n = snprintf(r->buf + r->len, r->size - r->len, "%s%s.%s",
+		     r->len ? " " : "", sect, opt);
+	if (n > 0 && r->len + (size_t)n < r->size) {
+		r->len += (size_t)n;
+	}
+}
+
+int app_reload(char *restart, size_t rsize, char *err, size_t errlen)
+{
+	struct restart_note r = {restart, rsize, 0};
+	int rc;
+
+	restart[0] = '\0';
+	if (!cfg_path[0]) {
+		snprintf(err, errlen, "started without -c FILE: nothing to "
+			 "read again");
+		return ENOENT;
+	}
+	rc = mod_reload(cfg_path, err, errlen, restart_needed, &r);
+	if (rc) {
+		LOG_ERR("reload refused, nothing changed: %s", err);
+		return rc;
+	}
+	/* What app/ copied at start. */
+	log_set_level(app_cfg.log_level);
+	sip_view.n_domain = app_cfg.n_domain;
+	sip_view.open_registration = app_cfg.open_registration;
+	LOG_INF("reloaded %s%s%s", cfg_path, restart[0] ?
+		"; a restart is needed for: " : "", restart);
+	return 0;
+}
 
 int app_ctl(const char *socket, int argc, char **argv, int pretty)
 {
@@ -265,8 +318,6 @@ static const struct mod *const app_mods[] = {
 	&app_mod,
 };
 
-/* The file app_configure() read ("" for text or defaults). */
-static char cfg_path[512];
 
 int app_configure(const char *path, const char *text, char *err,
 		  size_t errlen)
@@ -402,7 +453,7 @@ int app_start(void)
 #ifdef CONFIG_SIMPLED_CTL
 	if (!err) {
 		struct ctl_view v = {app_cfg.state_dir, SIMPLED_VERSION,
-				     app_features()};
+				     app_features(), app_reload};
 
 		err = ctl_open(&v);
 	}

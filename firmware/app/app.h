@@ -43,6 +43,11 @@ const char *app_features(void);
  * configuration (or at socket), its answer printed. @return the exit
  * status. */
 int app_ctl(const char *socket, int argc, char **argv, int pretty);
+/** Read the configuration file again (SIGHUP, `simpled ctl reload`):
+ * what can change live is applied; the options that need a restart are
+ * kept as they run and named in restart ("registrar.x simpled.listen").
+ * @return 0, or an errno with the reason in err (nothing changed). */
+int app_reload(char *restart, size_t rsize, char *err, size_t errlen);
 /** Start every module on the loaded configuration. */
 int app_start(void);
 /** Stop every module and release pools and the budget. */

@@ -186,6 +186,15 @@ static void detach_done(int report, int err)
 	close(report);
 }
 
+/* SIGHUP: read the configuration again (logged either way). */
+static void on_hup(unsigned sigs)
+{
+	char restart[512], why[512];
+
+	(void)sigs;
+	app_reload(restart, sizeof(restart), why, sizeof(why));
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = NULL, *pw_user = NULL, *pw_domain = NULL;
@@ -282,7 +291,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	port_log_errors_to_stderr(0);
-	loop_run(NULL);
+	loop_run(on_hup);
 	LOG_INF("stopping");
 	app_stop();
 	return 0;

@@ -162,6 +162,8 @@ static int set_default(const struct cfg_sect *s, const struct cfg_opt *o,
 	return 0;
 }
 
+const char *const cfg_restart_all[] = {"*", NULL};
+
 void cfg_value_str(const struct cfg_opt *o, const void *base, char *buf,
 		   size_t size)
 {

@@ -64,12 +64,24 @@ struct cfg_sect {
 	size_t stride;
 	unsigned *count;
 	int (*check)(const void *inst, char *why, size_t whylen);
+	/* Live reload (mod_reload()): */
+	size_t size;		/**< bytes at base (a section filled once) */
+	/** Options a reload cannot change (NULL-terminated; "*": all):
+	 * what was read at start is kept, and the caller is told. */
+	const char *const *restart;
+	/** Told after a reload changed the section (new values in base). */
+	void (*reload)(void);
 };
 
-/* A section filled once, from the option table opts into *base. */
-#define CFG_SECT(t, opts_, base_)                                         \
+/* Every option of a section needs a restart to change. */
+extern const char *const cfg_restart_all[];
+
+/* A section filled once, from the option table opts into *base; more
+ * designated initializers may follow (.restart, .reload). */
+#define CFG_SECT(t, opts_, base_, ...)                                    \
 	{.type = t, .opts = opts_,                                           \
-	 .nopts = sizeof(opts_) / sizeof((opts_)[0]), .base = base_}
+	 .nopts = sizeof(opts_) / sizeof((opts_)[0]), .base = base_,        \
+	 .size = sizeof(*(base_)), __VA_ARGS__}
 
 /* A number as a default string: CFG_NUM(CONFIG_X). */
 #define CFG_NUM_(x) #x

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cfg.h"
+#include "mem.h"
 #include "mod.h"
 #include "pool.h"
 #include "simpled_config.h"
@@ -104,6 +105,8 @@ static int limits_sect(struct cfg_sect *s, char *err, size_t errlen)
 	s->opts = limit_opts;
 	s->nopts = n;
 	s->base = limit_val;
+	s->size = sizeof(limit_val);
+	s->restart = cfg_restart_all; /* pools are carved at start */
 	return 0;
 }
 
@@ -158,6 +161,116 @@ int mod_configure(const char *path, const char *text, char *err,
 		limit_pool[i]->cfg_size = limit_val[i];
 	}
 	return 0;
+}
+
+/* Bytes a section fills: its struct, or all its instances. */
+static size_t sect_bytes(const struct cfg_sect *s)
+{
+	return s->max ? s->max * s->stride : s->size;
+}
+
+/* Bytes of option o's field (a list with its count beside). */
+static size_t opt_bytes(const struct cfg_opt *o)
+{
+	switch (o->type) {
+	case CFG_STR:
+		return o->size;
+	case CFG_LIST:
+		return o->size * (size_t)o->max;
+	default:
+		return sizeof(int);
+	}
+}
+
+static int needs_restart(const struct cfg_sect *s, const char *name)
+{
+	const char *const *r;
+
+	for (r = s->restart; r && *r; r++) {
+		if (!strcmp(*r, "*") || !strcmp(*r, name)) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int mod_reload(const char *path, char *err, size_t errlen,
+	       mod_restart_h *note, void *arg)
+{
+	struct {
+		char *copy;
+		unsigned count;
+	} snap[MOD_MAX + 1];
+	size_t i, n = n_sects, k;
+	int rc = 0;
+
+	memset(snap, 0, sizeof(snap));
+	for (i = 0; i < n && !rc; i++) {
+		size_t bytes = sect_bytes(&sects[i]);
+
+		if (sects[i].off_switch || !bytes) {
+			continue;
+		}
+		snap[i].copy = mem_alloc(bytes);
+		if (!snap[i].copy) {
+			snprintf(err, errlen, "no memory to reload");
+			rc = ENOMEM;
+			break;
+		}
+		memcpy(snap[i].copy, sects[i].base, bytes);
+		snap[i].count = sects[i].count ? *sects[i].count : 0;
+	}
+	if (!rc) {
+		rc = mod_configure(path, NULL, err, errlen);
+	}
+	for (i = 0; i < n; i++) {
+		struct cfg_sect *s = &sects[i];
+
+		if (!snap[i].copy) {
+			continue;
+		}
+		if (rc) {
+			/* A file with an error changes nothing. */
+			memcpy(s->base, snap[i].copy, sect_bytes(s));
+			if (s->count) {
+				*s->count = snap[i].count;
+			}
+		} else if (!s->max) {
+			for (k = 0; k < s->nopts; k++) {
+				const struct cfg_opt *o = &s->opts[k];
+				char *now = (char *)s->base + o->off;
+				const char *was = snap[i].copy + o->off;
+				size_t cnt = o->type == CFG_LIST ?
+					     sizeof(unsigned) : 0;
+
+				if (o->off_switch ||
+				    !needs_restart(s, o->name) ||
+				    (!memcmp(now, was, opt_bytes(o)) &&
+				     (!cnt || !memcmp((char *)s->base +
+						      o->cnt_off,
+						      snap[i].copy + o->cnt_off,
+						      cnt)))) {
+					continue;
+				}
+				memcpy(now, was, opt_bytes(o));
+				if (cnt) {
+					memcpy((char *)s->base + o->cnt_off,
+					       snap[i].copy + o->cnt_off, cnt);
+				}
+				note(s->type, o->name, arg);
+			}
+		}
+		mem_free(snap[i].copy);
+	}
+	for (i = 0; i < n_limit_pools; i++) {
+		limit_pool[i]->cfg_size = limit_val[i];
+	}
+	for (i = 0; !rc && i < n; i++) {
+		if (sects[i].reload && !sects[i].off_switch) {
+			sects[i].reload();
+		}
+	}
+	return rc;
 }
 
 size_t mod_mem_budget(void)

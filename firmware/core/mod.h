@@ -60,6 +60,17 @@ void mod_reset(void);
  */
 int mod_configure(const char *path, const char *text, char *err,
 		  size_t errlen);
+/** Told of an option a reload could not change. */
+typedef void (mod_restart_h)(const char *sect, const char *opt, void *arg);
+/**
+ * Live reload: read the file at path again into every section. What a
+ * section's .restart names keeps its value (note is told of each that
+ * differs); then each changed section's .reload runs. A file with an
+ * error changes nothing. @return 0, or an errno with "file:line:
+ * reason" in err.
+ */
+int mod_reload(const char *path, char *err, size_t errlen,
+	       mod_restart_h *note, void *arg);
 /** The memory budget from `limits` (bytes). */
 size_t mod_mem_budget(void);
 /** Objects that all pools together may hold (sizes the timer heap). */

@@ -41,7 +41,8 @@ static const struct cfg_opt ctl_opts[] = {
 };
 #undef C
 
-static const struct cfg_sect ctl_sect = CFG_SECT("ctl", ctl_opts, &ctl_cfg);
+static const struct cfg_sect ctl_sect = CFG_SECT("ctl", ctl_opts, &ctl_cfg,
+						 .restart = cfg_restart_all);
 
 static unsigned long stat_requests, stat_errors, stat_busy;
 

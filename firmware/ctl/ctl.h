@@ -17,6 +17,8 @@ struct ctl_view {
 	const char *state_dir;
 	const char *version;
 	const char *features;	/**< " registrar message ..." */
+	/** reload: app_reload(). */
+	int (*reload)(char *restart, size_t rsize, char *err, size_t errlen);
 };
 
 /** Section `ctl`: socket, max_clients. */

@@ -730,6 +730,32 @@ void ctl_cmd_close(void)
 /* A command of a service this build does not have. */
 #define OFF(sw) NULL, "this build has no " sw
 
+/* reload: the configuration file read again. */
+static void cmd_reload(const struct ctl_req *req, struct sd_buf *b)
+{
+	char restart[512], why[512];
+	const char *p;
+
+	(void)req;
+	if (!ctl_view.reload ||
+	    ctl_view.reload(restart, sizeof(restart), why, sizeof(why))) {
+		error(b, ctl_view.reload ? why : "reload is not available");
+		return;
+	}
+	sd_buf_str(b, "{\"reloaded\":true,\"restart_needed\":[");
+	for (p = restart; *p;) {
+		char one[128];
+		size_t n = strcspn(p, " ");
+
+		snprintf(one, sizeof(one), "%.*s", (int)n, p);
+		sd_buf_str(b, p == restart ? "" : ",");
+		ctl_json_str(b, one);
+		p += n;
+		p += strspn(p, " ");
+	}
+	sd_buf_str(b, "]}");
+}
+
 static void cmd_help(const struct ctl_req *req, struct sd_buf *b);
 
 static const struct ctl_cmd cmds[] = {
@@ -737,6 +763,7 @@ static const struct ctl_cmd cmds[] = {
 	{"version", 0, 0, "version", cmd_version, NULL, NULL},
 	{"stats", 0, 0, "stats", cmd_stats, NULL, NULL},
 	{"config", 0, 0, "config", cmd_config, NULL, NULL},
+	{"reload", 0, 0, "reload", cmd_reload, NULL, NULL},
 	{"registrations", 0, 1, "registrations [AOR]", cmd_registrations,
 	 NULL, NULL},
 #ifdef CONFIG_SIMPLED_PRESENCE

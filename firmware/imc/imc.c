@@ -132,8 +132,13 @@ static struct cfg_opt imc_opts[] = {
 };
 #undef I
 
+/* The manager's name is reserved with the registrar at start. */
+static const char *const imc_restart[] = {"manager", NULL};
+static void imc_reload(void);
+
 static const struct cfg_sect imc_sect =
-	CFG_SECT("imc", imc_opts, &imc_cfg);
+	CFG_SECT("imc", imc_opts, &imc_cfg, .restart = imc_restart,
+		 .reload = imc_reload);
 
 static void lower(char *s)
 {
@@ -469,6 +474,15 @@ static void hdrs_build(void)
 	for (i = 0; i < imc_cfg.n_extra_hdr; i++) {
 		sd_buf_printf(&b, "%s\r\n", imc_cfg.extra_hdr[i]);
 	}
+}
+
+/* What start derives from the options, again. */
+static void imc_reload(void)
+{
+	if (!imc_cfg.imc_cmd_start_char[0]) {
+		strcpy(imc_cfg.imc_cmd_start_char, "#");
+	}
+	hdrs_build();
 }
 
 static int imc_start(void)

@@ -53,8 +53,11 @@ static const struct cfg_opt pres_opts[] = {
 #undef P_BOOL
 #undef P_LIST
 
+/* The command user's name is reserved with the registrar at start. */
+static const char *const pres_restart[] = {"command_user", NULL};
+
 static const struct cfg_sect pres_sect =
-	CFG_SECT("presence", pres_opts, &pres_cfg);
+	CFG_SECT("presence", pres_opts, &pres_cfg, .restart = pres_restart);
 
 int pres_expires(struct sip_stx *st, const struct sip_msg *req, int offset)
 {

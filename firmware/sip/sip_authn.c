@@ -71,8 +71,15 @@ static const struct cfg_opt auth_opts[] = {
 };
 #undef C
 
+/* Table sizes are set at start. */
+static const char *const auth_restart[] = {"nonces", "failure_sources",
+					   NULL};
+static void auth_reload(void);
+
 static const struct cfg_sect auth_sect = CFG_SECT("auth", auth_opts,
-						  &auth_cfg);
+						  &auth_cfg,
+						  .restart = auth_restart,
+						  .reload = auth_reload);
 
 static unsigned long stat_challenges, stat_ok, stat_failed, stat_stale,
 	stat_banned;
@@ -641,6 +648,13 @@ static int auth_start(void)
 	return rate_init(&failures, (unsigned)auth_cfg.failure_sources,
 			 (uint32_t)auth_cfg.failure_window,
 			 (unsigned)auth_cfg.max_failures);
+}
+
+/* The failure limits apply from the next attempt; counts so far stay. */
+static void auth_reload(void)
+{
+	failures.max = (unsigned)auth_cfg.max_failures;
+	failures.window_s = (uint32_t)auth_cfg.failure_window;
 }
 
 static void auth_stop(void)

@@ -169,7 +169,17 @@ static const struct cfg_opt tls_opts[] = {
 };
 #undef T
 
-static const struct cfg_sect tls_sect = CFG_SECT("tls", tls_opts, &tls_cfg);
+/* The certificate, its key and the client checks are loaded once into
+ * the configuration every connection shares; a reload that could swap
+ * them under live sessions is left for later. */
+static const char *const tls_restart[] = {
+	"certificate", "private_key", "ca_list", "verify_certificate",
+	"require_certificate", "handshake_sources", NULL};
+static void tls_reload(void);
+
+static const struct cfg_sect tls_sect = CFG_SECT("tls", tls_opts, &tls_cfg,
+						 .restart = tls_restart,
+						 .reload = tls_reload);
 
 static unsigned long stat_handshakes, stat_failed, stat_refused;
 
@@ -319,6 +329,12 @@ static int tls_load(void)
 		mbedtls_ssl_conf_ca_chain(&srv.conf, &srv.ca, NULL);
 	}
 	return 0;
+}
+
+static void tls_reload(void)
+{
+	tls_cap = (size_t)tls_cfg.memory_kb * 1024u;
+	handshakes.max = (unsigned)tls_cfg.handshake_limit;
 }
 
 static void tls_stop(void)

@@ -265,6 +265,33 @@ def load(sock_path):
           f"{slow:.3f} s")
 
 
+def reload(binary, conf, port):
+    """reload: a new account works at once, a listen change is kept for
+    a restart and named, a file with an error changes nothing."""
+    text = open(conf).read()
+    dave = UA(port)
+    r = dave.register("dave", password="dave")
+    check(status(r) == 403, f"dave before he exists: {status(r)}")
+    open(conf, "w").write(text + "config user\n\toption name 'dave'\n"
+                          "\toption password 'dave'\n"
+                          "config simpled 'main'\n"
+                          "\tlist listen 'udp:127.0.0.1:1'\n")
+    r = ctl(binary, conf, "reload")
+    check(r["reloaded"] is True and
+          r["restart_needed"] == ["simpled.listen"], f"reload {r}")
+    expect(dave.register("dave", password="dave"), 200, "Contact:",
+           "dave registers once reloaded")
+    expect(UA(port).register("alice"), 200, "Contact:",
+           "the old listener still serves")
+    open(conf, "w").write(text + "config user\n\toption name 'dave'\n"
+                          "\toption nonsense 'x'\n")
+    err = ctl(binary, conf, "reload", want_rc=1)
+    check("simpled.conf:" in err and "nonsense" in err, err)
+    expect(dave.register("dave", password="dave"), 200, "Contact:",
+           "a bad file changed nothing: dave still exists")
+    open(conf, "w").write(text)
+
+
 def main():
     if sys.argv[1] == "load":
         load(sys.argv[2])
@@ -316,6 +343,8 @@ def main():
           f"main section {main_s}")
 
     services(binary, conf, v["features"], port, alice)
+
+    reload(binary, conf, port)
 
     h = ctl(binary, conf, "help")
     check("registrations [AOR]" in h["commands"], "help")

@@ -218,16 +218,24 @@ $(echo hunter2 | "$bin" passwd bob "$domain")"
 	chmod 600 "$work/simpled.conf"
 	$PY "$here/ctl.py" "$bin" "$work/simpled.conf" "$work/state/ctl.sock" \
 		"$port" || fail "ctl"
+	# SIGHUP reloads as `ctl reload` does.
+	kill -HUP "$pid"
+	for _ in $(seq 1 50); do
+		grep -q "reloaded $work/simpled.conf" "$work/simpled.log" && break
+		sleep 0.05
+	done
+	grep -q "reloaded $work/simpled.conf" "$work/simpled.log" ||
+		fail "SIGHUP did not reload"
 	alive
 	stop_daemon
 	[ -e "$work/state/ctl.sock" ] && fail "ctl.sock left after stop"
 	;;
 ctl_load)
-	# 50 control clients at once while sipp sends 2000 REGISTERs (200
+	# 50 control clients at once while sipp sends 2000 REGISTERs (100
 	# users) at 400/s: each client gets its answer or a JSON busy error
 	# within 2 s, and sipp sees no failure.
 	start_daemon
-	{ echo SEQUENTIAL; for i in $(seq 1 200); do echo "u$i"; done; } \
+	{ echo SEQUENTIAL; for i in $(seq 1 100); do echo "u$i"; done; } \
 		> "$work/users.csv"
 	( sipp_run reg_flood_ok.xml -m 2000 -r 400 -inf "$work/users.csv" ) &
 	sp=$!
