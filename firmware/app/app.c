@@ -158,6 +158,17 @@ static void restart_needed(const char *sect, const char *opt, void *arg)
 	}
 }
 
+static int log_boost;
+
+void app_log_boost(int n)
+{
+	log_boost = n;
+	app_cfg.log_level += n;
+	if (app_cfg.log_level > LOG_LVL_DEBUG) {
+		app_cfg.log_level = LOG_LVL_DEBUG;
+	}
+}
+
 int app_reload(char *restart, size_t rsize, char *err, size_t errlen)
 {
 	struct restart_note r = {restart, rsize, 0};
@@ -175,6 +186,7 @@ int app_reload(char *restart, size_t rsize, char *err, size_t errlen)
 		return rc;
 	}
 	/* What app/ copied at start. */
+	app_log_boost(log_boost);
 	log_set_level(app_cfg.log_level);
 	sip_view.n_domain = app_cfg.n_domain;
 	sip_view.open_registration = app_cfg.open_registration;

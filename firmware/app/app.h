@@ -43,6 +43,9 @@ const char *app_features(void);
  * configuration (or at socket), its answer printed. @return the exit
  * status. */
 int app_ctl(const char *socket, int argc, char **argv, int pretty);
+/** -d given n times: the log level n steps above log_level, now and
+ * after each reload. */
+void app_log_boost(int n);
 /** Read the configuration file again (SIGHUP, `simpled ctl reload`):
  * what can change live is applied; the options that need a restart are
  * kept as they run and named in restart ("registrar.x simpled.listen").

@@ -264,10 +264,7 @@ int main(int argc, char **argv)
 		return passwd(pw_user, pw_domain ? pw_domain :
 				       app_cfg.domain[0]);
 	}
-	app_cfg.log_level += debug;
-	if (app_cfg.log_level > LOG_LVL_DEBUG) {
-		app_cfg.log_level = LOG_LVL_DEBUG;
-	}
+	app_log_boost(debug);
 	/* Detached, the daemon has no stderr: it logs to syslog whatever
 	 * log_target says. Start-up errors go to stderr as well, for whoever
 	 * started it. */

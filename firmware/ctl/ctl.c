@@ -24,7 +24,7 @@
 /* How long a refused client's input is still read and dropped. */
 #define CTL_LINGER_MS 1000
 /* Answer bytes one client may have waiting (it does not read). */
-#define CTL_TX_MAX (256 * 1024)
+#define CTL_TX_MAX (2 * CONFIG_SIMPLED_CTL_MAX_ANSWER + 2)
 
 struct ctl_cfg {
 	char socket[CONFIG_SIMPLED_MAX_STR];
@@ -66,6 +66,11 @@ struct ctl_client {
 	size_t tx_len;
 	int closing;		/* close once tx is sent */
 	int pending;		/* a command answers later: wait for it */
+	/* A command's answer is still to come, even if the client went:
+	 * the slot's pending state (ctl_cmd.c) is not free for another. */
+	int outstanding;
+	int eof;		/* the client sent all it will */
+	struct tmr resume;	/* its next lines, after an answer */
 	int in_run;		/* its command is running now */
 	/* watch: the key followed ("alice@home.lan"), "" when none; a
 	 * watching client gets a line per change and sends nothing more. */
@@ -96,6 +101,8 @@ static void client_close(struct ctl_client *c)
 {
 	tmr_cancel(&c->idle);
 	tmr_cancel(&c->linger);
+	tmr_cancel(&c->resume);
+	c->eof = 0;
 	port_close(c->sock);
 	mem_free(c->tx);
 	c->tx = NULL;
@@ -130,6 +137,10 @@ static int client_flush(struct ctl_client *c)
 		}
 		memmove(c->tx, c->tx + sent, c->tx_len - sent);
 		c->tx_len -= sent;
+	}
+	if (c->eof && !c->pending && !memchr(c->rx, '\n', c->rx_len)) {
+		client_close(c); /* all asked was answered */
+		return ECONNRESET;
 	}
 	if (c->closing && !tmr_active(&c->linger)) {
 		/* The error is sent: what else the client sends is read and
@@ -212,6 +223,7 @@ static int client_request(struct ctl_client *c, const char *line,
 	c->in_run = 0;
 	if (err == CTL_PENDING && !c->now_len) {
 		tmr_cancel(&c->idle);
+		c->outstanding = 1;
 		return 0; /* ctl_call_answer() comes later */
 	}
 	c->pending = 0;
@@ -254,6 +266,13 @@ static void client_event(int sock, unsigned ev, void *arg)
 	err = port_recv(c->sock, c->rx + c->rx_len,
 			sizeof(c->rx) - 1 - c->rx_len, &got);
 	if (err == EAGAIN) {
+		return;
+	}
+	if (!err && !got && (c->pending || c->tx_len)) {
+		/* Half closed: what it asked is still answered. */
+		c->eof = 1;
+		port_watch(c->sock, c->tx_len ? PORT_EV_WRITE : 0,
+			   client_event, c);
 		return;
 	}
 	if (err || !got) {
@@ -333,6 +352,17 @@ void ctl_watch_send(const char *key, const char *text, size_t len)
 	}
 }
 
+static void client_resume(void *arg)
+{
+	struct ctl_client *c = arg;
+
+	client_lines(c);
+	if (c->sock >= 0 && c->eof && !c->pending && !c->tx_len &&
+	    !memchr(c->rx, '\n', c->rx_len)) {
+		client_close(c);
+	}
+}
+
 void ctl_call_answer(const struct ctl_call *call, const char *text,
 		     size_t len)
 {
@@ -342,6 +372,9 @@ void ctl_call_answer(const struct ctl_call *call, const char *text,
 		return;
 	}
 	c = &clients[call->slot];
+	if (c->gen == call->gen && !c->in_run) {
+		c->outstanding = 0;
+	}
 	if (c->sock < 0 || c->gen != call->gen || !c->pending) {
 		return; /* gone meanwhile */
 	}
@@ -358,7 +391,9 @@ void ctl_call_answer(const struct ctl_call *call, const char *text,
 	if (client_answer(c, text, len) || c->sock < 0) {
 		return;
 	}
-	client_lines(c);
+	/* Its next lines on a turn of their own: this may run inside
+	 * another client's command (a commit that answers many). */
+	tmr_start(&c->resume, 0, client_resume, c);
 }
 
 static void accept_event(int sock, unsigned ev, void *arg)
@@ -372,7 +407,7 @@ static void accept_event(int sock, unsigned ev, void *arg)
 		int i;
 
 		for (i = 0; i < ctl_cfg.max_clients; i++) {
-			if (clients[i].sock < 0) {
+			if (clients[i].sock < 0 && !clients[i].outstanding) {
 				c = &clients[i];
 				break;
 			}
@@ -412,7 +447,9 @@ int ctl_open(const struct ctl_view *v)
 	}
 	if (err) {
 		LOG_ERR("control socket %s: %s", sock_path, err == EADDRINUSE ?
-			"another simpled is listening there" : strerror(err));
+			"another simpled is listening there" : err == EEXIST ?
+			"a file that is not a socket is in the way" :
+			strerror(err));
 		lsock = -1;
 		return err;
 	}

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cfg.h"
 #include "ctl_priv.h"
@@ -227,17 +228,46 @@ static void aor_one(const char *aor, void *arg)
 	w->first = 0;
 }
 
-/* "sip:alice@home.lan" or "alice@home.lan" as the key "alice@home.lan". */
-static const char *aor_arg(const char *s)
+/* The registrar's key of a user written "sip:Alice@HOME.LAN" or
+ * "alice@home.lan" (the domain lower-cased, a listen address read as the
+ * first domain), as SIP requests are keyed. ours: only a served domain.
+ * @return 0, or EINVAL (no user@host) or ENOENT (not ours) with why in
+ * b. */
+static int user_key(const char *in, int ours, char *out, size_t size,
+		    struct sd_buf *b)
 {
-	return !strncmp(s, "sip:", 4) ? s + 4 : s;
+	char buf[CONFIG_SIMPLED_MAX_URI_LEN + 8];
+	osip_uri_t *u = NULL;
+	int err = EINVAL;
+
+	if (strlen(in) + 4 < sizeof(buf) && !osip_uri_init(&u)) {
+		snprintf(buf, sizeof(buf), "%s%s",
+			 strncasecmp(in, "sip:", 4) ? "sip:" : "", in);
+		if (!osip_uri_parse(u, buf) && u->username && u->host) {
+			err = ours ? reg_aor_key(u, out, size) :
+			      reg_uri_aor(u, out, size);
+		}
+		osip_uri_free(u);
+	}
+	if (err) {
+		error(b, err == ENOENT ? "not a user of a domain served "
+		      "here" : "name a user as sip:user@domain");
+	}
+	return err;
 }
 
 static void cmd_registrations(const struct ctl_req *req, struct sd_buf *b)
 {
 	struct walk w = {b, 1, NULL};
-	const char *aor = req->argc ? aor_arg(req->argv[0]) : NULL;
+	char key[CONFIG_SIMPLED_MAX_URI_LEN];
+	const char *aor = NULL;
 
+	if (req->argc) {
+		if (user_key(req->argv[0], 1, key, sizeof(key), b)) {
+			return;
+		}
+		aor = key;
+	}
 	sd_buf_str(b, "{\"registrations\":[");
 	if (aor) {
 		if (reg_lookup(aor, NULL, NULL)) {
@@ -267,8 +297,13 @@ static void presentity_one(const char *aor, unsigned docs, unsigned subs,
 
 static void cmd_presentities(const struct ctl_req *req, struct sd_buf *b)
 {
-	struct walk w = {b, 1, req->argc ? aor_arg(req->argv[0]) : NULL};
+	char key[CONFIG_SIMPLED_MAX_URI_LEN];
+	struct walk w = {b, 1, req->argc ? key : NULL};
 
+	if (req->argc &&
+	    user_key(req->argv[0], 1, key, sizeof(key), b)) {
+		return;
+	}
 	sd_buf_str(b, "{\"presentities\":[");
 	pres_walk(presentity_one, &w);
 	sd_buf_str(b, "]}");
@@ -299,9 +334,13 @@ static void sub_one(const struct pres_sub_view *v, void *arg)
 static void cmd_watchers(const struct ctl_req *req, struct sd_buf *b)
 {
 	struct walk w = {b, 1, NULL};
+	char key[CONFIG_SIMPLED_MAX_URI_LEN];
 
+	if (user_key(req->argv[0], 1, key, sizeof(key), b)) {
+		return;
+	}
 	sd_buf_str(b, "{\"subscriptions\":[");
-	pres_walk_subs(aor_arg(req->argv[0]), sub_one, &w);
+	pres_walk_subs(key, sub_one, &w);
 	sd_buf_str(b, "]}");
 }
 
@@ -399,17 +438,14 @@ static void purged(int err, void *arg)
 static int cmd_purge(const struct ctl_req *req, struct sd_buf *b,
 		     const struct ctl_call *call)
 {
-	const char *user = aor_arg(req->argv[0]);
 	struct purge_pending *p = &purge_pending[call->slot];
 	int err;
 
-	if (!strchr(user, '@') || strlen(user) >= sizeof(p->user)) {
-		error(b, "name the user as user@domain");
+	if (user_key(req->argv[0], 1, p->user, sizeof(p->user), b)) {
 		return 0;
 	}
 	p->call = *call;
-	snprintf(p->user, sizeof(p->user), "%s", user);
-	LOG_INF("ctl: purge %s", user);
+	LOG_INF("purge %s", p->user);
 	err = offline_purge(p->user, &p->n, purged, p);
 	if (err) {
 		error(b, err == ENOENT ? "the store is not open" :
@@ -421,8 +457,11 @@ static int cmd_purge(const struct ctl_req *req, struct sd_buf *b,
 
 static void cmd_offline(const struct ctl_req *req, struct sd_buf *b)
 {
-	const char *user = aor_arg(req->argv[0]);
+	char user[CONFIG_SIMPLED_MAX_URI_LEN];
 
+	if (user_key(req->argv[0], 1, user, sizeof(user), b)) {
+		return;
+	}
 	sd_buf_add(b, "{", 1);
 	ctl_json_kv_str(b, "user", user);
 	sd_buf_add(b, ",", 1);
@@ -531,7 +570,8 @@ static int cmd_publish(const struct ctl_req *req, struct sd_buf *b,
 	const char *body = opt_arg(req->argv[req->argc - 1]);
 	struct pub_pending *p = &pub_pending[call->slot];
 	struct pres_pub_result now;
-	const char *host, *aor;
+	char key[CONFIG_SIMPLED_MAX_URI_LEN];
+	const char *aor;
 	int from_series = 0;
 	char *end;
 	long expires = strtol(req->argv[1], &end, 10);
@@ -546,18 +586,15 @@ static int cmd_publish(const struct ctl_req *req, struct sd_buf *b,
 		error(b, "only the event package presence can be published");
 		return 0;
 	}
-	aor = aor_arg(uri);
-	host = strchr(aor, '@');
-	if (strncmp(uri, "sip:", 4) || !host || host == aor ||
-	    strlen(aor) >= sizeof(p->aor)) {
-		error(b, "the presentity must be sip:user@domain");
-		return 0;
-	}
-	if (!sip_is_local_host(sd_pl_str(host + 1))) {
+	err = user_key(uri, 1, key, sizeof(key), b);
+	if (err == ENOENT) {
 		error(b, "publishing for another domain (over SIP) is not "
 		      "built yet");
+	}
+	if (err) {
 		return 0;
 	}
+	aor = key;
 	if (body && !ctype) {
 		error(b, "a body needs a content type");
 		return 0;
@@ -575,6 +612,8 @@ static int cmd_publish(const struct ctl_req *req, struct sd_buf *b,
 	p->call = *call;
 	snprintf(p->aor, sizeof(p->aor), "%s", aor);
 	snprintf(p->id, sizeof(p->id), "%s", id ? id : "");
+	LOG_INF("publish %s%s%s, expires %ld", aor, id ? " id " : "",
+		id ? id : "", expires);
 	err = pres_publish_local(aor, etag, (int)expires, ctype, body,
 				 body ? strlen(body) : 0, "ctl", &now,
 				 published, p);
@@ -633,16 +672,13 @@ static int on_state(void *ev, void *arg)
 static int cmd_watch(const struct ctl_req *req, struct sd_buf *b,
 		     const struct ctl_call *call)
 {
-	const char *aor = aor_arg(req->argv[0]), *host = strchr(aor, '@');
+	char aor[CONFIG_SIMPLED_MAX_URI_LEN];
 
 	if (req->argc > 1 && strcmp(req->argv[1], "presence")) {
 		error(b, "only the event package presence can be watched");
 		return 0;
 	}
-	if (strncmp(req->argv[0], "sip:", 4) || !host || host == aor ||
-	    !sip_is_local_host(sd_pl_str(host + 1)) ||
-	    strlen(aor) >= CONFIG_SIMPLED_MAX_URI_LEN) {
-		error(b, "watch a presentity of ours: sip:user@domain");
+	if (user_key(req->argv[0], 1, aor, sizeof(aor), b)) {
 		return 0;
 	}
 	b->len = state_line(b->p, b->size, aor, "watching");
@@ -677,16 +713,14 @@ static void rule_stored(int err, void *arg)
 static int cmd_rule(const struct ctl_req *req, struct sd_buf *b,
 		    const struct ctl_call *call)
 {
-	const char *presentity = aor_arg(req->argv[0]);
-	const char *watcher = aor_arg(req->argv[1]);
+	char presentity[CONFIG_SIMPLED_MAX_URI_LEN];
+	char watcher[CONFIG_SIMPLED_MAX_URI_LEN];
 	struct rule_pending *p = &rule_pending[call->slot];
 	struct sd_buf t;
 	int err;
 
-	if (!strchr(presentity, '@') || !strchr(watcher, '@') ||
-	    strlen(presentity) >= CONFIG_SIMPLED_MAX_URI_LEN ||
-	    strlen(watcher) >= CONFIG_SIMPLED_MAX_URI_LEN) {
-		error(b, "name both as user@domain");
+	if (user_key(req->argv[0], 1, presentity, sizeof(presentity), b) ||
+	    user_key(req->argv[1], 0, watcher, sizeof(watcher), b)) {
 		return 0;
 	}
 	sd_buf_init(&t, p->text, sizeof(p->text));
@@ -708,7 +742,7 @@ static int cmd_rule(const struct ctl_req *req, struct sd_buf *b,
 		error(b, "the store could not write the rule");
 		return 0;
 	}
-	LOG_INF("ctl: %s %s for %s", req->command, watcher, presentity);
+	LOG_INF("%s %s for %s", req->command, watcher, presentity);
 	return CTL_PENDING;
 }
 #endif

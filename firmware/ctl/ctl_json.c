@@ -163,7 +163,7 @@ int ctl_json_request(const char *text, size_t len, struct ctl_req *req,
 		     const char **why)
 {
 	struct rd r = {text, text + len, req->strings, sizeof(req->strings)};
-	int have_cmd = 0, err;
+	int have_cmd = 0, have_args = 0, err;
 
 	req->argc = 0;
 	ws(&r);
@@ -191,8 +191,9 @@ int ctl_json_request(const char *text, size_t len, struct ctl_req *req,
 				return err;
 			}
 			have_cmd = 1;
-		} else if (!strcmp(key, "args") && r.p < r.end &&
+		} else if (!strcmp(key, "args") && !have_args && r.p < r.end &&
 			   *r.p == '[') {
+			have_args = 1;
 			r.p++;
 			ws(&r);
 			while (r.p < r.end && *r.p != ']') {
@@ -208,6 +209,10 @@ int ctl_json_request(const char *text, size_t len, struct ctl_req *req,
 				if (r.p < r.end && *r.p == ',') {
 					r.p++;
 					ws(&r);
+					if (r.p < r.end && *r.p == ']') {
+						*why = "a ',' before ']'";
+						return EINVAL;
+					}
 				} else if (r.p < r.end && *r.p != ']') {
 					*why = "',' or ']' was expected";
 					return EINVAL;
@@ -227,6 +232,10 @@ int ctl_json_request(const char *text, size_t len, struct ctl_req *req,
 		if (r.p < r.end && *r.p == ',') {
 			r.p++;
 			ws(&r);
+			if (r.p < r.end && *r.p == '}') {
+				*why = "a ',' before '}'";
+				return EINVAL;
+			}
 		} else if (r.p < r.end && *r.p != '}') {
 			*why = "',' or '}' was expected";
 			return EINVAL;
@@ -249,11 +258,61 @@ int ctl_json_request(const char *text, size_t len, struct ctl_req *req,
 	return 0;
 }
 
+/* Bytes of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
+ * form, no surrogate, at most U+10FFFF), or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+	size_t n, i;
+	unsigned cp;
+
+	if (s[0] < 0x80) {
+		return 1;
+	} else if ((s[0] & 0xe0) == 0xc0) {
+		n = 2;
+		cp = s[0] & 0x1fu;
+	} else if ((s[0] & 0xf0) == 0xe0) {
+		n = 3;
+		cp = s[0] & 0x0fu;
+	} else if ((s[0] & 0xf8) == 0xf0) {
+		n = 4;
+		cp = s[0] & 0x07u;
+	} else {
+		return 0;
+	}
+	for (i = 1; i < n; i++) {
+		if ((s[i] & 0xc0) != 0x80) {
+			return 0; /* also the NUL that ends s */
+		}
+		cp = cp << 6 | (s[i] & 0x3fu);
+	}
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
+	    (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp < 0xe000)) {
+		return 0;
+	}
+	return n;
+}
+
 void ctl_json_str(struct sd_buf *b, const char *s)
 {
 	sd_buf_add(b, "\"", 1);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
+		size_t n;
+
+		if (c >= 0x80) {
+			/* SIP data need not be UTF-8; the answer must be. A
+			 * byte that is not part of a character is written as
+			 * the code point of its value. */
+			n = utf8_len((const unsigned char *)s);
+			if (n) {
+				sd_buf_add(b, s, n);
+				s += n - 1;
+			} else {
+				sd_buf_printf(b, "\\u%04x", c);
+			}
+			continue;
+		}
 
 		if (c == '"' || c == '\\') {
 			char esc[2] = {'\\', (char)c};

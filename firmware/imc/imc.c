@@ -132,8 +132,9 @@ static struct cfg_opt imc_opts[] = {
 };
 #undef I
 
-/* The manager's name is reserved with the registrar at start. */
-static const char *const imc_restart[] = {"manager", NULL};
+/* The manager's name is reserved with the registrar at start; the
+ * history rings are as long as history_size was then. */
+static const char *const imc_restart[] = {"manager", "history_size", NULL};
 static void imc_reload(void);
 
 static const struct cfg_sect imc_sect =
@@ -483,6 +484,7 @@ static void imc_reload(void)
 		strcpy(imc_cfg.imc_cmd_start_char, "#");
 	}
 	hdrs_build();
+	rooms_ready = 0; /* the rooms' domain is found again */
 }
 
 static int imc_start(void)

@@ -53,8 +53,10 @@ static const struct cfg_opt pres_opts[] = {
 #undef P_BOOL
 #undef P_LIST
 
-/* The command user's name is reserved with the registrar at start. */
-static const char *const pres_restart[] = {"command_user", NULL};
+/* The command user's name is reserved with the registrar at start; how
+ * subscriptions are written back is set up then too. */
+static const char *const pres_restart[] = {"command_user", "subs_db_mode",
+					   NULL};
 
 static const struct cfg_sect pres_sect =
 	CFG_SECT("presence", pres_opts, &pres_cfg, .restart = pres_restart);

@@ -531,9 +531,12 @@ static const struct cfg_opt upstream_opts[] = {
 };
 #undef U
 
+/* Checked at start only (quotable values): a restart applies it. */
 static const struct cfg_sect upstream_sect = CFG_SECT("upstream",
 						      upstream_opts,
-						      &upstream_cfg);
+						      &upstream_cfg,
+						      .restart =
+						      cfg_restart_all);
 
 /* Can s go between double quotes as it is (no '"', '\\', controls)? */
 static int quotable(const char *s)

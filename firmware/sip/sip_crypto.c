@@ -334,6 +334,11 @@ static int tls_load(void)
 static void tls_reload(void)
 {
 	tls_cap = (size_t)tls_cfg.memory_kb * 1024u;
+	if (tls_cap > mem_budget()) {
+		LOG_WRN("config tls: memory_kb (%d) is more than the memory "
+			"budget: the budget is the cap", tls_cfg.memory_kb);
+		tls_cap = mem_budget();
+	}
 	handshakes.max = (unsigned)tls_cfg.handshake_limit;
 }
 

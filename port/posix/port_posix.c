@@ -420,14 +420,15 @@ int port_local_connect(int *sock, const char *path, unsigned timeout_ms)
 	if (fd < 0) {
 		return errno;
 	}
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		err = errno;
-		close(fd);
-		return err;
-	}
+	/* Before connect, which a full backlog blocks (SO_SNDTIMEO). */
 	if (timeout_ms) {
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		err = errno;
+		close(fd);
+		return err == EAGAIN ? ETIMEDOUT : err;
 	}
 	*sock = fd;
 	return 0;
@@ -436,17 +437,25 @@ int port_local_connect(int *sock, const char *path, unsigned timeout_ms)
 int port_local_listen(int *sock, const char *path, unsigned mode)
 {
 	struct sockaddr_un sa;
+	struct stat st;
+	mode_t old_mask;
 	int fd, probe, err = local_sockaddr(&sa, path);
 
 	if (err) {
 		return err;
 	}
-	/* Someone answers there: another daemon; else a stale file. */
-	if (!port_local_connect(&probe, path, 0)) {
+	/* Someone answers there: another daemon; a stale socket is
+	 * replaced; anything else at that path is not ours to remove. */
+	if (!port_local_connect(&probe, path, 1000)) {
 		close(probe);
 		return EADDRINUSE;
 	}
-	unlink(path);
+	if (!lstat(path, &st)) {
+		if (!S_ISSOCK(st.st_mode)) {
+			return EEXIST;
+		}
+		unlink(path);
+	}
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		return errno;
@@ -455,9 +464,13 @@ int port_local_listen(int *sock, const char *path, unsigned mode)
 		close(fd);
 		return EMFILE;
 	}
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(path, mode) < 0 || listen(fd, 16) < 0) {
-		err = errno;
+	/* Created with no permission for anyone else, then set to mode:
+	 * nobody can connect in between. */
+	old_mask = umask(0177);
+	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? errno : 0;
+	umask(old_mask);
+	if (err || chmod(path, mode) < 0 || listen(fd, 16) < 0) {
+		err = err ? err : errno;
 		close(fd);
 		return err;
 	}

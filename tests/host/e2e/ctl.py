@@ -71,7 +71,7 @@ def notify_with(ua, text, timeout=3):
     return None
 
 
-def publish(binary, conf, bob):
+def publish(binary, conf, bob, sock_path):
     """pua_mi's pua_publish: the router's state as a presentity, which a
     SIP watcher (bob) follows."""
     uri = f"sip:router@{DOMAIN}"
@@ -102,6 +102,27 @@ def publish(binary, conf, bob):
     check(b["etag"][:10] == a["etag"][:10] and b["etag"] != a["etag"],
           f"the series replaced its document: {a} then {b}")
     check(notify_with(bob, "load 0.20"), "bob's NOTIFY of the replacement")
+    # The same presentity however its name is written (the registrar's
+    # keys: domain in any case), and a client that half-closes after
+    # asking still gets its answer once the document is on disk.
+    req = json.dumps({"command": "publish", "args": [
+        f"sip:router@{DOMAIN.upper()}", "600", "presence", pidf, "load",
+        ".", ".", doc("load 0.25")]}).encode() + b"\n"
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(3)
+    s.connect(sock_path)
+    s.sendall(req)
+    s.shutdown(socket.SHUT_WR)
+    got = b""
+    while not got.endswith(b"\n"):
+        d = s.recv(4096)
+        if not d:
+            break
+        got += d
+    s.close()
+    b = json.loads(got)
+    check(b.get("code") == 200, f"half-closed publish: {got!r}")
+    check(notify_with(bob, "load 0.25"), "bob's NOTIFY of that publish")
     p = ctl(binary, conf, "presentities", uri)["presentities"]
     check(p == [{"uri": f"router@{DOMAIN}", "documents": 1,
                  "subscriptions": 1}], f"one document: {p}")
@@ -154,7 +175,7 @@ def publish(binary, conf, bob):
         check(want in err, f"publish {args[1:4]}: {err}")
 
 
-def services(binary, conf, feats, port, alice):
+def services(binary, conf, feats, port, alice, sock_path):
     """The inspection commands of each service, or the error naming the
     switch that left it out."""
     bob = UA(port)
@@ -198,7 +219,7 @@ def services(binary, conf, feats, port, alice):
         check(w == [], f"blocked: the subscription ended: {w}")
         err = ctl(binary, conf, "allow", "alice", "bob", want_rc=1)
         check("user@domain" in err, err)
-        publish(binary, conf, bob)
+        publish(binary, conf, bob, sock_path)
     else:
         err = ctl(binary, conf, "presentities", want_rc=1)
         check("CONFIG_SIMPLED_PRESENCE" in err, err)
@@ -342,7 +363,7 @@ def main():
     check(main_s["domain"] == [DOMAIN] and main_s["open_registration"] == 0,
           f"main section {main_s}")
 
-    services(binary, conf, v["features"], port, alice)
+    services(binary, conf, v["features"], port, alice, sock_path)
 
     reload(binary, conf, port)
 

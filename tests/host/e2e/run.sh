@@ -229,6 +229,16 @@ $(echo hunter2 | "$bin" passwd bob "$domain")"
 	alive
 	stop_daemon
 	[ -e "$work/state/ctl.sock" ] && fail "ctl.sock left after stop"
+	# A file that is not a socket at the socket's path is left alone
+	# and the daemon does not start.
+	echo keep > "$work/victim"
+	printf "config ctl\n\toption socket '%s'\n" "$work/victim" \
+		>> "$work/simpled.conf"
+	"$bin" -f -c "$work/simpled.conf" > /dev/null 2> "$work/victim.log" &&
+		fail "started with a file in the socket's way"
+	grep -q "not a socket is in the way" "$work/victim.log" ||
+		fail "no reason given: $(cat "$work/victim.log")"
+	[ "$(cat "$work/victim")" = keep ] || fail "the file was removed"
 	;;
 ctl_load)
 	# 50 control clients at once while sipp sends 2000 REGISTERs (100
