@@ -468,6 +468,17 @@ static void to_alice(int bob, const char *tok)
 	h_run(10);
 }
 
+/* The daemon resolving contact names, the test its name server; alice
+ * (client 2), bob (client 3) and a phone at 10.0.0.7:port. */
+static void names_start(int *alice, int *bob, int *phone, uint16_t port)
+{
+	h_start(NAMES_CFG);
+	ns = sock_at("10.0.0.53", 53);
+	*alice = h_client(2);
+	*bob = h_client(3);
+	*phone = sock_at("10.0.0.7", port);
+}
+
 /* A contact named by a host and port: its REGISTER waits for the A
  * record, the MESSAGEs for it go to that address, and the name is kept
  * for its TTL (a second REGISTER asks nothing). */
@@ -477,11 +488,7 @@ static void test_contact_name_a(void **state)
 	int alice, bob, phone;
 
 	(void)state;
-	h_start(NAMES_CFG);
-	ns = sock_at("10.0.0.53", 53);
-	alice = h_client(2);
-	bob = h_client(3);
-	phone = sock_at("10.0.0.7", 5072);
+	names_start(&alice, &bob, &phone, 5072);
 	assert_int_equal(register_contact(alice,
 		"<sip:alice@phone.far.test:5072>"), 0);
 	assert_true(take_query(&q));
@@ -507,11 +514,7 @@ static void test_contact_name_srv(void **state)
 	int alice, bob, phone;
 
 	(void)state;
-	h_start(NAMES_CFG);
-	ns = sock_at("10.0.0.53", 53);
-	alice = h_client(2);
-	bob = h_client(3);
-	phone = sock_at("10.0.0.7", 5074);
+	names_start(&alice, &bob, &phone, 5074);
 	assert_int_equal(register_contact(alice,
 		"<sip:alice@phone.far.test>"), 0);
 	assert_true(take_query(&q));
