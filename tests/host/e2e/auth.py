@@ -282,7 +282,7 @@ def peer(port):
     expect(bob.register("bob", alg="SHA-256"), 200, "Contact:",
            "bob registers")
     print("registered", flush=True)
-    end = time.time() + 15
+    end = time.time() + 30
     got = None
     while time.time() < end and not got:
         r = bob.recv(end - time.time())

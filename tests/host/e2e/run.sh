@@ -341,8 +341,23 @@ CONF
 		grep -q registered "$work/peer.out" && break
 		sleep 0.1
 	done
-	(sleep 2; echo "/message hello from baresip"; sleep 4; echo "/quit") |
-		timeout 30 baresip -f "$work/alice" > "$work/baresip.out" 2>&1
+	# Each step waits for what it needs (a loaded machine, ASan): the
+	# MESSAGE once baresip says it registered, /quit once bob's reached
+	# it (or after 20 s).
+	(
+		for _ in $(seq 1 200); do
+			grep -q "registered successfully" "$work/baresip.out" \
+				2>/dev/null && break
+			sleep 0.1
+		done
+		echo "/message hello from baresip"
+		for _ in $(seq 1 200); do
+			grep -q "hello from bob" "$work/baresip.out" && break
+			sleep 0.1
+		done
+		sleep 0.5
+		echo "/quit"
+	) | timeout 40 baresip -f "$work/alice" > "$work/baresip.out" 2>&1
 	wait "$peer" || { cat "$work/peer.out" >&2; fail "bob and baresip"; }
 	grep -q "useragent registered successfully" "$work/baresip.out" ||
 		fail "baresip did not register: $(grep -a reg: "$work/baresip.out")"
