@@ -455,6 +455,39 @@ static int cmd_purge(const struct ctl_req *req, struct sd_buf *b,
 	return CTL_PENDING;
 }
 
+/* cleanup: what has expired goes now (offline messages; presence
+ * documents and subscriptions end on their own timers). */
+static struct cleanup_pending {
+	struct ctl_call call;
+	unsigned n;
+} cleanup_pending[CONFIG_SIMPLED_CTL_MAX_CLIENTS];
+
+static void cleaned(int err, void *arg)
+{
+	struct cleanup_pending *p = arg;
+	char text[96];
+	int n = err ? snprintf(text, sizeof(text), "{\"error\":\"the store "
+			       "could not write it\"}") :
+		snprintf(text, sizeof(text), "{\"expired_messages\":%u}",
+			 p->n);
+
+	ctl_call_answer(&p->call, text, (size_t)n);
+}
+
+static int cmd_cleanup(const struct ctl_req *req, struct sd_buf *b,
+		       const struct ctl_call *call)
+{
+	struct cleanup_pending *p = &cleanup_pending[call->slot];
+
+	(void)req;
+	p->call = *call;
+	if (offline_cleanup(&p->n, cleaned, p)) {
+		error(b, "the store is not open");
+		return 0;
+	}
+	return CTL_PENDING;
+}
+
 static void cmd_offline(const struct ctl_req *req, struct sd_buf *b)
 {
 	char user[CONFIG_SIMPLED_MAX_URI_LEN];
@@ -843,7 +876,10 @@ static const struct ctl_cmd cmds[] = {
 #ifdef CONFIG_SIMPLED_OFFLINE
 	{"offline", 1, 1, "offline USER", cmd_offline, NULL, NULL},
 	{"purge", 1, 1, "purge USER", NULL, NULL, cmd_purge},
+	{"cleanup", 0, 0, "cleanup", NULL, NULL, cmd_cleanup},
 #else
+	{"cleanup", 0, 0, "cleanup",
+	 OFF("offline messages (CONFIG_SIMPLED_OFFLINE)"), NULL},
 	{"purge", 1, 1, "purge USER",
 	 OFF("offline messages (CONFIG_SIMPLED_OFFLINE)"), NULL},
 	{"offline", 1, 1, "offline USER",

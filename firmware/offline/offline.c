@@ -440,6 +440,30 @@ static int count_expired(const struct store_msg *m, void *arg)
 	return note_due(m, arg);
 }
 
+int offline_cleanup(unsigned *n, void (*h)(int err, void *arg), void *arg)
+{
+	static struct due_owners gone;
+	unsigned batch, i;
+
+	*n = 0;
+	if (!store_is_open()) {
+		return ENOENT;
+	}
+	do {
+		batch = 0;
+		gone.n = 0;
+		store_msg_expire(wall_now(), OFFLINE_BATCH, count_expired,
+				 &gone, &batch);
+		for (i = 0; i < gone.n; i++) {
+			changed(gone.owner[i]);
+		}
+		*n += batch;
+	} while (batch == OFFLINE_BATCH);
+	LOG_INF("cleanup: %u expired stored messages removed", *n);
+	store_when_durable(h, arg);
+	return 0;
+}
+
 static void tick(void *arg)
 {
 	static struct due_owners gone;

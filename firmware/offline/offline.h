@@ -51,6 +51,10 @@ int offline_put(const char *owner, const char *from, const char *to,
 
 /** Messages waiting for owner (message-summary, ctl). */
 unsigned offline_count(const char *owner);
+/** Remove every stored message whose expiry has passed now, not at the
+ * next clean_period (ctl cleanup); *n says how many, h as for
+ * offline_purge(). @return 0 or ENOENT (no store; h not called). */
+int offline_cleanup(unsigned *n, void (*h)(int err, void *arg), void *arg);
 /** Delete every message waiting for owner (ctl); *n says how many, and
  * h gets the store's result once that is on disk. @return 0, or ENOENT
  * (no store) or a store error (h not called). */

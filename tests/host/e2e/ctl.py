@@ -250,6 +250,16 @@ def services(binary, conf, feats, port, alice, sock_path):
         check(o["stored"] == 0, f"after purge {o}")
         err = ctl(binary, conf, "purge", "carol", want_rc=1)
         check("user@domain" in err, err)
+        # cleanup: a message past its expiry (run.sh: expire_time 2 s)
+        # goes now, not at the next clean_period.
+        r = bob.authed("MESSAGE", f"sip:carol@{DOMAIN}", f"bob@{DOMAIN}",
+                       f"carol@{DOMAIN}", body="soon stale")
+        expect(r, 202, "Accepted", "a MESSAGE for carol, offline")
+        time.sleep(3)
+        c = ctl(binary, conf, "cleanup")
+        check(c == {"expired_messages": 1}, f"cleanup {c}")
+        o = ctl(binary, conf, "offline", f"carol@{DOMAIN}")
+        check(o["stored"] == 0, f"after cleanup {o}")
     else:
         err = ctl(binary, conf, "offline", "carol", want_rc=1)
         check("CONFIG_SIMPLED_OFFLINE" in err, err)

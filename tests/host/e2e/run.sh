@@ -214,7 +214,8 @@ config user
 config user
 	option name 'router'
 	option password 'unused'
-$(echo hunter2 | "$bin" passwd bob "$domain")"
+$(echo hunter2 | "$bin" passwd bob "$domain")
+$(has offline && printf "config offline\n\toption expire_time '2'\n")"
 	chmod 600 "$work/simpled.conf"
 	$PY "$here/ctl.py" "$bin" "$work/simpled.conf" "$work/state/ctl.sock" \
 		"$port" || fail "ctl"
