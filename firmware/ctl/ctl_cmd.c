@@ -192,11 +192,6 @@ static void cmd_config(const struct ctl_req *req, struct sd_buf *b)
 	sd_buf_str(b, "]}");
 }
 
-static const char *tp_name(enum sip_tp_type tp)
-{
-	return tp == SIP_TP_TLS ? "tls" : tp == SIP_TP_TCP ? "tcp" : "udp";
-}
-
 static void contact_one(const struct reg_contact *c, void *arg)
 {
 	struct walk *w = arg;
@@ -208,7 +203,7 @@ static void contact_one(const struct reg_contact *c, void *arg)
 	sd_buf_add(w->b, ",", 1);
 	ctl_json_kv_num(w->b, "expires", c->expires_s);
 	sd_buf_add(w->b, ",", 1);
-	ctl_json_kv_str(w->b, "transport", tp_name(c->flow->tp));
+	ctl_json_kv_str(w->b, "transport", sip_tp_name(c->flow->tp, 0));
 	sd_buf_add(w->b, ",", 1);
 	ctl_json_kv_str(w->b, "address", src);
 	sd_buf_str(w->b, "}");

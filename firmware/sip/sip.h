@@ -27,6 +27,9 @@ enum sip_tp_type {
 	SIP_TP_TLS,	/**< TCP with TLS on top (sips:, ;transport=tls) */
 };
 
+/** "udp", "tcp", "tls" (upper: "UDP", ... as a Via writes it). */
+const char *sip_tp_name(enum sip_tp_type tp, int upper);
+
 /** TCP and TLS: a connection, framing by Content-Length. */
 static inline int sip_tp_stream(enum sip_tp_type tp)
 {

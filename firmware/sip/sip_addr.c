@@ -392,7 +392,7 @@ void sip_local_contact(const struct sip_flow *f, char *buf, size_t size)
 	const char *tp;
 
 	sip_tp_sent_by(f, sent_by, sizeof(sent_by), &tp);
-	snprintf(buf, size, "sip:%s%s", sent_by,
-		 f->tp == SIP_TP_TCP ? ";transport=tcp" :
-		 f->tp == SIP_TP_TLS ? ";transport=tls" : "");
+	snprintf(buf, size, "sip:%s%s%s", sent_by,
+		 f->tp == SIP_TP_UDP ? "" : ";transport=",
+		 f->tp == SIP_TP_UDP ? "" : sip_tp_name(f->tp, 0));
 }

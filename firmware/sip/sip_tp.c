@@ -78,7 +78,7 @@ static void udp_event(int sock, unsigned ev, void *arg)
 	}
 }
 
-static const char *tp_name(enum sip_tp_type tp, int upper)
+const char *sip_tp_name(enum sip_tp_type tp, int upper)
 {
 	static const char *const names[][2] = {
 		{"udp", "UDP"}, {"tcp", "TCP"}, {"tls", "TLS"}};
@@ -131,7 +131,7 @@ int sip_tp_open(const struct sip_cfg *cfg)
 			   (void *)(intptr_t)n_listeners);
 		n_listeners++;
 		sd_addr_str(&l->addr, as, sizeof(as));
-		LOG_INF("listening on %s:%s", tp_name(l->tp, 0), as);
+		LOG_INF("listening on %s:%s", sip_tp_name(l->tp, 0), as);
 	}
 	if (err) {
 		sip_tp_close();
@@ -221,7 +221,7 @@ void sip_tp_sent_by(const struct sip_flow *f, char *buf, size_t size,
 {
 	const struct listener *l = &listeners[f->lidx];
 
-	*tpname = tp_name(f->tp, 1);
+	*tpname = sip_tp_name(f->tp, 1);
 	if (is_unspecified(&l->addr) && sip_cfg && sip_cfg->n_domain) {
 		snprintf(buf, size, "%s:%u", sip_cfg->domain[0],
 			 l->addr.port);
