@@ -159,6 +159,28 @@ big:
 	return E2BIG;
 }
 
+/* After a member of the object (close '}') or an element of args
+ * (close ']'): a ',' and then another one, or close next. @return 0 or
+ * EINVAL with why. */
+static int after_item(struct rd *r, char close, const char **why)
+{
+	ws(r);
+	if (r->p < r->end && *r->p == ',') {
+		r->p++;
+		ws(r);
+		if (r->p < r->end && *r->p == close) {
+			*why = close == ']' ? "a ',' before ']'" :
+			       "a ',' before '}'";
+			return EINVAL;
+		}
+	} else if (r->p < r->end && *r->p != close) {
+		*why = close == ']' ? "',' or ']' was expected" :
+		       "',' or '}' was expected";
+		return EINVAL;
+	}
+	return 0;
+}
+
 int ctl_json_request(const char *text, size_t len, struct ctl_req *req,
 		     const char **why)
 {
@@ -205,16 +227,7 @@ int ctl_json_request(const char *text, size_t len, struct ctl_req *req,
 				if (err) {
 					return err;
 				}
-				ws(&r);
-				if (r.p < r.end && *r.p == ',') {
-					r.p++;
-					ws(&r);
-					if (r.p < r.end && *r.p == ']') {
-						*why = "a ',' before ']'";
-						return EINVAL;
-					}
-				} else if (r.p < r.end && *r.p != ']') {
-					*why = "',' or ']' was expected";
+				if (after_item(&r, ']', why)) {
 					return EINVAL;
 				}
 			}
@@ -228,16 +241,7 @@ int ctl_json_request(const char *text, size_t len, struct ctl_req *req,
 			       "array of strings), once each";
 			return EINVAL;
 		}
-		ws(&r);
-		if (r.p < r.end && *r.p == ',') {
-			r.p++;
-			ws(&r);
-			if (r.p < r.end && *r.p == '}') {
-				*why = "a ',' before '}'";
-				return EINVAL;
-			}
-		} else if (r.p < r.end && *r.p != '}') {
-			*why = "',' or '}' was expected";
+		if (after_item(&r, '}', why)) {
 			return EINVAL;
 		}
 	}
