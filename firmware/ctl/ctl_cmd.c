@@ -84,6 +84,13 @@ struct walk {
 	const char *only;	/* one AoR, or NULL */
 };
 
+/* The next object of a walk's array: '{', after a ',' but the first. */
+static void item(struct walk *w)
+{
+	sd_buf_str(w->b, w->first ? "{" : ",{");
+	w->first = 0;
+}
+
 static void stat_one(const struct stat_def *s, void *arg)
 {
 	struct walk *w = arg;
@@ -168,7 +175,7 @@ static void sect_one(const struct cfg_sect *s, void *arg)
 	for (k = 0; k < n; k++) {
 		const char *base = (const char *)s->base + k * s->stride;
 
-		sd_buf_str(w->b, w->first ? "{" : ",{");
+		item(w);
 		ctl_json_kv_str(w->b, "section", s->type);
 		for (i = 0; i < s->nopts; i++) {
 			if (s->opts[i].off_switch) {
@@ -178,7 +185,6 @@ static void sect_one(const struct cfg_sect *s, void *arg)
 			option(w->b, &s->opts[i], base);
 		}
 		sd_buf_add(w->b, "}", 1);
-		w->first = 0;
 	}
 }
 
@@ -198,7 +204,7 @@ static void contact_one(const struct reg_contact *c, void *arg)
 	char src[64];
 
 	sd_addr_str(&c->flow->peer, src, sizeof(src));
-	sd_buf_str(w->b, w->first ? "{" : ",{");
+	item(w);
 	ctl_json_kv_str(w->b, "uri", c->uri);
 	sd_buf_add(w->b, ",", 1);
 	ctl_json_kv_num(w->b, "expires", c->expires_s);
@@ -207,7 +213,6 @@ static void contact_one(const struct reg_contact *c, void *arg)
 	sd_buf_add(w->b, ",", 1);
 	ctl_json_kv_str(w->b, "address", src);
 	sd_buf_str(w->b, "}");
-	w->first = 0;
 }
 
 static void aor_one(const char *aor, void *arg)
@@ -215,12 +220,11 @@ static void aor_one(const char *aor, void *arg)
 	struct walk *w = arg;
 	struct walk cw = {w->b, 1, NULL};
 
-	sd_buf_str(w->b, w->first ? "{" : ",{");
+	item(w);
 	ctl_json_kv_str(w->b, "aor", aor);
 	sd_buf_str(w->b, ",\"contacts\":[");
 	reg_lookup(aor, contact_one, &cw);
 	sd_buf_str(w->b, "]}");
-	w->first = 0;
 }
 
 /* The registrar's key of a user written "sip:Alice@HOME.LAN" or
@@ -283,11 +287,10 @@ static void presentity_one(const char *aor, unsigned docs, unsigned subs,
 	if (w->only && strcmp(aor, w->only)) {
 		return;
 	}
-	sd_buf_str(w->b, w->first ? "{" : ",{");
+	item(w);
 	ctl_json_kv_str(w->b, "uri", aor);
 	sd_buf_printf(w->b, ",\"documents\":%u,\"subscriptions\":%u}",
 		      docs, subs);
-	w->first = 0;
 }
 
 static void cmd_presentities(const struct ctl_req *req, struct sd_buf *b)
@@ -308,7 +311,7 @@ static void sub_one(const struct pres_sub_view *v, void *arg)
 {
 	struct walk *w = arg;
 
-	sd_buf_str(w->b, w->first ? "{" : ",{");
+	item(w);
 	ctl_json_kv_str(w->b, "presentity", v->presentity);
 	sd_buf_add(w->b, ",", 1);
 	ctl_json_kv_str(w->b, "watcher", v->watcher);
@@ -323,7 +326,6 @@ static void sub_one(const struct pres_sub_view *v, void *arg)
 	sd_buf_add(w->b, ",", 1);
 	ctl_json_kv_num(w->b, "expires", v->expires_s);
 	sd_buf_add(w->b, "}", 1);
-	w->first = 0;
 }
 
 static void cmd_watchers(const struct ctl_req *req, struct sd_buf *b)
@@ -356,11 +358,10 @@ static void room_one(const char *room, unsigned members, int private_room,
 {
 	struct walk *w = arg;
 
-	sd_buf_str(w->b, w->first ? "{" : ",{");
+	item(w);
 	ctl_json_kv_str(w->b, "room", room);
 	sd_buf_printf(w->b, ",\"members\":%u,\"private\":%s}", members,
 		      private_room ? "true" : "false");
-	w->first = 0;
 }
 
 static void cmd_rooms(const struct ctl_req *req, struct sd_buf *b)
@@ -377,12 +378,11 @@ static void member_one(const char *user, const char *role, void *arg)
 {
 	struct walk *w = arg;
 
-	sd_buf_str(w->b, w->first ? "{" : ",{");
+	item(w);
 	ctl_json_kv_str(w->b, "user", user);
 	sd_buf_add(w->b, ",", 1);
 	ctl_json_kv_str(w->b, "role", role);
 	sd_buf_add(w->b, "}", 1);
-	w->first = 0;
 }
 
 static void cmd_members(const struct ctl_req *req, struct sd_buf *b)
