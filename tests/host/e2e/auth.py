@@ -57,6 +57,18 @@ def H(alg, s):
                        s.encode()).hexdigest()
 
 
+def ok_for(req, tag):
+    """A 200 OK for the request req: its Via, From, To (with tag added
+    when it has none), Call-ID and CSeq."""
+    hdrs = [line + (f";tag={tag}" if line.lower().startswith("to:") and
+                    "tag=" not in line else "")
+            for line in req.split("\r\n\r\n")[0].split("\r\n")[1:]
+            if line.split(":")[0].strip().lower() in
+            ("via", "from", "to", "call-id", "cseq")]
+    return ("SIP/2.0 200 OK\r\n" + "\r\n".join(hdrs) +
+            "\r\nContent-Length: 0\r\n\r\n")
+
+
 def credentials(resp, user, password, method, uri, alg=None, nc=1,
                 nonce=None):
     """The (Proxy-)Authorization line answering the challenge of resp for
@@ -291,13 +303,7 @@ def peer(port):
     check(got, "no MESSAGE from baresip")
     check(re.search(r"^From:.*sip:alice@simpled\.test", got, re.M),
           "the MESSAGE is not from alice")
-    hdrs = []
-    for name in ("Via", "From", "To", "Call-ID", "CSeq"):
-        hdrs += [l + (";tag=b" if name == "To" else "")
-                 for l in got.split("\r\n")
-                 if l.lower().startswith(name.lower() + ":")]
-    bob.s.sendto(("SIP/2.0 200 OK\r\n" + "\r\n".join(hdrs) +
-                  "\r\nContent-Length: 0\r\n\r\n").encode(), bob.srv)
+    bob.s.sendto(ok_for(got, "b").encode(), bob.srv)
     r = bob.authed("MESSAGE", f"sip:alice@{DOMAIN}", f"bob@{DOMAIN}",
                    f"alice@{DOMAIN}", body="hello from bob")
     expect(r, 200, "SIP/2.0 200", "bob's MESSAGE to baresip")

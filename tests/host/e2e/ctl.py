@@ -16,7 +16,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from auth import DOMAIN, UA, check, expect, status  # noqa: E402
+from auth import DOMAIN, UA, check, expect, ok_for, status  # noqa: E402
 
 
 def ctl(binary, conf, *args, want_rc=0):
@@ -58,14 +58,7 @@ def notify_with(ua, text, timeout=3):
     while time.time() < end:
         m = ua.recv(end - time.time())
         if m and m.startswith("NOTIFY "):
-            hdrs = [line + (";tag=w" if line.lower().startswith("to:") and
-                            "tag=" not in line else "")
-                    for line in m.split("\r\n\r\n")[0].split("\r\n")[1:]
-                    if line.split(":")[0].lower() in
-                    ("via", "from", "to", "call-id", "cseq")]
-            ua.s.sendto(("SIP/2.0 200 OK\r\n" + "\r\n".join(hdrs) +
-                         "\r\nContent-Length: 0\r\n\r\n").encode(),
-                        ua.srv)
+            ua.s.sendto(ok_for(m, "w").encode(), ua.srv)
             if text in m:
                 return m
     return None

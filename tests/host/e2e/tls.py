@@ -28,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from auth import (DOMAIN, PASSWORDS, UA, check, credentials,  # noqa: E402
-                  expect, status)
+                  expect, ok_for, status)
 
 seq = 0
 
@@ -100,12 +100,7 @@ class TlsUA:
             self.s.sendall(data.encode())
 
     def answer(self, req):
-        hdrs = [line + (";tag=t" if line.lower().startswith("to:") else "")
-                for line in req.split("\r\n\r\n")[0].split("\r\n")[1:]
-                if line.split(":")[0].strip().lower() in
-                ("via", "from", "to", "call-id", "cseq")]
-        self.send("SIP/2.0 200 OK\r\n" + "\r\n".join(hdrs) +
-                  "\r\nContent-Length: 0\r\n\r\n")
+        self.send(ok_for(req, "t"))
 
     def wait(self, pick, timeout=5):
         """The first message pick() takes from the lists, or None."""
