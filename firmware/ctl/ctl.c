@@ -116,6 +116,13 @@ static void client_close(struct ctl_client *c)
 
 static void client_event(int sock, unsigned ev, void *arg);
 static void client_idle(void *arg);
+
+/* A client that half-closed has nothing left to be answered: no command
+ * pending, no complete request unread. */
+static int all_answered(const struct ctl_client *c)
+{
+	return c->eof && !c->pending && !memchr(c->rx, '\n', c->rx_len);
+}
 static void client_lines(struct ctl_client *c);
 
 /* Send what is queued; close when done and closing. @return 0, or an
@@ -138,8 +145,8 @@ static int client_flush(struct ctl_client *c)
 		memmove(c->tx, c->tx + sent, c->tx_len - sent);
 		c->tx_len -= sent;
 	}
-	if (c->eof && !c->pending && !memchr(c->rx, '\n', c->rx_len)) {
-		client_close(c); /* all asked was answered */
+	if (all_answered(c)) {
+		client_close(c);
 		return ECONNRESET;
 	}
 	if (c->closing && !tmr_active(&c->linger)) {
@@ -357,8 +364,7 @@ static void client_resume(void *arg)
 	struct ctl_client *c = arg;
 
 	client_lines(c);
-	if (c->sock >= 0 && c->eof && !c->pending && !c->tx_len &&
-	    !memchr(c->rx, '\n', c->rx_len)) {
+	if (c->sock >= 0 && !c->tx_len && all_answered(c)) {
 		client_close(c);
 	}
 }
