@@ -175,6 +175,20 @@ static void reply_srv(const struct query *q, uint16_t prio, uint16_t port,
 	reply(q, 0, ttl, rd, srv_rdata(rd, prio, port, target));
 }
 
+/* The daemon with the test as its name server and this outbound proxy.
+ * @return bob (client 3). */
+static int proxy_start(const char *proxy)
+{
+	char cfg[256];
+
+	snprintf(cfg, sizeof(cfg), "config simpled 'main'\n"
+		 "\tlist resolver '10.0.0.53'\n"
+		 "\toption outbound_proxy '%s'\n", proxy);
+	h_start(cfg);
+	ns = sock_at("10.0.0.53", 53);
+	return h_client(3);
+}
+
 /* bob's MESSAGE for dave@far.test; the status bob gets at once (0 when
  * it was relayed and waits). */
 static int to_dave(int bob, const char *tok)
@@ -208,11 +222,7 @@ static void test_named_proxy_srv_then_a(void **state)
 	int bob, p1, p2;
 
 	(void)state;
-	h_start("config simpled 'main'\n"
-		"\tlist resolver '10.0.0.53'\n"
-		"\toption outbound_proxy 'sip:proxy.far.test'\n");
-	ns = sock_at("10.0.0.53", 53);
-	bob = h_client(3);
+	bob = proxy_start("sip:proxy.far.test");
 	p1 = sock_at("10.0.0.9", 5070);
 	p2 = sock_at("10.0.0.8", 5060);
 	/* Not resolved yet: 503 with a time to come back. */
@@ -259,11 +269,7 @@ static void test_named_proxy_with_port(void **state)
 	int bob, p;
 
 	(void)state;
-	h_start("config simpled 'main'\n"
-		"\tlist resolver '10.0.0.53'\n"
-		"\toption outbound_proxy 'sip:gw.far.test:5080'\n");
-	ns = sock_at("10.0.0.53", 53);
-	bob = h_client(3);
+	bob = proxy_start("sip:gw.far.test:5080");
 	p = sock_at("10.0.0.7", 5080);
 	h_run(1100);
 	assert_true(take_query(&q));
@@ -299,11 +305,7 @@ static void test_answers_not_believed(void **state)
 	int bob, p;
 
 	(void)state;
-	h_start("config simpled 'main'\n"
-		"\tlist resolver '10.0.0.53'\n"
-		"\toption outbound_proxy 'sip:gw.far.test:5080'\n");
-	ns = sock_at("10.0.0.53", 53);
-	bob = h_client(3);
+	bob = proxy_start("sip:gw.far.test:5080");
 	p = sock_at("10.0.0.66", 5080);
 	h_run(1100);
 	assert_true(take_query(&q));
@@ -314,10 +316,7 @@ static void test_answers_not_believed(void **state)
 	h_run(40000);
 	h_stop();
 
-	h_start("config simpled 'main'\n"
-		"\tlist resolver '10.0.0.53'\n"
-		"\toption outbound_proxy 'sip:proxy.far.test'\n");
-	ns = sock_at("10.0.0.53", 53);
+	proxy_start("sip:proxy.far.test");
 	h_run(1100);
 	assert_true(take_query(&q));
 	assert_int_equal(q.type, 33);
@@ -393,11 +392,7 @@ static void test_srv_failover(void **state)
 	int bob, p;
 
 	(void)state;
-	h_start("config simpled 'main'\n"
-		"\tlist resolver '10.0.0.53'\n"
-		"\toption outbound_proxy 'sip:proxy.far.test'\n");
-	ns = sock_at("10.0.0.53", 53);
-	bob = h_client(3);
+	bob = proxy_start("sip:proxy.far.test");
 	p = sock_at("10.0.0.9", 5071);
 	h_run(1100);
 	assert_true(take_query(&q));
