@@ -61,6 +61,17 @@ static const char *const pres_restart[] = {"command_user", "subs_db_mode",
 static const struct cfg_sect pres_sect =
 	CFG_SECT("presence", pres_opts, &pres_cfg, .restart = pres_restart);
 
+uint32_t pres_expires_bound(uint32_t e)
+{
+	if (e && e < (uint32_t)pres_cfg.min_expires) {
+		e = (uint32_t)pres_cfg.min_expires;
+	}
+	if (e > (uint32_t)pres_cfg.max_expires) {
+		e = (uint32_t)pres_cfg.max_expires;
+	}
+	return e;
+}
+
 int pres_expires(struct sip_stx *st, const struct sip_msg *req, int offset)
 {
 	uint32_t e = (uint32_t)pres_cfg.default_expires;
@@ -70,18 +81,14 @@ int pres_expires(struct sip_stx *st, const struct sip_msg *req, int offset)
 			&e) == EBADMSG) {
 		return -1;
 	}
-	if (e && e < (uint32_t)pres_cfg.min_expires) {
-		if (pres_cfg.min_expires_action == 1) {
-			snprintf(hdr, sizeof(hdr), "Min-Expires: %d\r\n",
-				 pres_cfg.min_expires);
-			sip_reply(st, 423, NULL, hdr, NULL, NULL, 0);
-			return -1;
-		}
-		e = (uint32_t)pres_cfg.min_expires;
+	if (e && e < (uint32_t)pres_cfg.min_expires &&
+	    pres_cfg.min_expires_action == 1) {
+		snprintf(hdr, sizeof(hdr), "Min-Expires: %d\r\n",
+			 pres_cfg.min_expires);
+		sip_reply(st, 423, NULL, hdr, NULL, NULL, 0);
+		return -1;
 	}
-	if (e > (uint32_t)pres_cfg.max_expires) {
-		e = (uint32_t)pres_cfg.max_expires;
-	}
+	e = pres_expires_bound(e);
 	if (e > (uint32_t)offset) {
 		e -= (uint32_t)offset;
 	}

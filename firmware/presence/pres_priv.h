@@ -185,6 +185,8 @@ extern struct tally pres_subs_by_source, pres_docs_by_source;
 _Static_assert(SIP_SOURCE_LEN <= TALLY_KEY_LEN, "a source is kept whole");
 struct pres_entity *pres_entity_get(const char *key, int create);
 void pres_entity_put(struct pres_entity *e);
+/** e within min_expires (0 stays 0) and max_expires. */
+uint32_t pres_expires_bound(uint32_t e);
 /** Expiry granted to a PUBLISH or SUBSCRIBE (default, min with its
  * action, max, minus offset), or -1 after answering 400/423. */
 int pres_expires(struct sip_stx *st, const struct sip_msg *req,

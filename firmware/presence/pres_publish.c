@@ -443,16 +443,8 @@ int pres_publish_local(const char *aor, const char *etag, int expires,
 	}
 	memset(&in, 0, sizeof(in));
 	in.aor = aor;
-	if (expires < 0) {
-		expires = pres_cfg.default_expires;
-	}
-	if (expires && expires < pres_cfg.min_expires) {
-		expires = pres_cfg.min_expires;
-	}
-	if (expires > pres_cfg.max_expires) {
-		expires = pres_cfg.max_expires;
-	}
-	in.expires = expires;
+	in.expires = (int)pres_expires_bound(expires < 0 ?
+			(uint32_t)pres_cfg.default_expires : (uint32_t)expires);
 	in.if_match = etag ? sd_pl_str(etag) : sd_pl(NULL, 0);
 	in.ctype = ctype ? sd_pl_str(ctype) : sd_pl(NULL, 0);
 	in.body = sd_pl(body, blen);
