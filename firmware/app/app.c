@@ -32,6 +32,7 @@
 #endif
 #ifdef CONFIG_SIMPLED_CTL
 #include "ctl.h"
+#include "pua.h"
 #endif
 
 struct app_cfg app_cfg;
@@ -275,6 +276,10 @@ MOD_ABSENT(tls_absent, "tls", "CONFIG_SIMPLED_TLS", "tls", tls_off_pools);
 #ifndef CONFIG_SIMPLED_CTL
 static const char *const ctl_off_pools[] = {NULL};
 MOD_ABSENT(ctl_absent, "ctl", "CONFIG_SIMPLED_CTL", "ctl", ctl_off_pools);
+static const char *const pua_off_pools[] = {
+#include "../pua/pua.def"
+	NULL};
+MOD_ABSENT(pua_absent, "pua", "CONFIG_SIMPLED_CTL", NULL, pua_off_pools);
 #endif
 #ifndef CONFIG_SIMPLED_STORAGE
 static const char *const store_off_pools[] = {
@@ -323,8 +328,10 @@ static const struct mod *const app_mods[] = {
 	&imc_absent,
 #endif
 #ifdef CONFIG_SIMPLED_CTL
+	&pua_mod,
 	&ctl_mod,
 #else
+	&pua_absent,
 	&ctl_absent,
 #endif
 	&app_mod,

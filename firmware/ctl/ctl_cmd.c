@@ -26,6 +26,7 @@
 #include "mem.h"
 #include "mod.h"
 #include "pool.h"
+#include "pua.h"
 #include "reg.h"
 #include "sip.h"
 #include "stat.h"
@@ -40,6 +41,16 @@ struct ctl_cmd {
 	int (*run_call)(const struct ctl_req *req, struct sd_buf *b,
 			const struct ctl_call *call);
 };
+
+/* What a command that answers later keeps until then: one per client,
+ * which has one request at a time. */
+static struct pending {
+	struct ctl_call call;
+	char name[CONFIG_SIMPLED_MAX_URI_LEN];	/* the user or presentity */
+	char id[64];				/* publish's series id */
+	char text[160];				/* the answer, written ahead */
+	unsigned n;				/* what was counted */
+} pending[CONFIG_SIMPLED_CTL_MAX_CLIENTS];
 
 static void error(struct sd_buf *b, const char *why)
 {
@@ -293,20 +304,6 @@ static void presentity_one(const char *aor, unsigned docs, unsigned subs,
 		      docs, subs);
 }
 
-static void cmd_presentities(const struct ctl_req *req, struct sd_buf *b)
-{
-	char key[CONFIG_SIMPLED_MAX_URI_LEN];
-	struct walk w = {b, 1, req->argc ? key : NULL};
-
-	if (req->argc &&
-	    user_key(req->argv[0], 1, key, sizeof(key), b)) {
-		return;
-	}
-	sd_buf_str(b, "{\"presentities\":[");
-	pres_walk(presentity_one, &w);
-	sd_buf_str(b, "]}");
-}
-
 static void sub_one(const struct pres_sub_view *v, void *arg)
 {
 	struct walk *w = arg;
@@ -341,16 +338,81 @@ static void cmd_watchers(const struct ctl_req *req, struct sd_buf *b)
 	sd_buf_str(b, "]}");
 }
 
+#endif
+
+/* The publications and subscriptions pua keeps for other domains. */
+static void outgoing_pub(const struct pua_pub_view *v, void *arg)
+{
+	struct walk *w = arg;
+
+	item(w);
+	ctl_json_kv_str(w->b, "uri", v->uri);
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_str(w->b, "event", v->event);
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_str(w->b, "id", v->id);
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_str(w->b, "etag", v->etag);
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_num(w->b, "expires", v->expires_left);
+	sd_buf_add(w->b, "}", 1);
+}
+
+static void outgoing_sub(const struct pua_state *s, unsigned left, void *arg)
+{
+	struct walk *w = arg;
+
+	item(w);
+	ctl_json_kv_str(w->b, "presentity", s->presentity);
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_str(w->b, "watcher", s->watcher);
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_str(w->b, "event", s->event);
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_str(w->b, "state", s->sub_state);
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_num(w->b, "expires", left);
+	sd_buf_add(w->b, "}", 1);
+}
+
+/* presentities [URI]: ours with documents or watchers, then (without
+ * URI) what we publish to other domains ("outgoing"). */
+static void cmd_presentities(const struct ctl_req *req, struct sd_buf *b)
+{
+	char key[CONFIG_SIMPLED_MAX_URI_LEN];
+	struct walk w = {b, 1, req->argc ? key : NULL};
+
+	if (req->argc &&
+	    user_key(req->argv[0], 1, key, sizeof(key), b)) {
+		return;
+	}
+	sd_buf_str(b, "{\"presentities\":[");
+#ifdef CONFIG_SIMPLED_PRESENCE
+	pres_walk(presentity_one, &w);
+#endif
+	sd_buf_str(b, "],\"outgoing\":[");
+	w.first = 1;
+	if (!req->argc) {
+		pua_pub_walk(outgoing_pub, &w);
+	}
+	sd_buf_str(b, "]}");
+}
+
+/* subscriptions: to presentities of ours, then ours to other domains. */
 static void cmd_subscriptions(const struct ctl_req *req, struct sd_buf *b)
 {
 	struct walk w = {b, 1, NULL};
 
 	(void)req;
 	sd_buf_str(b, "{\"subscriptions\":[");
+#ifdef CONFIG_SIMPLED_PRESENCE
 	pres_walk_subs(NULL, sub_one, &w);
+#endif
+	sd_buf_str(b, "],\"outgoing\":[");
+	w.first = 1;
+	pua_sub_walk(outgoing_sub, &w);
 	sd_buf_str(b, "]}");
 }
-#endif
 
 #ifdef CONFIG_SIMPLED_IMC
 static void room_one(const char *room, unsigned members, int private_room,
@@ -404,16 +466,10 @@ static void cmd_members(const struct ctl_req *req, struct sd_buf *b)
 #endif
 
 #ifdef CONFIG_SIMPLED_OFFLINE
-static struct purge_pending {
-	struct ctl_call call;
-	char user[CONFIG_SIMPLED_MAX_URI_LEN];
-	unsigned n;
-} purge_pending[CONFIG_SIMPLED_CTL_MAX_CLIENTS];
-
 static void purged(int err, void *arg)
 {
 	static char text[CONFIG_SIMPLED_MAX_URI_LEN * 2 + 64];
-	struct purge_pending *p = arg;
+	struct pending *p = arg;
 	struct sd_buf t;
 
 	sd_buf_init(&t, text, sizeof(text));
@@ -421,7 +477,7 @@ static void purged(int err, void *arg)
 	if (err) {
 		ctl_json_kv_str(&t, "error", "the store could not write it");
 	} else {
-		ctl_json_kv_str(&t, "user", p->user);
+		ctl_json_kv_str(&t, "user", p->name);
 		sd_buf_add(&t, ",", 1);
 		ctl_json_kv_num(&t, "purged", p->n);
 	}
@@ -433,15 +489,15 @@ static void purged(int err, void *arg)
 static int cmd_purge(const struct ctl_req *req, struct sd_buf *b,
 		     const struct ctl_call *call)
 {
-	struct purge_pending *p = &purge_pending[call->slot];
+	struct pending *p = &pending[call->slot];
 	int err;
 
-	if (user_key(req->argv[0], 1, p->user, sizeof(p->user), b)) {
+	if (user_key(req->argv[0], 1, p->name, sizeof(p->name), b)) {
 		return 0;
 	}
 	p->call = *call;
-	LOG_INF("purge %s", p->user);
-	err = offline_purge(p->user, &p->n, purged, p);
+	LOG_INF("purge %s", p->name);
+	err = offline_purge(p->name, &p->n, purged, p);
 	if (err) {
 		error(b, err == ENOENT ? "the store is not open" :
 		      "the store could not delete them");
@@ -452,14 +508,9 @@ static int cmd_purge(const struct ctl_req *req, struct sd_buf *b,
 
 /* cleanup: what has expired goes now (offline messages; presence
  * documents and subscriptions end on their own timers). */
-static struct cleanup_pending {
-	struct ctl_call call;
-	unsigned n;
-} cleanup_pending[CONFIG_SIMPLED_CTL_MAX_CLIENTS];
-
 static void cleaned(int err, void *arg)
 {
-	struct cleanup_pending *p = arg;
+	struct pending *p = arg;
 	char text[96];
 	int n = err ? snprintf(text, sizeof(text), "{\"error\":\"the store "
 			       "could not write it\"}") :
@@ -472,7 +523,7 @@ static void cleaned(int err, void *arg)
 static int cmd_cleanup(const struct ctl_req *req, struct sd_buf *b,
 		       const struct ctl_call *call)
 {
-	struct cleanup_pending *p = &cleanup_pending[call->slot];
+	struct pending *p = &pending[call->slot];
 
 	(void)req;
 	p->call = *call;
@@ -497,6 +548,163 @@ static void cmd_offline(const struct ctl_req *req, struct sd_buf *b)
 	sd_buf_add(b, "}", 1);
 }
 #endif
+
+/* ------------------------------------------- publish, subscribe, watch */
+
+/* "." is pua_mi's "none". */
+static const char *opt_arg(const char *s)
+{
+	return strcmp(s, ".") ? s : NULL;
+}
+
+/* A value going into a header of ours: no control character (no line
+ * of its own). */
+static int header_safe(const char *s)
+{
+	for (; s && *s; s++) {
+		if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int expires_arg(const char *s, unsigned *v, struct sd_buf *b)
+{
+	char *end;
+	long n = strtol(s, &end, 10);
+
+	if (*end || end == s || n < 0 || n > 0x7fffffff) {
+		error(b, "EXPIRES must be a number of seconds");
+		return EINVAL;
+	}
+	*v = (unsigned)n;
+	return 0;
+}
+
+/* A presentity of another domain as pua names it, "sip:user@host".
+ * user_key() saying ENOENT for it left an error in b: cleared here. */
+static int remote_uri(const char *in, char *out, size_t size,
+		      struct sd_buf *b)
+{
+	char key[CONFIG_SIMPLED_MAX_URI_LEN];
+
+	b->len = 0;
+	b->overflow = 0;
+	if (user_key(in, 0, key, sizeof(key), b)) {
+		return EINVAL;
+	}
+	if ((size_t)snprintf(out, size, "sip:%s", key) >= size) {
+		error(b, "the URI is too long");
+		return E2BIG;
+	}
+	return 0;
+}
+
+/* Why pua_publish() or pua_subscribe() sent nothing. */
+static void pua_error(struct sd_buf *b, int err, const char *pool)
+{
+	char why[128];
+
+	switch (err) {
+	case ENOENT:
+		error(b, "no outbound_proxy is configured: other domains are "
+		      "reached through it");
+		return;
+	case EAGAIN:
+		error(b, "busy: the outbound proxy's name is not resolved "
+		      "yet");
+		return;
+	case EBUSY:
+		error(b, "busy: a request for it is under way");
+		return;
+	case ENOSPC:
+		snprintf(why, sizeof(why), "busy: every one of limits %s is "
+			 "in use", pool);
+		error(b, why);
+		return;
+	case ENOMEM:
+		error(b, "busy: no client transaction is free");
+		return;
+	case EMSGSIZE:
+		error(b, "the request would be too large (body, header "
+		      "lines)");
+		return;
+	default:
+		error(b, "a bad next hop, header line or name");
+	}
+}
+
+/* The answer to publish and subscribe: the final code, the ETag
+ * (publish), the Expires granted. */
+static void pua_answer(struct sd_buf *b, int code, const char *reason,
+		       const char *etag, unsigned expires)
+{
+	char why[96];
+
+	sd_buf_add(b, "{", 1);
+	if (code >= 300) {
+		snprintf(why, sizeof(why), "%d %s", code, reason ? reason :
+			 sip_reason(code));
+		ctl_json_kv_str(b, "error", why);
+		sd_buf_add(b, ",", 1);
+	}
+	ctl_json_kv_num(b, "code", (unsigned long)code);
+	if (etag) {
+		sd_buf_add(b, ",", 1);
+		ctl_json_kv_str(b, "etag", etag);
+	}
+	sd_buf_add(b, ",", 1);
+	ctl_json_kv_num(b, "expires", (unsigned long)expires);
+	sd_buf_add(b, "}", 1);
+}
+
+static void remote_answered(const struct pua_result *r, void *arg)
+{
+	static char text[256];
+	struct pending *p = arg;
+	struct sd_buf b;
+
+	sd_buf_init(&b, text, sizeof(text));
+	pua_answer(&b, r->code, r->reason, r->etag, r->expires);
+	ctl_call_answer(&p->call, text, b.len);
+}
+
+/* publish of a presentity of another domain: a PUBLISH over SIP. */
+static int publish_remote(const struct ctl_req *req, struct sd_buf *b,
+			  const struct ctl_call *call, unsigned expires)
+{
+	struct pending *p = &pending[call->slot];
+	struct pua_pub_req q = {0};
+	int err;
+
+	if (remote_uri(req->argv[0], p->name, sizeof(p->name), b)) {
+		return 0;
+	}
+	q.uri = p->name;
+	q.event = req->argv[2];
+	q.ctype = opt_arg(req->argv[3]);
+	q.id = opt_arg(req->argv[4]);
+	q.etag = opt_arg(req->argv[5]);
+	q.proxy = req->argc == 9 ? opt_arg(req->argv[6]) : NULL;
+	q.hdrs = opt_arg(req->argv[req->argc - 2]);
+	q.body = opt_arg(req->argv[req->argc - 1]);
+	q.expires = expires;
+	if (!header_safe(q.event) || !header_safe(q.ctype) ||
+	    !header_safe(q.etag)) {
+		error(b, "EVENT, CTYPE and ETAG are single header values");
+		return 0;
+	}
+	p->call = *call;
+	err = pua_publish(&q, remote_answered, p);
+	if (err) {
+		pua_error(b, err, "remote_publications");
+		return 0;
+	}
+	LOG_INF("publish %s (%s) over SIP, expires %u", p->name, q.event,
+		expires);
+	return CTL_PENDING;
+}
 
 #ifdef CONFIG_SIMPLED_PRESENCE
 /* publish's series ids (pua_mi's "id"): the ETag of the document each
@@ -536,43 +744,23 @@ static struct series *series_find(const char *aor, const char *id,
 	return old;
 }
 
-/* A publish waiting for the disk: one per client at most. */
-static struct pub_pending {
-	struct ctl_call call;
-	char aor[CONFIG_SIMPLED_MAX_URI_LEN];
-	char id[64];
-} pub_pending[CONFIG_SIMPLED_CTL_MAX_CLIENTS];
-
-/* The answer to a publish into b. */
+/* The answer to a local publish into b; a series remembers its ETag. */
 static void pub_answer(struct sd_buf *b, const struct pres_pub_result *r,
-		       struct pub_pending *p)
+		       struct pending *p)
 {
-	char why[96];
-
-	sd_buf_add(b, "{", 1);
-	if (r->code >= 300) {
-		snprintf(why, sizeof(why), "%d %s", r->code, r->reason ?
-			 r->reason : sip_reason(r->code));
-		ctl_json_kv_str(b, "error", why);
-		sd_buf_add(b, ",", 1);
-	} else if (p->id[0]) {
+	if (r->code < 300 && p->id[0]) {
 		/* Removed: the series starts a new document next time. */
-		struct series *s = series_find(p->aor, p->id, 1);
+		struct series *s = series_find(p->name, p->id, 1);
 
 		snprintf(s->etag, sizeof(s->etag), "%s", r->etag);
 	}
-	ctl_json_kv_num(b, "code", (unsigned long)r->code);
-	sd_buf_add(b, ",", 1);
-	ctl_json_kv_str(b, "etag", r->etag);
-	sd_buf_add(b, ",", 1);
-	ctl_json_kv_num(b, "expires", (unsigned long)r->expires);
-	sd_buf_add(b, "}", 1);
+	pua_answer(b, r->code, r->reason, r->etag, (unsigned)r->expires);
 }
 
 static void published(const struct pres_pub_result *r, void *arg)
 {
 	static char text[256];
-	struct pub_pending *p = arg;
+	struct pending *p = arg;
 	struct sd_buf b;
 
 	sd_buf_init(&b, text, sizeof(text));
@@ -580,51 +768,22 @@ static void published(const struct pres_pub_result *r, void *arg)
 	ctl_call_answer(&p->call, text, b.len);
 }
 
-/* "." is pua_mi's "none". */
-static const char *opt_arg(const char *s)
+/* publish of a presentity of ours: stored as a PUBLISH would store it. */
+static int publish_local(const struct ctl_req *req, struct sd_buf *b,
+			 const struct ctl_call *call, const char *aor,
+			 unsigned expires)
 {
-	return strcmp(s, ".") ? s : NULL;
-}
-
-/* publish URI EXPIRES EVENT CTYPE ID ETAG [OUTBOUND_PROXY] EXTRA BODY:
- * pua_mi's pua_publish, 8 fields or 9 with the outbound proxy. A
- * presentity of ours is stored as a PUBLISH would store it. */
-static int cmd_publish(const struct ctl_req *req, struct sd_buf *b,
-		       const struct ctl_call *call)
-{
-	const char *uri = req->argv[0], *event = req->argv[2];
 	const char *ctype = opt_arg(req->argv[3]), *id = opt_arg(req->argv[4]);
 	const char *etag = opt_arg(req->argv[5]);
 	const char *body = opt_arg(req->argv[req->argc - 1]);
-	struct pub_pending *p = &pub_pending[call->slot];
+	struct pending *p = &pending[call->slot];
 	struct pres_pub_result now;
-	char key[CONFIG_SIMPLED_MAX_URI_LEN];
-	const char *aor;
 	int from_series = 0;
-	char *end;
-	long expires = strtol(req->argv[1], &end, 10);
 	int err;
 
-	if (*end || end == req->argv[1] || expires < 0 ||
-	    expires > 0x7fffffff) {
-		error(b, "EXPIRES must be a number of seconds");
-		return 0;
-	}
-	if (strcmp(event, "presence")) {
-		error(b, "only the event package presence can be published");
-		return 0;
-	}
-	err = user_key(uri, 1, key, sizeof(key), b);
-	if (err == ENOENT) {
-		error(b, "publishing for another domain (over SIP) is not "
-		      "built yet");
-	}
-	if (err) {
-		return 0;
-	}
-	aor = key;
-	if (body && !ctype) {
-		error(b, "a body needs a content type");
+	if (strcmp(req->argv[2], "presence")) {
+		error(b, "only the event package presence can be published "
+		      "here");
 		return 0;
 	}
 	if (id && strlen(id) >= sizeof(p->id)) {
@@ -638,9 +797,9 @@ static int cmd_publish(const struct ctl_req *req, struct sd_buf *b,
 		from_series = etag != NULL;
 	}
 	p->call = *call;
-	snprintf(p->aor, sizeof(p->aor), "%s", aor);
+	snprintf(p->name, sizeof(p->name), "%s", aor);
 	snprintf(p->id, sizeof(p->id), "%s", id ? id : "");
-	LOG_INF("publish %s%s%s, expires %ld", aor, id ? " id " : "",
+	LOG_INF("publish %s%s%s, expires %u", aor, id ? " id " : "",
 		id ? id : "", expires);
 	err = pres_publish_local(aor, etag, (int)expires, ctype, body,
 				 body ? strlen(body) : 0, "ctl", &now,
@@ -659,76 +818,248 @@ static int cmd_publish(const struct ctl_req *req, struct sd_buf *b,
 }
 #endif
 
-#ifdef CONFIG_SIMPLED_PRESENCE
-/* One state line for watch: {"presentity":"sip:...","state":"<pidf>"}. */
-static size_t state_line(char *out, size_t size, const char *aor,
-			 const char *first_key)
+/* publish URI EXPIRES EVENT CTYPE ID ETAG [OUTBOUND_PROXY] EXTRA BODY:
+ * pua_mi's pua_publish, 8 fields or 9 with the outbound proxy (which a
+ * presentity of ours does not need). */
+static int cmd_publish(const struct ctl_req *req, struct sd_buf *b,
+		       const struct ctl_call *call)
 {
-	static char pidf[8192];
-	char uri[CONFIG_SIMPLED_MAX_URI_LEN + 4];
-	struct sd_buf b, p;
+	char key[CONFIG_SIMPLED_MAX_URI_LEN];
+	unsigned expires;
+	int err;
 
-	sd_buf_init(&p, pidf, sizeof(pidf) - 1);
-	pres_state(aor, &p);
-	pidf[p.overflow ? 0 : p.len] = '\0';
-	snprintf(uri, sizeof(uri), "sip:%s", aor);
+	if (expires_arg(req->argv[1], &expires, b)) {
+		return 0;
+	}
+	if (opt_arg(req->argv[req->argc - 1]) && !opt_arg(req->argv[3])) {
+		error(b, "a body needs a content type");
+		return 0;
+	}
+	err = user_key(req->argv[0], 1, key, sizeof(key), b);
+	if (err == ENOENT) {
+		return publish_remote(req, b, call, expires);
+	}
+	if (err) {
+		return 0;
+	}
+#ifdef CONFIG_SIMPLED_PRESENCE
+	return publish_local(req, b, call, key, expires);
+#else
+	error(b, "this build has no presence (CONFIG_SIMPLED_PRESENCE): "
+	      "only presentities of other domains can be published");
+	return 0;
+#endif
+}
+
+static void subscribed(const struct pua_result *r, void *arg)
+{
+	char text[160];
+	struct pending *p = arg;
+	struct sd_buf b;
+
+	sd_buf_init(&b, text, sizeof(text));
+	pua_answer(&b, r->code, r->reason, NULL, r->expires);
+	ctl_call_answer(&p->call, text, b.len);
+}
+
+/* subscribe PRESENTITY WATCHER EVENT EXPIRES: pua_mi's pua_subscribe,
+ * for a presentity of another domain on behalf of a user of ours; its
+ * NOTIFYs are what `watch` then shows. EXPIRES 0 ends it. */
+static int cmd_subscribe(const struct ctl_req *req, struct sd_buf *b,
+			 const struct ctl_call *call)
+{
+	struct pending *p = &pending[call->slot];
+	char key[CONFIG_SIMPLED_MAX_URI_LEN], watcher[sizeof(key) + 4];
+	struct pua_sub_req q = {0};
+	unsigned expires;
+	int err;
+
+	if (expires_arg(req->argv[3], &expires, b)) {
+		return 0;
+	}
+	err = user_key(req->argv[0], 1, key, sizeof(key), b);
+	if (!err) {
+		error(b, "a presentity of ours needs no subscription: watch "
+		      "follows it");
+		return 0;
+	}
+	if (err != ENOENT ||
+	    remote_uri(req->argv[0], p->name, sizeof(p->name), b) ||
+	    user_key(req->argv[1], 1, key, sizeof(key), b)) {
+		return 0;
+	}
+	snprintf(watcher, sizeof(watcher), "sip:%s", key);
+	if (!header_safe(req->argv[2]) || strchr(req->argv[2], ' ')) {
+		error(b, "EVENT is one event package name");
+		return 0;
+	}
+	q.presentity = p->name;
+	q.watcher = watcher;
+	q.event = req->argv[2];
+	q.expires = expires;
+	p->call = *call;
+	err = pua_subscribe(&q, subscribed, p);
+	if (err) {
+		if (err == ENOENT && !expires) {
+			error(b, "no such subscription");
+		} else {
+			pua_error(b, err, "remote_subscriptions");
+		}
+		return 0;
+	}
+	LOG_INF("subscribe %s to %s (%s) over SIP, expires %u", watcher,
+		p->name, q.event, expires);
+	return CTL_PENDING;
+}
+
+/* What watch follows: "EVENT URI". */
+static void watch_key(char *key, size_t size, const char *event,
+		      const char *uri)
+{
+	snprintf(key, size, "%s %s", event, uri);
+}
+
+/* A state line of watch: {"presentity":"sip:...","event":"...",
+ * ["subscription_state":"...",] "state":"<body>"}; first_key names the
+ * presentity ("watching" on the first line). */
+static size_t state_line(char *out, size_t size, const char *first_key,
+			 const char *uri, const char *event,
+			 const char *sub_state, const char *body)
+{
+	struct sd_buf b;
+
 	sd_buf_init(&b, out, size);
 	sd_buf_add(&b, "{", 1);
 	ctl_json_kv_str(&b, first_key, uri);
 	sd_buf_add(&b, ",", 1);
-	ctl_json_kv_str(&b, "state", pidf);
+	ctl_json_kv_str(&b, "event", event);
+	if (sub_state) {
+		sd_buf_add(&b, ",", 1);
+		ctl_json_kv_str(&b, "subscription_state", sub_state);
+	}
+	sd_buf_add(&b, ",", 1);
+	ctl_json_kv_str(&b, "state", body);
 	sd_buf_add(&b, "}", 1);
 	return b.overflow ? 0 : b.len;
 }
 
-static int on_state(void *ev, void *arg)
+static char line[CONFIG_SIMPLED_CTL_MAX_ANSWER];
+
+static size_t remote_line(const struct pua_state *st, const char *first_key)
 {
-	static char line[CONFIG_SIMPLED_CTL_MAX_ANSWER];
-	const char *aor = ev;
+	return state_line(line, sizeof(line), first_key, st->presentity,
+			  st->event, st->sub_state, st->truncated ?
+			  "(too large to keep)" : st->body);
+}
+
+static int on_remote_state(void *ev, void *arg)
+{
+	const struct pua_state *st = ev;
+	char key[CONFIG_SIMPLED_MAX_URI_LEN + 40];
 	size_t n;
 
 	(void)arg;
-	if (ctl_watching(aor) &&
-	    (n = state_line(line, sizeof(line), aor, "presentity"))) {
-		ctl_watch_send(aor, line, n);
+	watch_key(key, sizeof(key), st->event, st->presentity);
+	if (ctl_watching(key) && (n = remote_line(st, "presentity"))) {
+		ctl_watch_send(key, line, n);
 	}
 	return 0;
 }
 
+#ifdef CONFIG_SIMPLED_PRESENCE
+/* A presentity of ours: its state as an allowed watcher sees it. */
+static size_t local_line(const char *aor, const char *event,
+			 const char *first_key, int *unknown)
+{
+	static char body[8192];
+	char uri[CONFIG_SIMPLED_MAX_URI_LEN + 4];
+	struct sd_buf p;
+
+	sd_buf_init(&p, body, sizeof(body) - 1);
+	*unknown = pres_state(aor, event, &p) != 0;
+	if (*unknown) {
+		return 0;
+	}
+	body[p.overflow ? 0 : p.len] = '\0';
+	snprintf(uri, sizeof(uri), "sip:%s", aor);
+	return state_line(line, sizeof(line), first_key, uri, event, NULL,
+			  body);
+}
+
+static int on_state(void *ev, void *arg)
+{
+	const struct pres_change *ch = ev;
+	char key[CONFIG_SIMPLED_MAX_URI_LEN + 40];
+	size_t n;
+	int unknown;
+
+	(void)arg;
+	watch_key(key, sizeof(key), ch->event, ch->aor);
+	if (ctl_watching(key) &&
+	    (n = local_line(ch->aor, ch->event, "presentity", &unknown))) {
+		ctl_watch_send(key, line, n);
+	}
+	return 0;
+}
+#endif
+
 /* watch URI [EVENT]: the state now, then a line per change, for as long
- * as the client stays. */
+ * as the client stays. A presentity of ours is read here; one of another
+ * domain is followed through its subscription (subscribe). */
 static int cmd_watch(const struct ctl_req *req, struct sd_buf *b,
 		     const struct ctl_call *call)
 {
-	char aor[CONFIG_SIMPLED_MAX_URI_LEN];
+	const char *event = req->argc > 1 ? req->argv[1] : "presence";
+	char name[CONFIG_SIMPLED_MAX_URI_LEN + 4];
+	char key[CONFIG_SIMPLED_MAX_URI_LEN + 40];
+	struct pua_state st;
+	size_t n;
+	int err = user_key(req->argv[0], 1, name, sizeof(name), b);
 
-	if (req->argc > 1 && strcmp(req->argv[1], "presence")) {
-		error(b, "only the event package presence can be watched");
+	if (err == ENOENT) {
+		if (remote_uri(req->argv[0], name, sizeof(name), b)) {
+			return 0;
+		}
+		if (!pua_state_get(name, event, &st)) {
+			error(b, "no subscription to it for that event: "
+			      "subscribe makes one");
+			return 0;
+		}
+		n = remote_line(&st, "watching");
+	} else if (err) {
 		return 0;
-	}
-	if (user_key(req->argv[0], 1, aor, sizeof(aor), b)) {
+	} else {
+#ifdef CONFIG_SIMPLED_PRESENCE
+		int unknown;
+
+		n = local_line(name, event, "watching", &unknown);
+		if (unknown) {
+			error(b, "no such event package here");
+			return 0;
+		}
+#else
+		error(b, "this build has no presence "
+		      "(CONFIG_SIMPLED_PRESENCE)");
 		return 0;
+#endif
 	}
-	b->len = state_line(b->p, b->size, aor, "watching");
-	if (!b->len) {
+	if (!n || n > b->size) {
 		error(b, "the state is too large to show");
 		return 0;
 	}
-	ctl_call_watch(call, aor);
+	memcpy(b->p, line, n);
+	b->len = n;
+	watch_key(key, sizeof(key), event, name);
+	ctl_call_watch(call, key);
 	return 0;
 }
 
+#ifdef CONFIG_SIMPLED_PRESENCE
 /* allow|block|polite-block PRESENTITY WATCHER: the presentity's rule,
  * answered once on disk. */
-struct rule_pending {
-	struct ctl_call call;
-	char text[160];
-};
-static struct rule_pending rule_pending[CONFIG_SIMPLED_CTL_MAX_CLIENTS];
-
 static void rule_stored(int err, void *arg)
 {
-	struct rule_pending *p = arg;
+	struct pending *p = arg;
 	char text[200];
 	int n;
 
@@ -743,7 +1074,7 @@ static int cmd_rule(const struct ctl_req *req, struct sd_buf *b,
 {
 	char presentity[CONFIG_SIMPLED_MAX_URI_LEN];
 	char watcher[CONFIG_SIMPLED_MAX_URI_LEN];
-	struct rule_pending *p = &rule_pending[call->slot];
+	struct pending *p = &pending[call->slot];
 	struct sd_buf t;
 	int err;
 
@@ -777,6 +1108,7 @@ static int cmd_rule(const struct ctl_req *req, struct sd_buf *b,
 
 void ctl_cmd_open(void)
 {
+	pua_observe(on_remote_state, NULL);
 #ifdef CONFIG_SIMPLED_PRESENCE
 	pres_observe(on_state, NULL);
 #endif
@@ -784,6 +1116,7 @@ void ctl_cmd_open(void)
 
 void ctl_cmd_close(void)
 {
+	pua_unobserve(on_remote_state, NULL);
 #ifdef CONFIG_SIMPLED_PRESENCE
 	pres_unobserve(on_state, NULL);
 #endif
@@ -828,36 +1161,29 @@ static const struct ctl_cmd cmds[] = {
 	{"reload", 0, 0, "reload", cmd_reload, NULL, NULL},
 	{"registrations", 0, 1, "registrations [AOR]", cmd_registrations,
 	 NULL, NULL},
-#ifdef CONFIG_SIMPLED_PRESENCE
 	{"publish", 8, 9, "publish URI EXPIRES EVENT CTYPE ID ETAG "
 	 "[OUTBOUND_PROXY] EXTRA_HEADERS BODY ('.': none)", NULL, NULL,
 	 cmd_publish},
-	{"watch", 1, 2, "watch URI [presence]", NULL, NULL, cmd_watch},
+	{"subscribe", 4, 4, "subscribe PRESENTITY WATCHER EVENT EXPIRES",
+	 NULL, NULL, cmd_subscribe},
+	{"watch", 1, 2, "watch URI [EVENT]", NULL, NULL, cmd_watch},
+	{"presentities", 0, 1, "presentities [URI]", cmd_presentities, NULL,
+	 NULL},
+	{"subscriptions", 0, 0, "subscriptions", cmd_subscriptions, NULL, NULL},
+#ifdef CONFIG_SIMPLED_PRESENCE
 	{"allow", 2, 2, "allow PRESENTITY WATCHER", NULL, NULL, cmd_rule},
 	{"block", 2, 2, "block PRESENTITY WATCHER", NULL, NULL, cmd_rule},
 	{"polite-block", 2, 2, "polite-block PRESENTITY WATCHER", NULL, NULL,
 	 cmd_rule},
-	{"presentities", 0, 1, "presentities [URI]", cmd_presentities, NULL,
-	 NULL},
 	{"watchers", 1, 1, "watchers URI", cmd_watchers, NULL, NULL},
-	{"subscriptions", 0, 0, "subscriptions", cmd_subscriptions, NULL, NULL},
 #else
-	{"publish", 8, 9, "publish URI EXPIRES EVENT CTYPE ID ETAG "
-	 "[OUTBOUND_PROXY] EXTRA_HEADERS BODY ('.': none)",
-	 OFF("presence (CONFIG_SIMPLED_PRESENCE)"), NULL},
-	{"watch", 1, 2, "watch URI [presence]",
-	 OFF("presence (CONFIG_SIMPLED_PRESENCE)"), NULL},
 	{"allow", 2, 2, "allow PRESENTITY WATCHER",
 	 OFF("presence (CONFIG_SIMPLED_PRESENCE)"), NULL},
 	{"block", 2, 2, "block PRESENTITY WATCHER",
 	 OFF("presence (CONFIG_SIMPLED_PRESENCE)"), NULL},
 	{"polite-block", 2, 2, "polite-block PRESENTITY WATCHER",
 	 OFF("presence (CONFIG_SIMPLED_PRESENCE)"), NULL},
-	{"presentities", 0, 1, "presentities [URI]",
-	 OFF("presence (CONFIG_SIMPLED_PRESENCE)"), NULL},
 	{"watchers", 1, 1, "watchers URI",
-	 OFF("presence (CONFIG_SIMPLED_PRESENCE)"), NULL},
-	{"subscriptions", 0, 0, "subscriptions",
 	 OFF("presence (CONFIG_SIMPLED_PRESENCE)"), NULL},
 #endif
 #ifdef CONFIG_SIMPLED_IMC

@@ -134,7 +134,7 @@ static int upstream_retry(struct msg_relay *r, int code,
 	if (r->aor[0] || r->upstream_tried || !resp ||
 	    (code != 401 && code != 407) ||
 	    sd_pl_copy(r->req->ruri, uri, sizeof(uri)) ||
-	    sip_upstream_answer(resp, "MESSAGE", uri, hdr, sizeof(hdr))) {
+	    sip_upstream_answer(resp, "MESSAGE", uri, 0, hdr, sizeof(hdr))) {
 		return 0;
 	}
 	r->upstream_tried = 1;

@@ -100,14 +100,21 @@ int pres_publish_local(const char *aor, const char *etag, int expires,
 		       const char *source, struct pres_pub_result *now,
 		       pres_pub_h *h, void *arg);
 
-/** Observe presence states: h gets the AoR ("alice@home.lan", a const
- * char *) whose state changed, when its watchers are told (coalesced as
- * their NOTIFYs are). @return 0 or ENOSPC. */
+/** What pres_observe() handlers get: the state of one event package of
+ * aor ("alice@home.lan") changed, when its watchers are told (coalesced
+ * as their NOTIFYs are). */
+struct pres_change {
+	const char *aor;
+	const char *event;	/**< "presence", "presence.winfo", ... */
+};
+/** Observe states (ctl's watch). @return 0 or ENOSPC. */
 int pres_observe(hook_h *h, void *arg);
 void pres_unobserve(hook_h *h, void *arg);
-/** The presence state of aor as an allowed watcher sees it (the PIDF of
- * every document merged, or the registration-driven state) into b. */
-void pres_state(const char *aor, struct sd_buf *b);
+/** The state of aor in the event package named event, as the NOTIFY
+ * body of a subscriber its owner allowed would carry it (presence: the
+ * PIDF of every document merged, or the registration-driven state),
+ * into b. @return 0, or ENOENT (no such package in this build). */
+int pres_state(const char *aor, const char *event, struct sd_buf *b);
 /** Set the rule of presentity for watcher (both "user@domain") as the
  * presentity's own "allow"/"block"/"polite-block" MESSAGE would, for its
  * subscriptions too; h gets the store's result once it is on disk.

@@ -28,6 +28,8 @@ static int on_offline_change(void *ev, void *arg)
 	(void)arg;
 	if (e) {
 		pres_notify_all(e, PRES_EV_MSGSUM);
+	} else { /* no SIP watcher: only ctl's watch may follow it */
+		pres_observers_tell(ch->owner, PRES_EV_MSGSUM);
 	}
 	return 0;
 }

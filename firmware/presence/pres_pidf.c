@@ -431,14 +431,6 @@ void pres_pidf_aggregate(struct sd_buf *b, struct pres_entity *e,
 	}
 }
 
-void pres_state(const char *aor, struct sd_buf *b)
-{
-	char uri[CONFIG_SIMPLED_MAX_URI_LEN + 4];
-
-	snprintf(uri, sizeof(uri), "sip:%s", aor);
-	pres_pidf_aggregate(b, pres_entity_get(aor, 0), uri, 0);
-}
-
 static void pidf_body(struct sd_buf *b, struct pres_sub *s,
 		      const struct pres_sub *changed, const char *what)
 {

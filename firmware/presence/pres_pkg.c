@@ -2,6 +2,8 @@
  * lookup by Event header, the Allow-Events list of a 489, and the hooks
  * every package may take (start, PUBLISH).
  */
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "pres_priv.h"
@@ -79,4 +81,25 @@ void pres_pkgs_published(const char *aor, int open)
 			pkgs[i]->published(aor, open);
 		}
 	}
+}
+
+int pres_state(const char *aor, const char *event, struct sd_buf *b)
+{
+	/* A subscriber of the owner's that has just been told everything:
+	 * what each package's body function reads. */
+	static struct pres_sub s;
+	const struct pres_pkg *pkg = pres_pkg_find(sd_pl_str(event));
+
+	if (!pkg) {
+		return ENOENT;
+	}
+	memset(&s, 0, sizeof(s));
+	s.pkg = pkg;
+	s.ent = pres_entity_get(aor, 0);
+	s.decision = PRES_ALLOW;
+	s.state = PRES_SUB_ACTIVE;
+	snprintf(s.presentity_uri, sizeof(s.presentity_uri), "sip:%s", aor);
+	snprintf(s.watcher, sizeof(s.watcher), "%s", aor);
+	pkg->body(b, &s, NULL, NULL);
+	return 0;
 }

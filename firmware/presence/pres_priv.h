@@ -202,6 +202,8 @@ void pres_store_sweep(enum store_kind k, pres_stale_h *stale);
 const struct pres_pkg *pres_pkg_find(struct sd_pl ev);
 /** The package with this id, or NULL when it is not built in. */
 const struct pres_pkg *pres_pkg_of(unsigned ev);
+/* Tell pres_observe()'s handlers that ev of aor changed (pres_sub.c). */
+void pres_observers_tell(const char *aor, enum pres_event ev);
 /** "presence, presence.winfo, ...": the packages built in. */
 const char *pres_pkg_allow_events(void);
 /** Start every package (its init). */

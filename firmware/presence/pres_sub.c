@@ -466,6 +466,9 @@ static void watcher_changed(struct pres_entity *e, const struct pres_sub *w,
 {
 	struct pres_sub *s, *next;
 
+	if (e && w->pkg == &pres_pkg_presence) {
+		pres_observers_tell(e->key, PRES_EV_WINFO);
+	}
 	for (s = e ? e->subs : NULL; s; s = next) {
 		next = s->next;
 		if (s != w && s->pkg->watcher_changed) {
@@ -498,7 +501,7 @@ void pres_sub_drop(struct pres_sub *s)
 	sub_end(s, NULL, NULL);
 }
 
-/* Who follows presence states besides SIP watchers (ctl's watch). */
+/* Who follows states besides SIP watchers (ctl's watch). */
 static struct hook_list state_observers;
 
 int pres_observe(hook_h *h, void *arg)
@@ -511,13 +514,18 @@ void pres_unobserve(hook_h *h, void *arg)
 	hook_del(&state_observers, h, arg);
 }
 
+void pres_observers_tell(const char *aor, enum pres_event ev)
+{
+	struct pres_change ch = {aor, pres_pkg_of(ev)->name};
+
+	hook_run(&state_observers, &ch);
+}
+
 static void notify_now(struct pres_entity *e, enum pres_event ev)
 {
 	struct pres_sub *s, *next;
 
-	if (ev == PRES_EV_PRESENCE) {
-		hook_run(&state_observers, e->key);
-	}
+	pres_observers_tell(e->key, ev);
 	for (s = e->subs; s; s = next) {
 		next = s->next;
 		if (s->pkg->ev == ev && s->state == PRES_SUB_ACTIVE) {

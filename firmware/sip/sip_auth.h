@@ -74,11 +74,15 @@ extern const struct mod sip_tls_mod;
  * The header line (CRLF-terminated) answering the upstream challenge of
  * resp (a 401 or 407) for a request of method to uri with the `config
  * upstream` account: MD5 or SHA-256, qop=auth when offered, else RFC 2069.
+ * Only a 407 (the proxy's) is answered for a request we relay: a 401
+ * there comes from the far end, which must never get our digest. own:
+ * the request is ours (pua's PUBLISH, SUBSCRIBE), so the far end is the
+ * other domain's server and its 401 for the realm is answered too.
  * @return 0, ENOENT (no account, or no challenge it can answer) or
  * EMSGSIZE.
  */
 int sip_upstream_answer(const struct sip_msg *resp, const char *method,
-			const char *uri, char *hdr, size_t size);
+			const char *uri, int own, char *hdr, size_t size);
 
 /* sip_crypto.c: the only file that calls mbedTLS. */
 /** out = H(data); @return the hash length (16 or 32). */

@@ -587,9 +587,10 @@ static int offers_auth(const char *qop)
 }
 
 int sip_upstream_answer(const struct sip_msg *resp, const char *method,
-			const char *uri, char *hdr, size_t size)
+			const char *uri, int own, char *hdr, size_t size)
 {
-	const char *name = "Proxy-Authenticate";
+	const char *name = resp->status == 401 ? "WWW-Authenticate" :
+		"Proxy-Authenticate";
 	char ha1[SIP_HEX_MAX], rsp[SIP_HEX_MAX], cnonce[17];
 	enum sip_auth_alg a = SIP_AUTH_MD5;
 	struct cred c;
@@ -597,10 +598,11 @@ int sip_upstream_answer(const struct sip_msg *resp, const char *method,
 	unsigned i;
 	int qop;
 
-	/* Only a proxy's 407, for the configured realm: a 401 comes from
-	 * the far end, which must never get our account's digest. */
+	/* A proxy's 407, or for our own request the far end's 401, for the
+	 * configured realm (see sip_auth.h). */
 	if (!upstream_cfg.username[0] || !upstream_cfg.realm[0] ||
-	    resp->status != 407 || !quotable(uri)) {
+	    (resp->status != 407 && !(own && resp->status == 401)) ||
+	    !quotable(uri)) {
 		return ENOENT;
 	}
 	for (i = 0; i < resp->nhdrs; i++) {
@@ -623,7 +625,8 @@ int sip_upstream_answer(const struct sip_msg *resp, const char *method,
 		sd_buf_init(&b, hdr, size);
 		sd_buf_printf(&b, "%s: Digest username=\"%s\", realm=\"%s\", "
 			      "nonce=\"%s\", uri=\"%s\", response=\"%s\", "
-			      "algorithm=%s", "Proxy-Authorization",
+			      "algorithm=%s", resp->status == 401 ?
+			      "Authorization" : "Proxy-Authorization",
 			      upstream_cfg.username,
 			      c.realm, c.nonce, uri, rsp, sip_auth_alg_name(a));
 		if (qop) {

@@ -9,6 +9,7 @@ along; the socket is mode 0600; no password or hash is ever shown.
 """
 import json
 import os
+import select
 import socket
 import stat
 import subprocess
@@ -160,7 +161,7 @@ def publish(binary, conf, bob, sock_path):
                        ((uri, "60", "dialog", pidf, ".", ".", ".", doc("x")),
                         "only the event package presence"),
                        (("sip:x@far.example", "60", "presence", pidf, ".",
-                         ".", ".", doc("x")), "another domain"),
+                         ".", ".", doc("x")), "no outbound_proxy"),
                        ((uri, "soon", "presence", pidf, ".", ".", ".",
                          doc("x")), "EXPIRES must be"),
                        ((uri, "60", "presence"), "usage: publish")):
@@ -214,8 +215,16 @@ def services(binary, conf, feats, port, alice, sock_path):
         check("user@domain" in err, err)
         publish(binary, conf, bob, sock_path)
     else:
-        err = ctl(binary, conf, "presentities", want_rc=1)
+        err = ctl(binary, conf, "watchers", f"alice@{DOMAIN}", want_rc=1)
         check("CONFIG_SIMPLED_PRESENCE" in err, err)
+        # Only what is sent to other domains (none yet) is listed, and
+        # only their presentities are published.
+        p = ctl(binary, conf, "presentities")
+        check(p == {"presentities": [], "outgoing": []}, f"{p}")
+        err = ctl(binary, conf, "publish", f"sip:router@{DOMAIN}", "60",
+                  "presence", "application/pidf+xml", ".", ".", ".",
+                  "<presence/>", want_rc=1)
+        check("only presentities of other domains" in err, err)
     if "imc" in feats:
         r = alice.authed("MESSAGE", f"sip:chat@{DOMAIN}", f"alice@{DOMAIN}",
                          f"chat@{DOMAIN}", body="#create lobby")
@@ -316,9 +325,114 @@ def reload(binary, conf, port):
     open(conf, "w").write(text)
 
 
+def lines_until(w, text, timeout=8):
+    """Lines of a watch process until one holds text (or the time is
+    up): all of them."""
+    got, buf, end = [], b"", time.time() + timeout
+    fd = w.stdout.fileno()
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], end - time.time())
+        if not r:
+            break
+        d = os.read(fd, 65536)
+        if not d:
+            break
+        buf += d
+        while b"\n" in buf:
+            one, buf = buf.split(b"\n", 1)
+            got.append(json.loads(one))
+            if text in one.decode():
+                return got
+    return got
+
+
+def remote(binary, conf, pub_port):
+    """publish and subscribe for far.example (run.sh's ctl_remote, with
+    sipp playing its servers): answered with the far end's code, ETag
+    and Expires, refreshed, followed by watch, ended."""
+    uri = "sip:router@far.example"
+    hop = f"sip:127.0.0.1:{pub_port}"
+    pidf = "application/pidf+xml"
+    doc = ("<?xml version='1.0'?><presence xmlns='urn:ietf:params:xml:ns:"
+           f"pidf' entity='{uri}'><tuple id='r'><status><basic>open</basic>"
+           "</status><note>router is up</note></tuple></presence>")
+    a = ctl(binary, conf, "publish", uri, "3", "presence", pidf, ".", ".",
+            hop, "X-Origin: router-script", doc)
+    check(a == {"code": 200, "etag": "etag-one", "expires": 3},
+          f"remote publish {a}")
+    p = ctl(binary, conf, "presentities")["outgoing"]
+    check(len(p) == 1 and p[0]["uri"] == uri and
+          p[0]["etag"] == "etag-one" and p[0]["expires"] <= 3,
+          f"outgoing publications {p}")
+    bob = "sip:bob@far.example"
+    s = ctl(binary, conf, "subscribe", bob, f"alice@{DOMAIN}", "presence",
+            "3")
+    check(s == {"code": 200, "expires": 3}, f"remote subscribe {s}")
+    w = subprocess.Popen([binary, "ctl", "-c", conf, "watch", bob],
+                         stdout=subprocess.PIPE)
+    got = lines_until(w, "bob is back")
+    check(got and got[0].get("watching") == bob and
+          got[0]["event"] == "presence", f"watch's first line {got[:1]}")
+    check(any("bob is away" in g["state"] for g in got),
+          f"the first NOTIFY, seen by watch {got}")
+    check("bob is back" in got[-1]["state"] and
+          got[-1]["presentity"] == bob and
+          got[-1]["subscription_state"].startswith("active"),
+          f"the NOTIFY after the refresh, seen by watch {got}")
+    o = ctl(binary, conf, "subscriptions")["outgoing"]
+    check(len(o) == 1 and o[0]["presentity"] == bob and
+          o[0]["watcher"] == f"sip:alice@{DOMAIN}", f"outgoing subs {o}")
+    # The publication was refreshed by then (at 2.4 s of 3): its ETag is
+    # the refresh's.
+    end = time.time() + 5
+    while time.time() < end:
+        p = ctl(binary, conf, "presentities")["outgoing"]
+        if p and p[0]["etag"] == "etag-two":
+            break
+        time.sleep(0.2)
+    check(p and p[0]["etag"] == "etag-two", f"refreshed publication {p}")
+    c = ctl(binary, conf, "stats")["counters"]
+    check(c["remote_refreshed"] >= 2 and c["remote_notifies"] >= 2,
+          f"remote counters {c}")
+    # Ended: expires 0 (the ETag held is sent, the dialog's last NOTIFY
+    # is taken).
+    a = ctl(binary, conf, "publish", uri, "0", "presence", ".", ".", ".",
+            hop, ".", ".")
+    check(a["code"] == 200 and a["expires"] == 0, f"remote removal {a}")
+    s = ctl(binary, conf, "subscribe", bob, f"alice@{DOMAIN}", "presence",
+            "0")
+    check(s == {"code": 200, "expires": 0}, f"remote unsubscribe {s}")
+    got = lines_until(w, "terminated")
+    check(got and got[-1]["subscription_state"].startswith("terminated"),
+          f"watch sees the end {got}")
+    w.kill()
+    w.wait()
+    check(ctl(binary, conf, "presentities")["outgoing"] == [] and
+          ctl(binary, conf, "subscriptions")["outgoing"] == [],
+          "nothing outgoing is left")
+    # Refusals.
+    for args, want in ((("subscribe", f"sip:carol@{DOMAIN}",
+                         f"alice@{DOMAIN}", "presence", "60"),
+                        "needs no subscription"),
+                       (("subscribe", bob, "mallory@elsewhere.example",
+                         "presence", "60"), "not a user of a domain"),
+                       (("subscribe", bob, f"alice@{DOMAIN}", "presence",
+                         "0"), "no such subscription"),
+                       (("watch", "sip:nobody@far.example"),
+                        "subscribe makes one"),
+                       (("publish", uri, "60", "presence", pidf, ".", ".",
+                         ".", "X-Bad: a\r\n\r\nbody", doc),
+                        "header line")):
+        err = ctl(binary, conf, *args, want_rc=1)
+        check(want in err, f"{args}: {err}")
+
+
 def main():
     if sys.argv[1] == "load":
         load(sys.argv[2])
+        return
+    if sys.argv[1] == "remote":
+        remote(sys.argv[2], sys.argv[3], int(sys.argv[4]))
         return
     binary, conf, sock_path, port = sys.argv[1:5]
     port = int(port)

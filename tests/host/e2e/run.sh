@@ -134,7 +134,8 @@ sipp_run() {
 }
 
 # What this build has (its --version line) and the scenarios that depend
-# on it: Allow lists PUBLISH and SUBSCRIBE only with presence, and a
+# on it: Allow lists PUBLISH and SUBSCRIBE only with presence, NOTIFY
+# only with ctl (its subscriptions to other domains), and a
 # MESSAGE for an unregistered user is stored (202) only with offline.
 features=$("$bin" --version)
 has() {
@@ -143,6 +144,7 @@ has() {
 }
 allow="REGISTER, MESSAGE"
 has presence && allow="$allow, PUBLISH, SUBSCRIBE"
+has ctl && allow="$allow, NOTIFY"
 allow="$allow, OPTIONS"
 sed "s/REGISTER, MESSAGE, PUBLISH, SUBSCRIBE, OPTIONS/$allow/" \
 	"$sc/options.xml" > "$work/options.xml"
@@ -240,6 +242,29 @@ $(has offline && printf "config offline\n\toption expire_time '2'\n")"
 	grep -q "not a socket is in the way" "$work/victim.log" ||
 		fail "no reason given: $(cat "$work/victim.log")"
 	[ "$(cat "$work/victim")" = keep ] || fail "the file was removed"
+	;;
+ctl_remote)
+	# ctl publish and subscribe for another domain: two sipp servers of
+	# far.example, one reached by publish's own next-hop field (pua_mi's
+	# 9th), one as the outbound proxy; each challenges once (407, 401)
+	# and sees its refresh before the 3 s granted run out.
+	pub_port=$(free_port)
+	sub_port=$(free_port)
+	start_daemon "	option outbound_proxy 'sip:127.0.0.1:$sub_port'
+config upstream
+	option username 'router'
+	option password 's3cret'
+	option realm 'far.example'"
+	( sipp_run pua_publish_uas.xml -p "$pub_port" -m 1 ) &
+	sp1=$!
+	( sipp_run pua_subscribe_uas.xml -p "$sub_port" -m 1 ) &
+	sp2=$!
+	sleep 0.5
+	$PY "$here/ctl.py" remote "$bin" "$work/simpled.conf" "$pub_port" ||
+		fail "ctl remote"
+	wait "$sp1" || fail "the publication's server saw otherwise"
+	wait "$sp2" || fail "the subscription's server saw otherwise"
+	alive
 	;;
 ctl_load)
 	# 50 control clients at once while sipp sends 2000 REGISTERs (100

@@ -12,17 +12,23 @@
 
 /* What a build without a service answers instead: a MESSAGE nobody can
  * take now is kept (202) only with offline/, and Allow names PUBLISH and
- * SUBSCRIBE only with presence/. */
+ * SUBSCRIBE only with presence/, NOTIFY only with ctl/ (pua/). */
 #ifdef CONFIG_SIMPLED_OFFLINE
 #define H_KEPT 202
 #else
 #define H_KEPT 480
 #endif
 #ifdef CONFIG_SIMPLED_PRESENCE
-#define H_ALLOW "REGISTER, MESSAGE, PUBLISH, SUBSCRIBE, OPTIONS"
+#define H_ALLOW_PRES "PUBLISH, SUBSCRIBE, "
 #else
-#define H_ALLOW "REGISTER, MESSAGE, OPTIONS"
+#define H_ALLOW_PRES ""
 #endif
+#ifdef CONFIG_SIMPLED_CTL
+#define H_ALLOW_PUA "NOTIFY, " /* for ctl subscribe's subscriptions */
+#else
+#define H_ALLOW_PUA ""
+#endif
+#define H_ALLOW "REGISTER, MESSAGE, " H_ALLOW_PRES H_ALLOW_PUA "OPTIONS"
 
 /* The daemon listens on 10.0.0.1:5060; clients live on 10.0.0.2.. */
 #define H_SERVER "10.0.0.1"
