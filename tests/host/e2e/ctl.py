@@ -182,10 +182,24 @@ def services(binary, conf, feats, port, alice, sock_path):
                          f"alice@{DOMAIN}", "Event: presence\r\nExpires: 600"
                          "\r\nContent-Type: application/pidf+xml\r\n", doc)
         expect(r, 200, "SIP-ETag", "alice publishes")
+        # watch follows alice's watcher list (presence.winfo) too.
+        winfo = subprocess.Popen([binary, "ctl", "-c", conf, "watch",
+                                  f"alice@{DOMAIN}", "presence.winfo"],
+                                 stdout=subprocess.PIPE)
+        got = lines_until(winfo, "watcherinfo")
+        check(got and "bob@" not in got[0]["state"], f"no watcher {got}")
         r = bob.authed("SUBSCRIBE", f"sip:alice@{DOMAIN}", f"bob@{DOMAIN}",
                        f"alice@{DOMAIN}", "Event: presence\r\nExpires: 300"
                        f"\r\nContact: <sip:bob@{bob.ip}:{bob.port}>\r\n")
         check(status(r) in (200, 202), f"bob subscribes: {status(r)}")
+        got = lines_until(winfo, f"bob@{DOMAIN}")
+        check(got and f"bob@{DOMAIN}" in got[-1]["state"],
+              f"watch sees bob in alice's watcher list {got}")
+        winfo.kill()
+        winfo.wait()
+        err = ctl(binary, conf, "watch", f"alice@{DOMAIN}", "dialog",
+                  want_rc=1)
+        check("no such event package" in err, err)
         p = ctl(binary, conf, "presentities")["presentities"]
         check({"uri": f"alice@{DOMAIN}", "documents": 1,
                "subscriptions": 1} in p, f"presentities {p}")
@@ -241,9 +255,25 @@ def services(binary, conf, feats, port, alice, sock_path):
         err = ctl(binary, conf, "rooms", want_rc=1)
         check("CONFIG_SIMPLED_IMC" in err, err)
     if "offline" in feats:
+        # watch follows other packages: carol's message-summary, with
+        # no SIP subscriber to it.
+        mwi = None
+        if "presence" in feats:
+            mwi = subprocess.Popen([binary, "ctl", "-c", conf, "watch",
+                                    f"carol@{DOMAIN}", "message-summary"],
+                                   stdout=subprocess.PIPE)
+            got = lines_until(mwi, "Messages-Waiting: no")
+            check(got and got[0]["event"] == "message-summary",
+                  f"message-summary watched {got}")
         r = bob.authed("MESSAGE", f"sip:carol@{DOMAIN}", f"bob@{DOMAIN}",
                        f"carol@{DOMAIN}", body="for later")
         expect(r, 202, "Accepted", "a MESSAGE for carol, offline")
+        if mwi:
+            got = lines_until(mwi, "Messages-Waiting: yes")
+            check(got and "Text-Message: 1/0" in got[-1]["state"],
+                  f"watch sees carol's message waiting {got}")
+            mwi.kill()
+            mwi.wait()
         o = ctl(binary, conf, "offline", f"carol@{DOMAIN}")
         check(o == {"user": f"carol@{DOMAIN}", "stored": 1}, f"offline {o}")
         o = ctl(binary, conf, "purge", f"sip:carol@{DOMAIN}")
