@@ -69,8 +69,10 @@ struct cfg_sect {
 	/** Options a reload cannot change (NULL-terminated; "*": all):
 	 * what was read at start is kept, and the caller is told. */
 	const char *const *restart;
-	/** Told after a reload changed the section (new values in base). */
-	void (*reload)(void);
+	/** Told after a reload changed the section (new values in base).
+	 * @return 0, or an errno with why (the values cannot be taken: the
+	 * whole reload is undone, this hook having changed nothing). */
+	int (*reload)(char *why, size_t whylen);
 };
 
 /* Every option of a section needs a restart to change. */

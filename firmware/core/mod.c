@@ -194,14 +194,33 @@ static int needs_restart(const struct cfg_sect *s, const char *name)
 	return 0;
 }
 
+/* What a reload keeps of each section to put it back. */
+struct sect_snap {
+	char *copy;
+	unsigned count;
+};
+
+static void restore(const struct sect_snap *snap, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (snap[i].copy) {
+			memcpy(sects[i].base, snap[i].copy,
+			       sect_bytes(&sects[i]));
+			if (sects[i].count) {
+				*sects[i].count = snap[i].count;
+			}
+		}
+	}
+}
+
 int mod_reload(const char *path, char *err, size_t errlen,
 	       mod_restart_h *note, void *arg)
 {
-	struct {
-		char *copy;
-		unsigned count;
-	} snap[MOD_MAX + 1];
-	size_t i, n = n_sects, k;
+	struct sect_snap snap[MOD_MAX + 1];
+	char scratch[256];
+	size_t i, n = n_sects, k, failed = 0;
 	int rc = 0;
 
 	memset(snap, 0, sizeof(snap));
@@ -223,52 +242,56 @@ int mod_reload(const char *path, char *err, size_t errlen,
 	if (!rc) {
 		rc = mod_configure(path, NULL, err, errlen);
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n && !rc; i++) {
 		struct cfg_sect *s = &sects[i];
 
-		if (!snap[i].copy) {
+		if (!snap[i].copy || s->max) {
 			continue;
 		}
-		if (rc) {
-			/* A file with an error changes nothing. */
-			memcpy(s->base, snap[i].copy, sect_bytes(s));
-			if (s->count) {
-				*s->count = snap[i].count;
-			}
-		} else if (!s->max) {
-			for (k = 0; k < s->nopts; k++) {
-				const struct cfg_opt *o = &s->opts[k];
-				char *now = (char *)s->base + o->off;
-				const char *was = snap[i].copy + o->off;
-				size_t cnt = o->type == CFG_LIST ?
-					     sizeof(unsigned) : 0;
+		for (k = 0; k < s->nopts; k++) {
+			const struct cfg_opt *o = &s->opts[k];
+			char *now = (char *)s->base + o->off;
+			const char *was = snap[i].copy + o->off;
+			size_t cnt = o->type == CFG_LIST ? sizeof(unsigned) : 0;
 
-				if (o->off_switch ||
-				    !needs_restart(s, o->name) ||
-				    (!memcmp(now, was, opt_bytes(o)) &&
-				     (!cnt || !memcmp((char *)s->base +
-						      o->cnt_off,
-						      snap[i].copy + o->cnt_off,
-						      cnt)))) {
-					continue;
-				}
-				memcpy(now, was, opt_bytes(o));
-				if (cnt) {
-					memcpy((char *)s->base + o->cnt_off,
-					       snap[i].copy + o->cnt_off, cnt);
-				}
-				note(s->type, o->name, arg);
+			if (o->off_switch || !needs_restart(s, o->name) ||
+			    (!memcmp(now, was, opt_bytes(o)) &&
+			     (!cnt || !memcmp((char *)s->base + o->cnt_off,
+					      snap[i].copy + o->cnt_off,
+					      cnt)))) {
+				continue;
+			}
+			memcpy(now, was, opt_bytes(o));
+			if (cnt) {
+				memcpy((char *)s->base + o->cnt_off,
+				       snap[i].copy + o->cnt_off, cnt);
+			}
+			note(s->type, o->name, arg);
+		}
+	}
+	for (i = 0; !rc && i < n; i++) {
+		if (sects[i].reload && !sects[i].off_switch) {
+			rc = sects[i].reload(err, errlen);
+			failed = i;
+		}
+	}
+	if (rc) {
+		/* Nothing changes: a file with an error, or a section that
+		 * could not take its new values (a certificate that does
+		 * not load); the hooks that ran take the old ones again. */
+		restore(snap, n);
+		for (i = 0; i < failed && i < n; i++) {
+			if (sects[i].reload && !sects[i].off_switch) {
+				(void)sects[i].reload(scratch,
+						      sizeof(scratch));
 			}
 		}
-		mem_free(snap[i].copy);
 	}
 	for (i = 0; i < n_limit_pools; i++) {
 		limit_pool[i]->cfg_size = limit_val[i];
 	}
-	for (i = 0; !rc && i < n; i++) {
-		if (sects[i].reload && !sects[i].off_switch) {
-			sects[i].reload();
-		}
+	for (i = 0; i < n; i++) {
+		mem_free(snap[i].copy);
 	}
 	return rc;
 }

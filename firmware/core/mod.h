@@ -65,9 +65,10 @@ typedef void (mod_restart_h)(const char *sect, const char *opt, void *arg);
 /**
  * Live reload: read the file at path again into every section. What a
  * section's .restart names keeps its value (note is told of each that
- * differs); then each changed section's .reload runs. A file with an
- * error changes nothing. @return 0, or an errno with "file:line:
- * reason" in err.
+ * differs); then each section's .reload runs. A file with an error, or
+ * a .reload that refuses its new values (a certificate that does not
+ * load), changes nothing. @return 0, or an errno with "file:line:
+ * reason" (or the .reload's reason) in err.
  */
 int mod_reload(const char *path, char *err, size_t errlen,
 	       mod_restart_h *note, void *arg);

@@ -135,7 +135,7 @@ static struct cfg_opt imc_opts[] = {
 /* The manager's name is reserved with the registrar at start; the
  * history rings are as long as history_size was then. */
 static const char *const imc_restart[] = {"manager", "history_size", NULL};
-static void imc_reload(void);
+static int imc_reload(char *why, size_t whylen);
 
 static const struct cfg_sect imc_sect =
 	CFG_SECT("imc", imc_opts, &imc_cfg, .restart = imc_restart,
@@ -478,13 +478,16 @@ static void hdrs_build(void)
 }
 
 /* What start derives from the options, again. */
-static void imc_reload(void)
+static int imc_reload(char *why, size_t whylen)
 {
+	(void)why;
+	(void)whylen;
 	if (!imc_cfg.imc_cmd_start_char[0]) {
 		strcpy(imc_cfg.imc_cmd_start_char, "#");
 	}
 	hdrs_build();
 	rooms_ready = 0; /* the rooms' domain is found again */
+	return 0;
 }
 
 static int imc_start(void)

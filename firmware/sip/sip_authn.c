@@ -74,7 +74,7 @@ static const struct cfg_opt auth_opts[] = {
 /* Table sizes are set at start. */
 static const char *const auth_restart[] = {"nonces", "failure_sources",
 					   NULL};
-static void auth_reload(void);
+static int auth_reload(char *why, size_t whylen);
 
 static const struct cfg_sect auth_sect = CFG_SECT("auth", auth_opts,
 						  &auth_cfg,
@@ -657,10 +657,13 @@ static int auth_start(void)
 }
 
 /* The failure limits apply from the next attempt; counts so far stay. */
-static void auth_reload(void)
+static int auth_reload(char *why, size_t whylen)
 {
+	(void)why;
+	(void)whylen;
 	failures.max = (unsigned)auth_cfg.max_failures;
 	failures.window_s = (uint32_t)auth_cfg.failure_window;
+	return 0;
 }
 
 static void auth_stop(void)

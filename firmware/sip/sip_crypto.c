@@ -169,13 +169,11 @@ static const struct cfg_opt tls_opts[] = {
 };
 #undef T
 
-/* The certificate, its key and the client checks are loaded once into
- * the configuration every connection shares; a reload that could swap
- * them under live sessions is left for later. */
-static const char *const tls_restart[] = {
-	"certificate", "private_key", "ca_list", "verify_certificate",
-	"require_certificate", "handshake_sources", NULL};
-static void tls_reload(void);
+/* The certificate, its key and the client checks are read again at each
+ * reload (a renewed certificate, same path, is picked up); how many
+ * sources are tracked sizes a table carved at start. */
+static const char *const tls_restart[] = {"handshake_sources", NULL};
+static int tls_reload(char *why, size_t whylen);
 
 static const struct cfg_sect tls_sect = CFG_SECT("tls", tls_opts, &tls_cfg,
 						 .restart = tls_restart,
@@ -211,14 +209,26 @@ static const mbedtls_ecp_group_id curves[] = {
 	MBEDTLS_ECP_DP_NONE,
 };
 
-struct tls_server {
-	int ready;
-	mbedtls_entropy_context entropy;
-	mbedtls_ctr_drbg_context drbg;
+/* A certificate with its key, client checks and the mbedTLS
+ * configuration made of them. Connections keep a pointer to the one they
+ * were accepted with: a reload loads the other of two and new
+ * connections take it; the old one is freed when its last connection
+ * goes. */
+struct tls_creds {
 	mbedtls_x509_crt cert;
 	mbedtls_x509_crt ca;
 	mbedtls_pk_context key;
 	mbedtls_ssl_config conf;
+	unsigned users;		/* connections accepted with it */
+	int loaded;
+};
+
+struct tls_server {
+	int ready;
+	mbedtls_entropy_context entropy;
+	mbedtls_ctr_drbg_context drbg;
+	struct tls_creds creds[2];
+	unsigned cur;		/* the one new connections get */
 };
 
 static struct tls_server srv;
@@ -227,6 +237,7 @@ static struct rate handshakes;
 
 struct sip_tls {
 	mbedtls_ssl_context ssl;
+	struct tls_creds *creds;
 	int sock;
 	int established;
 	unsigned wants;		/* PORT_EV_WRITE: a record waits */
@@ -260,79 +271,138 @@ static void warn_if_readable(const char *path)
 	}
 }
 
-static int tls_load(void)
+static void creds_init(struct tls_creds *c)
+{
+	memset(c, 0, sizeof(*c));
+	mbedtls_x509_crt_init(&c->cert);
+	mbedtls_x509_crt_init(&c->ca);
+	mbedtls_pk_init(&c->key);
+	mbedtls_ssl_config_init(&c->conf);
+}
+
+static void creds_free(struct tls_creds *c)
+{
+	mbedtls_ssl_config_free(&c->conf);
+	mbedtls_pk_free(&c->key);
+	mbedtls_x509_crt_free(&c->ca);
+	mbedtls_x509_crt_free(&c->cert);
+	creds_init(c);
+}
+
+/* Read `config tls` into c. @return 0, or EINVAL with why. */
+static int creds_load(struct tls_creds *c, char *why, size_t whylen)
 {
 	char e[128];
 	int rc;
 
-	rc = mbedtls_x509_crt_parse_file(&srv.cert, tls_cfg.certificate);
-	if (rc) {
-		LOG_ERR("config tls: certificate '%s': %s",
-			tls_cfg.certificate, tls_err(rc, e, sizeof(e)));
+	if (!tls_cfg.certificate[0] || !tls_cfg.private_key[0]) {
+		snprintf(why, whylen, "config tls: 'certificate' and "
+			 "'private_key' go together");
 		return EINVAL;
 	}
-	rc = mbedtls_pk_parse_keyfile(&srv.key, tls_cfg.private_key, NULL);
+	if (tls_cfg.require_certificate && !tls_cfg.verify_certificate) {
+		snprintf(why, whylen, "config tls: 'require_certificate' "
+			 "needs 'verify_certificate' '1'");
+		return EINVAL;
+	}
+	if (tls_cfg.verify_certificate && !tls_cfg.ca_list[0]) {
+		snprintf(why, whylen, "config tls: 'verify_certificate' needs "
+			 "'ca_list' (the CAs client certificates are checked "
+			 "against)");
+		return EINVAL;
+	}
+	rc = mbedtls_x509_crt_parse_file(&c->cert, tls_cfg.certificate);
 	if (rc) {
-		LOG_ERR("config tls: private_key '%s': %s",
-			tls_cfg.private_key, tls_err(rc, e, sizeof(e)));
+		snprintf(why, whylen, "config tls: certificate '%s': %s",
+			 tls_cfg.certificate, tls_err(rc, e, sizeof(e)));
+		return EINVAL;
+	}
+	rc = mbedtls_pk_parse_keyfile(&c->key, tls_cfg.private_key, NULL);
+	if (rc) {
+		snprintf(why, whylen, "config tls: private_key '%s': %s",
+			 tls_cfg.private_key, tls_err(rc, e, sizeof(e)));
 		return EINVAL;
 	}
 	warn_if_readable(tls_cfg.private_key);
+	if (mbedtls_pk_check_pair(&c->cert.pk, &c->key)) {
+		snprintf(why, whylen, "config tls: private_key '%s' is not "
+			 "the key of certificate '%s'", tls_cfg.private_key,
+			 tls_cfg.certificate);
+		return EINVAL;
+	}
 	if (tls_cfg.ca_list[0]) {
-		rc = mbedtls_x509_crt_parse_file(&srv.ca, tls_cfg.ca_list);
+		rc = mbedtls_x509_crt_parse_file(&c->ca, tls_cfg.ca_list);
 		if (rc > 0) {
 			LOG_WRN("config tls: ca_list '%s': %d certificates "
 				"could not be read and are left out",
 				tls_cfg.ca_list, rc);
-			rc = srv.ca.version ? 0 : MBEDTLS_ERR_X509_INVALID_FORMAT;
+			rc = c->ca.version ? 0 : MBEDTLS_ERR_X509_INVALID_FORMAT;
 		}
 		if (rc) {
-			LOG_ERR("config tls: ca_list '%s': %s",
-				tls_cfg.ca_list, tls_err(rc, e, sizeof(e)));
+			snprintf(why, whylen, "config tls: ca_list '%s': %s",
+				 tls_cfg.ca_list, tls_err(rc, e, sizeof(e)));
 			return EINVAL;
 		}
 	}
-	rc = mbedtls_ctr_drbg_seed(&srv.drbg, mbedtls_entropy_func,
-				   &srv.entropy,
-				   (const unsigned char *)"simpled", 7);
+	rc = mbedtls_ssl_config_defaults(&c->conf, MBEDTLS_SSL_IS_SERVER,
+					 MBEDTLS_SSL_TRANSPORT_STREAM,
+					 MBEDTLS_SSL_PRESET_DEFAULT);
 	if (!rc) {
-		rc = mbedtls_ssl_config_defaults(&srv.conf,
-						 MBEDTLS_SSL_IS_SERVER,
-						 MBEDTLS_SSL_TRANSPORT_STREAM,
-						 MBEDTLS_SSL_PRESET_DEFAULT);
-	}
-	if (!rc) {
-		rc = mbedtls_ssl_conf_own_cert(&srv.conf, &srv.cert, &srv.key);
+		rc = mbedtls_ssl_conf_own_cert(&c->conf, &c->cert, &c->key);
 	}
 	if (rc) {
-		LOG_ERR("config tls: %s", tls_err(rc, e, sizeof(e)));
+		snprintf(why, whylen, "config tls: %s",
+			 tls_err(rc, e, sizeof(e)));
 		return EINVAL;
 	}
-	if (rc == 0 && mbedtls_pk_check_pair(&srv.cert.pk, &srv.key)) {
-		LOG_ERR("config tls: private_key '%s' is not the key of "
-			"certificate '%s'", tls_cfg.private_key,
-			tls_cfg.certificate);
-		return EINVAL;
-	}
-	mbedtls_ssl_conf_rng(&srv.conf, mbedtls_ctr_drbg_random, &srv.drbg);
-	mbedtls_ssl_conf_min_version(&srv.conf, MBEDTLS_SSL_MAJOR_VERSION_3,
+	mbedtls_ssl_conf_rng(&c->conf, mbedtls_ctr_drbg_random, &srv.drbg);
+	mbedtls_ssl_conf_min_version(&c->conf, MBEDTLS_SSL_MAJOR_VERSION_3,
 				     MBEDTLS_SSL_MINOR_VERSION_3);
-	mbedtls_ssl_conf_ciphersuites(&srv.conf, suites);
-	mbedtls_ssl_conf_curves(&srv.conf, curves);
-	mbedtls_ssl_conf_authmode(&srv.conf,
+	mbedtls_ssl_conf_ciphersuites(&c->conf, suites);
+	mbedtls_ssl_conf_curves(&c->conf, curves);
+	mbedtls_ssl_conf_authmode(&c->conf,
 				  !tls_cfg.verify_certificate ?
 				  MBEDTLS_SSL_VERIFY_NONE :
 				  tls_cfg.require_certificate ?
 				  MBEDTLS_SSL_VERIFY_REQUIRED :
 				  MBEDTLS_SSL_VERIFY_OPTIONAL);
 	if (tls_cfg.verify_certificate) {
-		mbedtls_ssl_conf_ca_chain(&srv.conf, &srv.ca, NULL);
+		mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
+	}
+	c->loaded = 1;
+	return 0;
+}
+
+/* Load `config tls` into the spare slot and make it the current one.
+ * @return 0, or an errno with why (the current one is kept). */
+static int creds_swap(char *why, size_t whylen)
+{
+	struct tls_creds *spare = &srv.creds[!srv.cur];
+	int err;
+
+	if (spare->users) {
+		snprintf(why, whylen, "config tls: %u connections still use "
+			 "the certificate before the one in use: reload again "
+			 "once they have closed", spare->users);
+		return EBUSY;
+	}
+	creds_free(spare);
+	err = creds_load(spare, why, whylen);
+	if (err) {
+		creds_free(spare);
+		return err;
+	}
+	srv.cur = !srv.cur;
+	if (!srv.creds[!srv.cur].users) {
+		creds_free(&srv.creds[!srv.cur]);
 	}
 	return 0;
 }
 
-static void tls_reload(void)
+static int tls_reload(char *why, size_t whylen)
 {
+	int err;
+
 	tls_cap = (size_t)tls_cfg.memory_kb * 1024u;
 	if (tls_cap > mem_budget()) {
 		LOG_WRN("config tls: memory_kb (%d) is more than the memory "
@@ -340,15 +410,22 @@ static void tls_reload(void)
 		tls_cap = mem_budget();
 	}
 	handshakes.max = (unsigned)tls_cfg.handshake_limit;
+	if (!srv.ready) {
+		return 0; /* no TLS at start: no listener to serve it */
+	}
+	err = creds_swap(why, whylen);
+	if (!err) {
+		LOG_INF("tls: certificate %s loaded for new connections",
+			tls_cfg.certificate);
+	}
+	return err;
 }
 
 static void tls_stop(void)
 {
 	rate_free(&handshakes);
-	mbedtls_ssl_config_free(&srv.conf);
-	mbedtls_pk_free(&srv.key);
-	mbedtls_x509_crt_free(&srv.ca);
-	mbedtls_x509_crt_free(&srv.cert);
+	creds_free(&srv.creds[0]);
+	creds_free(&srv.creds[1]);
 	mbedtls_ctr_drbg_free(&srv.drbg);
 	mbedtls_entropy_free(&srv.entropy);
 	srv.ready = 0;
@@ -357,15 +434,14 @@ static void tls_stop(void)
 
 static int tls_start(void)
 {
+	char why[256];
 	int err;
 
 	memset(&srv, 0, sizeof(srv));
 	mbedtls_entropy_init(&srv.entropy);
 	mbedtls_ctr_drbg_init(&srv.drbg);
-	mbedtls_x509_crt_init(&srv.cert);
-	mbedtls_x509_crt_init(&srv.ca);
-	mbedtls_pk_init(&srv.key);
-	mbedtls_ssl_config_init(&srv.conf);
+	creds_init(&srv.creds[0]);
+	creds_init(&srv.creds[1]);
 	tls_cap = (size_t)tls_cfg.memory_kb * 1024u;
 	if (tls_cap > mem_budget()) {
 		LOG_ERR("config tls: memory_kb (%d) is more than the whole "
@@ -376,23 +452,17 @@ static int tls_start(void)
 	if (!tls_cfg.certificate[0] && !tls_cfg.private_key[0]) {
 		return 0; /* no TLS listener can be opened */
 	}
-	if (!tls_cfg.certificate[0] || !tls_cfg.private_key[0]) {
-		LOG_ERR("config tls: 'certificate' and 'private_key' go "
-			"together");
-		return EINVAL;
+	if (mbedtls_ctr_drbg_seed(&srv.drbg, mbedtls_entropy_func,
+				  &srv.entropy,
+				  (const unsigned char *)"simpled", 7)) {
+		LOG_ERR("tls: no entropy for the random generator");
+		tls_stop();
+		return EIO;
 	}
-	if (tls_cfg.require_certificate && !tls_cfg.verify_certificate) {
-		LOG_ERR("config tls: 'require_certificate' needs "
-			"'verify_certificate' '1'");
-		return EINVAL;
-	}
-	if (tls_cfg.verify_certificate && !tls_cfg.ca_list[0]) {
-		LOG_ERR("config tls: 'verify_certificate' needs 'ca_list' "
-			"(the CAs client certificates are checked against)");
-		return EINVAL;
-	}
-	err = tls_load();
-	if (!err) {
+	err = creds_load(&srv.creds[0], why, sizeof(why));
+	if (err) {
+		LOG_ERR("%s", why);
+	} else {
 		err = rate_init(&handshakes,
 				(unsigned)tls_cfg.handshake_sources, 60,
 				(unsigned)tls_cfg.handshake_limit);
@@ -462,8 +532,10 @@ struct sip_tls *sip_tls_accept(int sock)
 		return NULL;
 	}
 	t->sock = sock;
+	t->creds = &srv.creds[srv.cur];
+	t->creds->users++;
 	mbedtls_ssl_init(&t->ssl);
-	if (mbedtls_ssl_setup(&t->ssl, &srv.conf)) {
+	if (mbedtls_ssl_setup(&t->ssl, &t->creds->conf)) {
 		LOG_DBG("no memory for one more TLS connection (memory_kb)");
 		stat_inc(stat_refused);
 		sip_tls_free(t);
@@ -484,6 +556,11 @@ void sip_tls_free(struct sip_tls *t)
 {
 	if (t) {
 		mbedtls_ssl_free(&t->ssl);
+		/* The last connection of a certificate a reload replaced. */
+		if (t->creds && !--t->creds->users &&
+		    t->creds != &srv.creds[srv.cur]) {
+			creds_free(t->creds);
+		}
 		sd_mbedtls_free(t);
 	}
 }

@@ -280,7 +280,7 @@ ctl_load)
 	wait "$sp" || fail "sipp failed beside 50 control clients"
 	alive
 	;;
-tls_clients|tls_flood)
+tls_clients|tls_flood|tls_renew)
 	# A certificate made now, the accounts of auth.py, a TLS listener;
 	# the flood case caps TLS memory at 256 KB (about 6 connections).
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
@@ -304,8 +304,10 @@ config user
 config user
 	option name 'bob'
 	option password 'hunter2'"
-	$PY "$here/tls.py" "${case#tls_}" "$port" "$tport" "$work/cert.pem" ||
-		fail "tls ${case#tls_}"
+	chmod 600 "$work/simpled.conf"
+	SIMPLED=$bin SIMPLED_CONF=$work/simpled.conf \
+		$PY "$here/tls.py" "${case#tls_}" "$port" "$tport" \
+		"$work/cert.pem" || fail "tls ${case#tls_}"
 	if [ "$case" = tls_flood ]; then
 		grep -q "no memory for one more TLS" \
 			"$work/simpled.log" || fail "memory_kb never refused one"

@@ -16,12 +16,20 @@ made at test time, and the UDP listener. Usage:
       closed; 48 handshakes from 12 addresses held open past `memory_kb`: the
       oldest are closed for the newest, at most 8 stay, UDP is served all
       along, and a client is served once the flood is gone.
+  tls.py renew UDPPORT TLSPORT CERT   (SIMPLED and SIMPLED_CONF set)
+      the certificate and key files are replaced (a renewal) and `ctl
+      reload` makes new connections get the new certificate while one
+      opened before keeps working; a file that does not load is refused
+      with its name and nothing changes; a reload while connections of
+      the certificate before last are open is refused until they close.
 """
 import os
 import re
+import shutil
 import socket
 import ssl
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -350,8 +358,79 @@ def flood(udp, tport, cert):
     expect(c.register(), 200, "Contact:", "a TLS client after the flood")
 
 
+def ctl_reload(want_rc=0):
+    p = subprocess.run([os.environ["SIMPLED"], "ctl", "-c",
+                        os.environ["SIMPLED_CONF"], "reload"],
+                       capture_output=True, text=True, timeout=10)
+    check(p.returncode == want_rc, f"ctl reload: {p.returncode} "
+          f"{p.stdout} {p.stderr}")
+    return p.stdout if want_rc == 0 else p.stderr
+
+
+def new_cert(cert, cn):
+    """A new key and certificate for cn, put in place of cert and its key
+    (key.pem beside it) the way a renewal does: written aside, renamed."""
+    d = os.path.dirname(cert)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
+                    f"{d}/key.new", "-out", f"{d}/cert.new", "-days", "2",
+                    "-subj", f"/CN={cn}"], check=True, capture_output=True)
+    os.chmod(f"{d}/key.new", 0o600)
+    os.replace(f"{d}/key.new", f"{d}/key.pem")
+    os.replace(f"{d}/cert.new", cert)
+
+
+def served(port, cert):
+    """A TLS connection that verifies against cert and is answered."""
+    ua = TlsUA(port, cert, "alice")
+    r = ua.transact("OPTIONS", f"sip:{DOMAIN}", DOMAIN)
+    check(status(r) == 200, f"OPTIONS over TLS: {r}")
+    return ua
+
+
+def renew(udp, tport, cert):
+    d = os.path.dirname(cert)
+    shutil.copy(cert, f"{d}/first.pem")
+    old = served(tport, cert)
+    new_cert(cert, "renewed." + DOMAIN)
+    out = ctl_reload()
+    check('"restart_needed":[]' in out, f"nothing waits a restart: {out}")
+    fresh = served(tport, cert)  # verified against the new certificate
+    try:
+        tls_connect(tport, f"{d}/first.pem").close()
+        check(False, "a new connection still got the first certificate")
+    except ssl.SSLError:
+        pass
+    r = old.transact("OPTIONS", f"sip:{DOMAIN}", DOMAIN)
+    check(status(r) == 200, f"the connection from before the reload: {r}")
+    old.close()
+    time.sleep(0.3)  # the daemon has seen it go
+    # A certificate file that does not load: refused, nothing changes.
+    shutil.copy(cert, f"{d}/second.pem")
+    with open(cert, "w") as f:
+        f.write("-----BEGIN CERTIFICATE-----\nnot one\n")
+    err = ctl_reload(want_rc=1)
+    check("certificate" in err and cert in err, f"bad file: {err}")
+    shutil.copy(f"{d}/second.pem", cert)
+    served(tport, cert).close()
+    # fresh holds the certificate in use; a reload loads a third into
+    # the slot the first one left; a fourth would need fresh's slot.
+    new_cert(cert, "third." + DOMAIN)
+    ctl_reload()
+    new_cert(cert, "fourth." + DOMAIN)
+    err = ctl_reload(want_rc=1)
+    check("still use the certificate before" in err, f"busy: {err}")
+    r = fresh.transact("OPTIONS", f"sip:{DOMAIN}", DOMAIN)
+    check(status(r) == 200, f"the oldest connection, still: {r}")
+    fresh.close()
+    time.sleep(0.3)
+    ctl_reload()
+    served(tport, cert).close()
+    options_ok(udp)
+
+
 def main():
-    cases = {"clients": clients, "flood": flood}
+    cases = {"clients": clients, "flood": flood, "renew": renew}
     if len(sys.argv) != 5 or sys.argv[1] not in cases:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
