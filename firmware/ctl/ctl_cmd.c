@@ -30,6 +30,9 @@
 #include "reg.h"
 #include "sip.h"
 #include "stat.h"
+#ifdef CONFIG_SIMPLED_STORAGE
+#include "store.h"
+#endif
 
 struct ctl_cmd {
 	const char *name;
@@ -133,8 +136,17 @@ static void cmd_stats(const struct ctl_req *req, struct sd_buf *b)
 			      pi->size - pi->used, pi->peak, pi->fails);
 	}
 	sd_buf_printf(b, "},\"memory\":{\"budget\":%zu,\"used\":%zu,"
-		      "\"peak\":%zu,\"fails\":%lu}}", mem_budget(), mem_used(),
+		      "\"peak\":%zu,\"fails\":%lu}", mem_budget(), mem_used(),
 		      mem_peak(), mem_fails());
+#ifdef CONFIG_SIMPLED_STORAGE
+	/* The store's pages in use against its map (the 503 "store full"
+	 * comes before the map is). */
+	sd_buf_printf(b, ",\"store\":{\"used\":%zu,\"map\":%zu}",
+		      store_bytes_used(),
+		      store_is_open() ? (size_t)store_cfg.map_size_kb * 1024u :
+		      0);
+#endif
+	sd_buf_str(b, "}");
 }
 
 /* Options that hold a password or its equivalent: never shown, only

@@ -495,6 +495,9 @@ def main():
     b = s["pools"]["bindings"]
     check(b["used"] == 1 and b["free"] == b["size"] - 1, f"bindings {b}")
     check(0 < s["memory"]["used"] <= s["memory"]["budget"], "memory")
+    if "offline" in v["features"]:
+        st = s["store"]
+        check(0 < st["used"] < st["map"] == 16384 * 1024, f"store {st}")
 
     cfg = ctl(binary, conf, "config")
     text = json.dumps(cfg)
