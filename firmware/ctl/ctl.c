@@ -72,9 +72,9 @@ struct ctl_client {
 	int eof;		/* the client sent all it will */
 	struct tmr resume;	/* its next lines, after an answer */
 	int in_run;		/* its command is running now */
-	/* watch: the key followed ("alice@home.lan"), "" when none; a
+	/* watch: the key followed ("presence alice@home.lan"), "" when none; a
 	 * watching client gets a line per change and sends nothing more. */
-	char watch[CONFIG_SIMPLED_MAX_URI_LEN];
+	char watch[CONFIG_SIMPLED_MAX_URI_LEN + 64];
 	size_t now_len;		/* in_run: answered at once, into answer */
 	uint32_t gen;
 };
@@ -311,9 +311,9 @@ static void client_lines(struct ctl_client *c)
 		c->rx_len -= n + 1;
 	}
 	if (c->pending || c->watch[0]) {
-		if (c->watch[0]) {
-			tmr_cancel(&c->idle);
-		}
+		/* Waiting for its answer (a publish over SIP may take
+		 * minutes) or following: not idle. */
+		tmr_cancel(&c->idle);
 		return;
 	}
 	if (c->rx_len == sizeof(c->rx) - 1) {

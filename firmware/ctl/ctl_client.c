@@ -8,8 +8,10 @@
 #include "ctl_priv.h"
 #include "port.h"
 
-/* Seconds the client waits for an answer. */
-#define CTL_CLIENT_WAIT_S 30
+/* Seconds the client waits for an answer: a publish or subscribe sent
+ * over SIP may take three client transactions (a challenge answered, a
+ * 423 retried) of up to 32 s each (Timer F) before its final answer. */
+#define CTL_CLIENT_WAIT_S 100
 
 static char line[CONFIG_SIMPLED_CTL_MAX_ANSWER + 2];
 static char stdin_body[CONFIG_SIMPLED_CTL_MAX_REQUEST];
