@@ -321,20 +321,10 @@ static void sub_one(const struct pres_sub_view *v, void *arg)
 	struct walk *w = arg;
 
 	item(w);
-	ctl_json_kv_str(w->b, "presentity", v->presentity);
-	sd_buf_add(w->b, ",", 1);
-	ctl_json_kv_str(w->b, "watcher", v->watcher);
-	sd_buf_add(w->b, ",", 1);
-	ctl_json_kv_str(w->b, "event", v->event);
-	sd_buf_add(w->b, ",", 1);
-	ctl_json_kv_str(w->b, "state", v->state);
-	sd_buf_add(w->b, ",", 1);
-	ctl_json_kv_str(w->b, "decision", v->decision);
-	sd_buf_add(w->b, ",", 1);
-	ctl_json_kv_str(w->b, "contact", v->contact);
-	sd_buf_add(w->b, ",", 1);
-	ctl_json_kv_num(w->b, "expires", v->expires_s);
-	sd_buf_add(w->b, "}", 1);
+	ctl_json_kv_strs(w->b, "presentity", v->presentity, "watcher",
+			 v->watcher, "event", v->event, "state", v->state,
+			 "decision", v->decision, "contact", v->contact, NULL);
+	sd_buf_printf(w->b, ",\"expires\":%u}", v->expires_s);
 }
 
 static void cmd_watchers(const struct ctl_req *req, struct sd_buf *b)
@@ -358,16 +348,9 @@ static void outgoing_pub(const struct pua_pub_view *v, void *arg)
 	struct walk *w = arg;
 
 	item(w);
-	ctl_json_kv_str(w->b, "uri", v->uri);
-	sd_buf_add(w->b, ",", 1);
-	ctl_json_kv_str(w->b, "event", v->event);
-	sd_buf_add(w->b, ",", 1);
-	ctl_json_kv_str(w->b, "id", v->id);
-	sd_buf_add(w->b, ",", 1);
-	ctl_json_kv_str(w->b, "etag", v->etag);
-	sd_buf_add(w->b, ",", 1);
-	ctl_json_kv_num(w->b, "expires", v->expires_left);
-	sd_buf_add(w->b, "}", 1);
+	ctl_json_kv_strs(w->b, "uri", v->uri, "event", v->event, "id", v->id,
+			 "etag", v->etag, NULL);
+	sd_buf_printf(w->b, ",\"expires\":%u}", v->expires_left);
 }
 
 static void outgoing_sub(const struct pua_state *s, unsigned left, void *arg)
@@ -375,16 +358,10 @@ static void outgoing_sub(const struct pua_state *s, unsigned left, void *arg)
 	struct walk *w = arg;
 
 	item(w);
-	ctl_json_kv_str(w->b, "presentity", s->presentity);
-	sd_buf_add(w->b, ",", 1);
-	ctl_json_kv_str(w->b, "watcher", s->watcher);
-	sd_buf_add(w->b, ",", 1);
-	ctl_json_kv_str(w->b, "event", s->event);
-	sd_buf_add(w->b, ",", 1);
-	ctl_json_kv_str(w->b, "state", s->sub_state);
-	sd_buf_add(w->b, ",", 1);
-	ctl_json_kv_num(w->b, "expires", left);
-	sd_buf_add(w->b, "}", 1);
+	ctl_json_kv_strs(w->b, "presentity", s->presentity, "watcher",
+			 s->watcher, "event", s->event, "state", s->sub_state,
+			 NULL);
+	sd_buf_printf(w->b, ",\"expires\":%u}", left);
 }
 
 /* presentities [URI]: ours with documents or watchers, then (without
@@ -1096,11 +1073,8 @@ static int cmd_rule(const struct ctl_req *req, struct sd_buf *b,
 	}
 	sd_buf_init(&t, p->text, sizeof(p->text));
 	sd_buf_add(&t, "{", 1);
-	ctl_json_kv_str(&t, "presentity", presentity);
-	sd_buf_add(&t, ",", 1);
-	ctl_json_kv_str(&t, "watcher", watcher);
-	sd_buf_add(&t, ",", 1);
-	ctl_json_kv_str(&t, "decision", req->command);
+	ctl_json_kv_strs(&t, "presentity", presentity, "watcher", watcher,
+			 "decision", req->command, NULL);
 	sd_buf_add(&t, "}", 1);
 	if (t.overflow) {
 		error(b, "the names are too long");

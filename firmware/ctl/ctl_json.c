@@ -3,6 +3,7 @@
  * RFC 8259) and the writer's string escaping. Bounded: no allocation,
  * strings land in the caller's buffer. */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -342,6 +343,20 @@ void ctl_json_kv_str(struct sd_buf *b, const char *key, const char *v)
 	ctl_json_str(b, key);
 	sd_buf_add(b, ":", 1);
 	ctl_json_str(b, v);
+}
+
+void ctl_json_kv_strs(struct sd_buf *b, const char *key, ...)
+{
+	va_list ap;
+	int first = 1;
+
+	va_start(ap, key);
+	for (; key; key = va_arg(ap, const char *)) {
+		sd_buf_str(b, first ? "" : ",");
+		ctl_json_kv_str(b, key, va_arg(ap, const char *));
+		first = 0;
+	}
+	va_end(ap);
 }
 
 void ctl_json_kv_num(struct sd_buf *b, const char *key, unsigned long v)

@@ -25,6 +25,8 @@ int ctl_json_request(const char *text, size_t len, struct ctl_req *req,
 /** s as a JSON string (quoted, escaped). */
 void ctl_json_str(struct sd_buf *b, const char *s);
 void ctl_json_kv_str(struct sd_buf *b, const char *key, const char *v);
+/** "key":"value" pairs, comma-separated, until a NULL key. */
+void ctl_json_kv_strs(struct sd_buf *b, const char *key, ...);
 void ctl_json_kv_num(struct sd_buf *b, const char *key, unsigned long v);
 
 /* ctl.c: a command that answers later holds its call. */

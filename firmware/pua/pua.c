@@ -285,6 +285,27 @@ static int copy_name(char *dst, size_t size, const char *src)
 	return 0;
 }
 
+/* A request asked for (ctl): o's next one, with its next hop and
+ * expiry, whose final answer goes to h. */
+static int ask(struct pua_obj *o, const char *proxy, unsigned expires,
+	       int (*send)(struct pua_obj *o, const char *auth), pua_h *h,
+	       void *arg)
+{
+	int err;
+
+	copy_name(o->proxy, sizeof(o->proxy), proxy ? proxy : "");
+	o->expires = expires;
+	o->ending = expires == 0;
+	o->auth_tried = 0;
+	o->retried_423 = 0;
+	err = send(o, NULL);
+	if (!err) {
+		o->h = h;
+		o->arg = arg;
+	}
+	return err;
+}
+
 /* ------------------------------------------------------------ PUBLISH */
 
 static void on_pub_answer(int code, const struct sip_msg *resp, void *arg);
@@ -452,22 +473,12 @@ int pua_publish(const struct pua_pub_req *q, pua_h *h, void *arg)
 		memcpy(p->body, q->body, p->blen);
 		p->send_body = 1;
 	}
-	copy_name(p->o.proxy, sizeof(p->o.proxy), q->proxy ? q->proxy : "");
 	memcpy(p->hdrs, hdrs, sizeof(hdrs));
-	p->o.expires = q->expires;
-	p->o.ending = q->expires == 0;
-	p->o.auth_tried = 0;
-	p->o.retried_423 = 0;
-	err = pub_send(&p->o, NULL);
-	if (err) {
-		if (fresh) {
-			pub_free(p);
-		}
-		return err;
+	err = ask(&p->o, q->proxy, q->expires, pub_send, h, arg);
+	if (err && fresh) {
+		pub_free(p);
 	}
-	p->o.h = h;
-	p->o.arg = arg;
-	return 0;
+	return err;
 }
 
 void pua_pub_walk(void (*h)(const struct pua_pub_view *v, void *arg),
@@ -758,21 +769,11 @@ int pua_subscribe(const struct pua_sub_req *q, pua_h *h, void *arg)
 		subs = &s->o;
 		fresh = 1;
 	}
-	copy_name(s->o.proxy, sizeof(s->o.proxy), q->proxy ? q->proxy : "");
-	s->o.expires = q->expires;
-	s->o.ending = q->expires == 0;
-	s->o.auth_tried = 0;
-	s->o.retried_423 = 0;
-	err = sub_send(&s->o, NULL);
-	if (err) {
-		if (fresh) {
-			sub_free(s);
-		}
-		return err;
+	err = ask(&s->o, q->proxy, q->expires, sub_send, h, arg);
+	if (err && fresh) {
+		sub_free(s);
 	}
-	s->o.h = h;
-	s->o.arg = arg;
-	return 0;
+	return err;
 }
 
 /* A NOTIFY of one of our subscriptions: keep its state, tell observers,
