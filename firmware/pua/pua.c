@@ -690,7 +690,10 @@ static void on_sub_answer(int code, const struct sip_msg *resp, void *arg)
 	if (code >= 200 && code < 300) {
 		if (!s->established) {
 			s->established = 1;
-			if (sd_pl_copy(resp->to_tag, s->to_tag,
+			/* A NOTIFY that came first made the dialog (RFC
+			 * 6665 4.1.2.4): its tag stands. */
+			if (!s->to_tag[0] &&
+			    sd_pl_copy(resp->to_tag, s->to_tag,
 				       sizeof(s->to_tag))) {
 				s->to_tag[0] = '\0';
 			}

@@ -551,7 +551,8 @@ static const char *answer_text(const char *req, int code)
 		assert_non_null(v);
 		o += (size_t)snprintf(out + o, sizeof(out) - o, "%s: %s%s\n",
 				      copied[i], v ? v : "",
-				      !strcmp(copied[i], "To") ? ";tag=u" : "");
+				      !strcmp(copied[i], "To") && v &&
+				      !strstr(v, ";tag=") ? ";tag=u" : "");
 		assert_true(o < sizeof(out));
 	}
 	return out;
@@ -560,6 +561,12 @@ static const char *answer_text(const char *req, int code)
 void h_answer(int sock, const char *req, int code)
 {
 	h_send(sock, "%sContent-Length: 0\n\n", answer_text(req, code));
+}
+
+void h_answer_hdrs(int sock, const char *req, int code, const char *hdrs)
+{
+	h_send(sock, "%s%sContent-Length: 0\n\n", answer_text(req, code),
+	       hdrs);
 }
 
 void h_answer_tcp(int sock, const char *req, int code)

@@ -163,6 +163,8 @@ void h_message(int sock, int n, const char *to, const char *token,
 	       const char *extra, const char *body);
 /** Answer a request a client received with the given status. */
 void h_answer(int sock, const char *req, int code);
+/** The same with header lines (LF-ended) added: "SIP-ETag: x\n". */
+void h_answer_hdrs(int sock, const char *req, int code, const char *hdrs);
 /** The same on a TCP connection of h_tcp_client(). */
 void h_answer_tcp(int sock, const char *req, int code);
 /** Body of a message (after the blank line), or "". */
