@@ -19,6 +19,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: simpled [-c FILE] [-f] [-d]... [--version]\n"
+		"       simpled -t [-c FILE]\n"
 		"       simpled [-c FILE] passwd USER [DOMAIN]\n"
 		"       simpled ctl [-c FILE | --socket PATH] [--pretty] "
 		"COMMAND [ARGS...]\n"
@@ -26,6 +27,9 @@ static void usage(FILE *f)
 		"defaults)\n"
 		"  -f         stay in the foreground (procd, systemd)\n"
 		"  -d         more logging (repeat for debug)\n"
+		"  -t         check the configuration and exit (0: good; 1: "
+		"the\n"
+		"             error as FILE:LINE: reason)\n"
 		"  --version  print the version and exit\n"
 		"  passwd     read a password (terminal or stdin) and print "
 		"the\n"
@@ -200,7 +204,7 @@ int main(int argc, char **argv)
 	const char *path = NULL, *pw_user = NULL, *pw_domain = NULL;
 	const char *ctl_socket = NULL;
 	int foreground = 0, debug = 0, report = -1, i, err, ctl = 0;
-	int pretty = 0;
+	int pretty = 0, test = 0;
 	char why[512];
 
 	for (i = 1; i < argc; i++) {
@@ -216,6 +220,8 @@ int main(int argc, char **argv)
 			path = argv[++i];
 		} else if (!strcmp(argv[i], "-f")) {
 			foreground = 1;
+		} else if (!strcmp(argv[i], "-t")) {
+			test = 1;
 		} else if (!strcmp(argv[i], "-d")) {
 			debug++;
 		} else if (!strcmp(argv[i], "ctl")) {
@@ -254,6 +260,11 @@ int main(int argc, char **argv)
 	if (err) {
 		fprintf(stderr, "simpled: %s\n", why);
 		return 1;
+	}
+	if (test) {
+		printf("simpled: %s: configuration good\n", path ? path :
+		       "(built-in defaults)");
+		return 0;
 	}
 	if (ctl) {
 		return app_ctl(ctl_socket, argc - ctl, argv + ctl, pretty);

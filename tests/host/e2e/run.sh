@@ -568,6 +568,20 @@ lifecycle)
 	[ $? -eq 1 ] || fail "bad config did not exit 1"
 	grep -q "bad.conf:2: unknown option 'colour'" "$work/bad.out" ||
 		fail "no file:line in: $(cat "$work/bad.out")"
+	# -t checks a file and exits: the same error, or good (the shipped
+	# file of the binary's board is), and nothing is started or created.
+	"$bin" -t -c "$work/bad.conf" > "$work/t.out" 2>&1 &&
+		fail "-t took a bad file"
+	grep -q "bad.conf:2: unknown option 'colour'" "$work/t.out" ||
+		fail "-t said: $(cat "$work/t.out")"
+	f=$here/../../../board/${SIMPLED_BOARD:-host}/simpled.conf
+	"$bin" -t -c "$f" > "$work/t.out" 2>&1 ||
+		fail "-t refused $f: $(cat "$work/t.out")"
+	grep -q "configuration good" "$work/t.out" || fail "-t: $f"
+	printf "config simpled 'main'\n\toption state_dir '%s'\n" \
+		"$work/t-state" > "$work/t.conf"
+	"$bin" -t -c "$work/t.conf" > /dev/null || fail "-t on t.conf"
+	[ -e "$work/t-state" ] && fail "-t created the state directory"
 	"$bin" --version | grep -q "^simpled " || fail "--version"
 	# simpled passwd: the hashes of RFC 7616 (checked against Python's),
 	# in a section the daemon's own config loader accepts.
