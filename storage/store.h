@@ -158,6 +158,16 @@ int store_rec_walk(enum store_kind k, const char *prefix, store_rec_h *h,
 int64_t store_time_to_disk(int64_t t);
 int64_t store_time_from_disk(int64_t t);
 
+/**
+ * Write a consistent copy of the store to path (absolute), for `ctl
+ * backup`: the open group committed first, then LMDB's compacting copy
+ * into path.part, synced and renamed over path, mode 0600. The loop waits
+ * while it copies. Restored by putting it in place of a stopped daemon's
+ * <state_dir>/data.mdb.
+ * @return 0 with *bytes, or an errno with why.
+ */
+int store_backup(const char *path, size_t *bytes, char *why, size_t whylen);
+
 /** Bytes the environment's data file uses (pages in use). */
 size_t store_bytes_used(void);
 

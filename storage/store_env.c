@@ -4,9 +4,12 @@
  * table_names[], then typed functions in a file of their own.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <lmdb.h>
 
@@ -567,6 +570,57 @@ static size_t pages_in_use(void)
 	}
 	return (free_pages < last ? last - free_pages : 0) *
 	       (size_t)st.ms_psize;
+}
+
+int store_backup(const char *path, size_t *bytes, char *why, size_t whylen)
+{
+	char tmp[4096];
+	struct stat st;
+	int fd, rc;
+
+	if (!store_env) {
+		snprintf(why, whylen, "the store is not open");
+		return ENODEV;
+	}
+	if (path[0] != '/' ||
+	    (size_t)snprintf(tmp, sizeof(tmp), "%s.part", path) >=
+	    sizeof(tmp)) {
+		snprintf(why, whylen, "name the backup by its absolute path");
+		return EINVAL;
+	}
+	/* What was acknowledged is in it: the open group goes first. */
+	store_flush();
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	if (fd < 0) {
+		rc = errno;
+		snprintf(why, whylen, "%s: %s", tmp, strerror(rc));
+		return rc;
+	}
+	/* Compacted: free pages left out, so the copy is what is used. */
+	rc = mdb_env_copyfd2(store_env, fd, MDB_CP_COMPACT);
+	if (!rc && fsync(fd)) {
+		rc = errno;
+	}
+	if (!rc && fstat(fd, &st)) {
+		rc = errno;
+	}
+	if (close(fd) && !rc) {
+		rc = errno;
+	}
+	if (!rc && rename(tmp, path)) {
+		rc = errno;
+	}
+	if (rc) {
+		snprintf(why, whylen, "%s: %s", path, rc > 0 ? strerror(rc) :
+			 mdb_strerror(rc));
+		unlink(tmp);
+		return rc > 0 ? rc : EIO;
+	}
+	*bytes = (size_t)st.st_size;
+	LOG_INF("backup of the store written to %s (%zu bytes)", path,
+		*bytes);
+	return 0;
 }
 
 size_t store_bytes_used(void)

@@ -1108,6 +1108,24 @@ void ctl_cmd_close(void)
 #endif
 }
 
+#ifdef CONFIG_SIMPLED_STORAGE
+/* backup FILE: a consistent copy of the store, written while serving. */
+static void cmd_backup(const struct ctl_req *req, struct sd_buf *b)
+{
+	char why[256];
+	size_t bytes;
+
+	LOG_INF("backup to %s", req->argv[0]);
+	if (store_backup(req->argv[0], &bytes, why, sizeof(why))) {
+		error(b, why);
+		return;
+	}
+	sd_buf_add(b, "{", 1);
+	ctl_json_kv_str(b, "backup", req->argv[0]);
+	sd_buf_printf(b, ",\"bytes\":%zu}", bytes);
+}
+#endif
+
 /* A command of a service this build does not have. */
 #define OFF(sw) NULL, "this build has no " sw
 
@@ -1145,6 +1163,12 @@ static const struct ctl_cmd cmds[] = {
 	{"stats", 0, 0, "stats", cmd_stats, NULL, NULL},
 	{"config", 0, 0, "config", cmd_config, NULL, NULL},
 	{"reload", 0, 0, "reload", cmd_reload, NULL, NULL},
+#ifdef CONFIG_SIMPLED_STORAGE
+	{"backup", 1, 1, "backup FILE", cmd_backup, NULL, NULL},
+#else
+	{"backup", 1, 1, "backup FILE",
+	 OFF("store (no service that keeps state is built)"), NULL},
+#endif
 	{"registrations", 0, 1, "registrations [AOR]", cmd_registrations,
 	 NULL, NULL},
 	{"publish", 8, 9, "publish URI EXPIRES EVENT CTYPE ID ETAG "

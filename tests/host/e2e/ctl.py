@@ -292,6 +292,21 @@ def services(binary, conf, feats, port, alice, sock_path):
         check(c == {"expired_messages": 1}, f"cleanup {c}")
         o = ctl(binary, conf, "offline", f"carol@{DOMAIN}")
         check(o["stored"] == 0, f"after cleanup {o}")
+        # backup: a copy run.sh restores into a new state directory,
+        # with this message in it.
+        r = bob.authed("MESSAGE", f"sip:carol@{DOMAIN}", f"bob@{DOMAIN}",
+                       f"carol@{DOMAIN}", body="kept in the backup")
+        expect(r, 202, "Accepted", "a MESSAGE for carol, offline")
+        path = os.path.join(os.path.dirname(os.path.dirname(sock_path)),
+                            "backup.mdb")
+        b = ctl(binary, conf, "backup", path)
+        check(b["backup"] == path and b["bytes"] == os.path.getsize(path)
+              and stat.S_IMODE(os.stat(path).st_mode) == 0o600 and
+              not os.path.exists(path + ".part"), f"backup {b}")
+        for bad, why in (("relative.mdb", "absolute path"),
+                         ("/nonexistent/dir/b.mdb", "No such file")):
+            err = ctl(binary, conf, "backup", bad, want_rc=1)
+            check(why in err, f"backup {bad}: {err}")
     else:
         err = ctl(binary, conf, "offline", "carol", want_rc=1)
         check("CONFIG_SIMPLED_OFFLINE" in err, err)

@@ -98,19 +98,26 @@ stop_daemon() {
 	[ $rc -eq 0 ] || fail "daemon exit status $rc after SIGTERM"
 }
 
-# Stop it cleanly and start it again on the same port and state.
-restart_daemon() {
-	stop_daemon
+# Start it again (stopped) on the same port and configuration.
+start_again() {
+	local was
+	was=$(grep -c "serving $domain" "$work/simpled.log")
 	"$bin" -f -c "$work/simpled.conf" >> "$work/stdout.log" \
 		2>> "$work/simpled.log" &
 	pid=$!
 	for _ in $(seq 1 100); do
-		[ "$(grep -c "serving $domain" "$work/simpled.log")" -ge 2 ] &&
+		[ "$(grep -c "serving $domain" "$work/simpled.log")" -gt "$was" ] &&
 			return 0
 		kill -0 "$pid" 2>/dev/null || fail "daemon exited at restart"
 		sleep 0.05
 	done
 	fail "daemon did not restart"
+}
+
+# Stop it cleanly and start it again on the same port and state.
+restart_daemon() {
+	stop_daemon
+	start_again
 }
 
 alive() {
@@ -232,6 +239,18 @@ $(has offline && printf "config offline\n\toption expire_time '2'\n")"
 	alive
 	stop_daemon
 	[ -e "$work/state/ctl.sock" ] && fail "ctl.sock left after stop"
+	if has offline; then
+		# The backup, put in place of a new state directory's store,
+		# holds the message stored just before it.
+		mkdir "$work/restored"
+		cp "$work/backup.mdb" "$work/restored/data.mdb"
+		sed -i "s|option state_dir '$work/state'|option state_dir '$work/restored'|" \
+			"$work/simpled.conf"
+		start_again
+		"$bin" ctl -c "$work/simpled.conf" offline "carol@$domain" |
+			grep -q '"stored":1' || fail "the backup lost a message"
+		stop_daemon
+	fi
 	# A file that is not a socket at the socket's path is left alone
 	# and the daemon does not start.
 	echo keep > "$work/victim"
