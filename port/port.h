@@ -73,6 +73,18 @@ int port_local_accept(int lsock, int *sock);
 /** A blocking connect to the local socket at path (the ctl client);
  * timeout_ms > 0 bounds each later blocking send and receive on it. */
 int port_local_connect(int *sock, const char *path, unsigned timeout_ms);
+/** What kind of filesystem holds a directory, as far as LMDB cares. */
+enum port_fs {
+	PORT_FS_DISK = 0,	/**< anything kept across a reboot */
+	PORT_FS_RAM,		/**< tmpfs, ramfs: lost at reboot */
+	PORT_FS_JFFS2,		/**< no shared writable mapping: no LMDB */
+};
+/** The filesystem of path (for an overlay, that of its upper layer,
+ * where writes go), with its name ("jffs2", "tmpfs", "ext4" when known,
+ * else its magic number) in name. @return 0 or an errno. */
+int port_fs_kind(const char *path, enum port_fs *kind, char *name,
+		 size_t size);
+
 /** Is a (IP only) an address of one of this host's interfaces, i.e. one
  * a listener on 0.0.0.0 or :: answers on? @return 1 or 0. */
 int port_addr_is_local(const struct port_addr *a);

@@ -401,6 +401,32 @@ static int make_state_dir(const char *dir)
 	return errno ? errno : ENOTDIR;
 }
 
+#ifdef CONFIG_SIMPLED_STORAGE
+/* LMDB needs a filesystem that maps files shared and writable, and the
+ * 202 promise needs one that outlives a reboot. */
+static int check_state_fs(const char *dir)
+{
+	enum port_fs kind;
+	char name[32];
+
+	if (port_fs_kind(dir, &kind, name, sizeof(name))) {
+		return 0; /* unknown: LMDB will say */
+	}
+	if (kind == PORT_FS_JFFS2) {
+		LOG_ERR("state_dir %s is on %s, where the store (LMDB) cannot "
+			"work: put state_dir on UBIFS, ext4 or a USB disk "
+			"(see the README's router storage table)", dir, name);
+		return EINVAL;
+	}
+	if (kind == PORT_FS_RAM) {
+		LOG_WRN("state_dir %s is in RAM (%s): stored messages, "
+			"presence documents and rooms do not survive a reboot "
+			"(a 202 holds until then)", dir, name);
+	}
+	return 0;
+}
+#endif
+
 static int app_mod_start(void)
 {
 	return sip_route("OPTIONS", on_options);
@@ -448,6 +474,10 @@ int app_start(void)
 		return err;
 	}
 #ifdef CONFIG_SIMPLED_STORAGE
+	err = check_state_fs(app_cfg.state_dir);
+	if (err) {
+		return err;
+	}
 	/* A store that cannot be opened is logged; the services that need
 	 * it answer 500 per request and the daemon still runs. */
 	err = store_open(app_cfg.state_dir,

@@ -15,7 +15,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/errqueue.h>
 #include <sys/epoll.h>
@@ -23,6 +25,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
@@ -695,6 +698,97 @@ int port_poll(int timeout_ms)
 		/* A handler earlier in this batch may have closed fd. */
 		if (watches[fd].h && watches[fd].events) {
 			watches[fd].h(fd, e, watches[fd].arg);
+		}
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------- filesystems */
+
+/* statfs f_type values (linux/magic.h). */
+#define FS_JFFS2 0x72b6
+#define FS_TMPFS 0x01021994
+#define FS_RAMFS 0x858458f6
+#define FS_OVERLAY 0x794c7630
+#define FS_UBIFS 0x24051905
+#define FS_EXT4 0xef53
+#define FS_SQUASHFS 0x73717368
+
+/* The upper directory of the overlay mounted at the longest mount point
+ * above path (OpenWrt's / over /overlay/upper), from mountinfo. */
+static int overlay_upper(const char *mountinfo, const char *path,
+			 char *upper, size_t size)
+{
+	char line[1024], mnt[512], opts[768];
+	size_t best = 0;
+	FILE *f = fopen(mountinfo, "r");
+
+	if (!f) {
+		return errno;
+	}
+	upper[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		const char *dash = strstr(line, " - overlay ");
+		const char *u;
+		size_t n;
+
+		/* id parent maj:min root mountpoint ... - overlay src opts */
+		if (!dash || sscanf(line, "%*s %*s %*s %*s %511s", mnt) != 1 ||
+		    sscanf(dash + 11, "%*s %767s", opts) != 1) {
+			continue;
+		}
+		n = strlen(mnt);
+		if (strncmp(path, mnt, n) ||
+		    (path[n] != '/' && path[n] != '\0' && n > 1) ||
+		    n < best) {
+			continue;
+		}
+		u = strstr(opts, "upperdir=");
+		if (u) {
+			best = n;
+			snprintf(upper, size, "%.*s", (int)strcspn(u + 9, ","),
+				 u + 9);
+		}
+	}
+	fclose(f);
+	return upper[0] ? 0 : ENOENT;
+}
+
+int port_fs_kind(const char *path, enum port_fs *kind, char *name,
+		 size_t size)
+{
+	static const struct {
+		unsigned long magic;
+		const char *name;
+		enum port_fs kind;
+	} known[] = {
+		{FS_JFFS2, "jffs2", PORT_FS_JFFS2},
+		{FS_TMPFS, "tmpfs", PORT_FS_RAM},
+		{FS_RAMFS, "ramfs", PORT_FS_RAM},
+		{FS_UBIFS, "ubifs", PORT_FS_DISK},
+		{FS_EXT4, "ext4", PORT_FS_DISK},
+		{FS_SQUASHFS, "squashfs", PORT_FS_DISK},
+	};
+	char upper[512], real[PATH_MAX];
+	struct statfs st;
+	size_t i;
+
+	if (statfs(path, &st)) {
+		return errno;
+	}
+	if ((unsigned long)st.f_type == FS_OVERLAY &&
+	    realpath(path, real) &&
+	    !overlay_upper("/proc/self/mountinfo", real, upper,
+			   sizeof(upper)) &&
+	    statfs(upper, &st)) {
+		return errno;
+	}
+	*kind = PORT_FS_DISK;
+	snprintf(name, size, "0x%lx", (unsigned long)st.f_type);
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		if ((unsigned long)st.f_type == known[i].magic) {
+			*kind = known[i].kind;
+			snprintf(name, size, "%s", known[i].name);
 		}
 	}
 	return 0;

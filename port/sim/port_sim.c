@@ -633,3 +633,21 @@ int port_poll(int timeout_ms)
 	}
 	return 0;
 }
+
+static enum port_fs sim_fs;
+
+void sim_set_fs(enum port_fs kind)
+{
+	sim_fs = kind;
+}
+
+int port_fs_kind(const char *path, enum port_fs *kind, char *name,
+		 size_t size)
+{
+	static const char *const names[] = {"ext4", "tmpfs", "jffs2"};
+
+	(void)path;
+	*kind = sim_fs;
+	snprintf(name, size, "%s", names[sim_fs]);
+	return 0;
+}

@@ -34,6 +34,9 @@ int sim_tcp_connect(int *sock, const struct port_addr *from,
 		    const struct port_addr *to);
 /** Datagrams queued on watched sockets, i.e. work the loop still has. */
 unsigned sim_pending(void);
+/** The filesystem port_fs_kind() reports for every path (the state
+ * directory): PORT_FS_DISK until set; sim_reset() does not change it. */
+void sim_set_fs(enum port_fs kind);
 /** Give the simulated host one more interface address (what a wildcard
  * listener answers on); sim_reset() forgets them all. */
 void sim_local_addr(const struct port_addr *a);

@@ -601,6 +601,25 @@ lifecycle)
 		"$work/t-state" > "$work/t.conf"
 	"$bin" -t -c "$work/t.conf" > /dev/null || fail "-t on t.conf"
 	[ -e "$work/t-state" ] && fail "-t created the state directory"
+	# A state directory in RAM (tmpfs): served, with a warning that
+	# stored messages do not survive a reboot.
+	if has offline && [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
+		shm=$(mktemp -d /dev/shm/simpled-e2e.XXXXXX)
+		sport=$(free_port)
+		printf "config simpled 'main'\n\tlist listen 'udp:127.0.0.1:%s'\n\toption state_dir '%s'\n" \
+			"$sport" "$shm" > "$work/shm.conf"
+		timeout 5 "$bin" -f -c "$work/shm.conf" > "$work/shm.out" 2>&1 &
+		sp=$!
+		for _ in $(seq 1 100); do
+			grep -q "serving" "$work/shm.out" && break
+			sleep 0.05
+		done
+		kill -TERM "$sp"
+		wait "$sp"
+		rm -rf "$shm"
+		grep -q "is in RAM (tmpfs): stored messages" "$work/shm.out" ||
+			fail "no tmpfs warning: $(cat "$work/shm.out")"
+	fi
 	"$bin" --version | grep -q "^simpled " || fail "--version"
 	# simpled passwd: the hashes of RFC 7616 (checked against Python's),
 	# in a section the daemon's own config loader accepts.

@@ -46,7 +46,12 @@ const char *h_state_dir(void)
 	return state_dir;
 }
 
-static void start(const char *extra_cfg, int keep);
+static int start_err(const char *extra_cfg, int keep);
+
+static void start(const char *extra_cfg, int keep)
+{
+	assert_int_equal(start_err(extra_cfg, keep), 0);
+}
 
 static void make_state_dir(void)
 {
@@ -98,8 +103,9 @@ void h_restart_wall(int64_t wall_s, const char *extra_cfg)
 	start(extra_cfg, 1);
 }
 
-static void start(const char *extra_cfg, int keep)
+static int start_err(const char *extra_cfg, int keep)
 {
+	int err_start;
 	char cfg[4096];
 	char err[512];
 
@@ -134,8 +140,14 @@ static void start(const char *extra_cfg, int keep)
 	if (app_configure(NULL, cfg, err, sizeof(err))) {
 		fail_msg("config: %s", err);
 	}
-	assert_int_equal(app_start(), 0);
-	running = 1;
+	err_start = app_start();
+	running = err_start == 0;
+	return err_start;
+}
+
+int h_start_err(const char *extra_cfg)
+{
+	return start_err(extra_cfg, 0);
 }
 
 void h_stop(void)

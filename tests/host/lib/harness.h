@@ -37,6 +37,9 @@
 /** Start the daemon with the config text appended to a base that sets
  * domain, listen and state_dir. Fails the test on error. */
 void h_start(const char *extra_cfg);
+/** The same, but a start-up that fails is returned (non-zero), not
+ * failed; nothing is left running then. */
+int h_start_err(const char *extra_cfg);
 /** Stop and start again on the same state (restart, virtual time on). */
 void h_restart(const char *extra_cfg);
 /** The same with the wall clock set to wall_s while the daemon is down,

@@ -14,6 +14,7 @@
 
 #include "app.h"
 #include "harness.h"
+#include "mod.h"
 #include "offline.h"
 #include "port.h"
 #include "port_sim.h"
@@ -840,6 +841,25 @@ static void quiet_for(uint64_t ms)
  * the 7th try is 67109000 ms x 64, just over 2^32, which the 32-bit
  * product made 8.7 s. Each wait is now what it says, at most the longest
  * timer (INT32_MAX ms, 24.8 days: from the 6th try on). */
+/* The state directory's filesystem: on JFFS2 (no shared writable
+ * mapping) the daemon refuses to start; in RAM it runs (with a warning)
+ * and stores as ever. */
+static void test_state_dir_filesystem(void **state)
+{
+	(void)state;
+	sim_set_fs(PORT_FS_JFFS2);
+	assert_int_equal(h_start_err(NULL), EINVAL);
+	assert_int_equal(mod_pools_used(), 0);
+	sim_set_fs(PORT_FS_RAM);
+	h_start(NULL);
+	bob = h_client(3);
+	assert_int_equal(store_for_alice("fs1", NULL, "kept"), 202);
+	assert_int_equal(offline_count("alice@" H_DOMAIN), 1);
+	sim_set_fs(PORT_FS_DISK);
+	h_run(40000);
+	h_stop();
+}
+
 static void test_backoff_does_not_wrap(void **state)
 {
 	static char r[4096];
@@ -903,6 +923,7 @@ int main(void)
 		cmocka_unit_test(test_default_quotas_and_restart),
 		cmocka_unit_test(test_send_time_at_most_30_days_ahead),
 		cmocka_unit_test(test_backoff_does_not_wrap),
+		cmocka_unit_test(test_state_dir_filesystem),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
