@@ -86,6 +86,8 @@ const char *sip_tp_name(enum sip_tp_type tp, int upper)
 	return names[tp][upper];
 }
 
+static int is_unspecified(const struct port_addr *a);
+
 int sip_tp_open(const struct sip_cfg *cfg)
 {
 	unsigned i;
@@ -131,7 +133,14 @@ int sip_tp_open(const struct sip_cfg *cfg)
 			   (void *)(intptr_t)n_listeners);
 		n_listeners++;
 		sd_addr_str(&l->addr, as, sizeof(as));
-		LOG_INF("listening on %s:%s", sip_tp_name(l->tp, 0), as);
+		if (!is_unspecified(&l->addr) && !port_addr_is_local(&l->addr)) {
+			LOG_WRN("listening on %s:%s, an address no interface "
+				"has yet: served once one has it",
+				sip_tp_name(l->tp, 0), as);
+		} else {
+			LOG_INF("listening on %s:%s", sip_tp_name(l->tp, 0),
+				as);
+		}
 	}
 	if (err) {
 		sip_tp_close();

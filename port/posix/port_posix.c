@@ -292,12 +292,25 @@ static int bind_socket(int fd, const struct port_addr *a)
 
 /* A new socket bound to a, listening when it is a stream; closed again
  * on failure. */
+#ifndef IPV6_FREEBIND
+#define IPV6_FREEBIND 78 /* Linux 4.15; older headers lack the name */
+#endif
+
 static int open_bound(int *sock, const struct port_addr *a, int type)
 {
 	int err = new_socket(sock, a, type);
+	int one = 1;
 
 	if (err) {
 		return err;
+	}
+	/* An address the interface does not have yet (the LAN not up at
+	 * boot) can be bound: it is served once the interface has it. */
+	if (a->family == PORT_AF_INET6) {
+		setsockopt(*sock, IPPROTO_IPV6, IPV6_FREEBIND, &one,
+			   sizeof(one));
+	} else {
+		setsockopt(*sock, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
 	}
 	err = bind_socket(*sock, a);
 	if (!err && type == SOCK_STREAM && listen(*sock, 64) < 0) {

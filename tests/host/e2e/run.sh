@@ -601,6 +601,24 @@ lifecycle)
 		"$work/t-state" > "$work/t.conf"
 	"$bin" -t -c "$work/t.conf" > /dev/null || fail "-t on t.conf"
 	[ -e "$work/t-state" ] && fail "-t created the state directory"
+	# A listen address no interface has yet (the LAN not up at boot):
+	# the daemon starts, says so, and serves its other listeners.
+	fport=$(free_port)
+	printf "config simpled 'main'\n\tlist listen 'udp:192.0.2.1:%s'\n\tlist listen 'tcp:192.0.2.1:%s'\n\tlist listen 'udp:127.0.0.1:%s'\n\toption state_dir '%s'\n" \
+		"$fport" "$fport" "$fport" "$work/fb-state" > "$work/fb.conf"
+	"$bin" -f -c "$work/fb.conf" > "$work/fb.out" 2>&1 &
+	fp=$!
+	for _ in $(seq 1 100); do
+		grep -q "serving" "$work/fb.out" && break
+		kill -0 "$fp" 2>/dev/null || fail "exited: $(cat "$work/fb.out")"
+		sleep 0.05
+	done
+	sipsak -s "sip:x@127.0.0.1:$fport" > /dev/null 2>&1 ||
+		fail "the local listener beside it is not served"
+	kill -TERM "$fp"
+	wait "$fp" || fail "exit status after SIGTERM"
+	grep -q "listening on tcp:192.0.2.1:$fport, an address no interface has yet" \
+		"$work/fb.out" || fail "no warning: $(cat "$work/fb.out")"
 	# A state directory in RAM (tmpfs): served, with a warning that
 	# stored messages do not survive a reboot.
 	if has offline && [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ]; then
