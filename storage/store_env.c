@@ -343,7 +343,11 @@ int store_open(const char *dir, size_t map_size)
 		rc = mdb_env_open(store_env, dir, 0, 0600);
 	}
 	if (rc) {
-		LOG_ERR("cannot open store in %s: %s", dir, mdb_strerror(rc));
+		LOG_ERR("cannot open store in %s: %s%s", dir, mdb_strerror(rc),
+			rc == MDB_INVALID || rc == MDB_VERSION_MISMATCH ?
+			" (LMDB files follow the word size and byte order: "
+			"one made on another kind of device cannot be read "
+			"here; move data.mdb aside)" : "");
 		mdb_env_close(store_env);
 		store_env = NULL;
 		return store_map_err(rc);
