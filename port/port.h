@@ -73,6 +73,12 @@ int port_local_accept(int lsock, int *sock);
 /** A blocking connect to the local socket at path (the ctl client);
  * timeout_ms > 0 bounds each later blocking send and receive on it. */
 int port_local_connect(int *sock, const char *path, unsigned timeout_ms);
+/** size bytes of zeroed memory whose pages take no room until they are
+ * written: the pools reserve their configured size with it, and idle
+ * memory follows use. NULL when there is none. */
+void *port_reserve(size_t size);
+void port_unreserve(void *p, size_t size);
+
 /** What kind of filesystem holds a directory, as far as LMDB cares. */
 enum port_fs {
 	PORT_FS_DISK = 0,	/**< anything kept across a reboot */

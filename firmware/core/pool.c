@@ -1,9 +1,14 @@
-/** @file pool.c  Fixed object pools with a free list. */
+/** @file pool.c  Fixed object pools with a free list. The elements are
+ * reserved at start (port_reserve(): zero pages, resident only once
+ * written) and an element is first written when it is first taken: those never taken
+ * cost no resident memory, so idle memory follows use while the ceiling
+ * and the 503 past it stay exactly as configured. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "pool.h"
+#include "port.h"
 
 unsigned pool_size(const struct pool *p)
 {
@@ -15,7 +20,7 @@ unsigned pool_size(const struct pool *p)
 int pool_setup(struct pool *p, size_t elem_size)
 {
 	unsigned count = pool_size(p);
-	size_t esize, i;
+	size_t esize;
 
 	if (p->mem || count == 0) {
 		return EINVAL;
@@ -23,7 +28,7 @@ int pool_setup(struct pool *p, size_t elem_size)
 	/* Elements hold a free-list pointer when idle; keep them aligned. */
 	esize = elem_size < sizeof(void *) ? sizeof(void *) : elem_size;
 	esize = (esize + 15u) & ~(size_t)15u;
-	p->mem = calloc(count, esize);
+	p->mem = port_reserve((size_t)count * esize);
 	if (!p->mem) {
 		return ENOMEM;
 	}
@@ -33,20 +38,16 @@ int pool_setup(struct pool *p, size_t elem_size)
 	p->info.size = count;
 	p->esize = esize;
 	p->free_list = NULL;
-	for (i = count; i > 0; i--) {
-		void **e = (void **)(p->mem + (i - 1) * esize);
-
-		*e = p->free_list;
-		p->free_list = e;
-	}
+	p->fresh = 0;
 	return 0;
 }
 
 void pool_release(struct pool *p)
 {
-	free(p->mem);
+	port_unreserve(p->mem, (size_t)p->info.size * p->esize);
 	p->mem = NULL;
 	p->free_list = NULL;
+	p->fresh = 0;
 	p->esize = 0;
 }
 
@@ -54,12 +55,16 @@ void *pool_get(struct pool *p)
 {
 	void **e = p->free_list;
 
-	if (!e) {
+	if (e) {
+		p->free_list = *e;
+		memset(e, 0, p->esize);
+	} else if (p->fresh < p->info.size) {
+		/* Never taken: still zero as calloc gave it. */
+		e = (void **)(p->mem + (size_t)p->fresh++ * p->esize);
+	} else {
 		p->info.fails++;
 		return NULL;
 	}
-	p->free_list = *e;
-	memset(e, 0, p->esize);
 	p->info.used++;
 	if (p->info.used > p->info.peak) {
 		p->info.peak = p->info.used;

@@ -29,11 +29,12 @@ struct pool {
 	struct pool_info info;
 	size_t esize;
 	unsigned char *mem;
-	void *free_list;
+	void *free_list;	/* elements given back */
+	unsigned fresh;		/* elements ever taken: the rest untouched */
 };
 
 #define POOL_INIT(name, ceiling, dflt) {name, ceiling, dflt, 0, {0}, 0, \
-					NULL, NULL}
+					NULL, NULL, 0}
 
 /** Carve the pool with its configured size (start-up only).
  * @return 0, EINVAL (already set up) or ENOMEM. */

@@ -22,6 +22,7 @@
 #include <linux/errqueue.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
+#include <sys/mman.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -805,4 +806,23 @@ int port_fs_kind(const char *path, enum port_fs *kind, char *name,
 		}
 	}
 	return 0;
+}
+
+/* -------------------------------------------------------------- memory */
+
+void *port_reserve(size_t size)
+{
+	/* Anonymous pages are the zero page until written (calloc from the
+	 * heap may clear, and so touch, what it reuses). */
+	void *p = mmap(NULL, size ? size : 1, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+void port_unreserve(void *p, size_t size)
+{
+	if (p) {
+		munmap(p, size ? size : 1);
+	}
 }

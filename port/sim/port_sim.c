@@ -651,3 +651,14 @@ int port_fs_kind(const char *path, enum port_fs *kind, char *name,
 	snprintf(name, size, "%s", names[sim_fs]);
 	return 0;
 }
+
+void *port_reserve(size_t size)
+{
+	return calloc(1, size ? size : 1);
+}
+
+void port_unreserve(void *p, size_t size)
+{
+	(void)size;
+	free(p);
+}
