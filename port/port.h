@@ -73,6 +73,14 @@ int port_local_accept(int lsock, int *sock);
 /** A blocking connect to the local socket at path (the ctl client);
  * timeout_ms > 0 bounds each later blocking send and receive on it. */
 int port_local_connect(int *sock, const char *path, unsigned timeout_ms);
+/** The address of the given family interface name ("br-lan") has now.
+ * @return 0, ENODEV (no such interface) or EADDRNOTAVAIL (none yet). */
+int port_if_addr(const char *name, int family, struct port_addr *a);
+/** h runs (from port_poll()) whenever an interface address is added or
+ * removed; one watcher. @return 0, or an errno (no such notice here). */
+int port_if_watch(void (*h)(void *arg), void *arg);
+void port_if_unwatch(void);
+
 /** size bytes of zeroed memory whose pages take no room until they are
  * written: the pools reserve their configured size with it, and idle
  * memory follows use. NULL when there is none. */

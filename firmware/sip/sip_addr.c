@@ -95,8 +95,37 @@ int sip_addr_flow(const struct sip_addr *a, struct sip_flow *f)
 
 /* "udp:1.2.3.4:5060", "tcp:[::1]:5060"; "udp:::1:5060" too (the port
  * follows the last colon). */
-int sip_listen_parse(const char *spec, struct sip_addr *a, char *why,
-		     size_t whylen)
+/* An interface name where a listen address may stand ("br-lan", "eth0.1"):
+ * a letter, then letters, digits, '-' or '_', and a '.' only before the
+ * VLAN number that ends it; IFNAMSIZ - 1 at most. */
+static int is_ifname(struct sd_pl h)
+{
+	size_t i;
+
+	if (h.l < 1 || h.l > 15 || !((h.p[0] | 0x20) >= 'a' &&
+				     (h.p[0] | 0x20) <= 'z')) {
+		return 0;
+	}
+	for (i = 0; i < h.l; i++) {
+		char c = h.p[i];
+
+		if (!((c | 0x20) >= 'a' && (c | 0x20) <= 'z') &&
+		    !(c >= '0' && c <= '9') && c != '-' && c != '_' &&
+		    c != '.') {
+			return 0;
+		}
+		/* A dot only before a VLAN number ("eth0.1"): "host.lan"
+		 * is a host name, which a listener does not take. */
+		if (c == '.' && (i + 1 == h.l || strspn(h.p + i + 1,
+			"0123456789") < h.l - i - 1)) {
+			return 0;
+		}
+	}
+	return 1; /* an IPv4 address starts with a digit */
+}
+
+int sip_listen_parse(const char *spec, struct sip_addr *a, char *ifname,
+		     size_t ifsize, char *why, size_t whylen)
 {
 	const char *sep = strchr(spec, ':');
 	const char *hp = sep ? sep + 1 : "";
@@ -110,6 +139,19 @@ int sip_listen_parse(const char *spec, struct sip_addr *a, char *why,
 	if (colon) {
 		host.l = (size_t)(colon - hp);
 		port = sd_pl_str(colon + 1);
+	}
+	if (ifname && ifsize) {
+		ifname[0] = '\0';
+	}
+	/* An interface's name stands for its IPv4 address, whatever it is
+	 * now: bound once it has one, bound again when it changes. */
+	if (colon && ifname && ifsize > host.l && is_ifname(host) &&
+	    !sip_addr_parse(a, sd_pl(spec, (size_t)(sep - spec)),
+			    sd_pl_str("0.0.0.0"), port,
+			    SIP_ADDR_PORT0 | SIP_ADDR_TP_LOWER, &f)) {
+		memcpy(ifname, host.p, host.l);
+		ifname[host.l] = '\0';
+		host = sd_pl_str("0.0.0.0");
 	}
 	/* Without a ':' the transport is empty, so refused. */
 	if (!sip_addr_parse(a, sd_pl(spec, sep ? (size_t)(sep - spec) : 0),
@@ -132,8 +174,9 @@ int sip_listen_parse(const char *spec, struct sip_addr *a, char *why,
 	} else if (f & SIP_ADDR_BAD_PORT) {
 		snprintf(why, whylen, "listen '%s': bad port", spec);
 	} else {
-		snprintf(why, whylen, "listen '%s': '%.*s' is not an IP "
-			 "address", spec, (int)host.l, host.p);
+		snprintf(why, whylen, "listen '%s': '%.*s' is neither an IP "
+			 "address nor an interface name", spec, (int)host.l,
+			 host.p);
 	}
 	return EINVAL;
 }
@@ -141,8 +184,9 @@ int sip_listen_parse(const char *spec, struct sip_addr *a, char *why,
 int sip_listen_check(const char *spec, char *why, size_t whylen)
 {
 	struct sip_addr a;
+	char ifname[16];
 
-	return sip_listen_parse(spec, &a, why, whylen);
+	return sip_listen_parse(spec, &a, ifname, sizeof(ifname), why, whylen);
 }
 
 /* "sip:IP[:port][;transport=udp|tcp]"; IPv6 in brackets. */

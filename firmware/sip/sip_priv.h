@@ -129,8 +129,8 @@ int sip_addr_parse(struct sip_addr *a, struct sd_pl tp, struct sd_pl host,
  * when none), TCP over whatever connection sending finds or opens. */
 int sip_addr_flow(const struct sip_addr *a, struct sip_flow *f);
 /** Parse a listen spec; on EINVAL why says what is wrong with it. */
-int sip_listen_parse(const char *spec, struct sip_addr *a, char *why,
-		     size_t whylen);
+int sip_listen_parse(const char *spec, struct sip_addr *a, char *ifname,
+		     size_t ifsize, char *why, size_t whylen);
 /** Parse "sip:IP[:port][;transport=udp|tcp]"; EINVAL with why. */
 /** "sip:NAME[:PORT][;transport=T]" with a host name: NAME into name, the
  * transport and port (0 when none is given) into a. @return 0 or EINVAL

@@ -17,8 +17,9 @@
 
 struct listener {
 	enum sip_tp_type tp;
-	int sock;
+	int sock;		/* -1: an interface without its address yet */
 	struct port_addr addr;
+	char ifname[16];	/* "": a fixed address; else whose it is */
 };
 
 static struct listener listeners[CONFIG_SIMPLED_MAX_LISTEN];
@@ -88,10 +89,79 @@ const char *sip_tp_name(enum sip_tp_type tp, int upper)
 
 static int is_unspecified(const struct port_addr *a);
 
+/* Open l on l->addr. @return 0 or the port's error. */
+static int listener_bind(struct listener *l, unsigned idx)
+{
+	int err = l->tp == SIP_TP_UDP ? port_udp_open(&l->sock, &l->addr) :
+		  port_tcp_listen(&l->sock, &l->addr);
+
+	if (err) {
+		l->sock = -1;
+		return err;
+	}
+	/* Port 0 picks a free port: learn which. */
+	port_local_addr(l->sock, &l->addr);
+	port_watch(l->sock, PORT_EV_READ,
+		   l->tp == SIP_TP_UDP ? udp_event : sip_tp_tcp_accept,
+		   (void *)(intptr_t)idx);
+	return 0;
+}
+
+/* An interface listener: (re)bound to the interface's address now, or
+ * closed while it has none. @return 0 or the port's error. */
+static int listener_follow(struct listener *l, unsigned idx)
+{
+	struct port_addr now;
+	char as[64];
+	int err;
+
+	err = port_if_addr(l->ifname, PORT_AF_INET, &now);
+	now.port = l->addr.port;
+	if (!err && l->sock >= 0 && sd_addr_eq(&now, &l->addr)) {
+		return 0; /* unchanged */
+	}
+	if (l->sock >= 0) {
+		port_close(l->sock);
+		l->sock = -1;
+	}
+	if (err) {
+		memset(l->addr.ip, 0, sizeof(l->addr.ip));
+		LOG_WRN("listening on %s:%s:%u once %s has an IPv4 address "
+			"(%s)", sip_tp_name(l->tp, 0), l->ifname,
+			l->addr.port, l->ifname, err == ENODEV ?
+			"no such interface yet" : "none yet");
+		return 0;
+	}
+	l->addr = now;
+	err = listener_bind(l, idx);
+	sd_addr_str(&l->addr, as, sizeof(as));
+	if (err) {
+		LOG_ERR("cannot listen on %s:%s (%s): %s",
+			sip_tp_name(l->tp, 0), as, l->ifname, strerror(err));
+		return err;
+	}
+	LOG_INF("listening on %s:%s (%s)", sip_tp_name(l->tp, 0), as,
+		l->ifname);
+	return 0;
+}
+
+/* An interface's addresses changed: its listeners follow. */
+static void on_if_change(void *arg)
+{
+	unsigned i;
+
+	(void)arg;
+	for (i = 0; i < n_listeners; i++) {
+		if (listeners[i].ifname[0]) {
+			listener_follow(&listeners[i], i);
+		}
+	}
+}
+
 int sip_tp_open(const struct sip_cfg *cfg)
 {
 	unsigned i;
-	int err = sip_tp_tcp_init();
+	int err = sip_tp_tcp_init(), follow = 0;
 
 	if (err) {
 		return err;
@@ -102,13 +172,15 @@ int sip_tp_open(const struct sip_cfg *cfg)
 		struct sip_addr sa;
 		char why[160], as[64];
 
-		if (sip_listen_parse(cfg->listen[i], &sa, why, sizeof(why))) {
+		if (sip_listen_parse(cfg->listen[i], &sa, l->ifname,
+				     sizeof(l->ifname), why, sizeof(why))) {
 			LOG_ERR("%s", why);
 			err = EINVAL;
 			break;
 		}
 		l->tp = sa.tp;
 		l->addr = sa.addr;
+		l->sock = -1;
 		if (l->tp == SIP_TP_TLS && !sip_tls_ready()) {
 			LOG_ERR("listen '%s': needs a 'config tls' section "
 				"with certificate and private_key",
@@ -116,21 +188,21 @@ int sip_tp_open(const struct sip_cfg *cfg)
 			err = EINVAL;
 			break;
 		}
-		if (l->tp == SIP_TP_UDP) {
-			err = port_udp_open(&l->sock, &l->addr);
-		} else {
-			err = port_tcp_listen(&l->sock, &l->addr);
+		if (l->ifname[0]) {
+			err = listener_follow(l, n_listeners);
+			n_listeners++;
+			follow = 1;
+			if (err) {
+				break;
+			}
+			continue;
 		}
+		err = listener_bind(l, n_listeners);
 		if (err) {
 			LOG_ERR("cannot listen on %s: %s", cfg->listen[i],
 				strerror(err));
 			break;
 		}
-		/* Port 0 picks a free port: learn which. */
-		port_local_addr(l->sock, &l->addr);
-		port_watch(l->sock, PORT_EV_READ,
-			   l->tp == SIP_TP_UDP ? udp_event : sip_tp_tcp_accept,
-			   (void *)(intptr_t)n_listeners);
 		n_listeners++;
 		sd_addr_str(&l->addr, as, sizeof(as));
 		if (!is_unspecified(&l->addr) && !port_addr_is_local(&l->addr)) {
@@ -140,6 +212,13 @@ int sip_tp_open(const struct sip_cfg *cfg)
 		} else {
 			LOG_INF("listening on %s:%s", sip_tp_name(l->tp, 0),
 				as);
+		}
+	}
+	if (!err && follow) {
+		err = port_if_watch(on_if_change, NULL);
+		if (err) {
+			LOG_ERR("cannot follow interface addresses: %s",
+				strerror(err));
 		}
 	}
 	if (err) {
@@ -153,8 +232,11 @@ void sip_tp_close(void)
 	unsigned i;
 
 	sip_tp_tcp_close();
+	port_if_unwatch();
 	for (i = 0; i < n_listeners; i++) {
-		port_close(listeners[i].sock);
+		if (listeners[i].sock >= 0) {
+			port_close(listeners[i].sock);
+		}
 	}
 	n_listeners = 0;
 }

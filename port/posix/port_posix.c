@@ -20,6 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/errqueue.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <sys/epoll.h>
 #include <sys/random.h>
 #include <sys/mman.h>
@@ -825,4 +828,87 @@ void port_unreserve(void *p, size_t size)
 	if (p) {
 		munmap(p, size ? size : 1);
 	}
+}
+
+/* ---------------------------------------------------------- interfaces */
+
+int port_if_addr(const char *name, int family, struct port_addr *a)
+{
+	struct ifaddrs *ifs, *i;
+	int err = if_nametoindex(name) ? EADDRNOTAVAIL : ENODEV;
+
+	if (err == ENODEV || getifaddrs(&ifs)) {
+		return err;
+	}
+	for (i = ifs; i; i = i->ifa_next) {
+		if (!i->ifa_addr || strcmp(i->ifa_name, name) ||
+		    i->ifa_addr->sa_family != (family == PORT_AF_INET6 ?
+					       AF_INET6 : AF_INET)) {
+			continue;
+		}
+		from_sockaddr(a, (struct sockaddr_storage *)i->ifa_addr);
+		a->port = 0;
+		err = 0;
+		break;
+	}
+	freeifaddrs(ifs);
+	return err;
+}
+
+static int if_sock = -1;
+static void (*if_h)(void *arg);
+static void *if_arg;
+
+static void if_event(int sock, unsigned events, void *arg)
+{
+	char buf[8192];
+	int changed = 0;
+
+	(void)events;
+	(void)arg;
+	/* Any address message: the watcher looks again itself. */
+	while (recv(sock, buf, sizeof(buf), MSG_DONTWAIT) > 0) {
+		changed = 1;
+	}
+	if (changed && if_h) {
+		if_h(if_arg);
+	}
+}
+
+int port_if_watch(void (*h)(void *arg), void *arg)
+{
+	struct sockaddr_nl sa;
+	int fd;
+
+	if (if_sock >= 0) {
+		return EBUSY;
+	}
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		    NETLINK_ROUTE);
+	if (fd < 0) {
+		return errno;
+	}
+	memset(&sa, 0, sizeof(sa));
+	sa.nl_family = AF_NETLINK;
+	sa.nl_groups = RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    fd >= PORT_MAX_FDS) {
+		int err = fd >= PORT_MAX_FDS ? EMFILE : errno;
+
+		close(fd);
+		return err;
+	}
+	if_sock = fd;
+	if_h = h;
+	if_arg = arg;
+	return port_watch(fd, PORT_EV_READ, if_event, NULL);
+}
+
+void port_if_unwatch(void)
+{
+	if (if_sock >= 0) {
+		port_close(if_sock);
+	}
+	if_sock = -1;
+	if_h = NULL;
 }

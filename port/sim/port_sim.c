@@ -662,3 +662,71 @@ void port_unreserve(void *p, size_t size)
 	(void)size;
 	free(p);
 }
+
+/* Simulated interfaces: a name and one IPv4 address each. */
+static struct {
+	char name[16];
+	struct port_addr addr;
+	int has_addr;
+} sim_ifs[4];
+static void (*sim_if_h)(void *arg);
+static void *sim_if_arg;
+
+void sim_if_set(const char *name, const struct port_addr *a)
+{
+	unsigned i, free_i = 4;
+
+	for (i = 0; i < 4; i++) {
+		if (!strcmp(sim_ifs[i].name, name)) {
+			break;
+		}
+		if (!sim_ifs[i].name[0] && free_i == 4) {
+			free_i = i;
+		}
+	}
+	if (i == 4) {
+		i = free_i;
+	}
+	if (i == 4) {
+		return;
+	}
+	snprintf(sim_ifs[i].name, sizeof(sim_ifs[i].name), "%s", name);
+	sim_ifs[i].has_addr = a != NULL;
+	if (a) {
+		sim_ifs[i].addr = *a;
+		sim_local_addr(a);
+	}
+	if (sim_if_h) {
+		sim_if_h(sim_if_arg);
+	}
+}
+
+int port_if_addr(const char *name, int family, struct port_addr *a)
+{
+	unsigned i;
+
+	for (i = 0; i < 4; i++) {
+		if (!strcmp(sim_ifs[i].name, name)) {
+			if (!sim_ifs[i].has_addr ||
+			    sim_ifs[i].addr.family != family) {
+				return EADDRNOTAVAIL;
+			}
+			*a = sim_ifs[i].addr;
+			a->port = 0;
+			return 0;
+		}
+	}
+	return ENODEV;
+}
+
+int port_if_watch(void (*h)(void *arg), void *arg)
+{
+	sim_if_h = h;
+	sim_if_arg = arg;
+	return 0;
+}
+
+void port_if_unwatch(void)
+{
+	sim_if_h = NULL;
+}

@@ -37,6 +37,9 @@ unsigned sim_pending(void);
 /** The filesystem port_fs_kind() reports for every path (the state
  * directory): PORT_FS_DISK until set; sim_reset() does not change it. */
 void sim_set_fs(enum port_fs kind);
+/** Interface name has address a now (NULL: none), and the watcher of
+ * port_if_watch() is told at once; sim_reset() keeps them. */
+void sim_if_set(const char *name, const struct port_addr *a);
 /** Give the simulated host one more interface address (what a wildcard
  * listener answers on); sim_reset() forgets them all. */
 void sim_local_addr(const struct port_addr *a);

@@ -53,6 +53,9 @@ procd_close_instance() {
 procd_send_signal() { shim "procd: signal ${3:-HUP} to $1 $2"; }
 procd_add_reload_trigger() { shim "trigger config.change $* reload"; }
 procd_add_interface_trigger() { shim "trigger $*"; }
+procd_add_reload_interface_trigger() {
+	shim "trigger interface.* $1 /etc/init.d/simpled reload"
+}
 
 # rc.common: an action runs the script's functions as procd would.
 rc() {

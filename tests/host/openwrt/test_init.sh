@@ -50,7 +50,7 @@ has "param file $CONF"
 has "param reload_signal HUP"
 has "procd: start"
 has "trigger config.change simpled reload"
-has "trigger interface.*.up lan /etc/init.d/simpled restart"
+has "trigger interface.* lan /etc/init.d/simpled reload"
 has "chown simpled:simpled $work/state $work/run"
 [ -d "$work/state" ] && [ "$(stat -c %a "$work/state")" = 700 ] ||
 	fail "state_dir not made 0700"

@@ -11,6 +11,7 @@
 #include "harness.h"
 #include "mem.h"
 #include "port_sim.h"
+#include "sd.h"
 #include "stat.h"
 
 static void send_message(int sock, int n, const char *to, const char *tok)
@@ -661,6 +662,63 @@ static void test_oom_sweep_relay(void **state)
 	h_stop();
 }
 
+/* OPTIONS from client c to ip:port; its status, 0 when unanswered. */
+static int options_to(int c, const char *ip, uint16_t port)
+{
+	static unsigned n;
+	struct port_addr dst;
+	char req[512];
+	const char *r;
+	int len;
+
+	n++;
+	len = snprintf(req, sizeof(req), "OPTIONS sip:%s:%u SIP/2.0\r\n"
+		       "Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKif%u\r\n"
+		       "From: <sip:bob@" H_DOMAIN ">;tag=o\r\n"
+		       "To: <sip:%s>\r\nCall-ID: if%u\r\nCSeq: 1 OPTIONS\r\n"
+		       "Content-Length: 0\r\n\r\n", ip, port, n, ip, n);
+	assert_int_equal(sd_addr_parse(&dst, ip, port), 0);
+	assert_int_equal(port_sendto(c, req, (size_t)len, &dst), 0);
+	h_run(10);
+	r = h_recv(c);
+	return r ? h_status(r) : 0;
+}
+
+/* A listener named by interface ("udp:lan0:5070") is bound to the
+ * interface's address, follows it when it changes, closes while it has
+ * none and opens again when one comes. */
+static void test_listen_on_interface(void **state)
+{
+	struct port_addr a;
+	int c;
+
+	(void)state;
+	assert_int_equal(sd_addr_parse(&a, "10.0.0.100", 0), 0);
+	sim_if_set("lan0", &a);
+	h_start("config simpled 'main'\n\tlist listen 'udp:lan0:5070'\n");
+	c = h_client(2);
+	assert_int_equal(options_to(c, "10.0.0.100", 5070), 200);
+	assert_int_equal(sd_addr_parse(&a, "10.0.0.101", 0), 0);
+	sim_if_set("lan0", &a);
+	assert_int_equal(options_to(c, "10.0.0.101", 5070), 200);
+	assert_int_equal(options_to(c, "10.0.0.100", 5070), 0);
+	sim_if_set("lan0", NULL);
+	assert_int_equal(options_to(c, "10.0.0.101", 5070), 0);
+	assert_int_equal(sd_addr_parse(&a, "10.0.0.102", 0), 0);
+	sim_if_set("lan0", &a);
+	assert_int_equal(options_to(c, "10.0.0.102", 5070), 200);
+	/* The fixed listener beside it was served all along. */
+	assert_int_equal(h_status(h_send_wait(c,
+		"OPTIONS sip:" H_DOMAIN " SIP/2.0\n"
+		"Via: SIP/2.0/UDP 10.0.0.2:5060;branch=z9hG4bKfx\n"
+		"From: <sip:bob@" H_DOMAIN ">;tag=f\nTo: <sip:" H_DOMAIN ">\n"
+		"Call-ID: fx\nCSeq: 1 OPTIONS\nContent-Length: 0\n\n")),
+		200);
+	h_run(40000);
+	h_stop();
+	sim_if_set("lan0", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -682,6 +740,7 @@ int main(void)
 		cmocka_unit_test(test_oversized_datagram),
 		cmocka_unit_test(test_txn_pool_reclaims_completed),
 		cmocka_unit_test(test_oom_sweep_relay),
+		cmocka_unit_test(test_listen_on_interface),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -106,7 +106,7 @@ static void test_errors_name_file_and_line(void **state)
 	expect_error("config simpled\n\tlist listen 'sctp:1.2.3.4:5060'\n",
 		     "(text):2: listen 'sctp:1.2.3.4:5060': transport must be");
 	expect_error("config simpled\n\tlist listen 'udp:host.lan:5060'\n",
-		     "'host.lan' is not an IP address");
+		     "'host.lan' is neither an IP address nor an interface name");
 	expect_error("config simpled\n\tlist listen 'udp:1.2.3.4:99999'\n",
 		     "bad port");
 	expect_error("config simpled\n\toption log_level loud\n",

@@ -58,6 +58,17 @@ static void test_listen_specs(void **state)
 		{"udp:1.2.3.4:0", 0, ""},
 		/* strtoul() leniency, kept as it was */
 		{"udp:1.2.3.4: 5060", 0, ""},
+		/* Interface names: the address they have. */
+		{"udp:br-lan:5060", 0, ""},
+		{"tcp:eth0.1:5060", 0, ""},
+		{"udp:wan_6:0", 0, ""},
+		{"udp:br-lan:99999", EINVAL, "listen 'udp:br-lan:99999': bad "
+		 "port"},
+		{"udp:eth0.:5060", EINVAL, "listen 'udp:eth0.:5060': 'eth0.' "
+		 "is neither an IP address nor an interface name"},
+		{"udp:abcdefghijklmnop:5060", EINVAL, "listen "
+		 "'udp:abcdefghijklmnop:5060': 'abcdefghijklmnop' is neither "
+		 "an IP address nor an interface name"},
 		{"udp:1.2.3.4:+5060", 0, ""},
 		{"UDP:1.2.3.4:5060", EINVAL, "listen 'UDP:1.2.3.4:5060': "
 		 "transport must be udp:, tcp: or tls:"},
@@ -87,11 +98,11 @@ static void test_listen_specs(void **state)
 		{"udp:host.lan:99999", EINVAL, "listen 'udp:host.lan:99999': "
 		 "bad port"},
 		{"udp:host.lan:5060", EINVAL, "listen 'udp:host.lan:5060': "
-		 "'host.lan' is not an IP address"},
-		{"udp::5060", EINVAL, "listen 'udp::5060': '' is not an IP "
-		 "address"},
+		 "'host.lan' is neither an IP address nor an interface name"},
+		{"udp::5060", EINVAL, "listen 'udp::5060': '' is neither an IP "
+		 "address nor an interface name"},
 		{"udp:[::1:5060", EINVAL, "listen 'udp:[::1:5060': '[::1' is "
-		 "not an IP address"},
+		 "neither an IP address nor an interface name"},
 	};
 
 	(void)state;
