@@ -452,7 +452,7 @@ int app_start(void)
 
 	log_set_level(app_cfg.log_level);
 	check_cfg_mode();
-	mem_init(mod_mem_budget());
+	mem_set_budget(mod_mem_budget());
 	mem_osip_install();
 	err = port_init();
 	if (err) {

@@ -28,7 +28,7 @@ static unsigned long fail_countdown;
 static struct mem_arena global_arena;
 static struct mem_arena *cur = &global_arena;
 
-void mem_init(size_t b)
+void mem_set_budget(size_t b)
 {
 	budget = b;
 	peak = used;
@@ -113,7 +113,7 @@ static struct mem_hdr *hdr_of(void *p)
 	return (struct mem_hdr *)((char *)p - offsetof(struct mem_hdr, align));
 }
 
-void mem_free(void *p)
+void mem_put(void *p)
 {
 	struct mem_hdr *h;
 
@@ -184,7 +184,7 @@ static void *osip_malloc_hook(size_t n)
 
 static void osip_free_hook(void *p)
 {
-	mem_free(p);
+	mem_put(p);
 }
 
 static void osip_trace_hook(const char *fi, int li, osip_trace_level_t level,
@@ -224,7 +224,7 @@ unsigned mem_arena_release(struct mem_arena *a)
 	unsigned n = 0;
 
 	while (a->head) {
-		mem_free(a->head->align);
+		mem_put(a->head->align);
 		n++;
 	}
 	return n;

@@ -20,11 +20,14 @@ struct mem_arena {
 };
 
 /** Set the budget in bytes. Allocations must all be freed before. */
-void mem_init(size_t budget);
+void mem_set_budget(size_t budget);
 /** @return NULL when the budget is spent (counted in mem_fails()). */
 void *mem_alloc(size_t n);
 void *mem_zalloc(size_t n);
-void mem_free(void *p);
+/** Give p back (NULL: nothing). Not "mem_free" nor "mem_init": lwIP
+ * has those, and a port to it links both (tests/host/unit/
+ * test_port_lwip.c). */
+void mem_put(void *p);
 char *mem_strndup(const char *s, size_t n);
 
 /** Make a the current arena; returns the previous one for mem_arena_leave.*/

@@ -291,7 +291,7 @@ int mod_reload(const char *path, char *err, size_t errlen,
 		limit_pool[i]->cfg_size = limit_val[i];
 	}
 	for (i = 0; i < n; i++) {
-		mem_free(snap[i].copy);
+		mem_put(snap[i].copy);
 	}
 	return rc;
 }

@@ -28,7 +28,7 @@ int rate_init(struct rate *r, unsigned n, uint32_t window_s, unsigned max)
 void rate_free(struct rate *r)
 {
 	HASH_CLEAR(hh, r->by_key);
-	mem_free(r->tab);
+	mem_put(r->tab);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -10,7 +10,7 @@
 extern int sd_hash_oom;
 
 #define uthash_malloc(sz) mem_alloc(sz)
-#define uthash_free(ptr, sz) mem_free(ptr)
+#define uthash_free(ptr, sz) mem_put(ptr)
 #define HASH_NONFATAL_OOM 1
 #define uthash_nonfatal_oom(obj) (sd_hash_oom = 1)
 

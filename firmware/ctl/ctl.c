@@ -104,7 +104,7 @@ static void client_close(struct ctl_client *c)
 	tmr_cancel(&c->resume);
 	c->eof = 0;
 	port_close(c->sock);
-	mem_free(c->tx);
+	mem_put(c->tx);
 	c->tx = NULL;
 	c->tx_len = 0;
 	c->rx_len = 0;
@@ -179,7 +179,7 @@ static int client_answer(struct ctl_client *c, const char *s, size_t len)
 	}
 	memcpy(nt + c->tx_len, s, len);
 	nt[c->tx_len + len] = '\n';
-	mem_free(c->tx);
+	mem_put(c->tx);
 	c->tx = nt;
 	c->tx_len += len + 1;
 	return client_flush(c);

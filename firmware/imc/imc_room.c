@@ -267,7 +267,7 @@ static void room_free(struct imc_room *r, int forget)
 		store_rec_del(STORE_IMC_HIST, key);
 	}
 	for (i = 0; i < IMC_HIST_SLOTS; i++) {
-		mem_free(r->hist[i]);
+		mem_put(r->hist[i]);
 	}
 	if (forget) {
 		store_rec_del(STORE_IMC_ROOM, r->name);
@@ -343,7 +343,7 @@ void imc_history_add(struct imc_room *r, const char *body, size_t len)
 	} else {
 		r->hist_n++;
 	}
-	mem_free(r->hist[slot]);
+	mem_put(r->hist[slot]);
 	r->hist[slot] = hist_new(r->hist_seq, body, len);
 	hist_persist(r, slot, r->hist_seq, body, len);
 	r->hist_seq++;
@@ -505,7 +505,7 @@ static void hist_settle(struct imc_room *r)
 	}
 	r->hist_seq = e[n - 1]->seq + 1;
 	for (i = 0; i + cap < n; i++) {
-		mem_free(e[i]);
+		mem_put(e[i]);
 	}
 	r->hist_head = 0;
 	r->hist_n = n - i;

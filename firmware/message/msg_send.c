@@ -76,7 +76,7 @@ static void fallback_free(struct fallback *fb)
 	if (fb->next) {
 		fb->next->prev = fb->prev;
 	}
-	mem_free(fb);
+	mem_put(fb);
 }
 
 static void fallback_done(struct fallback *fb)

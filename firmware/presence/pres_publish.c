@@ -425,7 +425,7 @@ static void pub_durable(int err, void *arg)
 		w->res.reason = "The store could not write it";
 	}
 	w->h(&w->res, w->arg);
-	mem_free(w);
+	mem_put(w);
 }
 
 int pres_publish_local(const char *aor, const char *etag, int expires,
@@ -454,7 +454,7 @@ int pres_publish_local(const char *aor, const char *etag, int expires,
 	w->arg = arg;
 	if (w->res.code != 200) {
 		*now = w->res;
-		mem_free(w);
+		mem_put(w);
 		return 0;
 	}
 	store_when_durable(pub_durable, w);

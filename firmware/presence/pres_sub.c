@@ -143,7 +143,7 @@ void pres_sub_free(struct pres_sub *s)
 {
 	tally_put(&pres_subs_by_source, s->src);
 	if (s->callid != s->callid_buf) {
-		mem_free(s->callid);
+		mem_put(s->callid);
 	}
 	pool_put(&pres_sub_pool, s);
 }
@@ -162,7 +162,7 @@ int pres_sub_set_callid(struct pres_sub *s, struct sd_pl callid)
 		p[callid.l] = '\0';
 	}
 	if (s->callid != s->callid_buf) {
-		mem_free(s->callid);
+		mem_put(s->callid);
 	}
 	s->callid = p;
 	return 0;

@@ -125,7 +125,7 @@ static int forgotten;
 int sip_nonce_init(unsigned entries)
 {
 	HASH_CLEAR(hh, by_nonce);
-	mem_free(ring);
+	mem_put(ring);
 	ring = NULL;
 	ring_size = ring_next = 0;
 	forgotten = 0;

@@ -129,7 +129,7 @@ void *sd_mbedtls_calloc(size_t n, size_t size)
 
 void sd_mbedtls_free(void *p)
 {
-	mem_free(p);
+	mem_put(p);
 }
 
 size_t sip_tls_memory(void)

@@ -853,8 +853,8 @@ void sip_msg_free(struct sip_msg *m)
 	if (leaked) {
 		LOG_DBG("released %u blocks libosip2 left behind", leaked);
 	}
-	mem_free(m->buf);
-	mem_free(m);
+	mem_put(m->buf);
+	mem_put(m);
 }
 
 /* A new message holding a copy of buf. */
@@ -868,7 +868,7 @@ static struct sip_msg *msg_new(const char *buf, size_t len,
 	}
 	m->buf = mem_alloc(len + 1);
 	if (!m->buf) {
-		mem_free(m);
+		mem_put(m);
 		return NULL;
 	}
 	memcpy(m->buf, buf, len);
@@ -909,7 +909,7 @@ static const char *read_head(struct sip_msg *m, const char **why)
  * strings, which would cut "bob%00evil" to "bob" and make %00 and %00%00
  * equal (RFC 4475 escnull); on this text it leaves them escaped instead.
  * simpled reads from libosip2 only URIs and Contact parameters, so the
- * other header values it changes are never looked at. mem_free() it. */
+ * other header values it changes are never looked at. mem_put() it. */
 static char *osip_text(const struct sip_msg *m, const char *body,
 		       size_t *olen)
 {
@@ -985,7 +985,7 @@ int sip_msg_parse(struct sip_msg **mp, const char *buf, size_t len,
 		}
 	}
 	mem_arena_leave(prev);
-	mem_free(text);
+	mem_put(text);
 	if (!m->osip) {
 		if (m->arena.failed) {
 			return refuse(mp, m, ENOMEM);

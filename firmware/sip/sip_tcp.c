@@ -49,7 +49,7 @@ static void conn_close(struct tcp_conn *c)
 	sip_tls_free(c->tls);
 #endif
 	port_close(c->sock);
-	mem_free(c->tx);
+	mem_put(c->tx);
 	conns[c->slot] = NULL;
 	stat_inc(sip_stat_tcp_closed);
 	pool_put(&sip_tcp_pool, c);
@@ -264,7 +264,7 @@ static int conn_flush(struct tcp_conn *c)
 		memmove(c->tx, c->tx + sent, c->tx_len - sent);
 		c->tx_len -= sent;
 	}
-	mem_free(c->tx);
+	mem_put(c->tx);
 	c->tx = NULL;
 	return port_watch(c->sock, PORT_EV_READ, conn_event, c);
 }
@@ -461,7 +461,7 @@ static int conn_queue(struct tcp_conn *c, const char *buf, size_t len)
 		memcpy(nt, c->tx, c->tx_len);
 	}
 	memcpy(nt + c->tx_len, buf, len);
-	mem_free(c->tx);
+	mem_put(c->tx);
 	c->tx = nt;
 	c->tx_len += len;
 	return 0;

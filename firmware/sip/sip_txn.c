@@ -202,7 +202,7 @@ static void stx_free(struct sip_stx *st)
 	tmr_cancel(&st->tmr_g);
 	HASH_DEL(stx_table, st);
 	sip_msg_free(st->req);
-	mem_free(st->resp);
+	mem_put(st->resp);
 	n_stx--;
 	pool_put(&sip_stx_pool, st);
 }
@@ -331,7 +331,7 @@ static int stx_build(struct sip_stx *st, int code, const char *reason,
 				   st->totag, NULL, NULL, NULL, 0);
 		code = 500;
 	}
-	mem_free(st->resp);
+	mem_put(st->resp);
 	st->resp = mem_strndup(b.p, b.len);
 	st->resp_len = st->resp ? b.len : 0;
 	tx_len = b.len;
@@ -462,8 +462,8 @@ static void ctx_free(struct sip_ctx *ctx)
 	if (ctx->state != CTX_NEW) {
 		HASH_DEL(ctx_table, ctx);
 	}
-	mem_free(ctx->req);
-	mem_free(ctx->alt);
+	mem_put(ctx->req);
+	mem_put(ctx->alt);
 	n_ctx--;
 	pool_put(&sip_ctx_pool, ctx);
 }
@@ -640,7 +640,7 @@ static int ctx_fallback(struct sip_ctx *ctx)
 {
 	int err;
 
-	mem_free(ctx->req);
+	mem_put(ctx->req);
 	ctx->req = ctx->alt;
 	ctx->len = ctx->alt_len;
 	ctx->dst = ctx->alt_dst;
@@ -744,7 +744,7 @@ static int ctx_build_send(struct sip_ctx *ctx, const struct sip_flow *dst,
 		if (ctx->alt && !b.overflow) {
 			return ctx_send(ctx, &tcp, method, b.p, b.len);
 		}
-		mem_free(ctx->alt); /* no memory for two forms: UDP only */
+		mem_put(ctx->alt); /* no memory for two forms: UDP only */
 		ctx->alt = NULL;
 		sd_buf_init(&b, txbuf, sizeof(txbuf));
 		build(&b, dst, ctx->branch, arg);

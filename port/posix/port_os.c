@@ -2,6 +2,7 @@
  * host: the clocks, random bytes, the log sink, the state directory's
  * filesystem and reserved memory (the network is each backend's own).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -15,6 +16,49 @@
 #include <time.h>
 
 #include "port.h"
+#include "port_os.h"
+
+/* ------------------------------------------------------ socket addresses */
+
+socklen_t port_os_to_sockaddr(struct sockaddr_storage *ss,
+			      const struct port_addr *a)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (a->family == PORT_AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(a->port);
+		memcpy(&s6->sin6_addr, a->ip, 16);
+		return sizeof(*s6);
+	} else {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(a->port);
+		memcpy(&s4->sin_addr, a->ip, 4);
+		return sizeof(*s4);
+	}
+}
+
+void port_os_from_sockaddr(struct port_addr *a,
+			   const struct sockaddr_storage *ss)
+{
+	memset(a, 0, sizeof(*a));
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)ss;
+
+		a->family = PORT_AF_INET6;
+		a->port = ntohs(s6->sin6_port);
+		memcpy(a->ip, &s6->sin6_addr, 16);
+	} else {
+		const struct sockaddr_in *s4 = (const void *)ss;
+
+		a->family = PORT_AF_INET;
+		a->port = ntohs(s4->sin_port);
+		memcpy(a->ip, &s4->sin_addr, 4);
+	}
+}
 
 static int use_syslog;
 static int errors_to_stderr;

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "port.h"
+#include "port_os.h"
 
 /* One slot per file descriptor; fds above this are refused. */
 #define PORT_MAX_FDS 4096
@@ -136,46 +137,6 @@ unsigned port_signals_take(void)
 	return s;
 }
 
-static socklen_t to_sockaddr(struct sockaddr_storage *ss,
-			     const struct port_addr *a)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == PORT_AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(a->port);
-		memcpy(&s6->sin6_addr, a->ip, 16);
-		return sizeof(*s6);
-	} else {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(a->port);
-		memcpy(&s4->sin_addr, a->ip, 4);
-		return sizeof(*s4);
-	}
-}
-
-static void from_sockaddr(struct port_addr *a,
-			  const struct sockaddr_storage *ss)
-{
-	memset(a, 0, sizeof(*a));
-	if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *)ss;
-
-		a->family = PORT_AF_INET6;
-		a->port = ntohs(s6->sin6_port);
-		memcpy(a->ip, &s6->sin6_addr, 16);
-	} else {
-		const struct sockaddr_in *s4 = (const void *)ss;
-
-		a->family = PORT_AF_INET;
-		a->port = ntohs(s4->sin_port);
-		memcpy(a->ip, &s4->sin_addr, 4);
-	}
-}
-
 /* errno of a failed socket call, with EWOULDBLOCK spelled EAGAIN. */
 static int sock_errno(void)
 {
@@ -201,7 +162,7 @@ static int new_socket(int *sock, const struct port_addr *a, int type)
 static int bind_socket(int fd, const struct port_addr *a)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(&ss, a);
+	socklen_t sl = port_os_to_sockaddr(&ss, a);
 	int one = 1;
 
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
@@ -300,7 +261,7 @@ int port_recv_error(int sock, void *buf, size_t *len, struct port_addr *dst)
 		    (ee.ee_errno == ECONNREFUSED ||
 		     ee.ee_errno == EHOSTUNREACH ||
 		     ee.ee_errno == ENETUNREACH)) {
-			from_sockaddr(dst, &ss);
+			port_os_from_sockaddr(dst, &ss);
 			*len = (size_t)n;
 			return 0;
 		}
@@ -330,7 +291,7 @@ int port_tcp_accept(int lsock, int *sock, struct port_addr *peer)
 		return EMFILE;
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	from_sockaddr(peer, &ss);
+	port_os_from_sockaddr(peer, &ss);
 	*sock = fd;
 	return 0;
 }
@@ -436,7 +397,7 @@ int port_local_accept(int lsock, int *sock)
 int port_tcp_connect(int *sock, const struct port_addr *dst)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(&ss, dst);
+	socklen_t sl = port_os_to_sockaddr(&ss, dst);
 	int one = 1;
 	int err = new_socket(sock, dst, SOCK_STREAM);
 
@@ -462,7 +423,7 @@ int port_local_addr(int sock, struct port_addr *addr)
 	if (getsockname(sock, (struct sockaddr *)&ss, &sl) < 0) {
 		return errno;
 	}
-	from_sockaddr(addr, &ss);
+	port_os_from_sockaddr(addr, &ss);
 	return 0;
 }
 
@@ -489,7 +450,7 @@ int port_addr_is_local(const struct port_addr *a)
 		     sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
 		memset(&ss, 0, sizeof(ss));
 		memcpy(&ss, i->ifa_addr, sl);
-		from_sockaddr(&x, &ss);
+		port_os_from_sockaddr(&x, &ss);
 		found = x.family == a->family &&
 			!memcmp(x.ip, a->ip,
 				a->family == PORT_AF_INET6 ? 16 : 4);
@@ -502,7 +463,7 @@ int port_sendto(int sock, const void *buf, size_t len,
 		const struct port_addr *dst)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = to_sockaddr(&ss, dst);
+	socklen_t sl = port_os_to_sockaddr(&ss, dst);
 
 	if (sendto(sock, buf, len, 0, (struct sockaddr *)&ss, sl) < 0) {
 		/* A refusal pending from an earlier datagram (IP_RECVERR)
@@ -526,7 +487,7 @@ int port_recvfrom(int sock, void *buf, size_t *len, struct port_addr *src)
 	if (n < 0) {
 		return sock_errno();
 	}
-	from_sockaddr(src, &ss);
+	port_os_from_sockaddr(src, &ss);
 	/* MSG_TRUNC: n is the datagram's real size; the buffer holds its
 	 * first *len bytes. */
 	err = (size_t)n > *len ? EMSGSIZE : 0;
@@ -656,7 +617,7 @@ int port_if_addr(const char *name, int family, struct port_addr *a)
 					       AF_INET6 : AF_INET)) {
 			continue;
 		}
-		from_sockaddr(a, (struct sockaddr_storage *)i->ifa_addr);
+		port_os_from_sockaddr(a, (struct sockaddr_storage *)i->ifa_addr);
 		a->port = 0;
 		err = 0;
 		break;

@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *why;
 
 	if (!ready) {
-		mem_init(8u << 20);
+		mem_set_budget(8u << 20);
 		mem_osip_install();
 		parser_init();
 		ready = 1;

@@ -86,15 +86,15 @@ static void test_budget(void **state)
 	void *p, *q;
 
 	(void)state;
-	mem_init(1000);
+	mem_set_budget(1000);
 	p = mem_alloc(500);
 	assert_non_null(p);
 	assert_null(mem_alloc(600));
 	assert_int_equal(mem_fails(), 1);
 	q = mem_alloc(100);
 	assert_non_null(q);
-	mem_free(p);
-	mem_free(q);
+	mem_put(p);
+	mem_put(q);
 	assert_int_equal(mem_used(), 0);
 	assert_int_equal(mem_blocks(), 0);
 	mem_fail_nth(2);
@@ -103,8 +103,8 @@ static void test_budget(void **state)
 	assert_null(mem_alloc(1));
 	q = mem_alloc(1);
 	assert_non_null(q);
-	mem_free(p);
-	mem_free(q);
+	mem_put(p);
+	mem_put(q);
 }
 
 /* Counts per key: the cap, nobody (""), the pool, an entry only while
@@ -117,7 +117,7 @@ static void test_tally(void **state)
 	char longkey[200];
 
 	(void)state;
-	mem_init(1u << 16);
+	mem_set_budget(1u << 16);
 	assert_int_equal(pool_setup(&p, sizeof(struct tally_ent)), 0);
 	assert_int_equal(tally_get(&t, "10.0.0.3", 2, &a[0]), 0);
 	assert_int_equal(tally_get(&t, "10.0.0.3", 2, &a[1]), 0);

@@ -41,7 +41,7 @@ static size_t read_data(const char *name)
 static int setup(void **state)
 {
 	(void)state;
-	mem_init(4u << 20);
+	mem_set_budget(4u << 20);
 	mem_osip_install();
 	parser_init();
 	return 0;
@@ -162,12 +162,12 @@ static void test_budget_refuses(void **state)
 	const char *why;
 
 	(void)state;
-	mem_init(2048);
+	mem_set_budget(2048);
 	assert_int_equal(sip_msg_parse(&m, register_req,
 				       sizeof(register_req) - 1, &f, &why),
 			 ENOMEM);
 	sip_msg_free(m);
-	mem_init(4u << 20);
+	mem_set_budget(4u << 20);
 	assert_int_equal(sip_msg_parse(&m, register_req,
 				       sizeof(register_req) - 1, &f, &why), 0);
 	sip_msg_free(m);

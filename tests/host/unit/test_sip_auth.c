@@ -85,7 +85,7 @@ static void test_nonces(void **state)
 	unsigned i;
 
 	(void)state;
-	mem_init(1 << 20);
+	mem_set_budget(1 << 20);
 	sim_reset(1000);
 	assert_int_equal(sip_nonce_init(4), 0);
 	sip_nonce_new(n1);

@@ -29,7 +29,7 @@ static struct sip_msg *parse(const char *text, int expect_err,
 static int setup(void **state)
 {
 	(void)state;
-	mem_init(1u << 20);
+	mem_set_budget(1u << 20);
 	mem_osip_install();
 	parser_init();
 	return 0;

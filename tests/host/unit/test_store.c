@@ -22,7 +22,7 @@ static void fresh_dir(const char *name)
 	char f[600];
 
 	store_close(); /* a failed test may have left it open */
-	mem_init(1u << 20); /* the index of waiting messages is hashed */
+	mem_set_budget(1u << 20); /* the index of waiting messages is hashed */
 	snprintf(dir, sizeof(dir), "%s/store-%s-%d", getenv("TMPDIR"), name,
 		 (int)getpid());
 	mkdir(dir, 0700);
