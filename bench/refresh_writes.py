@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """What refreshes write to disk (not a test), against a running daemon on
 loopback with open registration. Usage: refresh_writes.py PORT PID
-[SECONDS (600)] [RATE (100)]
+[SECONDS (600)] [RATE (100)] [SUBSCRIBE (1: also subscriptions)]
 100 users register and publish once; then for SECONDS, RATE REGISTER
 refreshes and RATE PUBLISH refreshes (SIP-If-Match) a second, and the
 users' SUBSCRIBE refreshes (each of 100 subscriptions once a minute).
@@ -18,6 +18,7 @@ PIDF = ('<?xml version="1.0"?><presence xmlns="urn:ietf:params:xml:ns:pidf"'
 port, pid = int(sys.argv[1]), int(sys.argv[2])
 secs = int(sys.argv[3]) if len(sys.argv) > 3 else 600
 rate = int(sys.argv[4]) if len(sys.argv) > 4 else 100
+with_subs = int(sys.argv[5]) if len(sys.argv) > 5 else 1
 srv = ("127.0.0.1", port)
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
@@ -83,8 +84,9 @@ for u in users:
     send("REGISTER", u, u, "Expires: 3600\r\n", cid=f"reg{u}")
     send("PUBLISH", u, u, "Event: presence\r\nExpires: 3600\r\n",
          PIDF.format(u=u), cid=f"pub{u}")
-    send("SUBSCRIBE", u, users[(users.index(u) + 1) % 100],
-         "Event: presence\r\nExpires: 3600\r\n", cid=f"sub{u}")
+    if with_subs:
+        send("SUBSCRIBE", u, users[(users.index(u) + 1) % 100],
+             "Event: presence\r\nExpires: 3600\r\n", cid=f"sub{u}")
 for m in drain(time.time() + 3):
     cid = header(m, "Call-ID") or ""
     if cid.startswith("pub") and header(m, "SIP-ETag"):
