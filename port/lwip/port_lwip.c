@@ -242,29 +242,6 @@ int port_local_addr(int sock, struct port_addr *addr)
 	return 0;
 }
 
-int port_local_listen(int *sock, const char *path, unsigned mode)
-{
-	(void)sock;
-	(void)path;
-	(void)mode;
-	return ENOSYS;
-}
-
-int port_local_accept(int lsock, int *sock)
-{
-	(void)lsock;
-	(void)sock;
-	return ENOSYS;
-}
-
-int port_local_connect(int *sock, const char *path, unsigned timeout_ms)
-{
-	(void)sock;
-	(void)path;
-	(void)timeout_ms;
-	return ENOSYS;
-}
-
 int port_addr_is_local(const struct port_addr *a)
 {
 	return a->family == PORT_AF_INET && stack_up &&

@@ -358,31 +358,6 @@ int port_udp_open(int *sock, const struct port_addr *bind)
 	return sock_new(sock, SIM_UDP, &a);
 }
 
-/* No local sockets on the simulated network: the daemon runs without
- * its control socket here. */
-int port_local_listen(int *sock, const char *path, unsigned mode)
-{
-	(void)sock;
-	(void)path;
-	(void)mode;
-	return ENOSYS;
-}
-
-int port_local_accept(int lsock, int *sock)
-{
-	(void)lsock;
-	(void)sock;
-	return ENOSYS;
-}
-
-int port_local_connect(int *sock, const char *path, unsigned timeout_ms)
-{
-	(void)sock;
-	(void)path;
-	(void)timeout_ms;
-	return ENOSYS;
-}
-
 int port_tcp_listen(int *sock, const struct port_addr *bind)
 {
 	if (sock_find(SIM_LISTEN, bind) >= 0) {
