@@ -60,6 +60,10 @@ void port_log_errors_to_stderr(int on);
 void port_log(int level, const char *line);
 
 int port_udp_open(int *sock, const struct port_addr *bind);
+/** Ask for a receive buffer of bytes on a UDP socket (room for a burst
+ * while the loop is busy); *got is what the system gave, which may be
+ * less (Linux: net.core.rmem_max, unless the process may force it). */
+int port_udp_rcvbuf(int sock, size_t bytes, size_t *got);
 int port_tcp_listen(int *sock, const struct port_addr *bind);
 int port_tcp_accept(int lsock, int *sock, struct port_addr *peer);
 /** Non-blocking connect; completion is reported as PORT_EV_WRITE. */

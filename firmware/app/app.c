@@ -123,6 +123,7 @@ static const struct cfg_opt main_opts[] = {
 		    sip_outbound_proxy_check),
 	CFG_BOOL_OPT(A, "open_registration", open_registration, "0"),
 	CFG_BOOL_OPT(A, "resolve_contacts", resolve_contacts, "1"),
+	CFG_INT_OPT(A, "udp_rcvbuf_kb", udp_rcvbuf_kb, 0, 1048576, "2048"),
 	CFG_LIST_OPT(A, "resolver", resolver, n_resolver, "", check_ip),
 };
 #undef A
@@ -132,7 +133,7 @@ static const struct cfg_opt main_opts[] = {
  * names go. */
 static const char *const main_restart[] = {
 	"listen", "state_dir", "log_target", "resolver", "outbound_proxy",
-	"resolve_contacts", NULL};
+	"resolve_contacts", "udp_rcvbuf_kb", NULL};
 
 static const struct cfg_sect main_sect =
 	CFG_SECT("simpled", main_opts, &app_cfg, .restart = main_restart);
@@ -493,6 +494,7 @@ int app_start(void)
 	sip_view.outbound_proxy = app_cfg.outbound_proxy;
 	sip_view.open_registration = app_cfg.open_registration;
 	sip_view.resolve_contacts = app_cfg.resolve_contacts;
+	sip_view.udp_rcvbuf = (size_t)app_cfg.udp_rcvbuf_kb * 1024u;
 	sip_view.n_dns_servers = dns_servers(dns, DNS_MAX_SERVERS);
 	sip_view.dns_servers = dns;
 	err = mod_start();

@@ -24,6 +24,7 @@ struct app_cfg {
 	char outbound_proxy[CONFIG_SIMPLED_MAX_STR];
 	int open_registration;		/**< no accounts, nothing challenged */
 	int resolve_contacts;		/**< host names in contacts by DNS */
+	int udp_rcvbuf_kb;		/**< UDP receive buffer asked; 0 kernel */
 	char resolver[3][64];		/**< name servers; none: resolv.conf */
 	unsigned n_resolver;
 };

@@ -296,6 +296,8 @@ struct sip_cfg {
 	const char *outbound_proxy;	/**< "" or sip:IP[:port][;transport=] */
 	int open_registration;	/**< nobody is challenged, anyone is a user */
 	int resolve_contacts;	/**< contact host names by DNS, else source */
+	size_t udp_rcvbuf;	/**< UDP receive buffer to ask for; 0: the
+				 * kernel's default */
 	const struct port_addr *dns_servers;	/**< for a named proxy */
 	unsigned n_dns_servers;
 };

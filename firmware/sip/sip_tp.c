@@ -89,6 +89,24 @@ const char *sip_tp_name(enum sip_tp_type tp, int upper)
 
 static int is_unspecified(const struct port_addr *a);
 
+/* Room for a burst while the loop is busy: `udp_rcvbuf_kb`. Less than
+ * asked is said once, with the fix. */
+static void udp_rcvbuf(const struct listener *l)
+{
+	static int told;
+	size_t got = 0;
+
+	if (port_udp_rcvbuf(l->sock, sip_cfg->udp_rcvbuf, &got) ||
+	    got >= sip_cfg->udp_rcvbuf || told) {
+		return;
+	}
+	told = 1;
+	LOG_WRN("UDP receive buffer %zu KB of the %zu KB asked "
+		"(udp_rcvbuf_kb): raise net.core.rmem_max, or let the "
+		"daemon have CAP_NET_ADMIN", got / 1024u,
+		sip_cfg->udp_rcvbuf / 1024u);
+}
+
 /* Open l on l->addr. @return 0 or the port's error. */
 static int listener_bind(struct listener *l, unsigned idx)
 {
@@ -98,6 +116,9 @@ static int listener_bind(struct listener *l, unsigned idx)
 	if (err) {
 		l->sock = -1;
 		return err;
+	}
+	if (l->tp == SIP_TP_UDP && sip_cfg && sip_cfg->udp_rcvbuf) {
+		udp_rcvbuf(l);
 	}
 	/* Port 0 picks a free port: learn which. */
 	port_local_addr(l->sock, &l->addr);

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ifaddrs.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <signal.h>
@@ -224,6 +225,25 @@ int port_udp_open(int *sock, const struct port_addr *bind)
 		}
 	}
 	return err;
+}
+
+int port_udp_rcvbuf(int sock, size_t bytes, size_t *got)
+{
+	int v = bytes > INT_MAX / 2 ? INT_MAX / 2 : (int)bytes;
+	socklen_t sl = sizeof(v);
+
+	/* Past rmem_max when the process may (CAP_NET_ADMIN), else up to
+	 * it. Linux doubles what it is given, for its bookkeeping, and
+	 * reports the doubled size. */
+	if (setsockopt(sock, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) &&
+	    setsockopt(sock, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v))) {
+		return errno;
+	}
+	if (getsockopt(sock, SOL_SOCKET, SO_RCVBUF, &v, &sl)) {
+		return errno;
+	}
+	*got = (size_t)v / 2;
+	return 0;
 }
 
 int port_recv_error(int sock, void *buf, size_t *len, struct port_addr *dst)

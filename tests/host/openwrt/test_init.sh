@@ -81,6 +81,12 @@ grep -q "^logger .*log_level" "$SHIM_LOG" || fail "not logged"
 rc reload 2> /dev/null && fail "reloaded a bad file"
 grep -q "signal" "$SHIM_LOG" && fail "a bad file was signalled"
 
+# The sysctl the package installs gives the unprivileged daemon the UDP
+# receive buffer the shipped file asks for (udp_rcvbuf_kb, default 2048).
+max=$(sed -n 's/^net.core.rmem_max=//p' "$files/simpled.sysctl")
+[ "$max" -ge $((2048 * 1024)) ] || fail "rmem_max $max below udp_rcvbuf_kb"
+grep -q "simpled.sysctl" "$files/../Makefile" || fail "sysctl not installed"
+
 # The sysupgrade list keeps the configuration and the store.
 grep -qx "/etc/config/simpled" "$files/simpled.keep" &&
 	grep -qx "/etc/simpled/" "$files/simpled.keep" || fail "keep.d"
