@@ -116,6 +116,21 @@ int port_sendto(int sock, const void *buf, size_t len,
  * the rest is lost (*src is set).
  */
 int port_recvfrom(int sock, void *buf, size_t *len, struct port_addr *src);
+/** One datagram of a batch (port_recv_batch()). */
+struct port_dgram {
+	void *buf;
+	size_t size;		/**< room in buf */
+	size_t len;		/**< bytes stored */
+	struct port_addr src;
+	int truncated;		/**< it was longer: only its first size bytes */
+};
+/**
+ * Receive up to n queued datagrams: in one call where the system can
+ * (recvmmsg), one by one where not (port/common/port_batch.c).
+ * @return 0 with *got >= 1 of them, or EAGAIN when none is queued.
+ */
+int port_recv_batch(int sock, struct port_dgram *d, unsigned n,
+		    unsigned *got);
 /**
  * The next error a UDP socket was told of (an ICMP unreachable for a
  * datagram it sent), signalled by PORT_EV_ERROR: the start of that

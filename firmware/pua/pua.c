@@ -236,6 +236,7 @@ static int too_brief(struct pua_obj *o, int code, const struct sip_msg *resp,
 	}
 	o->retried_423 = 1;
 	o->expires = min;
+	o->auth_tried = 0; /* a new request: its challenge is answered too */
 	return !send(o, NULL);
 }
 
@@ -291,19 +292,27 @@ static int ask(struct pua_obj *o, const char *proxy, unsigned expires,
 	       int (*send)(struct pua_obj *o, const char *auth), pua_h *h,
 	       void *arg)
 {
-	int err;
+	static char was_proxy[CONFIG_SIMPLED_MAX_URI_LEN];
+	unsigned was_expires = o->expires;
+	int was_ending = o->ending, err;
 
+	memcpy(was_proxy, o->proxy, sizeof(was_proxy));
 	copy_name(o->proxy, sizeof(o->proxy), proxy ? proxy : "");
 	o->expires = expires;
 	o->ending = expires == 0;
 	o->auth_tried = 0;
 	o->retried_423 = 0;
 	err = send(o, NULL);
-	if (!err) {
-		o->h = h;
-		o->arg = arg;
+	if (err) {
+		/* Nothing was asked: it stands as it was. */
+		memcpy(o->proxy, was_proxy, sizeof(was_proxy));
+		o->expires = was_expires;
+		o->ending = was_ending;
+		return err;
 	}
-	return err;
+	o->h = h;
+	o->arg = arg;
+	return 0;
 }
 
 /* ------------------------------------------------------------ PUBLISH */
@@ -364,6 +373,11 @@ static void on_pub_answer(int code, const struct sip_msg *resp, void *arg)
 	unsigned granted;
 
 	o->busy = 0;
+	if (o->gone) {
+		answer(o, code, NULL, "", 0);
+		pub_free(p);
+		return;
+	}
 	if (challenged(o, code, resp, "PUBLISH", o->uri, pub_send) ||
 	    too_brief(o, code, resp, pub_send)) {
 		return;
@@ -373,6 +387,7 @@ static void on_pub_answer(int code, const struct sip_msg *resp, void *arg)
 		 * publish the document anew (RFC 3903 4.4). */
 		p->etag[0] = '\0';
 		p->send_body = 1;
+		o->auth_tried = 0;
 		if (!pub_send(o, NULL)) {
 			return;
 		}
@@ -414,23 +429,41 @@ static void on_pub_answer(int code, const struct sip_msg *resp, void *arg)
 	}
 }
 
+/* The publication's time is up: it goes, at once or, while a request
+ * of it is out, when that request ends (its answer still reaches whoever
+ * asked). */
+static void pub_end(struct pua_pub *p)
+{
+	LOG_WRN("publication of %s expired unrefreshed", p->o.uri);
+	if (p->o.busy) {
+		p->o.gone = 1;
+		return;
+	}
+	pub_free(p);
+}
+
 static void pub_timer(void *arg)
 {
 	struct pua_pub *p = arg;
 
 	if (!tmr_before(port_now_ms(), p->o.deadline_ms)) {
-		LOG_WRN("publication of %s expired unrefreshed", p->o.uri);
-		pub_free(p);
+		pub_end(p);
 		return;
 	}
 	if ((p->o.busy || pub_send(&p->o, NULL)) &&
 	    retry_later(&p->o, pub_timer)) {
-		pub_free(p);
+		pub_end(p);
 	}
 }
 
 int pua_publish(const struct pua_pub_req *q, pua_h *h, void *arg)
 {
+	static struct {
+		char etag[PUA_TAG_LEN * 2], ctype[64], hdrs[256];
+		char body[CONFIG_SIMPLED_PUA_MAX_BODY];
+		size_t blen;
+		int send_body;
+	} was;
 	const char *id = q->id ? q->id : "";
 	char hdrs[sizeof(((struct pua_pub *)0)->hdrs)];
 	struct pua_pub *p;
@@ -464,6 +497,15 @@ int pua_publish(const struct pua_pub_req *q, pua_h *h, void *arg)
 		pubs = &p->o;
 		fresh = 1;
 	}
+	if (!fresh) {
+		/* What a request that cannot be sent must not change. */
+		memcpy(was.etag, p->etag, sizeof(was.etag));
+		memcpy(was.ctype, p->ctype, sizeof(was.ctype));
+		memcpy(was.hdrs, p->hdrs, sizeof(was.hdrs));
+		memcpy(was.body, p->body, p->blen);
+		was.blen = p->blen;
+		was.send_body = p->send_body;
+	}
 	if (q->etag) {
 		copy_name(p->etag, sizeof(p->etag), q->etag);
 	}
@@ -477,6 +519,13 @@ int pua_publish(const struct pua_pub_req *q, pua_h *h, void *arg)
 	err = ask(&p->o, q->proxy, q->expires, pub_send, h, arg);
 	if (err && fresh) {
 		pub_free(p);
+	} else if (err) {
+		memcpy(p->etag, was.etag, sizeof(was.etag));
+		memcpy(p->ctype, was.ctype, sizeof(was.ctype));
+		memcpy(p->hdrs, was.hdrs, sizeof(was.hdrs));
+		memcpy(p->body, was.body, was.blen);
+		p->blen = was.blen;
+		p->send_body = was.send_body;
 	}
 	return err;
 }

@@ -14,6 +14,8 @@
 
 /* Datagrams read per socket event, so one busy socket cannot starve. */
 #define TP_UDP_BURST 32
+/* Datagrams taken by one receive call. */
+#define TP_UDP_BATCH 8
 
 struct listener {
 	enum sip_tp_type tp;
@@ -27,6 +29,7 @@ static unsigned n_listeners;
 /* A datagram's first CONFIG_SIMPLED_MAX_MSG_SIZE bytes: a longer one is
  * answered 513 from them, or dropped (sip_core_refuse_head()). */
 static char udp_rx[CONFIG_SIMPLED_MAX_MSG_SIZE + 1];
+static char udp_rxb[TP_UDP_BATCH][CONFIG_SIMPLED_MAX_MSG_SIZE + 1];
 
 /* ICMP unreachables for what we sent: the transactions they match end
  * early (bounded: at most a burst per event). */
@@ -51,31 +54,44 @@ static void udp_errors(int sock)
 static void udp_event(int sock, unsigned ev, void *arg)
 {
 	int lidx = (int)(intptr_t)arg;
-	int i;
+	struct port_dgram d[TP_UDP_BATCH];
+	unsigned i, got, total = 0;
 
 	if (ev & PORT_EV_ERROR) {
 		udp_errors(sock);
 	}
-	for (i = 0; i < TP_UDP_BURST; i++) {
-		struct sip_flow f;
-		size_t len = CONFIG_SIMPLED_MAX_MSG_SIZE;
-		int err;
+	for (i = 0; i < TP_UDP_BATCH; i++) {
+		d[i].buf = udp_rxb[i];
+		d[i].size = CONFIG_SIMPLED_MAX_MSG_SIZE;
+	}
+	/* A burst at most per event, in batches: one system call takes
+	 * what is queued (recvmmsg). */
+	while (total < TP_UDP_BURST) {
+		int err = port_recv_batch(sock, d, TP_UDP_BATCH, &got);
 
-		sip_tp_flow(&f, SIP_TP_UDP, lidx, NULL);
-		err = port_recvfrom(sock, udp_rx, &len, &f.peer);
-		if (err == EAGAIN) {
+		if (err) {
+			if (err != EAGAIN) {
+				stat_inc(sip_stat_rx_dropped);
+			}
 			return;
 		}
-		if (err == EMSGSIZE) {
-			/* Only its first len bytes are here. */
-			sip_core_refuse_head(udp_rx, len, &f, 513, NULL);
-			continue;
+		for (i = 0; i < got; i++) {
+			struct sip_flow f;
+
+			sip_tp_flow(&f, SIP_TP_UDP, lidx, NULL);
+			f.peer = d[i].src;
+			if (d[i].truncated) {
+				/* Only its first bytes are here. */
+				sip_core_refuse_head(d[i].buf, d[i].len, &f,
+						     513, NULL);
+			} else {
+				sip_core_recv(d[i].buf, d[i].len, &f);
+			}
 		}
-		if (err) {
-			stat_inc(sip_stat_rx_dropped);
-			continue;
+		total += got;
+		if (got < TP_UDP_BATCH) {
+			return; /* the queue is empty */
 		}
-		sip_core_recv(udp_rx, len, &f);
 	}
 }
 

@@ -517,6 +517,44 @@ int port_recvfrom(int sock, void *buf, size_t *len, struct port_addr *src)
 	return err;
 }
 
+#define PORT_BATCH_MAX 32
+
+int port_recv_batch(int sock, struct port_dgram *d, unsigned n,
+		    unsigned *got)
+{
+	struct mmsghdr mm[PORT_BATCH_MAX];
+	struct sockaddr_storage ss[PORT_BATCH_MAX];
+	struct iovec iov[PORT_BATCH_MAX];
+	unsigned i;
+	int r;
+
+	if (n > PORT_BATCH_MAX) {
+		n = PORT_BATCH_MAX;
+	}
+	memset(mm, 0, sizeof(mm[0]) * n);
+	for (i = 0; i < n; i++) {
+		iov[i].iov_base = d[i].buf;
+		iov[i].iov_len = d[i].size;
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+		mm[i].msg_hdr.msg_name = &ss[i];
+		mm[i].msg_hdr.msg_namelen = sizeof(ss[i]);
+	}
+	r = recvmmsg(sock, mm, n, MSG_DONTWAIT, NULL);
+	if (r <= 0) {
+		*got = 0;
+		return r < 0 ? sock_errno() : EAGAIN;
+	}
+	for (i = 0; i < (unsigned)r; i++) {
+		d[i].truncated = (mm[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
+		d[i].len = mm[i].msg_len < d[i].size ? mm[i].msg_len :
+			   d[i].size;
+		port_os_from_sockaddr(&d[i].src, &ss[i]);
+	}
+	*got = (unsigned)r;
+	return 0;
+}
+
 int port_send(int sock, const void *buf, size_t len, size_t *sent)
 {
 	ssize_t n = send(sock, buf, len, MSG_NOSIGNAL);

@@ -1,5 +1,6 @@
 /** @file wrap.c  Sends the daemon SIGTERM at the worst moment, in a build
- * linked with -Wl,--wrap for epoll_wait and recvfrom (see CMakeLists.txt
+ * linked with -Wl,--wrap for epoll_wait, recvfrom and recvmmsg (see
+ * CMakeLists.txt
  * beside it): after the loop has taken its signal flags and just before
  * it sleeps in epoll_wait() with nothing due for a long time.
  *
@@ -25,6 +26,10 @@ int __wrap_epoll_wait(int epfd, struct epoll_event *evs, int max,
 		      int timeout);
 ssize_t __wrap_recvfrom(int fd, void *buf, size_t n, int flags,
 			struct sockaddr *from, socklen_t *fromlen);
+int __real_recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags,
+		    struct timespec *t);
+int __wrap_recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags,
+		    struct timespec *t);
 
 /* 0: not yet decided; 1: at the next sleep; 2: after a datagram; 3: done
  * or not asked for. */
@@ -62,6 +67,21 @@ ssize_t __wrap_recvfrom(int fd, void *buf, size_t n, int flags,
 			struct sockaddr *from, socklen_t *fromlen)
 {
 	ssize_t r = __real_recvfrom(fd, buf, n, flags, from, fromlen);
+
+	if (!armed) {
+		arm();
+	}
+	if (armed == 2 && r > 0) {
+		armed = 1;
+	}
+	return r;
+}
+
+/* The UDP listeners read in batches: the same as recvfrom. */
+int __wrap_recvmmsg(int fd, struct mmsghdr *v, unsigned int n, int flags,
+		    struct timespec *t)
+{
+	int r = __real_recvmmsg(fd, v, n, flags, t);
 
 	if (!armed) {
 		arm();

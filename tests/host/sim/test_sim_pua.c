@@ -13,6 +13,8 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "mod.h"
+#include "pool.h"
 #include "pua.h"
 #include "stat.h"
 
@@ -240,6 +242,117 @@ static void test_subscribe_notify_first_then_481(void **state)
 	h_stop();
 }
 
+/* A publication whose time runs out while a request of it is still out
+ * (a change the far end never answers) goes only once that request has
+ * ended: its asker hears the 408, and the element is back in the pool
+ * exactly once (it used to be freed twice). */
+static void test_publish_expires_while_busy(void **state)
+{
+	const struct pool_info *pi = pool_info(mod_pool("remote_publications"));
+	const char *m;
+	int up;
+
+	(void)state;
+	h_start(PROXY_CFG);
+	up = h_client(9);
+	publish(10);
+	m = h_recv(up);
+	assert_non_null(m);
+	h_answer_hdrs(up, m, 200, "SIP-ETag: e1\nExpires: 10\n");
+	h_run(10);
+	assert_int_equal(got.code, 200);
+	/* At 7 s a change, never answered; the refresh timer (8 s) meets it
+	 * busy, the deadline (10 s) passes while it is out. */
+	h_run(7000);
+	publish(10);
+	h_drain(up);
+	h_run(40000);
+	h_drain(up);
+	assert_int_equal(got.calls, 1);
+	assert_int_equal(got.code, 408);
+	assert_int_equal(pi->used, 0);
+	h_stop();
+}
+
+/* A server that challenges every request: after a 423 the request goes
+ * again and its challenge is answered again. */
+static void test_challenge_after_423(void **state)
+{
+	const char *m;
+	int up;
+
+	(void)state;
+	h_start(PROXY_CFG "config upstream\n\toption username 'r'\n"
+		"\toption password 'p'\n\toption realm 'far.test'\n");
+	up = h_client(9);
+	publish(5);
+	m = h_recv(up);
+	h_answer_hdrs(up, m, 401, "WWW-Authenticate: Digest "
+		      "realm=\"far.test\", nonce=\"n1\"\n");
+	h_run(10);
+	m = h_recv(up);
+	assert_non_null(m);
+	assert_non_null(h_hdr(m, "Authorization"));
+	h_answer_hdrs(up, m, 423, "Min-Expires: 60\n");
+	h_run(10);
+	m = h_recv(up);
+	assert_non_null(m);
+	h_answer_hdrs(up, m, 401, "WWW-Authenticate: Digest "
+		      "realm=\"far.test\", nonce=\"n2\"\n");
+	h_run(10);
+	m = h_recv(up);
+	assert_non_null(m);
+	assert_non_null(strstr(h_hdr(m, "Authorization"), "nonce=\"n2\""));
+	assert_string_equal(h_hdr(m, "Expires"), "60");
+	h_answer_hdrs(up, m, 200, "SIP-ETag: e1\nExpires: 60\n");
+	h_run(10);
+	assert_int_equal(got.code, 200);
+	h_run(40000);
+	h_stop();
+}
+
+/* An ending that cannot be sent (a bad next hop) changes nothing: the
+ * subscription stands and can be refreshed (it used to stay "ending",
+ * every later request refused as under way). */
+static void test_failed_request_changes_nothing(void **state)
+{
+	struct pua_sub_req q = {.presentity = "sip:bob@far.test",
+		.watcher = "sip:alice@example.test", .event = "presence",
+		.expires = 10};
+	const char *m;
+	int up;
+
+	(void)state;
+	h_start(PROXY_CFG);
+	up = h_client(9);
+	assert_int_equal(pua_subscribe(&q, on_result, NULL), 0);
+	h_run(10);
+	m = h_recv(up);
+	assert_non_null(m);
+	h_answer_hdrs(up, m, 200, "Contact: <sip:bob@10.0.0.9:5060>\n"
+		      "Expires: 10\n");
+	h_run(10);
+	q.expires = 0;
+	q.proxy = "sip:not an address";
+	assert_int_equal(pua_subscribe(&q, on_result, NULL), EINVAL);
+	q.expires = 10;
+	q.proxy = NULL;
+	assert_int_equal(pua_subscribe(&q, on_result, NULL), 0);
+	h_run(10);
+	m = h_recv(up);
+	assert_non_null(m);
+	assert_string_equal(h_hdr(m, "Expires"), "10");
+	h_answer_hdrs(up, m, 200, "Expires: 10\n");
+	h_run(10);
+	q.expires = 0;
+	assert_int_equal(pua_subscribe(&q, on_result, NULL), 0);
+	h_run(10);
+	m = h_recv(up);
+	h_answer_hdrs(up, m, 200, "Expires: 0\n");
+	h_run(40000);
+	h_stop();
+}
+
 /* What needs no far end: no outbound proxy, a busy name, ending what
  * does not exist, header lines that would end our head. */
 static void test_refusals(void **state)
@@ -275,6 +388,9 @@ int main(void)
 		cmocka_unit_test(test_publish_423),
 		cmocka_unit_test(test_subscribe_notify_first_then_481),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_publish_expires_while_busy),
+		cmocka_unit_test(test_challenge_after_423),
+		cmocka_unit_test(test_failed_request_changes_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
