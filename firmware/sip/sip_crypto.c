@@ -221,6 +221,7 @@ struct tls_creds {
 	mbedtls_ssl_config conf;
 	unsigned users;		/* connections accepted with it */
 	int loaded;
+	char fp[1024];		/* what it was read from (tls_fingerprint) */
 };
 
 struct tls_server {
@@ -229,7 +230,12 @@ struct tls_server {
 	mbedtls_ctr_drbg_context drbg;
 	struct tls_creds creds[2];
 	unsigned cur;		/* the one new connections get */
+	/* A renewed certificate waits for the spare slot (its connections
+	 * to close); tls_probe checked that its files load. */
+	int pending;
 };
+
+static struct tls_creds tls_probe;
 
 static struct tls_server srv;
 /* Handshakes begun per source address in the last minute. */
@@ -287,6 +293,38 @@ static void creds_free(struct tls_creds *c)
 	mbedtls_x509_crt_free(&c->ca);
 	mbedtls_x509_crt_free(&c->cert);
 	creds_init(c);
+}
+
+/* What `config tls` names now, files included (device, inode, size,
+ * modification time): a renewal written over the old files or renamed
+ * into place changes it. */
+static void tls_fingerprint(char *fp, size_t size)
+{
+	const char *const files[] = {tls_cfg.certificate, tls_cfg.private_key,
+				     tls_cfg.ca_list};
+	struct sd_buf b;
+	unsigned i;
+
+	sd_buf_init(&b, fp, size);
+	sd_buf_printf(&b, "%d%d", tls_cfg.verify_certificate,
+		      tls_cfg.require_certificate);
+	for (i = 0; i < 3; i++) {
+		struct stat st;
+
+		memset(&st, 0, sizeof(st));
+		if (files[i][0]) {
+			stat(files[i], &st);
+		}
+		sd_buf_printf(&b, "|%s:%lu:%lu:%lld:%lld.%ld", files[i],
+			      (unsigned long)st.st_dev,
+			      (unsigned long)st.st_ino,
+			      (long long)st.st_size,
+			      (long long)st.st_mtim.tv_sec,
+			      st.st_mtim.tv_nsec);
+	}
+	if (b.overflow) {
+		fp[0] = '\0'; /* never equal: read again */
+	}
 }
 
 /* Read `config tls` into c. @return 0, or EINVAL with why. */
@@ -370,6 +408,7 @@ static int creds_load(struct tls_creds *c, char *why, size_t whylen)
 		mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
 	}
 	c->loaded = 1;
+	tls_fingerprint(c->fp, sizeof(c->fp));
 	return 0;
 }
 
@@ -401,8 +440,36 @@ static int creds_swap(char *why, size_t whylen)
 
 static int tls_reload(char *why, size_t whylen)
 {
+	char fp[sizeof(srv.creds[0].fp)];
 	int err;
 
+	if (srv.ready) {
+		tls_fingerprint(fp, sizeof(fp));
+		if (!fp[0] || strcmp(fp, srv.creds[srv.cur].fp)) {
+			if (!srv.creds[!srv.cur].users) {
+				err = creds_swap(why, whylen);
+				if (err) {
+					return err;
+				}
+				srv.pending = 0;
+				LOG_INF("tls: certificate %s loaded for new "
+					"connections", tls_cfg.certificate);
+			} else {
+				/* Its files must load all the same: a bad
+				 * one refuses the reload now. */
+				err = creds_load(&tls_probe, why, whylen);
+				creds_free(&tls_probe);
+				if (err) {
+					return err;
+				}
+				srv.pending = 1;
+				LOG_WRN("tls: certificate %s is loaded once the "
+					"%u connections of the one before last "
+					"have closed", tls_cfg.certificate,
+					srv.creds[!srv.cur].users);
+			}
+		}
+	}
 	tls_cap = (size_t)tls_cfg.memory_kb * 1024u;
 	if (tls_cap > mem_budget()) {
 		LOG_WRN("config tls: memory_kb (%d) is more than the memory "
@@ -410,15 +477,7 @@ static int tls_reload(char *why, size_t whylen)
 		tls_cap = mem_budget();
 	}
 	handshakes.max = (unsigned)tls_cfg.handshake_limit;
-	if (!srv.ready) {
-		return 0; /* no TLS at start: no listener to serve it */
-	}
-	err = creds_swap(why, whylen);
-	if (!err) {
-		LOG_INF("tls: certificate %s loaded for new connections",
-			tls_cfg.certificate);
-	}
-	return err;
+	return 0;
 }
 
 static void tls_stop(void)
@@ -426,6 +485,7 @@ static void tls_stop(void)
 	rate_free(&handshakes);
 	creds_free(&srv.creds[0]);
 	creds_free(&srv.creds[1]);
+	creds_free(&tls_probe);
 	mbedtls_ctr_drbg_free(&srv.drbg);
 	mbedtls_entropy_free(&srv.entropy);
 	srv.ready = 0;
@@ -442,6 +502,7 @@ static int tls_start(void)
 	mbedtls_ctr_drbg_init(&srv.drbg);
 	creds_init(&srv.creds[0]);
 	creds_init(&srv.creds[1]);
+	creds_init(&tls_probe);
 	tls_cap = (size_t)tls_cfg.memory_kb * 1024u;
 	if (tls_cap > mem_budget()) {
 		LOG_ERR("config tls: memory_kb (%d) is more than the whole "
@@ -556,10 +617,24 @@ void sip_tls_free(struct sip_tls *t)
 {
 	if (t) {
 		mbedtls_ssl_free(&t->ssl);
-		/* The last connection of a certificate a reload replaced. */
+		/* The last connection of a certificate a reload replaced:
+		 * its slot is free, for a renewal that waited for it. */
 		if (t->creds && !--t->creds->users &&
 		    t->creds != &srv.creds[srv.cur]) {
 			creds_free(t->creds);
+			if (srv.pending) {
+				char why[256];
+
+				srv.pending = 0;
+				if (creds_swap(why, sizeof(why))) {
+					LOG_ERR("tls: the renewed certificate "
+						"was not loaded: %s", why);
+				} else {
+					LOG_INF("tls: certificate %s loaded "
+						"for new connections",
+						tls_cfg.certificate);
+				}
+			}
 		}
 		sd_mbedtls_free(t);
 	}

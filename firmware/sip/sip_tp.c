@@ -256,6 +256,10 @@ int sip_tp_open(const struct sip_cfg *cfg)
 		if (err) {
 			LOG_ERR("cannot follow interface addresses: %s",
 				strerror(err));
+		} else {
+			/* An address that came between the first look and
+			 * the watch. */
+			on_if_change(NULL);
 		}
 	}
 	if (err) {
@@ -313,7 +317,8 @@ int sip_tp_listener(enum sip_tp_type tp, int family)
 	unsigned i;
 
 	for (i = 0; i < n_listeners; i++) {
-		if (listeners[i].tp == tp &&
+		/* One waiting for its interface's address cannot send. */
+		if (listeners[i].tp == tp && listeners[i].sock >= 0 &&
 		    listeners[i].addr.family == family) {
 			return (int)i;
 		}

@@ -262,19 +262,26 @@ int port_sendto(int sock, const void *buf, size_t len,
 
 int port_recvfrom(int sock, void *buf, size_t *len, struct port_addr *src)
 {
+	/* lwIP cuts a longer datagram to the buffer without saying so: it
+	 * is read whole here, so that one too long is told (EMSGSIZE). */
+	static char whole[65536];
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
-	ssize_t n = lwip_recvfrom(sock, buf, *len, 0, (struct sockaddr *)&ss,
-				  &sl);
+	ssize_t n = lwip_recvfrom(sock, whole, sizeof(whole), 0,
+				  (struct sockaddr *)&ss, &sl);
+	int err = 0;
 
 	if (n < 0) {
 		return errno == EWOULDBLOCK ? EAGAIN : errno;
 	}
-	/* lwIP cuts a longer datagram to the buffer without saying so: the
-	 * caller's size check (a full buffer) stands in for MSG_TRUNC. */
+	if ((size_t)n > *len) {
+		n = (ssize_t)*len;
+		err = EMSGSIZE;
+	}
+	memcpy(buf, whole, (size_t)n);
 	*len = (size_t)n;
 	port_os_from_sockaddr(src, &ss);
-	return 0;
+	return err;
 }
 
 int port_recv_error(int sock, void *buf, size_t *len, struct port_addr *dst)

@@ -150,7 +150,7 @@ void port_log(int level, const char *line)
 static int overlay_upper(const char *mountinfo, const char *path,
 			 char *upper, size_t size)
 {
-	char line[1024], mnt[512], opts[768];
+	char line[4096], mnt[512], opts[3072];
 	size_t best = 0;
 	FILE *f = fopen(mountinfo, "r");
 
@@ -165,7 +165,7 @@ static int overlay_upper(const char *mountinfo, const char *path,
 
 		/* id parent maj:min root mountpoint ... - overlay src opts */
 		if (!dash || sscanf(line, "%*s %*s %*s %*s %511s", mnt) != 1 ||
-		    sscanf(dash + 11, "%*s %767s", opts) != 1) {
+		    sscanf(dash + 11, "%*s %3071s", opts) != 1) {
 			continue;
 		}
 		n = strlen(mnt);

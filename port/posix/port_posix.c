@@ -695,9 +695,23 @@ static void if_event(int sock, unsigned events, void *arg)
 
 	(void)events;
 	(void)arg;
-	/* Any address message: the watcher looks again itself. */
-	while (recv(sock, buf, sizeof(buf), MSG_DONTWAIT) > 0) {
-		changed = 1;
+	/* Any address message: the watcher looks again itself. A lost one
+	 * (ENOBUFS: the kernel dropped notices) counts as a change too. */
+	for (;;) {
+		ssize_t n = recv(sock, buf, sizeof(buf), MSG_DONTWAIT);
+
+		if (n > 0) {
+			changed = 1;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR) {
+			changed = 1;
+		}
+		if (n < 0 && errno == EINTR) {
+			continue;
+		}
+		break;
 	}
 	if (changed && if_h) {
 		if_h(if_arg);

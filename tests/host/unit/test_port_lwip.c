@@ -81,6 +81,14 @@ static void test_udp(void **state)
 	assert_int_equal(src.port, 6001);
 	len = sizeof(buf);
 	assert_int_equal(port_recvfrom(sa, buf, &len, &src), EAGAIN);
+	/* A datagram longer than the buffer: its start, and EMSGSIZE. */
+	assert_int_equal(port_sendto(sb, "0123456789", 10, &a), 0);
+	fired = 0;
+	poll_until(has_fired);
+	len = 4;
+	assert_int_equal(port_recvfrom(sa, buf, &len, &src), EMSGSIZE);
+	assert_int_equal(len, 4);
+	assert_memory_equal(buf, "0123", 4);
 	assert_int_equal(port_close(sa), 0);
 	assert_int_equal(port_close(sb), 0);
 }
