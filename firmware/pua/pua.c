@@ -194,6 +194,13 @@ static void arm(struct pua_obj *o, unsigned granted_s, tmr_h *h)
 		  1000u, h, o);
 }
 
+/* Seconds o has left of what was granted, on now. */
+static unsigned left_s(const struct pua_obj *o, uint32_t now)
+{
+	return tmr_before(now, o->deadline_ms) ?
+	       (o->deadline_ms - now) / 1000u : 0;
+}
+
 /* After a failed refresh: again in PUA_RETRY_S, or at the deadline.
  * @return 0, or ETIMEDOUT when no time is left. */
 static int retry_later(struct pua_obj *o, tmr_h *h)
@@ -541,8 +548,7 @@ void pua_pub_walk(void (*h)(const struct pua_pub_view *v, void *arg),
 		struct pua_pub_view v = {o->uri, o->event, p->id, p->etag, 0};
 
 		if (p->etag[0]) { /* stands there */
-			v.expires_left = tmr_before(now, o->deadline_ms) ?
-				(o->deadline_ms - now) / 1000u : 0;
+			v.expires_left = left_s(o, now);
 			h(&v, arg);
 		}
 	}
@@ -686,10 +692,17 @@ static void remote_target(struct pua_sub *s, const struct sip_msg *resp)
 	}
 }
 
+/* What the last NOTIFY of s said, as observers and lists see it. */
+static struct pua_state state_of(const struct pua_sub *s)
+{
+	return (struct pua_state){s->o.uri, s->watcher, s->o.event,
+				  s->sub_state, s->body, s->ctype,
+				  s->truncated};
+}
+
 static void tell(const struct pua_sub *s)
 {
-	struct pua_state st = {s->o.uri, s->watcher, s->o.event,
-			       s->sub_state, s->body, s->ctype, s->truncated};
+	struct pua_state st = state_of(s);
 
 	hook_run(&observers, &st);
 }
@@ -882,9 +895,7 @@ const struct pua_state *pua_state_get(const char *presentity,
 	if (!s) {
 		return NULL;
 	}
-	*out = (struct pua_state){s->o.uri, s->watcher, s->o.event,
-				  s->sub_state, s->body, s->ctype,
-				  s->truncated};
+	*out = state_of(s);
 	return out;
 }
 
@@ -902,11 +913,8 @@ void pua_sub_walk(void (*h)(const struct pua_state *s, unsigned left,
 		if (!s->established || o->ending) {
 			continue;
 		}
-		st = (struct pua_state){o->uri, s->watcher, o->event,
-					s->sub_state, s->body, s->ctype,
-					s->truncated};
-		h(&st, tmr_before(now, o->deadline_ms) ?
-		  (o->deadline_ms - now) / 1000u : 0, arg);
+		st = state_of(s);
+		h(&st, left_s(o, now), arg);
 	}
 }
 

@@ -220,7 +220,6 @@ struct tls_creds {
 	mbedtls_pk_context key;
 	mbedtls_ssl_config conf;
 	unsigned users;		/* connections accepted with it */
-	int loaded;
 	char fp[1024];		/* what it was read from (tls_fingerprint) */
 };
 
@@ -407,7 +406,6 @@ static int creds_load(struct tls_creds *c, char *why, size_t whylen)
 	if (tls_cfg.verify_certificate) {
 		mbedtls_ssl_conf_ca_chain(&c->conf, &c->ca, NULL);
 	}
-	c->loaded = 1;
 	tls_fingerprint(c->fp, sizeof(c->fp));
 	return 0;
 }
@@ -435,6 +433,8 @@ static int creds_swap(char *why, size_t whylen)
 	if (!srv.creds[!srv.cur].users) {
 		creds_free(&srv.creds[!srv.cur]);
 	}
+	LOG_INF("tls: certificate %s loaded for new connections",
+		tls_cfg.certificate);
 	return 0;
 }
 
@@ -452,8 +452,6 @@ static int tls_reload(char *why, size_t whylen)
 					return err;
 				}
 				srv.pending = 0;
-				LOG_INF("tls: certificate %s loaded for new "
-					"connections", tls_cfg.certificate);
 			} else {
 				/* Its files must load all the same: a bad
 				 * one refuses the reload now. */
@@ -629,10 +627,6 @@ void sip_tls_free(struct sip_tls *t)
 				if (creds_swap(why, sizeof(why))) {
 					LOG_ERR("tls: the renewed certificate "
 						"was not loaded: %s", why);
-				} else {
-					LOG_INF("tls: certificate %s loaded "
-						"for new connections",
-						tls_cfg.certificate);
 				}
 			}
 		}

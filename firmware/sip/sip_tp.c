@@ -26,9 +26,10 @@ struct listener {
 
 static struct listener listeners[CONFIG_SIMPLED_MAX_LISTEN];
 static unsigned n_listeners;
-/* A datagram's first CONFIG_SIMPLED_MAX_MSG_SIZE bytes: a longer one is
- * answered 513 from them, or dropped (sip_core_refuse_head()). */
-static char udp_rx[CONFIG_SIMPLED_MAX_MSG_SIZE + 1];
+/* A batch of datagrams, each's first CONFIG_SIMPLED_MAX_MSG_SIZE bytes: a
+ * longer one is answered 513 from them, or dropped
+ * (sip_core_refuse_head()). The first also takes the start of what an ICMP
+ * error returns, read before the batch. */
 static char udp_rxb[TP_UDP_BATCH][CONFIG_SIMPLED_MAX_MSG_SIZE + 1];
 
 /* ICMP unreachables for what we sent: the transactions they match end
@@ -39,14 +40,15 @@ static void udp_errors(int sock)
 	int i;
 
 	for (i = 0; i < TP_UDP_BURST; i++) {
-		size_t len = sizeof(udp_rx) - 1;
-		int err = port_recv_error(sock, udp_rx, &len, &dst);
+		size_t len = sizeof(udp_rxb[0]) - 1;
+		int err = port_recv_error(sock, udp_rxb[0], &len, &dst);
 
 		if (err == EAGAIN) {
 			return;
 		}
 		if (!err) {
-			sip_txn_unreachable(udp_rx, len, SIP_TP_UDP, &dst);
+			sip_txn_unreachable(udp_rxb[0], len, SIP_TP_UDP,
+					    &dst);
 		}
 	}
 }
