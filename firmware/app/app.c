@@ -486,6 +486,7 @@ int app_start(void)
 	if (err) {
 		LOG_ERR("store unavailable: %s", store_strerror(err));
 	}
+	sip_view.commit_now = store_flush;
 #endif
 	sip_view.domain = (const void *)app_cfg.domain;
 	sip_view.n_domain = app_cfg.n_domain;

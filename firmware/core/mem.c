@@ -19,6 +19,23 @@ struct mem_hdr {
 	max_align_t align[];
 };
 
+/* What is read in front of any block, carved or not: the end of struct
+ * mem_hdr, which is all a carved block has. MEM_CARVED in size marks one. */
+struct mem_tail {
+	struct mem_arena *arena;
+	size_t size;
+};
+
+_Static_assert(offsetof(struct mem_hdr, align) - offsetof(struct mem_hdr, arena)
+		       == sizeof(struct mem_tail) &&
+	       offsetof(struct mem_tail, size) ==
+		       offsetof(struct mem_hdr, size) -
+			       offsetof(struct mem_hdr, arena),
+	       "struct mem_tail is the end of struct mem_hdr");
+
+#define MEM_CARVED ((size_t)1 << (sizeof(size_t) * 8 - 1))
+#define MEM_ALIGN (_Alignof(max_align_t))
+
 static size_t budget;
 static size_t used;
 static size_t peak;
@@ -69,33 +86,80 @@ static int injected_failure(void)
 	return 0;
 }
 
-static void *alloc(size_t n, int zero)
+static void refused(struct mem_arena *a)
+{
+	fails++;
+	a->failed++;
+}
+
+/* A block of its own, linked to a (failures are injected by callers). */
+static void *block(struct mem_arena *a, size_t n, int zero)
 {
 	struct mem_hdr *h;
 	size_t total = sizeof(*h) + n;
 
-	if (injected_failure() || used > budget ||
-	    total > budget - used) {
-		fails++;
-		cur->failed++;
+	if (used > budget || total > budget - used) {
+		refused(a);
 		return NULL;
 	}
 	/* calloc: a large block is mapped zero pages, resident only once
 	 * written (a nonce table of 128 KB costs what it holds). */
 	h = zero ? calloc(1, total) : malloc(total);
 	if (!h) {
-		fails++;
-		cur->failed++;
+		refused(a);
 		return NULL;
 	}
 	h->size = total;
-	link_hdr(h, cur);
+	link_hdr(h, a);
 	used += total;
 	blocks++;
 	if (used > peak) {
 		peak = used;
 	}
 	return h->align;
+}
+
+static char *align_up(char *p)
+{
+	return (char *)(((uintptr_t)p + MEM_ALIGN - 1) &
+			~(uintptr_t)(MEM_ALIGN - 1));
+}
+
+/* A block carved from a bump arena's chunk, a new chunk when it is full. */
+static void *carve(struct mem_arena *a, size_t n, int zero)
+{
+	struct mem_tail *t;
+	char *p = a->pos ? align_up(a->pos + sizeof(*t)) : NULL;
+
+	if (!p || p > a->lim || n > (size_t)(a->lim - p)) {
+		size_t need = sizeof(*t) + MEM_ALIGN + n;
+		size_t size = need > a->chunk ? need : a->chunk;
+		char *c = block(a, size, 0);
+
+		if (!c) {
+			return NULL;
+		}
+		a->pos = c;
+		a->lim = c + size;
+		p = align_up(a->pos + sizeof(*t));
+	}
+	t = (struct mem_tail *)(void *)p - 1;
+	t->arena = a;
+	t->size = n | MEM_CARVED;
+	a->pos = p + n;
+	if (zero) {
+		memset(p, 0, n);
+	}
+	return p;
+}
+
+static void *alloc(size_t n, int zero)
+{
+	if (injected_failure()) {
+		refused(cur);
+		return NULL;
+	}
+	return cur->chunk ? carve(cur, n, zero) : block(cur, n, zero);
 }
 
 void *mem_alloc(size_t n)
@@ -113,12 +177,17 @@ static struct mem_hdr *hdr_of(void *p)
 	return (struct mem_hdr *)((char *)p - offsetof(struct mem_hdr, align));
 }
 
+static const struct mem_tail *tail_of(const void *p)
+{
+	return (const struct mem_tail *)p - 1;
+}
+
 void mem_put(void *p)
 {
 	struct mem_hdr *h;
 
-	if (!p) {
-		return;
+	if (!p || tail_of(p)->size & MEM_CARVED) {
+		return; /* a carved block goes with its arena */
 	}
 	h = hdr_of(p);
 	unlink_hdr(h);
@@ -152,8 +221,18 @@ static void *osip_realloc_hook(void *p, size_t n)
 	size_t total = sizeof(*h) + n;
 
 	if (!p) {
+		return mem_alloc(n);
+	}
+	if (tail_of(p)->size & MEM_CARVED) {
+		/* Carved anew in the same arena; the old block stays there. */
+		size_t old = tail_of(p)->size & ~MEM_CARVED;
+		struct mem_arena *was = mem_arena_enter(tail_of(p)->arena);
 		void *q = mem_alloc(n);
 
+		mem_arena_leave(was);
+		if (q) {
+			memcpy(q, p, old < n ? old : n);
+		}
 		return q;
 	}
 	h = hdr_of(p);
@@ -227,7 +306,16 @@ unsigned mem_arena_release(struct mem_arena *a)
 		mem_put(a->head->align);
 		n++;
 	}
+	a->pos = a->lim = NULL;
 	return n;
+}
+
+void mem_arena_bump(struct mem_arena *a, void *first, size_t size,
+		    size_t chunk)
+{
+	a->pos = first;
+	a->lim = first ? (char *)first + size : NULL;
+	a->chunk = chunk ? chunk : 1;
 }
 
 size_t mem_budget(void)

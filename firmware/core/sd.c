@@ -157,6 +157,17 @@ void sd_buf_str(struct sd_buf *b, const char *s)
 	sd_buf_add(b, s, strlen(s));
 }
 
+void sd_buf_uint(struct sd_buf *b, unsigned long v)
+{
+	char d[24], *e = d + sizeof(d), *p = e;
+
+	do {
+		*--p = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	sd_buf_add(b, p, (size_t)(e - p));
+}
+
 void sd_buf_pl(struct sd_buf *b, struct sd_pl pl)
 {
 	sd_buf_add(b, pl.p, pl.l);

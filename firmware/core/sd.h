@@ -53,6 +53,9 @@ void sd_buf_init(struct sd_buf *b, char *p, size_t size);
 void sd_buf_add(struct sd_buf *b, const char *s, size_t n);
 void sd_buf_str(struct sd_buf *b, const char *s);
 void sd_buf_pl(struct sd_buf *b, struct sd_pl pl);
+/** v in decimal: what sd_buf_printf("%lu") writes, without the printf
+ * machinery (header lines written for every message). */
+void sd_buf_uint(struct sd_buf *b, unsigned long v);
 void sd_buf_printf(struct sd_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -528,14 +528,18 @@ static void reply_ok(struct sip_stx *st, struct reg_aor *a)
 
 	sd_buf_init(&b, hdrs, sizeof(hdrs));
 	for (x = a ? a->bindings : NULL; x; x = x->next) {
-		sd_buf_printf(&b, "Contact: <%s>;expires=%u", x->uri,
-			      binding_left_s(x));
+		sd_buf_str(&b, "Contact: <");
+		sd_buf_str(&b, x->uri);
+		sd_buf_str(&b, ">;expires=");
+		sd_buf_uint(&b, binding_left_s(x));
 		if (x->instance[0]) {
-			sd_buf_printf(&b, ";+sip.instance=\"%s\"",
-				      x->instance);
+			sd_buf_str(&b, ";+sip.instance=\"");
+			sd_buf_str(&b, x->instance);
+			sd_buf_str(&b, "\"");
 		}
 		if (x->reg_id) {
-			sd_buf_printf(&b, ";reg-id=%u", x->reg_id);
+			sd_buf_str(&b, ";reg-id=");
+			sd_buf_uint(&b, x->reg_id);
 		}
 		sd_buf_str(&b, "\r\n");
 	}

@@ -81,7 +81,6 @@ struct sip_msg {
 	struct sd_pl method, ruri, version;	/**< requests */
 	int status;				/**< responses */
 	struct sd_pl reason;
-	struct sip_hdr hdrs[CONFIG_SIMPLED_MAX_HEADERS];
 	unsigned nhdrs;
 	struct sd_pl body;
 	struct sip_flow flow;
@@ -95,14 +94,16 @@ struct sip_msg {
 	int via_rport;		/**< top Via asks for rport (RFC 3581) */
 	struct sd_pl to_tag;
 	struct sd_pl from_tag;
-	/** "user@domain" the request authenticated as (sip_authn.c), ""
-	 * when it was not challenged (another domain's user, a method not
-	 * challenged, open registration). */
-	char auth_user[CONFIG_SIMPLED_MAX_URI_LEN];
 	/** What answers a request refused by the parse: 400, or 416 for a
 	 * Request-URI scheme we do not serve, 505 for another SIP version
 	 * (0 until a fault is found). */
 	int fault;
+	/* The large fields last: a new message clears what comes before. */
+	/** "user@domain" the request authenticated as (sip_authn.c), ""
+	 * when it was not challenged (another domain's user, a method not
+	 * challenged, open registration). */
+	char auth_user[CONFIG_SIMPLED_MAX_URI_LEN];
+	struct sip_hdr hdrs[CONFIG_SIMPLED_MAX_HEADERS];
 };
 
 /** First header with this id, or NULL. */
@@ -146,7 +147,9 @@ int sip_reply(struct sip_stx *st, int code, const char *reason,
  * A final response that may go out only once something else is done
  * (e.g. the write it reports is on disk): built now, held in the
  * transaction, sent by sip_reply_release(). Retransmissions of the
- * request get nothing meanwhile. @return 0 or EINVAL.
+ * request get nothing meanwhile. Without memory to hold it, the writes
+ * are made durable at once (sip_cfg.commit_now) and it is sent now.
+ * @return 0 or EINVAL.
  */
 int sip_reply_hold(struct sip_stx *st, int code, const char *reason,
 		   const char *hdrs, const char *ctype, const char *body,
@@ -300,6 +303,10 @@ struct sip_cfg {
 				 * kernel's default */
 	const struct port_addr *dns_servers;	/**< for a named proxy */
 	unsigned n_dns_servers;
+	/** Make every write so far durable now (storage's store_flush):
+	 * what a held answer does when no memory is left to hold it. NULL
+	 * without a store. @return 0 or the commit's error. */
+	int (*commit_now)(void);
 };
 
 /** Is open registration on (no accounts, nothing challenged)? */

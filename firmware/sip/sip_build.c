@@ -27,7 +27,8 @@ static void top_via(struct sd_buf *b, const struct sip_msg *req,
 	sd_buf_str(b, "Via: ");
 	if (rport.p && rport.l == 0) {
 		sd_buf_add(b, elem.p, (size_t)(rport.p - elem.p));
-		sd_buf_printf(b, "=%u", req->flow.peer.port);
+		sd_buf_str(b, "=");
+		sd_buf_uint(b, req->flow.peer.port);
 		sd_buf_add(b, rport.p,
 			   (size_t)(elem.p + elem.l - rport.p));
 	} else {
@@ -49,12 +50,21 @@ static void top_via(struct sd_buf *b, const struct sip_msg *req,
 	}
 	if (!sip_param(params, "received").p &&
 	    (rport.p || sd_pl_casecmp(host, ip))) {
-		sd_buf_printf(b, ";received=%s", ip);
+		sd_buf_str(b, ";received=");
+		sd_buf_str(b, ip);
 	}
 	if (elem.l < value.l) {
 		sd_buf_add(b, value.p + elem.l, value.l - elem.l);
 	}
 	sd_buf_str(b, "\r\n");
+}
+
+/* The Content-Length line and the blank line that ends the headers. */
+static void content_length(struct sd_buf *b, size_t n)
+{
+	sd_buf_str(b, "Content-Length: ");
+	sd_buf_uint(b, n);
+	sd_buf_str(b, "\r\n\r\n");
 }
 
 /* "Name: value", without the CRLF. */
@@ -143,8 +153,11 @@ void sip_build_response(struct sd_buf *b, const struct sip_msg *req,
 	int first_via = 1;
 	unsigned i;
 
-	sd_buf_printf(b, "SIP/2.0 %d %s\r\n", code,
-		      reason ? reason : sip_reason(code));
+	sd_buf_str(b, "SIP/2.0 ");
+	sd_buf_uint(b, (unsigned)code);
+	sd_buf_str(b, " ");
+	sd_buf_str(b, reason ? reason : sip_reason(code));
+	sd_buf_str(b, "\r\n");
 	for (i = 0; i < req->nhdrs; i++) {
 		const struct sip_hdr *h = &req->hdrs[i];
 
@@ -159,7 +172,8 @@ void sip_build_response(struct sd_buf *b, const struct sip_msg *req,
 		hdr_start(b, sd_pl_str(sip_hdr_name(h->id)), h->value);
 		if (h->id == SIP_HDR_TO && !req->to_tag.p && totag &&
 		    code > 100) {
-			sd_buf_printf(b, ";tag=%s", totag);
+			sd_buf_str(b, ";tag=");
+			sd_buf_str(b, totag);
 		}
 		sd_buf_str(b, "\r\n");
 	}
@@ -168,11 +182,13 @@ void sip_build_response(struct sd_buf *b, const struct sip_msg *req,
 		sd_buf_str(b, hdrs);
 	}
 	if (ctype && body) {
-		sd_buf_printf(b, "Content-Type: %s\r\n", ctype);
+		sd_buf_str(b, "Content-Type: ");
+		sd_buf_str(b, ctype);
+		sd_buf_str(b, "\r\n");
 	} else {
 		blen = 0;
 	}
-	sd_buf_printf(b, "Content-Length: %zu\r\n\r\n", blen);
+	content_length(b, blen);
 	if (blen) {
 		sd_buf_add(b, body, blen);
 	}
@@ -186,8 +202,13 @@ static void build_via(struct sd_buf *b, const struct sip_flow *flow,
 	const char *tp;
 
 	sip_tp_sent_by(flow, sent_by, sizeof(sent_by), &tp);
-	sd_buf_printf(b, "Via: SIP/2.0/%s %s;branch=%s;rport\r\n", tp,
-		      sent_by, branch);
+	sd_buf_str(b, "Via: SIP/2.0/");
+	sd_buf_str(b, tp);
+	sd_buf_str(b, " ");
+	sd_buf_str(b, sent_by);
+	sd_buf_str(b, ";branch=");
+	sd_buf_str(b, branch);
+	sd_buf_str(b, ";rport\r\n");
 }
 
 static int hexval(char c)
@@ -244,21 +265,26 @@ int sip_uri_print(const osip_uri_t *u, char *buf, size_t size)
 		return EINVAL;
 	}
 	sd_buf_init(&b, buf, size);
-	sd_buf_printf(&b, "%s:", u->scheme);
+	sd_buf_str(&b, u->scheme);
+	sd_buf_str(&b, ":");
 	if (u->username) {
 		user_canon(&b, u->username);
 		if (u->password) {
-			sd_buf_printf(&b, ":%s", u->password);
+			sd_buf_str(&b, ":");
+			sd_buf_str(&b, u->password);
 		}
 		sd_buf_str(&b, "@");
 	}
 	if (strchr(u->host, ':')) {
-		sd_buf_printf(&b, "[%s]", u->host);
+		sd_buf_str(&b, "[");
+		sd_buf_str(&b, u->host);
+		sd_buf_str(&b, "]");
 	} else {
 		sd_buf_str(&b, u->host);
 	}
 	if (u->port && u->port[0]) {
-		sd_buf_printf(&b, ":%s", u->port);
+		sd_buf_str(&b, ":");
+		sd_buf_str(&b, u->port);
 	}
 	while (!osip_list_eol(&u->url_params, pos)) {
 		prm = osip_list_get(&u->url_params, pos++);
@@ -280,7 +306,9 @@ void sip_build_relay(struct sd_buf *b, const struct sip_msg *req,
 	unsigned i;
 
 	sd_buf_pl(b, req->method);
-	sd_buf_printf(b, " %s SIP/2.0\r\n", ruri);
+	sd_buf_str(b, " ");
+	sd_buf_str(b, ruri);
+	sd_buf_str(b, " SIP/2.0\r\n");
 	build_via(b, out, branch);
 	for (i = 0; i < req->nhdrs; i++) {
 		const struct sip_hdr *h = &req->hdrs[i];
@@ -292,7 +320,9 @@ void sip_build_relay(struct sd_buf *b, const struct sip_msg *req,
 			if (sd_pl_u32(h->value, &mf) || mf == 0) {
 				mf = 1;
 			}
-			sd_buf_printf(b, "Max-Forwards: %u\r\n", mf - 1);
+			sd_buf_str(b, "Max-Forwards: ");
+			sd_buf_uint(b, mf - 1);
+			sd_buf_str(b, "\r\n");
 			continue;
 		case SIP_HDR_CONTENT_LENGTH:
 			continue; /* rewritten below */
@@ -324,7 +354,7 @@ void sip_build_relay(struct sd_buf *b, const struct sip_msg *req,
 	if (hdrs) {
 		sd_buf_str(b, hdrs);
 	}
-	sd_buf_printf(b, "Content-Length: %zu\r\n\r\n", req->body.l);
+	content_length(b, req->body.l);
 	sd_buf_pl(b, req->body);
 }
 
@@ -346,32 +376,44 @@ void sip_build_request(struct sd_buf *b, const struct sip_request *r,
 {
 	char cid[48], tag[17];
 
-	sd_buf_printf(b, "%s %s SIP/2.0\r\n", r->method, r->ruri);
+	sd_buf_str(b, r->method);
+	sd_buf_str(b, " ");
+	sd_buf_str(b, r->ruri);
+	sd_buf_str(b, " SIP/2.0\r\n");
 	build_via(b, out, branch);
-	sd_buf_printf(b, "Max-Forwards: 70\r\nFrom: %s", r->from);
+	sd_buf_str(b, "Max-Forwards: 70\r\nFrom: ");
+	sd_buf_str(b, r->from);
 	if (!has_tag(r->from)) {
 		/* RFC 3261 8.1.1.3: every request we start has one. */
 		sd_rand_hex(tag, 16);
-		sd_buf_printf(b, ";tag=%s", tag);
+		sd_buf_str(b, ";tag=");
+		sd_buf_str(b, tag);
 	}
-	sd_buf_printf(b, "\r\nTo: %s\r\n", r->to);
+	sd_buf_str(b, "\r\nTo: ");
+	sd_buf_str(b, r->to);
+	sd_buf_str(b, "\r\n");
 	if (!r->call_id || !r->call_id[0]) {
 		sd_rand_hex(cid, 24);
 		snprintf(cid + 24, sizeof(cid) - 24, "@%s",
 			 sip_cfg && sip_cfg->n_domain ? sip_cfg->domain[0] :
 			 "simpled");
 	}
-	sd_buf_printf(b, "Call-ID: %s\r\nCSeq: %u %s\r\n",
-		      r->call_id && r->call_id[0] ? r->call_id : cid,
-		      r->cseq ? r->cseq : 1, r->method);
+	sd_buf_str(b, "Call-ID: ");
+	sd_buf_str(b, r->call_id && r->call_id[0] ? r->call_id : cid);
+	sd_buf_str(b, "\r\nCSeq: ");
+	sd_buf_uint(b, r->cseq ? r->cseq : 1);
+	sd_buf_str(b, " ");
+	sd_buf_str(b, r->method);
+	sd_buf_str(b, "\r\n");
 	if (r->hdrs) {
 		sd_buf_str(b, r->hdrs);
 	}
 	if (r->ctype && r->ctype[0]) {
-		sd_buf_printf(b, "Content-Type: %s\r\n", r->ctype);
+		sd_buf_str(b, "Content-Type: ");
+		sd_buf_str(b, r->ctype);
+		sd_buf_str(b, "\r\n");
 	}
-	sd_buf_printf(b, "Content-Length: %zu\r\n\r\n",
-		      r->ctype && r->ctype[0] ? r->blen : 0);
+	content_length(b, r->ctype && r->ctype[0] ? r->blen : 0);
 	if (r->ctype && r->ctype[0] && r->blen) {
 		sd_buf_add(b, r->body, r->blen);
 	}

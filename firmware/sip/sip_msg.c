@@ -67,13 +67,20 @@ static int name_is(struct sd_pl name, const char *full)
 	return 0;
 }
 
+/* Called for every header line: a compact form by its letter, a full
+ * name compared only with the names that start like it. */
 static enum sip_hdr_id hdr_id(struct sd_pl name)
 {
+	char c = name.l ? (char)(name.p[0] | 0x20) : 0;
 	size_t i;
 
-	for (i = 0; i < N_HDR_NAMES; i++) {
-		if (hdr_names[i].id != SIP_HDR_OTHER &&
-		    name_is(name, hdr_names[i].name)) {
+	for (i = 0; c && i < N_HDR_NAMES; i++) {
+		if (hdr_names[i].id == SIP_HDR_OTHER) {
+			continue;
+		}
+		if (name.l == 1 ? hdr_names[i].compact == c :
+		    (hdr_names[i].name[0] | 0x20) == c &&
+		    !sd_pl_casecmp(name, hdr_names[i].name)) {
 			return hdr_names[i].id;
 		}
 	}
@@ -143,10 +150,12 @@ void sip_msg_source(const struct sip_msg *m, char *buf, size_t size)
 /* End of the line starting at p (points at CR or LF or end). */
 static const char *line_end(const char *p, const char *end)
 {
-	while (p < end && *p != '\r' && *p != '\n') {
-		p++;
-	}
-	return p;
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+	const char *cr;
+
+	nl = nl ? nl : end;
+	cr = memchr(p, '\r', (size_t)(nl - p));
+	return cr ? cr : nl;
 }
 
 static const char *skip_eol(const char *p, const char *end)
@@ -347,6 +356,9 @@ static int nul_outside_quotes(const char *p, const char *end)
 {
 	int inq = 0;
 
+	if (!memchr(p, '\0', (size_t)(end - p))) {
+		return 0;
+	}
 	for (; p < end; p++) {
 		if (inq && *p == '\\' && p + 1 < end) {
 			p++;
@@ -422,6 +434,9 @@ size_t sip_first_elem_len(struct sd_pl v)
 	int inq = 0, inang = 0;
 	size_t i;
 
+	if (!v.l || !memchr(v.p, ',', v.l)) {
+		return v.l; /* one element: most headers */
+	}
 	for (i = 0; i < v.l; i++) {
 		char c = v.p[i];
 
@@ -837,44 +852,42 @@ int sip_frame_content_length(const char *hdrs, size_t len, uint32_t *cl)
 
 void sip_msg_free(struct sip_msg *m)
 {
-	struct mem_arena *prev;
-	unsigned leaked;
-
 	if (!m) {
 		return;
 	}
-	prev = mem_arena_enter(&m->arena);
-	if (m->osip) {
-		osip_message_free(m->osip);
-	}
-	mem_arena_leave(prev);
-	/* What libosip2 forgot to free goes with the message. */
-	leaked = mem_arena_release(&m->arena);
-	if (leaked) {
-		LOG_DBG("released %u blocks libosip2 left behind", leaked);
-	}
-	mem_put(m->buf);
+	/* Everything libosip2 made for it (what it forgets to free too) was
+	 * carved from the message's arena: no walk through the typed view. */
+	mem_arena_release(&m->arena);
 	mem_put(m);
 }
 
-/* A new message holding a copy of buf. */
+/* Bytes carved for libosip2's view of a message of len bytes before a
+ * chunk of SIP_OSIP_CHUNK more is taken: a request from a common client
+ * needs less than its length (a copy of four header values and a block
+ * for each of their URIs' parts and parameters). */
+#define SIP_OSIP_ROOM(len) ((len) + 256)
+#define SIP_OSIP_CHUNK 1024
+
+/* A new message holding a copy of buf, and, when osip, the room its
+ * libosip2 view is carved from: one block of the budget in all. */
 static struct sip_msg *msg_new(const char *buf, size_t len,
-			       const struct sip_flow *flow)
+			       const struct sip_flow *flow, int osip)
 {
-	struct sip_msg *m = mem_zalloc(sizeof(*m));
+	size_t room = osip ? SIP_OSIP_ROOM(len) : 0;
+	struct sip_msg *m = mem_alloc(sizeof(*m) + len + 1 + room);
 
 	if (!m) {
 		return NULL;
 	}
-	m->buf = mem_alloc(len + 1);
-	if (!m->buf) {
-		mem_put(m);
-		return NULL;
-	}
+	memset(m, 0, offsetof(struct sip_msg, auth_user));
+	m->auth_user[0] = '\0';
+	m->buf = (char *)(m + 1);
 	memcpy(m->buf, buf, len);
 	m->buf[len] = '\0';
 	m->len = len;
 	m->flow = *flow;
+	mem_arena_bump(&m->arena, osip ? m->buf + len + 1 : NULL, room,
+		       SIP_OSIP_CHUNK);
 	return m;
 }
 
@@ -903,41 +916,104 @@ static const char *read_head(struct sip_msg *m, const char **why)
 	return p;
 }
 
-/* The text libosip2 parses: the header section with every '%' written
- * "%25" and a quoted NUL as a space, then the body as it is. libosip2
- * unescapes URI user, password, parameters and headers in place into C
- * strings, which would cut "bob%00evil" to "bob" and make %00 and %00%00
- * equal (RFC 4475 escnull); on this text it leaves them escaped instead.
- * simpled reads from libosip2 only URIs and Contact parameters, so the
- * other header values it changes are never looked at. mem_put() it. */
-static char *osip_text(const struct sip_msg *m, const char *body,
-		       size_t *olen)
+/* A header value as the C string libosip2 parses, carved from the
+ * message's arena: every '%' written "%25" and a quoted NUL as a space.
+ * libosip2 unescapes URI user, password, parameters and headers in place,
+ * which would cut "bob%00evil" to "bob" and make %00 and %00%00 equal
+ * (RFC 4475 escnull); on this text it leaves them escaped instead. */
+static char *osip_cstr(struct sd_pl v)
 {
-	size_t hl = (size_t)(body - m->buf), n = 0, i, o = 0;
+	size_t n = 0, i, o = 0;
 	char *t;
 
-	for (i = 0; i < hl; i++) {
-		n += m->buf[i] == '%';
+	for (i = 0; i < v.l; i++) {
+		n += v.p[i] == '%';
 	}
-	t = mem_alloc(m->len + 2 * n + 1);
+	t = mem_alloc(v.l + 2 * n + 1);
 	if (!t) {
 		return NULL;
 	}
-	for (i = 0; i < hl; i++) {
-		char c = m->buf[i];
-
-		if (c == '%') {
+	for (i = 0; i < v.l; i++) {
+		if (v.p[i] == '%') {
 			memcpy(t + o, "%25", 3);
 			o += 3;
 		} else {
-			t[o++] = c ? c : ' ';
+			t[o++] = v.p[i] ? v.p[i] : ' ';
 		}
 	}
-	memcpy(t + o, body, m->len - hl);
-	o += m->len - hl;
 	t[o] = '\0';
-	*olen = o;
 	return t;
+}
+
+/* Each element of a Contact value (they are comma-separated) added to
+ * the view. */
+static int osip_contacts(osip_message_t *om, struct sd_pl v)
+{
+	while (v.l) {
+		size_t n = sip_first_elem_len(v);
+		char *c = osip_cstr(sd_pl_trim(sd_pl(v.p, n)));
+
+		if (!c || osip_message_set_contact(om, c)) {
+			return -1;
+		}
+		v.p += n < v.l ? n + 1 : n;
+		v.l -= n < v.l ? n + 1 : n;
+	}
+	return 0;
+}
+
+/* libosip2's typed view of the parts simpled reads through it: method,
+ * Request-URI, From, To and Contact (everything else is read from the
+ * header index). Only these are parsed: a full parse of every header
+ * cost half the instructions of a REGISTER (bench/RESULTS.md). Call with
+ * the message's arena current. */
+static int osip_view(struct sip_msg *m)
+{
+	osip_message_t *om;
+	unsigned i;
+	int err = 0;
+
+	if (osip_message_init(&om)) {
+		return -1;
+	}
+	m->osip = om;
+	if (m->is_request) {
+		char *meth = osip_cstr(m->method);
+
+		if (!meth) {
+			return -1;
+		}
+		osip_message_set_method(om, meth);
+		if (osip_uri_init(&om->req_uri)) {
+			return -1;
+		}
+		meth = osip_cstr(m->ruri);
+		if (!meth || osip_uri_parse(om->req_uri, meth)) {
+			return -1;
+		}
+	} else {
+		osip_message_set_status_code(om, m->status);
+	}
+	for (i = 0; i < m->nhdrs && !err; i++) {
+		const struct sip_hdr *h = &m->hdrs[i];
+		char *v;
+
+		switch (h->id) {
+		case SIP_HDR_FROM:
+		case SIP_HDR_TO:
+			v = osip_cstr(h->value);
+			err = !v || (h->id == SIP_HDR_FROM ?
+				     osip_message_set_from(om, v) :
+				     osip_message_set_to(om, v));
+			break;
+		case SIP_HDR_CONTACT:
+			err = osip_contacts(om, h->value);
+			break;
+		default:
+			break;
+		}
+	}
+	return err ? -1 : 0;
 }
 
 int sip_msg_parse(struct sip_msg **mp, const char *buf, size_t len,
@@ -946,12 +1022,10 @@ int sip_msg_parse(struct sip_msg **mp, const char *buf, size_t len,
 	struct sip_msg *m;
 	struct mem_arena *prev;
 	const char *body;
-	char *text;
-	size_t tlen = 0;
 
 	*mp = NULL;
 	*why = NULL;
-	m = msg_new(buf, len, flow);
+	m = msg_new(buf, len, flow, 1);
 	if (!m) {
 		return ENOMEM;
 	}
@@ -968,24 +1042,15 @@ int sip_msg_parse(struct sip_msg **mp, const char *buf, size_t len,
 	if (m->fault || !body) {
 		return refuse(mp, m, EBADMSG);
 	}
-	text = osip_text(m, body, &tlen);
-	if (!text) {
-		return refuse(mp, m, ENOMEM);
-	}
-	/* The typed view; its allocations belong to the message's arena. */
+	/* The typed view; its allocations belong to the message's arena.
+	 * libosip2 drops what it cannot allocate (a Contact's ;transport=)
+	 * and may still report success: a view built while an allocation
+	 * failed is not the message. */
 	prev = mem_arena_enter(&m->arena);
-	if (osip_message_init(&m->osip) == 0) {
-		/* libosip2 drops what it cannot allocate (a Contact's
-		 * ;transport=) and may still report success: a view built
-		 * while an allocation failed is not the message. */
-		if (osip_message_parse(m->osip, text, tlen) != 0 ||
-		    m->arena.failed) {
-			osip_message_free(m->osip);
-			m->osip = NULL;
-		}
+	if (osip_view(m) || m->arena.failed) {
+		m->osip = NULL; /* released with the arena */
 	}
 	mem_arena_leave(prev);
-	mem_put(text);
 	if (!m->osip) {
 		if (m->arena.failed) {
 			return refuse(mp, m, ENOMEM);
@@ -1004,7 +1069,7 @@ int sip_msg_parse_head(struct sip_msg **mp, const char *buf, size_t len,
 	struct sip_msg *m;
 
 	*mp = NULL;
-	m = msg_new(buf, len, flow);
+	m = msg_new(buf, len, flow, 0);
 	if (!m) {
 		return ENOMEM;
 	}

@@ -228,7 +228,9 @@ static void stx_key(char *key, const struct sip_msg *m)
 	} else {
 		/* RFC 2543 peer: no magic cookie (RFC 3261 17.2.3). */
 		sd_buf_pl(&b, m->call_id);
-		sd_buf_printf(&b, "|%u|", m->cseq);
+		sd_buf_str(&b, "|");
+		sd_buf_uint(&b, m->cseq);
+		sd_buf_str(&b, "|");
 		sd_buf_pl(&b, m->from_tag);
 	}
 	sd_buf_str(&b, "|");
@@ -400,9 +402,18 @@ int sip_reply_hold(struct sip_stx *st, int code, const char *reason,
 		return err;
 	}
 	if (!st->resp) {
-		/* No memory to hold it: 500 at once (the write is not
-		 * known to be on disk). */
-		return sip_reply(st, 500, "Not Stored", NULL, NULL, NULL, 0);
+		/* No memory to hold it: the write goes to disk now, then the
+		 * answer is written again (the commit's callbacks may have
+		 * used the scratch buffer) and sent. A 5xx here would be
+		 * wrong: the write stands and would be delivered. */
+		err = sip_cfg && sip_cfg->commit_now ? sip_cfg->commit_now() :
+						       EIO;
+		if (err) {
+			return sip_reply(st, 500, "Not Stored", NULL, NULL,
+					 NULL, 0);
+		}
+		stx_build(st, code, reason, hdrs, ctype, body, blen);
+		return stx_send(st, 1);
 	}
 	st->held = 1;
 	return 0;
