@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <osipparser2/osip_port.h>
 
 #include "loop.h"
 #include "mem.h"
@@ -109,6 +110,49 @@ static void test_budget(void **state)
 
 /* Counts per key: the cap, nobody (""), the pool, an entry only while
  * its count is above zero, a long key kept as its hash. */
+/* A bump arena: blocks carved in order, aligned, within the budget; a put
+ * of one does nothing; a grown one keeps its bytes; the release gives
+ * back every chunk. */
+static void test_bump_arena(void **state)
+{
+	char first[100];
+	struct mem_arena a = {0}, *prev;
+	char *p[40], *q;
+	unsigned i;
+
+	(void)state;
+	mem_osip_install(); /* osip_realloc() is mem.c's hook */
+	mem_set_budget(4096);
+	mem_arena_bump(&a, first, sizeof(first), 256);
+	prev = mem_arena_enter(&a);
+	p[0] = mem_alloc(10);
+	/* The first region is used before any chunk is taken. */
+	assert_true(p[0] >= first && p[0] + 10 <= first + sizeof(first));
+	assert_int_equal(mem_blocks(), 0);
+	for (i = 1; i < 40; i++) {
+		p[i] = mem_alloc(i);
+		assert_non_null(p[i]);
+		assert_int_equal((uintptr_t)p[i] % _Alignof(max_align_t), 0);
+		memset(p[i], (int)i, i);
+	}
+	for (i = 1; i < 40; i++) {
+		assert_int_equal((unsigned char)p[i][i - 1], i);
+	}
+	mem_put(p[5]); /* nothing: it goes with the arena */
+	assert_int_equal((unsigned char)p[5][0], 5);
+	q = osip_realloc(p[39], 300); /* larger than a chunk */
+	assert_non_null(q);
+	assert_memory_equal(q, p[39], 39);
+	/* The budget refuses a chunk it cannot hold, counted as the arena's. */
+	assert_null(mem_alloc(5000));
+	assert_int_equal(a.failed, 1);
+	mem_arena_leave(prev);
+	assert_true(mem_used() > 0);
+	assert_true(mem_arena_release(&a) >= 2);
+	assert_int_equal(mem_used(), 0);
+	assert_int_equal(mem_blocks(), 0);
+}
+
 static void test_tally(void **state)
 {
 	static struct pool p = POOL_INIT("tally", 8, 2);
@@ -178,6 +222,7 @@ int main(void)
 		cmocka_unit_test(test_timers_order_and_wrap),
 		cmocka_unit_test(test_pool_limits),
 		cmocka_unit_test(test_budget),
+		cmocka_unit_test(test_bump_arena),
 		cmocka_unit_test(test_tally),
 		cmocka_unit_test(test_buf_and_slices),
 	};
