@@ -116,12 +116,12 @@ int port_sendto(int sock, const void *buf, size_t len,
  * the rest is lost (*src is set).
  */
 int port_recvfrom(int sock, void *buf, size_t *len, struct port_addr *src);
-/** One datagram of a batch (port_recv_batch()). */
+/** One datagram of a batch (port_recv_batch(), port_send_batch()). */
 struct port_dgram {
 	void *buf;
 	size_t size;		/**< room in buf */
-	size_t len;		/**< bytes stored */
-	struct port_addr src;
+	size_t len;		/**< bytes stored (to send) */
+	struct port_addr peer;	/**< where it came from (goes to) */
 	int truncated;		/**< it was longer: only its first size bytes */
 };
 /**
@@ -131,6 +131,14 @@ struct port_dgram {
  */
 int port_recv_batch(int sock, struct port_dgram *d, unsigned n,
 		    unsigned *got);
+/**
+ * Send n datagrams (buf, len, to peer) from one socket: in one call where
+ * the system can (sendmmsg), one by one where not. @return 0 with *sent
+ * >= 1 of them gone, the first *sent; or the error of the first, none
+ * gone (*sent 0): the caller skips it and sends the rest.
+ */
+int port_send_batch(int sock, const struct port_dgram *d, unsigned n,
+		    unsigned *sent);
 /**
  * The next error a UDP socket was told of (an ICMP unreachable for a
  * datagram it sent), signalled by PORT_EV_ERROR: the start of that

@@ -69,6 +69,15 @@ int sd_pl_copy(struct sd_pl pl, char *buf, size_t size)
 	return 0;
 }
 
+void sd_str_copy(char *buf, size_t size, const char *s)
+{
+	size_t n = strlen(s);
+
+	n = n < size ? n : size - 1;
+	memcpy(buf, s, n);
+	buf[n] = '\0';
+}
+
 int sd_addr_parse(struct port_addr *a, const char *ip, uint16_t port)
 {
 	char tmp[48];
@@ -192,17 +201,29 @@ void sd_buf_printf(struct sd_buf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+/* Random bytes for tags and branches, taken from port_random() a pool at
+ * a time: one system call per many requests, not one per tag. */
+static uint8_t rand_pool[256];
+static size_t rand_left;
+
 void sd_rand_hex(char *buf, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	uint8_t r[32];
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		if (i % sizeof(r) == 0) {
-			port_random(r, sizeof(r));
+	for (i = 0; i < n; i += 2) {
+		uint8_t r;
+
+		if (!rand_left) {
+			port_random(rand_pool, sizeof(rand_pool));
+			rand_left = sizeof(rand_pool);
 		}
-		buf[i] = hex[r[i % sizeof(r)] & 15];
+		r = rand_pool[--rand_left];
+		rand_pool[rand_left] = 0; /* not kept once handed out */
+		buf[i] = hex[r & 15];
+		if (i + 1 < n) {
+			buf[i + 1] = hex[r >> 4];
+		}
 	}
 	buf[n] = '\0';
 }

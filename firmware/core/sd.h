@@ -30,6 +30,9 @@ struct sd_pl sd_pl_trim(struct sd_pl pl);
 int sd_pl_u32(struct sd_pl pl, uint32_t *v);
 /** Copy into buf (NUL-terminated). @return 0 or ENAMETOOLONG. */
 int sd_pl_copy(struct sd_pl pl, char *buf, size_t size);
+/** s into buf[size], cut to fit: what snprintf(buf, size, "%s", s) does,
+ * for the copies made per message. */
+void sd_str_copy(char *buf, size_t size, const char *s);
 
 /** Parse an IP literal ("1.2.3.4", "::1" or "[::1]") and a port. */
 int sd_addr_parse(struct port_addr *a, const char *ip, uint16_t port);

@@ -326,7 +326,7 @@ static void on_message(struct sip_stx *st, const struct sip_msg *req)
 	r->forks = n < breadth ? n : breadth;
 	r->breadth = breadth / r->forks;
 	if (!err) {
-		snprintf(r->aor, sizeof(r->aor), "%s", aor);
+		strcpy(r->aor, aor); /* the same size */
 		reg_lookup(aor, fork_to, r);
 	} else {
 		stat_inc(msg_stat_proxied);

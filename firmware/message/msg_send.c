@@ -66,6 +66,17 @@ struct fallback {
 
 static struct fallback *fallbacks;
 
+/* pre, s and ">" into buf[size] ("<sip:" user ">"), cut to fit. */
+static void bracket(char *buf, size_t size, const char *pre, const char *s)
+{
+	struct sd_buf b;
+
+	sd_buf_init(&b, buf, size);
+	sd_buf_str(&b, pre);
+	sd_buf_str(&b, s);
+	sd_buf_str(&b, ">");
+}
+
 static void fallback_free(struct fallback *fb)
 {
 	if (fb->prev) {
@@ -84,7 +95,7 @@ static void fallback_done(struct fallback *fb)
 	char to[CONFIG_SIMPLED_MAX_URI_LEN + 8];
 
 	if (!fb->delivered && fb->unreachable) {
-		snprintf(to, sizeof(to), "<sip:%s>", fb->user);
+		bracket(to, sizeof(to), "<sip:", fb->user);
 		keep(fb->user, fb->from, to, fb->ctype, fb->body, fb->blen,
 		     fb->kept_stat);
 	}
@@ -116,9 +127,9 @@ static struct fallback *fallback_new(const char *user, const char *from,
 		return NULL; /* no fallback under memory pressure */
 	}
 	memset(fb, 0, sizeof(*fb));
-	snprintf(fb->user, sizeof(fb->user), "%s", user);
-	snprintf(fb->from, sizeof(fb->from), "%s", from);
-	snprintf(fb->ctype, sizeof(fb->ctype), "%s", ctype ? ctype : "");
+	sd_str_copy(fb->user, sizeof(fb->user), user);
+	sd_str_copy(fb->from, sizeof(fb->from), from);
+	sd_str_copy(fb->ctype, sizeof(fb->ctype), ctype ? ctype : "");
 	memcpy(fb->body, body, blen);
 	fb->blen = blen;
 	fb->next = fallbacks;
@@ -168,8 +179,8 @@ void msg_send(const struct msg_out *m)
 	struct deliver d;
 	struct sip_flow f;
 
-	snprintf(from, sizeof(from), "<%s>", m->from_uri);
-	snprintf(to, sizeof(to), "<sip:%s>", user);
+	bracket(from, sizeof(from), "<", m->from_uri);
+	bracket(to, sizeof(to), "<sip:", user);
 	memset(&d, 0, sizeof(d));
 	d.m = m;
 	d.from = from;

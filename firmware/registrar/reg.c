@@ -132,8 +132,7 @@ unsigned reg_binding_count(void)
 static int aor_print(const char *user, const char *dom, char *buf,
 		     size_t size)
 {
-	size_t ul;
-	int n;
+	size_t ul, dl = strlen(dom), n;
 
 	if (!user || !user[0]) {
 		return EINVAL;
@@ -142,11 +141,12 @@ static int aor_print(const char *user, const char *dom, char *buf,
 		return ENAMETOOLONG;
 	}
 	ul = strlen(buf);
-	n = snprintf(buf + ul, size - ul, "@%s", dom);
-	if (n < 0 || (size_t)n >= size - ul) {
+	if (ul + 1 + dl >= size) {
 		return ENAMETOOLONG;
 	}
-	for (n = (int)ul + 1; buf[n]; n++) {
+	buf[ul] = '@';
+	memcpy(buf + ul + 1, dom, dl + 1);
+	for (n = ul + 1; buf[n]; n++) {
 		if (buf[n] >= 'A' && buf[n] <= 'Z') {
 			buf[n] = (char)(buf[n] + 32);
 		}

@@ -74,7 +74,9 @@ struct sip_hdr {
 /** A received message. Slices point into buf, owned by the message. */
 struct sip_msg {
 	struct mem_arena arena;	/**< everything libosip2 allocated for it */
-	osip_message_t *osip;	/**< typed view; NULL if libosip2 refused */
+	/** libosip2's view of a request's method, Request-URI, From, To and
+	 * Contact (sip_msg.c osip_view()); NULL for a response. */
+	osip_message_t *osip;
 	char *buf;
 	size_t len;
 	int is_request;

@@ -349,7 +349,9 @@ void sip_build_relay(struct sd_buf *b, const struct sip_msg *req,
 		sd_buf_str(b, "Max-Forwards: 69\r\n");
 	}
 	if (max_breadth >= 0) {
-		sd_buf_printf(b, "Max-Breadth: %d\r\n", max_breadth);
+		sd_buf_str(b, "Max-Breadth: ");
+		sd_buf_uint(b, (unsigned)max_breadth);
+		sd_buf_str(b, "\r\n");
 	}
 	if (hdrs) {
 		sd_buf_str(b, hdrs);
@@ -394,9 +396,10 @@ void sip_build_request(struct sd_buf *b, const struct sip_request *r,
 	sd_buf_str(b, "\r\n");
 	if (!r->call_id || !r->call_id[0]) {
 		sd_rand_hex(cid, 24);
-		snprintf(cid + 24, sizeof(cid) - 24, "@%s",
-			 sip_cfg && sip_cfg->n_domain ? sip_cfg->domain[0] :
-			 "simpled");
+		cid[24] = '@';
+		sd_str_copy(cid + 25, sizeof(cid) - 25,
+			    sip_cfg && sip_cfg->n_domain ? sip_cfg->domain[0] :
+			    "simpled");
 	}
 	sd_buf_str(b, "Call-ID: ");
 	sd_buf_str(b, r->call_id && r->call_id[0] ? r->call_id : cid);

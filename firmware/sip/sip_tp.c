@@ -22,6 +22,10 @@ struct listener {
 	int sock;		/* -1: an interface without its address yet */
 	struct port_addr addr;
 	char ifname[16];	/* "": a fixed address; else whose it is */
+	/* Our Via sent-by for it, written for sent_by_addr (every request
+	 * we send carries one: not formatted anew each time). */
+	struct port_addr sent_by_addr;
+	char sent_by[80];
 };
 
 static struct listener listeners[CONFIG_SIMPLED_MAX_LISTEN];
@@ -31,6 +35,75 @@ static unsigned n_listeners;
  * (sip_core_refuse_head()). The first also takes the start of what an ICMP
  * error returns, read before the batch. */
 static char udp_rxb[TP_UDP_BATCH][CONFIG_SIMPLED_MAX_MSG_SIZE + 1];
+
+/*
+ * What is sent over UDP while a batch of received datagrams is handled
+ * (their answers, relayed requests, NOTIFYs) is queued and leaves in one
+ * port_send_batch() after the batch (one sendmmsg on POSIX); sends from
+ * elsewhere (timers) go at once. A datagram the system refuses is handled
+ * as an ICMP error for it: the transaction that sent it ends now.
+ */
+#define TP_TXQ_MAX (2 * TP_UDP_BATCH)
+#define TP_TXQ_BYTES (4 * CONFIG_SIMPLED_MAX_MSG_SIZE)
+
+static struct {
+	int on;			/* a received batch is being handled */
+	int sock;
+	unsigned n;
+	size_t used;
+	struct port_dgram d[TP_TXQ_MAX];
+	char buf[TP_TXQ_BYTES];
+} txq;
+
+static void send_failed(int err, const void *buf, size_t len,
+			const struct port_addr *dst)
+{
+	stat_inc(sip_stat_tx_errors);
+	LOG_DBG("send failed: %s", strerror(err));
+	sip_txn_unreachable(buf, len, SIP_TP_UDP, dst);
+}
+
+static void txq_flush(void)
+{
+	unsigned done = 0, sent;
+	int on = txq.on;
+
+	/* What a failure makes send (a transaction ending answers its
+	 * request) goes at once, not into the queue being sent. */
+	txq.on = 0;
+	while (done < txq.n) {
+		int err = port_send_batch(txq.sock, txq.d + done,
+					  txq.n - done, &sent);
+
+		if (err) {
+			send_failed(err, txq.d[done].buf, txq.d[done].len,
+				    &txq.d[done].peer);
+			sent = 1; /* skip it, send the rest */
+		}
+		done += sent;
+	}
+	txq.n = 0;
+	txq.used = 0;
+	txq.on = on;
+}
+
+static void txq_add(int sock, const char *buf, size_t len,
+		    const struct port_addr *dst)
+{
+	struct port_dgram *d;
+
+	if (txq.n && (txq.sock != sock || txq.n == TP_TXQ_MAX ||
+		      len > sizeof(txq.buf) - txq.used)) {
+		txq_flush();
+	}
+	txq.sock = sock;
+	d = &txq.d[txq.n++];
+	d->buf = txq.buf + txq.used;
+	d->len = len;
+	d->peer = *dst;
+	memcpy(d->buf, buf, len);
+	txq.used += len;
+}
 
 /* ICMP unreachables for what we sent: the transactions they match end
  * early (bounded: at most a burst per event). */
@@ -77,11 +150,12 @@ static void udp_event(int sock, unsigned ev, void *arg)
 			}
 			return;
 		}
+		txq.on = 1;
 		for (i = 0; i < got; i++) {
 			struct sip_flow f;
 
 			sip_tp_flow(&f, SIP_TP_UDP, lidx, NULL);
-			f.peer = d[i].src;
+			f.peer = d[i].peer;
 			if (d[i].truncated) {
 				/* Only its first bytes are here. */
 				sip_core_refuse_head(d[i].buf, d[i].len, &f,
@@ -90,6 +164,8 @@ static void udp_event(int sock, unsigned ev, void *arg)
 				sip_core_recv(d[i].buf, d[i].len, &f);
 			}
 		}
+		txq_flush();
+		txq.on = 0;
 		total += got;
 		if (got < TP_UDP_BATCH) {
 			return; /* the queue is empty */
@@ -292,6 +368,9 @@ int sip_tp_send(const struct sip_flow *f, const char *buf, size_t len)
 		err = sip_tp_tcp_send(f, buf, len);
 	} else if (f->lidx < 0 || (unsigned)f->lidx >= n_listeners) {
 		err = EBADF;
+	} else if (txq.on && len <= sizeof(txq.buf)) {
+		txq_add(listeners[f->lidx].sock, buf, len, &f->peer);
+		return 0; /* its errors are told later (send_failed()) */
 	} else {
 		err = port_sendto(listeners[f->lidx].sock, buf, len, &f->peer);
 	}
@@ -354,15 +433,24 @@ static int is_unspecified(const struct port_addr *a)
 void sip_tp_sent_by(const struct sip_flow *f, char *buf, size_t size,
 		    const char **tpname)
 {
-	const struct listener *l = &listeners[f->lidx];
+	struct listener *l = &listeners[f->lidx];
+	size_t n;
 
 	*tpname = sip_tp_name(f->tp, 1);
 	if (is_unspecified(&l->addr) && sip_cfg && sip_cfg->n_domain) {
+		/* The domain may change at a reload: not kept. */
 		snprintf(buf, size, "%s:%u", sip_cfg->domain[0],
 			 l->addr.port);
-	} else {
-		sd_addr_str(&l->addr, buf, size);
+		return;
 	}
+	if (!l->sent_by[0] || !sd_addr_eq(&l->sent_by_addr, &l->addr)) {
+		sd_addr_str(&l->addr, l->sent_by, sizeof(l->sent_by));
+		l->sent_by_addr = l->addr;
+	}
+	n = strlen(l->sent_by);
+	n = n < size ? n : size - 1;
+	memcpy(buf, l->sent_by, n);
+	buf[n] = '\0';
 }
 
 void sip_tp_widest_flow(struct sip_flow *f)

@@ -549,9 +549,45 @@ int port_recv_batch(int sock, struct port_dgram *d, unsigned n,
 		d[i].truncated = (mm[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
 		d[i].len = mm[i].msg_len < d[i].size ? mm[i].msg_len :
 			   d[i].size;
-		port_os_from_sockaddr(&d[i].src, &ss[i]);
+		port_os_from_sockaddr(&d[i].peer, &ss[i]);
 	}
 	*got = (unsigned)r;
+	return 0;
+}
+
+int port_send_batch(int sock, const struct port_dgram *d, unsigned n,
+		    unsigned *sent)
+{
+	struct mmsghdr mm[PORT_BATCH_MAX];
+	struct sockaddr_storage ss[PORT_BATCH_MAX];
+	struct iovec iov[PORT_BATCH_MAX];
+	unsigned i;
+	int r;
+
+	if (n > PORT_BATCH_MAX) {
+		n = PORT_BATCH_MAX;
+	}
+	memset(mm, 0, sizeof(mm[0]) * n);
+	for (i = 0; i < n; i++) {
+		iov[i].iov_base = d[i].buf;
+		iov[i].iov_len = d[i].len;
+		mm[i].msg_hdr.msg_iov = &iov[i];
+		mm[i].msg_hdr.msg_iovlen = 1;
+		mm[i].msg_hdr.msg_name = &ss[i];
+		mm[i].msg_hdr.msg_namelen =
+			port_os_to_sockaddr(&ss[i], &d[i].peer);
+	}
+	r = sendmmsg(sock, mm, n, 0);
+	if (r < 0 && errno == ECONNREFUSED) {
+		/* A refusal pending from an earlier datagram (IP_RECVERR)
+		 * is that one's, not these ones': send again. */
+		r = sendmmsg(sock, mm, n, 0);
+	}
+	if (r <= 0) {
+		*sent = 0;
+		return r < 0 ? sock_errno() : EAGAIN;
+	}
+	*sent = (unsigned)r;
 	return 0;
 }
 
