@@ -42,6 +42,8 @@ struct sim_sock {
 
 static struct sim_sock socks[SIM_MAX_SOCKS];
 static unsigned loss, dup, reorder;
+static struct port_addr refused_to;	/* sim_udp_refuse() */
+static int refused_err;
 static uint32_t rnd;
 static struct port_addr local[SIM_MAX_LOCAL];
 static unsigned n_local;
@@ -102,6 +104,13 @@ void sim_reset(uint32_t t)
 	now_ms = t;
 	loss = dup = reorder = 0;
 	n_local = 0;
+	refused_err = 0;
+}
+
+void sim_udp_refuse(const struct port_addr *to, int err)
+{
+	refused_to = *to;
+	refused_err = err;
 }
 
 void sim_impair(unsigned loss_pct, unsigned dup_pct, unsigned reorder_pct,
@@ -448,6 +457,11 @@ int port_sendto(int sock, const void *buf, size_t len,
 
 	if (!s) {
 		return EBADF;
+	}
+	if (refused_err && dst->family == refused_to.family &&
+	    dst->port == refused_to.port &&
+	    !memcmp(dst->ip, refused_to.ip, sizeof(dst->ip))) {
+		return refused_err;
 	}
 	i = sock_find(SIM_UDP, dst);
 	if (i < 0 || chance(loss)) {

@@ -32,6 +32,10 @@ void sim_set_wall_s(int64_t s);
  * reliable and always writable. @return 0 or ECONNREFUSED. */
 int sim_tcp_connect(int *sock, const struct port_addr *from,
 		    const struct port_addr *to);
+/** Datagrams sent to `to` are refused by port_sendto() with err (the
+ * system's answer for a host it has no route to, say); err 0 takes them
+ * again. sim_reset() clears it. */
+void sim_udp_refuse(const struct port_addr *to, int err);
 /** Datagrams queued on watched sockets, i.e. work the loop still has. */
 unsigned sim_pending(void);
 /** The filesystem port_fs_kind() reports for every path (the state

@@ -1,4 +1,5 @@
 /** @file test_sim_txn.c  Transactions and MESSAGE relay on virtual time. */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -101,6 +102,34 @@ static void test_relay_timeout_retransmits(void **state)
 	assert_int_equal(h_status(r), H_KEPT);
 	assert_int_equal(stat_value("client_timeouts"), 1);
 	assert_int_equal(stat_value("offline_stored"), H_KEPT == 202);
+	h_stop();
+}
+
+/* The system refuses the relayed MESSAGE (no route to alice's phone):
+ * its transaction ends at once, as for an ICMP error, not after 32 s,
+ * although the send was queued with the batch it came in. */
+static void test_relay_send_refused(void **state)
+{
+	struct port_addr phone;
+	int alice, bob;
+	const char *r;
+
+	(void)state;
+	h_start(NULL);
+	alice = h_client(2);
+	bob = h_client(3);
+	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
+	assert_int_equal(sd_addr_parse(&phone, "10.0.0.2", 5060), 0);
+	sim_udp_refuse(&phone, ENETUNREACH);
+	send_message(bob, 3, "alice@" H_DOMAIN, "m3");
+	h_run(100);
+	assert_null(h_recv(alice));
+	r = h_recv(bob);
+	assert_non_null(r);
+	assert_int_equal(h_status(r), H_KEPT);
+	assert_int_equal(stat_value("tx_errors"), 1);
+	sim_udp_refuse(&phone, 0);
+	h_run(40000);
 	h_stop();
 }
 
@@ -725,6 +754,7 @@ int main(void)
 		cmocka_unit_test(test_retransmission_absorbed),
 		cmocka_unit_test(test_message_relay),
 		cmocka_unit_test(test_relay_timeout_retransmits),
+		cmocka_unit_test(test_relay_send_refused),
 		cmocka_unit_test(test_forking_best_response),
 		cmocka_unit_test(test_message_targets),
 		cmocka_unit_test(test_max_breadth),
