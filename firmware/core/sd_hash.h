@@ -23,6 +23,16 @@ extern int sd_hash_oom;
  * NULL afterwards. */
 #define SD_HASH_ADD_STR(head, field, obj, pool)                        \
 	SD_HASH_ADD(hh, head, field, strlen((obj)->field), obj, pool)
+/* The same for a key the object points to (keyptr) rather than holds. */
+#define SD_HASH_ADD_KEYPTR(hh, head, keyptr, len, obj, pool)           \
+	do {                                                           \
+		sd_hash_oom = 0;                                       \
+		HASH_ADD_KEYPTR(hh, head, keyptr, len, obj);           \
+		if (sd_hash_oom) {                                     \
+			pool_put(pool, obj);                           \
+			(obj) = NULL;                                  \
+		}                                                      \
+	} while (0)
 #define SD_HASH_ADD(hh, head, field, len, obj, pool)                   \
 	do {                                                           \
 		sd_hash_oom = 0;                                       \

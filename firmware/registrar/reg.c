@@ -12,6 +12,7 @@
 #include "mem.h"
 #include "reg.h"
 #include "sd_hash.h"
+#include "strs.h"
 #include "tmr.h"
 
 #define MOD_DEF "reg.def"
@@ -35,18 +36,23 @@ struct reg_binding {
 	uint32_t reg_id;	/* RFC 5626 flow; 0: none, or no instance */
 	uint32_t uri_hash;	/* of the URI parts 19.1.4 needs equal */
 	struct sip_flow flow;
-	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
-	char callid[CONFIG_SIMPLED_MAX_CALLID_LEN];
+	/* In reg_strs (a binding costs what its text holds): */
+	char *uri;
+	char *callid;
 	/* "<urn:...>" as the contact gave it inside its quotes; "" none */
-	char instance[CONFIG_SIMPLED_MAX_INSTANCE_LEN];
+	char *instance;
 };
 
 struct reg_aor {
 	UT_hash_handle hh;
 	struct reg_binding *bindings;
 	unsigned n;
-	char key[CONFIG_SIMPLED_MAX_URI_LEN];
+	char *key;		/* in reg_strs */
 };
+
+/* The text of AoRs and bindings, sized for both pools full of the
+ * longest text (reg_start()). */
+static struct strs reg_strs;
 
 struct reg_cfg reg_cfg;
 static struct reg_aor *aors;
@@ -198,8 +204,18 @@ static void binding_unlink(struct reg_binding *b)
 	n_bindings--;
 	if (!a->bindings) {
 		HASH_DEL(aors, a);
+		strs_put(&reg_strs, a->key);
 		pool_put(&reg_aor_pool, a);
 	}
+}
+
+/* The text of a binding gone (a copy taken before binding_unlink(), once
+ * the observers were told). */
+static void binding_forget(struct reg_binding *gone)
+{
+	strs_put(&reg_strs, gone->uri);
+	strs_put(&reg_strs, gone->callid);
+	strs_put(&reg_strs, gone->instance);
 }
 
 static void binding_expired(void *arg)
@@ -214,6 +230,7 @@ static void binding_expired(void *arg)
 	strcpy(aor, b->aor->key);
 	binding_unlink(b);
 	tell(REG_EXPIRED, aor, &gone);
+	binding_forget(&gone);
 }
 
 static uint32_t binding_left_s(const struct reg_binding *b)
@@ -280,6 +297,8 @@ struct reg_contact_req {
 	int q;
 	struct reg_binding *existing;
 	struct reg_binding *fresh;
+	/* Text taken in pass 2 for the binding; NULL: it keeps its own. */
+	char *s_uri, *s_callid, *s_instance;
 };
 
 /* A URI part as it compares (escapes of unreserved characters decoded,
@@ -694,6 +713,58 @@ static void reg_resume(void *arg)
 	on_register(st, sip_stx_request(st));
 }
 
+/* Pass 2: the text contact x sets on its binding, where it differs.
+ * @return 0 or ENOMEM (what was taken stays in x for give_back()). */
+static int take_text(struct reg_contact_req *x, const char *callid)
+{
+	const struct reg_binding *b = x->existing;
+
+	x->s_uri = x->s_callid = x->s_instance = NULL;
+	if ((!b || strcmp(b->uri, x->uri)) &&
+	    !(x->s_uri = strs_dup(&reg_strs, x->uri))) {
+		return ENOMEM;
+	}
+	if ((!b || strcmp(b->callid, callid)) &&
+	    !(x->s_callid = strs_dup(&reg_strs, callid))) {
+		return ENOMEM;
+	}
+	if ((!b || strcmp(b->instance, x->instance)) &&
+	    !(x->s_instance = strs_dup(&reg_strs, x->instance))) {
+		return ENOMEM;
+	}
+	return 0;
+}
+
+/* Undo pass 2 for x: its text and its fresh binding go back. */
+static void give_back(struct reg_contact_req *x)
+{
+	strs_put(&reg_strs, x->s_uri);
+	strs_put(&reg_strs, x->s_callid);
+	strs_put(&reg_strs, x->s_instance);
+	x->s_uri = x->s_callid = x->s_instance = NULL;
+	if (x->fresh) {
+		pool_put(&reg_binding_pool, x->fresh);
+		x->fresh = NULL;
+	}
+}
+
+/* Pass 3: the binding takes the text taken for it. */
+static void set_text(struct reg_binding *b, struct reg_contact_req *x)
+{
+	if (x->s_uri) {
+		strs_put(&reg_strs, b->uri);
+		b->uri = x->s_uri;
+	}
+	if (x->s_callid) {
+		strs_put(&reg_strs, b->callid);
+		b->callid = x->s_callid;
+	}
+	if (x->s_instance) {
+		strs_put(&reg_strs, b->instance);
+		b->instance = x->s_instance;
+	}
+}
+
 static void on_register(struct sip_stx *st, const struct sip_msg *req)
 {
 	static struct reg_contact_req ch[REG_MAX_PER_REQUEST];
@@ -768,6 +839,7 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 			stat_inc(reg_stat_bindings_removed);
 			binding_unlink(b);
 			tell(REG_REMOVED, key, &gone);
+			binding_forget(&gone);
 			if (last) {
 				a = NULL;
 			}
@@ -879,24 +951,34 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 			sip_reply_errno(st, ENOMEM);
 			return;
 		}
-		strcpy(a->key, key);
-		SD_HASH_ADD_STR(aors, key, a, &reg_aor_pool);
+		char *k = strs_dup(&reg_strs, key);
+
+		if (!k) {
+			pool_put(&reg_aor_pool, a);
+			sip_reply_errno(st, ENOMEM);
+			return;
+		}
+		a->key = k;
+		SD_HASH_ADD_KEYPTR(hh, aors, k, strlen(k), a, &reg_aor_pool);
 		if (!a) {
+			strs_put(&reg_strs, k);
 			sip_reply_errno(st, ENOMEM);
 			return;
 		}
 	}
 	for (i = 0; i < n; i++) {
-		if (ch[i].existing || !ch[i].expires) {
+		if (!ch[i].expires) {
 			continue;
 		}
-		ch[i].fresh = pool_get(&reg_binding_pool);
-		if (!ch[i].fresh) {
-			while (i-- > 0) {
-				pool_put(&reg_binding_pool, ch[i].fresh);
+		if (take_text(&ch[i], callid) ||
+		    (!ch[i].existing &&
+		     !(ch[i].fresh = pool_get(&reg_binding_pool)))) {
+			for (i++; i-- > 0;) {
+				give_back(&ch[i]);
 			}
 			if (!a->bindings) {
 				HASH_DEL(aors, a);
+				strs_put(&reg_strs, a->key);
 				pool_put(&reg_aor_pool, a);
 			}
 			sip_reply_errno(st, ENOMEM);
@@ -924,11 +1006,9 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 		/* A binding found by instance or by 19.1.4 takes the
 		 * contact as now registered (a new address after a NAT
 		 * rebinding). */
-		strcpy(b->uri, ch[i].uri);
-		strcpy(b->instance, ch[i].instance);
+		set_text(b, &ch[i]);
 		b->reg_id = ch[i].reg_id;
 		b->uri_hash = ch[i].uri_hash;
-		strcpy(b->callid, callid);
 		b->cseq = req->cseq;
 		b->q = ch[i].q;
 		b->flow = ch[i].flow;
@@ -943,6 +1023,7 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 			stat_inc(reg_stat_bindings_removed);
 			binding_unlink(ch[i].existing);
 			tell(REG_REMOVED, key, &gone);
+			binding_forget(&gone);
 			if (last) {
 				a = NULL;
 			}
@@ -961,9 +1042,20 @@ static void on_register(struct sip_stx *st, const struct sip_msg *req)
 static int reg_start(void)
 {
 	int err = pool_setup(&reg_aor_pool, sizeof(struct reg_aor));
+	size_t uri = strs_room(CONFIG_SIMPLED_MAX_URI_LEN - 1);
 
 	if (!err) {
 		err = pool_setup(&reg_binding_pool, sizeof(struct reg_binding));
+	}
+	/* Room for both pools full of the longest text: the pools, not
+	 * the arena, run out first; only what is used becomes resident. */
+	if (!err) {
+		err = strs_setup(&reg_strs, "registrar text",
+				 pool_size(&reg_aor_pool) * uri +
+				 pool_size(&reg_binding_pool) *
+				 (uri +
+				  strs_room(CONFIG_SIMPLED_MAX_CALLID_LEN - 1) +
+				  strs_room(CONFIG_SIMPLED_MAX_INSTANCE_LEN - 1)));
 	}
 	if (!err) {
 		err = sip_route("REGISTER", on_register);
@@ -984,12 +1076,15 @@ static void reg_stop(void)
 
 			a->bindings = b->next;
 			tmr_cancel(&b->tmr);
+			binding_forget(b);
 			pool_put(&reg_binding_pool, b);
 			n_bindings--;
 		}
 		HASH_DEL(aors, a);
+		strs_put(&reg_strs, a->key);
 		pool_put(&reg_aor_pool, a);
 	}
+	strs_release(&reg_strs);
 }
 
 #define MOD_DEF "reg.def"

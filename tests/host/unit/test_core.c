@@ -15,6 +15,7 @@
 #include "pool.h"
 #include "port_sim.h"
 #include "sd.h"
+#include "strs.h"
 #include "tally.h"
 #include "tmr.h"
 
@@ -153,6 +154,59 @@ static void test_bump_arena(void **state)
 	assert_int_equal(mem_blocks(), 0);
 }
 
+/* The string arena: copies in classes, the empty string free, a freed
+ * slot reused, a smaller string taking a larger free slot when the arena
+ * is spent, NULL (counted) past it, equal strs_set() a no-op. */
+static void test_string_arena(void **state)
+{
+	struct strs a;
+	char *s[8], *t, *keep, uri[51];
+	unsigned i;
+
+	(void)state;
+	assert_int_equal(strs_room(14), 16);
+	assert_int_equal(strs_room(15), 24);
+	assert_int_equal(strs_room(STRS_MAX_LEN), 4096);
+	assert_int_equal(strs_room(STRS_MAX_LEN + 1), 0);
+	/* 50 characters: a 64-byte slot each. */
+	memset(uri, 'u', 50);
+	uri[50] = '\0';
+	assert_int_equal(strs_room(strlen(uri)), 64);
+	assert_int_equal(strs_setup(&a, "test", 4 * 64), 0);
+	for (i = 0; i < 4; i++) {
+		s[i] = strs_dup(&a, uri);
+		assert_non_null(s[i]);
+		assert_string_equal(s[i], uri);
+	}
+	assert_int_equal(a.used, 4 * 64);
+	assert_null(strs_dup(&a, "x"));
+	assert_int_equal(a.fails, 1);
+	t = strs_dupn(&a, "", 0);
+	assert_non_null(t);
+	assert_string_equal(t, "");
+	strs_put(&a, t);
+	/* A freed slot comes back; a short string takes a larger one. */
+	strs_put(&a, s[1]);
+	t = strs_dup(&a, "tag");
+	assert_ptr_equal(t, s[1]);
+	assert_int_equal(a.used, 4 * 64);
+	strs_put(&a, t);
+	strs_put(&a, s[2]);
+	keep = s[3];
+	assert_int_equal(strs_set(&a, &s[3], keep), 0);
+	assert_ptr_equal(s[3], keep);
+	assert_int_equal(strs_set(&a, &s[3], "bob@example.test"), 0);
+	assert_string_equal(s[3], "bob@example.test");
+	/* A copy stops at a NUL inside the bytes asked for. */
+	s[4] = strs_dupn(&a, "ab\0cd", 5);
+	assert_string_equal(s[4], "ab");
+	strs_put(&a, s[0]);
+	strs_put(&a, s[3]);
+	strs_put(&a, s[4]);
+	assert_int_equal(a.used, 0);
+	strs_release(&a);
+}
+
 static void test_tally(void **state)
 {
 	static struct pool p = POOL_INIT("tally", 8, 2);
@@ -223,6 +277,7 @@ int main(void)
 		cmocka_unit_test(test_pool_limits),
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_bump_arena),
+		cmocka_unit_test(test_string_arena),
 		cmocka_unit_test(test_tally),
 		cmocka_unit_test(test_buf_and_slices),
 	};

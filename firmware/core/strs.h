@@ -1,0 +1,49 @@
+/** @file strs.h  A bounded string arena. An object that keeps text (a
+ * contact URI, a Call-ID, a route set) points into its module's arena
+ * instead of holding fixed-size arrays sized for the longest text, so it
+ * costs what its text holds.
+ *
+ * Strings are immutable copies, carved in size classes from memory that
+ * is reserved at the arena's size and becomes resident as it is used
+ * (port_reserve(), like a pool); a freed slot is reused for a string of
+ * its class, or of a smaller one when its own class has none. When the
+ * arena is spent, strs_dup() returns NULL and the caller answers 503, as
+ * for an empty pool. The owner sizes the arena for its pools' ceilings
+ * with strs_room(), so that the pool, not the arena, is what runs out.
+ */
+#ifndef CORE_STRS_H
+#define CORE_STRS_H
+
+#include <stddef.h>
+
+/** Longest string an arena keeps (its NUL not counted). */
+#define STRS_MAX_LEN 4094
+#define STRS_CLASSES 17
+
+struct strs {
+	const char *name;	/**< in logs */
+	char *mem;
+	size_t size;		/**< bytes reserved */
+	size_t top;		/**< bytes ever carved: the rest untouched */
+	size_t used;		/**< bytes in the slots of live strings */
+	size_t peak;
+	unsigned long fails;	/**< strs_dup() refused */
+	char *free[STRS_CLASSES];	/* slots given back, per class */
+};
+
+/** Bytes a string of len characters takes (its slot). */
+size_t strs_room(size_t len);
+/** Reserve size bytes for the arena (start-up). @return 0 or ENOMEM. */
+int strs_setup(struct strs *a, const char *name, size_t size);
+void strs_release(struct strs *a);
+/** A copy of s[0..n) (cut at a NUL), or NULL when the arena is spent or
+ * n > STRS_MAX_LEN. The empty string takes no room. */
+char *strs_dupn(struct strs *a, const char *s, size_t n);
+char *strs_dup(struct strs *a, const char *s);
+/** Give back a string of a (NULL: nothing). */
+void strs_put(struct strs *a, char *s);
+/** *sp becomes a copy of s and its old string is given back; when they
+ * are equal nothing changes. @return 0, or ENOMEM leaving *sp as it was.*/
+int strs_set(struct strs *a, char **sp, const char *s);
+
+#endif
