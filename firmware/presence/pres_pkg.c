@@ -88,6 +88,8 @@ int pres_state(const char *aor, const char *event, struct sd_buf *b)
 	/* A subscriber of the owner's that has just been told everything:
 	 * what each package's body function reads. */
 	static struct pres_sub s;
+	static char uri[CONFIG_SIMPLED_MAX_URI_LEN + 4];
+	static char watcher[CONFIG_SIMPLED_MAX_URI_LEN], none[1];
 	const struct pres_pkg *pkg = pres_pkg_find(sd_pl_str(event));
 
 	if (!pkg) {
@@ -98,8 +100,13 @@ int pres_state(const char *aor, const char *event, struct sd_buf *b)
 	s.ent = pres_entity_get(aor, 0);
 	s.decision = PRES_ALLOW;
 	s.state = PRES_SUB_ACTIVE;
-	snprintf(s.presentity_uri, sizeof(s.presentity_uri), "sip:%s", aor);
-	snprintf(s.watcher, sizeof(s.watcher), "%s", aor);
+	/* Not a subscription of the pool: its text is here. */
+	snprintf(uri, sizeof(uri), "sip:%s", aor);
+	snprintf(watcher, sizeof(watcher), "%s", aor);
+	s.callid = s.key = s.local_tag = s.remote_from = s.contact =
+		s.route = none;
+	s.presentity_uri = uri;
+	s.watcher = watcher;
 	pkg->body(b, &s, NULL, NULL);
 	return 0;
 }

@@ -131,17 +131,30 @@ struct pres_sub {
 	int unbound;
 	struct tally_ent *src;		/* in pres_subs_by_source, or NULL */
 	struct sip_flow flow;
-	char key[PRES_KEY_LEN];		/* callid|remote tag|local tag */
-	/* The Call-ID, repeated whole in every NOTIFY: callid_buf, or from
-	 * the memory budget when longer (pres_sub_set_callid()). */
+	/* The Call-ID, repeated whole in every NOTIFY: in pres_strs, or
+	 * from the memory budget when longer (pres_sub_set_callid()). */
 	char *callid;
-	char callid_buf[CONFIG_SIMPLED_MAX_CALLID_LEN];
+	/* Its text, in pres_strs ("" until set; pres_sub_set_text()): a
+	 * subscription costs what its text holds. */
+	char *key;			/* callid|remote tag|local tag */
+	char *local_tag;
+	char *remote_from;
+	char *presentity_uri;
+	char *watcher;			/* watcher AoR */
+	char *contact;			/* remote target */
+	char *route;			/* Route lines */
+};
+
+/* The text of a subscription as it is written or read back, each field
+ * as long as it may be; pres_sub_set_text() keeps it. */
+struct pres_sub_text {
+	char key[PRES_KEY_LEN];
 	char local_tag[PRES_TAG_LEN];
 	char remote_from[CONFIG_SIMPLED_MAX_URI_LEN + PRES_TAG_LEN + 8];
 	char presentity_uri[CONFIG_SIMPLED_MAX_URI_LEN + 4];
-	char watcher[CONFIG_SIMPLED_MAX_URI_LEN];	/* watcher AoR */
-	char contact[CONFIG_SIMPLED_MAX_URI_LEN];	/* remote target */
-	char route[CONFIG_SIMPLED_MAX_ROUTE_LEN + 1];	/* Route lines */
+	char watcher[CONFIG_SIMPLED_MAX_URI_LEN];
+	char contact[CONFIG_SIMPLED_MAX_URI_LEN];
+	char route[CONFIG_SIMPLED_MAX_ROUTE_LEN + 1];
 };
 
 /*
@@ -316,6 +329,11 @@ struct pres_sub *pres_sub_new(void);
 void pres_sub_free(struct pres_sub *s);
 /** Keep callid in s. @return 0, ENOMEM (budget spent). */
 int pres_sub_set_callid(struct pres_sub *s, struct sd_pl callid);
+/** s keeps the text of t (s's key only while s is not linked). @return 0,
+ * or ENOMEM with s unchanged. */
+int pres_sub_set_text(struct pres_sub *s, const struct pres_sub_text *t);
+/** Keep s's remote target. @return 0 or ENOMEM (the old one stays). */
+int pres_sub_set_contact(struct pres_sub *s, const char *contact);
 /** The dialog key "callid|remote tag|local tag", a Call-ID longer than
  * CONFIG_SIMPLED_MAX_CALLID_LEN - 1 as its sd_key_fit() hash (which
  * differs from one run to the next). @return 0 or ENAMETOOLONG. */

@@ -10,6 +10,7 @@
  * the NOTIFY that ends its subscription, not after a restart.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@
 #include "pres_priv.h"
 #include "reg.h"
 #include "stat.h"
+#include "strs.h"
 
 static struct pres_sub *subs;
 static unsigned n_subs;
@@ -129,43 +131,119 @@ static void sub_remove(struct pres_sub *s)
 	sub_release(s);
 }
 
+/* The text fields of a subscription and of struct pres_sub_text, in
+ * the same order. */
+static const struct {
+	size_t in_sub, in_text, size;
+} text_fields[] = {
+#define TEXT_FIELD(f) {offsetof(struct pres_sub, f), \
+	offsetof(struct pres_sub_text, f), \
+	sizeof(((struct pres_sub_text *)0)->f)}
+	TEXT_FIELD(key), TEXT_FIELD(local_tag), TEXT_FIELD(remote_from),
+	TEXT_FIELD(presentity_uri), TEXT_FIELD(watcher), TEXT_FIELD(contact),
+	TEXT_FIELD(route),
+#undef TEXT_FIELD
+};
+
+#define N_TEXT_FIELDS (sizeof(text_fields) / sizeof(text_fields[0]))
+
+static char **text_of(struct pres_sub *s, size_t i)
+{
+	return (char **)(void *)((char *)s + text_fields[i].in_sub);
+}
+
+/* The arena of the subscriptions' text, sized in pres_sub_init(). */
+static struct strs pres_strs;
+
+static size_t strs_for_one_sub(void)
+{
+	size_t i, n = strs_room(CONFIG_SIMPLED_MAX_CALLID_LEN - 1);
+
+	for (i = 0; i < N_TEXT_FIELDS; i++) {
+		n += strs_room(text_fields[i].size - 1);
+	}
+	return n;
+}
+
 struct pres_sub *pres_sub_new(void)
 {
 	struct pres_sub *s = pool_get(&pres_sub_pool);
+	size_t i;
 
 	if (s) {
-		s->callid = s->callid_buf;
+		s->callid = strs_dupn(&pres_strs, "", 0);
+		for (i = 0; i < N_TEXT_FIELDS; i++) {
+			*text_of(s, i) = strs_dupn(&pres_strs, "", 0);
+		}
 	}
 	return s;
 }
 
+static void callid_put(char *callid)
+{
+	if (callid && strlen(callid) > STRS_MAX_LEN) {
+		mem_put(callid);
+	} else {
+		strs_put(&pres_strs, callid);
+	}
+}
+
 void pres_sub_free(struct pres_sub *s)
 {
+	size_t i;
+
 	tally_put(&pres_subs_by_source, s->src);
-	if (s->callid != s->callid_buf) {
-		mem_put(s->callid);
+	callid_put(s->callid);
+	for (i = 0; i < N_TEXT_FIELDS; i++) {
+		strs_put(&pres_strs, *text_of(s, i));
 	}
 	pool_put(&pres_sub_pool, s);
 }
 
 int pres_sub_set_callid(struct pres_sub *s, struct sd_pl callid)
 {
-	char *p = s->callid_buf;
+	/* Longer than the arena keeps (a Call-ID may fill a message): from
+	 * the budget. */
+	char *p = callid.l > STRS_MAX_LEN ? mem_strndup(callid.p, callid.l) :
+		  strs_dupn(&pres_strs, callid.p, callid.l);
 
-	if (callid.l >= sizeof(s->callid_buf)) {
-		p = mem_strndup(callid.p, callid.l);
-		if (!p) {
-			return ENOMEM;
-		}
-	} else {
-		memcpy(p, callid.p, callid.l);
-		p[callid.l] = '\0';
+	if (!p) {
+		return ENOMEM;
 	}
-	if (s->callid != s->callid_buf) {
-		mem_put(s->callid);
-	}
+	callid_put(s->callid);
 	s->callid = p;
 	return 0;
+}
+
+int pres_sub_set_text(struct pres_sub *s, const struct pres_sub_text *t)
+{
+	char *taken[N_TEXT_FIELDS];
+	size_t i;
+
+	for (i = 0; i < N_TEXT_FIELDS; i++) {
+		const char *v = (const char *)t + text_fields[i].in_text;
+
+		taken[i] = NULL;
+		if (strcmp(*text_of(s, i), v) &&
+		    !(taken[i] = strs_dup(&pres_strs, v))) {
+			while (i-- > 0) {
+				strs_put(&pres_strs, taken[i]);
+			}
+			return ENOMEM;
+		}
+	}
+	for (i = 0; i < N_TEXT_FIELDS; i++) {
+		if (taken[i]) {
+			strs_put(&pres_strs, *text_of(s, i));
+			*text_of(s, i) = taken[i];
+		}
+	}
+	return 0;
+}
+
+int pres_sub_set_contact(struct pres_sub *s, const char *contact)
+{
+	return strs_set(&pres_strs, &s->contact, contact);
 }
 
 int pres_sub_key(char *key, size_t size, struct sd_pl callid,
@@ -184,7 +262,7 @@ size_t pres_sub_key_callid_len(const struct pres_sub *s)
 {
 	size_t l = strlen(s->callid);
 
-	return l < sizeof(s->callid_buf) ? l : SD_KEY_HASHED_LEN - 1;
+	return l < CONFIG_SIMPLED_MAX_CALLID_LEN ? l : SD_KEY_HASHED_LEN - 1;
 }
 
 struct pres_sub *pres_sub_find(const char *key)
@@ -198,7 +276,7 @@ struct pres_sub *pres_sub_find(const char *key)
 int pres_sub_link(struct pres_sub *s, struct pres_entity *e)
 {
 	sd_hash_oom = 0;
-	HASH_ADD_STR(subs, key, s);
+	HASH_ADD_KEYPTR(hh, subs, s->key, strlen(s->key), s);
 	if (sd_hash_oom) {
 		return ENOMEM;
 	}
@@ -320,7 +398,7 @@ static int sub_send(struct pres_sub *s, const char *reason,
 		    const struct pres_sub *changed, const char *what)
 {
 	char hdrs[CONFIG_SIMPLED_MAX_ROUTE_LEN + 512];
-	char from[sizeof(s->presentity_uri) + PRES_TAG_LEN + 8];
+	char from[CONFIG_SIMPLED_MAX_URI_LEN + 4 + PRES_TAG_LEN + 8];
 	char contact[CONFIG_SIMPLED_MAX_URI_LEN];
 	struct sip_request r;
 	struct sd_buf b, h;
@@ -644,17 +722,17 @@ static void reply_200(struct sip_stx *st, const struct pres_sub *s,
  */
 static int target_refresh(struct pres_sub *s, const struct sip_msg *req)
 {
-	char contact[sizeof(s->contact)];
+	char contact[CONFIG_SIMPLED_MAX_URI_LEN];
 	osip_contact_t *ct = NULL;
 
 	if (osip_message_get_contact(req->osip, 0, &ct) < 0 || !ct ||
 	    !ct->url) {
 		return 0;
 	}
-	if (sip_uri_print(ct->url, contact, sizeof(contact))) {
+	if (sip_uri_print(ct->url, contact, sizeof(contact)) ||
+	    pres_sub_set_contact(s, contact)) {
 		return EINVAL;
 	}
-	strcpy(s->contact, contact);
 	if (!s->route[0]) {
 		if (sip_contact_flow(ct->url, &req->flow, &s->flow)) {
 			s->flow = req->flow;
@@ -744,23 +822,28 @@ static int route_set(const struct sip_msg *req, char *buf, size_t size)
 	return b.overflow ? ENAMETOOLONG : 0;
 }
 
-/* The dialog a new SUBSCRIBE sets up. @return 0 or EINVAL (identifiers
- * too long or malformed). */
+/* The dialog a new SUBSCRIBE sets up. @return 0, EINVAL (identifiers
+ * too long or malformed) or ENOMEM. */
 static int sub_fill(struct pres_sub *s, struct sip_stx *st,
 		    const struct sip_msg *req, const struct sip_hdr *fh,
 		    const osip_contact_t *ct, const char *aor)
 {
-	snprintf(s->local_tag, sizeof(s->local_tag), "%s", sip_stx_totag(st));
-	snprintf(s->presentity_uri, sizeof(s->presentity_uri), "sip:%s", aor);
+	static struct pres_sub_text t;
+
+	snprintf(t.local_tag, sizeof(t.local_tag), "%s", sip_stx_totag(st));
+	snprintf(t.presentity_uri, sizeof(t.presentity_uri), "sip:%s", aor);
 	if (!req->osip->from ||
 	    reg_uri_aor(req->osip->from->url,
-			s->watcher, sizeof(s->watcher)) ||
-	    sd_pl_copy(fh->value, s->remote_from, sizeof(s->remote_from)) ||
-	    sip_uri_print(ct->url, s->contact, sizeof(s->contact)) ||
-	    route_set(req, s->route, sizeof(s->route)) ||
-	    pres_sub_key(s->key, sizeof(s->key), req->call_id, req->from_tag,
-			 s->local_tag)) {
+			t.watcher, sizeof(t.watcher)) ||
+	    sd_pl_copy(fh->value, t.remote_from, sizeof(t.remote_from)) ||
+	    sip_uri_print(ct->url, t.contact, sizeof(t.contact)) ||
+	    route_set(req, t.route, sizeof(t.route)) ||
+	    pres_sub_key(t.key, sizeof(t.key), req->call_id, req->from_tag,
+			 t.local_tag)) {
 		return EINVAL;
+	}
+	if (pres_sub_set_text(s, &t)) {
+		return ENOMEM;
 	}
 	s->remote_cseq = req->cseq;
 	/* With a route set, NOTIFYs go back the way the SUBSCRIBE came. */
@@ -832,8 +915,9 @@ static void on_subscribe(struct sip_stx *st, const struct sip_msg *req)
 	if (pres_sub_set_callid(s, req->call_id)) {
 		goto refuse; /* budget spent: 503 */
 	}
-	if (sub_fill(s, st, req, fh, ct, aor)) {
-		code = 400;
+	err = sub_fill(s, st, req, fh, ct, aor);
+	if (err) {
+		code = err == ENOMEM ? 0 : 400; /* no room: 503 */
 		why = "Dialog identifiers too long or malformed";
 		goto refuse;
 	}
@@ -880,6 +964,13 @@ int pres_sub_init(void)
 {
 	int err = pool_setup(&pres_sub_pool, sizeof(struct pres_sub));
 
+	/* Room for the pool full of the longest text: the pool, not the
+	 * arena, runs out first; only what is used becomes resident. */
+	if (!err) {
+		err = strs_setup(&pres_strs, "subscription text",
+				 pool_size(&pres_sub_pool) *
+				 strs_for_one_sub());
+	}
 	if (!err) {
 		err = sip_ctx_observe(on_ctx_free, NULL);
 	}
@@ -916,4 +1007,5 @@ void pres_sub_close(void)
 		n_subs--;
 		pres_sub_free(s);
 	}
+	strs_release(&pres_strs);
 }

@@ -299,6 +299,7 @@ static int decode_v2(struct pres_sub *s, const char *key, const void *val,
 {
 	struct wb_in in = {val, vlen, 0};
 	static char cid[CONFIG_SIMPLED_MAX_MSG_SIZE];
+	static struct pres_sub_text t;
 	char rtag[PRES_TAG_LEN];
 	unsigned ev, state, decision, tp, version;
 	const unsigned char *ip;
@@ -325,31 +326,32 @@ static int decode_v2(struct pres_sub *s, const char *key, const void *val,
 	*until = (int64_t)get_le(&in, 8);
 	get_str(&in, cid, sizeof(cid));
 	get_str(&in, rtag, sizeof(rtag));
-	get_str(&in, s->local_tag, sizeof(s->local_tag));
-	get_str(&in, s->remote_from, sizeof(s->remote_from));
-	get_str(&in, s->presentity_uri, sizeof(s->presentity_uri));
-	get_str(&in, s->watcher, sizeof(s->watcher));
-	get_str(&in, s->contact, sizeof(s->contact));
-	get_str(&in, s->route, sizeof(s->route));
+	get_str(&in, t.local_tag, sizeof(t.local_tag));
+	get_str(&in, t.remote_from, sizeof(t.remote_from));
+	get_str(&in, t.presentity_uri, sizeof(t.presentity_uri));
+	get_str(&in, t.watcher, sizeof(t.watcher));
+	get_str(&in, t.contact, sizeof(t.contact));
+	get_str(&in, t.route, sizeof(t.route));
 	src[0] = '\0';
 	if (version == WB_V3) {
 		get_str(&in, src, src_size);
 	}
 	if (in.bad || in.left ||
-	    pres_sub_key(s->key, sizeof(s->key), sd_pl_str(cid),
-			 sd_pl_str(rtag), s->local_tag)) {
+	    pres_sub_key(t.key, sizeof(t.key), sd_pl_str(cid),
+			 sd_pl_str(rtag), t.local_tag)) {
 		return EBADMSG;
 	}
-	if (strcmp(s->key, key)) {
+	if (strcmp(t.key, key)) {
 		/* A Call-ID too long to be its own key was hashed with the
 		 * seed of an earlier run: the record is written again under
 		 * today's key and the old one swept. */
-		if (strlen(cid) < sizeof(s->callid_buf)) {
+		if (strlen(cid) < CONFIG_SIMPLED_MAX_CALLID_LEN) {
 			return EBADMSG;
 		}
 		s->dirty = 1;
 	}
-	if (pres_sub_set_callid(s, sd_pl_str(cid))) {
+	if (pres_sub_set_callid(s, sd_pl_str(cid)) ||
+	    pres_sub_set_text(s, &t)) {
 		return ENOMEM;
 	}
 	return decoded(s, ev, state, decision, tp, &peer);
@@ -378,34 +380,42 @@ static int v1_str(char *buf, size_t size, const char *src, size_t ssize)
 	return 0;
 }
 
-#define V1_STR(f) v1_str(s->f, sizeof(s->f), r.f, sizeof(r.f))
+#define V1_STR(f) v1_str(t.f, sizeof(t.f), r.f, sizeof(r.f))
 
-/* Is key "callid|remote tag|local tag" of s (version 1 had no parts)? */
-static int v1_key_fits(const struct pres_sub *s, const char *key)
+/* Is key "callid|remote tag|local tag" of this Call-ID and local tag
+ * (version 1 had no parts)? */
+static int v1_key_fits(const char *callid, const char *local_tag,
+		       const char *key)
 {
-	size_t kl = strlen(key), cl = strlen(s->callid);
-	size_t ll = strlen(s->local_tag);
+	size_t kl = strlen(key), cl = strlen(callid);
+	size_t ll = strlen(local_tag);
 
-	return kl < sizeof(s->key) && kl >= cl + ll + 2 &&
-	       !strncmp(key, s->callid, cl) && key[cl] == '|' &&
-	       key[kl - ll - 1] == '|' && !strcmp(key + kl - ll, s->local_tag);
+	return kl < PRES_KEY_LEN && kl >= cl + ll + 2 &&
+	       !strncmp(key, callid, cl) && key[cl] == '|' &&
+	       key[kl - ll - 1] == '|' && !strcmp(key + kl - ll, local_tag);
 }
 
 static int decode_v1(struct pres_sub *s, const char *key, const void *val,
 		     int64_t *until)
 {
 	static struct pres_sub_rec_v1 r; /* LMDB values are not aligned */
+	static struct pres_sub_text t;
+	char cid[sizeof(r.callid)];
 	struct port_addr peer;
 
 	memcpy(&r, val, sizeof(r));
-	if (v1_str(s->callid_buf, sizeof(s->callid_buf), r.callid,
-		   sizeof(r.callid)) ||
+	if (v1_str(cid, sizeof(cid), r.callid, sizeof(r.callid)) ||
 	    V1_STR(local_tag) || V1_STR(remote_from) ||
 	    V1_STR(presentity_uri) || V1_STR(watcher) || V1_STR(contact) ||
-	    V1_STR(route) || !v1_key_fits(s, key) || r.flow.tp < 0) {
+	    V1_STR(route) || !v1_key_fits(cid, t.local_tag, key) ||
+	    r.flow.tp < 0) {
 		return EBADMSG;
 	}
-	strcpy(s->key, key);
+	strcpy(t.key, key);
+	if (pres_sub_set_callid(s, sd_pl_str(cid)) ||
+	    pres_sub_set_text(s, &t)) {
+		return ENOMEM;
+	}
 	s->dirty = 1; /* written again as version 3 */
 	s->local_cseq = r.local_cseq;
 	s->remote_cseq = r.remote_cseq;
