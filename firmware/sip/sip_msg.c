@@ -9,40 +9,43 @@
 #include "sip_auth.h"
 #include "sip_priv.h"
 
+#define HN(name, compact, id) {name, sizeof(name) - 1, compact, id}
+
 static const struct {
 	const char *name;
+	unsigned char len;
 	char compact;
 	enum sip_hdr_id id;
 } hdr_names[] = {
-	{"Via", 'v', SIP_HDR_VIA},
-	{"From", 'f', SIP_HDR_FROM},
-	{"To", 't', SIP_HDR_TO},
-	{"Call-ID", 'i', SIP_HDR_CALL_ID},
-	{"CSeq", 0, SIP_HDR_CSEQ},
-	{"Contact", 'm', SIP_HDR_CONTACT},
-	{"Max-Forwards", 0, SIP_HDR_MAX_FORWARDS},
-	{"Content-Length", 'l', SIP_HDR_CONTENT_LENGTH},
-	{"Content-Type", 'c', SIP_HDR_CONTENT_TYPE},
-	{"Expires", 0, SIP_HDR_EXPIRES},
-	{"Route", 0, SIP_HDR_ROUTE},
-	{"Record-Route", 0, SIP_HDR_RECORD_ROUTE},
-	{"Require", 0, SIP_HDR_REQUIRE},
-	{"Proxy-Require", 0, SIP_HDR_PROXY_REQUIRE},
+	HN("Via", 'v', SIP_HDR_VIA),
+	HN("From", 'f', SIP_HDR_FROM),
+	HN("To", 't', SIP_HDR_TO),
+	HN("Call-ID", 'i', SIP_HDR_CALL_ID),
+	HN("CSeq", 0, SIP_HDR_CSEQ),
+	HN("Contact", 'm', SIP_HDR_CONTACT),
+	HN("Max-Forwards", 0, SIP_HDR_MAX_FORWARDS),
+	HN("Content-Length", 'l', SIP_HDR_CONTENT_LENGTH),
+	HN("Content-Type", 'c', SIP_HDR_CONTENT_TYPE),
+	HN("Expires", 0, SIP_HDR_EXPIRES),
+	HN("Route", 0, SIP_HDR_ROUTE),
+	HN("Record-Route", 0, SIP_HDR_RECORD_ROUTE),
+	HN("Require", 0, SIP_HDR_REQUIRE),
+	HN("Proxy-Require", 0, SIP_HDR_PROXY_REQUIRE),
 	/* Headers without an id of their own that have a compact form:
 	 * RFC 3261 7.3.3 (e, s, k), RFC 3265 (o, u), RFC 3515 (r), RFC 3892
 	 * (b), RFC 3841 (j, d, a), RFC 4028 (x), RFC 4474 (y). */
-	{"Content-Encoding", 'e', SIP_HDR_OTHER},
-	{"Subject", 's', SIP_HDR_OTHER},
-	{"Supported", 'k', SIP_HDR_OTHER},
-	{"Event", 'o', SIP_HDR_OTHER},
-	{"Allow-Events", 'u', SIP_HDR_OTHER},
-	{"Refer-To", 'r', SIP_HDR_OTHER},
-	{"Referred-By", 'b', SIP_HDR_OTHER},
-	{"Reject-Contact", 'j', SIP_HDR_OTHER},
-	{"Request-Disposition", 'd', SIP_HDR_OTHER},
-	{"Session-Expires", 'x', SIP_HDR_OTHER},
-	{"Identity", 'y', SIP_HDR_OTHER},
-	{"Accept-Contact", 'a', SIP_HDR_OTHER},
+	HN("Content-Encoding", 'e', SIP_HDR_OTHER),
+	HN("Subject", 's', SIP_HDR_OTHER),
+	HN("Supported", 'k', SIP_HDR_OTHER),
+	HN("Event", 'o', SIP_HDR_OTHER),
+	HN("Allow-Events", 'u', SIP_HDR_OTHER),
+	HN("Refer-To", 'r', SIP_HDR_OTHER),
+	HN("Referred-By", 'b', SIP_HDR_OTHER),
+	HN("Reject-Contact", 'j', SIP_HDR_OTHER),
+	HN("Request-Disposition", 'd', SIP_HDR_OTHER),
+	HN("Session-Expires", 'x', SIP_HDR_OTHER),
+	HN("Identity", 'y', SIP_HDR_OTHER),
+	HN("Accept-Contact", 'a', SIP_HDR_OTHER),
 };
 
 #define N_HDR_NAMES (sizeof(hdr_names) / sizeof(hdr_names[0]))
@@ -79,8 +82,9 @@ static enum sip_hdr_id hdr_id(struct sd_pl name)
 			continue;
 		}
 		if (name.l == 1 ? hdr_names[i].compact == c :
+		    name.l == hdr_names[i].len &&
 		    (hdr_names[i].name[0] | 0x20) == c &&
-		    !sd_pl_casecmp(name, hdr_names[i].name)) {
+		    !strncasecmp(name.p, hdr_names[i].name, name.l)) {
 			return hdr_names[i].id;
 		}
 	}
