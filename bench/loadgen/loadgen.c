@@ -654,16 +654,19 @@ static void build_req(struct txn *t, const struct req *r)
 	t->len = (uint16_t)(o.p - t->msg);
 }
 
-/* REGISTER NAME with its contact at our socket on PORT. */
-static void build_register(struct txn *t, const char *name, unsigned port)
+/* REGISTER NAME with its contact at our socket on PORT (EXPIRES 0: its
+ * removal). */
+static void build_register(struct txn *t, const char *name, unsigned port,
+			   int expires)
 {
-	char aor[URI_MAX], contact[URI_MAX];
+	char aor[URI_MAX], contact[URI_MAX], extra[32];
 
 	strf(aor, sizeof aor, "sip:%s@%s", name, G.o.domain);
 	strf(contact, sizeof contact, "sip:%s@%s:%u", name, G.o.local_s, port);
+	strf(extra, sizeof extra, "Expires: %d\r\n", expires);
 	build_req(t, &(struct req){ .method = "REGISTER",
 		.ruri = G.domain_uri, .from = aor, .to = aor,
-		.contact = contact, .extra = "Expires: 3600\r\n" });
+		.contact = contact, .extra = extra });
 }
 
 static void build_message(struct txn *t, const char *from, const char *to,
@@ -835,7 +838,8 @@ static void start_one(struct txn *t, long seq, int64_t now)
 	case SC_DELIVER:
 		strf(name, sizeof name, "%s%ld",
 		     G.o.scen == SC_DELIVER ? "off" : "u", t->user);
-		build_register(t, name, G.o.scen == SC_DELIVER ? G.uport : G.cport);
+		build_register(t, name, G.o.scen == SC_DELIVER ? G.uport : G.cport,
+			       3600);
 		break;
 	case SC_RELAY:
 		strf(to, sizeof to, "sip:alice@%s", G.o.domain);
@@ -1107,9 +1111,48 @@ static void setup_register(const char *name)
 	struct txn *t = txn_alloc();
 	int code;
 
-	build_register(t, name, G.uport);
+	build_register(t, name, G.uport, 3600);
 	if ((code = setup_request(t)) != 200)
 		die(1, "setup: REGISTER %s got %d (0: no answer)", name, code);
+}
+
+/* After the run, what it registered is removed (answers not checked):
+ * the next run has other ports, and stale contacts would be forked to
+ * and listed in every 200. */
+static void unregister(const char *name, unsigned port)
+{
+	struct txn *t = txn_alloc();
+
+	build_register(t, name, port, 0);
+	setup_request(t);
+}
+
+static void teardown(void)
+{
+	char name[MAX_NAME + 16];
+
+	switch (G.o.scen) {
+	case SC_RELAY:
+		unregister("alice", G.uport);
+		break;
+	case SC_ROOM:
+		for (int i = 1; i <= G.o.members; i++) {
+			strf(name, sizeof name, "%sm%d", G.o.room, i);
+			unregister(name, G.uport);
+		}
+		break;
+	case SC_REGISTER:
+	case SC_DELIVER:
+		for (long k = 1; k <= G.o.users && k <= G.st.started; k++) {
+			strf(name, sizeof name, "%s%ld",
+			     G.o.scen == SC_DELIVER ? "off" : "u", k);
+			unregister(name, G.o.scen == SC_DELIVER ? G.uport :
+				   G.cport);
+		}
+		break;
+	default:
+		break;
+	}
 }
 
 /* Room: the owner creates it, then each member registers at our UAS and
@@ -1392,6 +1435,9 @@ int main(int argc, char **argv)
 	G.tokens = 1;
 	loop(measured_done);
 	summary();
+	G.measuring = false;
+	if (!G.stopped)
+		teardown();
 	return G.st.failed || G.st.timeouts ||
 	       G.st.deliveries < G.want_deliveries ? 1 : 0;
 }
