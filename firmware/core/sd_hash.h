@@ -34,13 +34,6 @@ extern int sd_hash_oom;
 		}                                                      \
 	} while (0)
 #define SD_HASH_ADD(hh, head, field, len, obj, pool)                   \
-	do {                                                           \
-		sd_hash_oom = 0;                                       \
-		HASH_ADD(hh, head, field, len, obj);                   \
-		if (sd_hash_oom) {                                     \
-			pool_put(pool, obj);                           \
-			(obj) = NULL;                                  \
-		}                                                      \
-	} while (0)
+	SD_HASH_ADD_KEYPTR(hh, head, &((obj)->field), len, obj, pool)
 
 #endif

@@ -519,27 +519,46 @@ int port_recvfrom(int sock, void *buf, size_t *len, struct port_addr *src)
 
 #define PORT_BATCH_MAX 32
 
-int port_recv_batch(int sock, struct port_dgram *d, unsigned n,
-		    unsigned *got)
-{
+/* The headers of a recvmmsg/sendmmsg for d[0..n), n <= PORT_BATCH_MAX:
+ * to send, each datagram's bytes and where it goes; to receive, its room
+ * and space for where it came from. */
+struct mm_batch {
 	struct mmsghdr mm[PORT_BATCH_MAX];
 	struct sockaddr_storage ss[PORT_BATCH_MAX];
 	struct iovec iov[PORT_BATCH_MAX];
+};
+
+static void mm_setup(struct mm_batch *b, const struct port_dgram *d,
+		     unsigned n, int send)
+{
+	unsigned i;
+
+	memset(b->mm, 0, sizeof(b->mm[0]) * n);
+	for (i = 0; i < n; i++) {
+		b->iov[i].iov_base = d[i].buf;
+		b->iov[i].iov_len = send ? d[i].len : d[i].size;
+		b->mm[i].msg_hdr.msg_iov = &b->iov[i];
+		b->mm[i].msg_hdr.msg_iovlen = 1;
+		b->mm[i].msg_hdr.msg_name = &b->ss[i];
+		b->mm[i].msg_hdr.msg_namelen = send ?
+			port_os_to_sockaddr(&b->ss[i], &d[i].peer) :
+			sizeof(b->ss[i]);
+	}
+}
+
+int port_recv_batch(int sock, struct port_dgram *d, unsigned n,
+		    unsigned *got)
+{
+	struct mm_batch b;
+	struct mmsghdr *mm = b.mm;
+	struct sockaddr_storage *ss = b.ss;
 	unsigned i;
 	int r;
 
 	if (n > PORT_BATCH_MAX) {
 		n = PORT_BATCH_MAX;
 	}
-	memset(mm, 0, sizeof(mm[0]) * n);
-	for (i = 0; i < n; i++) {
-		iov[i].iov_base = d[i].buf;
-		iov[i].iov_len = d[i].size;
-		mm[i].msg_hdr.msg_iov = &iov[i];
-		mm[i].msg_hdr.msg_iovlen = 1;
-		mm[i].msg_hdr.msg_name = &ss[i];
-		mm[i].msg_hdr.msg_namelen = sizeof(ss[i]);
-	}
+	mm_setup(&b, d, n, 0);
 	r = recvmmsg(sock, mm, n, MSG_DONTWAIT, NULL);
 	if (r <= 0) {
 		*got = 0;
@@ -558,30 +577,18 @@ int port_recv_batch(int sock, struct port_dgram *d, unsigned n,
 int port_send_batch(int sock, const struct port_dgram *d, unsigned n,
 		    unsigned *sent)
 {
-	struct mmsghdr mm[PORT_BATCH_MAX];
-	struct sockaddr_storage ss[PORT_BATCH_MAX];
-	struct iovec iov[PORT_BATCH_MAX];
-	unsigned i;
+	struct mm_batch b;
 	int r;
 
 	if (n > PORT_BATCH_MAX) {
 		n = PORT_BATCH_MAX;
 	}
-	memset(mm, 0, sizeof(mm[0]) * n);
-	for (i = 0; i < n; i++) {
-		iov[i].iov_base = d[i].buf;
-		iov[i].iov_len = d[i].len;
-		mm[i].msg_hdr.msg_iov = &iov[i];
-		mm[i].msg_hdr.msg_iovlen = 1;
-		mm[i].msg_hdr.msg_name = &ss[i];
-		mm[i].msg_hdr.msg_namelen =
-			port_os_to_sockaddr(&ss[i], &d[i].peer);
-	}
-	r = sendmmsg(sock, mm, n, 0);
+	mm_setup(&b, d, n, 1);
+	r = sendmmsg(sock, b.mm, n, 0);
 	if (r < 0 && errno == ECONNREFUSED) {
 		/* A refusal pending from an earlier datagram (IP_RECVERR)
 		 * is that one's, not these ones': send again. */
-		r = sendmmsg(sock, mm, n, 0);
+		r = sendmmsg(sock, b.mm, n, 0);
 	}
 	if (r <= 0) {
 		*sent = 0;
