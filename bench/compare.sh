@@ -20,6 +20,10 @@
 set -eu
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$root/build/firmware/simpled}
+if [ ! -x "$bin" ] && [ -z "${1:-}" ]; then
+	# A fresh clone: the build the README's commands make.
+	bash "$root/.ci/dev" build
+fi
 work=$(mktemp -d /tmp/compare.XXXXXX)
 # shellcheck source=bench/lib.sh
 . "$root/bench/lib.sh"
