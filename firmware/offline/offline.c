@@ -165,6 +165,9 @@ static void dump_kick(const char *owner)
 {
 	struct dump *d;
 
+	if (!store_msg_count(owner)) {
+		return; /* nothing kept for owner (the index in memory) */
+	}
 	HASH_FIND_STR(dumps, owner, d);
 	if (d) {
 		/* In flight or backing off: the running dump continues. */

@@ -930,6 +930,16 @@ static char *osip_cstr(struct sd_pl v)
 	size_t n = 0, i, o = 0;
 	char *t;
 
+	if (!v.l || (!memchr(v.p, '%', v.l) && !memchr(v.p, '\0', v.l))) {
+		t = mem_alloc(v.l + 1); /* nothing to change: most values */
+		if (t) {
+			if (v.l) {
+				memcpy(t, v.p, v.l);
+			}
+			t[v.l] = '\0';
+		}
+		return t;
+	}
 	for (i = 0; i < v.l; i++) {
 		n += v.p[i] == '%';
 	}
