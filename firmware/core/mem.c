@@ -210,9 +210,11 @@ char *mem_strndup(const char *s, size_t n)
 /*
  * libosip2 5.3.0 dereferences a NULL osip_realloc() result inside
  * osip_message_to_str() and its helpers. simpled never calls those (it
- * writes messages itself, sip/sip_build.c), and this hook still never
- * refuses for budget reasons: a grown block is charged, possibly past the
- * budget, which makes the next mem_alloc() fail instead.
+ * writes messages itself, sip/sip_build.c), and this hook never refuses
+ * to grow a block of its own for budget reasons: it is charged, possibly
+ * past the budget, which makes the next mem_alloc() fail instead. A
+ * carved block is carved anew, which can fail like any allocation (the
+ * parse calls libosip2 makes do not grow blocks).
  */
 static void *osip_realloc_hook(void *p, size_t n)
 {

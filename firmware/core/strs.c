@@ -32,11 +32,28 @@ static int class_of(size_t len)
 	return -1;
 }
 
-size_t strs_room(size_t len)
+size_t strs_slot(size_t len)
 {
 	int c = class_of(len);
 
 	return c < 0 ? 0 : class_size[c];
+}
+
+size_t strs_room(size_t len)
+{
+	int c = class_of(len), k;
+	size_t n = 0;
+
+	for (k = 0; k <= c; k++) {
+		n += class_size[k];
+	}
+	return n;
+}
+
+int strs_owns(const struct strs *a, const char *s)
+{
+	return s == empty ||
+	       (a->mem && s > a->mem && s < a->mem + a->top);
 }
 
 int strs_setup(struct strs *a, const char *name, size_t size)

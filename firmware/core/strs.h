@@ -6,10 +6,13 @@
  * Strings are immutable copies, carved in size classes from memory that
  * is reserved at the arena's size and becomes resident as it is used
  * (port_reserve(), like a pool); a freed slot is reused for a string of
- * its class, or of a smaller one when its own class has none. When the
- * arena is spent, strs_dup() returns NULL and the caller answers 503, as
- * for an empty pool. The owner sizes the arena for its pools' ceilings
- * with strs_room(), so that the pool, not the arena, is what runs out.
+ * its class, or of a smaller one when its own class has none and nothing
+ * is left to carve. When the arena is spent, strs_dup() returns NULL and
+ * the caller answers 503, as for an empty pool. The owner sizes the arena
+ * with strs_room() for every string its pools can hold at once: a class
+ * is carved anew only when all its slots are taken, so however strings
+ * of different lengths come and go, the slots carved of a class never
+ * outnumber those strings, and the pool, not the arena, runs out first.
  */
 #ifndef CORE_STRS_H
 #define CORE_STRS_H
@@ -31,8 +34,15 @@ struct strs {
 	char *free[STRS_CLASSES];	/* slots given back, per class */
 };
 
-/** Bytes a string of len characters takes (its slot). */
+/** What to reserve for one string of at most len characters, however
+ * long the strings that come and go in its place: a slot of each class
+ * up to its own (about three times its slot; address space only). 0 when
+ * len > STRS_MAX_LEN. */
 size_t strs_room(size_t len);
+/** The slot a string of len characters takes. */
+size_t strs_slot(size_t len);
+/** Is s one of a's strings (the empty one too)? */
+int strs_owns(const struct strs *a, const char *s);
 /** Reserve size bytes for the arena (start-up). @return 0 or ENOMEM. */
 int strs_setup(struct strs *a, const char *name, size_t size);
 void strs_release(struct strs *a);

@@ -181,10 +181,10 @@ struct pres_sub *pres_sub_new(void)
 
 static void callid_put(char *callid)
 {
-	if (callid && strlen(callid) > STRS_MAX_LEN) {
-		mem_put(callid);
-	} else {
+	if (strs_owns(&pres_strs, callid)) {
 		strs_put(&pres_strs, callid);
+	} else {
+		mem_put(callid); /* NULL: nothing */
 	}
 }
 
@@ -202,9 +202,10 @@ void pres_sub_free(struct pres_sub *s)
 
 int pres_sub_set_callid(struct pres_sub *s, struct sd_pl callid)
 {
-	/* Longer than the arena keeps (a Call-ID may fill a message): from
-	 * the budget. */
-	char *p = callid.l > STRS_MAX_LEN ? mem_strndup(callid.p, callid.l) :
+	/* Longer than the arena was sized for (a Call-ID may fill a
+	 * message): from the memory budget. */
+	char *p = callid.l >= CONFIG_SIMPLED_MAX_CALLID_LEN ?
+		  mem_strndup(callid.p, callid.l) :
 		  strs_dupn(&pres_strs, callid.p, callid.l);
 
 	if (!p) {

@@ -41,7 +41,8 @@ static char udp_rxb[TP_UDP_BATCH][CONFIG_SIMPLED_MAX_MSG_SIZE + 1];
  * (their answers, relayed requests, NOTIFYs) is queued and leaves in one
  * port_send_batch() after the batch (one sendmmsg on POSIX); sends from
  * elsewhere (timers) go at once. A datagram the system refuses is handled
- * as an ICMP error for it: the transaction that sent it ends now.
+ * as an ICMP error for it once the batch is done (never inside a handler
+ * whose send filled the queue): the transaction that sent it ends then.
  */
 #define TP_TXQ_MAX (2 * TP_UDP_BATCH)
 #define TP_TXQ_BYTES (4 * CONFIG_SIMPLED_MAX_MSG_SIZE)
@@ -55,22 +56,38 @@ static struct {
 	char buf[TP_TXQ_BYTES];
 } txq;
 
+/* Datagrams the system refused during a batch: their start (where the
+ * branch is, as much as an ICMP error returns) and where they went. More
+ * than fit are only counted: their transactions time out. */
+#define TP_REFUSED_MAX TP_TXQ_MAX
+#define TP_REFUSED_HEAD 576
+static struct {
+	unsigned n;
+	struct {
+		struct port_addr dst;
+		size_t len;
+		char head[TP_REFUSED_HEAD];
+	} d[TP_REFUSED_MAX];
+} refused;
+
 static void send_failed(int err, const void *buf, size_t len,
 			const struct port_addr *dst)
 {
 	stat_inc(sip_stat_tx_errors);
 	LOG_DBG("send failed: %s", strerror(err));
-	sip_txn_unreachable(buf, len, SIP_TP_UDP, dst);
+	if (refused.n < TP_REFUSED_MAX) {
+		len = len < TP_REFUSED_HEAD ? len : TP_REFUSED_HEAD;
+		memcpy(refused.d[refused.n].head, buf, len);
+		refused.d[refused.n].len = len;
+		refused.d[refused.n].dst = *dst;
+		refused.n++;
+	}
 }
 
 static void txq_flush(void)
 {
 	unsigned done = 0, sent;
-	int on = txq.on;
 
-	/* What a failure makes send (a transaction ending answers its
-	 * request) goes at once, not into the queue being sent. */
-	txq.on = 0;
 	while (done < txq.n) {
 		int err = port_send_batch(txq.sock, txq.d + done,
 					  txq.n - done, &sent);
@@ -84,7 +101,21 @@ static void txq_flush(void)
 	}
 	txq.n = 0;
 	txq.used = 0;
-	txq.on = on;
+}
+
+/* A received batch is done: what it sent leaves, then the transactions
+ * of what the system refused end (what that sends goes at once). */
+static void txq_end(void)
+{
+	unsigned i;
+
+	txq_flush();
+	txq.on = 0;
+	for (i = 0; i < refused.n; i++) {
+		sip_txn_unreachable(refused.d[i].head, refused.d[i].len,
+				    SIP_TP_UDP, &refused.d[i].dst);
+	}
+	refused.n = 0;
 }
 
 static void txq_add(int sock, const char *buf, size_t len,
@@ -164,8 +195,7 @@ static void udp_event(int sock, unsigned ev, void *arg)
 				sip_core_recv(d[i].buf, d[i].len, &f);
 			}
 		}
-		txq_flush();
-		txq.on = 0;
+		txq_end();
 		total += got;
 		if (got < TP_UDP_BATCH) {
 			return; /* the queue is empty */

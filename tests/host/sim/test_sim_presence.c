@@ -11,7 +11,9 @@
 #include <cmocka.h>
 
 #include "harness.h"
+#include "port.h"
 #include "pres_priv.h"
+#include "sd.h"
 #include "stat.h"
 #include "store.h"
 
@@ -555,6 +557,50 @@ static void test_restart_keeps_documents_and_subscriptions(void **state)
 /* A Call-ID longer than any bound kept (valid, RFC 3261 25.1) sets up a
  * dialog whose NOTIFYs repeat it whole, in-dialog requests find it, and
  * so they do after a restart. */
+/* Fetches whose Call-ID is long and holds a quoted NUL ("a\<NUL>xxx..."):
+ * each one's memory comes back when it ends (h_stop() checks no block
+ * is left). A Call-ID kept from the budget was once given back to the
+ * string arena because its strlen() stopped at the NUL. */
+static void test_long_callid_with_nul(void **state)
+{
+	static char msg[8192];
+	struct port_addr srv;
+	const char *m;
+	size_t o;
+	int b, i;
+
+	(void)state;
+	h_start(NULL);
+	b = h_client(3);
+	assert_int_equal(sd_addr_parse(&srv, H_SERVER, 5060), 0);
+	for (i = 0; i < 5; i++) {
+		o = (size_t)snprintf(msg, sizeof(msg),
+			"SUBSCRIBE sip:alice@" D " SIP/2.0\r\n"
+			"Via: SIP/2.0/UDP 10.0.0.3:5060;branch=z9hG4bKnul%d\r\n"
+			"Max-Forwards: 70\r\nFrom: <sip:bob@" D ">;tag=wb\r\n"
+			"To: <sip:alice@" D ">\r\nCSeq: %d SUBSCRIBE\r\n"
+			"Contact: <sip:bob@10.0.0.3:5060>\r\n"
+			"Event: presence\r\nExpires: 0\r\nCall-ID: \"a\\",
+			i, 100 + i);
+		msg[o++] = '\0';
+		memset(msg + o, 'x', 5000);
+		o += 5000;
+		o += (size_t)snprintf(msg + o, sizeof(msg) - o,
+				      "%d\"\r\nContent-Length: 0\r\n\r\n", i);
+		assert_int_equal(port_sendto(b, msg, o, &srv), 0);
+		h_run(100);
+		while ((m = h_recv(b)) != NULL) {
+			if (!strncmp(m, "NOTIFY", 6)) {
+				h_answer(b, m, 200);
+			} else {
+				assert_int_equal(h_status(m), 200);
+			}
+		}
+	}
+	h_run(40000);
+	h_stop();
+}
+
 static void test_long_callid_dialog(void **state)
 {
 	static char cid[1501];
@@ -1856,6 +1902,7 @@ int main(void)
 		cmocka_unit_test_setup(test_restart_keeps_documents_and_subscriptions, reset),
 		cmocka_unit_test_setup(test_restart_drops_bad_records, reset),
 		cmocka_unit_test_setup(test_restart_migrates_version_1, reset),
+		cmocka_unit_test_setup(test_long_callid_with_nul, reset),
 		cmocka_unit_test_setup(test_long_callid_dialog, reset),
 		cmocka_unit_test_setup(test_oom_sweep_publish, reset),
 		cmocka_unit_test_setup(test_oom_sweep_subscribe, reset),

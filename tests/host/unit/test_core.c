@@ -164,14 +164,16 @@ static void test_string_arena(void **state)
 	unsigned i;
 
 	(void)state;
+	assert_int_equal(strs_slot(14), 16);
+	assert_int_equal(strs_slot(15), 24);
+	assert_int_equal(strs_slot(STRS_MAX_LEN), 4096);
+	assert_int_equal(strs_slot(STRS_MAX_LEN + 1), 0);
 	assert_int_equal(strs_room(14), 16);
-	assert_int_equal(strs_room(15), 24);
-	assert_int_equal(strs_room(STRS_MAX_LEN), 4096);
-	assert_int_equal(strs_room(STRS_MAX_LEN + 1), 0);
+	assert_int_equal(strs_room(15), 16 + 24);
 	/* 50 characters: a 64-byte slot each. */
 	memset(uri, 'u', 50);
 	uri[50] = '\0';
-	assert_int_equal(strs_room(strlen(uri)), 64);
+	assert_int_equal(strs_slot(strlen(uri)), 64);
 	assert_int_equal(strs_setup(&a, "test", 4 * 64), 0);
 	for (i = 0; i < 4; i++) {
 		s[i] = strs_dup(&a, uri);
@@ -203,6 +205,40 @@ static void test_string_arena(void **state)
 	strs_put(&a, s[0]);
 	strs_put(&a, s[3]);
 	strs_put(&a, s[4]);
+	assert_int_equal(a.used, 0);
+	strs_release(&a);
+}
+
+/* Strings of every length up to 200 come and go, eight at a time, in an
+ * arena sized with strs_room(200) for eight: none is ever refused,
+ * however the lengths follow each other (freed slots of one class cannot
+ * hold a longer string). */
+static void test_string_arena_churn(void **state)
+{
+	static const size_t lens[] = {3, 200, 20, 150, 60, 200, 5, 100, 40,
+				       200, 14, 15, 190, 1, 120};
+	char text[201], *s[8];
+	struct strs a;
+	unsigned r, i;
+
+	(void)state;
+	memset(text, 'c', sizeof(text) - 1);
+	text[200] = '\0';
+	assert_int_equal(strs_setup(&a, "churn", 8 * strs_room(200)), 0);
+	for (r = 0; r < 3 * sizeof(lens) / sizeof(lens[0]); r++) {
+		size_t l = lens[r % (sizeof(lens) / sizeof(lens[0]))];
+
+		for (i = 0; i < 8; i++) {
+			/* the longer ones first in odd rounds */
+			s[i] = strs_dupn(&a, text, r % 2 ? l - (l > i ? i : 0) :
+					 l);
+			assert_non_null(s[i]);
+		}
+		for (i = 0; i < 8; i++) {
+			strs_put(&a, s[i]);
+		}
+	}
+	assert_int_equal(a.fails, 0);
 	assert_int_equal(a.used, 0);
 	strs_release(&a);
 }
@@ -278,6 +314,7 @@ int main(void)
 		cmocka_unit_test(test_budget),
 		cmocka_unit_test(test_bump_arena),
 		cmocka_unit_test(test_string_arena),
+		cmocka_unit_test(test_string_arena_churn),
 		cmocka_unit_test(test_tally),
 		cmocka_unit_test(test_buf_and_slices),
 	};
