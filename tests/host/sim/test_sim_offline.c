@@ -150,6 +150,52 @@ static void test_order_and_no_double_send(void **state)
 	h_stop();
 }
 
+/* A burst of delivery reports (RFC 5438 IMDN in message/cpim) for alice,
+ * who is offline: stored, then delivered in order, each body byte for
+ * byte and its Content-Type kept (add_date, on by default, dates only
+ * text/plain). Issue 16 builds on this. */
+static void test_cpim_reports_kept_byte_for_byte(void **state)
+{
+	static char body[5][1024];
+	char tok[16], req[4096];
+	unsigned i;
+
+	(void)state;
+	start(NULL);
+	for (i = 0; i < 5; i++) {
+		snprintf(body[i], sizeof(body[i]),
+			 "From: <sip:bob@" H_DOMAIN ">\r\n"
+			 "To: <sip:alice@" H_DOMAIN ">\r\n"
+			 "NS: imdn <urn:ietf:params:imdn>\r\n"
+			 "imdn.Message-ID: r%u\r\n"
+			 "DateTime: 2026-11-30T10:00:0%uZ\r\n\r\n"
+			 "Content-Type: message/imdn+xml\r\n"
+			 "Content-Disposition: notification\r\n\r\n"
+			 "<?xml version=\"1.0\"?><imdn xmlns=\"urn:ietf:"
+			 "params:xml:ns:imdn\"><message-id>m%u</message-id>"
+			 "<delivery-notification><status><delivered/>"
+			 "</status></delivery-notification></imdn>\r\n",
+			 i, i, i);
+		snprintf(tok, sizeof(tok), "imdn%u", i);
+		h_request(bob, &(struct h_req){.method = "MESSAGE", .n = 3,
+			.from = "bob", .to = ALICE, .branch = tok,
+			.rport = 1, .ctype = "message/cpim", .body = body[i]});
+		assert_int_equal(h_status(h_wait(bob)), 202);
+	}
+	assert_int_equal(offline_count(ALICE), 5);
+	assert_int_equal(h_register(alice, 2, "alice", 600), 200);
+	for (i = 0; i < 5; i++) {
+		snprintf(req, sizeof(req), "%s", h_wait(alice));
+		assert_string_equal(h_hdr(req, "Content-Type"),
+				    "message/cpim");
+		assert_string_equal(h_body(req), body[i]);
+		answer(req, 200);
+	}
+	assert_int_equal(offline_count(ALICE), 0);
+	h_run(40000);
+	h_stop();
+}
+
 static void test_failed_delivery_retries_then_gives_up(void **state)
 {
 	(void)state;
@@ -902,6 +948,7 @@ int main(void)
 		cmocka_unit_test(test_stored_then_delivered_on_register),
 		cmocka_unit_test(test_dates_after_2038),
 		cmocka_unit_test(test_order_and_no_double_send),
+		cmocka_unit_test(test_cpim_reports_kept_byte_for_byte),
 		cmocka_unit_test(test_failed_delivery_retries_then_gives_up),
 		cmocka_unit_test(test_quota),
 		cmocka_unit_test(test_expiry),
