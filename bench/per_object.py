@@ -68,26 +68,36 @@ def warm(reqs):
     time.sleep(33)
 
 
-warm([req("REGISTER", f"user{u:05d}", f"user{u:05d}", f"q{u}x{c}", "", None)
-      for u in range(4000) for c in range(2)])
+def registers(tag, bind):
+    """Two REGISTERs of each of 4000 users: bindings, or (bind False)
+    queries that leave nothing behind."""
+    return [req("REGISTER", f"user{u:05d}", f"user{u:05d}", f"{tag}{u}x{c}",
+                "", f"sip:user{u:05d}@10.1.{c}.{u % 250}:{5060 + u % 1000}"
+                if bind else None)
+            for u in range(4000) for c in range(2)]
+
+
+def subscribes(tag, expires):
+    """8000 presence SUBSCRIBEs among the 4000 users (Expires 0:
+    fetches, which leave nothing behind)."""
+    return [req("SUBSCRIBE", f"user{i % 4000:05d}",
+                f"user{(i * 7 + 1) % 4000:05d}", f"{tag}{i}",
+                "Event: presence\r\n",
+                f"sip:user{i % 4000:05d}@127.0.0.1:{me}", expires)
+            for i in range(8000)]
+
+
+warm(registers("q", False))
 a0 = anon()
-regs = [req("REGISTER", f"user{u:05d}", f"user{u:05d}", f"r{u}x{c}", "",
-            f"sip:user{u:05d}@10.1.{c}.{u % 250}:{5060 + u % 1000}")
-        for u in range(4000) for c in range(2)]
-ok = run(regs)
+ok = run(registers("r", True))
 time.sleep(1)
 a1 = anon()
 print(f"{ok} bindings of 4000 users: anonymous +{a1 - a0} kB = "
       f"{(a1 - a0) * 1024 / max(ok, 1):.0f} bytes per binding (its AoR's "
       "share included)")
-warm([req("SUBSCRIBE", f"user{i % 4000:05d}",
-          f"user{(i * 7 + 1) % 4000:05d}", f"f{i}", "Event: presence\r\n",
-          f"sip:user{i % 4000:05d}@127.0.0.1:{me}", 0) for i in range(8000)])
+warm(subscribes("f", 0))
 a1 = anon()
-subs = [req("SUBSCRIBE", f"user{i % 4000:05d}",
-            f"user{(i * 7 + 1) % 4000:05d}", f"s{i}", "Event: presence\r\n",
-            f"sip:user{i % 4000:05d}@127.0.0.1:{me}") for i in range(8000)]
-ok = run(subs)
+ok = run(subscribes("s", 3600))
 time.sleep(2)
 a2 = anon()
 print(f"{ok} subscriptions: anonymous +{a2 - a1} kB = "

@@ -167,3 +167,42 @@ int strs_set(struct strs *a, char **sp, const char *s)
 	*sp = n;
 	return 0;
 }
+
+int strs_take(struct strs *a, char **const cur[], const char *const want[],
+	      char *taken[], unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		taken[i] = NULL;
+		if ((!cur[i] || !*cur[i] || strcmp(*cur[i], want[i])) &&
+		    !(taken[i] = strs_dup(a, want[i]))) {
+			strs_untake(a, taken, i);
+			return ENOMEM;
+		}
+	}
+	return 0;
+}
+
+void strs_swap(struct strs *a, char **const cur[], char *taken[], unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		if (taken[i]) {
+			strs_put(a, *cur[i]);
+			*cur[i] = taken[i];
+			taken[i] = NULL;
+		}
+	}
+}
+
+void strs_untake(struct strs *a, char *taken[], unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		strs_put(a, taken[i]);
+		taken[i] = NULL;
+	}
+}

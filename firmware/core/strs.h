@@ -55,5 +55,17 @@ void strs_put(struct strs *a, char *s);
 /** *sp becomes a copy of s and its old string is given back; when they
  * are equal nothing changes. @return 0, or ENOMEM leaving *sp as it was.*/
 int strs_set(struct strs *a, char **sp, const char *s);
+/**
+ * An object's n strings changed together, in two steps so that nothing
+ * changes unless all fit: strs_take() copies want[i] into taken[i] where
+ * it differs from *cur[i] (cur[i] NULL: no string yet), NULL where equal;
+ * all or none (ENOMEM, every taken[i] NULL). strs_swap() then puts each
+ * taken string in its place and gives the old one back; strs_untake()
+ * gives back what was taken instead.
+ */
+int strs_take(struct strs *a, char **const cur[], const char *const want[],
+	      char *taken[], unsigned n);
+void strs_swap(struct strs *a, char **const cur[], char *taken[], unsigned n);
+void strs_untake(struct strs *a, char *taken[], unsigned n);
 
 #endif

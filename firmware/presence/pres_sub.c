@@ -218,27 +218,18 @@ int pres_sub_set_callid(struct pres_sub *s, struct sd_pl callid)
 
 int pres_sub_set_text(struct pres_sub *s, const struct pres_sub_text *t)
 {
-	char *taken[N_TEXT_FIELDS];
+	char **cur[N_TEXT_FIELDS], *taken[N_TEXT_FIELDS];
+	const char *want[N_TEXT_FIELDS];
 	size_t i;
 
 	for (i = 0; i < N_TEXT_FIELDS; i++) {
-		const char *v = (const char *)t + text_fields[i].in_text;
-
-		taken[i] = NULL;
-		if (strcmp(*text_of(s, i), v) &&
-		    !(taken[i] = strs_dup(&pres_strs, v))) {
-			while (i-- > 0) {
-				strs_put(&pres_strs, taken[i]);
-			}
-			return ENOMEM;
-		}
+		cur[i] = text_of(s, i);
+		want[i] = (const char *)t + text_fields[i].in_text;
 	}
-	for (i = 0; i < N_TEXT_FIELDS; i++) {
-		if (taken[i]) {
-			strs_put(&pres_strs, *text_of(s, i));
-			*text_of(s, i) = taken[i];
-		}
+	if (strs_take(&pres_strs, cur, want, taken, N_TEXT_FIELDS)) {
+		return ENOMEM;
 	}
+	strs_swap(&pres_strs, cur, taken, N_TEXT_FIELDS);
 	return 0;
 }
 

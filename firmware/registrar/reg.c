@@ -297,8 +297,9 @@ struct reg_contact_req {
 	int q;
 	struct reg_binding *existing;
 	struct reg_binding *fresh;
-	/* Text taken in pass 2 for the binding; NULL: it keeps its own. */
-	char *s_uri, *s_callid, *s_instance;
+	/* Text taken in pass 2 for the binding (uri, Call-ID, instance);
+	 * NULL: it keeps its own. */
+	char *taken[3];
 };
 
 /* A URI part as it compares (escapes of unreserved characters decoded,
@@ -714,34 +715,21 @@ static void reg_resume(void *arg)
 }
 
 /* Pass 2: the text contact x sets on its binding, where it differs.
- * @return 0 or ENOMEM (what was taken stays in x for give_back()). */
+ * @return 0 or ENOMEM (nothing taken). */
 static int take_text(struct reg_contact_req *x, const char *callid)
 {
-	const struct reg_binding *b = x->existing;
+	struct reg_binding *b = x->existing;
+	char **const cur[] = {b ? &b->uri : NULL, b ? &b->callid : NULL,
+			      b ? &b->instance : NULL};
+	const char *const want[] = {x->uri, callid, x->instance};
 
-	x->s_uri = x->s_callid = x->s_instance = NULL;
-	if ((!b || strcmp(b->uri, x->uri)) &&
-	    !(x->s_uri = strs_dup(&reg_strs, x->uri))) {
-		return ENOMEM;
-	}
-	if ((!b || strcmp(b->callid, callid)) &&
-	    !(x->s_callid = strs_dup(&reg_strs, callid))) {
-		return ENOMEM;
-	}
-	if ((!b || strcmp(b->instance, x->instance)) &&
-	    !(x->s_instance = strs_dup(&reg_strs, x->instance))) {
-		return ENOMEM;
-	}
-	return 0;
+	return strs_take(&reg_strs, cur, want, x->taken, 3);
 }
 
 /* Undo pass 2 for x: its text and its fresh binding go back. */
 static void give_back(struct reg_contact_req *x)
 {
-	strs_put(&reg_strs, x->s_uri);
-	strs_put(&reg_strs, x->s_callid);
-	strs_put(&reg_strs, x->s_instance);
-	x->s_uri = x->s_callid = x->s_instance = NULL;
+	strs_untake(&reg_strs, x->taken, 3);
 	if (x->fresh) {
 		pool_put(&reg_binding_pool, x->fresh);
 		x->fresh = NULL;
@@ -751,18 +739,9 @@ static void give_back(struct reg_contact_req *x)
 /* Pass 3: the binding takes the text taken for it. */
 static void set_text(struct reg_binding *b, struct reg_contact_req *x)
 {
-	if (x->s_uri) {
-		strs_put(&reg_strs, b->uri);
-		b->uri = x->s_uri;
-	}
-	if (x->s_callid) {
-		strs_put(&reg_strs, b->callid);
-		b->callid = x->s_callid;
-	}
-	if (x->s_instance) {
-		strs_put(&reg_strs, b->instance);
-		b->instance = x->s_instance;
-	}
+	char **const cur[] = {&b->uri, &b->callid, &b->instance};
+
+	strs_swap(&reg_strs, cur, x->taken, 3);
 }
 
 static void on_register(struct sip_stx *st, const struct sip_msg *req)

@@ -129,16 +129,13 @@ static void route_without_us(struct sd_buf *b, const struct sip_hdr *h)
 	int first = 1;
 
 	while (v.l) {
-		size_t n = sip_first_elem_len(v);
-		struct sd_pl e = sd_pl_trim(sd_pl(v.p, n));
+		struct sd_pl e = sd_pl_trim(sip_next_elem(&v));
 
 		if (e.l && !route_is_ours(e)) {
 			sd_buf_str(b, first ? "Route: " : ", ");
 			sd_buf_pl(b, e);
 			first = 0;
 		}
-		v.p += n < v.l ? n + 1 : n;
-		v.l -= n < v.l ? n + 1 : n;
 	}
 	if (!first) {
 		sd_buf_str(b, "\r\n");

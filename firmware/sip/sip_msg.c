@@ -457,6 +457,16 @@ size_t sip_first_elem_len(struct sd_pl v)
 	return v.l;
 }
 
+struct sd_pl sip_next_elem(struct sd_pl *v)
+{
+	size_t n = sip_first_elem_len(*v);
+	struct sd_pl e = sd_pl(v->p, n);
+
+	*v = n < v->l ? sd_pl(v->p + n + 1, v->l - n - 1) :
+			sd_pl(v->p + n, 0);
+	return e;
+}
+
 /* A token of the Via's sent-protocol, after LWS. */
 static struct sd_pl via_token(const char **pp, const char *e)
 {
@@ -678,14 +688,12 @@ static const struct {
 static int bare_uri_headers(struct sd_pl v)
 {
 	while (v.l) {
-		size_t n = sip_first_elem_len(v);
-		struct sd_pl el = sd_pl(v.p, n);
+		struct sd_pl el = sip_next_elem(&v);
 
 		if (!memchr(el.p, '<', el.l) && !memchr(el.p, '"', el.l) &&
 		    memchr(el.p, '?', el.l)) {
 			return 1;
 		}
-		v = n < v.l ? sd_pl(v.p + n + 1, v.l - n - 1) : sd_pl(v.p, 0);
 	}
 	return 0;
 }
@@ -964,14 +972,11 @@ static char *osip_cstr(struct sd_pl v)
 static int osip_contacts(osip_message_t *om, struct sd_pl v)
 {
 	while (v.l) {
-		size_t n = sip_first_elem_len(v);
-		char *c = osip_cstr(sd_pl_trim(sd_pl(v.p, n)));
+		char *c = osip_cstr(sd_pl_trim(sip_next_elem(&v)));
 
 		if (!c || osip_message_set_contact(om, c)) {
 			return -1;
 		}
-		v.p += n < v.l ? n + 1 : n;
-		v.l -= n < v.l ? n + 1 : n;
 	}
 	return 0;
 }

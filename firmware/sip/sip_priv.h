@@ -46,6 +46,9 @@ int sip_frame_content_length(const char *hdrs, size_t len, uint32_t *cl);
 struct sd_pl sip_param(struct sd_pl s, const char *name);
 /** Length of the first comma-separated element of a header value. */
 size_t sip_first_elem_len(struct sd_pl v);
+/** The next comma-separated element of *v, as it stands (not trimmed);
+ * *v moves past it and its comma. */
+struct sd_pl sip_next_elem(struct sd_pl *v);
 
 /* sip_build.c */
 /** Write a response to req into b. totag: To-tag to add if absent. */

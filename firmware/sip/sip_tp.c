@@ -70,11 +70,16 @@ static struct {
 	} d[TP_REFUSED_MAX];
 } refused;
 
-static void send_failed(int err, const void *buf, size_t len,
-			const struct port_addr *dst)
+static void tx_error(int err)
 {
 	stat_inc(sip_stat_tx_errors);
 	LOG_DBG("send failed: %s", strerror(err));
+}
+
+static void send_failed(int err, const void *buf, size_t len,
+			const struct port_addr *dst)
+{
+	tx_error(err);
 	if (refused.n < TP_REFUSED_MAX) {
 		len = len < TP_REFUSED_HEAD ? len : TP_REFUSED_HEAD;
 		memcpy(refused.d[refused.n].head, buf, len);
@@ -405,8 +410,7 @@ int sip_tp_send(const struct sip_flow *f, const char *buf, size_t len)
 		err = port_sendto(listeners[f->lidx].sock, buf, len, &f->peer);
 	}
 	if (err) {
-		stat_inc(sip_stat_tx_errors);
-		LOG_DBG("send failed: %s", strerror(err));
+		tx_error(err);
 	}
 	return err;
 }
