@@ -31,7 +31,7 @@ extern const struct mod store_mod;
  * (their per-source counts are rebuilt at start); schemas 1 and 2 are
  * read and taken over at open, a newer one is refused. A table added
  * alone is none: it is created at open, and a build without it leaves it
- * alone (room history, STORE_IMC_HIST). */
+ * alone (room history STORE_IMC_HIST, devices STORE_DEVICE). */
 #define STORE_SCHEMA 3
 
 int store_open(const char *dir, size_t map_size);
@@ -102,6 +102,12 @@ int store_msg_update(const char *owner, uint64_t id, uint32_t tries,
 		     int64_t send_at);
 /** Messages of owner. */
 unsigned store_msg_count(const char *owner);
+/** The oldest message of the owners pick() says yes to (e.g. the
+ * histories that give way to waiting messages): its owner into owner
+ * (size CONFIG_SIMPLED_STORE_MAX_OWNER_LEN) and its id.
+ * @return 0 or ENOENT (none). */
+int store_msg_oldest(int (*pick)(const char *owner), char *owner,
+		     uint64_t *id);
 /** Messages stored with this sender (O(1): counted in memory, again at
  * open). */
 unsigned store_msg_sender_count(const char *sender);
@@ -129,6 +135,7 @@ enum store_kind {
 	STORE_IMC_MEMBER,	/**< "room\x1fuser" -> role */
 	STORE_IMC_HIST,		/**< "room\x1fslot" (3 digits) -> 8-byte
 				 * big-endian sequence number, text */
+	STORE_DEVICE,		/**< "user\x1f<instance>" -> last seen */
 	STORE_KIND__COUNT
 };
 

@@ -28,7 +28,7 @@
 static const char *const table_names[T__COUNT] = {
 	"meta", "msg",
 	"pres_doc", "pres_sub", "pres_rule", "imc_room", "imc_member",
-	"imc_hist",
+	"imc_hist", "device",
 };
 /* Part of the map never filled by new records, so that deletes (which
  * copy pages on write) still work in a full store. */

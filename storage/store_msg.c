@@ -576,6 +576,24 @@ unsigned store_msg_count(const char *owner)
 	return o ? o->count : 0;
 }
 
+int store_msg_oldest(int (*pick)(const char *owner), char *owner,
+		     uint64_t *id)
+{
+	struct msg_owner *o, *tmp, *best = NULL;
+
+	HASH_ITER(hh, owners, o, tmp) {
+		if (pick(o->name) && (!best || o->head->id < best->head->id)) {
+			best = o;
+		}
+	}
+	if (!best) {
+		return ENOENT;
+	}
+	strcpy(owner, best->name); /* the same size */
+	*id = best->head->id;
+	return 0;
+}
+
 unsigned store_msg_sender_count(const char *sender)
 {
 	return tally_count(&senders, sender);

@@ -21,6 +21,7 @@ enum store_table {
 	T_IMC_ROOM,
 	T_IMC_MEMBER,
 	T_IMC_HIST,
+	T_DEVICE,
 	T__COUNT
 };
 

@@ -36,9 +36,9 @@ struct sd_pl sd_pl_trim(struct sd_pl pl)
 	return pl;
 }
 
-int sd_pl_u32(struct sd_pl pl, uint32_t *v)
+int sd_pl_u64(struct sd_pl pl, uint64_t *v)
 {
-	uint64_t x = 0;
+	uint64_t x = 0, d;
 	size_t i;
 
 	if (!pl.l) {
@@ -48,13 +48,28 @@ int sd_pl_u32(struct sd_pl pl, uint32_t *v)
 		if (pl.p[i] < '0' || pl.p[i] > '9') {
 			return EINVAL;
 		}
-		x = x * 10 + (uint64_t)(pl.p[i] - '0');
-		if (x > UINT32_MAX) {
+		d = (uint64_t)(pl.p[i] - '0');
+		if (x > (UINT64_MAX - d) / 10) {
 			return ERANGE;
 		}
+		x = x * 10 + d;
 	}
-	*v = (uint32_t)x;
+	*v = x;
 	return 0;
+}
+
+int sd_pl_u32(struct sd_pl pl, uint32_t *v)
+{
+	uint64_t x;
+	int err = sd_pl_u64(pl, &x);
+
+	if (!err && x > UINT32_MAX) {
+		err = ERANGE;
+	}
+	if (!err) {
+		*v = (uint32_t)x;
+	}
+	return err;
 }
 
 int sd_pl_copy(struct sd_pl pl, char *buf, size_t size)

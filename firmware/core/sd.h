@@ -28,6 +28,7 @@ int sd_pl_casecmp(struct sd_pl pl, const char *s);
 struct sd_pl sd_pl_trim(struct sd_pl pl);
 /** Parse a decimal number; @return 0 or EINVAL / ERANGE. */
 int sd_pl_u32(struct sd_pl pl, uint32_t *v);
+int sd_pl_u64(struct sd_pl pl, uint64_t *v);
 /** Copy into buf (NUL-terminated). @return 0 or ENAMETOOLONG. */
 int sd_pl_copy(struct sd_pl pl, char *buf, size_t size);
 /** s into buf[size], cut to fit: what snprintf(buf, size, "%s", s) does,

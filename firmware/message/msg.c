@@ -1,5 +1,6 @@
 /** @file msg.c  MESSAGE relay with parallel forking (RFC 3261 16.7). */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,6 +18,15 @@
 #define MOD_DEF "msg.def"
 #include "mod_decl.h"
 
+struct msg_relay;
+
+/* A branch: the device it went to ("" none), to keep a copy for it when
+ * it turns out unreachable. */
+struct relay_branch {
+	struct msg_relay *r;
+	char inst[CONFIG_SIMPLED_MAX_INSTANCE_LEN];
+};
+
 /* A relayed MESSAGE: one server transaction, up to MAX_FORKS branches. */
 struct msg_relay {
 	struct sip_stx *st;
@@ -31,6 +41,11 @@ struct msg_relay {
 	char aor[CONFIG_SIMPLED_MAX_URI_LEN];	/* local target, "" proxied */
 	struct sip_flow proxy;	/* proxied: where it went */
 	int upstream_tried;	/* proxied: asked again with our account */
+#ifdef CONFIG_SIMPLED_OFFLINE
+	struct offline_copy *copy;	/* local target: history, devices */
+	unsigned kept;		/* copies kept for its devices */
+#endif
+	struct relay_branch br[CONFIG_SIMPLED_MAX_FORKS];
 };
 
 static struct hook_list claims;
@@ -72,23 +87,48 @@ static int rank(int code)
 	return code / 100;
 }
 
-/* A local user that cannot take the message now: it is kept for later
- * when the offline store is built in (the store answers), else 480. */
-static void keep_or_480(struct sip_stx *st, const struct sip_msg *req,
-			const char *aor)
+/* A local user none of whose devices can take the message now: it is
+ * kept for whichever comes first when the offline store is built in
+ * (the store answers), else 480. */
+static void keep_or_480(struct msg_relay *r)
 {
 #ifdef CONFIG_SIMPLED_OFFLINE
-	offline_store(st, req, aor);
+	offline_store_copy(r->st, r->req, r->copy, r->aor);
 #else
-	(void)req;
-	(void)aor;
-	sip_reply(st, 480, "User not online", NULL, NULL, NULL, 0);
+	sip_reply(r->st, 480, "User not online", NULL, NULL, NULL, 0);
 #endif
 }
 
 static void relay_free(struct msg_relay *r)
 {
+#ifdef CONFIG_SIMPLED_OFFLINE
+	offline_copy_put(r->copy);
+#endif
 	pool_put(&msg_relay_pool, r);
+}
+
+/* 200 or 202 to the sender: once what was written for it (history,
+ * copies for its devices) is on disk. */
+static void answer_written(struct msg_relay *r, int code, const char *reason)
+{
+#ifdef CONFIG_SIMPLED_OFFLINE
+	if (r->copy && (r->copy->hist_id || r->kept)) {
+		sip_reply_hold(r->st, code, reason, NULL, NULL, NULL, 0);
+		store_when_durable(sip_reply_release, r->st);
+		return;
+	}
+#endif
+	sip_reply(r->st, code, reason, NULL, NULL, NULL, 0);
+}
+
+static unsigned relay_kept(const struct msg_relay *r)
+{
+#ifdef CONFIG_SIMPLED_OFFLINE
+	return r->kept;
+#else
+	(void)r;
+	return 0;
+#endif
 }
 
 static void relay_answer(struct msg_relay *r)
@@ -99,24 +139,32 @@ static void relay_answer(struct msg_relay *r)
 		return;
 	}
 	r->answered = 1;
-	/* Every contact of a local user failed as if unreachable: keep the
-	 * message for later (msilo). A decline (4xx but 408/480, 6xx) is
-	 * the user's answer and goes back as it is. */
-	if (r->aor[0] && msg_unreachable(code)) {
+	if (code >= 200 && code < 300) {
+		stat_inc(msg_stat_delivered);
+		answer_written(r, code, r->reason[0] ? r->reason : NULL);
+	} else if (relay_kept(r)) {
+		/* No device took it now; those that are away or failed get
+		 * it from the store. */
+		stat_inc(msg_stat_kept);
+		answer_written(r, 202, NULL);
+	} else if (r->aor[0] && msg_unreachable(code)) {
+		/* Every contact of a local user failed as if unreachable
+		 * (or there was none): kept for later (msilo). A decline
+		 * (4xx but 408/480, 6xx) is the user's answer and goes back
+		 * as it is. */
 		stat_inc(msg_stat_failed);
-		keep_or_480(r->st, r->req, r->aor);
-		r->st = NULL;
-		r->req = NULL;
-		return;
+		keep_or_480(r);
+	} else {
+		stat_inc(msg_stat_failed);
+		/* A branch's 503 means that branch is overloaded, not us. */
+		if (code == 503) {
+			code = 500;
+			snprintf(r->reason, sizeof(r->reason),
+				 "Contact Unavailable");
+		}
+		sip_reply(r->st, code, r->reason[0] ? r->reason : NULL, NULL,
+			  NULL, NULL, 0);
 	}
-	/* A branch's 503 means that branch is overloaded, not us. */
-	if (code == 503) {
-		code = 500;
-		snprintf(r->reason, sizeof(r->reason), "Contact Unavailable");
-	}
-	stat_inc(*(code < 300 ? &msg_stat_delivered : &msg_stat_failed));
-	sip_reply(r->st, code, r->reason[0] ? r->reason : NULL, NULL, NULL,
-		  NULL, 0);
 	r->st = NULL;
 	r->req = NULL;
 }
@@ -140,7 +188,7 @@ static int upstream_retry(struct msg_relay *r, int code,
 	r->upstream_tried = 1;
 	r->pending++;
 	if (sip_relay(r->req, NULL, &r->proxy, (int)r->breadth, hdr,
-		      on_branch_final, r)) {
+		      on_branch_final, &r->br[0])) {
 		r->pending--;
 		return 0;
 	}
@@ -150,12 +198,20 @@ static int upstream_retry(struct msg_relay *r, int code,
 
 static void on_branch_final(int code, const struct sip_msg *resp, void *arg)
 {
-	struct msg_relay *r = arg;
+	struct relay_branch *b = arg;
+	struct msg_relay *r = b->r;
 
 	if (upstream_retry(r, code, resp)) {
 		r->pending--; /* the new branch stands for this one */
 		return;
 	}
+#ifdef CONFIG_SIMPLED_OFFLINE
+	/* A device that cannot be reached now gets it from the store when
+	 * it is back (also after the sender had its 200 from another). */
+	if (b->inst[0] && r->copy && msg_unreachable(code)) {
+		r->kept += !offline_keep(r->copy, r->aor, b->inst);
+	}
+#endif
 	if (!r->best || rank(code) < rank(r->best)) {
 		r->best = code;
 		r->reason[0] = '\0';
@@ -177,17 +233,27 @@ static void on_branch_final(int code, const struct sip_msg *resp, void *arg)
 	}
 }
 
-/* Start a branch; counted first so a synchronous failure cannot end
- * the relay early. */
+/* Start a branch to the device inst ("" none); counted first so a
+ * synchronous failure cannot end the relay early. */
 static void branch_send(struct msg_relay *r, const char *ruri,
-			const struct sip_flow *dst)
+			const struct sip_flow *dst, const char *inst)
 {
+	struct relay_branch *b = &r->br[r->started];
+	char hdrs[64];
 	int err;
 
+	b->r = r;
+	sd_str_copy(b->inst, sizeof(b->inst), inst);
+	hdrs[0] = '\0';
+#ifdef CONFIG_SIMPLED_OFFLINE
+	if (r->copy) {
+		offline_copy_hdrs(r->copy, 0, hdrs, sizeof(hdrs));
+	}
+#endif
 	r->started++;
 	r->pending++;
-	err = sip_relay(r->req, ruri, dst, (int)r->breadth, NULL,
-			on_branch_final, r);
+	err = sip_relay(r->req, ruri, dst, (int)r->breadth,
+			hdrs[0] ? hdrs : NULL, on_branch_final, b);
 	if (!err) {
 		return;
 	}
@@ -199,7 +265,7 @@ static void branch_send(struct msg_relay *r, const char *ruri,
 		/* The contact cannot be reached (a TLS client whose
 		 * connection is gone, no listener of its family): as if it
 		 * had answered 503. The relay's own reference keeps it. */
-		on_branch_final(503, NULL, r);
+		on_branch_final(503, NULL, b);
 	}
 }
 
@@ -207,8 +273,8 @@ static void fork_to(const struct reg_contact *c, void *arg)
 {
 	struct msg_relay *r = arg;
 
-	if (r->started < r->forks) {
-		branch_send(r, c->uri, c->flow);
+	if (r->started < r->forks && c->accepts_message) {
+		branch_send(r, c->uri, c->flow, c->instance);
 	}
 }
 
@@ -222,6 +288,7 @@ static struct msg_relay *relay_new(struct sip_stx *st,
 		sip_reply_errno(st, ENOMEM);
 		return NULL;
 	}
+	memset(r, 0, offsetof(struct msg_relay, br));
 	r->st = st;
 	r->req = req;
 	r->pending = 1;
@@ -234,7 +301,7 @@ static void relay_release(struct msg_relay *r)
 	if (--r->pending) {
 		return;
 	}
-	if (!r->best) {
+	if (!r->best && r->started && !relay_kept(r)) {
 		/* No branch could be started: pool or transport trouble. */
 		r->answered = 1;
 		stat_inc(msg_stat_failed);
@@ -244,6 +311,117 @@ static void relay_release(struct msg_relay *r)
 	}
 	relay_free(r);
 }
+
+#ifdef CONFIG_SIMPLED_OFFLINE
+/* What an authenticated local user sends to another goes to their own
+ * other devices too (sent_copies), marked, and into their history. */
+static void sent_copies(const struct sip_msg *req, const char *aor)
+{
+	struct offline_copy *c;
+
+	if (!offline_cfg.sent_copies || !req->auth_user[0] ||
+	    !strcmp(req->auth_user, aor)) {
+		return;
+	}
+	c = offline_copy_req(req);
+	if (!c) {
+		return; /* the message itself still goes */
+	}
+	c->sent = 1;
+	c->counted = 1; /* the sender's own devices: no per-source quota */
+	offline_history_add(c, req->auth_user);
+	msg_fan(c, req->auth_user, &req->flow, 0, NULL);
+	offline_copy_put(c);
+	stat_inc(msg_stat_sent_copies);
+}
+#endif
+
+/* --------------------------------------------------- history service */
+
+static int is_history_uri(const osip_uri_t *u)
+{
+	return offline_cfg.user_history && u && u->username && u->host &&
+	       !strcasecmp(u->username, offline_cfg.history_user) &&
+	       sip_is_local_host(sd_pl_str(u->host));
+}
+
+/* The contact of the binding at flow (the asking device), or "". */
+struct asker {
+	const struct sip_flow *flow;
+	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
+};
+
+static void find_asker(const struct reg_contact *ct, void *arg)
+{
+	struct asker *a = arg;
+
+	if (!a->uri[0] && msg_same_peer(ct->flow, a->flow)) {
+		sd_str_copy(a->uri, sizeof(a->uri), ct->uri);
+	}
+}
+
+static int count_entry(const struct store_msg *m, void *arg)
+{
+	(void)m;
+	++*(int *)arg;
+	return 0;
+}
+
+/* "since <id>" (RFC 3428 text/plain body) from an authenticated user:
+ * their history after that entry, as MESSAGEs to the device that asked,
+ * after the 200. */
+static void on_history(struct sip_stx *st, const struct sip_msg *req)
+{
+	struct sd_pl body = sd_pl_trim(req->body), id = {0};
+	struct asker a = {&req->flow, ""};
+	char why[64], user[CONFIG_SIMPLED_MAX_URI_LEN];
+	struct sip_flow flow;
+	uint64_t after = 0;
+	int n;
+
+	if (!req->auth_user[0]) {
+		sip_reply(st, 403, "History needs an authenticated account",
+			  NULL, NULL, NULL, 0);
+		return;
+	}
+	if (body.l >= 5 && !strncasecmp(body.p, "since", 5)) {
+		id = sd_pl_trim(sd_pl(body.p + 5, body.l - 5));
+	}
+	if (body.l < 5 || strncasecmp(body.p, "since", 5) ||
+	    (body.l > 5 && body.p[5] != ' ' && body.p[5] != '\t') ||
+	    (id.l && sd_pl_u64(id, &after))) {
+		sip_reply(st, 400, "Body must be: since <History-Id>", NULL,
+			  NULL, NULL, 0);
+		return;
+	}
+	reg_lookup(req->auth_user, find_asker, &a);
+	if (!a.uri[0] && (!req->osip->from || !req->osip->from->url ||
+			  sip_uri_print(req->osip->from->url, a.uri,
+					sizeof(a.uri)))) {
+		sip_reply(st, 400, "No address to send the history to", NULL,
+			  NULL, NULL, 0);
+		return;
+	}
+	/* The answer first, then the messages: the count goes ahead (and
+	 * the request is gone with the answer). */
+	sd_str_copy(user, sizeof(user), req->auth_user);
+	flow = req->flow;
+	n = 0;
+	if (offline_history(user, after, count_entry, &n)) {
+		sip_reply(st, 500, "Message store unavailable", NULL, NULL,
+			  NULL, 0);
+		return;
+	}
+	snprintf(why, sizeof(why), "%d messages follow", n);
+	sip_reply(st, 200, why, NULL, NULL, NULL, 0);
+	stat_inc(msg_stat_history_asked);
+	n = offline_history_replay(user, after, a.uri, &flow);
+	if (n < 0) {
+		LOG_WRN("history of %s not sent: %s", user, strerror(-n));
+	}
+}
+
+static const struct msg_claim history_claim = {is_history_uri, on_history};
 
 static void on_message(struct sip_stx *st, const struct sip_msg *req)
 {
@@ -289,8 +467,6 @@ static void on_message(struct sip_stx *st, const struct sip_msg *req)
 #endif
 	if (!err && !(n = reg_lookup(aor, NULL, NULL))) {
 		stat_inc(msg_stat_no_binding);
-		keep_or_480(st, req, aor);
-		return;
 	}
 	if (err == ENOENT) {
 		int perr = sip_proxy_flow(&proxy);
@@ -315,7 +491,7 @@ static void on_message(struct sip_stx *st, const struct sip_msg *req)
 			"Max-Breadth", &breadth) == EBADMSG) {
 		return;
 	}
-	if (breadth == 0) {
+	if (breadth == 0 && n) {
 		sip_reply(st, 440, NULL, NULL, NULL, NULL, 0);
 		return;
 	}
@@ -324,14 +500,31 @@ static void on_message(struct sip_stx *st, const struct sip_msg *req)
 		return;
 	}
 	r->forks = n < breadth ? n : breadth;
-	r->breadth = breadth / r->forks;
+	r->breadth = r->forks ? breadth / r->forks : breadth;
+#ifdef CONFIG_SIMPLED_OFFLINE
+	if (!err) {
+		r->copy = offline_copy_req(req);
+		if (!r->copy) {
+			r->answered = 1;
+			sip_reply_errno(st, ENOMEM);
+			relay_release(r);
+			return;
+		}
+		offline_history_add(r->copy, aor);
+	}
+	sent_copies(req, err ? "" : aor);
+#endif
 	if (!err) {
 		strcpy(r->aor, aor); /* the same size */
+#ifdef CONFIG_SIMPLED_OFFLINE
+		r->kept = msg_devices(r->copy, aor, NULL, fork_to, r);
+#else
 		reg_lookup(aor, fork_to, r);
+#endif
 	} else {
 		stat_inc(msg_stat_proxied);
 		r->proxy = proxy;
-		branch_send(r, NULL, &proxy);
+		branch_send(r, NULL, &proxy, "");
 	}
 	relay_release(r);
 }
@@ -343,6 +536,11 @@ static int msg_start(void)
 	if (!err) {
 		err = sip_route("MESSAGE", on_message);
 	}
+#ifdef CONFIG_SIMPLED_OFFLINE
+	if (!err) {
+		err = msg_claim(&history_claim);
+	}
+#endif
 	return err;
 }
 

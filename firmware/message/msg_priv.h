@@ -17,4 +17,46 @@ static inline int msg_unreachable(int code)
 /* msg_send.c: free what is still waiting for answers (at stop). */
 void msg_send_stop(void);
 
+#ifdef CONFIG_SIMPLED_OFFLINE
+#include <string.h>
+
+#include "msg.h"
+#include "offline.h"
+#include "reg.h"
+
+/* Two flows that reach the same peer the same way (a user's device that
+ * sent a request, and its binding). */
+static inline int msg_same_peer(const struct sip_flow *a,
+				const struct sip_flow *b)
+{
+	return a->tp == b->tp && a->peer.family == b->peer.family &&
+	       a->peer.port == b->peer.port &&
+	       !memcmp(a->peer.ip, b->peer.ip,
+		       a->peer.family == PORT_AF_INET ? 4 : 16);
+}
+
+/* A contact a message goes to now (msg_devices()). */
+typedef void (msg_live_h)(const struct reg_contact *ct, void *arg);
+
+/* Per-device delivery of c to local user: live(ct, arg) for each contact
+ * that takes MESSAGE and whose device has nothing waiting; a copy kept
+ * for each device that has (behind the rest, in order) and for each
+ * remembered device without a binding now. The contact at except (the
+ * device that sent it) and its device are left out. @return how many
+ * copies were kept. */
+unsigned msg_devices(struct offline_copy *c, const char *user,
+		     const struct sip_flow *except, msg_live_h *live,
+		     void *arg);
+
+/* c to every device of local user but the one at except, as requests of
+ * ours (m: stats and nothing else, or NULL), each unreachable device
+ * getting it from the store later; keep_any: when contacts without an
+ * instance were all unreachable (or there were none) and nothing was
+ * kept, kept for whichever device comes first. Takes its own reference
+ * on c. */
+void msg_fan(struct offline_copy *c, const char *user,
+	     const struct sip_flow *except, int keep_any,
+	     const struct msg_out *m);
+#endif
+
 #endif

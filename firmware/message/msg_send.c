@@ -1,7 +1,7 @@
-/** @file msg_send.c  MESSAGEs the server itself sends (chat rooms,
- * notices): to every registered contact of a user, to the next hop for
- * other domains, and, when asked, into the offline store for a user who
- * cannot take it now (see msg_send()).
+/** @file msg_send.c  MESSAGEs the server itself sends (chat rooms, copies
+ * of what a user sent, notices): to every registered contact of a user,
+ * to the next hop for other domains, and, when asked, per device through
+ * the offline store for a user who cannot take it now (see msg_send()).
  */
 #include <stdio.h>
 #include <string.h>
@@ -16,56 +16,6 @@
 #include "offline.h"
 #endif
 
-/* Into the offline store when it is built in; else the message is lost
- * for a user who cannot take it, as with any unreachable UA. */
-static void keep(const char *user, const char *from, const char *to,
-		 const char *ctype, const char *body, size_t blen,
-		 unsigned long *kept_stat)
-{
-#ifdef CONFIG_SIMPLED_OFFLINE
-	if (!offline_put(user, from, to, ctype, body, blen) && kept_stat) {
-		stat_inc(*kept_stat);
-	}
-#else
-	(void)user;
-	(void)from;
-	(void)to;
-	(void)ctype;
-	(void)body;
-	(void)blen;
-	(void)kept_stat;
-#endif
-}
-
-struct deliver {
-	const struct msg_out *m;
-	const char *from;	/* m's users as name-addrs */
-	const char *to;
-	unsigned sent;
-	struct fallback *fb;	/* offline fallback, or NULL */
-};
-
-/*
- * A room message to a member's contacts that may still go to the offline
- * store: if no contact takes it and one was unreachable (408, 480, 5xx),
- * it is stored once the last answer is in. Lives in the budget; every live
- * one is on a list so that msg_stop() can free what never got answers.
- */
-struct fallback {
-	struct fallback *prev, *next;
-	unsigned pending;
-	int delivered;
-	int unreachable;
-	size_t blen;
-	char user[CONFIG_SIMPLED_MAX_URI_LEN];
-	char from[CONFIG_SIMPLED_MAX_URI_LEN + 8];
-	char ctype[128];
-	unsigned long *kept_stat;
-	char body[];
-};
-
-static struct fallback *fallbacks;
-
 /* pre, s and ">" into buf[size] ("<sip:" user ">"), cut to fit. */
 static void bracket(char *buf, size_t size, const char *pre, const char *s)
 {
@@ -77,68 +27,241 @@ static void bracket(char *buf, size_t size, const char *pre, const char *s)
 	sd_buf_str(&b, ">");
 }
 
-static void fallback_free(struct fallback *fb)
+#ifdef CONFIG_SIMPLED_OFFLINE
+
+
+/* ----------------------------------------------------- per-device plan */
+
+struct plan {
+	struct offline_copy *c;
+	const char *user;
+	const struct sip_flow *except;
+	msg_live_h *live;
+	void *arg;
+	unsigned kept;
+};
+
+static void plan_contact(const struct reg_contact *ct, void *arg)
 {
-	if (fb->prev) {
-		fb->prev->next = fb->next;
+	struct plan *p = arg;
+
+	if (!ct->accepts_message ||
+	    (p->except && msg_same_peer(ct->flow, p->except))) {
+		return;
+	}
+	if (ct->instance[0] && offline_device_waiting(p->user, ct->instance)) {
+		/* Behind what it still waits for: in order, from the
+		 * store. */
+		p->kept += !offline_keep(p->c, p->user, ct->instance);
+		return;
+	}
+	p->live(ct, p->arg);
+}
+
+/* The instance of the binding that sent from flow (its device), or "". */
+struct sender_dev {
+	const struct sip_flow *flow;
+	char inst[CONFIG_SIMPLED_MAX_INSTANCE_LEN];
+};
+
+static void find_sender(const struct reg_contact *ct, void *arg)
+{
+	struct sender_dev *s = arg;
+
+	if (!s->inst[0] && msg_same_peer(ct->flow, s->flow)) {
+		sd_str_copy(s->inst, sizeof(s->inst), ct->instance);
+	}
+}
+
+unsigned msg_devices(struct offline_copy *c, const char *user,
+		     const struct sip_flow *except, msg_live_h *live,
+		     void *arg)
+{
+	struct plan p = {c, user, except, live, arg, 0};
+	struct sender_dev s = {except, ""};
+
+	if (except) {
+		reg_lookup(user, find_sender, &s);
+	}
+	reg_lookup(user, plan_contact, &p);
+	return p.kept + offline_keep_away(c, user, s.inst[0] ? s.inst :
+					  NULL);
+}
+
+/* ------------------------------------------------------------ fan-out */
+
+/*
+ * One message to a local user's devices: sent to each contact that
+ * takes it now, kept for each device that is away, has a backlog or turns
+ * out unreachable (408, 480, 5xx); with keep_any, kept for whichever
+ * device comes first when contacts without an instance were all
+ * unreachable and nothing else took or kept it. Lives in the budget;
+ * every live one is on a list so that msg_stop() can free what never got
+ * answers.
+ */
+struct fanout;
+
+struct fan_branch {
+	struct fanout *f;
+	char inst[CONFIG_SIMPLED_MAX_INSTANCE_LEN];
+};
+
+struct fanout {
+	struct fanout *prev, *next;
+	struct offline_copy *c;
+	unsigned pending;
+	unsigned n, cap;	/* branches used, room */
+	int delivered;
+	int unreachable;
+	int keep_any;
+	unsigned kept;
+	const struct msg_out *m;	/* during msg_fan() only */
+	const char *hdrs;		/* during msg_fan() only */
+	unsigned long *kept_stat;
+	char user[CONFIG_SIMPLED_MAX_URI_LEN];
+	struct fan_branch br[];
+};
+
+static struct fanout *fanouts;
+
+static void fan_free(struct fanout *f)
+{
+	if (f->prev) {
+		f->prev->next = f->next;
 	} else {
-		fallbacks = fb->next;
+		fanouts = f->next;
 	}
-	if (fb->next) {
-		fb->next->prev = fb->prev;
+	if (f->next) {
+		f->next->prev = f->prev;
 	}
-	mem_put(fb);
+	offline_copy_put(f->c);
+	mem_put(f);
 }
 
-static void fallback_done(struct fallback *fb)
+static void fan_done(struct fanout *f)
 {
-	char to[CONFIG_SIMPLED_MAX_URI_LEN + 8];
-
-	if (!fb->delivered && fb->unreachable) {
-		bracket(to, sizeof(to), "<sip:", fb->user);
-		keep(fb->user, fb->from, to, fb->ctype, fb->body, fb->blen,
-		     fb->kept_stat);
+	if (f->keep_any && !f->delivered && f->unreachable && !f->kept) {
+		f->kept += !offline_keep(f->c, f->user, NULL);
 	}
-	fallback_free(fb);
+	if (f->kept && f->kept_stat) {
+		stat_inc(*f->kept_stat);
+	}
+	fan_free(f);
 }
 
-static void on_member_answer(int code, const struct sip_msg *resp, void *arg)
+static void on_fan_answer(int code, const struct sip_msg *resp, void *arg)
 {
-	struct fallback *fb = arg;
+	struct fan_branch *b = arg;
+	struct fanout *f = b->f;
 
 	(void)resp;
 	if (code >= 200 && code < 300) {
-		fb->delivered = 1;
+		f->delivered = 1;
 	} else if (msg_unreachable(code)) {
-		fb->unreachable = 1;
+		if (b->inst[0]) {
+			f->kept += !offline_keep(f->c, f->user, b->inst);
+		} else {
+			f->unreachable = 1;
+		}
 	}
-	if (!--fb->pending) {
-		fallback_done(fb);
+	if (!--f->pending) {
+		fan_done(f);
 	}
 }
 
-static struct fallback *fallback_new(const char *user, const char *from,
-				     const char *ctype, const char *body,
-				     size_t blen)
+static void fan_live(const struct reg_contact *ct, void *arg)
 {
-	struct fallback *fb = mem_alloc(sizeof(*fb) + blen);
+	struct fanout *f = arg;
+	const struct msg_out *m = f->m;
+	struct offline_copy *c = f->c;
+	struct fan_branch *b;
+	struct sip_request r;
 
-	if (!fb) {
-		return NULL; /* no fallback under memory pressure */
+	if (f->n == f->cap) {
+		return;
 	}
-	memset(fb, 0, sizeof(*fb));
-	sd_str_copy(fb->user, sizeof(fb->user), user);
-	sd_str_copy(fb->from, sizeof(fb->from), from);
-	sd_str_copy(fb->ctype, sizeof(fb->ctype), ctype ? ctype : "");
-	memcpy(fb->body, body, blen);
-	fb->blen = blen;
-	fb->next = fallbacks;
-	if (fallbacks) {
-		fallbacks->prev = fb;
+	b = &f->br[f->n];
+	b->f = f;
+	sd_str_copy(b->inst, sizeof(b->inst), ct->instance);
+	memset(&r, 0, sizeof(r));
+	r.method = "MESSAGE";
+	r.ruri = ct->uri;
+	r.from = c->from;
+	r.to = c->to;
+	r.hdrs = f->hdrs;
+	r.ctype = c->ctype[0] ? c->ctype : NULL;
+	r.body = c->body;
+	r.blen = c->blen;
+	f->pending++;
+	if (!sip_request_send(&r, ct->flow, on_fan_answer, b)) {
+		f->n++;
+		if (m && m->sent_stat) {
+			stat_inc(*m->sent_stat);
+		}
+	} else {
+		f->pending--;
+		if (b->inst[0]) {
+			f->kept += !offline_keep(c, f->user, b->inst);
+		}
 	}
-	fallbacks = fb;
-	return fb;
 }
+
+void msg_fan(struct offline_copy *c, const char *user,
+	     const struct sip_flow *except, int keep_any,
+	     const struct msg_out *m)
+{
+	static char hdrs[CONFIG_SIMPLED_MAX_MSG_SIZE];
+	unsigned n = reg_lookup(user, NULL, NULL);
+	struct fanout *f;
+
+	if (n > MSG_MAX_BREADTH) {
+		n = MSG_MAX_BREADTH;
+	}
+	f = mem_alloc(sizeof(*f) + n * sizeof(f->br[0]));
+	if (!f) {
+		/* Under memory pressure: the store still keeps it. */
+		if (keep_any && !offline_keep_away(c, user, NULL) &&
+		    !offline_keep(c, user, NULL) && m && m->kept_stat) {
+			stat_inc(*m->kept_stat);
+		}
+		return;
+	}
+	memset(f, 0, sizeof(*f));
+	f->c = c;
+	c->refs++;
+	f->cap = n;
+	f->keep_any = keep_any;
+	f->m = m;
+	f->kept_stat = m ? m->kept_stat : NULL;
+	f->hdrs = offline_copy_hdrs(c, 1, hdrs, sizeof(hdrs));
+	sd_str_copy(f->user, sizeof(f->user), user);
+	f->next = fanouts;
+	if (fanouts) {
+		fanouts->prev = f;
+	}
+	fanouts = f;
+	f->pending = 1; /* ours while the branches start */
+	f->kept += msg_devices(c, user, except, fan_live, f);
+	f->m = NULL;
+	f->hdrs = NULL;
+	if (!f->n && !f->kept) {
+		f->unreachable = 1; /* no contact at all: as msilo */
+	}
+	if (!--f->pending) {
+		fan_done(f);
+	}
+}
+
+#endif /* CONFIG_SIMPLED_OFFLINE */
+
+/* ----------------------------------------------------------- live only */
+
+struct deliver {
+	const struct msg_out *m;
+	const char *from;	/* m's users as name-addrs */
+	const char *to;
+	unsigned sent;
+};
 
 static void send_to_contact(const struct reg_contact *c, void *arg)
 {
@@ -157,17 +280,11 @@ static void send_to_contact(const struct reg_contact *c, void *arg)
 	r.ctype = d->m->ctype;
 	r.body = d->m->body;
 	r.blen = d->m->blen;
-	if (d->fb) {
-		d->fb->pending++;
-	}
-	if (!sip_request_send(&r, c->flow, d->fb ? on_member_answer : NULL,
-			      d->fb)) {
+	if (!sip_request_send(&r, c->flow, NULL, NULL)) {
 		d->sent++;
 		if (d->m->sent_stat) {
 			stat_inc(*d->m->sent_stat);
 		}
-	} else if (d->fb) {
-		d->fb->pending--;
 	}
 }
 
@@ -178,52 +295,52 @@ void msg_send(const struct msg_out *m)
 	char to[CONFIG_SIMPLED_MAX_URI_LEN + 8];
 	struct deliver d;
 	struct sip_flow f;
+	int local = sip_local_domain(sd_pl_str(strchr(user, '@') ?
+					       strchr(user, '@') + 1 :
+					       "")) != NULL;
 
 	bracket(from, sizeof(from), "<", m->from_uri);
 	bracket(to, sizeof(to), "<sip:", user);
+#ifdef CONFIG_SIMPLED_OFFLINE
+	if (m->keep && local) {
+		struct offline_copy *c = offline_copy_new(from, to, m->ctype,
+							  m->hdrs, m->body,
+							  m->blen);
+
+		if (c) {
+			msg_fan(c, user, NULL, 1, m);
+			offline_copy_put(c);
+		}
+		return;
+	}
+#endif
 	memset(&d, 0, sizeof(d));
 	d.m = m;
 	d.from = from;
 	d.to = to;
-	if (m->keep && reg_lookup(user, NULL, NULL)) {
-		d.fb = fallback_new(user, from, m->ctype, m->body, m->blen);
-		if (d.fb) {
-			d.fb->kept_stat = m->kept_stat;
-		}
-	}
 	reg_lookup(user, send_to_contact, &d);
-	if (d.fb && !d.fb->pending) {
-		fallback_free(d.fb); /* no request left: nothing to wait for */
-		d.fb = NULL;
-	}
-	if (d.sent) {
+	if (d.sent || local) {
 		return;
 	}
 	/* Not ours to look up: the next hop knows the user. */
-	if (!sip_local_domain(sd_pl_str(strchr(user, '@') ?
-					strchr(user, '@') + 1 : ""))) {
+	if ((m->outbound_proxy && m->outbound_proxy[0] &&
+	     !sip_uri_flow(m->outbound_proxy, &f)) || !sip_proxy_flow(&f)) {
 		struct reg_contact c = {0};
 		char ruri[CONFIG_SIMPLED_MAX_URI_LEN + 8];
 
-		if ((m->outbound_proxy && m->outbound_proxy[0] &&
-		     !sip_uri_flow(m->outbound_proxy, &f)) ||
-		    !sip_proxy_flow(&f)) {
-			snprintf(ruri, sizeof(ruri), "sip:%s", user);
-			c.uri = ruri;
-			c.flow = &f;
-			c.accepts_message = 1;
-			send_to_contact(&c, &d);
-		}
-		return;
-	}
-	if (m->keep) {
-		keep(user, from, to, m->ctype, m->body, m->blen, m->kept_stat);
+		snprintf(ruri, sizeof(ruri), "sip:%s", user);
+		c.uri = ruri;
+		c.flow = &f;
+		c.accepts_message = 1;
+		send_to_contact(&c, &d);
 	}
 }
 
 void msg_send_stop(void)
 {
-	while (fallbacks) {
-		fallback_free(fallbacks);
+#ifdef CONFIG_SIMPLED_OFFLINE
+	while (fanouts) {
+		fan_free(fanouts);
 	}
+#endif
 }

@@ -20,7 +20,8 @@
 #define LOG_MODULE "offline"
 #include "cfg.h"
 #include "log.h"
-#include "offline.h"
+#include "mem.h"
+#include "offline_priv.h"
 #include "reg.h"
 #include "sd_hash.h"
 #include "store.h"
@@ -35,13 +36,28 @@
 /* Header a sender uses to ask for delivery at a given time (Unix s). */
 #define OFFLINE_SEND_TIME_HDR "Send-Time"
 
+/* The contact a dump delivers to, copied out of reg_lookup's callback
+ * (or given: a history replay). */
+struct target {
+	int found;
+	struct sip_flow flow;
+	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
+};
+
+/* Delivery of one queue (owner: its key, offline_priv.h), or a history
+ * replay (replay set: not in the hash, on the replays list, to a fixed
+ * target, each entry after `after` once). */
 struct dump {
 	UT_hash_handle hh;
+	struct dump *next;	/* replays */
 	uint64_t inflight;	/* id being delivered, 0 none */
 	uint32_t tries;		/* of the message in flight */
 	int64_t send_at;	/* of the message in flight */
 	struct tmr retry;
-	char owner[CONFIG_SIMPLED_MAX_URI_LEN];
+	int replay;
+	uint64_t after;
+	struct target to;
+	char owner[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
 };
 
 struct offline_cfg offline_cfg;
@@ -52,13 +68,16 @@ int offline_observe(hook_h *h, void *arg)
 	return hook_add(&observers, h, arg);
 }
 
-static void changed(const char *owner)
+/* The count of a queue changed: its user's observers are told. */
+static void changed(const char *key)
 {
-	struct offline_change ch = {owner};
+	char user[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
+	struct offline_change ch = {user};
 
+	offline_key_user(key, user, sizeof(user));
 	hook_run(&observers, &ch);
 }
-static struct dump *dumps;
+static struct dump *dumps, *replays;
 static struct tmr tick_tmr, due_tmr;
 static unsigned ticks;
 static char body_buf[CONFIG_SIMPLED_MAX_MSG_SIZE];
@@ -86,6 +105,11 @@ static const struct cfg_opt offline_opts[] = {
 		"The recipient is offline. Your message was stored and will "
 		"be delivered later."),
 	OFF_STR("content_type_hdr", content_type_hdr, "text/plain"),
+	OFF_INT("device_memory", device_memory, 0, 31536000, "604800"),
+	OFF_BOOL("sent_copies", sent_copies, "1"),
+	OFF_INT("user_history", user_history, 0, 1000, "100"),
+	OFF_INT("history_expire", history_expire, 1, 31536000, "2592000"),
+	OFF_STR("history_user", history_user, "history"),
 };
 #undef O
 #undef OFF_INT
@@ -95,9 +119,94 @@ static const struct cfg_opt offline_opts[] = {
 static const struct cfg_sect offline_sect =
 	CFG_SECT("offline", offline_opts, &offline_cfg);
 
+/* ------------------------------------------------------------- queues */
+
+/* FNV-1a, 64 bits: the same on every build and across restarts. */
+static uint64_t inst_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (; *s; s++) {
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ull;
+	}
+	return h;
+}
+
+int offline_key(char *buf, size_t size, const char *user, const char *inst,
+		int hist)
+{
+	int n;
+
+	if (hist) {
+		n = snprintf(buf, size, "%s%c", user, OFFLINE_HIST_SEP);
+	} else if (inst && inst[0]) {
+		n = snprintf(buf, size, "%s%c%016llx", user, OFFLINE_DEV_SEP,
+			     (unsigned long long)inst_hash(inst));
+	} else {
+		n = snprintf(buf, size, "%s", user);
+	}
+	return n < 0 || (size_t)n >= size ? ENAMETOOLONG : 0;
+}
+
+void offline_key_user(const char *key, char *buf, size_t size)
+{
+	size_t n = strcspn(key, "\x1e\x1f");
+
+	if (n >= size) {
+		n = size - 1;
+	}
+	memcpy(buf, key, n);
+	buf[n] = '\0';
+}
+
+/* The key of user's device inst ("": any) into buf (size
+ * CONFIG_SIMPLED_STORE_MAX_OWNER_LEN); "" when too long. */
+static const char *dev_key(char *buf, const char *user, const char *inst)
+{
+	if (offline_key(buf, CONFIG_SIMPLED_STORE_MAX_OWNER_LEN, user, inst,
+			0)) {
+		buf[0] = '\0';
+	}
+	return buf;
+}
+
+int offline_device_waiting(const char *user, const char *inst)
+{
+	char key[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
+
+	return store_is_open() && inst[0] &&
+	       store_msg_count(dev_key(key, user, inst)) > 0;
+}
+
+struct most {
+	const char *user;
+	unsigned n;
+};
+
+static int most_waiting(const char *inst, void *arg)
+{
+	struct most *m = arg;
+	char key[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
+	unsigned n = store_msg_count(dev_key(key, m->user, inst));
+
+	if (n > m->n) {
+		m->n = n;
+	}
+	return 0;
+}
+
+/* What a user has waiting: the most any one of their devices (or the
+ * queue for whichever device) waits for. */
 unsigned offline_count(const char *owner)
 {
-	return store_is_open() ? store_msg_count(owner) : 0;
+	struct most m = {owner, 0};
+
+	if (!store_is_open()) {
+		return 0;
+	}
+	m.n = store_msg_count(owner);
+	offline_dev_each(owner, most_waiting, &m);
+	return m.n;
 }
 
 struct purge {
@@ -113,35 +222,73 @@ static int purge_collect(const struct store_msg *m, void *arg)
 	return p->n == OFFLINE_BATCH;
 }
 
-int offline_purge(const char *owner, unsigned *n,
-		  void (*h)(int err, void *arg), void *arg)
+/* Delete every message of queue key; *n counts them. A delivery under
+ * way finds its message gone when it is answered (deleting it again
+ * changes nothing) and none after it. @return 0 or the store's error. */
+static int queue_purge(const char *key, unsigned *n)
 {
 	struct purge p;
 	unsigned i;
 	int err = 0;
 
+	do {
+		p.n = 0;
+		store_msg_list(key, purge_collect, &p);
+		for (i = 0; i < p.n && !err; i++) {
+			err = store_msg_del(key, p.ids[i]);
+			*n += !err;
+		}
+	} while (p.n == OFFLINE_BATCH && !err);
+	return err;
+}
+
+unsigned offline_queue_drop(const char *key)
+{
+	unsigned n = 0;
+
+	queue_purge(key, &n);
+	if (n) {
+		changed(key);
+	}
+	return n;
+}
+
+struct purge_all {
+	const char *user;
+	unsigned *n;
+	int err;
+};
+
+static int purge_device(const char *inst, void *arg)
+{
+	struct purge_all *pa = arg;
+	char key[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
+
+	pa->err = queue_purge(dev_key(key, pa->user, inst), pa->n);
+	return pa->err;
+}
+
+int offline_purge(const char *owner, unsigned *n,
+		  void (*h)(int err, void *arg), void *arg)
+{
+	struct purge_all pa = {owner, n, 0};
+
 	*n = 0;
 	if (!store_is_open()) {
 		return ENOENT;
 	}
-	/* A delivery under way finds its message gone when it is answered
-	 * (deleting it again changes nothing) and none after it. */
-	do {
-		p.n = 0;
-		store_msg_list(owner, purge_collect, &p);
-		for (i = 0; i < p.n && !err; i++) {
-			err = store_msg_del(owner, p.ids[i]);
-			*n += !err;
-		}
-	} while (p.n == OFFLINE_BATCH && !err);
+	pa.err = queue_purge(owner, n);
+	if (!pa.err) {
+		offline_dev_each(owner, purge_device, &pa);
+	}
 	if (*n) {
 		LOG_INF("%u stored messages of %s purged", *n, owner);
 		changed(owner);
 	}
-	if (!err) {
+	if (!pa.err) {
 		store_when_durable(h, arg);
 	}
-	return err;
+	return pa.err;
 }
 
 /* ------------------------------------------------------------- delivery */
@@ -150,8 +297,18 @@ static void dump_next(struct dump *d);
 
 static void dump_free(struct dump *d)
 {
+	struct dump **pp;
+
 	tmr_cancel(&d->retry);
-	HASH_DEL(dumps, d);
+	if (!d->replay) {
+		HASH_DEL(dumps, d);
+	}
+	for (pp = &replays; d->replay && *pp; pp = &(*pp)->next) {
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	}
 	pool_put(&offline_dump_pool, d);
 }
 
@@ -179,6 +336,7 @@ static void dump_kick(const char *owner)
 			owner);
 		return;
 	}
+	memset(d, 0, sizeof(*d));
 	snprintf(d->owner, sizeof(d->owner), "%s", owner);
 	SD_HASH_ADD_STR(dumps, owner, d, &offline_dump_pool);
 	if (!d) {
@@ -207,6 +365,18 @@ static void on_delivered(int code, const struct sip_msg *resp, void *arg)
 
 	(void)resp;
 	d->inflight = 0;
+	if (d->replay) {
+		/* A replay sends each entry once; an unreachable device asks
+		 * again. */
+		d->after = id;
+		if (code >= 200 && code < 300) {
+			stat_inc(offline_stat_history_sent);
+			dump_next(d);
+		} else {
+			dump_free(d);
+		}
+		return;
+	}
 	if (code >= 200 && code < 300) {
 		stat_inc(*(reminder ? &offline_stat_dumped_reminders :
 			   &offline_stat_dumped));
@@ -226,13 +396,6 @@ static void on_delivered(int code, const struct sip_msg *resp, void *arg)
 	dump_next(d);
 }
 
-/* The contact a dump delivers to, copied out of reg_lookup's callback. */
-struct target {
-	int found;
-	struct sip_flow flow;
-	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
-};
-
 struct pick {
 	int64_t now;
 	const struct target *to;
@@ -241,10 +404,26 @@ struct pick {
 	int err;
 };
 
+/* The first contact taking MESSAGE; for a device's queue, one of that
+ * device (its key's hash of the instance). */
+struct taker {
+	struct target *t;
+	const char *hash;	/* 16 hex digits, or NULL: any */
+};
+
 static void first_taker(const struct reg_contact *c, void *arg)
 {
-	struct target *t = arg;
+	struct taker *tk = arg;
+	struct target *t = tk->t;
+	char h[24];
 
+	if (tk->hash) {
+		snprintf(h, sizeof(h), "%016llx",
+			 (unsigned long long)inst_hash(c->instance));
+		if (!c->instance[0] || strcmp(h, tk->hash)) {
+			return;
+		}
+	}
 	if (!t->found && c->accepts_message) {
 		t->found = 1;
 		t->flow = *c->flow;
@@ -282,9 +461,9 @@ static size_t dated_body(const struct store_msg *m, const char **body)
  * arrival too (delivery_fits()). Its header lines and dated body stay in
  * static buffers until the next call. */
 static void delivery_request(struct sip_request *r, const struct store_msg *m,
-			     const char *ruri)
+			     const char *ruri, int replay)
 {
-	static char hdrs[STORE_MSG_MAX + 64];
+	static char hdrs[STORE_MSG_MAX + 96];
 	struct tm tm;
 	time_t t = (time_t)m->arrival;
 	int n;
@@ -292,6 +471,11 @@ static void delivery_request(struct sip_request *r, const struct store_msg *m,
 	gmtime_r(&t, &tm);
 	n = (int)strftime(hdrs, sizeof(hdrs),
 			  "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
+	if (replay) {
+		n += snprintf(hdrs + n, sizeof(hdrs) - (size_t)n,
+			      OFFLINE_HIST_HDR ": %llu\r\n",
+			      (unsigned long long)m->id);
+	}
 	snprintf(hdrs + n, sizeof(hdrs) - (size_t)n, "%s", m->extra);
 	memset(r, 0, sizeof(*r));
 	r->method = "MESSAGE";
@@ -313,13 +497,15 @@ static void delivery_request(struct sip_request *r, const struct store_msg *m,
  * configuration decides (use_mode, add_date, listen, domain) is taken as
  * it is now.
  */
-static int delivery_fits(const struct store_msg *m)
+static int delivery_fits(const struct store_msg *m, int replay)
 {
 	static char longest[CONFIG_SIMPLED_MAX_URI_LEN];
 	struct sip_request r;
+	struct store_msg widest = *m;
 
 	memset(longest, 'u', sizeof(longest) - 1);
-	delivery_request(&r, m, longest);
+	widest.id = UINT64_MAX; /* the longest History-Id of a replay */
+	delivery_request(&r, &widest, longest, replay);
 	return !sip_request_fits(&r);
 }
 
@@ -328,10 +514,13 @@ static int send_one(const struct store_msg *m, void *arg)
 	struct pick *p = arg;
 	struct sip_request r;
 
+	if (p->d->replay && m->id <= p->d->after) {
+		return 0; /* sent already, or before the marker */
+	}
 	if (m->expires <= p->now || (m->send_at && m->send_at > p->now)) {
 		return 0; /* expired (purge takes it) or a reminder not due */
 	}
-	delivery_request(&r, m, p->to->uri);
+	delivery_request(&r, m, p->to->uri, p->d->replay);
 	p->d->inflight = m->id;
 	p->d->tries = m->tries;
 	p->d->send_at = m->send_at;
@@ -352,12 +541,17 @@ static void dump_next(struct dump *d)
 	memset(&to, 0, sizeof(to));
 	p.now = wall_now();
 	p.d = d;
-	p.to = &to;
-	if (store_is_open()) {
-		reg_lookup(d->owner, first_taker, &to);
-		if (to.found) {
-			store_msg_list(d->owner, send_one, &p);
-		}
+	p.to = d->replay ? &d->to : &to;
+	if (store_is_open() && !d->replay) {
+		char user[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
+		const char *sep = strchr(d->owner, OFFLINE_DEV_SEP);
+		struct taker tk = {&to, sep ? sep + 1 : NULL};
+
+		offline_key_user(d->owner, user, sizeof(user));
+		reg_lookup(user, first_taker, &tk);
+	}
+	if (store_is_open() && p.to->found) {
+		store_msg_list(d->owner, send_one, &p);
 	}
 	if (!p.sent) {
 		dump_free(d); /* nothing to send, or nowhere to send it */
@@ -372,11 +566,19 @@ static void dump_next(struct dump *d)
 static int on_reg_change(void *ev, void *arg)
 {
 	const struct reg_change *ch = ev;
+	char key[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
+	int up = ch->ev == REG_ADDED || ch->ev == REG_REFRESHED;
 
 	(void)arg;
-	if ((ch->ev == REG_ADDED || ch->ev == REG_REFRESHED) &&
-	    ch->c->accepts_message && store_is_open()) {
+	if (!store_is_open()) {
+		return 0;
+	}
+	offline_dev_seen(ch->aor, ch->c->instance, !up);
+	if (up && ch->c->accepts_message) {
 		dump_kick(ch->aor);
+		if (ch->c->instance[0]) {
+			dump_kick(dev_key(key, ch->aor, ch->c->instance));
+		}
 	}
 	return 0;
 }
@@ -389,7 +591,7 @@ static void arm_due(void);
  * store call may run inside a store callback). */
 struct due_owners {
 	unsigned n;
-	char owner[OFFLINE_BATCH][CONFIG_SIMPLED_MAX_URI_LEN];
+	char owner[OFFLINE_BATCH][CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
 };
 
 static int note_due(const struct store_msg *m, void *arg)
@@ -484,6 +686,7 @@ static void tick(void *arg)
 		for (i = 0; i < gone.n; i++) {
 			changed(gone.owner[i]);
 		}
+		offline_dev_sweep();
 	}
 	arm_due();
 	tmr_start(&tick_tmr, (uint32_t)offline_cfg.check_time * 1000u, tick,
@@ -491,20 +694,6 @@ static void tick(void *arg)
 }
 
 /* ---------------------------------------------------------------- store */
-
-/* A message that could not be stored: why, as the sender sees it. */
-static void answer_refused(struct sip_stx *st, int err)
-{
-	stat_inc(offline_stat_refused);
-	if (err == ENOSPC) {
-		stat_inc(stat_overload);
-		sip_reply(st, 503, "Message store full", "Retry-After: 60\r\n",
-			  NULL, NULL, 0);
-	} else {
-		sip_reply(st, 500, "Message store unavailable", NULL, NULL,
-			  NULL, 0);
-	}
-}
 
 
 static void send_notice(const struct sip_msg *req, const char *owner)
@@ -544,30 +733,6 @@ static void send_notice(const struct sip_msg *req, const char *owner)
 	}
 }
 
-/* A message not stored, counted, and answered why. */
-static void refuse(struct sip_stx *st, int code, const char *why)
-{
-	stat_inc(offline_stat_refused);
-	sip_reply(st, code, why, NULL, NULL, NULL, 0);
-}
-
-/* The quota one more message for owner from sender ("": the server
- * itself) would break: 0 none, 480 the owner's (max_messages), 403 the
- * sender's (max_messages_per_source). Both counts are kept in memory. */
-static int over_quota(const char *owner, const char *sender)
-{
-	if (offline_cfg.max_messages &&
-	    store_msg_count(owner) >= (unsigned)offline_cfg.max_messages) {
-		return 480;
-	}
-	if (sender[0] && offline_cfg.max_messages_per_source &&
-	    store_msg_sender_count(sender) >=
-	    (unsigned)offline_cfg.max_messages_per_source) {
-		return 403;
-	}
-	return 0;
-}
-
 /* The reminder time a Send-Time asks for: 0 (none, or not in the future),
  * or -1 after answering 400 (malformed, or further ahead than
  * max_send_ahead). */
@@ -594,7 +759,8 @@ static int64_t send_time(struct sip_stx *st, const struct sip_msg *req,
 			snprintf(why, sizeof(why), "Send-Time more than %d "
 				 "days ahead", ahead / 86400);
 		}
-		refuse(st, 400, why);
+		stat_inc(offline_stat_refused);
+		sip_reply(st, 400, why, NULL, NULL, NULL, 0);
 		return -1;
 	}
 	return v;
@@ -639,90 +805,205 @@ static const char *extra_add(struct sd_buf *b, const struct sip_msg *req)
 	return b->overflow ? "" : start;
 }
 
-void offline_store(struct sip_stx *st, const struct sip_msg *req,
-		   const char *owner)
+/* ---------------------------------------------------------------- copies */
+
+/* The fields of a request kept for delivery, into b (each with a NUL). */
+static void copy_fields(struct sd_buf *b, const struct sip_msg *req,
+			const char *sender, const char **f)
+{
+	f[0] = field_add(b, hdr_value(req, SIP_HDR_FROM));
+	f[1] = field_add(b, hdr_value(req, SIP_HDR_TO));
+	f[2] = field_add(b, hdr_value(req, SIP_HDR_CONTENT_TYPE));
+	f[3] = field_add(b, offline_cfg.use_mode ? req->call_id
+						 : sd_pl("", 0));
+	f[4] = extra_add(b, req);
+	f[5] = field_add(b, sd_pl_str(sender));
+}
+
+/* A copy with room for n bytes of fields and the body. */
+static struct offline_copy *copy_alloc(size_t n, size_t blen)
+{
+	struct offline_copy *c = mem_alloc(sizeof(*c) + n + blen);
+
+	if (c) {
+		memset(c, 0, sizeof(*c));
+		c->refs = 1;
+		c->blen = blen;
+		c->body = c->text + n;
+		c->expires = wall_now() + offline_cfg.expire_time;
+	}
+	return c;
+}
+
+static void copy_set(struct offline_copy *c, const char *const *f,
+		     const char *base, const void *body)
+{
+	const char **to[] = {&c->from, &c->to, &c->ctype, &c->callid,
+			     &c->extra, &c->sender};
+	unsigned i;
+
+	for (i = 0; i < 6; i++) {
+		*to[i] = c->text + (f[i] - base);
+	}
+	memcpy(c->text + (f[5] - base) + strlen(f[5]) + 1, body, c->blen);
+}
+
+struct offline_copy *offline_copy_req(const struct sip_msg *req)
 {
 	static char fields[STORE_MSG_MAX];
 	char sender[SIP_SOURCE_LEN];
-	struct sd_buf b;
 	const struct sip_hdr *h;
-	struct store_msg m;
-	int64_t now = wall_now();
+	struct offline_copy *c;
+	const char *f[6];
+	struct sd_buf b;
 	uint32_t v;
-	int err;
 
-	if (!store_is_open()) {
-		answer_refused(st, EIO);
-		return;
-	}
 	sip_msg_source(req, sender, sizeof(sender));
-	switch (over_quota(owner, sender)) {
-	case 480:
-		refuse(st, 480, "Offline mailbox full");
-		return;
-	case 403:
-		refuse(st, 403, "Too many stored messages from this sender");
-		return;
+	sd_buf_init(&b, fields, sizeof(fields));
+	copy_fields(&b, req, sender, f);
+	c = copy_alloc(b.len, req->body.l);
+	if (!c) {
+		return NULL;
 	}
-	memset(&m, 0, sizeof(m));
-	m.expires = now + offline_cfg.expire_time;
+	memcpy(c->text, fields, b.len);
+	copy_set(c, f, fields, req->body.p);
+	if (b.overflow) {
+		c->expires = -1; /* too large to keep: delivered live only */
+	}
 	h = sip_msg_hdr(req, SIP_HDR_EXPIRES);
 	if (h && !sd_pl_u32(h->value, &v)) {
-		if (v == 0) {
-			sip_reply(st, 480, "User not online", NULL, NULL, NULL,
-				  0);
-			return;
+		int64_t now = wall_now();
+
+		if (v == 0 && c->expires > 0) {
+			c->expires = 0;
+		} else if (c->expires > 0 && now + (int64_t)v < c->expires) {
+			c->expires = now + v;
 		}
-		if (now + (int64_t)v < m.expires) {
-			m.expires = now + v;
-		}
 	}
-	m.send_at = send_time(st, req, now);
-	if (m.send_at < 0) {
-		return;
-	}
-	if (m.send_at && m.expires < m.send_at + offline_cfg.expire_time) {
-		m.expires = m.send_at + offline_cfg.expire_time;
-	}
-	sd_buf_init(&b, fields, sizeof(fields));
-	m.owner = owner;
-	m.from = field_add(&b, hdr_value(req, SIP_HDR_FROM));
-	m.to = field_add(&b, hdr_value(req, SIP_HDR_TO));
-	m.ctype = field_add(&b, hdr_value(req, SIP_HDR_CONTENT_TYPE));
-	m.callid = field_add(&b, offline_cfg.use_mode ? req->call_id
-						      : sd_pl("", 0));
-	m.extra = extra_add(&b, req);
-	m.sender = sender;
-	m.body = req->body.p;
-	m.blen = req->body.l;
-	m.arrival = now;
-	if (b.overflow || b.len + req->body.l > STORE_MSG_MAX ||
-	    !delivery_fits(&m)) {
-		refuse(st, 513, "Message too large to deliver from the store");
-		return;
-	}
-	err = store_msg_put(&m);
-	if (err) {
-		LOG_WRN("cannot store a message for %s: %s", owner,
-			store_strerror(err));
-		answer_refused(st, err);
-		return;
-	}
-	stat_inc(offline_stat_stored);
-	changed(owner);
-	if (offline_cfg.from_address[0]) {
-		send_notice(req, owner);
-	}
-	if (m.send_at) {
-		arm_due();
-	}
-	/* 202 once the group commit that holds it is on disk. */
-	sip_reply_hold(st, 202, NULL, NULL, NULL, NULL, 0);
-	store_when_durable(sip_reply_release, st);
+	return c;
 }
 
-int offline_put(const char *owner, const char *from, const char *to,
-		const char *ctype, const char *body, size_t blen)
+struct offline_copy *offline_copy_new(const char *from, const char *to,
+				      const char *ctype, const char *extra,
+				      const char *body, size_t blen)
+{
+	const char *v[6] = {from, to, ctype ? ctype : "", "",
+			    extra ? extra : "", ""};
+	size_t n = 0, l;
+	struct offline_copy *c;
+	const char *f[6];
+	unsigned i;
+
+	for (i = 0; i < 6; i++) {
+		n += strlen(v[i]) + 1;
+	}
+	c = copy_alloc(n, blen);
+	if (!c) {
+		return NULL;
+	}
+	for (i = 0, n = 0; i < 6; i++) {
+		l = strlen(v[i]) + 1;
+		memcpy(c->text + n, v[i], l);
+		f[i] = c->text + n;
+		n += l;
+	}
+	copy_set(c, f, c->text, body);
+	return c;
+}
+
+void offline_copy_put(struct offline_copy *c)
+{
+	if (c && !--c->refs) {
+		mem_put(c);
+	}
+}
+
+const char *offline_copy_hdrs(const struct offline_copy *c, int with_extra,
+			      char *buf, size_t size)
+{
+	struct sd_buf b;
+
+	sd_buf_init(&b, buf, size);
+	if (c->hist_id) {
+		sd_buf_str(&b, OFFLINE_HIST_HDR ": ");
+		sd_buf_uint(&b, c->hist_id);
+		sd_buf_str(&b, "\r\n");
+	}
+	if (c->sent) {
+		sd_buf_str(&b, OFFLINE_SENT_HDR ": yes\r\n");
+	}
+	if (with_extra) {
+		sd_buf_str(&b, c->extra);
+	}
+	if (b.overflow) {
+		b.len = 0;
+	}
+	buf[b.len < size ? b.len : size - 1] = '\0';
+	return buf;
+}
+
+/* The quota one more message in queue key from sender ("": nobody)
+ * would break: 0, EDQUOT (the queue's, max_messages) or EUSERS (the
+ * sender's, max_messages_per_source). Both counts are kept in memory. */
+static int over_quota(const char *key, const char *sender)
+{
+	if (offline_cfg.max_messages &&
+	    store_msg_count(key) >= (unsigned)offline_cfg.max_messages) {
+		return EDQUOT;
+	}
+	if (sender[0] && offline_cfg.max_messages_per_source &&
+	    store_msg_sender_count(sender) >=
+	    (unsigned)offline_cfg.max_messages_per_source) {
+		return EUSERS;
+	}
+	return 0;
+}
+
+/* c as a record of queue key (with the copy's marks in its extra lines,
+ * kept in a static buffer until the next call). */
+static void copy_record(struct store_msg *m, const struct offline_copy *c,
+			const char *key, int marks)
+{
+	static char extra[STORE_MSG_MAX];
+
+	memset(m, 0, sizeof(*m));
+	m->owner = key;
+	m->from = c->from;
+	m->to = c->to;
+	m->ctype = c->ctype;
+	m->callid = c->callid;
+	m->extra = marks ? offline_copy_hdrs(c, 1, extra, sizeof(extra)) :
+		   c->extra;
+	m->sender = c->counted ? "" : c->sender;
+	m->body = c->body;
+	m->blen = c->blen;
+	m->arrival = wall_now();
+	m->expires = c->expires;
+}
+
+static int is_history(const char *owner)
+{
+	size_t n = strlen(owner);
+
+	return n && owner[n - 1] == OFFLINE_HIST_SEP;
+}
+
+/* Delete the oldest entry of all histories. @return 0 or ENOENT. */
+static int history_evict(void)
+{
+	char owner[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
+	uint64_t id;
+	int err = store_msg_oldest(is_history, owner, &id);
+
+	if (!err) {
+		err = store_msg_del(owner, id);
+		stat_inc(offline_stat_history_evicted);
+	}
+	return err ? ENOENT : 0;
+}
+
+/* Keep c in queue key, a reminder at send_at (0: none). */
+static int keep_in(struct offline_copy *c, const char *key, int64_t send_at)
 {
 	struct store_msg m;
 	int err;
@@ -730,31 +1011,281 @@ int offline_put(const char *owner, const char *from, const char *to,
 	if (!store_is_open()) {
 		return ENODEV;
 	}
-	if (over_quota(owner, "")) {
-		stat_inc(offline_stat_refused);
-		return EDQUOT;
+	if (!key[0]) {
+		return ENAMETOOLONG;
 	}
-	memset(&m, 0, sizeof(m));
-	m.owner = owner;
-	m.from = from;
-	m.to = to;
-	m.ctype = ctype ? ctype : "";
-	m.callid = "";
-	m.extra = "";
-	m.body = body;
-	m.blen = blen;
-	m.arrival = wall_now();
-	m.expires = m.arrival + offline_cfg.expire_time;
-	if (!delivery_fits(&m)) {
+	if (c->expires <= 0) {
+		return c->expires ? EMSGSIZE : ENOENT;
+	}
+	copy_record(&m, c, key, 1);
+	err = over_quota(key, m.sender);
+	if (err) {
+		stat_inc(offline_stat_refused);
+		return err;
+	}
+	m.send_at = send_at;
+	if (send_at && m.expires < send_at + offline_cfg.expire_time) {
+		m.expires = send_at + offline_cfg.expire_time;
+	}
+	if (!delivery_fits(&m, 0)) {
 		stat_inc(offline_stat_refused);
 		return EMSGSIZE;
 	}
-	err = store_msg_put(&m);
-	if (!err) {
-		stat_inc(offline_stat_stored);
-		changed(owner);
+	/* A waiting message comes before history: the oldest entries of
+	 * any history give way to it when the store is full. */
+	while ((err = store_msg_put(&m)) == ENOSPC && !history_evict()) {
+	}
+	if (err) {
+		LOG_WRN("cannot store a message for %s: %s", key,
+			store_strerror(err));
+		return err;
+	}
+	c->counted = 1;
+	stat_inc(offline_stat_stored);
+	changed(key);
+	if (send_at) {
+		arm_due();
+	}
+	return 0;
+}
+
+int offline_keep(struct offline_copy *c, const char *user, const char *inst)
+{
+	char key[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
+	int err = keep_in(c, dev_key(key, user, inst ? inst : ""), 0);
+
+	if (!err && inst && inst[0]) {
+		stat_inc(offline_stat_device_copies);
 	}
 	return err;
+}
+
+/* Remembered devices without a binding taking MESSAGE now. */
+struct away {
+	struct offline_copy *c;
+	const char *user;
+	const char *except;
+	const char *inst;	/* the one being looked for */
+	int bound;
+	unsigned kept;
+};
+
+static void bound_now(const struct reg_contact *c, void *arg)
+{
+	struct away *a = arg;
+
+	a->bound |= c->accepts_message && !strcmp(c->instance, a->inst);
+}
+
+static int keep_if_away(const char *inst, void *arg)
+{
+	struct away *a = arg;
+
+	if (a->except && !strcmp(inst, a->except)) {
+		return 0;
+	}
+	a->inst = inst;
+	a->bound = 0;
+	reg_lookup(a->user, bound_now, a);
+	if (!a->bound && !offline_keep(a->c, a->user, inst)) {
+		a->kept++;
+	}
+	return 0;
+}
+
+unsigned offline_keep_away(struct offline_copy *c, const char *user,
+			   const char *except)
+{
+	struct away a = {c, user, except, NULL, 0, 0};
+
+	if (store_is_open()) {
+		offline_dev_each(user, keep_if_away, &a);
+	}
+	return a.kept;
+}
+
+/* ---------------------------------------------------------------- history */
+
+static int oldest(const struct store_msg *m, void *arg)
+{
+	*(uint64_t *)arg = m->id;
+	return 1;
+}
+
+uint64_t offline_history_add(struct offline_copy *c, const char *user)
+{
+	char key[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
+	struct store_msg m;
+	uint64_t first;
+
+	c->hist_id = 0;
+	if (!store_is_open() || !offline_cfg.user_history ||
+	    offline_key(key, sizeof(key), user, NULL, 1)) {
+		return 0;
+	}
+	/* Its History-Id is its own id, written at each replay; the mark
+	 * of a sent one is kept. */
+	copy_record(&m, c, key, c->sent);
+	m.sender = "";
+	m.expires = m.arrival + offline_cfg.history_expire;
+	if (!delivery_fits(&m, 1) || store_msg_put(&m)) {
+		return 0; /* best effort: no reason to refuse the message */
+	}
+	while (store_msg_count(key) > (unsigned)offline_cfg.user_history) {
+		first = 0;
+		store_msg_list(key, oldest, &first);
+		if (!first || store_msg_del(key, first)) {
+			break;
+		}
+	}
+	stat_inc(offline_stat_history_kept);
+	c->hist_id = m.id;
+	return m.id;
+}
+
+struct hist_walk {
+	uint64_t after;
+	store_msg_h *h;
+	void *arg;
+};
+
+static int hist_after(const struct store_msg *m, void *arg)
+{
+	struct hist_walk *w = arg;
+
+	return m->id > w->after ? w->h(m, w->arg) : 0;
+}
+
+static int hist_count(const struct store_msg *m, void *arg)
+{
+	(void)m;
+	++*(int *)arg;
+	return 0;
+}
+
+int offline_history(const char *user, uint64_t after, store_msg_h *h,
+		    void *arg)
+{
+	char key[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
+	struct hist_walk w = {after, h, arg};
+
+	if (!store_is_open()) {
+		return ENOENT;
+	}
+	if (offline_key(key, sizeof(key), user, NULL, 1)) {
+		return 0;
+	}
+	return store_msg_list(key, hist_after, &w);
+}
+
+int offline_history_replay(const char *user, uint64_t after,
+			   const char *ruri, const struct sip_flow *flow)
+{
+	struct dump *d;
+	int n = 0;
+
+	if (!store_is_open()) {
+		return -ENOENT;
+	}
+	offline_history(user, after, hist_count, &n);
+	if (!n) {
+		return 0;
+	}
+	d = pool_get(&offline_dump_pool);
+	if (!d) {
+		return -ENOSPC;
+	}
+	memset(d, 0, sizeof(*d));
+	d->replay = 1;
+	d->after = after;
+	d->to.found = 1;
+	d->to.flow = *flow;
+	sd_str_copy(d->to.uri, sizeof(d->to.uri), ruri);
+	if (offline_key(d->owner, sizeof(d->owner), user, NULL, 1)) {
+		pool_put(&offline_dump_pool, d);
+		return 0;
+	}
+	d->next = replays;
+	replays = d;
+	dump_next(d);
+	return n;
+}
+
+/* ---------------------------------------------------------------- store */
+
+/* Why a message could not be kept, as its sender sees it. */
+static void answer_refused(struct sip_stx *st, int err)
+{
+	switch (err) {
+	case EDQUOT:
+		sip_reply(st, 480, "Offline mailbox full", NULL, NULL, NULL, 0);
+		return;
+	case EUSERS:
+		sip_reply(st, 403, "Too many stored messages from this sender",
+			  NULL, NULL, NULL, 0);
+		return;
+	case EMSGSIZE:
+		sip_reply(st, 513, "Message too large to deliver from the store",
+			  NULL, NULL, NULL, 0);
+		return;
+	case ENOENT:
+		sip_reply(st, 480, "User not online", NULL, NULL, NULL, 0);
+		return;
+	case ENOSPC:
+		stat_inc(offline_stat_refused);
+		stat_inc(stat_overload);
+		sip_reply(st, 503, "Message store full", "Retry-After: 60\r\n",
+			  NULL, NULL, 0);
+		return;
+	}
+	stat_inc(offline_stat_refused);
+	sip_reply(st, 500, "Message store unavailable", NULL, NULL, NULL, 0);
+}
+
+/* The answer to a message kept (err 0: 202 once durable) or not. */
+static void kept_answer(struct sip_stx *st, const struct sip_msg *req,
+			const char *owner, int err)
+{
+	if (err) {
+		answer_refused(st, err);
+		return;
+	}
+	if (offline_cfg.from_address[0]) {
+		send_notice(req, owner);
+	}
+	/* 202 once the group commit that holds it is on disk. */
+	sip_reply_hold(st, 202, NULL, NULL, NULL, NULL, 0);
+	store_when_durable(sip_reply_release, st);
+}
+
+void offline_store(struct sip_stx *st, const struct sip_msg *req,
+		   const char *owner)
+{
+	struct offline_copy *c;
+	int64_t send_at;
+
+	if (!store_is_open()) {
+		answer_refused(st, EIO);
+		return;
+	}
+	send_at = send_time(st, req, wall_now());
+	if (send_at < 0) {
+		return;
+	}
+	c = offline_copy_req(req);
+	if (!c) {
+		sip_reply_errno(st, ENOMEM);
+		return;
+	}
+	kept_answer(st, req, owner, keep_in(c, owner, send_at));
+	offline_copy_put(c);
+}
+
+void offline_store_copy(struct sip_stx *st, const struct sip_msg *req,
+			struct offline_copy *c, const char *owner)
+{
+	kept_answer(st, req, owner,
+		    store_is_open() ? keep_in(c, owner, 0) : EIO);
 }
 
 void offline_kick(const char *owner)
@@ -775,7 +1306,18 @@ static int offline_start(void)
 	if (!store_is_open()) {
 		LOG_ERR("offline messages unavailable: no store");
 	}
-	err = reg_observe(on_reg_change, NULL);
+	err = offline_dev_start();
+	if (!err && offline_cfg.user_history) {
+		err = reg_reserve(offline_cfg.history_user, "message history");
+		if (err) {
+			LOG_ERR("history_user '%s': %s",
+				offline_cfg.history_user, err == EEXIST ?
+				"the name of another service" : strerror(err));
+		}
+	}
+	if (!err) {
+		err = reg_observe(on_reg_change, NULL);
+	}
 	if (err) {
 		return err;
 	}
@@ -795,6 +1337,10 @@ static void offline_stop(void)
 	HASH_ITER(hh, dumps, d, tmp) {
 		dump_free(d);
 	}
+	while (replays) {
+		dump_free(replays);
+	}
+	offline_dev_stop();
 	hook_clear(&observers);
 }
 

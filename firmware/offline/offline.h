@@ -8,6 +8,7 @@
 
 #include "hook.h"
 #include "sip.h"
+#include "store.h"
 
 struct mod;
 
@@ -28,7 +29,21 @@ struct offline_cfg {
 	char from_address[CONFIG_SIMPLED_MAX_STR];	/**< notice From */
 	char offline_message[CONFIG_SIMPLED_MAX_STR];	/**< notice text */
 	char content_type_hdr[CONFIG_SIMPLED_MAX_STR];	/**< notice type */
+	int device_memory;	/**< s a device is remembered (7 days); 0:
+				 * none (msilo's model) */
+	int sent_copies;	/**< copies of sent messages to the sender's
+				 * other devices */
+	int user_history;	/**< messages kept per user (100); 0: none */
+	int history_expire;	/**< s a history entry is kept (30 days) */
+	char history_user[CONFIG_SIMPLED_MAX_STR];	/**< its service */
 };
+
+/** Header marking a copy of what the user sent from another device. */
+#define OFFLINE_SENT_HDR "Sent-Copy"
+/** Header giving a message's place in its user's history (the marker of
+ * "since <id>"). */
+#define OFFLINE_HIST_HDR "History-Id"
+
 
 extern struct offline_cfg offline_cfg;
 /** The offline module (section `offline`, pool dumps). */
@@ -42,20 +57,78 @@ extern const struct mod offline_mod;
 void offline_store(struct sip_stx *st, const struct sip_msg *req,
 		   const char *owner);
 
-/** Store a message the server itself sends (chat room fan-out to an
- * offline member), within the owner's quota (no sender's: it counts
- * against nobody). @return 0, EDQUOT, EMSGSIZE (it would not fit once
- * written for delivery) or the store's error. */
-int offline_put(const char *owner, const char *from, const char *to,
-		const char *ctype, const char *body, size_t blen);
+/**
+ * A message as it is kept for a user's devices and history: its fields
+ * and body in one block of the memory budget, shared by reference by
+ * whatever waits to keep it (a relay's branches, a room's sends).
+ */
+struct offline_copy {
+	unsigned refs;
+	uint64_t hist_id;	/**< its entry in the user's history, 0 none */
+	int64_t expires;	/**< wall s; 0: not to be kept (Expires: 0) */
+	int sent;		/**< a copy of what the user sent */
+	int counted;		/**< one kept copy counts for its sender */
+	const char *from, *to, *ctype, *callid, *extra, *sender;
+	const char *body;
+	size_t blen;
+	char text[];
+};
 
-/** Messages waiting for owner (message-summary, ctl). */
+/** A copy of req, counted for its sender (sip_msg_source()).
+ * @return NULL without memory. */
+struct offline_copy *offline_copy_req(const struct sip_msg *req);
+/** A copy of a message the server sends (rooms), counted for nobody;
+ * extra: header lines (CRLF-ended) it carries, or NULL. */
+struct offline_copy *offline_copy_new(const char *from, const char *to,
+				      const char *ctype, const char *extra,
+				      const char *body, size_t blen);
+/** Drop a reference (NULL: nothing). */
+void offline_copy_put(struct offline_copy *c);
+/** The header lines a copy is delivered with (OFFLINE_HIST_HDR, and
+ * OFFLINE_SENT_HDR for a sent one; with_extra: and the lines kept from
+ * the request), CRLF-ended, into buf. @return buf. */
+const char *offline_copy_hdrs(const struct offline_copy *c, int with_extra,
+			      char *buf, size_t size);
+
+/** Does device inst of user have messages waiting? Then a new one must
+ * wait behind them, not go to it directly. */
+int offline_device_waiting(const char *user, const char *inst);
+/** Keep c for device inst of user (NULL or "": whichever device takes
+ * it first). @return 0, EDQUOT (the queue is full), EUSERS (its sender's
+ * quota), EMSGSIZE, ENOSPC, ENOENT (not to be kept) or the store's
+ * error. */
+int offline_keep(struct offline_copy *c, const char *user, const char *inst);
+/** Keep c for every remembered device of user without a binding that
+ * takes MESSAGE now, except device except (NULL: none). @return how many
+ * copies were kept. */
+unsigned offline_keep_away(struct offline_copy *c, const char *user,
+			   const char *except);
+/** Add c to user's history (sets c->hist_id). @return its id, 0 when
+ * there is no history. */
+uint64_t offline_history_add(struct offline_copy *c, const char *user);
+/** Send user's history entries after id `after`, oldest first, one at a
+ * time, as MESSAGEs to ruri over flow. @return how many will be sent, or
+ * -errno (ENOENT: no store, ENOSPC: dumps pool exhausted). */
+int offline_history_replay(const char *user, uint64_t after,
+			   const char *ruri, const struct sip_flow *flow);
+/** h for each of user's history entries after `after`, oldest first. */
+int offline_history(const char *user, uint64_t after, store_msg_h *h,
+		    void *arg);
+
+/** Keep c for whichever of owner's devices comes first and answer st:
+ * 202 once durable, or why it could not be kept (req: the request, for
+ * the sender notice). */
+void offline_store_copy(struct sip_stx *st, const struct sip_msg *req,
+			struct offline_copy *c, const char *owner);
+
+/** Messages waiting for user (message-summary, ctl): the most any one
+ * of their devices waits for. */
 unsigned offline_count(const char *owner);
 /** Remove every stored message whose expiry has passed now, not at the
  * next clean_period (ctl cleanup); *n says how many, h as for
  * offline_purge(). @return 0 or ENOENT (no store; h not called). */
 int offline_cleanup(unsigned *n, void (*h)(int err, void *arg), void *arg);
-/** Delete every message waiting for owner (ctl); *n says how many, and
+/** Delete every message waiting for owner and their devices (ctl); *n says how many, and
  * h gets the store's result once that is on disk. @return 0, or ENOENT
  * (no store) or a store error (h not called). */
 int offline_purge(const char *owner, unsigned *n,

@@ -246,6 +246,7 @@ static void contact_view(const struct reg_binding *b, struct reg_contact *c)
 	c->flow = &b->flow;
 	c->expires_s = b->tmr.pos ? binding_left_s(b) : 0;
 	c->accepts_message = b->accepts_message;
+	c->instance = b->instance ? b->instance : "";
 }
 
 unsigned reg_lookup(const char *aor, reg_contact_h *h, void *arg)

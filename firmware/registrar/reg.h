@@ -33,6 +33,8 @@ struct reg_contact {
 	const struct sip_flow *flow;	/**< where to send to reach it */
 	uint32_t expires_s;		/**< seconds left */
 	int accepts_message;		/**< methods/Allow admit MESSAGE */
+	/** the device: +sip.instance ("<urn:...>", RFC 5626), "" none */
+	const char *instance;
 };
 
 enum reg_event {

@@ -696,7 +696,9 @@ static void test_stored_only_when_delivery_fits(void **state)
 	n = (size_t)snprintf(uri, sizeof(uri), "sip:alice@10.0.0.2:5060;pad=");
 	memset(uri + n, 'p', sizeof(uri) - 1 - n);
 	uri[sizeof(uri) - 1] = '\0';
-	start(NULL);
+	/* Without history: its History-Id line would take a few bytes
+	 * that depend on the entry's number. */
+	start("config offline\n\toption user_history 0\n");
 	/* What the delivery of a 4000-byte body to that contact takes. */
 	assert_int_equal(store_for_alice("b0", NULL, xs(4000)), 202);
 	register_contact(uri, 600);
