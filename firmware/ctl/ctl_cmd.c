@@ -523,6 +523,61 @@ static int cmd_cleanup(const struct ctl_req *req, struct sd_buf *b,
 	return CTL_PENDING;
 }
 
+/* One history entry: {"id":N,"from":"...","to":"...","sent":0|1,
+ * "content_type":"...","body":"..."}. */
+static int history_one(const struct store_msg *m, void *arg)
+{
+	static char body[CONFIG_SIMPLED_MAX_MSG_SIZE + 1];
+	struct walk *w = arg;
+	size_t n = m->blen < sizeof(body) - 1 ? m->blen : sizeof(body) - 1;
+
+	memcpy(body, m->body, n);
+	body[n] = '\0';
+	sd_buf_str(w->b, w->first ? "{" : ",{");
+	w->first = 0;
+	ctl_json_kv_num(w->b, "id", (unsigned long)m->id);
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_str(w->b, "from", m->from);
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_str(w->b, "to", m->to);
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_num(w->b, "arrival", (unsigned long)m->arrival);
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_num(w->b, "sent",
+			strstr(m->extra, OFFLINE_SENT_HDR ": ") != NULL);
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_str(w->b, "content_type", m->ctype);
+	sd_buf_add(w->b, ",", 1);
+	ctl_json_kv_str(w->b, "body", body);
+	sd_buf_add(w->b, "}", 1);
+	return w->b->overflow;
+}
+
+/* history USER [SINCE]: what the history service would send. */
+static void cmd_history(const struct ctl_req *req, struct sd_buf *b)
+{
+	char user[CONFIG_SIMPLED_MAX_URI_LEN];
+	struct walk w = {b, 1, NULL};
+	uint64_t after = 0;
+
+	if (user_key(req->argv[0], 1, user, sizeof(user), b)) {
+		return;
+	}
+	if (req->argc > 1 && sd_pl_u64(sd_pl_str(req->argv[1]), &after)) {
+		error(b, "SINCE must be a History-Id (a number)");
+		return;
+	}
+	sd_buf_add(b, "{", 1);
+	ctl_json_kv_str(b, "user", user);
+	sd_buf_str(b, ",\"history\":[");
+	if (offline_history(user, after, history_one, &w) == ENOENT) {
+		b->len = 0;
+		error(b, "the store is not open");
+		return;
+	}
+	sd_buf_str(b, "]}");
+}
+
 static void cmd_offline(const struct ctl_req *req, struct sd_buf *b)
 {
 	char user[CONFIG_SIMPLED_MAX_URI_LEN];
@@ -1206,6 +1261,7 @@ static const struct ctl_cmd cmds[] = {
 #endif
 #ifdef CONFIG_SIMPLED_OFFLINE
 	{"offline", 1, 1, "offline USER", cmd_offline, NULL, NULL},
+	{"history", 1, 2, "history USER [SINCE]", cmd_history, NULL, NULL},
 	{"purge", 1, 1, "purge USER", NULL, NULL, cmd_purge},
 	{"cleanup", 0, 0, "cleanup", NULL, NULL, cmd_cleanup},
 #else
@@ -1214,6 +1270,8 @@ static const struct ctl_cmd cmds[] = {
 	{"purge", 1, 1, "purge USER",
 	 OFF("offline messages (CONFIG_SIMPLED_OFFLINE)"), NULL},
 	{"offline", 1, 1, "offline USER",
+	 OFF("offline messages (CONFIG_SIMPLED_OFFLINE)"), NULL},
+	{"history", 1, 2, "history USER [SINCE]",
 	 OFF("offline messages (CONFIG_SIMPLED_OFFLINE)"), NULL},
 #endif
 };

@@ -336,6 +336,7 @@ static void sent_copies(const struct sip_msg *req, const char *aor)
 }
 #endif
 
+#ifdef CONFIG_SIMPLED_OFFLINE
 /* --------------------------------------------------- history service */
 
 static int is_history_uri(const osip_uri_t *u)
@@ -422,6 +423,7 @@ static void on_history(struct sip_stx *st, const struct sip_msg *req)
 }
 
 static const struct msg_claim history_claim = {is_history_uri, on_history};
+#endif
 
 static void on_message(struct sip_stx *st, const struct sip_msg *req)
 {

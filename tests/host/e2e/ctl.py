@@ -282,6 +282,19 @@ def services(binary, conf, feats, port, alice, sock_path):
         check(o["stored"] == 0, f"after purge {o}")
         err = ctl(binary, conf, "purge", "carol", want_rc=1)
         check("user@domain" in err, err)
+        # history: what carol was sent stays there after the purge;
+        # SINCE its id leaves it out.
+        h = ctl(binary, conf, "history", f"carol@{DOMAIN}")
+        check(h["user"] == f"carol@{DOMAIN}" and h["history"] and
+              h["history"][-1]["body"] == "for later" and
+              "bob@" in h["history"][-1]["from"] and
+              h["history"][-1]["sent"] == 0, f"history {h}")
+        last = h["history"][-1]["id"]
+        h = ctl(binary, conf, "history", f"carol@{DOMAIN}", str(last))
+        check(h["history"] == [], f"history since {last}: {h}")
+        err = ctl(binary, conf, "history", f"carol@{DOMAIN}", "x",
+                  want_rc=1)
+        check("History-Id" in err, err)
         # cleanup: a message past its expiry (run.sh: expire_time 2 s)
         # goes now, not at the next clean_period.
         r = bob.authed("MESSAGE", f"sip:carol@{DOMAIN}", f"bob@{DOMAIN}",

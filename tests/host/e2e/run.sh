@@ -480,6 +480,9 @@ deadcontact)
 	start_daemon
 	$PY "$here/offline.py" dead "$port" || fail "dead contacts"
 	;;
+devices)
+	$PY "$here/devices.py" "$bin" "$work" || fail "devices"
+	;;
 durability)
 	# Group commit at the end of each loop turn, and in a 20 ms window.
 	$PY "$here/offline.py" durability "$bin" "$work" 0 ||
