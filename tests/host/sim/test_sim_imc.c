@@ -722,6 +722,52 @@ static void test_unreachable_member_gets_it_later(void **state)
 	h_stop();
 }
 
+/* erin's device (client n) with its +sip.instance; the status. */
+static int erin_device(int n, int expires)
+{
+	static unsigned cseq;
+	char contact[160], cid[32], hdrs[32];
+
+	snprintf(contact, sizeof(contact), "<sip:erin@10.0.0.%d:5060>;"
+		 "+sip.instance=\"<urn:uuid:00000000-0000-1000-8000-"
+		 "%012d>\"", n, n);
+	snprintf(cid, sizeof(cid), "erin-dev-%d", n);
+	snprintf(hdrs, sizeof(hdrs), "Expires: %d\n", expires);
+	return h_status(h_request_wait(sock_of[n], &(struct h_req){
+		.method = "REGISTER", .n = n, .from = "erin", .call_id = cid,
+		.cseq = ++cseq, .contact = contact,
+		.hdrs = hdrs}));
+}
+
+/* A member's devices each get the room's messages: the one that was off
+ * from the store when it is back, once. */
+static void test_member_devices(void **state)
+{
+	const char *all;
+
+	(void)state;
+	start(NULL);
+	sock_of[7] = h_client(7);
+	assert_int_equal(erin_device(6, 600), 200);
+	assert_int_equal(erin_device(7, 600), 200);
+	assert_int_equal(say(2, "alice", "chat", "#create pair"), 200);
+	assert_int_equal(say(2, "alice", ROOM("pair"), "#add erin"), 200);
+	assert_non_null(strstr(got(6), "erin"));
+	assert_non_null(strstr(got(7), "erin"));
+	assert_int_equal(erin_device(7, 0), 200);
+	assert_int_equal(say(2, "alice", ROOM("pair"), "to both devices"), 200);
+	assert_non_null(strstr(got(6), "[alice]: to both devices"));
+	assert_string_equal(got(7), "");
+	assert_int_equal(erin_device(7, 600), 200);
+	all = got_all(7);
+	assert_non_null(strstr(all, "] [alice]: to both devices"));
+	assert_null(strstr(strstr(all, "to both devices") + 1,
+			   "to both devices"));
+	assert_string_equal(got(6), "");
+	h_run(40000);
+	h_stop();
+}
+
 #endif
 
 int main(void)
@@ -740,6 +786,7 @@ int main(void)
 		cmocka_unit_test(test_history_survives_restart),
 #ifdef CONFIG_SIMPLED_OFFLINE
 		cmocka_unit_test(test_offline_member_and_restart),
+		cmocka_unit_test(test_member_devices),
 		cmocka_unit_test(test_unreachable_member_gets_it_later),
 #endif
 	};
