@@ -55,6 +55,7 @@ struct dump {
 	int64_t send_at;	/* of the message in flight */
 	struct tmr retry;
 	int replay;
+	int cancelled;		/* a replay replaced by a newer ask */
 	uint64_t after;
 	struct target to;
 	char owner[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
@@ -371,6 +372,8 @@ static void on_delivered(int code, const struct sip_msg *resp, void *arg)
 		d->after = id;
 		if (code >= 200 && code < 300) {
 			stat_inc(offline_stat_history_sent);
+		}
+		if (code >= 200 && code < 300 && !d->cancelled) {
 			dump_next(d);
 		} else {
 			dump_free(d);
@@ -1190,6 +1193,20 @@ int offline_history_replay(const char *user, uint64_t after,
 	offline_history(user, after, hist_count, &n);
 	if (!n) {
 		return 0;
+	}
+	/* One replay per user: a new ask replaces the one under way (a
+	 * device asking again and again cannot take every dump). */
+	for (d = replays; d; d = d->next) {
+		char user_of[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
+
+		offline_key_user(d->owner, user_of, sizeof(user_of));
+		if (!strcmp(user_of, user) && !d->cancelled) {
+			d->cancelled = 1; /* ends with its answer in flight */
+			if (!d->inflight) {
+				dump_free(d);
+			}
+			break;
+		}
 	}
 	d = pool_get(&offline_dump_pool);
 	if (!d) {

@@ -6,7 +6,8 @@ when it registers; alice's other device gets a copy of what she sends; a
 delivery report reaches alice while all her devices are off; a message
 stored just before kill -9 reaches the device after the restart; the
 history service gives a new device everything in order.
-Usage: devices.py BIN WORKDIR"""
+Usage: devices.py BIN WORKDIR
+       devices.py peer PORT   (beside baresip: run.sh baresip_devices)"""
 import os
 import re
 import signal
@@ -106,7 +107,37 @@ REPORT = ("From: <sip:bob@simpled.test>\r\nTo: <sip:alice@simpled.test>\r\n"
           "</status></delivery-notification></imdn>")
 
 
+def peer(port):
+    """bob and alice's second device B (with an instance) beside a real
+    client (baresip, no instance) that is alice's first: what baresip
+    sends bob reaches B marked as a sent copy; what bob sends alice
+    reaches both."""
+    bob = Device(port, "bob", "")
+    check(status(bob.register("bob", alg="SHA-256")) == 200,
+          "bob registers")
+    b = Device(port, "alice", "bbbbbbbb-0000-1000-8000-0000000000b2")
+    check(status(b.reg()) == 200, "alice's device B registers")
+    print("registered", flush=True)
+    got = None
+    end = time.time() + 30
+    while time.time() < end and not got:
+        r = bob.take(end - time.time())
+        if r and "hello from baresip" in r:
+            got = r
+    check(got, "no MESSAGE from baresip")
+    r = b.take(5)
+    check(r and "Sent-Copy: yes" in r and "hello from baresip" in r,
+          f"B did not get the copy of what baresip sent: {r!r:.120}")
+    tok = send(bob, "alice", "hello from bob")
+    r = b.take(5)
+    check(r and body(r) == "hello from bob", "B did not get bob's MESSAGE")
+    check(final(bob, tok, 10) == 200, "bob's MESSAGE to alice not 200")
+
+
 def main():
+    if sys.argv[1] == "peer":
+        peer(int(sys.argv[2]))
+        return
     binary, work = sys.argv[1], sys.argv[2]
     port = UA(0).port
     conf = os.path.join(work, "devices.conf")

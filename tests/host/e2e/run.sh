@@ -334,14 +334,16 @@ config user
 	alive
 	stop_daemon
 	;;
-baresip|baresip_tls)
+baresip|baresip_tls|baresip_devices)
 	# A real client: Debian's baresip (libre 1.x) as alice, whose
 	# account keeps only the MD5 hash, so she is offered MD5 alone (libre
 	# gives up on any other challenge); bob, a client of auth.py, uses
 	# SHA-256. alice registers with her password, and a MESSAGE goes each
 	# way through the daemon. baresip_tls: alice over TLS, trusting the
 	# certificate made here, and bob's MESSAGE reaches her over her
-	# connection.
+	# connection. baresip_devices: alice has a second device with an
+	# instance (devices.py peer): baresip's MESSAGE reaches it as a sent
+	# copy, bob's reaches both.
 	tp=udp
 	tls=""
 	cafile=""
@@ -382,7 +384,11 @@ CONF
 		"$domain" "${tport:-$port}" "$tp" > "$work/alice/accounts"
 	printf '<sip:bob@%s>\n' "$domain" > "$work/alice/contacts"
 	printf 'sip:bob@%s\n' "$domain" > "$work/alice/current_contact"
-	$PY "$here/auth.py" peer "$port" > "$work/peer.out" 2>&1 &
+	if [ "$case" = baresip_devices ]; then
+		$PY "$here/devices.py" peer "$port" > "$work/peer.out" 2>&1 &
+	else
+		$PY "$here/auth.py" peer "$port" > "$work/peer.out" 2>&1 &
+	fi
 	peer=$!
 	for _ in $(seq 1 50); do
 		grep -q registered "$work/peer.out" && break

@@ -476,6 +476,7 @@ static void test_report_reaches_offline_sender(void **state)
  * marked; only the authenticated owner gets them. */
 static void test_history_since_marker(void **state)
 {
+	static char inflight[8192];
 	int bob, a, c;
 	const char *r;
 	char first[32], body[64];
@@ -517,6 +518,20 @@ static void test_history_since_marker(void **state)
 		.cseq = 10}, "alice", "wonder", "sip:history@" H_DOMAIN), 200);
 	got(c, "history two", 200);
 	gets_nothing(c);
+	/* Asking again while a replay is under way replaces it: the one in
+	 * flight is answered, then only the new one goes on. */
+	assert_int_equal(send_authed(c, &(struct h_req){.method = "MESSAGE",
+		.n = 5, .from = "alice", .to = "history", .body = "since 0",
+		.cseq = 30}, "alice", "wonder", "sip:history@" H_DOMAIN), 200);
+	r = gets(c, "history one");
+	snprintf(inflight, sizeof(inflight), "%s", r);
+	assert_int_equal(send_authed(c, &(struct h_req){.method = "MESSAGE",
+		.n = 5, .from = "alice", .to = "history", .body = body,
+		.cseq = 40}, "alice", "wonder", "sip:history@" H_DOMAIN), 200);
+	got(c, "history two", 200);
+	h_answer(c, inflight, 200);
+	gets_nothing(c);
+	assert_int_equal(stat_value("history_sent"), 5);
 	/* A malformed ask, and nobody registers as the service. */
 	assert_int_equal(send_authed(c, &(struct h_req){.method = "MESSAGE",
 		.n = 5, .from = "alice", .to = "history", .body = "all",
