@@ -107,12 +107,14 @@ static void relay_free(struct msg_relay *r)
 	pool_put(&msg_relay_pool, r);
 }
 
-/* 200 or 202 to the sender: once what was written for it (history,
- * copies for its devices) is on disk. */
+/* 200 or 202 to the sender: once the copies kept for its devices are on
+ * disk (a promise, as msilo's 202). The history entry is no promise: it
+ * goes with the same group commit, but a 200 for a device that took the
+ * message does not wait for it. */
 static void answer_written(struct msg_relay *r, int code, const char *reason)
 {
 #ifdef CONFIG_SIMPLED_OFFLINE
-	if (r->copy && (r->copy->hist_id || r->kept)) {
+	if (r->kept) {
 		sip_reply_hold(r->st, code, reason, NULL, NULL, NULL, 0);
 		store_when_durable(sip_reply_release, r->st);
 		return;

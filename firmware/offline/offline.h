@@ -1,7 +1,9 @@
 /** @file offline.h  Offline messages (Kamailio msilo): MESSAGEs for users
  * who cannot take them are stored in LMDB, answered 202 only once
  * durable, and delivered when the user registers a contact that accepts
- * MESSAGE, in arrival order, with retries, expiry, reminders and quotas.
+ * MESSAGE, in arrival order, with retries, expiry, reminders and quotas;
+ * a copy per device (+sip.instance) for the devices that are away, and
+ * each user's history (README: Delivery to every device).
  */
 #ifndef OFFLINE_H
 #define OFFLINE_H
@@ -51,8 +53,10 @@ extern const struct mod offline_mod;
 
 
 /**
- * Store req for owner and answer it: 202 once durable, or the reason it
- * could not be stored. Takes over the answer of st.
+ * Store req for whichever of owner's devices comes first and answer it:
+ * 202 once durable, or the reason it could not be stored (a reminder,
+ * Send-Time: kept until its time; not in the history). Takes over the
+ * answer of st.
  */
 void offline_store(struct sip_stx *st, const struct sip_msg *req,
 		   const char *owner);
