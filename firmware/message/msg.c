@@ -348,21 +348,6 @@ static int is_history_uri(const osip_uri_t *u)
 	       sip_is_local_host(sd_pl_str(u->host));
 }
 
-/* The contact of the binding at flow (the asking device), or "". */
-struct asker {
-	const struct sip_flow *flow;
-	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
-};
-
-static void find_asker(const struct reg_contact *ct, void *arg)
-{
-	struct asker *a = arg;
-
-	if (!a->uri[0] && msg_same_peer(ct->flow, a->flow)) {
-		sd_str_copy(a->uri, sizeof(a->uri), ct->uri);
-	}
-}
-
 static int count_entry(const struct store_msg *m, void *arg)
 {
 	(void)m;
@@ -376,7 +361,8 @@ static int count_entry(const struct store_msg *m, void *arg)
 static void on_history(struct sip_stx *st, const struct sip_msg *req)
 {
 	struct sd_pl body = sd_pl_trim(req->body), id = {0};
-	struct asker a = {&req->flow, ""};
+	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
+	char inst[CONFIG_SIMPLED_MAX_INSTANCE_LEN];
 	char why[64], user[CONFIG_SIMPLED_MAX_URI_LEN];
 	struct sip_flow flow;
 	uint64_t after = 0;
@@ -397,10 +383,10 @@ static void on_history(struct sip_stx *st, const struct sip_msg *req)
 			  NULL, NULL, 0);
 		return;
 	}
-	reg_lookup(req->auth_user, find_asker, &a);
-	if (!a.uri[0] && (!req->osip->from || !req->osip->from->url ||
-			  sip_uri_print(req->osip->from->url, a.uri,
-					sizeof(a.uri)))) {
+	if (msg_device_at(req->auth_user, &req->flow, uri, sizeof(uri), inst,
+			  sizeof(inst)) &&
+	    (!req->osip->from || !req->osip->from->url ||
+	     sip_uri_print(req->osip->from->url, uri, sizeof(uri)))) {
 		sip_reply(st, 400, "No address to send the history to", NULL,
 			  NULL, NULL, 0);
 		return;
@@ -418,7 +404,7 @@ static void on_history(struct sip_stx *st, const struct sip_msg *req)
 	snprintf(why, sizeof(why), "%d messages follow", n);
 	sip_reply(st, 200, why, NULL, NULL, NULL, 0);
 	stat_inc(msg_stat_history_asked);
-	n = offline_history_replay(user, after, a.uri, &flow);
+	n = offline_history_replay(user, after, uri, &flow);
 	if (n < 0) {
 		LOG_WRN("history of %s not sent: %s", user, strerror(-n));
 	}

@@ -35,6 +35,11 @@ static inline int msg_same_peer(const struct sip_flow *a,
 		       a->peer.family == PORT_AF_INET ? 4 : 16);
 }
 
+/* The contact URI and the instance ("" none) of user's binding at flow
+ * (the device a request came from). @return 0 or ENOENT. */
+int msg_device_at(const char *user, const struct sip_flow *flow, char *uri,
+		  size_t usize, char *inst, size_t isize);
+
 /* A contact a message goes to now (msg_devices()). */
 typedef void (msg_live_h)(const struct reg_contact *ct, void *arg);
 

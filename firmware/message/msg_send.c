@@ -3,6 +3,7 @@
  * to the next hop for other domains, and, when asked, per device through
  * the offline store for a user who cannot take it now (see msg_send()).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -58,19 +59,33 @@ static void plan_contact(const struct reg_contact *ct, void *arg)
 	p->live(ct, p->arg);
 }
 
-/* The instance of the binding that sent from flow (its device), or "". */
-struct sender_dev {
+/* The binding at a flow (msg_device_at()). */
+struct device_at {
 	const struct sip_flow *flow;
-	char inst[CONFIG_SIMPLED_MAX_INSTANCE_LEN];
+	char *uri, *inst;
+	size_t usize, isize;
+	int found;
 };
 
-static void find_sender(const struct reg_contact *ct, void *arg)
+static void find_device(const struct reg_contact *ct, void *arg)
 {
-	struct sender_dev *s = arg;
+	struct device_at *d = arg;
 
-	if (!s->inst[0] && msg_same_peer(ct->flow, s->flow)) {
-		sd_str_copy(s->inst, sizeof(s->inst), ct->instance);
+	if (!d->found && msg_same_peer(ct->flow, d->flow)) {
+		d->found = 1;
+		sd_str_copy(d->uri, d->usize, ct->uri);
+		sd_str_copy(d->inst, d->isize, ct->instance);
 	}
+}
+
+int msg_device_at(const char *user, const struct sip_flow *flow, char *uri,
+		  size_t usize, char *inst, size_t isize)
+{
+	struct device_at d = {flow, uri, inst, usize, isize, 0};
+
+	uri[0] = inst[0] = '\0';
+	reg_lookup(user, find_device, &d);
+	return d.found ? 0 : ENOENT;
 }
 
 unsigned msg_devices(struct offline_copy *c, const char *user,
@@ -78,14 +93,15 @@ unsigned msg_devices(struct offline_copy *c, const char *user,
 		     void *arg)
 {
 	struct plan p = {c, user, except, live, arg, 0};
-	struct sender_dev s = {except, ""};
+	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
+	char inst[CONFIG_SIMPLED_MAX_INSTANCE_LEN] = "";
 
 	if (except) {
-		reg_lookup(user, find_sender, &s);
+		msg_device_at(user, except, uri, sizeof(uri), inst,
+			      sizeof(inst));
 	}
 	reg_lookup(user, plan_contact, &p);
-	return p.kept + offline_keep_away(c, user, s.inst[0] ? s.inst :
-					  NULL);
+	return p.kept + offline_keep_away(c, user, inst[0] ? inst : NULL);
 }
 
 /* ------------------------------------------------------------ fan-out */

@@ -29,7 +29,6 @@
 	"config user\n\toption name bob\n\toption password hunter2\n"
 
 static char resp[8192];
-static int authed;	/* ACCOUNTS in force: requests answer challenges */
 
 /* The next answer at c into resp; its status (0: none). */
 static int answer_at(int c)
@@ -156,27 +155,35 @@ static void got(int c, const char *text, int code)
 	h_run(10);
 }
 
+/* bob at client 3; alice's devices A, B and C at clients 2, 4, 5. */
+static int bob, a, b, c;
+
 static void start(const char *cfg)
 {
-	authed = cfg && strstr(cfg, "open_registration");
 	h_start(cfg);
+	bob = h_client(3);
+	a = h_client(2);
+	b = h_client(4);
+	c = h_client(5);
+}
+
+/* Both of alice's devices registered. */
+static void two_devices(void)
+{
+	assert_int_equal(reg_dev(a, 2, "alice", INST_A, 600), 200);
+	assert_int_equal(reg_dev(b, 4, "alice", INST_B, 600), 200);
 }
 
 /* Both registered devices get it; the sender gets 200 and nothing is
  * kept for later. Each copy names the message's place in the history. */
 static void test_every_device_gets_it(void **state)
 {
-	int bob, a, b;
 	const char *ra, *rb;
 	char ida[32];
 
 	(void)state;
 	start(NULL);
-	bob = h_client(3);
-	a = h_client(2);
-	b = h_client(4);
-	assert_int_equal(reg_dev(a, 2, "alice", INST_A, 600), 200);
-	assert_int_equal(reg_dev(b, 4, "alice", INST_B, 600), 200);
+	two_devices();
 	msg_from(bob, 3, "bob", "alice", "m1", NULL, "hello both");
 	ra = gets(a, "hello both");
 	assert_non_null(h_hdr(ra, "History-Id"));
@@ -196,16 +203,11 @@ static void test_every_device_gets_it(void **state)
  * once; the one online had it at once, and the sender had 200. */
 static void test_device_off_gets_it_once(void **state)
 {
-	int bob, a, b;
 	const char *r;
 
 	(void)state;
 	start(NULL);
-	bob = h_client(3);
-	a = h_client(2);
-	b = h_client(4);
-	assert_int_equal(reg_dev(a, 2, "alice", INST_A, 600), 200);
-	assert_int_equal(reg_dev(b, 4, "alice", INST_B, 600), 200);
+	two_devices();
 	assert_int_equal(reg_dev(b, 4, "alice", INST_B, 0), 200);
 	msg_from(bob, 3, "bob", "alice", "m1", NULL, "while b was off");
 	got(a, "while b was off", 200);
@@ -235,15 +237,10 @@ static void test_device_off_gets_it_once(void **state)
  * for it wait behind, so it gets them in order. */
 static void test_failed_device_gets_it_later_in_order(void **state)
 {
-	int bob, a, b;
 
 	(void)state;
 	start(NULL);
-	bob = h_client(3);
-	a = h_client(2);
-	b = h_client(4);
-	assert_int_equal(reg_dev(a, 2, "alice", INST_A, 600), 200);
-	assert_int_equal(reg_dev(b, 4, "alice", INST_B, 600), 200);
+	two_devices();
 	msg_from(bob, 3, "bob", "alice", "m1", NULL, "first");
 	got(a, "first", 200);
 	h_answer(b, gets(b, "first"), 480);
@@ -271,15 +268,10 @@ static void test_failed_device_gets_it_later_in_order(void **state)
  * and across a restart. */
 static void test_all_off_then_restart(void **state)
 {
-	int bob, a, b;
 
 	(void)state;
 	start(NULL);
-	bob = h_client(3);
-	a = h_client(2);
-	b = h_client(4);
-	assert_int_equal(reg_dev(a, 2, "alice", INST_A, 600), 200);
-	assert_int_equal(reg_dev(b, 4, "alice", INST_B, 600), 200);
+	two_devices();
 	assert_int_equal(reg_dev(a, 2, "alice", INST_A, 0), 200);
 	assert_int_equal(reg_dev(b, 4, "alice", INST_B, 0), 200);
 	msg_from(bob, 3, "bob", "alice", "m1", NULL, "one");
@@ -316,29 +308,25 @@ static void test_all_off_then_restart(void **state)
  * device at all, msilo's model holds: kept for whoever comes first. */
 static void test_contact_without_instance_forgotten(void **state)
 {
-	int bob, a, p;
 
 	(void)state;
 	start(NULL);
-	bob = h_client(3);
-	a = h_client(2);
-	p = h_client(5);
 	assert_int_equal(reg_dev(a, 2, "alice", INST_A, 600), 200);
-	assert_int_equal(reg_dev(p, 5, "alice", "", 600), 200);
-	assert_int_equal(reg_dev(p, 5, "alice", "", 0), 200);
+	assert_int_equal(reg_dev(c, 5, "alice", "", 600), 200);
+	assert_int_equal(reg_dev(c, 5, "alice", "", 0), 200);
 	msg_from(bob, 3, "bob", "alice", "m1", NULL, "for a only");
 	got(a, "for a only", 200);
 	assert_int_equal(msg_status(bob), 200);
-	assert_int_equal(reg_dev(p, 5, "alice", "", 600), 200);
-	gets_nothing(p);
+	assert_int_equal(reg_dev(c, 5, "alice", "", 600), 200);
+	gets_nothing(c);
 	assert_int_equal(offline_count(ALICE), 0);
 	/* carol has only contacts without an instance. */
-	assert_int_equal(reg_dev(p, 5, "carol", "", 600), 200);
-	assert_int_equal(reg_dev(p, 5, "carol", "", 0), 200);
+	assert_int_equal(reg_dev(c, 5, "carol", "", 600), 200);
+	assert_int_equal(reg_dev(c, 5, "carol", "", 0), 200);
 	msg_from(bob, 3, "bob", "carol", "m2", NULL, "msilo");
 	assert_int_equal(msg_status(bob), 202);
-	assert_int_equal(reg_dev(p, 5, "carol", "", 600), 200);
-	got(p, "msilo", 200);
+	assert_int_equal(reg_dev(c, 5, "carol", "", 600), 200);
+	got(c, "msilo", 200);
 	h_run(40000);
 	h_stop();
 }
@@ -347,13 +335,10 @@ static void test_contact_without_instance_forgotten(void **state)
  * was waiting for goes. */
 static void test_device_forgotten_after_memory(void **state)
 {
-	int bob, a;
 
 	(void)state;
 	start("config offline\n\toption device_memory '600'\n"
 	      "\toption check_time '10'\n\toption clean_period '1'\n");
-	bob = h_client(3);
-	a = h_client(2);
 	assert_int_equal(reg_dev(a, 2, "alice", INST_A, 600), 200);
 	assert_int_equal(reg_dev(a, 2, "alice", INST_A, 0), 200);
 	msg_from(bob, 3, "bob", "alice", "m1", NULL, "kept a while");
@@ -376,14 +361,10 @@ static void test_device_forgotten_after_memory(void **state)
  * with From and To as sent; one that is off gets it when it is back. */
 static void test_sent_copies(void **state)
 {
-	int bob, a, b;
 	const char *r;
 
 	(void)state;
 	start(ACCOUNTS);
-	bob = h_client(3);
-	a = h_client(2);
-	b = h_client(4);
 	assert_int_equal(reg_dev(bob, 3, "bob", "", 600), 200);
 	assert_int_equal(reg_dev(a, 2, "alice", INST_A, 600), 200);
 	assert_int_equal(reg_dev(b, 4, "alice", INST_B, 600), 200);
@@ -415,13 +396,9 @@ static void test_sent_copies(void **state)
  * they are), nor with sent_copies off. */
 static void test_no_sent_copies_unauthenticated(void **state)
 {
-	int bob, a, b;
 
 	(void)state;
 	start(NULL);
-	bob = h_client(3);
-	a = h_client(2);
-	b = h_client(4);
 	assert_int_equal(reg_dev(bob, 3, "bob", "", 600), 200);
 	assert_int_equal(reg_dev(a, 2, "alice", INST_A, 600), 200);
 	assert_int_equal(reg_dev(b, 4, "alice", INST_B, 600), 200);
@@ -451,13 +428,10 @@ static void test_report_reaches_offline_sender(void **state)
 		"<imdn xmlns=\"urn:ietf:params:xml:ns:imdn\"><message-id>m9"
 		"</message-id><delivery-notification><status><delivered/>"
 		"</status></delivery-notification></imdn>";
-	int bob, a;
 	const char *r;
 
 	(void)state;
 	start(NULL);
-	bob = h_client(3);
-	a = h_client(2);
 	assert_int_equal(reg_dev(a, 2, "alice", INST_A, 600), 200);
 	assert_int_equal(reg_dev(a, 2, "alice", INST_A, 0), 200);
 	msg_from(bob, 3, "bob", "alice", "rep", "message/cpim", report);
@@ -477,15 +451,11 @@ static void test_report_reaches_offline_sender(void **state)
 static void test_history_since_marker(void **state)
 {
 	static char inflight[8192];
-	int bob, a, c;
 	const char *r;
 	char first[32], body[64];
 
 	(void)state;
 	start(ACCOUNTS);
-	bob = h_client(3);
-	a = h_client(2);
-	c = h_client(5);
 	assert_int_equal(reg_dev(bob, 3, "bob", "", 600), 200);
 	assert_int_equal(reg_dev(a, 2, "alice", INST_A, 600), 200);
 	msg_authed(bob, 3, "bob", "alice", "h1", "history one");
@@ -544,11 +514,9 @@ static void test_history_since_marker(void **state)
 /* Without an account nothing proves whose history it is. */
 static void test_history_needs_authentication(void **state)
 {
-	int a;
 
 	(void)state;
 	start(NULL);
-	a = h_client(2);
 	h_request(a, &(struct h_req){.method = "MESSAGE", .n = 2,
 		.from = "alice", .to = "history", .body = "since 0"});
 	assert_int_equal(answer_at(a), 403);
