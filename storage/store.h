@@ -97,6 +97,10 @@ int store_msg_put(struct store_msg *m);
 /** Messages of owner in arrival order; h returning non-zero stops. */
 int store_msg_list(const char *owner, store_msg_h *h, void *arg);
 int store_msg_del(const char *owner, uint64_t id);
+/** Delete the oldest messages of owner so that keep remain, in one
+ * write (a history kept to its length). @return 0 or the store's error;
+ * *n how many went. */
+int store_msg_trim(const char *owner, unsigned keep, unsigned *n);
 /** Set the failed-try count and the reminder time (0: none). */
 int store_msg_update(const char *owner, uint64_t id, uint32_t tries,
 		     int64_t send_at);
@@ -177,5 +181,8 @@ int store_backup(const char *path, size_t *bytes, char *why, size_t whylen);
 
 /** Bytes the environment's data file uses (pages in use). */
 size_t store_bytes_used(void);
+/** How full the map is, in percent (what is kept best-effort, such as
+ * history, stops writing past a bound). */
+unsigned store_fill_pct(void);
 
 #endif

@@ -632,6 +632,12 @@ size_t store_bytes_used(void)
 	return store_env ? used_committed + used_group : 0;
 }
 
+unsigned store_fill_pct(void)
+{
+	return store_env && map_bytes ?
+	       (unsigned)(store_bytes_used() / (map_bytes / 100 + 1)) : 0;
+}
+
 int store_has_room(size_t bytes)
 {
 	size_t room = map_bytes / 100 * STORE_HEADROOM_PCT;

@@ -496,6 +496,41 @@ int store_msg_del(const char *owner, uint64_t id)
 	return rc;
 }
 
+int store_msg_trim(const char *owner, unsigned keep, unsigned *n)
+{
+	struct msg_owner *o = owner_find(owner);
+	struct msg_entry *e;
+	uint8_t key[8];
+	unsigned i, drop;
+	MDB_txn *t;
+	int rc;
+
+	*n = 0;
+	if (!o || o->count <= keep) {
+		return 0;
+	}
+	drop = o->count - keep;
+	rc = store_txn_begin(&t, 0);
+	for (i = 0, e = o->head; !rc && i < drop; i++, e = e->next) {
+		store_be64(key, e->id);
+		rc = store_del(t, T_MSG, key, 8);
+	}
+	if (!rc || rc == ENOENT) {
+		rc = store_txn_end(t, 0);
+	} else {
+		rc = store_txn_end(t, rc);
+	}
+	if (rc) {
+		return rc;
+	}
+	/* The owner goes with its last entry: nothing of o after that. */
+	for (i = 0; i < drop; i++) {
+		index_del(o, o->head, NULL);
+	}
+	*n = drop;
+	return 0;
+}
+
 int store_msg_update(const char *owner, uint64_t id, uint32_t tries,
 		     int64_t send_at)
 {

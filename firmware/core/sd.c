@@ -121,6 +121,22 @@ int sd_addr_parse(struct port_addr *a, const char *ip, uint16_t port)
 
 void sd_addr_ip_str(const struct port_addr *a, char *buf, size_t size)
 {
+	if (a->family != PORT_AF_INET6 && size >= 16) {
+		/* IPv4 without inet_ntop's printf (every stored message
+		 * names its source). */
+		struct sd_buf b;
+		unsigned i;
+
+		sd_buf_init(&b, buf, size);
+		for (i = 0; i < 4; i++) {
+			if (i) {
+				sd_buf_add(&b, ".", 1);
+			}
+			sd_buf_uint(&b, a->ip[i]);
+		}
+		buf[b.len] = '\0';
+		return;
+	}
 	if (!inet_ntop(a->family == PORT_AF_INET6 ? AF_INET6 : AF_INET,
 		       a->ip, buf, (socklen_t)size)) {
 		snprintf(buf, size, "?");

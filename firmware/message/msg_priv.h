@@ -18,8 +18,6 @@ static inline int msg_unreachable(int code)
 void msg_send_stop(void);
 
 #ifdef CONFIG_SIMPLED_OFFLINE
-#include <string.h>
-
 #include "msg.h"
 #include "offline.h"
 #include "reg.h"
@@ -29,10 +27,7 @@ void msg_send_stop(void);
 static inline int msg_same_peer(const struct sip_flow *a,
 				const struct sip_flow *b)
 {
-	return a->tp == b->tp && a->peer.family == b->peer.family &&
-	       a->peer.port == b->peer.port &&
-	       !memcmp(a->peer.ip, b->peer.ip,
-		       a->peer.family == PORT_AF_INET ? 4 : 16);
+	return a->tp == b->tp && sd_addr_eq(&a->peer, &b->peer);
 }
 
 /* The contact URI and the instance ("" none) of user's binding at flow

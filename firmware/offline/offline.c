@@ -33,6 +33,11 @@
 
 /* Messages purged or reminders kicked per timer run; more waits a tick. */
 #define OFFLINE_BATCH 64
+/* History is written while the store is less full than this (percent of
+ * the map), and gives way this many entries at a time to a message a
+ * device waits for when the store is full. */
+#define OFFLINE_HISTORY_FILL_PCT 75
+#define OFFLINE_EVICT_BATCH 16
 /* Header a sender uses to ask for delivery at a given time (Unix s). */
 #define OFFLINE_SEND_TIME_HDR "Send-Time"
 
@@ -500,15 +505,13 @@ static void delivery_request(struct sip_request *r, const struct store_msg *m,
  * configuration decides (use_mode, add_date, listen, domain) is taken as
  * it is now.
  */
-static int delivery_fits(const struct store_msg *m, int replay)
+static int delivery_fits(const struct store_msg *m)
 {
 	static char longest[CONFIG_SIMPLED_MAX_URI_LEN];
 	struct sip_request r;
-	struct store_msg widest = *m;
 
 	memset(longest, 'u', sizeof(longest) - 1);
-	widest.id = UINT64_MAX; /* the longest History-Id of a replay */
-	delivery_request(&r, &widest, longest, replay);
+	delivery_request(&r, m, longest, 0);
 	return !sip_request_fits(&r);
 }
 
@@ -528,6 +531,14 @@ static int send_one(const struct store_msg *m, void *arg)
 	p->d->tries = m->tries;
 	p->d->send_at = m->send_at;
 	p->err = sip_request_send(&r, &p->to->flow, on_delivered, p->d);
+	if (p->d->replay && p->err == EMSGSIZE) {
+		/* A history entry whose replay does not fit this contact:
+		 * passed over, the next one goes. */
+		p->d->inflight = 0;
+		p->d->after = m->id;
+		p->err = 0;
+		return 0;
+	}
 	p->sent = 1;
 	return 1;
 }
@@ -991,18 +1002,19 @@ static int is_history(const char *owner)
 	return n && owner[n - 1] == OFFLINE_HIST_SEP;
 }
 
-/* Delete the oldest entry of all histories. @return 0 or ENOENT. */
-static int history_evict(void)
+/* Delete the n oldest entries of all histories. @return how many. */
+static unsigned history_evict(unsigned n)
 {
 	char owner[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
+	unsigned done = 0;
 	uint64_t id;
-	int err = store_msg_oldest(is_history, owner, &id);
 
-	if (!err) {
-		err = store_msg_del(owner, id);
+	while (done < n && !store_msg_oldest(is_history, owner, &id) &&
+	       !store_msg_del(owner, id)) {
 		stat_inc(offline_stat_history_evicted);
+		done++;
 	}
-	return err ? ENOENT : 0;
+	return done;
 }
 
 /* Keep c in queue key, a reminder at send_at (0: none). */
@@ -1030,13 +1042,17 @@ static int keep_in(struct offline_copy *c, const char *key, int64_t send_at)
 	if (send_at && m.expires < send_at + offline_cfg.expire_time) {
 		m.expires = send_at + offline_cfg.expire_time;
 	}
-	if (!delivery_fits(&m, 0)) {
+	if (!delivery_fits(&m)) {
 		stat_inc(offline_stat_refused);
 		return EMSGSIZE;
 	}
-	/* A waiting message comes before history: the oldest entries of
-	 * any history give way to it when the store is full. */
-	while ((err = store_msg_put(&m)) == ENOSPC && !history_evict()) {
+	err = store_msg_put(&m);
+	if (err == ENOSPC && history_evict(OFFLINE_EVICT_BATCH)) {
+		/* A waiting message comes before history: the oldest
+		 * entries of any history give way. Their index entries are
+		 * free at once (store_messages); their pages once this group
+		 * is committed, for the next message. */
+		err = store_msg_put(&m);
 	}
 	if (err) {
 		LOG_WRN("cannot store a message for %s: %s", key,
@@ -1109,37 +1125,38 @@ unsigned offline_keep_away(struct offline_copy *c, const char *user,
 
 /* ---------------------------------------------------------------- history */
 
-static int oldest(const struct store_msg *m, void *arg)
-{
-	*(uint64_t *)arg = m->id;
-	return 1;
-}
-
 uint64_t offline_history_add(struct offline_copy *c, const char *user)
 {
 	char key[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
+	unsigned cap = (unsigned)offline_cfg.user_history, trimmed;
 	struct store_msg m;
-	uint64_t first;
 
 	c->hist_id = 0;
 	if (!store_is_open() || !offline_cfg.user_history ||
 	    offline_key(key, sizeof(key), user, NULL, 1)) {
 		return 0;
 	}
+	if (store_fill_pct() >= OFFLINE_HISTORY_FILL_PCT) {
+		/* The rest of the store is for messages devices wait for;
+		 * the oldest history makes room for the newest. */
+		history_evict(1);
+		if (store_fill_pct() >= OFFLINE_HISTORY_FILL_PCT) {
+			return 0;
+		}
+	}
 	/* Its History-Id is its own id, written at each replay; the mark
-	 * of a sent one is kept. */
+	 * of a sent one is kept. Whether a replay of it fits is seen at the
+	 * replay (one that does not is passed over). */
 	copy_record(&m, c, key, c->sent);
 	m.sender = "";
 	m.expires = m.arrival + offline_cfg.history_expire;
-	if (!delivery_fits(&m, 1) || store_msg_put(&m)) {
+	if (store_msg_put(&m)) {
 		return 0; /* best effort: no reason to refuse the message */
 	}
-	while (store_msg_count(key) > (unsigned)offline_cfg.user_history) {
-		first = 0;
-		store_msg_list(key, oldest, &first);
-		if (!first || store_msg_del(key, first)) {
-			break;
-		}
+	/* Kept to its length in batches of an eighth (at least one): one
+	 * write deletes them together. */
+	if (store_msg_count(key) >= cap + (cap + 7) / 8) {
+		store_msg_trim(key, cap, &trimmed);
 	}
 	stat_inc(offline_stat_history_kept);
 	c->hist_id = m.id;

@@ -489,6 +489,41 @@ deadcontact)
 devices)
 	$PY "$here/devices.py" "$bin" "$work" || fail "devices"
 	;;
+devices_sipp)
+	# Two sipp agents as alice's devices A and B (two instances): bob's
+	# MESSAGE reaches both; B unregisters, the next reaches A, and B
+	# gets it from the store when it registers again.
+	start_daemon
+	pa=$(free_port)
+	pb=$(free_port)
+	ia=aaaaaaaa-0000-1000-8000-00000000000a
+	ib=bbbbbbbb-0000-1000-8000-00000000000b
+	device() { # PORT CALLS: an agent answering CALLS MESSAGEs
+		(cd "$work" && sipp "127.0.0.1:$port" -sf "$sc/device_uas.xml" \
+			-nostdin -i 127.0.0.1 -p "$1" -m "$2" -timeout 30 \
+			-timeout_error > "$work/device-$1-$3.out" 2>&1)
+	}
+	device "$pa" 2 1 &
+	ua=$!
+	device "$pb" 1 1 &
+	ub=$!
+	sipp_run reg_device.xml -m 1 -set user alice -set cport "$pa" \
+		-set inst "$ia" -set expires 600
+	sipp_run reg_device.xml -m 1 -set user alice -set cport "$pb" \
+		-set inst "$ib" -set expires 600
+	sipp_run message_send.xml -m 1 -set to alice
+	wait "$ub" || fail "device B did not get the MESSAGE"
+	sipp_run reg_device.xml -m 1 -set user alice -set cport "$pb" \
+		-set inst "$ib" -set expires 0
+	sipp_run message_send.xml -m 1 -set to alice
+	wait "$ua" || fail "device A did not get both MESSAGEs"
+	device "$pb" 1 2 &
+	ub=$!
+	sipp_run reg_device.xml -m 1 -set user alice -set cport "$pb" \
+		-set inst "$ib" -set expires 600
+	wait "$ub" || fail "device B did not get what came while it was off"
+	alive
+	;;
 durability)
 	# Group commit at the end of each loop turn, and in a 20 ms window.
 	$PY "$here/offline.py" durability "$bin" "$work" 0 ||

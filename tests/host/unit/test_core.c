@@ -304,6 +304,27 @@ static void test_buf_and_slices(void **state)
 	assert_int_not_equal(sd_pl_u32(sd_pl_str("4294967296"), &v), 0);
 	assert_int_not_equal(sd_pl_u32(sd_pl_str("12a"), &v), 0);
 	assert_int_equal(sd_pl_casecmp(sd_pl_str("Call-ID"), "call-id"), 0);
+	/* 64-bit numbers (History-Id), their bounds. */
+	{
+		uint64_t w;
+		struct port_addr ad = {PORT_AF_INET, 5060, {255, 0, 10, 9}};
+		char ip[48];
+
+		assert_int_equal(sd_pl_u64(sd_pl_str("18446744073709551615"),
+					   &w), 0);
+		assert_true(w == UINT64_MAX);
+		assert_int_equal(sd_pl_u64(sd_pl_str("18446744073709551616"),
+					   &w), ERANGE);
+		assert_int_equal(sd_pl_u64(sd_pl_str(""), &w), EINVAL);
+		/* IPv4 written without inet_ntop, IPv6 with it. */
+		sd_addr_ip_str(&ad, ip, sizeof(ip));
+		assert_string_equal(ip, "255.0.10.9");
+		memset(&ad, 0, sizeof(ad));
+		ad.family = PORT_AF_INET6;
+		ad.ip[15] = 1;
+		sd_addr_ip_str(&ad, ip, sizeof(ip));
+		assert_string_equal(ip, "::1");
+	}
 }
 
 int main(void)
