@@ -20,6 +20,8 @@ struct mod;
 struct store_cfg {
 	int map_size_kb;
 	int commit_window_ms;	/**< group commit window; 0: end of the turn */
+	int lazy_commit_ms;	/**< a group of lazy writes only (history):
+				 * committed within this */
 };
 
 extern struct store_cfg store_cfg;
@@ -78,6 +80,9 @@ struct store_msg {
 	int64_t expires;	/**< wall-clock seconds */
 	int64_t send_at;	/**< reminder time, 0 when none */
 	uint32_t tries;		/**< failed delivery attempts */
+	/** store_msg_put(): nobody waits for it (a history entry): its
+	 * group may be committed as late as lazy_commit_ms */
+	int lazy;
 };
 
 typedef int (store_msg_h)(const struct store_msg *m, void *arg);
@@ -97,7 +102,7 @@ int store_msg_put(struct store_msg *m);
 /** Messages of owner in arrival order; h returning non-zero stops. */
 int store_msg_list(const char *owner, store_msg_h *h, void *arg);
 int store_msg_del(const char *owner, uint64_t id);
-/** Delete the oldest messages of owner so that keep remain, in one
+/** Delete the oldest messages of owner so that keep remain, in one lazy
  * write (a history kept to its length). @return 0 or the store's error;
  * *n how many went. */
 int store_msg_trim(const char *owner, unsigned keep, unsigned *n);

@@ -63,6 +63,7 @@ static const struct cfg_opt store_opts[] = {
 	CFG_INT_OPT(S, "map_size_kb", map_size_kb, 256, STORE_MAP_MAX_KB,
 		    STORE_MAP_DFLT),
 	CFG_INT_OPT(S, "commit_window_ms", commit_window_ms, 0, 1000, "2"),
+	CFG_INT_OPT(S, "lazy_commit_ms", lazy_commit_ms, 0, 10000, "100"),
 };
 #undef S
 
@@ -78,9 +79,13 @@ static const struct cfg_sect store_sect =
  * in a child transaction of the group, so a write that fails leaves the
  * others intact. Reads while a group is open read through it and see its
  * writes. Whoever must not answer before its write is on disk waits in
- * `waiting` (store_when_durable()) for the group's commit.
+ * `waiting` (store_when_durable()) for the group's commit. A group of
+ * lazy writes only (STORE_TXN_LAZY: a history nobody waits for) is
+ * committed lazy_commit_ms after its first write; any other write, or
+ * anyone waiting, brings it back to the commit window.
  */
 static MDB_txn *group;
+static int group_lazy;
 static unsigned group_writes;
 static struct {
 	store_durable_h *h;
@@ -148,11 +153,27 @@ static void window_fire(void *arg)
 	store_flush();
 }
 
-/* The open group, begun on first use. */
-static int group_get(MDB_txn **g)
+/* The open group is lazy no more: committed within the window (or at
+ * the end of the turn without one). */
+static void group_hurry(void)
+{
+	if (!group_lazy) {
+		return;
+	}
+	group_lazy = 0;
+	tmr_cancel(&window_tmr);
+	if (store_cfg.commit_window_ms > 0) {
+		tmr_start(&window_tmr, (uint32_t)store_cfg.commit_window_ms,
+			  window_fire, NULL);
+	}
+}
+
+/* The open group, begun on first use (lazy: by a lazy write). */
+static int group_get(MDB_txn **g, int lazy)
 {
 	if (!group) {
 		int rc = mdb_txn_begin(store_env, NULL, 0, &group);
+		int ms;
 
 		if (rc) {
 			group = NULL;
@@ -160,11 +181,16 @@ static int group_get(MDB_txn **g)
 			return store_map_err(rc);
 		}
 		group_writes = 0;
-		if (store_cfg.commit_window_ms > 0) {
-			tmr_start(&window_tmr,
-				  (uint32_t)store_cfg.commit_window_ms,
-				  window_fire, NULL);
+		group_lazy = lazy &&
+			     store_cfg.lazy_commit_ms > store_cfg.commit_window_ms;
+		ms = group_lazy ? store_cfg.lazy_commit_ms :
+		     store_cfg.commit_window_ms;
+		if (ms > 0) {
+			tmr_start(&window_tmr, (uint32_t)ms, window_fire,
+				  NULL);
 		}
+	} else if (!lazy) {
+		group_hurry();
 	}
 	*g = group;
 	return 0;
@@ -185,7 +211,7 @@ int store_txn_begin(MDB_txn **t, unsigned flags)
 		}
 		return store_map_err(mdb_txn_begin(store_env, NULL, flags, t));
 	}
-	rc = group_get(&g);
+	rc = group_get(&g, (flags & STORE_TXN_LAZY) != 0);
 	if (rc) {
 		return rc;
 	}
@@ -476,6 +502,7 @@ int store_flush(void)
 		}
 		commit_took(port_now_us() - t0);
 		group = NULL;
+		group_lazy = 0;
 		used_group = 0;
 		used_committed = pages_in_use();
 		stat_inc(store_stat_commits);
@@ -499,7 +526,7 @@ static int commit_now(void *ev, void *arg)
 {
 	(void)ev;
 	(void)arg;
-	if (group && store_cfg.commit_window_ms == 0) {
+	if (group && store_cfg.commit_window_ms == 0 && !group_lazy) {
 		store_flush();
 	}
 	return 0;
@@ -523,6 +550,7 @@ void store_when_durable(store_durable_h *h, void *arg)
 	waiting[n_waiting].h = h;
 	waiting[n_waiting].arg = arg;
 	n_waiting++;
+	group_hurry();
 }
 
 void store_test_fail_commit(int err)

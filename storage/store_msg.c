@@ -427,7 +427,7 @@ int store_msg_put(struct store_msg *m)
 		return rc;
 	}
 	store_be64(key, next_id);
-	rc = store_txn_begin(&t, 0);
+	rc = store_txn_begin(&t, m->lazy ? STORE_TXN_LAZY : 0);
 	if (!rc) {
 		/* Reserve the record in place and write it there. */
 		v.mv_size = total_len;
@@ -510,7 +510,7 @@ int store_msg_trim(const char *owner, unsigned keep, unsigned *n)
 		return 0;
 	}
 	drop = o->count - keep;
-	rc = store_txn_begin(&t, 0);
+	rc = store_txn_begin(&t, STORE_TXN_LAZY);
 	for (i = 0, e = o->head; !rc && i < drop; i++, e = e->next) {
 		store_be64(key, e->id);
 		rc = store_del(t, T_MSG, key, 8);

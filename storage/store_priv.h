@@ -33,6 +33,9 @@ int store_map_err(int rc);
 /** A read (flags MDB_RDONLY: through the open group, if any) or a write
  * (a child transaction of the group, which is begun if needed). */
 int store_txn_begin(MDB_txn **t, unsigned flags);
+/** A flag of store_txn_begin(): a write nobody waits for (committed
+ * within lazy_commit_ms, store.h). */
+#define STORE_TXN_LAZY 0x40000000u
 /** A transaction and a cursor on table tb; on error nothing stays open.
  * Close with mdb_cursor_close() then end or abort the transaction. */
 int store_cursor_begin(enum store_table tb, unsigned flags, MDB_txn **t,

@@ -1150,6 +1150,7 @@ uint64_t offline_history_add(struct offline_copy *c, const char *user)
 	copy_record(&m, c, key, c->sent);
 	m.sender = "";
 	m.expires = m.arrival + offline_cfg.history_expire;
+	m.lazy = 1;
 	if (store_msg_put(&m)) {
 		return 0; /* best effort: no reason to refuse the message */
 	}

@@ -199,6 +199,39 @@ static void test_every_device_gets_it(void **state)
 	h_stop();
 }
 
+/* The history entry of a message every device took is committed lazily
+ * (lazy_commit_ms), not within the commit window; a copy kept for a device
+ * is committed within the window before the 200. */
+static void test_history_commits_lazily(void **state)
+{
+	unsigned long commits;
+
+	(void)state;
+	start(NULL);
+	two_devices();
+	h_run(1000);
+	commits = stat_value("store_commits");
+	msg_from(bob, 3, "bob", "alice", "l1", NULL, "lazy");
+	got(a, "lazy", 200);
+	got(b, "lazy", 200);
+	assert_int_equal(msg_status(bob), 200);
+	h_run(20);
+	assert_int_equal(stat_value("store_commits"), commits);
+	h_run(100);
+	assert_int_equal(stat_value("store_commits"), commits + 1);
+	/* B off: its copy is a promise, committed before bob's 200. */
+	assert_int_equal(reg_dev(b, 4, "alice", INST_B, 0), 200);
+	h_run(200);
+	commits = stat_value("store_commits");
+	msg_from(bob, 3, "bob", "alice", "l2", NULL, "kept for b");
+	h_run(5);
+	assert_int_equal(stat_value("store_commits"), commits + 1);
+	got(a, "kept for b", 200);
+	assert_int_equal(msg_status(bob), 200);
+	h_run(40000);
+	h_stop();
+}
+
 /* A device that unregistered gets what came meanwhile when it is back,
  * once; the one online had it at once, and the sender had 200. */
 static void test_device_off_gets_it_once(void **state)
@@ -528,6 +561,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_device_gets_it),
+		cmocka_unit_test(test_history_commits_lazily),
 		cmocka_unit_test(test_device_off_gets_it_once),
 		cmocka_unit_test(test_failed_device_gets_it_later_in_order),
 		cmocka_unit_test(test_all_off_then_restart),
