@@ -86,6 +86,12 @@ static struct tally senders = TALLY_INIT(&store_sender_pool);
 static unsigned total;
 static unsigned reminders;	/* of all owners: the due scans skip work */
 static uint64_t next_id;
+/* Ids below this may have been given (meta record ID_KEY, written a block
+ * ahead in the write that reaches it): a restart never gives an id again,
+ * even once every message that had one is gone (History-Id markers). */
+static uint64_t id_reserved;
+#define ID_KEY "msg_next_id"
+#define ID_BLOCK 4096
 
 static int msg_decode(const MDB_val *k, const MDB_val *v,
 		      struct store_msg *m)
@@ -319,6 +325,15 @@ static int index_load(int64_t *newest)
 		}
 	}
 	mdb_cursor_close(c);
+	k.mv_size = sizeof(ID_KEY) - 1;
+	k.mv_data = ID_KEY;
+	id_reserved = 0;
+	if (!mdb_get(t, store_dbi[T_META], &k, &v) && v.mv_size == 8) {
+		id_reserved = store_get_be64(v.mv_data);
+		if (id_reserved > next_id) {
+			next_id = id_reserved;
+		}
+	}
 	store_txn_abort(t);
 	if (uncounted) {
 		LOG_WRN("%u waiting messages not counted for their sender: "
@@ -385,7 +400,7 @@ int store_msg_put(struct store_msg *m)
 					m->extra ? m->extra : "",
 					m->sender ? m->sender : ""};
 	struct msg_rec r;
-	uint8_t key[8];
+	uint8_t key[8], ahead[8];
 	size_t total_len = sizeof(r), off;
 	MDB_txn *t;
 	MDB_val k = {8, key}, v;
@@ -446,6 +461,13 @@ int store_msg_put(struct store_msg *m)
 				memcpy(p + off, m->body, m->blen);
 			}
 		}
+		/* After the reserved space is written: the next put may
+		 * move it. */
+		if (!rc && next_id >= id_reserved) {
+			store_be64(ahead, next_id + ID_BLOCK);
+			rc = store_put(t, T_META, ID_KEY, sizeof(ID_KEY) - 1,
+				       ahead, 8);
+		}
 		rc = store_txn_end(t, rc);
 	}
 	if (rc) {
@@ -454,6 +476,9 @@ int store_msg_put(struct store_msg *m)
 
 		index_del(o, e, prev);
 		return rc;
+	}
+	if (next_id >= id_reserved) {
+		id_reserved = next_id + ID_BLOCK;
 	}
 	m->id = next_id++;
 	return 0;
@@ -511,15 +536,14 @@ int store_msg_trim(const char *owner, unsigned keep, unsigned *n)
 	}
 	drop = o->count - keep;
 	rc = store_txn_begin(&t, STORE_TXN_LAZY);
+	if (rc) {
+		return rc;
+	}
 	for (i = 0, e = o->head; !rc && i < drop; i++, e = e->next) {
 		store_be64(key, e->id);
 		rc = store_del(t, T_MSG, key, 8);
 	}
-	if (!rc || rc == ENOENT) {
-		rc = store_txn_end(t, 0);
-	} else {
-		rc = store_txn_end(t, rc);
-	}
+	rc = store_txn_end(t, rc);
 	if (rc) {
 		return rc;
 	}

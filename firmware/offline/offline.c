@@ -849,17 +849,21 @@ static struct offline_copy *copy_alloc(size_t n, size_t blen)
 	return c;
 }
 
+/* The fields f, written at base[0..n) (each with its NUL), into c's text;
+ * one that did not fit there (field_add() gave "" for it) stays "". The
+ * body goes after them (copy_alloc() placed it). */
 static void copy_set(struct offline_copy *c, const char *const *f,
-		     const char *base, const void *body)
+		     const char *base, size_t n, const void *body)
 {
 	const char **to[] = {&c->from, &c->to, &c->ctype, &c->callid,
 			     &c->extra, &c->sender};
 	unsigned i;
 
 	for (i = 0; i < 6; i++) {
-		*to[i] = c->text + (f[i] - base);
+		*to[i] = f[i] >= base && f[i] < base + n ?
+			 c->text + (f[i] - base) : "";
 	}
-	memcpy(c->text + (f[5] - base) + strlen(f[5]) + 1, body, c->blen);
+	memcpy((char *)c->body, body, c->blen);
 }
 
 struct offline_copy *offline_copy_req(const struct sip_msg *req)
@@ -880,7 +884,7 @@ struct offline_copy *offline_copy_req(const struct sip_msg *req)
 		return NULL;
 	}
 	memcpy(c->text, fields, b.len);
-	copy_set(c, f, fields, req->body.p);
+	copy_set(c, f, fields, b.len, req->body.p);
 	if (b.overflow) {
 		c->expires = -1; /* too large to keep: delivered live only */
 	}
@@ -921,7 +925,7 @@ struct offline_copy *offline_copy_new(const char *from, const char *to,
 		f[i] = c->text + n;
 		n += l;
 	}
-	copy_set(c, f, c->text, body);
+	copy_set(c, f, c->text, n, body);
 	return c;
 }
 

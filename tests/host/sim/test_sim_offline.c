@@ -18,6 +18,7 @@
 #include "offline.h"
 #include "port.h"
 #include "port_sim.h"
+#include "sd.h"
 #include "stat.h"
 #include "store.h"
 
@@ -755,6 +756,44 @@ static void message_of_len(int sock, int n, const char *tok, size_t len)
 	h_send(sock, "%s", text);
 }
 
+/* Kept header lines written longer than they came (compact "s:" becomes
+ * "Subject: ") can make a request's kept fields larger than any stored
+ * message: it is refused 513 (too large to keep), nothing else happens
+ * (this wrote through a wild pointer once). */
+static void test_kept_lines_longer_than_the_request(void **state)
+{
+	static char text[CONFIG_SIMPLED_MAX_MSG_SIZE + 1];
+	struct port_addr srv;
+	size_t o, head;
+	int i;
+
+	(void)state;
+	start(NULL);
+	/* Compact headers, bare LF line ends, 58 "Subject:N" lines: each is
+	 * kept as "Subject: N" CRLF, 2 bytes longer; the last one fills the
+	 * request to 8191 bytes. */
+	o = (size_t)snprintf(text, sizeof(text),
+			     "MESSAGE sip:" ALICE " SIP/2.0\n"
+			     "v: SIP/2.0/UDP 10.0.0.3:5060;branch=z9hG4bKw1\n"
+			     "f: <sip:bob@" H_DOMAIN ">;tag=w1\n"
+			     "t: <sip:" ALICE ">\ni: w1\nCSeq: 1 MESSAGE\n");
+	for (i = 0; i < 57; i++) {
+		o += (size_t)snprintf(text + o, sizeof(text) - o,
+				      "Subject:%d\n", i);
+	}
+	head = o + strlen("Subject:\nl: 5\n\nhello");
+	o += (size_t)snprintf(text + o, sizeof(text) - o, "Subject:%0*d\n",
+			      (int)(CONFIG_SIMPLED_MAX_MSG_SIZE - 1 - head), 0);
+	o += (size_t)snprintf(text + o, sizeof(text) - o, "l: 5\n\nhello");
+	assert_int_equal(o, CONFIG_SIMPLED_MAX_MSG_SIZE - 1);
+	assert_int_equal(sd_addr_parse(&srv, H_SERVER, 5060), 0);
+	assert_int_equal(port_sendto(bob, text, o, &srv), 0);
+	assert_int_equal(h_status(h_wait(bob)), 513);
+	assert_int_equal(offline_count(ALICE), 0);
+	h_run(40000);
+	h_stop();
+}
+
 /* A MESSAGE one byte under the arrival limit is taken in, but would not
  * fit once written for delivery: 513 at once, nothing stored. */
 static void test_just_under_arrival_limit_refused(void **state)
@@ -973,6 +1012,7 @@ int main(void)
 		cmocka_unit_test(test_full_store_space_comes_back),
 		cmocka_unit_test(test_stored_only_when_delivery_fits),
 		cmocka_unit_test(test_just_under_arrival_limit_refused),
+		cmocka_unit_test(test_kept_lines_longer_than_the_request),
 		cmocka_unit_test(test_default_quotas_and_restart),
 		cmocka_unit_test(test_send_time_at_most_30_days_ahead),
 		cmocka_unit_test(test_backoff_does_not_wrap),
