@@ -44,6 +44,7 @@ struct msg_relay {
 #ifdef CONFIG_SIMPLED_OFFLINE
 	struct offline_copy *copy;	/* local target: history, devices */
 	unsigned kept;		/* copies kept for its devices */
+	unsigned wrote;		/* copies kept for the sender's devices */
 #endif
 	struct relay_branch br[CONFIG_SIMPLED_MAX_FORKS];
 };
@@ -114,7 +115,7 @@ static void relay_free(struct msg_relay *r)
 static void answer_written(struct msg_relay *r, int code, const char *reason)
 {
 #ifdef CONFIG_SIMPLED_OFFLINE
-	if (r->kept) {
+	if (r->kept || r->wrote) {
 		sip_reply_hold(r->st, code, reason, NULL, NULL, NULL, 0);
 		store_when_durable(sip_reply_release, r->st);
 		return;
@@ -271,14 +272,29 @@ static void branch_send(struct msg_relay *r, const char *ruri,
 	}
 }
 
+#ifdef CONFIG_SIMPLED_OFFLINE
+static void fork_to(const struct reg_contact *c, const char *dev, void *arg)
+{
+	struct msg_relay *r = arg;
+
+	if (r->started < r->forks) {
+		branch_send(r, c->uri, c->flow, dev);
+	} else if (dev[0]) {
+		/* Past Max-Breadth or the fork limit: a device still gets
+		 * it, from the store. */
+		r->kept += !offline_keep(r->copy, r->aor, dev);
+	}
+}
+#else
 static void fork_to(const struct reg_contact *c, void *arg)
 {
 	struct msg_relay *r = arg;
 
 	if (r->started < r->forks && c->accepts_message) {
-		branch_send(r, c->uri, c->flow, c->instance);
+		branch_send(r, c->uri, c->flow, "");
 	}
 }
+#endif
 
 /* A relay holds one reference of its own while branches start. */
 static struct msg_relay *relay_new(struct sip_stx *st,
@@ -317,24 +333,26 @@ static void relay_release(struct msg_relay *r)
 #ifdef CONFIG_SIMPLED_OFFLINE
 /* What an authenticated local user sends to another goes to their own
  * other devices too (sent_copies), marked, and into their history. */
-static void sent_copies(const struct sip_msg *req, const char *aor)
+static unsigned sent_copies(const struct sip_msg *req, const char *aor)
 {
 	struct offline_copy *c;
+	unsigned kept;
 
 	if (!offline_cfg.sent_copies || !req->auth_user[0] ||
 	    !strcmp(req->auth_user, aor)) {
-		return;
+		return 0;
 	}
 	c = offline_copy_req(req);
 	if (!c) {
-		return; /* the message itself still goes */
+		return 0; /* the message itself still goes */
 	}
 	c->sent = 1;
 	c->counted = 1; /* the sender's own devices: no per-source quota */
 	offline_history_add(c, req->auth_user);
-	msg_fan(c, req->auth_user, &req->flow, 0, NULL);
+	kept = msg_fan(c, req->auth_user, &req->flow, 0, NULL);
 	offline_copy_put(c);
 	stat_inc(msg_stat_sent_copies);
+	return kept;
 }
 #endif
 
@@ -348,13 +366,6 @@ static int is_history_uri(const osip_uri_t *u)
 	       sip_is_local_host(sd_pl_str(u->host));
 }
 
-static int count_entry(const struct store_msg *m, void *arg)
-{
-	(void)m;
-	++*(int *)arg;
-	return 0;
-}
-
 /* "since <id>" (RFC 3428 text/plain body) from an authenticated user:
  * their history after that entry, as MESSAGEs to the device that asked,
  * after the 200. */
@@ -363,8 +374,7 @@ static void on_history(struct sip_stx *st, const struct sip_msg *req)
 	struct sd_pl body = sd_pl_trim(req->body), id = {0};
 	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
 	char inst[CONFIG_SIMPLED_MAX_INSTANCE_LEN];
-	char why[64], user[CONFIG_SIMPLED_MAX_URI_LEN];
-	struct sip_flow flow;
+	char why[64];
 	uint64_t after = 0;
 	int n;
 
@@ -391,23 +401,22 @@ static void on_history(struct sip_stx *st, const struct sip_msg *req)
 			  NULL, NULL, 0);
 		return;
 	}
-	/* The answer first, then the messages: the count goes ahead (and
-	 * the request is gone with the answer). */
-	sd_str_copy(user, sizeof(user), req->auth_user);
-	flow = req->flow;
-	n = 0;
-	if (offline_history(user, after, count_entry, &n)) {
+	/* The replay begins in the next turn, after this answer. */
+	n = offline_history_replay(req->auth_user, after, uri, &req->flow);
+	if (n == -ENOENT) {
 		sip_reply(st, 500, "Message store unavailable", NULL, NULL,
 			  NULL, 0);
+		return;
+	}
+	if (n < 0) {
+		stat_inc(stat_overload);
+		sip_reply(st, 503, "History replays busy", "Retry-After: 10\r\n",
+			  NULL, NULL, 0);
 		return;
 	}
 	snprintf(why, sizeof(why), "%d messages follow", n);
 	sip_reply(st, 200, why, NULL, NULL, NULL, 0);
 	stat_inc(msg_stat_history_asked);
-	n = offline_history_replay(user, after, uri, &flow);
-	if (n < 0) {
-		LOG_WRN("history of %s not sent: %s", user, strerror(-n));
-	}
 }
 
 static const struct msg_claim history_claim = {is_history_uri, on_history};
@@ -502,7 +511,9 @@ static void on_message(struct sip_stx *st, const struct sip_msg *req)
 		}
 		offline_history_add(r->copy, aor);
 	}
-	sent_copies(req, err ? "" : aor);
+	/* The answer waits for the copies kept for the sender's devices
+	 * too. */
+	r->wrote = sent_copies(req, err ? "" : aor);
 #endif
 	if (!err) {
 		strcpy(r->aor, aor); /* the same size */

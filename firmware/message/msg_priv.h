@@ -35,15 +35,18 @@ static inline int msg_same_peer(const struct sip_flow *a,
 int msg_device_at(const char *user, const struct sip_flow *flow, char *uri,
 		  size_t usize, char *inst, size_t isize);
 
-/* A contact a message goes to now (msg_devices()). */
-typedef void (msg_live_h)(const struct reg_contact *ct, void *arg);
+/* A contact a message goes to now (msg_devices()); dev: its device (a
+ * remembered +sip.instance), "" when it is none. */
+typedef void (msg_live_h)(const struct reg_contact *ct, const char *dev,
+			  void *arg);
 
-/* Per-device delivery of c to local user: live(ct, arg) for each contact
- * that takes MESSAGE and whose device has nothing waiting; a copy kept
- * for each device that has (behind the rest, in order) and for each
+/* Per-device delivery of c to local user: live(ct, dev, arg) for each
+ * contact that takes MESSAGE and whose device has nothing waiting, one
+ * contact per device (its other flows are left out); a copy kept for
+ * each device that has (behind the rest, in order) and for each
  * remembered device without a binding now. The contact at except (the
- * device that sent it) and its device are left out. @return how many
- * copies were kept. */
+ * device that sent it) and all of its device's are left out. @return how
+ * many copies were kept. */
 unsigned msg_devices(struct offline_copy *c, const char *user,
 		     const struct sip_flow *except, msg_live_h *live,
 		     void *arg);
@@ -53,10 +56,11 @@ unsigned msg_devices(struct offline_copy *c, const char *user,
  * getting it from the store later; keep_any: when contacts without an
  * instance were all unreachable (or there were none) and nothing was
  * kept, kept for whichever device comes first. Takes its own reference
- * on c. */
-void msg_fan(struct offline_copy *c, const char *user,
-	     const struct sip_flow *except, int keep_any,
-	     const struct msg_out *m);
+ * on c. @return the copies kept before it returns (their write is in the
+ * open group). */
+unsigned msg_fan(struct offline_copy *c, const char *user,
+		 const struct sip_flow *except, int keep_any,
+		 const struct msg_out *m);
 #endif
 
 #endif

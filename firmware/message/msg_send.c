@@ -37,26 +37,52 @@ struct plan {
 	struct offline_copy *c;
 	const char *user;
 	const struct sip_flow *except;
+	const char *except_dev;	/* the sender's device, or NULL */
 	msg_live_h *live;
 	void *arg;
 	unsigned kept;
+	/* Devices already served (one flow each, RFC 5626 5.3): the
+	 * registrar's strings, valid during the walk. */
+	const char *seen[MSG_MAX_BREADTH];
+	unsigned n_seen;
 };
+
+/* Has device dev been served in this plan? Marks it when not. */
+static int plan_seen(struct plan *p, const char *dev)
+{
+	unsigned i;
+
+	for (i = 0; i < p->n_seen; i++) {
+		if (!strcmp(p->seen[i], dev)) {
+			return 1;
+		}
+	}
+	if (p->n_seen < MSG_MAX_BREADTH) {
+		p->seen[p->n_seen++] = dev;
+	}
+	return 0;
+}
 
 static void plan_contact(const struct reg_contact *ct, void *arg)
 {
 	struct plan *p = arg;
+	const char *dev = ct->instance[0] &&
+			  offline_device_known(p->user, ct->instance) ?
+			  ct->instance : "";
 
 	if (!ct->accepts_message ||
-	    (p->except && msg_same_peer(ct->flow, p->except))) {
+	    (p->except && msg_same_peer(ct->flow, p->except)) ||
+	    (dev[0] && p->except_dev && !strcmp(dev, p->except_dev)) ||
+	    (dev[0] && plan_seen(p, dev))) {
 		return;
 	}
-	if (ct->instance[0] && offline_device_waiting(p->user, ct->instance)) {
+	if (dev[0] && offline_device_waiting(p->user, dev)) {
 		/* Behind what it still waits for: in order, from the
 		 * store. */
-		p->kept += !offline_keep(p->c, p->user, ct->instance);
+		p->kept += !offline_keep(p->c, p->user, dev);
 		return;
 	}
-	p->live(ct, p->arg);
+	p->live(ct, dev, p->arg);
 }
 
 /* The binding at a flow (msg_device_at()). */
@@ -92,7 +118,7 @@ unsigned msg_devices(struct offline_copy *c, const char *user,
 		     const struct sip_flow *except, msg_live_h *live,
 		     void *arg)
 {
-	struct plan p = {c, user, except, live, arg, 0};
+	struct plan p;
 	char uri[CONFIG_SIMPLED_MAX_URI_LEN];
 	char inst[CONFIG_SIMPLED_MAX_INSTANCE_LEN] = "";
 
@@ -100,6 +126,13 @@ unsigned msg_devices(struct offline_copy *c, const char *user,
 		msg_device_at(user, except, uri, sizeof(uri), inst,
 			      sizeof(inst));
 	}
+	memset(&p, 0, sizeof(p));
+	p.c = c;
+	p.user = user;
+	p.except = except;
+	p.except_dev = inst[0] ? inst : NULL;
+	p.live = live;
+	p.arg = arg;
 	reg_lookup(user, plan_contact, &p);
 	return p.kept + offline_keep_away(c, user, inst[0] ? inst : NULL);
 }
@@ -185,7 +218,8 @@ static void on_fan_answer(int code, const struct sip_msg *resp, void *arg)
 	}
 }
 
-static void fan_live(const struct reg_contact *ct, void *arg)
+static void fan_live(const struct reg_contact *ct, const char *dev,
+		     void *arg)
 {
 	struct fanout *f = arg;
 	const struct msg_out *m = f->m;
@@ -194,11 +228,15 @@ static void fan_live(const struct reg_contact *ct, void *arg)
 	struct sip_request r;
 
 	if (f->n == f->cap) {
+		/* More contacts than requests: a device still gets it. */
+		if (dev[0]) {
+			f->kept += !offline_keep(c, f->user, dev);
+		}
 		return;
 	}
 	b = &f->br[f->n];
 	b->f = f;
-	sd_str_copy(b->inst, sizeof(b->inst), ct->instance);
+	sd_str_copy(b->inst, sizeof(b->inst), dev);
 	memset(&r, 0, sizeof(r));
 	r.method = "MESSAGE";
 	r.ruri = ct->uri;
@@ -222,12 +260,12 @@ static void fan_live(const struct reg_contact *ct, void *arg)
 	}
 }
 
-void msg_fan(struct offline_copy *c, const char *user,
-	     const struct sip_flow *except, int keep_any,
-	     const struct msg_out *m)
+unsigned msg_fan(struct offline_copy *c, const char *user,
+		 const struct sip_flow *except, int keep_any,
+		 const struct msg_out *m)
 {
 	static char hdrs[CONFIG_SIMPLED_MAX_MSG_SIZE];
-	unsigned n = reg_lookup(user, NULL, NULL);
+	unsigned n = reg_lookup(user, NULL, NULL), kept;
 	struct fanout *f;
 
 	if (n > MSG_MAX_BREADTH) {
@@ -236,11 +274,14 @@ void msg_fan(struct offline_copy *c, const char *user,
 	f = mem_alloc(sizeof(*f) + n * sizeof(f->br[0]));
 	if (!f) {
 		/* Under memory pressure: the store still keeps it. */
-		if (keep_any && !offline_keep_away(c, user, NULL) &&
-		    !offline_keep(c, user, NULL) && m && m->kept_stat) {
+		kept = offline_keep_away(c, user, NULL);
+		if (keep_any && !kept) {
+			kept = !offline_keep(c, user, NULL);
+		}
+		if (kept && m && m->kept_stat) {
 			stat_inc(*m->kept_stat);
 		}
-		return;
+		return kept;
 	}
 	memset(f, 0, sizeof(*f));
 	f->c = c;
@@ -258,6 +299,7 @@ void msg_fan(struct offline_copy *c, const char *user,
 	fanouts = f;
 	f->pending = 1; /* ours while the branches start */
 	f->kept += msg_devices(c, user, except, fan_live, f);
+	kept = f->kept;
 	f->m = NULL;
 	f->hdrs = NULL;
 	if (!f->n && !f->kept) {
@@ -266,6 +308,7 @@ void msg_fan(struct offline_copy *c, const char *user,
 	if (!--f->pending) {
 		fan_done(f);
 	}
+	return kept;
 }
 
 #endif /* CONFIG_SIMPLED_OFFLINE */

@@ -60,8 +60,8 @@ struct dump {
 	int64_t send_at;	/* of the message in flight */
 	struct tmr retry;
 	int replay;
-	int cancelled;		/* a replay replaced by a newer ask */
-	uint64_t after;
+	int restart;		/* a newer ask: from restart_after next */
+	uint64_t after, restart_after;
 	struct target to;
 	char owner[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
 };
@@ -84,6 +84,7 @@ static void changed(const char *key)
 	hook_run(&observers, &ch);
 }
 static struct dump *dumps, *replays;
+static unsigned n_replays;
 static struct tmr tick_tmr, due_tmr;
 static unsigned ticks;
 static char body_buf[CONFIG_SIMPLED_MAX_MSG_SIZE];
@@ -312,6 +313,7 @@ static void dump_free(struct dump *d)
 	for (pp = &replays; d->replay && *pp; pp = &(*pp)->next) {
 		if (*pp == d) {
 			*pp = d->next;
+			n_replays--;
 			break;
 		}
 	}
@@ -378,7 +380,11 @@ static void on_delivered(int code, const struct sip_msg *resp, void *arg)
 		if (code >= 200 && code < 300) {
 			stat_inc(offline_stat_history_sent);
 		}
-		if (code >= 200 && code < 300 && !d->cancelled) {
+		if (d->restart) {
+			d->restart = 0;
+			d->after = d->restart_after;
+			dump_next(d);
+		} else if (code >= 200 && code < 300) {
 			dump_next(d);
 		} else {
 			dump_free(d);
@@ -1216,24 +1222,37 @@ int offline_history_replay(const char *user, uint64_t after,
 	if (!n) {
 		return 0;
 	}
-	/* One replay per user: a new ask replaces the one under way (a
-	 * device asking again and again cannot take every dump). */
+	/* One replay per user: a new ask takes over the one under way
+	 * (from its marker, once the entry in flight is answered), so a
+	 * device asking again and again holds one dump; and replays take
+	 * at most a quarter of the dumps, the rest deliver waiting
+	 * messages. */
 	for (d = replays; d; d = d->next) {
 		char user_of[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
 
 		offline_key_user(d->owner, user_of, sizeof(user_of));
-		if (!strcmp(user_of, user) && !d->cancelled) {
-			d->cancelled = 1; /* ends with its answer in flight */
-			if (!d->inflight) {
-				dump_free(d);
-			}
-			break;
+		if (strcmp(user_of, user)) {
+			continue;
 		}
+		d->to.flow = *flow;
+		sd_str_copy(d->to.uri, sizeof(d->to.uri), ruri);
+		if (d->inflight) {
+			d->restart = 1;
+			d->restart_after = after;
+		} else {
+			d->after = after;
+			tmr_start(&d->retry, 0, dump_retry, d);
+		}
+		return n;
+	}
+	if (n_replays >= (pool_size(&offline_dump_pool) + 3) / 4) {
+		return -EBUSY;
 	}
 	d = pool_get(&offline_dump_pool);
 	if (!d) {
 		return -ENOSPC;
 	}
+	n_replays++;
 	memset(d, 0, sizeof(*d));
 	d->replay = 1;
 	d->after = after;
@@ -1246,7 +1265,9 @@ int offline_history_replay(const char *user, uint64_t after,
 	}
 	d->next = replays;
 	replays = d;
-	dump_next(d);
+	/* The first goes out in the next turn: after the answer to the
+	 * ask. */
+	tmr_start(&d->retry, 0, dump_retry, d);
 	return n;
 }
 

@@ -94,6 +94,9 @@ void offline_copy_put(struct offline_copy *c);
 const char *offline_copy_hdrs(const struct offline_copy *c, int with_extra,
 			      char *buf, size_t size);
 
+/** Is inst a remembered device of user (device_memory)? Only those get
+ * copies of their own; other contacts are reached while registered. */
+int offline_device_known(const char *user, const char *inst);
 /** Does device inst of user have messages waiting? Then a new one must
  * wait behind them, not go to it directly. */
 int offline_device_waiting(const char *user, const char *inst);
@@ -111,8 +114,10 @@ unsigned offline_keep_away(struct offline_copy *c, const char *user,
  * there is no history. */
 uint64_t offline_history_add(struct offline_copy *c, const char *user);
 /** Send user's history entries after id `after`, oldest first, one at a
- * time, as MESSAGEs to ruri over flow. @return how many will be sent, or
- * -errno (ENOENT: no store, ENOSPC: dumps pool exhausted). */
+ * time, as MESSAGEs to ruri over flow, beginning in the next loop turn (a
+ * replay for user under way takes the new marker instead). @return how
+ * many will be sent, or -errno (ENOENT: no store; EBUSY, ENOSPC: replays
+ * or dumps all taken). */
 int offline_history_replay(const char *user, uint64_t after,
 			   const char *ruri, const struct sip_flow *flow);
 /** h for each of user's history entries after `after`, oldest first. */

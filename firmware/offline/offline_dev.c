@@ -151,8 +151,18 @@ static int dev_bound(const struct dev_user *u, const struct dev *d)
 	return b.found;
 }
 
+/* Does device d of u have messages waiting (promised: never dropped to
+ * make room)? */
+static int dev_waiting(const struct dev_user *u, const struct dev *d)
+{
+	char key[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
+
+	return !offline_key(key, sizeof(key), u->user, d->inst, 0) &&
+	       store_msg_count(key) > 0;
+}
+
 /* Room for one more device of u: the one seen longest ago without a
- * binding now goes. @return 0 or ENOSPC (every device is bound). */
+ * binding now and with nothing waiting goes. @return 0 or ENOSPC. */
 static int dev_room(struct dev_user *u)
 {
 	unsigned i, old = u->n;
@@ -161,7 +171,7 @@ static int dev_room(struct dev_user *u)
 		return 0;
 	}
 	for (i = 0; i < u->n; i++) {
-		if (!dev_bound(u, &u->d[i]) &&
+		if (!dev_bound(u, &u->d[i]) && !dev_waiting(u, &u->d[i]) &&
 		    (old == u->n || u->d[i].seen < u->d[old].seen)) {
 			old = i;
 		}
@@ -191,7 +201,8 @@ void offline_dev_seen(const char *user, const char *inst, int ended)
 	if (!d) {
 		if (dev_room(u)) {
 			LOG_WRN("a device of %s not remembered: %d devices "
-				"registered", user, CONFIG_SIMPLED_MAX_DEVICES);
+				"registered or waiting for messages", user,
+				CONFIG_SIMPLED_MAX_DEVICES);
 			if (!u->n) {
 				user_free(u);
 			}
@@ -206,6 +217,14 @@ void offline_dev_seen(const char *user, const char *inst, int ended)
 	if (ended || !d->written || now - d->written >= every) {
 		dev_write(u, d);
 	}
+}
+
+int offline_device_known(const char *user, const char *inst)
+{
+	struct dev_user *u;
+
+	HASH_FIND_STR(users, user, u);
+	return u && inst[0] && dev_find(u, inst) != NULL;
 }
 
 void offline_dev_each(const char *user,

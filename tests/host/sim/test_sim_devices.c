@@ -521,8 +521,8 @@ static void test_history_since_marker(void **state)
 		.cseq = 10}, "alice", "wonder", "sip:history@" H_DOMAIN), 200);
 	got(c, "history two", 200);
 	gets_nothing(c);
-	/* Asking again while a replay is under way replaces it: the one in
-	 * flight is answered, then only the new one goes on. */
+	/* Asking again while a replay is under way takes it over: once the
+	 * entry in flight is answered it goes on from the new marker. */
 	assert_int_equal(send_authed(c, &(struct h_req){.method = "MESSAGE",
 		.n = 5, .from = "alice", .to = "history", .body = "since 0",
 		.cseq = 30}, "alice", "wonder", "sip:history@" H_DOMAIN), 200);
@@ -531,8 +531,9 @@ static void test_history_since_marker(void **state)
 	assert_int_equal(send_authed(c, &(struct h_req){.method = "MESSAGE",
 		.n = 5, .from = "alice", .to = "history", .body = body,
 		.cseq = 40}, "alice", "wonder", "sip:history@" H_DOMAIN), 200);
-	got(c, "history two", 200);
+	gets_nothing(c);
 	h_answer(c, inflight, 200);
+	got(c, "history two", 200);
 	gets_nothing(c);
 	assert_int_equal(stat_value("history_sent"), 5);
 	/* A malformed ask, and nobody registers as the service. */
@@ -557,6 +558,118 @@ static void test_history_needs_authentication(void **state)
 	h_stop();
 }
 
+/* A device registered over two flows (RFC 5626 reg-id 1 and 2) gets a
+ * message once, on one of them. */
+static void test_one_flow_per_device(void **state)
+{
+	static unsigned cseq = 500;
+	int n, got_it = 0;
+	const char *r;
+	char contact[200];
+
+	(void)state;
+	start(NULL);
+	for (n = 0; n < 2; n++) {
+		snprintf(contact, sizeof(contact), "<sip:alice@10.0.0.%d:5060>;"
+			 "+sip.instance=\"" INST_A "\";reg-id=%d",
+			 n ? 4 : 2, n + 1);
+		assert_int_equal(h_status(h_request_wait(n ? b : a,
+			&(struct h_req){.method = "REGISTER", .n = n ? 4 : 2,
+			.from = "alice", .call_id = n ? "flow2" : "flow1",
+			.cseq = ++cseq, .contact = contact,
+			.hdrs = "Expires: 600\n"})), 200);
+	}
+	msg_from(bob, 3, "bob", "alice", "f1", NULL, "one flow");
+	h_run(10);
+	while ((r = h_recv(a)) != NULL || (r = h_recv(b)) != NULL) {
+		got_it++;
+		h_answer(strstr(r, "10.0.0.2") ? a : b, r, 200);
+	}
+	assert_int_equal(got_it, 1);
+	assert_int_equal(msg_status(bob), 200);
+	assert_int_equal(offline_count(ALICE), 0);
+	h_run(40000);
+	h_stop();
+}
+
+/* With device_memory 0 no device is remembered: a contact with an
+ * instance that fails is like any other, and msilo keeps the message for
+ * whichever contact comes first. */
+static void test_no_device_memory(void **state)
+{
+	(void)state;
+	start("config offline\n\toption device_memory '0'\n");
+	assert_int_equal(reg_dev(a, 2, "alice", INST_A, 600), 200);
+	msg_from(bob, 3, "bob", "alice", "n1", NULL, "for anyone");
+	h_answer(a, gets(a, "for anyone"), 480);
+	assert_int_equal(msg_status(bob), 202);
+	assert_int_equal(offline_count(ALICE), 1);
+	assert_int_equal(stat_value("offline_device_copies"), 0);
+	assert_int_equal(reg_dev(c, 5, "alice", "", 600), 200);
+	got(c, "for anyone", 200);
+	assert_int_equal(offline_count(ALICE), 0);
+	h_run(40000);
+	h_stop();
+}
+
+/* Max-Breadth 1 lets one branch go; the other device gets the message
+ * from the store, not never. */
+static void test_breadth_keeps_for_the_rest(void **state)
+{
+	const char *ra, *rb;
+
+	(void)state;
+	start(NULL);
+	two_devices();
+	h_request(bob, &(struct h_req){.method = "MESSAGE", .n = 3,
+		.from = "bob", .to = "alice", .hdrs = "Max-Breadth: 1\n",
+		.body = "narrow"});
+	h_run(10);
+	ra = h_recv(a);
+	rb = ra ? NULL : h_recv(b);
+	assert_true((ra != NULL) != (rb != NULL));
+	h_answer(ra ? a : b, ra ? ra : rb, 200);
+	assert_int_equal(msg_status(bob), 200);
+	assert_int_equal(offline_count(ALICE), 1);
+	assert_int_equal(reg_dev(ra ? b : a, ra ? 4 : 2, "alice",
+				 ra ? INST_B : INST_A, 600), 200);
+	got(ra ? b : a, "narrow", 200);
+	h_run(40000);
+	h_stop();
+}
+
+/* A ninth device is not remembered while the eight others wait for
+ * messages: what was promised to them stays. */
+static void test_devices_waiting_not_replaced(void **state)
+{
+	char inst[64];
+	int i;
+
+	(void)state;
+	start(NULL);
+	for (i = 0; i < 9; i++) {
+		snprintf(inst, sizeof(inst),
+			 "<urn:uuid:00000000-0000-1000-8000-0000000000%02d>",
+			 i);
+		assert_int_equal(reg_dev(a, 2, "alice", inst, 600), 200);
+		assert_int_equal(reg_dev(a, 2, "alice", inst, 0), 200);
+		if (i == 7) {
+			msg_from(bob, 3, "bob", "alice", "w1", NULL,
+				 "for eight");
+			assert_int_equal(msg_status(bob), 202);
+		}
+	}
+	assert_int_equal(stat_value("offline_device_copies"), 8);
+	assert_int_equal(stat_value("devices_forgotten"), 0);
+	assert_int_equal(offline_count(ALICE), 1);
+	snprintf(inst, sizeof(inst),
+		 "<urn:uuid:00000000-0000-1000-8000-0000000000%02d>", 0);
+	assert_int_equal(reg_dev(a, 2, "alice", inst, 600), 200);
+	got(a, "for eight", 200);
+	h_run(40000);
+	h_stop();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -572,6 +685,10 @@ int main(void)
 		cmocka_unit_test(test_report_reaches_offline_sender),
 		cmocka_unit_test(test_history_since_marker),
 		cmocka_unit_test(test_history_needs_authentication),
+		cmocka_unit_test(test_one_flow_per_device),
+		cmocka_unit_test(test_no_device_memory),
+		cmocka_unit_test(test_breadth_keeps_for_the_rest),
+		cmocka_unit_test(test_devices_waiting_not_replaced),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
