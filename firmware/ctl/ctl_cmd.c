@@ -535,7 +535,7 @@ static int history_one(const struct store_msg *m, void *arg)
 	body[n] = '\0';
 	sd_buf_str(w->b, w->first ? "{" : ",{");
 	w->first = 0;
-	ctl_json_kv_num(w->b, "id", (unsigned long)m->id);
+	sd_buf_printf(w->b, "\"id\":%llu", (unsigned long long)m->id);
 	sd_buf_add(w->b, ",", 1);
 	ctl_json_kv_str(w->b, "from", m->from);
 	sd_buf_add(w->b, ",", 1);

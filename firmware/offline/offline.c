@@ -36,7 +36,7 @@
 /* History is written while the store is less full than this (percent of
  * the map), and gives way this many entries at a time to a message a
  * device waits for when the store is full. */
-#define OFFLINE_HISTORY_FILL_PCT 75
+#define OFFLINE_HISTORY_FILL_PCT 85
 #define OFFLINE_EVICT_BATCH 16
 /* Header a sender uses to ask for delivery at a given time (Unix s). */
 #define OFFLINE_SEND_TIME_HDR "Send-Time"
@@ -949,9 +949,9 @@ const char *offline_copy_hdrs(const struct offline_copy *c, int with_extra,
 
 	sd_buf_init(&b, buf, size);
 	if (c->hist_id) {
-		sd_buf_str(&b, OFFLINE_HIST_HDR ": ");
-		sd_buf_uint(&b, c->hist_id);
-		sd_buf_str(&b, "\r\n");
+		/* 64 bits on every target (unsigned long is 32 on some). */
+		sd_buf_printf(&b, OFFLINE_HIST_HDR ": %llu\r\n",
+			      (unsigned long long)c->hist_id);
 	}
 	if (c->sent) {
 		sd_buf_str(&b, OFFLINE_SENT_HDR ": yes\r\n");
@@ -1027,6 +1027,21 @@ static unsigned history_evict(unsigned n)
 	return done;
 }
 
+/* Delete the whole history holding the oldest entry (its owner entry is
+ * free then). @return how many entries went. */
+static unsigned history_evict_owner(void)
+{
+	char owner[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
+	unsigned n = 0;
+	uint64_t id;
+
+	if (!store_msg_oldest(is_history, owner, &id) &&
+	    !store_msg_trim(owner, 0, &n)) {
+		offline_stat_history_evicted += n;
+	}
+	return n;
+}
+
 /* Keep c in queue key, a reminder at send_at (0: none). */
 static int keep_in(struct offline_copy *c, const char *key, int64_t send_at)
 {
@@ -1063,6 +1078,11 @@ static int keep_in(struct offline_copy *c, const char *key, int64_t send_at)
 		 * free at once (store_messages); their pages once this group
 		 * is committed, for the next message. */
 		err = store_msg_put(&m);
+		if (err == ENOSPC && history_evict_owner()) {
+			/* Every owner taken (store_owners): the oldest
+			 * history goes whole, its owner with it. */
+			err = store_msg_put(&m);
+		}
 	}
 	if (err) {
 		LOG_WRN("cannot store a message for %s: %s", key,
@@ -1147,12 +1167,11 @@ uint64_t offline_history_add(struct offline_copy *c, const char *user)
 		return 0;
 	}
 	if (store_fill_pct() >= OFFLINE_HISTORY_FILL_PCT) {
-		/* The rest of the store is for messages devices wait for;
-		 * the oldest history makes room for the newest. */
-		history_evict(1);
-		if (store_fill_pct() >= OFFLINE_HISTORY_FILL_PCT) {
-			return 0;
-		}
+		/* The rest of the store is for messages devices wait for:
+		 * no entry now, and the oldest of all histories make room
+		 * (counted free once this group is committed). */
+		history_evict(OFFLINE_EVICT_BATCH);
+		return 0;
 	}
 	/* Its History-Id is its own id, written at each replay; the mark
 	 * of a sent one is kept. Whether a replay of it fits is seen at the

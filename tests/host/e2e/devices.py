@@ -8,6 +8,7 @@ stored just before kill -9 reaches the device after the restart; the
 history service gives a new device everything in order.
 Usage: devices.py BIN WORKDIR
        devices.py peer PORT   (beside baresip: run.sh baresip_devices)"""
+import atexit
 import os
 import re
 import signal
@@ -154,6 +155,8 @@ def main():
     def start():
         p = subprocess.Popen([binary, "-f", "-c", conf],
                              stdout=subprocess.DEVNULL, stderr=log)
+        # A failed check exits: the daemon goes with it.
+        atexit.register(lambda: p.poll() is None and p.kill())
         ua = UA(port)
         for _ in range(100):
             if status(ua.transact("OPTIONS", f"sip:{DOMAIN}",

@@ -628,6 +628,39 @@ static void test_message_pool_full_503(void **state)
 	h_stop();
 }
 
+/* Each user's history is an owner in the store's index: when histories
+ * hold every owner entry (store_owners), a message for an offline user
+ * still gets one (the oldest history goes whole) and is kept: 202. */
+static void test_histories_give_way_to_owners(void **state)
+{
+	const char *r;
+	char user[16], to[64];
+	int u, i;
+
+	(void)state;
+	start("config limits\n\toption store_owners 4\n");
+	for (u = 0; u < 4; u++) {
+		snprintf(user, sizeof(user), "u%d", u);
+		snprintf(to, sizeof(to), "u%d@" H_DOMAIN, u);
+		assert_int_equal(h_register(alice, 2, user, 600), 200);
+		for (i = 0; i < 20; i++) {
+			h_message(bob, 3, to, h_token(), NULL, "live");
+			h_run(10);
+			r = h_recv(alice);
+			assert_non_null(r);
+			h_answer(alice, r, 200);
+			assert_int_equal(h_status(h_wait(bob)), 200);
+		}
+		assert_int_equal(h_register(alice, 2, user, 0), 200);
+	}
+	assert_int_equal(stat_value("history_kept"), 80);
+	assert_int_equal(store_for_alice("o1", NULL, "kept"), 202);
+	assert_int_equal(offline_count(ALICE), 1);
+	assert_true(stat_value("history_evicted") >= 20);
+	h_run(40000);
+	h_stop();
+}
+
 static void test_full_store_answers_503(void **state)
 {
 	static char big[7000];
@@ -1000,6 +1033,7 @@ int main(void)
 		cmocka_unit_test(test_group_commit),
 		cmocka_unit_test(test_failed_commit_answers_500),
 		cmocka_unit_test(test_full_store_answers_503),
+		cmocka_unit_test(test_histories_give_way_to_owners),
 		cmocka_unit_test(test_message_pool_full_503),
 		cmocka_unit_test(test_callback_keeps_new_transaction),
 		cmocka_unit_test(test_largest_map_stores),
