@@ -101,6 +101,10 @@ typedef int (store_msg_h)(const struct store_msg *m, void *arg);
 int store_msg_put(struct store_msg *m);
 /** Messages of owner in arrival order; h returning non-zero stops. */
 int store_msg_list(const char *owner, store_msg_h *h, void *arg);
+/** The same from the first with an id past after (ids only grow); those
+ * before are not read (a history replay walks on from its marker). */
+int store_msg_list_after(const char *owner, uint64_t after, store_msg_h *h,
+			 void *arg);
 int store_msg_del(const char *owner, uint64_t id);
 /** Delete the oldest messages of owner so that keep remain, in one lazy
  * write (a history kept to its length). @return 0 or the store's error;

@@ -608,24 +608,33 @@ static int visit(MDB_txn *t, const struct msg_entry *e, store_msg_h *h,
 	return h(&m, arg);
 }
 
-int store_msg_list(const char *owner, store_msg_h *h, void *arg)
+int store_msg_list_after(const char *owner, uint64_t after, store_msg_h *h,
+			 void *arg)
 {
 	struct msg_owner *o = owner_find(owner);
 	struct msg_entry *e;
 	MDB_txn *t;
 	int rc;
 
-	if (!o) {
+	/* Those up to after are passed over in the index, not read. */
+	for (e = o ? o->head : NULL; e && e->id <= after; e = e->next) {
+	}
+	if (!e) {
 		return 0;
 	}
 	rc = store_txn_begin(&t, MDB_RDONLY);
 	if (rc) {
 		return rc;
 	}
-	for (e = o->head; e && !visit(t, e, h, arg); e = e->next) {
+	for (; e && !visit(t, e, h, arg); e = e->next) {
 	}
 	store_txn_abort(t);
 	return 0;
+}
+
+int store_msg_list(const char *owner, store_msg_h *h, void *arg)
+{
+	return store_msg_list_after(owner, 0, h, arg);
 }
 
 unsigned store_msg_count(const char *owner)

@@ -361,9 +361,8 @@ static unsigned sent_copies(const struct sip_msg *req, const char *aor)
 
 static int is_history_uri(const osip_uri_t *u)
 {
-	return offline_cfg.user_history && u && u->username && u->host &&
-	       !strcasecmp(u->username, offline_cfg.history_user) &&
-	       sip_is_local_host(sd_pl_str(u->host));
+	return offline_cfg.user_history &&
+	       reg_service_uri(u, offline_cfg.history_user);
 }
 
 /* "since <id>" (RFC 3428 text/plain body) from an authenticated user:

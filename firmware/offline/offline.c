@@ -422,21 +422,18 @@ struct pick {
  * device (its key's hash of the instance). */
 struct taker {
 	struct target *t;
-	const char *hash;	/* 16 hex digits, or NULL: any */
+	int device;		/* a device's queue: hash names it */
+	uint64_t hash;
 };
 
 static void first_taker(const struct reg_contact *c, void *arg)
 {
 	struct taker *tk = arg;
 	struct target *t = tk->t;
-	char h[24];
 
-	if (tk->hash) {
-		snprintf(h, sizeof(h), "%016llx",
-			 (unsigned long long)inst_hash(c->instance));
-		if (!c->instance[0] || strcmp(h, tk->hash)) {
-			return;
-		}
+	if (tk->device &&
+	    (!c->instance[0] || inst_hash(c->instance) != tk->hash)) {
+		return;
 	}
 	if (!t->found && c->accepts_message) {
 		t->found = 1;
@@ -526,9 +523,6 @@ static int send_one(const struct store_msg *m, void *arg)
 	struct pick *p = arg;
 	struct sip_request r;
 
-	if (p->d->replay && m->id <= p->d->after) {
-		return 0; /* sent already, or before the marker */
-	}
 	if (m->expires <= p->now || (m->send_at && m->send_at > p->now)) {
 		return 0; /* expired (purge takes it) or a reminder not due */
 	}
@@ -565,13 +559,16 @@ static void dump_next(struct dump *d)
 	if (store_is_open() && !d->replay) {
 		char user[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
 		const char *sep = strchr(d->owner, OFFLINE_DEV_SEP);
-		struct taker tk = {&to, sep ? sep + 1 : NULL};
+		struct taker tk = {&to, sep != NULL,
+				   sep ? strtoull(sep + 1, NULL, 16) : 0};
 
 		offline_key_user(d->owner, user, sizeof(user));
 		reg_lookup(user, first_taker, &tk);
 	}
 	if (store_is_open() && p.to->found) {
-		store_msg_list(d->owner, send_one, &p);
+		/* A replay goes on after what it sent, or its marker. */
+		store_msg_list_after(d->owner, d->replay ? d->after : 0,
+				     send_one, &p);
 	}
 	if (!p.sent) {
 		dump_free(d); /* nothing to send, or nowhere to send it */
@@ -827,54 +824,48 @@ static const char *extra_add(struct sd_buf *b, const struct sip_msg *req)
 
 /* ---------------------------------------------------------------- copies */
 
-/* The fields of a request kept for delivery, into b (each with a NUL). */
-static void copy_fields(struct sd_buf *b, const struct sip_msg *req,
-			const char *sender, const char **f)
-{
-	f[0] = field_add(b, hdr_value(req, SIP_HDR_FROM));
-	f[1] = field_add(b, hdr_value(req, SIP_HDR_TO));
-	f[2] = field_add(b, hdr_value(req, SIP_HDR_CONTENT_TYPE));
-	f[3] = field_add(b, offline_cfg.use_mode ? req->call_id
-						 : sd_pl("", 0));
-	f[4] = extra_add(b, req);
-	f[5] = field_add(b, sd_pl_str(sender));
-}
+/* Fields of a message kept for delivery, built by field_add() before
+ * copy_make() takes them. */
+static char fields[STORE_MSG_MAX];
 
-/* A copy with room for n bytes of fields and the body. */
-static struct offline_copy *copy_alloc(size_t n, size_t blen)
+/* The fields f, written at b's buffer (each with its NUL), and the body,
+ * as a copy in the budget; a field that did not fit there (field_add()
+ * gave "" for it) stays "", and the copy is not to be kept (too large).
+ * @return NULL without memory. */
+static struct offline_copy *copy_make(const struct sd_buf *b,
+				      const char *const *f, const void *body,
+				      size_t blen)
 {
-	struct offline_copy *c = mem_alloc(sizeof(*c) + n + blen);
-
-	if (c) {
-		memset(c, 0, sizeof(*c));
-		c->refs = 1;
-		c->blen = blen;
-		c->body = c->text + n;
-		c->expires = wall_now() + offline_cfg.expire_time;
-	}
-	return c;
-}
-
-/* The fields f, written at base[0..n) (each with its NUL), into c's text;
- * one that did not fit there (field_add() gave "" for it) stays "". The
- * body goes after them (copy_alloc() placed it). */
-static void copy_set(struct offline_copy *c, const char *const *f,
-		     const char *base, size_t n, const void *body)
-{
-	const char **to[] = {&c->from, &c->to, &c->ctype, &c->callid,
-			     &c->extra, &c->sender};
+	struct offline_copy *c = mem_alloc(sizeof(*c) + b->len + blen);
+	const char **to[6];
 	unsigned i;
 
-	for (i = 0; i < 6; i++) {
-		*to[i] = f[i] >= base && f[i] < base + n ?
-			 c->text + (f[i] - base) : "";
+	if (!c) {
+		return NULL;
 	}
-	memcpy((char *)c->body, body, c->blen);
+	memset(c, 0, sizeof(*c));
+	to[0] = &c->from;
+	to[1] = &c->to;
+	to[2] = &c->ctype;
+	to[3] = &c->callid;
+	to[4] = &c->extra;
+	to[5] = &c->sender;
+	c->refs = 1;
+	memcpy(c->text, b->p, b->len);
+	for (i = 0; i < 6; i++) {
+		*to[i] = f[i] >= b->p && f[i] < b->p + b->len ?
+			 c->text + (f[i] - b->p) : "";
+	}
+	c->body = c->text + b->len;
+	c->blen = blen;
+	memcpy((char *)c->body, body, blen);
+	/* Too large to keep: delivered live only. */
+	c->expires = b->overflow ? -1 : wall_now() + offline_cfg.expire_time;
+	return c;
 }
 
 struct offline_copy *offline_copy_req(const struct sip_msg *req)
 {
-	static char fields[STORE_MSG_MAX];
 	char sender[SIP_SOURCE_LEN];
 	const struct sip_hdr *h;
 	struct offline_copy *c;
@@ -884,15 +875,16 @@ struct offline_copy *offline_copy_req(const struct sip_msg *req)
 
 	sip_msg_source(req, sender, sizeof(sender));
 	sd_buf_init(&b, fields, sizeof(fields));
-	copy_fields(&b, req, sender, f);
-	c = copy_alloc(b.len, req->body.l);
+	f[0] = field_add(&b, hdr_value(req, SIP_HDR_FROM));
+	f[1] = field_add(&b, hdr_value(req, SIP_HDR_TO));
+	f[2] = field_add(&b, hdr_value(req, SIP_HDR_CONTENT_TYPE));
+	f[3] = field_add(&b, offline_cfg.use_mode ? req->call_id
+						  : sd_pl("", 0));
+	f[4] = extra_add(&b, req);
+	f[5] = field_add(&b, sd_pl_str(sender));
+	c = copy_make(&b, f, req->body.p, req->body.l);
 	if (!c) {
 		return NULL;
-	}
-	memcpy(c->text, fields, b.len);
-	copy_set(c, f, fields, b.len, req->body.p);
-	if (b.overflow) {
-		c->expires = -1; /* too large to keep: delivered live only */
 	}
 	h = sip_msg_hdr(req, SIP_HDR_EXPIRES);
 	if (h && !sd_pl_u32(h->value, &v)) {
@@ -913,26 +905,15 @@ struct offline_copy *offline_copy_new(const char *from, const char *to,
 {
 	const char *v[6] = {from, to, ctype ? ctype : "", "",
 			    extra ? extra : "", ""};
-	size_t n = 0, l;
-	struct offline_copy *c;
 	const char *f[6];
+	struct sd_buf b;
 	unsigned i;
 
+	sd_buf_init(&b, fields, sizeof(fields));
 	for (i = 0; i < 6; i++) {
-		n += strlen(v[i]) + 1;
+		f[i] = field_add(&b, sd_pl_str(v[i]));
 	}
-	c = copy_alloc(n, blen);
-	if (!c) {
-		return NULL;
-	}
-	for (i = 0, n = 0; i < 6; i++) {
-		l = strlen(v[i]) + 1;
-		memcpy(c->text + n, v[i], l);
-		f[i] = c->text + n;
-		n += l;
-	}
-	copy_set(c, f, c->text, n, body);
-	return c;
+	return copy_make(&b, f, body, blen);
 }
 
 void offline_copy_put(struct offline_copy *c)
@@ -1114,29 +1095,16 @@ struct away {
 	struct offline_copy *c;
 	const char *user;
 	const char *except;
-	const char *inst;	/* the one being looked for */
-	int bound;
 	unsigned kept;
 };
-
-static void bound_now(const struct reg_contact *c, void *arg)
-{
-	struct away *a = arg;
-
-	a->bound |= c->accepts_message && !strcmp(c->instance, a->inst);
-}
 
 static int keep_if_away(const char *inst, void *arg)
 {
 	struct away *a = arg;
 
-	if (a->except && !strcmp(inst, a->except)) {
-		return 0;
-	}
-	a->inst = inst;
-	a->bound = 0;
-	reg_lookup(a->user, bound_now, a);
-	if (!a->bound && !offline_keep(a->c, a->user, inst)) {
+	if ((!a->except || strcmp(inst, a->except)) &&
+	    !offline_device_bound(a->user, inst, 1) &&
+	    !offline_keep(a->c, a->user, inst)) {
 		a->kept++;
 	}
 	return 0;
@@ -1145,7 +1113,7 @@ static int keep_if_away(const char *inst, void *arg)
 unsigned offline_keep_away(struct offline_copy *c, const char *user,
 			   const char *except)
 {
-	struct away a = {c, user, except, NULL, 0, 0};
+	struct away a = {c, user, except, 0};
 
 	if (store_is_open()) {
 		offline_dev_each(user, keep_if_away, &a);
@@ -1193,19 +1161,6 @@ uint64_t offline_history_add(struct offline_copy *c, const char *user)
 	return m.id;
 }
 
-struct hist_walk {
-	uint64_t after;
-	store_msg_h *h;
-	void *arg;
-};
-
-static int hist_after(const struct store_msg *m, void *arg)
-{
-	struct hist_walk *w = arg;
-
-	return m->id > w->after ? w->h(m, w->arg) : 0;
-}
-
 static int hist_count(const struct store_msg *m, void *arg)
 {
 	(void)m;
@@ -1217,7 +1172,6 @@ int offline_history(const char *user, uint64_t after, store_msg_h *h,
 		    void *arg)
 {
 	char key[CONFIG_SIMPLED_STORE_MAX_OWNER_LEN];
-	struct hist_walk w = {after, h, arg};
 
 	if (!store_is_open()) {
 		return ENOENT;
@@ -1225,7 +1179,7 @@ int offline_history(const char *user, uint64_t after, store_msg_h *h,
 	if (offline_key(key, sizeof(key), user, NULL, 1)) {
 		return 0;
 	}
-	return store_msg_list(key, hist_after, &w);
+	return store_msg_list_after(key, after, h, arg);
 }
 
 int offline_history_replay(const char *user, uint64_t after,

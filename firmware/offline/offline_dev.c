@@ -130,9 +130,10 @@ static struct dev *dev_find(struct dev_user *u, const char *inst)
 	return NULL;
 }
 
-/* Instances with a binding now (reg_lookup()'s callback). */
+/* Bindings of a device now (reg_lookup()'s callback). */
 struct bound {
 	const char *inst;
+	int taking_message;	/* only those that take MESSAGE */
 	int found;
 };
 
@@ -140,15 +141,22 @@ static void is_bound(const struct reg_contact *c, void *arg)
 {
 	struct bound *b = arg;
 
-	b->found |= !strcmp(c->instance, b->inst);
+	b->found |= (!b->taking_message || c->accepts_message) &&
+		    !strcmp(c->instance, b->inst);
+}
+
+int offline_device_bound(const char *user, const char *inst,
+			 int taking_message)
+{
+	struct bound b = {inst, taking_message, 0};
+
+	reg_lookup(user, is_bound, &b);
+	return b.found;
 }
 
 static int dev_bound(const struct dev_user *u, const struct dev *d)
 {
-	struct bound b = {d->inst, 0};
-
-	reg_lookup(u->user, is_bound, &b);
-	return b.found;
+	return offline_device_bound(u->user, d->inst, 0);
 }
 
 /* Does device d of u have messages waiting (promised: never dropped to

@@ -37,6 +37,10 @@ void offline_dev_stop(void);
 void offline_dev_seen(const char *user, const char *inst, int ended);
 /** Forget devices not seen for device_memory (tick). */
 void offline_dev_sweep(void);
+/** Has device inst of user a binding now (taking_message: one that takes
+ * MESSAGE)? */
+int offline_device_bound(const char *user, const char *inst,
+			 int taking_message);
 /** h for each device user has remembered; h non-zero stops. */
 void offline_dev_each(const char *user,
 		      int (*h)(const char *inst, void *arg), void *arg);

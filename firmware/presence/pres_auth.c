@@ -181,9 +181,7 @@ int pres_rule_set(const char *presentity, const char *watcher,
 
 static int is_command_uri(const osip_uri_t *u)
 {
-	return u && u->username && u->host &&
-	       !strcasecmp(u->username, pres_cfg.command_user) &&
-	       sip_is_local_host(sd_pl_str(u->host));
+	return reg_service_uri(u, pres_cfg.command_user);
 }
 
 static void answer_text(struct sip_stx *st, int code, const char *text)

@@ -96,6 +96,13 @@ const char *reg_reserved(const char *user)
 	return NULL;
 }
 
+int reg_service_uri(const osip_uri_t *u, const char *user)
+{
+	return u && u->username && u->host && user[0] &&
+	       !strcasecmp(u->username, user) &&
+	       sip_is_local_host(sd_pl_str(u->host));
+}
+
 int reg_observe(hook_h *h, void *arg)
 {
 	return hook_add(&observers, h, arg);

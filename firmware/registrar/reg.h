@@ -104,5 +104,8 @@ unsigned reg_binding_count(void);
 int reg_reserve(const char *user, const char *service);
 /** The service that reserved the user name (any case), or NULL. */
 const char *reg_reserved(const char *user);
+/** Is u the service name user (any case) in a served domain? (The
+ * MESSAGEs a service takes, msg_claim().) */
+int reg_service_uri(const osip_uri_t *u, const char *user);
 
 #endif

@@ -264,6 +264,12 @@ static void test_ids_never_reused(void **state)
 	assert_int_equal(store_msg_total(), 0);
 	c = put("a@x", "3", 9000, 0, 0);
 	assert_true(c > b);
+	/* Listed from past a marker: only what came after it. */
+	put("a@x", "4", 9000, 0, 0);
+	memset(&s, 0, sizeof(s));
+	store_msg_list_after("a@x", c, collect, &s);
+	assert_int_equal(s.n, 1);
+	assert_string_equal(s.bodies[0], "4");
 	store_close();
 }
 
