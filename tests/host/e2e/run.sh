@@ -43,18 +43,24 @@ fail() {
 	exit 1
 }
 
-# A port free for both UDP and TCP on 127.0.0.1.
+# A port free for both UDP and TCP on 127.0.0.1; free_port 2: one whose
+# next port is free for TCP too (baresip listens for TLS on port + 1).
 free_port() {
-	$PY - <<'PY'
+	$PY - "${1:-1}" <<'PY'
 import socket
+import sys
+span = int(sys.argv[1])
 for _ in range(100):
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     u.bind(("127.0.0.1", 0))
     p = u.getsockname()[1]
-    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    held = []
     try:
-        t.bind(("127.0.0.1", p))
-    except OSError:
+        for q in range(p, p + span):
+            t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            held.append(t)
+            t.bind(("127.0.0.1", q))
+    except (OSError, OverflowError):
         continue
     print(p)
     break
@@ -372,7 +378,7 @@ config user
 	mkdir -p "$work/alice"
 	cat > "$work/alice/config" <<CONF
 poll_method		epoll
-sip_listen		127.0.0.1:$(free_port)
+sip_listen		127.0.0.1:$(free_port 2)
 module_path		/usr/lib/baresip/modules
 module			stdio.so
 module_tmp		account.so
